@@ -1,0 +1,8 @@
+/** What a config file imports: `defineConfig`, the plugin factories, and the shipped defaults. */
+export { DEFAULT_MODELS, RELAY_TIERS } from "./defaults.ts"
+export type { ConfigEnv } from "./env.ts"
+export { ConfigError, type ConfigDeclaration, defineConfig, type LoadedConfig, loadConfig, resolveConfig } from "./load.ts"
+export type { RelayConfigInput } from "./schema.ts"
+export { keys, type KeysOptions } from "../plugins/keys/index.ts"
+export { echo, type EchoOptions } from "../plugins/providers/echo/index.ts"
+export { openai, type OpenAIOptions } from "../plugins/providers/openai/index.ts"

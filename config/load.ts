@@ -1,0 +1,96 @@
+import { Result, Schema } from "effect"
+import { describeSchemaError, type ModelEntry, type Plugin, type RateTier } from "../core/index.ts"
+import { RELAY_TIERS } from "./defaults.ts"
+import { type ConfigEnv, makeConfigEnv } from "./env.ts"
+import { RelayConfig, type RelayConfigInput } from "./schema.ts"
+
+/** A config file declares its settings as an object, or as a function of the environment. */
+export type ConfigDeclaration = RelayConfigInput | ((env: ConfigEnv) => RelayConfigInput)
+
+/** Declares the relay's configuration: the default export of `relay.config.ts`. */
+export const defineConfig = (declaration: ConfigDeclaration): ConfigDeclaration => declaration
+
+/** A config with every default filled in, ready to start. */
+export interface LoadedConfig {
+  readonly server: {
+    readonly host: string
+    readonly port: number
+    readonly maxBodyBytes: number
+    readonly drainSeconds: number
+    readonly adminKey: string | undefined
+  }
+  readonly storePath: string
+  readonly tiers: Readonly<Record<string, RateTier>>
+  readonly defaultTier: string
+  readonly models: ReadonlyArray<ModelEntry>
+  readonly plugins: ReadonlyArray<Plugin>
+}
+
+/** A config that cannot start the relay; the message names the path at fault. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError"
+}
+
+const DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024
+
+const duplicate = (values: ReadonlyArray<string>): string | undefined =>
+  values.find((value, index) => values.indexOf(value) !== index)
+
+/**
+ * Validates a declaration and fills in defaults. `PORT`, `HOST` and `RELAY_ADMIN_KEY` from
+ * the environment win over the file, so a deployment is "set env, start".
+ */
+export const resolveConfig = (
+  declaration: unknown,
+  vars: Readonly<Record<string, string | undefined>>,
+  dataDir: string
+): LoadedConfig => {
+  const env = makeConfigEnv(vars)
+  const declared = typeof declaration === "function" ? declaration(env) : declaration
+  const decoded = Schema.decodeUnknownResult(RelayConfig)(declared)
+  if (Result.isFailure(decoded)) {
+    const { path, message } = describeSchemaError(decoded.failure)
+    throw new ConfigError(`config is invalid at ${path === "" ? "the top level" : path}: ${message}`)
+  }
+  const config = decoded.success
+  const tiers = config.tiers ?? RELAY_TIERS
+  const defaultTier = config.defaultTier ?? Object.keys(tiers)[0]
+  if (defaultTier === undefined || tiers[defaultTier] === undefined) {
+    throw new ConfigError(`config is invalid at defaultTier: expected one of the tiers (${Object.keys(tiers).join(", ")})`)
+  }
+  const models = config.models ?? []
+  const model = duplicate(models.map((entry) => entry.id))
+  if (model !== undefined) throw new ConfigError(`config is invalid at models: model "${model}" is declared twice`)
+  const plugin = duplicate(config.plugins.map((p) => p.name))
+  if (plugin !== undefined) throw new ConfigError(`config is invalid at plugins: plugin "${plugin}" is declared twice`)
+  return {
+    server: {
+      host: env.get("HOST") ?? config.server?.host ?? "127.0.0.1",
+      port: env.int("PORT", config.server?.port ?? 8787),
+      maxBodyBytes: config.server?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      drainSeconds: config.server?.drainSeconds ?? 30,
+      adminKey: env.get("RELAY_ADMIN_KEY") ?? config.server?.adminKey
+    },
+    storePath: config.store?.path ?? `${dataDir}/relay.db`,
+    tiers,
+    defaultTier,
+    models,
+    plugins: config.plugins
+  }
+}
+
+/** Imports a config module (TypeScript is fine on every runtime) and resolves it. */
+export const loadConfig = async (
+  url: URL,
+  vars: Readonly<Record<string, string | undefined>>,
+  dataDir: string
+): Promise<LoadedConfig> => {
+  let module: { default?: unknown }
+  try {
+    module = await import(url.href)
+  } catch (error) {
+    throw new ConfigError(`config ${url.pathname} could not be loaded: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  if (module.default === undefined) throw new ConfigError(`config ${url.pathname} has no default export; export defineConfig({ ... })`)
+  return resolveConfig(module.default, vars, dataDir)
+}

@@ -1,0 +1,39 @@
+import { Schema } from "effect"
+import { ModelEntry, type Plugin } from "../core/index.ts"
+
+const isPlugin = (u: unknown): u is Plugin =>
+  typeof u === "object" && u !== null && typeof (u as Plugin).name === "string" && typeof (u as Plugin).setup === "function"
+
+const PluginValue = Schema.declare(isPlugin, {
+  expected: "a plugin, such as keys() or openai({ ... })"
+})
+
+const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+export const ServerSettings = Schema.Struct({
+  host: Schema.optional(Schema.NonEmptyString),
+  port: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))),
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  /** How long a shutdown waits for in-flight requests and streams. */
+  drainSeconds: Schema.optional(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
+  /** Bearer token of the admin API; unset turns the admin API off (404). */
+  adminKey: Schema.optional(Schema.String)
+})
+
+export const RelayConfig = Schema.Struct({
+  server: Schema.optional(ServerSettings),
+  store: Schema.optional(Schema.Struct({
+    /** SQLite file; default `relay.db` in the data directory. */
+    path: Schema.optional(Schema.NonEmptyString)
+  })),
+  tiers: Schema.optional(Schema.Record(Schema.String, Schema.Struct({ rpm: Count, tpm: Count }))),
+  /** Tier of accounts created without one. */
+  defaultTier: Schema.optional(Schema.NonEmptyString),
+  models: Schema.optional(Schema.Array(ModelEntry)),
+  /** The plugins, in the order their request steps run. */
+  plugins: Schema.Array(PluginValue).check(Schema.isMinLength(1))
+})
+
+/** What `relay.config.ts` declares. */
+export type RelayConfigInput = Schema.Codec.Encoded<typeof RelayConfig>

@@ -1,0 +1,98 @@
+import { Hono } from "hono"
+import type { Context as HonoContext, MiddlewareHandler } from "hono"
+import { parseJsonObject, readBody } from "./body.ts"
+import type { Account, Surface } from "./context.ts"
+import type { Endpoint } from "./endpoint.ts"
+import { Internal, type RelayError, RouteNotFound, Unauthorized } from "./errors.ts"
+import type { Pipeline } from "./pipeline.ts"
+import type { PluginHooks, RouteKit } from "./plugin.ts"
+import { randomBase62, secretsEqual } from "./secrets.ts"
+import type { LogShape } from "./services.ts"
+import { errorResponse } from "./surfaces/errors.ts"
+
+export interface AppOptions {
+  readonly pipeline: Pipeline
+  readonly plugins: ReadonlyArray<PluginHooks>
+  readonly endpoints: ReadonlyArray<Endpoint>
+  readonly adminKey: string | undefined
+  readonly maxBodyBytes: number
+  readonly log: LogShape
+  /** Whether the store answers. */
+  readonly healthy: () => boolean
+}
+
+type Env = { Variables: { requestId: string } }
+
+/** A client's own request id is kept when it is a sane token; otherwise the relay makes one. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+const surfaceOf = (path: string): Surface => (/^(?:\/byok)?\/v1\/messages(?:\/|$)/.test(path) ? "anthropic" : "openai")
+
+/** The HTTP face of the relay: proxied endpoints, plugin routes, health, and error shapes. */
+export const createApp = (options: AppOptions): Hono<Env> => {
+  const app = new Hono<Env>()
+
+  app.use(async (c, next) => {
+    const sent = c.req.header("x-request-id")
+    const id = sent !== undefined && CLIENT_REQUEST_ID.test(sent) ? sent : `req_${randomBase62(24)}`
+    c.set("requestId", id)
+    await next()
+    c.res.headers.set("x-request-id", id)
+  })
+
+  app.get("/healthz", (c) =>
+    options.healthy() ? c.json({ status: "ok" }) : c.json({ status: "unavailable" }, 503))
+
+  for (const endpoint of options.endpoints) {
+    app.post(`/v1${endpoint.route}`, (c) => options.pipeline.handle(c.req.raw, endpoint, false, c.get("requestId")))
+    app.post(`/byok/v1${endpoint.route}`, (c) => options.pipeline.handle(c.req.raw, endpoint, true, c.get("requestId")))
+  }
+
+  const kit = routeKit(options)
+  for (const plugin of options.plugins) plugin.routes?.(app as unknown as Hono, kit)
+
+  app.notFound((c) =>
+    kit.errorResponse(c, new RouteNotFound({ message: `no route for ${c.req.method} ${c.req.path}` }), surfaceOf(c.req.path)))
+
+  app.onError((error, c) => {
+    options.log.error({ request_id: c.get("requestId"), error: `${error.name}: ${error.message}` }, "unhandled error")
+    return kit.errorResponse(c, new Internal({ message: "the relay failed to handle this request" }), surfaceOf(c.req.path))
+  })
+
+  return app
+}
+
+const routeKit = (options: AppOptions): RouteKit => {
+  const errorResponseFor = (c: HonoContext, error: RelayError, surface: Surface = "openai") => {
+    const headers = new Headers()
+    const id = c.get("requestId") as string | undefined
+    if (id) headers.set("x-request-id", id)
+    return errorResponse(surface, error, headers)
+  }
+
+  const requireAdmin: MiddlewareHandler = async (c, next) => {
+    const adminKey = options.adminKey
+    // Without an admin key the admin API does not exist, rather than being open.
+    if (adminKey === undefined || adminKey === "") {
+      return errorResponseFor(c, new RouteNotFound({ message: `no route for ${c.req.method} ${c.req.path}` }))
+    }
+    const header = c.req.header("authorization") ?? ""
+    const token = header.startsWith("Bearer ") ? header.slice(7).trim() : ""
+    if (!secretsEqual(token, adminKey)) return errorResponseFor(c, new Unauthorized({ message: "invalid admin key" }))
+    await next()
+  }
+
+  const views = options.plugins.flatMap((p) => (p.accountView ? [p.accountView] : []))
+
+  return {
+    requireAdmin,
+    errorResponse: errorResponseFor,
+    readJson: async (c) => {
+      const bytes = await readBody(c.req.raw, options.maxBodyBytes)
+      if (!(bytes instanceof Uint8Array)) return bytes
+      // Admin and account calls may omit a body whose fields are all optional.
+      return bytes.length === 0 ? {} : parseJsonObject(bytes)
+    },
+    accountView: (account: Account) => Object.assign({}, ...views.map((view) => view(account)))
+  }
+}

@@ -1,0 +1,53 @@
+import { InvalidRequest, PayloadTooLarge } from "./errors.ts"
+
+const tooLarge = (maxBytes: number) =>
+  new PayloadTooLarge({ message: `request body is larger than the relay's limit of ${maxBytes} bytes` })
+
+/**
+ * Reads a request body up to `maxBytes`. A declared Content-Length over the limit is refused
+ * before a byte is read; a chunked body is cut off as soon as it passes the limit.
+ */
+export const readBody = async (request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer> | PayloadTooLarge> => {
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN)
+  if (declared > maxBytes) return tooLarge(maxBytes)
+  if (request.body === null) return new Uint8Array()
+  const reader = request.body.getReader()
+  const parts: Array<Uint8Array> = []
+  let length = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    length += value.length
+    if (length > maxBytes) {
+      await reader.cancel().catch(() => undefined)
+      return tooLarge(maxBytes)
+    }
+    parts.push(value)
+  }
+  // Request streams hand out plain ArrayBuffer-backed chunks, never shared memory.
+  if (parts.length === 1) return parts[0] as Uint8Array<ArrayBuffer>
+  const body = new Uint8Array(length)
+  let offset = 0
+  for (const part of parts) {
+    body.set(part, offset)
+    offset += part.length
+  }
+  return body
+}
+
+const decoder = new TextDecoder()
+
+/** Parses a JSON object body; anything else is a 400 that says what was wrong. */
+export const parseJsonObject = (bytes: Uint8Array): Record<string, unknown> | InvalidRequest => {
+  if (bytes.length === 0) return new InvalidRequest({ message: "request body is empty; expected a JSON object" })
+  let value: unknown
+  try {
+    value = JSON.parse(decoder.decode(bytes))
+  } catch {
+    return new InvalidRequest({ message: "request body is not valid JSON" })
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return new InvalidRequest({ message: "request body must be a JSON object" })
+  }
+  return value as Record<string, unknown>
+}

@@ -1,0 +1,79 @@
+import type { ResolvedModel } from "./catalog.ts"
+import type { RelayError } from "./errors.ts"
+import type { Usage } from "./usage.ts"
+
+/** The API shape a caller speaks, which decides how its errors and bodies look. */
+export type Surface = "openai" | "anthropic"
+
+export interface Account {
+  readonly id: string
+  readonly name: string
+  readonly tier: string
+  /** Per-account overrides of the tier's limits. */
+  readonly rpm: number | null
+  readonly tpm: number | null
+}
+
+/** Who is calling: set by the authenticating plugin. */
+export interface Caller {
+  readonly account: Account
+  readonly keyId: string
+}
+
+/** How a request ended, as every plugin sees it at settle. */
+export interface Outcome {
+  /** The status the client received (0 when it went away before any). */
+  readonly status: number
+  readonly error: RelayError | undefined
+  /** The client disconnected before the response was complete. */
+  readonly aborted: boolean
+  readonly usage: Usage | undefined
+  readonly latencyMs: number
+  readonly ttfbMs: number | undefined
+}
+
+/**
+ * One request as it moves through the pipeline. Plugins read it and add to it; each plugin
+ * keeps its own per-request data under its own key in `state`.
+ */
+export class RequestContext {
+  readonly startedAt = performance.now()
+  readonly createdAt = Date.now()
+  /** Headers every response to this request carries (rate-limit headers, for instance). */
+  readonly responseHeaders = new Headers()
+  readonly state = new Map<string | symbol, unknown>()
+  caller: Caller | undefined
+  model = ""
+  stream = false
+  /** The decoded JSON body; forwarded as `rawBody` unless `bodyChanged`. */
+  body: Record<string, unknown> = {}
+  rawBody: Uint8Array<ArrayBuffer> = new Uint8Array()
+  bodyChanged = false
+  target: ResolvedModel | undefined
+  /** On `/byok/v1`: the caller's own provider key, set by the vault plugin. */
+  credential: string | undefined
+  ttfbMs: number | undefined
+  usage: Usage | undefined
+  /** Set by the pipeline when the request has been settled: settle happens exactly once. */
+  settled = false
+
+  constructor(
+    readonly id: string,
+    readonly surface: Surface,
+    /** The route template, such as `/v1/chat/completions`. */
+    readonly route: string,
+    readonly request: Request,
+    /** True on `/byok/v1/...`: the caller's own credentials, never the shared pool. */
+    readonly byok: boolean
+  ) {}
+
+  /** Changes one top-level field of the body sent upstream. */
+  setBodyField(name: string, value: unknown): void {
+    this.body[name] = value
+    this.bodyChanged = true
+  }
+
+  elapsedMs(): number {
+    return performance.now() - this.startedAt
+  }
+}

@@ -1,0 +1,41 @@
+import type { Effect } from "effect"
+import type { RequestContext, Surface } from "./context.ts"
+import type { RelayError } from "./errors.ts"
+import type { Protocol } from "./plugin.ts"
+
+/** How the response to a request ended, as the endpoint reports it to the pipeline. */
+export interface ResponseEnd {
+  readonly status: number
+  readonly aborted: boolean
+  readonly error?: RelayError
+}
+
+/** Hands a finished response to the pipeline, which settles the request exactly once. */
+export type Finish = (ctx: RequestContext, end: ResponseEnd) => void
+
+/** One way of serving an endpoint: the upstream speaks `protocol`. */
+export interface EndpointLeg {
+  /** Path below the provider's API root. */
+  readonly path: string
+  /** Adjusts `ctx.body` for this upstream (model alias, caps, stream usage). */
+  readonly prepare: (ctx: RequestContext) => void
+  /**
+   * Turns the upstream's response into the client's. A non-streaming leg settles by returning;
+   * a streaming leg returns at once and calls `finish` when the stream ends.
+   */
+  readonly respond: (
+    ctx: RequestContext,
+    upstream: Response,
+    finish: Finish
+  ) => Effect.Effect<{ readonly response: Response; readonly streaming: boolean }, RelayError>
+}
+
+/** A proxied route: how its body is read and how each upstream protocol serves it. */
+export interface Endpoint {
+  /** The route below `/v1` (and `/byok/v1`), such as `/chat/completions`. */
+  readonly route: string
+  readonly surface: Surface
+  /** Checks the parsed body and sets `ctx.model` and `ctx.stream`. */
+  readonly decode: (ctx: RequestContext, body: Record<string, unknown>) => RelayError | undefined
+  readonly legs: Partial<Record<Protocol, EndpointLeg>>
+}

@@ -1,0 +1,107 @@
+import { Data } from "effect"
+
+/**
+ * Every expected failure of a request is one of these tagged errors. Each knows its HTTP
+ * status and machine-readable code; a surface (OpenAI, Anthropic) renders it in its own shape.
+ * Messages are shown to callers as they are, so they must never carry a secret.
+ */
+interface Fields {
+  readonly message: string
+}
+
+export class InvalidRequest extends Data.TaggedError("InvalidRequest")<Fields & { readonly param?: string }> {
+  readonly status = 400
+  readonly code = "invalid_request"
+}
+
+export class Unauthorized extends Data.TaggedError("Unauthorized")<Fields> {
+  readonly status = 401
+  readonly code = "invalid_api_key"
+}
+
+export class InsufficientBalance extends Data.TaggedError("InsufficientBalance")<Fields> {
+  readonly status = 402
+  readonly code = "insufficient_balance"
+}
+
+export class ByokCredentialMissing extends Data.TaggedError("ByokCredentialMissing")<Fields> {
+  readonly status = 403
+  readonly code = "byok_credential_missing"
+}
+
+export class RouteNotFound extends Data.TaggedError("RouteNotFound")<Fields> {
+  readonly status = 404
+  readonly code = "not_found"
+}
+
+export class ModelNotFound extends Data.TaggedError("ModelNotFound")<Fields> {
+  readonly status = 404
+  readonly code = "model_not_found"
+}
+
+export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<Fields> {
+  readonly status = 413
+  readonly code = "request_too_large"
+}
+
+export class RateLimited extends Data.TaggedError("RateLimited")<Fields & { readonly retryAfterSeconds: number }> {
+  readonly status = 429
+  readonly code = "rate_limit_exceeded"
+}
+
+/** The upstream refused the request itself (a 4xx other than 429): its status is kept. */
+export class UpstreamRejected extends Data.TaggedError("UpstreamRejected")<
+  Fields & { readonly upstreamStatus: number; readonly upstreamType?: string; readonly param?: string }
+> {
+  get status() {
+    return this.upstreamStatus
+  }
+  readonly code = "upstream_rejected"
+}
+
+/** Every pool key failed with a 5xx, a connection error or a rejected credential. */
+export class UpstreamFailed extends Data.TaggedError("UpstreamFailed")<Fields> {
+  readonly status = 502
+  readonly code = "upstream_error"
+}
+
+/** No credential configured, or every pool key is rate-limited upstream. */
+export class UpstreamUnavailable extends Data.TaggedError("UpstreamUnavailable")<
+  Fields & { readonly retryAfterSeconds?: number; readonly overloaded?: boolean }
+> {
+  readonly status = 503
+  readonly code = "upstream_unavailable"
+}
+
+export class UpstreamTimeout extends Data.TaggedError("UpstreamTimeout")<Fields> {
+  readonly status = 504
+  readonly code = "upstream_timeout"
+}
+
+export class Internal extends Data.TaggedError("Internal")<Fields> {
+  readonly status = 500
+  readonly code = "internal_error"
+}
+
+export type RelayError =
+  | InvalidRequest
+  | Unauthorized
+  | InsufficientBalance
+  | ByokCredentialMissing
+  | RouteNotFound
+  | ModelNotFound
+  | PayloadTooLarge
+  | RateLimited
+  | UpstreamRejected
+  | UpstreamFailed
+  | UpstreamUnavailable
+  | UpstreamTimeout
+  | Internal
+
+/** Extra response headers an error asks for (Retry-After on 429 and 503). */
+export const errorHeaders = (error: RelayError): Record<string, string> | undefined => {
+  if ((error._tag === "RateLimited" || error._tag === "UpstreamUnavailable") && error.retryAfterSeconds !== undefined) {
+    return { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))) }
+  }
+  return undefined
+}

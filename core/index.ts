@@ -1,0 +1,45 @@
+/**
+ * The public face of the core: everything a plugin author needs. Plugins import from here
+ * and nowhere else in core/.
+ */
+export { createApp, type AppOptions } from "./app.ts"
+export { Catalog, ModelEntry, ModelPricing, type ProviderPatterns, type ResolvedModel } from "./catalog.ts"
+export { type Account, type Caller, type Outcome, RequestContext, type Surface } from "./context.ts"
+export type { Endpoint, EndpointLeg, Finish, ResponseEnd } from "./endpoint.ts"
+export * from "./errors.ts"
+export { KeyPool, type PoolKey } from "./key-pool.ts"
+export { migrate } from "./migrate.ts"
+export { Pipeline, type PipelineOptions } from "./pipeline.ts"
+export {
+  definePlugin,
+  type Plugin,
+  type PluginHooks,
+  type Protocol,
+  type ProviderAdapter,
+  type RateTier,
+  type RelayInfo,
+  type RouteKit,
+  type UpstreamCall
+} from "./plugin.ts"
+export { redact } from "./redact.ts"
+export { randomBase62, secretsEqual, sha256Hex } from "./secrets.ts"
+export {
+  type CoreServices,
+  Log,
+  type LogShape,
+  Operator,
+  type OperatorShape,
+  Sql,
+  type SqlShape,
+  type SqlStatement,
+  type SqlValue,
+  UpstreamHttp,
+  type UpstreamHttpShape
+} from "./services.ts"
+export { passthrough, type PassthroughHooks, type StreamEnd, type StreamInspector } from "./sse/passthrough.ts"
+export { OpenAIUsageTap } from "./sse/usage-tap.ts"
+export { chatCompletions, ChatCompletionRequest } from "./surfaces/openai-chat.ts"
+export { errorBody, errorResponse } from "./surfaces/errors.ts"
+export { describeSchemaError, invalidFromSchema } from "./surfaces/schema-error.ts"
+export { sendUpstream, type UpstreamTarget } from "./upstream.ts"
+export { emptyUsage, estimateTokens, fromOpenAIUsage, totalTokens, type Usage } from "./usage.ts"

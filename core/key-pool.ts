@@ -1,0 +1,75 @@
+/** Why a key is resting: decides whether the relay may still try it when nothing else is left. */
+export type CooldownReason = "rate_limited" | "failing" | "rejected"
+
+interface Slot {
+  readonly secret: string
+  until: number
+  reason: CooldownReason | undefined
+}
+
+export interface PoolKey {
+  readonly secret: string
+  /** The key's position in the pool: how logs and metrics name it, never by its value. */
+  readonly slot: number
+}
+
+/**
+ * A provider's shared upstream keys. Requests are spread round-robin; a key that fails is
+ * cooled down for a while so traffic moves to the others.
+ */
+export class KeyPool {
+  private readonly slots: Array<Slot>
+  private cursor = 0
+
+  constructor(secrets: ReadonlyArray<string>, private readonly now: () => number = Date.now) {
+    this.slots = secrets.map((secret) => ({ secret, until: 0, reason: undefined }))
+  }
+
+  get size(): number {
+    return this.slots.length
+  }
+
+  /** Every secret in the pool, for redaction. */
+  get secrets(): ReadonlyArray<string> {
+    return this.slots.map((slot) => slot.secret)
+  }
+
+  /**
+   * The keys to try for one request, in order: resting keys are left out, except that keys
+   * resting after a failure (not a rate limit or a rejection) are tried last, since an outage
+   * of every key is better probed than refused outright.
+   */
+  candidates(): Array<PoolKey> {
+    const now = this.now()
+    const n = this.slots.length
+    const start = this.cursor
+    this.cursor = (this.cursor + 1) % Math.max(1, n)
+    const ready: Array<PoolKey> = []
+    const resting: Array<PoolKey & { until: number }> = []
+    for (let k = 0; k < n; k++) {
+      const slot = (start + k) % n
+      const entry = this.slots[slot]!
+      if (entry.until <= now) ready.push({ secret: entry.secret, slot })
+      else if (entry.reason === "failing") resting.push({ secret: entry.secret, slot, until: entry.until })
+    }
+    resting.sort((a, b) => a.until - b.until)
+    return [...ready, ...resting]
+  }
+
+  /** Seconds until the first key rate-limited upstream is usable again (undefined if none). */
+  retryAfterSeconds(): number | undefined {
+    const now = this.now()
+    let soonest: number | undefined
+    for (const slot of this.slots) {
+      if (slot.reason === "rate_limited" && slot.until > now) soonest = Math.min(soonest ?? Infinity, slot.until - now)
+    }
+    return soonest === undefined ? undefined : Math.ceil(soonest / 1000)
+  }
+
+  cool(slot: number, reason: CooldownReason, ms: number): void {
+    const entry = this.slots[slot]
+    if (entry === undefined) return
+    entry.until = this.now() + ms
+    entry.reason = reason
+  }
+}

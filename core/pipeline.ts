@@ -1,0 +1,197 @@
+import { Cause, Effect, Exit, type ManagedRuntime, Result } from "effect"
+import { parseJsonObject, readBody } from "./body.ts"
+import type { Catalog } from "./catalog.ts"
+import { type Outcome, RequestContext } from "./context.ts"
+import type { Endpoint, Finish } from "./endpoint.ts"
+import { Internal, InvalidRequest, ModelNotFound, type RelayError } from "./errors.ts"
+import type { PluginHooks, ProviderAdapter } from "./plugin.ts"
+import type { CoreServices, LogShape } from "./services.ts"
+import { errorResponse } from "./surfaces/errors.ts"
+
+type Step = (ctx: RequestContext) => Effect.Effect<void, RelayError>
+
+/** Status logged for a request whose client went away before any response (nginx's 499). */
+const CLIENT_CLOSED = 499
+
+const sequence = (steps: ReadonlyArray<Step>): Step => {
+  if (steps.length === 0) return () => Effect.void
+  return (ctx) => Effect.forEach(steps, (step) => step(ctx), { discard: true })
+}
+
+export interface PipelineOptions {
+  readonly runtime: ManagedRuntime.ManagedRuntime<CoreServices, never>
+  readonly plugins: ReadonlyArray<PluginHooks>
+  readonly catalog: Catalog
+  readonly log: LogShape
+  readonly maxBodyBytes: number
+}
+
+/**
+ * The request path, top to bottom: read and decode the body, authenticate, resolve the model,
+ * admit, dispatch to the provider, answer; then settle every plugin exactly once, whether the
+ * request succeeded, failed, or its client went away.
+ */
+export class Pipeline {
+  private readonly authenticate: Step
+  private readonly admit: Step
+  private readonly settleHooks: ReadonlyArray<NonNullable<PluginHooks["settle"]>>
+  private readonly providers: ReadonlyMap<string, ProviderAdapter>
+  private inflight = 0
+  private idleWaiters: Array<() => void> = []
+
+  constructor(private readonly options: PipelineOptions) {
+    const { plugins } = options
+    this.authenticate = sequence(plugins.flatMap((p) => (p.authenticate ? [p.authenticate] : [])))
+    this.admit = sequence(plugins.flatMap((p) => (p.admit ? [p.admit] : [])))
+    this.settleHooks = plugins.flatMap((p) => (p.settle ? [p.settle] : [])).reverse()
+    this.providers = new Map(plugins.flatMap((p) => (p.provider ? [[p.provider.name, p.provider] as const] : [])))
+  }
+
+  /** Requests not yet settled. */
+  get pending(): number {
+    return this.inflight
+  }
+
+  async handle(request: Request, endpoint: Endpoint, byok: boolean, requestId: string): Promise<Response> {
+    const ctx = new RequestContext(requestId, endpoint.surface, endpoint.route, request, byok)
+    ctx.responseHeaders.set("x-request-id", requestId)
+    this.inflight++
+    const exit = await this.options.runtime.runPromiseExit(this.program(ctx, endpoint), { signal: request.signal })
+    if (Exit.isSuccess(exit)) {
+      const { response, streaming } = exit.value
+      if (!streaming) this.finish(ctx, { status: response.status, aborted: false })
+      return response
+    }
+    const failure = Cause.findError(exit.cause)
+    if (Result.isFailure(failure) && Cause.hasInterruptsOnly(exit.cause)) {
+      this.finish(ctx, { status: CLIENT_CLOSED, aborted: true })
+      return new Response(null, { status: CLIENT_CLOSED })
+    }
+    const error = Result.isSuccess(failure) ? failure.success : this.defect(ctx, exit.cause)
+    this.finish(ctx, { status: error.status, aborted: false, error })
+    return errorResponse(endpoint.surface, error, ctx.responseHeaders)
+  }
+
+  /** Resolves once every request has settled, or after `timeoutMs`; true if all settled. */
+  drain(timeoutMs: number): Promise<boolean> {
+    if (this.inflight === 0) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs)
+      this.idleWaiters.push(() => {
+        clearTimeout(timer)
+        resolve(true)
+      })
+    })
+  }
+
+  private program(ctx: RequestContext, endpoint: Endpoint) {
+    return Effect.tryPromise({
+      try: () => readBody(ctx.request, this.options.maxBodyBytes),
+      catch: () => new InvalidRequest({ message: "request body could not be read" })
+    }).pipe(
+      Effect.flatMap((bytes) => {
+        if (!(bytes instanceof Uint8Array)) return Effect.fail(bytes)
+        const body = parseJsonObject(bytes)
+        if (body instanceof InvalidRequest) return Effect.fail(body)
+        ctx.rawBody = bytes
+        ctx.body = body
+        const invalid = endpoint.decode(ctx, ctx.body)
+        return invalid ? Effect.fail(invalid) : Effect.void
+      }),
+      Effect.flatMap(() => this.authenticate(ctx)),
+      Effect.flatMap(() => this.resolve(ctx)),
+      Effect.flatMap(() => this.admit(ctx)),
+      Effect.flatMap(() => this.dispatch(ctx, endpoint))
+    )
+  }
+
+  private resolve(ctx: RequestContext): Effect.Effect<void, RelayError> {
+    const target = this.options.catalog.resolve(ctx.model)
+    if (target === undefined || !this.providers.has(target.provider)) {
+      return Effect.fail(new ModelNotFound({ message: `model ${ctx.model} is not available on this relay` }))
+    }
+    ctx.target = target
+    return Effect.void
+  }
+
+  private dispatch(ctx: RequestContext, endpoint: Endpoint) {
+    const provider = this.providers.get(ctx.target!.provider)!
+    const protocol = provider.protocols.find((p) => endpoint.legs[p] !== undefined)
+    if (protocol === undefined) {
+      return Effect.fail(
+        new InvalidRequest({ message: `model ${ctx.model} cannot be served on ${endpoint.route}`, param: "model" })
+      )
+    }
+    const leg = endpoint.legs[protocol]!
+    leg.prepare(ctx)
+    const body = ctx.bodyChanged ? JSON.stringify(ctx.body) : ctx.rawBody
+    return provider.send({ ctx, protocol, path: leg.path, body }).pipe(
+      Effect.flatMap((upstream) => leg.respond(ctx, upstream, this.finish))
+    )
+  }
+
+  private readonly finish: Finish = (ctx, end) => {
+    if (ctx.settled) return
+    ctx.settled = true
+    const outcome: Outcome = {
+      status: end.status,
+      error: end.error,
+      aborted: end.aborted,
+      usage: ctx.usage,
+      latencyMs: ctx.elapsedMs(),
+      ttfbMs: ctx.ttfbMs
+    }
+    void this.options.runtime
+      .runPromise(
+        Effect.forEach(this.settleHooks, (settle) => Effect.catchCause(settle(ctx, outcome), (cause) => this.logDefect(ctx, cause)), {
+          discard: true
+        })
+      )
+      .finally(() => {
+        this.logRequest(ctx, outcome)
+        this.inflight--
+        if (this.inflight === 0) {
+          const waiters = this.idleWaiters
+          this.idleWaiters = []
+          for (const wake of waiters) wake()
+        }
+      })
+  }
+
+  private defect(ctx: RequestContext, cause: Cause.Cause<unknown>): RelayError {
+    this.logDefect(ctx, cause)
+    return new Internal({ message: "the relay failed to handle this request" })
+  }
+
+  /** Logs an unexpected failure by name and message only: no stack, no internal path. */
+  private logDefect(ctx: RequestContext, cause: Cause.Cause<unknown>) {
+    const error = Cause.squash(cause)
+    this.options.log.error(
+      { request_id: ctx.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) },
+      "unexpected failure"
+    )
+    return Effect.void
+  }
+
+  private logRequest(ctx: RequestContext, outcome: Outcome) {
+    const usage = outcome.usage
+    this.options.log.info({
+      request_id: ctx.id,
+      account: ctx.caller?.account.id,
+      route: ctx.route,
+      byok: ctx.byok,
+      model: ctx.model || undefined,
+      provider: ctx.target?.provider,
+      stream: ctx.stream,
+      status: outcome.status,
+      aborted: outcome.aborted || undefined,
+      error: outcome.error?.code,
+      prompt_tokens: usage?.promptTokens,
+      completion_tokens: usage?.completionTokens,
+      cached_tokens: usage?.cachedTokens,
+      usage_source: usage?.source,
+      latency_ms: Math.round(outcome.latencyMs * 100) / 100,
+      ttfb_ms: outcome.ttfbMs === undefined ? undefined : Math.round(outcome.ttfbMs * 100) / 100
+    }, "request")
+  }
+}

@@ -1,0 +1,89 @@
+import type { Effect } from "effect"
+import type { Context as HonoContext, Hono, MiddlewareHandler } from "hono"
+import type { ModelEntry } from "./catalog.ts"
+import type { Account, Outcome, RequestContext, Surface } from "./context.ts"
+import type { RelayError } from "./errors.ts"
+import type { CoreServices } from "./services.ts"
+
+/** The wire protocol an upstream speaks. */
+export type Protocol = "openai" | "anthropic"
+
+export interface UpstreamCall {
+  readonly ctx: RequestContext
+  readonly protocol: Protocol
+  /** Path below the provider's API root, such as `/chat/completions`. */
+  readonly path: string
+  readonly body: Uint8Array<ArrayBuffer> | string
+}
+
+/** A provider adapter: how one upstream is reached. */
+export interface ProviderAdapter {
+  readonly name: string
+  /** Model-name globs (`gpt-*`) that route uncatalogued models to this provider. */
+  readonly patterns: ReadonlyArray<string>
+  /** The protocols it speaks, preferred first. */
+  readonly protocols: ReadonlyArray<Protocol>
+  /**
+   * Sends the call and answers the upstream's response once its headers arrived (status < 400:
+   * failures are typed errors). On `/byok/v1` (`ctx.byok`) it must use `ctx.credential` and
+   * nothing else.
+   */
+  send(call: UpstreamCall): Effect.Effect<Response, RelayError>
+}
+
+export interface RateTier {
+  readonly rpm: number
+  readonly tpm: number
+}
+
+/** What a plugin learns about the relay it is part of when it is set up. */
+export interface RelayInfo {
+  readonly models: ReadonlyArray<ModelEntry>
+  readonly tiers: Readonly<Record<string, RateTier>>
+  readonly defaultTier: string
+}
+
+/** Helpers for plugins that add HTTP routes. */
+export interface RouteKit {
+  /** Guards admin routes: 404 when no admin key is configured, 401 for a wrong one. */
+  readonly requireAdmin: MiddlewareHandler
+  /** An error response in the given surface's shape. */
+  readonly errorResponse: (c: HonoContext, error: RelayError, surface?: Surface) => Response
+  /** The JSON object body of a request (`{}` when empty), or an error to answer with. */
+  readonly readJson: (c: HonoContext) => Promise<Record<string, unknown> | RelayError>
+  /** An account as the account and admin APIs show it, with every plugin's fields. */
+  readonly accountView: (account: Account) => Record<string, unknown>
+}
+
+/**
+ * What a plugin does, produced once at start-up by its setup. Every field is optional.
+ * Request steps run in config order; settle hooks run in reverse config order.
+ */
+export interface PluginHooks {
+  /** Says who is calling (sets `ctx.caller`); runs before the model is resolved. */
+  readonly authenticate?: (ctx: RequestContext) => Effect.Effect<void, RelayError>
+  /** Admits or refuses the request once caller and model are known (limits, balance, credential). */
+  readonly admit?: (ctx: RequestContext) => Effect.Effect<void, RelayError>
+  /**
+   * Runs exactly once for every request that entered the pipeline, whatever its end: success,
+   * an error (also one raised before this plugin's own step ran), or the client going away.
+   */
+  readonly settle?: (ctx: RequestContext, outcome: Outcome) => Effect.Effect<void>
+  readonly provider?: ProviderAdapter
+  readonly routes?: (app: Hono, kit: RouteKit) => void
+  /** Fields this plugin adds to an account's JSON (the billing plugin adds the balance). */
+  readonly accountView?: (account: Account) => Record<string, unknown>
+  /** Runs after every plugin is set up (the first-run bootstrap). */
+  readonly start?: Effect.Effect<void, never, CoreServices>
+}
+
+export interface Plugin {
+  readonly name: string
+  readonly setup: (info: RelayInfo) => Effect.Effect<PluginHooks, never, CoreServices>
+}
+
+/** Declares a plugin; the value goes into the `plugins` list of `relay.config.ts`. */
+export const definePlugin = (
+  name: string,
+  setup: (info: RelayInfo) => Effect.Effect<PluginHooks, never, CoreServices>
+): Plugin => ({ name, setup })

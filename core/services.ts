@@ -1,0 +1,55 @@
+import { Context } from "effect"
+
+/**
+ * The services a runtime supplies. Everything in core/ and plugins/ reaches the outside world
+ * through these, so the same code runs on Node, Bun and Deno (runtime/ provides the Layer).
+ */
+
+export type SqlValue = string | number | bigint | null | Uint8Array
+
+export interface SqlStatement {
+  run(...params: ReadonlyArray<SqlValue>): { readonly changes: number }
+  get<T = Record<string, unknown>>(...params: ReadonlyArray<SqlValue>): T | undefined
+  all<T = Record<string, unknown>>(...params: ReadonlyArray<SqlValue>): Array<T>
+}
+
+/**
+ * Synchronous SQLite: all three runtimes' drivers are synchronous, and a small indexed
+ * statement costs microseconds, far less than an async hop.
+ */
+export interface SqlShape {
+  exec(sql: string): void
+  prepare(sql: string): SqlStatement
+  transaction<T>(fn: () => T): T
+  close(): void
+}
+
+export class Sql extends Context.Service<Sql, SqlShape>()("relay/Sql") {}
+
+export interface LogShape {
+  debug(fields: Record<string, unknown>, message?: string): void
+  info(fields: Record<string, unknown>, message?: string): void
+  warn(fields: Record<string, unknown>, message?: string): void
+  error(fields: Record<string, unknown>, message?: string): void
+}
+
+export class Log extends Context.Service<Log, LogShape>()("relay/Log") {}
+
+/** How the relay reaches upstreams: the runtime's fetch with its pooled keep-alive agent. */
+export interface UpstreamHttpShape {
+  fetch(url: string, init: RequestInit): Promise<Response>
+}
+
+export class UpstreamHttp extends Context.Service<UpstreamHttp, UpstreamHttpShape>()("relay/UpstreamHttp") {}
+
+/**
+ * The operator's terminal. Unlike the log, it is where a one-time secret (the first-run key)
+ * may be shown: it is printed once, never written as a log record.
+ */
+export interface OperatorShape {
+  notice(text: string): void
+}
+
+export class Operator extends Context.Service<Operator, OperatorShape>()("relay/Operator") {}
+
+export type CoreServices = Sql | Log | UpstreamHttp | Operator

@@ -1,0 +1,38 @@
+import { fromOpenAIUsage, type Usage } from "../usage.ts"
+import { eventData, includesAscii } from "./events.ts"
+import type { StreamInspector } from "./passthrough.ts"
+
+const USAGE_OBJECT = new TextEncoder().encode('"usage":{')
+const DATA = new TextEncoder().encode("data:")
+
+/**
+ * Reads the usage of an OpenAI chat-completions stream as it passes. Only events that carry a
+ * usage object are decoded; every other event costs one byte scan. When the relay itself asked
+ * for usage (`stream_options.include_usage`) on behalf of a client that did not, the usage-only
+ * chunk (`choices: []`) is kept from that client, which would not expect it.
+ */
+export class OpenAIUsageTap implements StreamInspector {
+  usage: Usage | undefined
+  /** Data events seen: about one token each, the estimate when the stream is cut before usage. */
+  dataEvents = 0
+
+  constructor(readonly filters: boolean) {}
+
+  event(event: Uint8Array): boolean {
+    if (!includesAscii(event, DATA)) return true
+    this.dataEvents++
+    if (!includesAscii(event, USAGE_OBJECT)) return true
+    const data = eventData(event)
+    if (data === undefined) return true
+    let chunk: { usage?: unknown; choices?: unknown }
+    try {
+      chunk = JSON.parse(data)
+    } catch {
+      return true
+    }
+    const usage = fromOpenAIUsage(chunk.usage)
+    if (usage === undefined) return true
+    this.usage = usage
+    return !(this.filters && Array.isArray(chunk.choices) && chunk.choices.length === 0)
+  }
+}

@@ -1,0 +1,57 @@
+import type { Surface } from "../context.ts"
+import { errorHeaders, type RelayError } from "../errors.ts"
+
+const openAIType = (error: RelayError): string => {
+  if (error._tag === "UpstreamRejected" && error.upstreamType) return error.upstreamType
+  if (error.status === 402) return "insufficient_quota"
+  if (error.status === 403) return "permission_error"
+  if (error.status === 429) return "rate_limit_error"
+  if (error.status >= 500) return "server_error"
+  return "invalid_request_error"
+}
+
+const anthropicType = (error: RelayError): string => {
+  if (error._tag === "UpstreamUnavailable" && error.overloaded) return "overloaded_error"
+  switch (error.status) {
+    case 400:
+      return "invalid_request_error"
+    case 401:
+      return "authentication_error"
+    case 402:
+      return "billing_error"
+    case 403:
+      return "permission_error"
+    case 404:
+      return "not_found_error"
+    case 413:
+      return "request_too_large"
+    case 429:
+      return "rate_limit_error"
+    case 504:
+      return "timeout_error"
+    default:
+      return error.status >= 500 ? "api_error" : "invalid_request_error"
+  }
+}
+
+/** The JSON error body of a surface: OpenAI's `{ error: {...} }` or Anthropic's `{ type: "error", ... }`. */
+export const errorBody = (surface: Surface, error: RelayError): unknown =>
+  surface === "anthropic"
+    ? { type: "error", error: { type: anthropicType(error), message: `${error.message} (${error.code})` } }
+    : {
+      error: {
+        message: error.message,
+        type: openAIType(error),
+        param: "param" in error && error.param !== undefined ? error.param : null,
+        code: error.code
+      }
+    }
+
+/** A complete error response; `headers` are added (request id, rate-limit headers). */
+export const errorResponse = (surface: Surface, error: RelayError, headers?: Headers): Response => {
+  const out = new Headers(headers)
+  out.set("content-type", "application/json")
+  const extra = errorHeaders(error)
+  if (extra) for (const [name, value] of Object.entries(extra)) out.set(name, value)
+  return new Response(JSON.stringify(errorBody(surface, error)), { status: error.status, headers: out })
+}

@@ -1,0 +1,26 @@
+import { SchemaIssue } from "effect"
+import type { SchemaError } from "effect/Schema"
+import { InvalidRequest } from "../errors.ts"
+
+const format = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** `messages[0].role` from `["messages", 0, "role"]`. */
+export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.reduce<string>(
+    (out, key) => (typeof key === "number" ? `${out}[${key}]` : out === "" ? String(key) : `${out}.${String(key)}`),
+    ""
+  )
+
+/** The first offending path of a schema failure (`""` for the root) and what was expected there. */
+export const describeSchemaError = (error: SchemaError): { readonly path: string; readonly message: string } => {
+  const issue = format(error.issue).issues[0]
+  if (issue === undefined) return { path: "", message: "invalid value" }
+  const path = formatPath((issue.path ?? []).map((segment) => (typeof segment === "object" ? segment.key : segment)))
+  return { path, message: issue.message }
+}
+
+/** A schema failure as a 400 naming the first offending field and what was expected there. */
+export const invalidFromSchema = (error: SchemaError): InvalidRequest => {
+  const { path, message } = describeSchemaError(error)
+  return path === "" ? new InvalidRequest({ message }) : new InvalidRequest({ message: `${path}: ${message}`, param: path })
+}

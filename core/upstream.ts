@@ -1,0 +1,156 @@
+import { Effect } from "effect"
+import {
+  type RelayError,
+  UpstreamFailed,
+  UpstreamRejected,
+  UpstreamTimeout,
+  UpstreamUnavailable
+} from "./errors.ts"
+import type { KeyPool } from "./key-pool.ts"
+import { redact } from "./redact.ts"
+import type { LogShape, UpstreamHttpShape } from "./services.ts"
+
+export interface UpstreamTarget {
+  readonly provider: string
+  readonly pool: KeyPool
+  /**
+   * Whose keys these are: the operator's shared pool, or the caller's own (BYOK). A rejected
+   * shared key is the operator's problem and another key is tried; a rejected caller key is
+   * the caller's, and they are told.
+   */
+  readonly owner: "shared" | "caller"
+  /** Time allowed until the upstream's response headers arrive. */
+  readonly timeoutMs: number
+  /** The request to send with one key of the pool. */
+  readonly request: (secret: string) => { readonly url: string; readonly init: RequestInit }
+}
+
+const RATE_LIMIT_REST_MS = 20_000
+const FAILURE_REST_MS = 5_000
+const REJECTED_REST_MS = 60_000
+
+/** Retry-After in seconds or as an HTTP date, in milliseconds from now. */
+const retryAfterMs = (response: Response): number | undefined => {
+  const value = response.headers.get("retry-after")
+  if (value === null) return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+}
+
+/** Reads `{ error: { message, type, param } }`, the error body of both OpenAI and Anthropic. */
+const readUpstreamError = async (
+  response: Response,
+  secrets: ReadonlyArray<string>
+): Promise<{ message: string; type?: string; param?: string }> => {
+  const text = await response.text().catch(() => "")
+  let message = `upstream answered ${response.status}`
+  let type: string | undefined
+  let param: string | undefined
+  try {
+    const error = (JSON.parse(text) as { error?: { message?: unknown; type?: unknown; param?: unknown } }).error
+    if (typeof error?.message === "string" && error.message.length > 0) message = error.message
+    if (typeof error?.type === "string") type = error.type
+    if (typeof error?.param === "string") param = error.param
+  } catch {
+    // Not JSON (a proxy's HTML page, say): the status alone is the message.
+  }
+  return { message: redact(message, secrets), ...(type ? { type } : {}), ...(param ? { param } : {}) }
+}
+
+type Attempt = Response | RelayError
+
+/**
+ * Sends one request through the pool: round-robin over the keys, moving to the next key on
+ * 429, 5xx, a rejected credential or a connection error, all before any byte has reached the
+ * client. An upstream 4xx that is about the request itself ends the attempt with its status.
+ */
+const attempt = async (
+  http: UpstreamHttpShape,
+  log: LogShape,
+  target: UpstreamTarget,
+  signal: AbortSignal
+): Promise<Attempt> => {
+  const { pool } = target
+  const candidates = pool.candidates()
+  if (candidates.length === 0) {
+    const retryAfterSeconds = pool.retryAfterSeconds()
+    return new UpstreamUnavailable({
+      message: pool.size === 0
+        ? `no upstream credential is configured for provider ${target.provider}`
+        : `every ${target.provider} key is rate-limited upstream`,
+      ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {})
+    })
+  }
+  let rateLimited = 0
+  let overloaded = false
+  for (const key of candidates) {
+    const { url, init } = target.request(key.secret)
+    const timeout = new AbortController()
+    const timer = setTimeout(() => timeout.abort(), target.timeoutMs)
+    const onClientAbort = () => timeout.abort()
+    signal.addEventListener("abort", onClientAbort, { once: true })
+    let response: Response
+    try {
+      response = await http.fetch(url, { ...init, signal: timeout.signal })
+    } catch (error) {
+      if (signal.aborted) throw error
+      if (timeout.signal.aborted) {
+        return new UpstreamTimeout({ message: `${target.provider} did not answer within ${target.timeoutMs / 1000} s` })
+      }
+      pool.cool(key.slot, "failing", FAILURE_REST_MS)
+      log.warn({ provider: target.provider, slot: key.slot, reason: "connection" }, "upstream key failed")
+      continue
+    } finally {
+      clearTimeout(timer)
+      signal.removeEventListener("abort", onClientAbort)
+    }
+    const status = response.status
+    if (status < 400) return response
+    if (status === 429) {
+      rateLimited++
+      pool.cool(key.slot, "rate_limited", retryAfterMs(response) ?? RATE_LIMIT_REST_MS)
+    } else if (status >= 500) {
+      overloaded ||= status === 529 || status === 503
+      pool.cool(key.slot, "failing", FAILURE_REST_MS)
+    } else if ((status === 401 || status === 403) && target.owner === "shared") {
+      // The operator's key was refused: that is not the caller's fault, so try another key.
+      pool.cool(key.slot, "rejected", REJECTED_REST_MS)
+    } else {
+      const error = await readUpstreamError(response, pool.secrets)
+      return new UpstreamRejected({
+        message: error.message,
+        upstreamStatus: status,
+        ...(error.type ? { upstreamType: error.type } : {}),
+        ...(error.param ? { param: error.param } : {})
+      })
+    }
+    await response.body?.cancel().catch(() => undefined)
+    log.warn({ provider: target.provider, slot: key.slot, status }, "upstream key failed")
+  }
+  if (rateLimited === candidates.length) {
+    return new UpstreamUnavailable({
+      message: `every ${target.provider} key is rate-limited upstream`,
+      retryAfterSeconds: pool.retryAfterSeconds() ?? RATE_LIMIT_REST_MS / 1000
+    })
+  }
+  if (overloaded && rateLimited === 0) {
+    return new UpstreamUnavailable({ message: `${target.provider} is overloaded`, overloaded: true })
+  }
+  return new UpstreamFailed({ message: `every ${target.provider} key failed` })
+}
+
+/**
+ * The Effect around one upstream call: interrupting it (the client went away) aborts the
+ * request in flight.
+ */
+export const sendUpstream = (
+  http: UpstreamHttpShape,
+  log: LogShape,
+  target: UpstreamTarget
+): Effect.Effect<Response, RelayError> =>
+  Effect.tryPromise({
+    try: (signal) => attempt(http, log, target, signal),
+    catch: () => new UpstreamFailed({ message: `${target.provider} request failed` })
+  }).pipe(Effect.flatMap((result) => (result instanceof Response ? Effect.succeed(result) : Effect.fail(result))))

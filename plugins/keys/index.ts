@@ -1,0 +1,84 @@
+import { Effect } from "effect"
+import { definePlugin, Operator, type RequestContext, sha256Hex, Sql, Unauthorized } from "../../core/index.ts"
+import { adminRoutes } from "./admin.ts"
+import { generateKey, isRelayKeyShape, keyFromHeaders } from "./api-key.ts"
+import { KeyCache } from "./cache.ts"
+import { makeKeyStore } from "./store.ts"
+
+export interface KeysOptions {
+  /**
+   * How long a validated key is trusted before the store is asked again: the longest a key
+   * revoked from another process keeps working. Revocations through this relay apply at once.
+   */
+  readonly revalidateMs?: number
+  readonly cacheSize?: number
+}
+
+const missingKey = new Unauthorized({
+  message: "missing API key: send it as `Authorization: Bearer sk-rr-...` or `x-api-key`"
+})
+const invalidKey = new Unauthorized({ message: "invalid or revoked API key" })
+
+/** Relay API keys: authentication, accounts, the admin API for both, and the first-run key. */
+export const keys = (options: KeysOptions = {}) =>
+  definePlugin("keys", (info) =>
+    Effect.gen(function*() {
+      const store = makeKeyStore(yield* Sql)
+      const operator = yield* Operator
+      const cache = new KeyCache(options.revalidateMs ?? 500, options.cacheSize ?? 10_000, Date.now)
+
+      const lookup = (ctx: RequestContext, key: string) =>
+        Effect.promise(() => sha256Hex(key)).pipe(Effect.flatMap((hash) => {
+          const caller = store.activeByHash(hash)
+          if (caller === undefined) {
+            cache.delete(key)
+            return Effect.fail(invalidKey)
+          }
+          cache.put(key, caller)
+          ctx.caller = caller
+          return Effect.void
+        }))
+
+      const issueKey = (accountId: string, name: string | null) => {
+        const { key, prefix } = generateKey()
+        return Effect.promise(() => sha256Hex(key)).pipe(
+          Effect.map((hash) => ({ key, row: store.createKey(accountId, name, { prefix, hash }) }))
+        )
+      }
+
+      return {
+        authenticate: (ctx) => {
+          const key = keyFromHeaders(ctx.request.headers)
+          if (key === undefined) return Effect.fail(missingKey)
+          const cached = cache.fresh(key)
+          if (cached !== undefined) {
+            ctx.caller = cached
+            return Effect.void
+          }
+          return isRelayKeyShape(key) ? lookup(ctx, key) : Effect.fail(invalidKey)
+        },
+        accountView: (account) => {
+          const tier = info.tiers[account.tier]
+          return {
+            id: account.id,
+            name: account.name,
+            tier: account.tier,
+            limits: { rpm: account.rpm ?? tier?.rpm ?? null, tpm: account.tpm ?? tier?.tpm ?? null }
+          }
+        },
+        routes: (app, kit) => adminRoutes(app, kit, { store, cache, tiers: info.tiers, defaultTier: info.defaultTier, issueKey }),
+        start: Effect.gen(function*() {
+          if (!store.isEmpty()) return
+          const account = store.createAccount("default", info.defaultTier)
+          const { key } = yield* issueKey(account.id, "first-run")
+          operator.notice(
+            [
+              "Rocket Relay: first start, created account \"default\" with this API key (shown once, store it now):",
+              "",
+              `  ${key}`,
+              ""
+            ].join("\n")
+          )
+        })
+      }
+    }))

@@ -1,0 +1,95 @@
+import { Layer, ManagedRuntime } from "effect"
+import {
+  Catalog,
+  chatCompletions,
+  createApp,
+  Log,
+  type LogShape,
+  Operator,
+  type OperatorShape,
+  Pipeline,
+  Sql,
+  type SqlShape,
+  UpstreamHttp,
+  type UpstreamHttpShape
+} from "../core/index.ts"
+import type { LoadedConfig } from "../config/index.ts"
+
+/** What each runtime supplies: its SQLite driver, logger, HTTP client and terminal. */
+export interface RuntimeServices {
+  readonly sql: SqlShape
+  readonly log: LogShape
+  readonly http: UpstreamHttpShape
+  readonly operator: OperatorShape
+}
+
+export interface Relay {
+  readonly fetch: (request: Request) => Response | Promise<Response>
+  readonly pipeline: Pipeline
+  /** Releases the Effect runtime and closes the store. */
+  readonly close: () => Promise<void>
+}
+
+/**
+ * Builds the relay from a loaded config, the same way on every runtime: set up each plugin in
+ * config order, build the catalog from their provider patterns, then run their start steps
+ * (the first-run bootstrap among them).
+ */
+export const buildRelay = async (config: LoadedConfig, services: RuntimeServices): Promise<Relay> => {
+  const runtime = ManagedRuntime.make(Layer.mergeAll(
+    Layer.succeed(Sql, services.sql),
+    Layer.succeed(Log, services.log),
+    Layer.succeed(UpstreamHttp, services.http),
+    Layer.succeed(Operator, services.operator)
+  ))
+  const info = { models: config.models, tiers: config.tiers, defaultTier: config.defaultTier }
+  const hooks = []
+  for (const plugin of config.plugins) hooks.push(await runtime.runPromise(plugin.setup(info)))
+
+  const providers = hooks.flatMap((h) => (h.provider ? [h.provider] : []))
+  const catalog = new Catalog(config.models, providers)
+  const configured = new Set(providers.map((p) => p.name))
+  const unserved = config.models.filter((model) => !configured.has(model.provider)).map((model) => model.id)
+  if (unserved.length > 0) {
+    services.log.warn({ models: unserved }, "these catalog models have no configured provider; requests for them answer 404")
+  }
+
+  const pipeline = new Pipeline({ runtime, plugins: hooks, catalog, log: services.log, maxBodyBytes: config.server.maxBodyBytes })
+  const health = services.sql.prepare("SELECT 1 AS ok")
+  const app = createApp({
+    pipeline,
+    plugins: hooks,
+    endpoints: [chatCompletions],
+    adminKey: config.server.adminKey,
+    maxBodyBytes: config.server.maxBodyBytes,
+    log: services.log,
+    healthy: () => {
+      try {
+        return health.get() !== undefined
+      } catch {
+        return false
+      }
+    }
+  })
+
+  for (const h of hooks) if (h.start) await runtime.runPromise(h.start)
+
+  return {
+    fetch: app.fetch,
+    pipeline,
+    close: async () => {
+      await runtime.dispose()
+      services.sql.close()
+    }
+  }
+}
+
+/** Lets in-flight requests and streams finish (up to `drainSeconds`), then closes the relay. */
+export const drainAndClose = async (relay: Relay, drainSeconds: number, log: LogShape): Promise<void> => {
+  const pending = relay.pipeline.pending
+  if (pending > 0) log.info({ pending }, "draining in-flight requests")
+  const drained = await relay.pipeline.drain(drainSeconds * 1000)
+  if (!drained) log.warn({ pending: relay.pipeline.pending }, "drain time is up; closing with requests still open")
+  await relay.close()
+}
+
