@@ -5,4 +5,4 @@ export { ConfigError, type ConfigDeclaration, defineConfig, type LoadedConfig, l
 export type { RelayConfigInput } from "./schema.ts"
 export { keys, type KeysOptions } from "../plugins/keys/index.ts"
 export { echo, type EchoOptions } from "../plugins/providers/echo/index.ts"
-export { openai, type OpenAIOptions } from "../plugins/providers/openai/index.ts"
+export { OPENAI_PATTERNS, openai, type OpenAIOptions } from "../plugins/providers/openai/index.ts"

@@ -59,7 +59,11 @@ const readUpstreamError = async (
   return { message: redact(message, secrets), ...(type ? { type } : {}), ...(param ? { param } : {}) }
 }
 
-type Attempt = Response | RelayError
+/**
+ * Success or a typed failure. Not told apart with `instanceof Response`: a runtime adapter may
+ * replace the global Response class, and fetch's own responses are then of another class.
+ */
+type Attempt = { readonly response: Response } | { readonly error: RelayError }
 
 /**
  * Sends one request through the pool: round-robin over the keys, moving to the next key on
@@ -76,12 +80,12 @@ const attempt = async (
   const candidates = pool.candidates()
   if (candidates.length === 0) {
     const retryAfterSeconds = pool.retryAfterSeconds()
-    return new UpstreamUnavailable({
+    return { error: new UpstreamUnavailable({
       message: pool.size === 0
         ? `no upstream credential is configured for provider ${target.provider}`
         : `every ${target.provider} key is rate-limited upstream`,
       ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {})
-    })
+    }) }
   }
   let rateLimited = 0
   let overloaded = false
@@ -97,7 +101,7 @@ const attempt = async (
     } catch (error) {
       if (signal.aborted) throw error
       if (timeout.signal.aborted) {
-        return new UpstreamTimeout({ message: `${target.provider} did not answer within ${target.timeoutMs / 1000} s` })
+        return { error: new UpstreamTimeout({ message: `${target.provider} did not answer within ${target.timeoutMs / 1000} s` }) }
       }
       pool.cool(key.slot, "failing", FAILURE_REST_MS)
       log.warn({ provider: target.provider, slot: key.slot, reason: "connection" }, "upstream key failed")
@@ -107,7 +111,7 @@ const attempt = async (
       signal.removeEventListener("abort", onClientAbort)
     }
     const status = response.status
-    if (status < 400) return response
+    if (status < 400) return { response }
     if (status === 429) {
       rateLimited++
       pool.cool(key.slot, "rate_limited", retryAfterMs(response) ?? RATE_LIMIT_REST_MS)
@@ -119,26 +123,30 @@ const attempt = async (
       pool.cool(key.slot, "rejected", REJECTED_REST_MS)
     } else {
       const error = await readUpstreamError(response, pool.secrets)
-      return new UpstreamRejected({
-        message: error.message,
-        upstreamStatus: status,
-        ...(error.type ? { upstreamType: error.type } : {}),
-        ...(error.param ? { param: error.param } : {})
-      })
+      return {
+        error: new UpstreamRejected({
+          message: error.message,
+          upstreamStatus: status,
+          ...(error.type ? { upstreamType: error.type } : {}),
+          ...(error.param ? { param: error.param } : {})
+        })
+      }
     }
     await response.body?.cancel().catch(() => undefined)
     log.warn({ provider: target.provider, slot: key.slot, status }, "upstream key failed")
   }
   if (rateLimited === candidates.length) {
-    return new UpstreamUnavailable({
-      message: `every ${target.provider} key is rate-limited upstream`,
-      retryAfterSeconds: pool.retryAfterSeconds() ?? RATE_LIMIT_REST_MS / 1000
-    })
+    return {
+      error: new UpstreamUnavailable({
+        message: `every ${target.provider} key is rate-limited upstream`,
+        retryAfterSeconds: pool.retryAfterSeconds() ?? RATE_LIMIT_REST_MS / 1000
+      })
+    }
   }
   if (overloaded && rateLimited === 0) {
-    return new UpstreamUnavailable({ message: `${target.provider} is overloaded`, overloaded: true })
+    return { error: new UpstreamUnavailable({ message: `${target.provider} is overloaded`, overloaded: true }) }
   }
-  return new UpstreamFailed({ message: `every ${target.provider} key failed` })
+  return { error: new UpstreamFailed({ message: `every ${target.provider} key failed` }) }
 }
 
 /**
@@ -153,4 +161,4 @@ export const sendUpstream = (
   Effect.tryPromise({
     try: (signal) => attempt(http, log, target, signal),
     catch: () => new UpstreamFailed({ message: `${target.provider} request failed` })
-  }).pipe(Effect.flatMap((result) => (result instanceof Response ? Effect.succeed(result) : Effect.fail(result))))
+  }).pipe(Effect.flatMap((result) => ("response" in result ? Effect.succeed(result.response) : Effect.fail(result.error))))

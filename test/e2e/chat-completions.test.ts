@@ -1,0 +1,228 @@
+import assert from "node:assert/strict"
+import { after, before, describe, it } from "node:test"
+import OpenAI from "openai"
+import type { SettleRecord } from "../fixtures/audit-plugin.ts"
+import { MockOpenAI, TOOL_CALLS } from "../helpers/mock-openai.ts"
+import { type RelayProcess, startRelay } from "../helpers/relay.ts"
+
+const SHARED_KEY = "sk-mock-shared-1"
+
+const settles = async (relay: RelayProcess): Promise<Array<SettleRecord>> =>
+  ((await (await relay.admin("GET", "/test/settles")).json()) as { data: Array<SettleRecord> }).data
+
+/** Waits until `check` passes (settles happen just after the response ends). */
+const eventually = async (check: () => Promise<void> | void, ms = 3_000) => {
+  const deadline = Date.now() + ms
+  for (;;) {
+    try {
+      return await check()
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  }
+}
+
+describe("POST /v1/chat/completions through the openai provider", () => {
+  const mock = new MockOpenAI({ [SHARED_KEY]: "ok" })
+  let relay: RelayProcess
+  let client: OpenAI
+
+  before(async () => {
+    const upstream = await mock.start()
+    relay = await startRelay({ env: { OPENAI_API_KEY: SHARED_KEY, OPENAI_BASE_URL: upstream } })
+    assert.ok(relay.firstRunKey, "first start prints a key")
+    client = new OpenAI({ baseURL: relay.baseURL, apiKey: relay.firstRunKey, maxRetries: 0 })
+  })
+
+  after(async () => {
+    await relay.stop()
+    await mock.stop()
+  })
+
+  it("answers a non-streaming completion with the upstream's body, sending the shared key upstream", async () => {
+    const { data, response } = await client.chat.completions
+      .create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "ping over the relay" }], temperature: 0.3 })
+      .withResponse()
+    assert.equal(data.choices[0]?.message.content, "ping over the relay")
+    assert.equal(data.usage?.prompt_tokens, 12)
+    assert.equal(data.system_fingerprint, "fp_mock")
+    assert.match(response.headers.get("x-request-id") ?? "", /^req_/)
+    const seen = mock.chats.at(-1)!
+    assert.equal(seen.headers.authorization, `Bearer ${SHARED_KEY}`)
+    assert.equal(seen.body.temperature, 0.3, "unknown-to-the-relay fields travel untouched")
+    const upstreamHeaders = JSON.stringify(seen.headers)
+    assert.ok(!upstreamHeaders.includes(relay.firstRunKey!), "the relay key never goes upstream")
+  })
+
+  it("keeps the client's x-request-id", async () => {
+    const response = await fetch(`${relay.baseURL}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${relay.firstRunKey}`, "content-type": "application/json", "x-request-id": "client-id-42" },
+      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
+    })
+    assert.equal(response.status, 200)
+    assert.equal(response.headers.get("x-request-id"), "client-id-42")
+  })
+
+  it("streams the upstream's chunks unchanged, hiding the usage chunk it asked for on the client's behalf", async () => {
+    const stream = await client.chat.completions.create({
+      model: "gpt-4o-mini",
+      stream: true,
+      messages: [{ role: "user", content: "one two three four five" }]
+    })
+    const chunks = []
+    for await (const chunk of stream) chunks.push(chunk)
+    assert.equal(chunks.map((c) => c.choices[0]?.delta.content ?? "").join(""), "one two three four five")
+    assert.equal(chunks.at(-1)?.choices[0]?.finish_reason, "stop")
+    assert.ok(chunks.every((c) => c.choices.length > 0), "no usage-only chunk reaches a client that did not ask")
+    // Chunks are the upstream's own bytes: its `"usage": null` placeholders stay, and carry nothing.
+    assert.ok(chunks.every((c) => c.usage == null))
+    const seen = mock.chats.at(-1)!
+    assert.deepEqual(seen.body.stream_options, { include_usage: true })
+    const id = chunks[0]!.id
+    assert.ok(chunks.every((c) => c.id === id))
+  })
+
+  it("passes the usage chunk to a client that asked for it", async () => {
+    const stream = await client.chat.completions.create({
+      model: "gpt-4o-mini",
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: "user", content: "count me" }]
+    })
+    const chunks = []
+    for await (const chunk of stream) chunks.push(chunk)
+    const last = chunks.at(-1)!
+    assert.deepEqual(last.choices, [])
+    assert.equal(last.usage?.prompt_tokens, 12)
+    assert.equal(last.usage?.completion_tokens, 2)
+  })
+
+  it("settles a stream with the upstream's usage", async () => {
+    const response = await client.chat.completions
+      .create({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "a b c" }] })
+      .withResponse()
+    for await (const _ of response.data) void _
+    const id = response.response.headers.get("x-request-id")!
+    await eventually(async () => {
+      const mine = (await settles(relay)).filter((s) => s.id === id)
+      assert.equal(mine.length, 1, "settled exactly once")
+      assert.equal(mine[0]!.status, 200)
+      assert.equal(mine[0]!.usage?.source, "upstream")
+      assert.equal(mine[0]!.usage?.promptTokens, 12)
+      assert.equal(mine[0]!.usage?.cachedTokens, 3)
+      assert.equal(mine[0]!.usage?.completionTokens, 3)
+    })
+  })
+
+  it("passes tool calls through, streamed fragments reassembling to the upstream's arguments", async () => {
+    const tools = [{ type: "function" as const, function: { name: "get_weather", parameters: { type: "object", properties: {} } } }]
+    const stream = await client.chat.completions.create({
+      model: "mock-tools",
+      stream: true,
+      tools,
+      messages: [{ role: "user", content: "weather?" }]
+    })
+    const calls: Array<{ id: string; name: string; arguments: string }> = []
+    let finish: string | null | undefined
+    for await (const chunk of stream) {
+      for (const fragment of chunk.choices[0]?.delta.tool_calls ?? []) {
+        const call = (calls[fragment.index] ??= { id: "", name: "", arguments: "" })
+        if (fragment.id) call.id = fragment.id
+        if (fragment.function?.name) call.name = fragment.function.name
+        call.arguments += fragment.function?.arguments ?? ""
+      }
+      finish = chunk.choices[0]?.finish_reason ?? finish
+    }
+    assert.deepEqual(calls, TOOL_CALLS)
+    assert.equal(finish, "tool_calls")
+
+    const whole = await client.chat.completions.create({ model: "mock-tools", tools, messages: [{ role: "user", content: "weather?" }] })
+    assert.deepEqual(
+      whole.choices[0]?.message.tool_calls?.map((c) => (c.type === "function" ? c.function.arguments : "")),
+      TOOL_CALLS.map((c) => c.arguments)
+    )
+  })
+
+  it("aborts the upstream request when the client disconnects mid-stream, and settles it once as aborted", async () => {
+    const controller = new AbortController()
+    const { data: stream, response } = await client.chat.completions
+      .create({ model: "mock-slow", stream: true, messages: [{ role: "user", content: "long" }] }, { signal: controller.signal })
+      .withResponse()
+    const id = response.headers.get("x-request-id")!
+    let received = 0
+    // The SDK ends the iteration quietly when its own signal aborts it.
+    for await (const _ of stream) {
+      if (++received === 3) controller.abort()
+    }
+    assert.equal(received, 3)
+    const seen = mock.chats.at(-1)!
+    await eventually(() => assert.equal(seen.aborted, true, "the upstream saw the relay hang up"))
+    assert.ok(seen.chunksSent < 50, `upstream stopped early (sent ${seen.chunksSent} of 103)`)
+    await eventually(async () => {
+      const mine = (await settles(relay)).filter((s) => s.id === id)
+      assert.equal(mine.length, 1)
+      assert.equal(mine[0]!.aborted, true)
+      assert.equal(mine[0]!.usage?.source, "estimated")
+      assert.ok(mine[0]!.usage!.completionTokens >= 3)
+    })
+  })
+
+  it("rewrites an alias to its upstream model name", async () => {
+    await client.chat.completions.create({ model: "house-model", messages: [{ role: "user", content: "alias" }] })
+    assert.equal(mock.chats.at(-1)!.body.model, "gpt-4o-mini")
+  })
+
+  it("clamps max_tokens to the model's output cap", async () => {
+    await client.chat.completions.create({ model: "gpt-4o-mini", max_tokens: 32_000, messages: [{ role: "user", content: "cap" }] })
+    assert.equal(mock.chats.at(-1)!.body.max_tokens, 1_000)
+  })
+
+  it("routes an uncatalogued model by the provider's name patterns", async () => {
+    const reply = await client.chat.completions.create({ model: "gpt-4.1-nano", messages: [{ role: "user", content: "pattern" }] })
+    assert.equal(reply.choices[0]?.message.content, "pattern")
+    assert.equal(mock.chats.at(-1)!.body.model, "gpt-4.1-nano")
+  })
+
+  it("serves 20 concurrent streams", async () => {
+    const texts = Array.from({ length: 20 }, (_, i) => `stream number ${i}`)
+    const results = await Promise.all(texts.map(async (text) => {
+      const stream = await client.chat.completions.create({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: text }] })
+      let out = ""
+      for await (const chunk of stream) out += chunk.choices[0]?.delta.content ?? ""
+      return out
+    }))
+    assert.deepEqual(results, texts)
+  })
+
+  it("marks admitted responses through the test plugin declared only in the test config", async () => {
+    const { response } = await client.chat.completions
+      .create({ model: "echo-1", messages: [{ role: "user", content: "plugin" }] })
+      .withResponse()
+    assert.match(response.headers.get("x-audit-account") ?? "", /^acct_/)
+  })
+
+  it("settles an upstream error exactly once with its status", async () => {
+    const response = await fetch(`${relay.baseURL}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${relay.firstRunKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "mock-bad-request", messages: [{ role: "user", content: "x" }] })
+    })
+    assert.equal(response.status, 400)
+    const id = response.headers.get("x-request-id")!
+    await eventually(async () => {
+      const mine = (await settles(relay)).filter((s) => s.id === id)
+      assert.equal(mine.length, 1)
+      assert.equal(mine[0]!.status, 400)
+      assert.equal(mine[0]!.error, "upstream_rejected")
+    })
+  })
+
+  it("never writes the shared key or the relay key to its output", () => {
+    const output = relay.output().replace(relay.firstRunKey!, "")
+    assert.ok(!output.includes(SHARED_KEY))
+    assert.ok(!output.includes("sk-rr-"), "only the first-run banner shows a relay key")
+    assert.match(output, /"msg":"request"/, "requests are logged")
+  })
+})

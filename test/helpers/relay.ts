@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+
+export const ROOT = resolve(import.meta.dirname, "../..")
+export const TEST_CONFIG = join(ROOT, "test/fixtures/relay.test-config.ts")
+export const ADMIN_KEY = "admin-test-key-0123456789abcdef"
+
+export interface RelayProcess {
+  readonly url: string
+  /** `${url}/v1`, the base URL an SDK is given. */
+  readonly baseURL: string
+  /** The first-run key printed at start (undefined when the store was not empty). */
+  readonly firstRunKey: string | undefined
+  readonly dataDir: string
+  /** Everything the process printed so far, stdout and stderr. */
+  output(): string
+  /** Calls the admin API with the admin key. */
+  admin(method: string, path: string, body?: unknown): Promise<Response>
+  /** Sends a signal and waits for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+  readonly child: ChildProcess
+}
+
+export interface StartOptions {
+  readonly config?: string
+  readonly env?: Record<string, string | undefined>
+  /** Reuse a data directory (to restart on the same store). */
+  readonly dataDir?: string
+  /** Keep the data directory after stop. */
+  readonly keepData?: boolean
+}
+
+const FIRST_RUN_KEY = /^ {2}(sk-rr-[0-9A-Za-z]+)$/m
+
+/** Starts the real relay process on a free port and waits until it listens. */
+export const startRelay = async (options: StartOptions = {}): Promise<RelayProcess> => {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "relay-test-"))
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "runtime/node.ts")], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      RELAY_DATA_DIR: dataDir,
+      RELAY_CONFIG: options.config ?? TEST_CONFIG,
+      RELAY_ADMIN_KEY: ADMIN_KEY,
+      PORT: "0",
+      LOG_LEVEL: "info",
+      ...options.env
+    },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  child.stdout!.setEncoding("utf8").on("data", (text: string) => (output += text))
+  child.stderr!.setEncoding("utf8").on("data", (text: string) => (output += text))
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const deadline = setTimeout(() => reject(new Error(`relay did not start:\n${output}`)), 30_000)
+    const check = () => {
+      const match = /"port":(\d+)[^\n]*"msg":"listening"/.exec(output)
+      if (match) {
+        clearTimeout(deadline)
+        resolvePort(Number(match[1]))
+      }
+    }
+    child.stdout!.on("data", check)
+    void exited.then((code) => {
+      clearTimeout(deadline)
+      reject(new Error(`relay exited with ${code} before listening:\n${output}`))
+    })
+  })
+  const url = `http://127.0.0.1:${port}`
+  return {
+    url,
+    baseURL: `${url}/v1`,
+    firstRunKey: FIRST_RUN_KEY.exec(output)?.[1],
+    dataDir,
+    child,
+    output: () => output,
+    admin: (method, path, body) =>
+      fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) })
+      }),
+    stop: async (signal = "SIGTERM") => {
+      if (child.exitCode === null) child.kill(signal)
+      const code = await exited
+      if (!options.keepData && options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
+      return code
+    }
+  }
+}
+
+/** Runs the relay until it exits by itself (a bad config), returning its code and output. */
+export const runRelayToExit = async (env: Record<string, string>): Promise<{ code: number | null; output: string }> => {
+  const dataDir = mkdtempSync(join(tmpdir(), "relay-test-"))
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "runtime/node.ts")], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, RELAY_DATA_DIR: dataDir, PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  child.stdout.setEncoding("utf8").on("data", (text: string) => (output += text))
+  child.stderr.setEncoding("utf8").on("data", (text: string) => (output += text))
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve))
+  clearTimeout(timer)
+  rmSync(dataDir, { recursive: true, force: true })
+  return { code, output }
+}
