@@ -1,0 +1,172 @@
+import assert from "node:assert/strict"
+import { after, before, describe, it } from "node:test"
+import OpenAI from "openai"
+import { ADMIN_KEY, type RelayProcess, startRelay } from "../helpers/relay.ts"
+
+interface AccountView {
+  id: string
+  name: string
+  tier: string
+  limits: { rpm: number | null; tpm: number | null }
+}
+
+interface KeyView {
+  id: string
+  key?: string
+  prefix: string
+  name: string | null
+  created_at: string
+  revoked_at: string | null
+}
+
+const chatWith = (relay: RelayProcess, key: string) =>
+  fetch(`${relay.baseURL}/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "echo-1", messages: [{ role: "user", content: "hi" }] })
+  })
+
+describe("admin API: accounts and keys", () => {
+  let relay: RelayProcess
+
+  before(async () => {
+    relay = await startRelay()
+  })
+
+  after(async () => {
+    await relay.stop()
+  })
+
+  it("refuses a wrong or missing admin key with 401", async () => {
+    const wrong = await fetch(`${relay.url}/admin/accounts`, { headers: { authorization: "Bearer nope" } })
+    assert.equal(wrong.status, 401)
+    const missing = await fetch(`${relay.url}/admin/accounts`)
+    assert.equal(missing.status, 401)
+    const body = (await missing.json()) as { error: { code: string } }
+    assert.equal(body.error.code, "invalid_api_key")
+  })
+
+  it("does not accept a relay key as the admin key", async () => {
+    const response = await fetch(`${relay.url}/admin/accounts`, { headers: { authorization: `Bearer ${relay.firstRunKey}` } })
+    assert.equal(response.status, 401)
+  })
+
+  it("creates an account, issues a key that works with the SDK, lists it without plaintext, revokes it", async () => {
+    const created = await relay.admin("POST", "/admin/accounts", { name: "acme", tier: "professional" })
+    assert.equal(created.status, 201)
+    const account = (await created.json()) as AccountView
+    assert.match(account.id, /^acct_/)
+    assert.deepEqual({ name: account.name, tier: account.tier, limits: account.limits }, {
+      name: "acme",
+      tier: "professional",
+      limits: { rpm: 300, tpm: 500_000 }
+    })
+
+    const issued = await relay.admin("POST", `/admin/accounts/${account.id}/keys`, { name: "ci" })
+    assert.equal(issued.status, 201)
+    const key = (await issued.json()) as KeyView
+    assert.match(key.key!, /^sk-rr-[0-9A-Za-z]{40}$/)
+    assert.equal(key.prefix, key.key!.slice(0, 12))
+
+    const client = new OpenAI({ baseURL: relay.baseURL, apiKey: key.key, maxRetries: 0 })
+    const { response } = await client.chat.completions
+      .create({ model: "echo-1", messages: [{ role: "user", content: "who am i" }] })
+      .withResponse()
+    assert.equal(response.headers.get("x-audit-account"), account.id, "the key authenticates as its own account")
+
+    const listed = (await (await relay.admin("GET", `/admin/accounts/${account.id}/keys`)).json()) as { data: Array<KeyView> }
+    assert.equal(listed.data.length, 1)
+    assert.equal(listed.data[0]!.id, key.id)
+    assert.equal(listed.data[0]!.revoked_at, null)
+    assert.ok(!JSON.stringify(listed).includes(key.key!), "the plaintext key is shown only once")
+
+    const revoked = await relay.admin("DELETE", `/admin/keys/${key.id}`)
+    assert.equal(revoked.status, 204)
+    // Revocation through this relay applies at once; the spec allows up to 1 s.
+    assert.equal((await chatWith(relay, key.key!)).status, 401)
+    const again = (await (await relay.admin("GET", `/admin/accounts/${account.id}/keys`)).json()) as { data: Array<KeyView> }
+    assert.notEqual(again.data[0]!.revoked_at, null)
+    assert.equal((await relay.admin("DELETE", `/admin/keys/${key.id}`)).status, 404)
+  })
+
+  it("stores keys only as hashes", async () => {
+    const { default: Database } = await import("better-sqlite3")
+    const db = new Database(`${relay.dataDir}/relay.db`, { readonly: true })
+    const rows = db.prepare("SELECT * FROM api_keys").all() as Array<Record<string, unknown>>
+    db.close()
+    assert.ok(rows.length >= 1)
+    const dump = JSON.stringify(rows)
+    assert.ok(!dump.includes(relay.firstRunKey!), "no plaintext key in the store")
+    for (const row of rows) assert.match(String(row.hash), /^[0-9a-f]{64}$/)
+  })
+
+  it("applies tier changes and overrides to the account at once", async () => {
+    const account = (await (await relay.admin("POST", "/admin/accounts", { name: "tiered" })).json()) as AccountView
+    assert.equal(account.tier, "starter", "the config's default tier")
+    const patched = await relay.admin("PATCH", `/admin/accounts/${account.id}`, { tier: "professional", rpm: 5 })
+    assert.equal(patched.status, 200)
+    assert.deepEqual(((await patched.json()) as AccountView).limits, { rpm: 5, tpm: 500_000 })
+    const cleared = (await (await relay.admin("PATCH", `/admin/accounts/${account.id}`, { rpm: null })).json()) as AccountView
+    assert.deepEqual(cleared.limits, { rpm: 300, tpm: 500_000 })
+    const fetched = (await (await relay.admin("GET", `/admin/accounts/${account.id}`)).json()) as AccountView
+    assert.equal(fetched.tier, "professional")
+  })
+
+  it("rejects bad admin input with 400s that name the field, and unknown ids with 404", async () => {
+    const noName = await relay.admin("POST", "/admin/accounts", { tier: "starter" })
+    assert.equal(noName.status, 400)
+    assert.equal(((await noName.json()) as { error: { param: string } }).error.param, "name")
+    const badTier = await relay.admin("POST", "/admin/accounts", { name: "x", tier: "platinum" })
+    assert.equal(badTier.status, 400)
+    assert.match(((await badTier.json()) as { error: { message: string } }).error.message, /platinum/)
+    const badRpm = await relay.admin("PATCH", "/admin/accounts/whatever", { rpm: -1 })
+    assert.equal(badRpm.status, 400)
+    assert.equal((await relay.admin("GET", "/admin/accounts/acct_missing")).status, 404)
+    assert.equal((await relay.admin("POST", "/admin/accounts/acct_missing/keys", {})).status, 404)
+  })
+
+  it("issues a key without a body", async () => {
+    const account = (await (await relay.admin("POST", "/admin/accounts", { name: "bodyless" })).json()) as AccountView
+    const response = await fetch(`${relay.url}/admin/accounts/${account.id}/keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_KEY}` }
+    })
+    assert.equal(response.status, 201)
+  })
+
+  it("never logs the admin key or an issued key", () => {
+    const output = relay.output().replace(relay.firstRunKey!, "")
+    assert.ok(!output.includes(ADMIN_KEY))
+    assert.ok(!/sk-rr-[0-9A-Za-z]{40}/.test(output))
+  })
+})
+
+describe("admin API without RELAY_ADMIN_KEY", () => {
+  it("does not exist (404)", async () => {
+    const relay = await startRelay({ env: { RELAY_ADMIN_KEY: undefined } })
+    try {
+      const response = await fetch(`${relay.url}/admin/accounts`, { headers: { authorization: "Bearer anything" } })
+      assert.equal(response.status, 404)
+    } finally {
+      await relay.stop()
+    }
+  })
+})
+
+describe("revocation from another process", () => {
+  it("stops a cached key within one second", async () => {
+    const relay = await startRelay()
+    try {
+      const key = relay.firstRunKey!
+      assert.equal((await chatWith(relay, key)).status, 200, "the key is now cached")
+      const { default: Database } = await import("better-sqlite3")
+      const db = new Database(`${relay.dataDir}/relay.db`)
+      db.prepare("UPDATE api_keys SET revoked_at = ?").run(Date.now())
+      db.close()
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      assert.equal((await chatWith(relay, key)).status, 401)
+    } finally {
+      await relay.stop()
+    }
+  })
+})

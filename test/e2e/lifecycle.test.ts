@@ -1,0 +1,135 @@
+import assert from "node:assert/strict"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, it } from "node:test"
+import OpenAI from "openai"
+import { MockOpenAI } from "../helpers/mock-openai.ts"
+import { ROOT, runRelayToExit, startRelay } from "../helpers/relay.ts"
+
+const SHIPPED_CONFIG = join(ROOT, "relay.config.ts")
+
+describe("first run with the shipped config", () => {
+  it("creates a default account, prints its key once, and answers the README's request with no provider key", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "relay-first-run-"))
+    try {
+      const first = await startRelay({ config: SHIPPED_CONFIG, dataDir, env: { OPENAI_API_KEY: undefined } })
+      const key = first.firstRunKey
+      assert.match(key ?? "", /^sk-rr-[0-9A-Za-z]{40}$/)
+      assert.equal(first.output().split(key!).length - 1, 1, "the key is printed exactly once")
+
+      const response = await fetch(`${first.baseURL}/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "echo-1", messages: [{ role: "user", content: "Hello!" }] })
+      })
+      assert.equal(response.status, 200)
+      const body = (await response.json()) as { choices: Array<{ message: { content: string } }>; usage: { completion_tokens: number } }
+      assert.equal(body.choices[0]?.message.content, "Hello!")
+      assert.ok(body.usage.completion_tokens > 0)
+
+      const client = new OpenAI({ baseURL: first.baseURL, apiKey: key, maxRetries: 0 })
+      const stream = await client.chat.completions.create({ model: "echo-1", stream: true, messages: [{ role: "user", content: "stream me please" }] })
+      let text = ""
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? ""
+      assert.equal(text, "stream me please")
+
+      const health = await fetch(`${first.url}/healthz`)
+      assert.deepEqual(await health.json(), { status: "ok" })
+      assert.equal(await first.stop(), 0)
+
+      const second = await startRelay({ config: SHIPPED_CONFIG, dataDir, env: { OPENAI_API_KEY: undefined } })
+      assert.equal(second.firstRunKey, undefined, "a second start prints no key")
+      const reused = await fetch(`${second.baseURL}/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "echo-1", messages: [{ role: "user", content: "again" }] })
+      })
+      assert.equal(reused.status, 200, "the key survives a restart")
+      assert.equal(await second.stop("SIGINT"), 0)
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it("serves gpt models through OPENAI_API_KEY and OPENAI_BASE_URL", async () => {
+    const mock = new MockOpenAI({ "sk-env-a": "fail500", "sk-env-b": "ok" })
+    const upstream = await mock.start()
+    const relay = await startRelay({ config: SHIPPED_CONFIG, env: { OPENAI_API_KEY: "sk-env-a, sk-env-b", OPENAI_BASE_URL: upstream } })
+    try {
+      const client = new OpenAI({ baseURL: relay.baseURL, apiKey: relay.firstRunKey, maxRetries: 0 })
+      const reply = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "pool" }] })
+      assert.equal(reply.choices[0]?.message.content, "pool")
+      assert.deepEqual(
+        mock.chats.map((r) => r.headers.authorization).sort(),
+        ["Bearer sk-env-a", "Bearer sk-env-b"],
+        "a comma-separated variable is a pool of two keys"
+      )
+    } finally {
+      await relay.stop()
+      await mock.stop()
+    }
+  })
+})
+
+describe("graceful shutdown", () => {
+  it("lets an in-flight stream finish on SIGTERM, refuses new connections, then exits 0", async () => {
+    const mock = new MockOpenAI({ "sk-drain": "ok" })
+    const upstream = await mock.start()
+    const relay = await startRelay({ env: { OPENAI_API_KEY: "sk-drain", OPENAI_BASE_URL: upstream } })
+    try {
+      const client = new OpenAI({ baseURL: relay.baseURL, apiKey: relay.firstRunKey, maxRetries: 0 })
+      const stream = await client.chat.completions.create({ model: "mock-slow", stream: true, messages: [{ role: "user", content: "drain" }] })
+      const iterator = stream[Symbol.asyncIterator]()
+      await iterator.next()
+      const exit = relay.stop("SIGTERM")
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      await assert.rejects(fetch(`${relay.url}/healthz`), "no new connections while draining")
+      let chunks = 1
+      let finish: string | null | undefined
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+        chunks++
+        finish = next.value.choices[0]?.finish_reason ?? finish
+      }
+      assert.equal(finish, "stop", "the stream ran to its end")
+      assert.equal(chunks, 102)
+      assert.equal(await exit, 0)
+      assert.match(relay.output(), /"msg":"stopped"/)
+    } finally {
+      await relay.stop()
+      await mock.stop()
+    }
+  })
+})
+
+describe("a bad config stops the relay with a message naming the path", () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ["a model with a negative cap", `models: [{ id: "m", provider: "echo", maxOutputTokens: -5 }], plugins: [keys(), echo()]`, /models\[0\]\.maxOutputTokens/],
+    ["a value that is not a plugin", `plugins: [keys(), "openai"]`, /plugins\[1\]/],
+    ["a port out of range", `server: { port: 70000 }, plugins: [keys(), echo()]`, /server\.port/],
+    ["no plugins", `plugins: []`, /plugins/],
+    ["a default tier that is not a tier", `defaultTier: "gold", plugins: [keys(), echo()]`, /defaultTier/]
+  ]
+  for (const [name, body, expected] of cases) {
+    it(name, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "relay-config-"))
+      const file = join(dir, "relay.config.ts")
+      writeFileSync(file, `import { defineConfig, echo, keys } from ${JSON.stringify(join(ROOT, "config/index.ts"))}\nexport default defineConfig({ ${body} })\n`)
+      try {
+        const { code, output } = await runRelayToExit({ RELAY_CONFIG: file })
+        assert.equal(code, 1)
+        assert.match(output, expected)
+        assert.match(output, /config is invalid/)
+        assert.ok(!/\n\s+at /.test(output), "a message, not a stack trace")
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+  }
+
+  it("a missing config file", async () => {
+    const { code, output } = await runRelayToExit({ RELAY_CONFIG: "/nonexistent/relay.config.ts" })
+    assert.equal(code, 1)
+    assert.match(output, /could not be loaded/)
+  })
+})
