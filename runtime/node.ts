@@ -1,35 +1,12 @@
 import { serve } from "@hono/node-server"
-import Database from "better-sqlite3"
 import { mkdirSync } from "node:fs"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import pino from "pino"
-import type { SqlShape, SqlValue } from "../core/index.ts"
 import { ConfigError, loadConfig } from "../config/index.ts"
 import { buildRelay, drainAndClose } from "./relay.ts"
 import { LOG_REDACT_PATHS } from "./log.ts"
-
-/** better-sqlite3 behind the relay's Sql service, in WAL mode. */
-const openStore = (path: string): SqlShape => {
-  const db = new Database(path)
-  db.pragma("journal_mode = WAL")
-  db.pragma("synchronous = NORMAL")
-  db.pragma("foreign_keys = ON")
-  db.pragma("busy_timeout = 5000")
-  return {
-    exec: (sql) => void db.exec(sql),
-    prepare: (sql) => {
-      const statement = db.prepare<Array<SqlValue>>(sql)
-      return {
-        run: (...params) => ({ changes: statement.run(...params).changes }),
-        get: <T>(...params: ReadonlyArray<SqlValue>) => statement.get(...params) as T | undefined,
-        all: <T>(...params: ReadonlyArray<SqlValue>) => statement.all(...params) as Array<T>
-      }
-    },
-    transaction: (fn) => db.transaction(fn)(),
-    close: () => db.close()
-  }
-}
+import { openNodeStore } from "./node-store.ts"
 
 const main = async () => {
   const log = pino({ level: process.env.LOG_LEVEL ?? "info", redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } })
@@ -47,7 +24,7 @@ const main = async () => {
   }
 
   const relay = await buildRelay(config, {
-    sql: openStore(config.storePath),
+    sql: openNodeStore(config.storePath),
     log,
     http: { fetch: (url, init) => fetch(url, init) },
     operator: { notice: (text) => process.stdout.write(`${text}\n`) }

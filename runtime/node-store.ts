@@ -1,0 +1,24 @@
+import Database from "better-sqlite3"
+import type { SqlShape, SqlValue } from "../core/index.ts"
+
+/** better-sqlite3 behind the relay's Sql service, in WAL mode. */
+export const openNodeStore = (path: string): SqlShape => {
+  const db = new Database(path)
+  db.pragma("journal_mode = WAL")
+  db.pragma("synchronous = NORMAL")
+  db.pragma("foreign_keys = ON")
+  db.pragma("busy_timeout = 5000")
+  return {
+    exec: (sql) => void db.exec(sql),
+    prepare: (sql) => {
+      const statement = db.prepare<Array<SqlValue>>(sql)
+      return {
+        run: (...params) => ({ changes: statement.run(...params).changes }),
+        get: <T>(...params: ReadonlyArray<SqlValue>) => statement.get(...params) as T | undefined,
+        all: <T>(...params: ReadonlyArray<SqlValue>) => statement.all(...params) as Array<T>
+      }
+    },
+    transaction: (fn) => db.transaction(fn)(),
+    close: () => db.close()
+  }
+}

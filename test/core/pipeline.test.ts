@@ -1,0 +1,273 @@
+import assert from "node:assert/strict"
+import { describe, it } from "node:test"
+import { Effect, Layer, ManagedRuntime } from "effect"
+import {
+  Catalog,
+  chatCompletions,
+  definePlugin,
+  InsufficientBalance,
+  Log,
+  type LogShape,
+  Operator,
+  type Outcome,
+  Pipeline,
+  type PluginHooks,
+  type RelayError,
+  Sql,
+  UpstreamHttp,
+  type UpstreamCall
+} from "../../core/index.ts"
+import { openNodeStore } from "../../runtime/node-store.ts"
+
+interface Harness {
+  readonly pipeline: Pipeline
+  readonly trace: Array<string>
+  readonly outcomes: Array<Outcome>
+  readonly logs: Array<Record<string, unknown>>
+  readonly sent: Array<UpstreamCall>
+}
+
+type Upstream = (call: UpstreamCall) => Effect.Effect<Response, RelayError>
+
+const recorder = (name: string, trace: Array<string>, outcomes: Array<Outcome>, fail?: RelayError) =>
+  definePlugin(name, () =>
+    Effect.succeed<PluginHooks>({
+      authenticate: () => Effect.sync(() => void trace.push(`${name}.authenticate`)),
+      admit: (ctx) =>
+        Effect.suspend(() => {
+          trace.push(`${name}.admit`)
+          ctx.responseHeaders.set(`x-${name}`, "admitted")
+          return fail ? Effect.fail(fail) : Effect.void
+        }),
+      settle: (_ctx, outcome) =>
+        Effect.sync(() => {
+          trace.push(`${name}.settle`)
+          outcomes.push(outcome)
+        })
+    }))
+
+/** A pipeline of two recording plugins and a fake provider, on an in-memory store. */
+const harness = async (upstream: Upstream, options: { failAdmitB?: RelayError; extra?: PluginHooks } = {}): Promise<Harness> => {
+  const trace: Array<string> = []
+  const outcomes: Array<Outcome> = []
+  const logs: Array<Record<string, unknown>> = []
+  const sent: Array<UpstreamCall> = []
+  const push = (fields: Record<string, unknown>, msg?: string) => void logs.push({ ...fields, msg })
+  const log: LogShape = { debug: push, info: push, warn: push, error: push }
+  const runtime = ManagedRuntime.make(Layer.mergeAll(
+    Layer.succeed(Sql, openNodeStore(":memory:")),
+    Layer.succeed(Log, log),
+    Layer.succeed(UpstreamHttp, { fetch: () => Promise.reject(new Error("no network in unit tests")) }),
+    Layer.succeed(Operator, { notice: () => undefined })
+  ))
+  const info = { models: [], tiers: {}, defaultTier: "starter" }
+  const provider = definePlugin("fake", () =>
+    Effect.succeed<PluginHooks>({
+      provider: {
+        name: "fake",
+        patterns: ["fake-*"],
+        protocols: ["openai"],
+        send: (call) => {
+          trace.push("send")
+          sent.push(call)
+          return upstream(call)
+        }
+      }
+    }))
+  const hooks: Array<PluginHooks> = []
+  for (const plugin of [recorder("a", trace, outcomes), recorder("b", trace, outcomes, options.failAdmitB), provider]) {
+    hooks.push(await runtime.runPromise(plugin.setup(info)))
+  }
+  if (options.extra) hooks.push(options.extra)
+  const catalog = new Catalog([{ id: "alias-1", provider: "fake", upstream: "fake-large" }], [{ name: "fake", patterns: ["fake-*"] }])
+  return { pipeline: new Pipeline({ runtime, plugins: hooks, catalog, log, maxBodyBytes: 10_000 }), trace, outcomes, logs, sent }
+}
+
+const request = (body: unknown, signal?: AbortSignal) =>
+  new Request("http://relay.test/v1/chat/completions", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    ...(signal ? { signal } : {})
+  })
+
+const completion = {
+  id: "chatcmpl-1",
+  object: "chat.completion",
+  choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9, prompt_tokens_details: { cached_tokens: 5 } }
+}
+
+const sse = (events: ReadonlyArray<string>, delayMs = 0) => {
+  let i = 0
+  return new Response(
+    new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs))
+        const event = events[i++]
+        if (event === undefined) controller.close()
+        else controller.enqueue(new TextEncoder().encode(event))
+      }
+    }),
+    { headers: { "content-type": "text/event-stream" } }
+  )
+}
+
+const settled = async (h: Harness, count: number) => {
+  for (let i = 0; i < 100 && h.outcomes.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+  // Give a wrongly repeated settle the chance to show up.
+  await new Promise((resolve) => setTimeout(resolve, 20))
+}
+
+const chat = { model: "fake-small", messages: [{ role: "user", content: "hello" }] }
+
+describe("Pipeline", () => {
+  it("runs authenticate, admit in config order, dispatches, then settles each plugin once in reverse order", async () => {
+    const h = await harness(() => Effect.succeed(Response.json(completion)))
+    const response = await h.pipeline.handle(request(chat), chatCompletions, false, "req_1")
+    assert.equal(response.status, 200)
+    assert.deepEqual(await response.json(), completion)
+    assert.equal(response.headers.get("x-request-id"), "req_1")
+    assert.equal(response.headers.get("x-a"), "admitted", "plugin response headers are applied")
+    await settled(h, 2)
+    assert.deepEqual(h.trace, ["a.authenticate", "b.authenticate", "a.admit", "b.admit", "send", "b.settle", "a.settle"])
+    assert.equal(h.outcomes.length, 2)
+    assert.equal(h.outcomes[0]!.status, 200)
+    assert.deepEqual(
+      { prompt: h.outcomes[0]!.usage?.promptTokens, cached: h.outcomes[0]!.usage?.cachedTokens, source: h.outcomes[0]!.usage?.source },
+      { prompt: 7, cached: 5, source: "upstream" }
+    )
+    assert.equal(h.pipeline.pending, 0)
+  })
+
+  it("forwards the client's bytes untouched when nothing needs changing, and a rewritten body otherwise", async () => {
+    const h = await harness(() => Effect.succeed(Response.json(completion)))
+    const raw = `{"model":"fake-small",  "messages":[{"role":"user","content":"hello"}], "seed": 42}`
+    await h.pipeline.handle(request(raw), chatCompletions, false, "req_raw")
+    assert.equal(new TextDecoder().decode(h.sent[0]!.body as Uint8Array), raw)
+    await h.pipeline.handle(request({ ...chat, model: "alias-1" }), chatCompletions, false, "req_alias")
+    assert.equal(JSON.parse(h.sent[1]!.body as string).model, "fake-large")
+  })
+
+  it("settles every plugin once with the error when a plugin refuses, without dispatching", async () => {
+    const h = await harness(() => Effect.succeed(Response.json(completion)), {
+      failAdmitB: new InsufficientBalance({ message: "balance too low" })
+    })
+    const response = await h.pipeline.handle(request(chat), chatCompletions, false, "req_2")
+    assert.equal(response.status, 402)
+    assert.deepEqual(await response.json(), {
+      error: { message: "balance too low", type: "insufficient_quota", param: null, code: "insufficient_balance" }
+    })
+    await settled(h, 2)
+    assert.ok(!h.trace.includes("send"))
+    assert.deepEqual(h.trace.slice(-2), ["b.settle", "a.settle"])
+    assert.equal(h.outcomes.length, 2)
+    assert.equal(h.outcomes[0]!.error?._tag, "InsufficientBalance")
+  })
+
+  it("settles a decode failure, before authentication, exactly once", async () => {
+    const h = await harness(() => Effect.succeed(Response.json(completion)))
+    const response = await h.pipeline.handle(request("{oops"), chatCompletions, false, "req_3")
+    assert.equal(response.status, 400)
+    await settled(h, 2)
+    assert.deepEqual(h.trace, ["b.settle", "a.settle"])
+  })
+
+  it("answers 404 model_not_found for a model no provider serves", async () => {
+    const h = await harness(() => Effect.succeed(Response.json(completion)))
+    const response = await h.pipeline.handle(request({ ...chat, model: "other-1" }), chatCompletions, false, "req_4")
+    assert.equal(response.status, 404)
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, "model_not_found")
+  })
+
+  it("settles a stream only when it ends, with the usage read from it", async () => {
+    const events = [
+      `data: {"id":"c","choices":[{"index":0,"delta":{"content":"hi"}}],"usage":null}\n\n`,
+      `data: {"id":"c","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}\n\n`,
+      "data: [DONE]\n\n"
+    ]
+    const h = await harness(() => Effect.succeed(sse(events)))
+    const response = await h.pipeline.handle(request({ ...chat, stream: true }), chatCompletions, false, "req_5")
+    assert.equal(response.headers.get("content-type"), "text/event-stream; charset=utf-8")
+    assert.equal(h.outcomes.length, 0, "not settled before the stream is read")
+    assert.equal(h.pipeline.pending, 1)
+    const text = await response.text()
+    assert.ok(!text.includes(`"choices":[]`), "the usage chunk the relay asked for is hidden")
+    assert.ok(text.endsWith("data: [DONE]\n\n"))
+    await settled(h, 2)
+    assert.equal(h.outcomes.length, 2)
+    assert.equal(h.outcomes[0]!.usage?.promptTokens, 3)
+    assert.equal(h.outcomes[0]!.aborted, false)
+    assert.ok(h.outcomes[0]!.ttfbMs! > 0)
+    assert.equal(h.pipeline.pending, 0)
+    assert.deepEqual(JSON.parse(h.sent[0]!.body as string).stream_options, { include_usage: true })
+  })
+
+  it("settles a stream the client cancels as aborted, once", async () => {
+    const events = Array.from({ length: 50 }, (_, i) => `data: {"id":"c","choices":[{"index":0,"delta":{"content":"${i}"}}]}\n\n`)
+    const h = await harness(() => Effect.succeed(sse(events, 2)))
+    const response = await h.pipeline.handle(request({ ...chat, stream: true }), chatCompletions, false, "req_6")
+    const reader = response.body!.getReader()
+    await reader.read()
+    await reader.read()
+    await reader.cancel()
+    await settled(h, 2)
+    assert.equal(h.outcomes.length, 2)
+    assert.equal(h.outcomes[0]!.aborted, true)
+    assert.equal(h.outcomes[0]!.usage?.source, "estimated")
+  })
+
+  it("interrupts the upstream call when the client goes away before the response, and settles once", async () => {
+    let upstreamSignal: AbortSignal | undefined
+    const h = await harness(() =>
+      Effect.tryPromise({
+        try: (signal) => {
+          upstreamSignal = signal
+          return new Promise<Response>(() => undefined)
+        },
+        catch: () => new InsufficientBalance({ message: "unreachable" })
+      })
+    )
+    const client = new AbortController()
+    const pending = h.pipeline.handle(request(chat, client.signal), chatCompletions, false, "req_7")
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    client.abort()
+    const response = await pending
+    assert.equal(response.status, 499)
+    assert.equal(upstreamSignal?.aborted, true, "the upstream call was aborted")
+    await settled(h, 2)
+    assert.equal(h.outcomes.length, 2)
+    assert.equal(h.outcomes[0]!.aborted, true)
+  })
+
+  it("turns a plugin defect into a 500 without a stack, and still settles", async () => {
+    const h = await harness(() => Effect.succeed(Response.json(completion)), {
+      extra: {
+        admit: () =>
+          Effect.sync(() => {
+            throw new TypeError("boom at /secret/path/file.ts")
+          })
+      }
+    })
+    const response = await h.pipeline.handle(request(chat), chatCompletions, false, "req_8")
+    assert.equal(response.status, 500)
+    const body = (await response.json()) as { error: { message: string; code: string } }
+    assert.equal(body.error.code, "internal_error")
+    assert.ok(!body.error.message.includes("boom"))
+    await settled(h, 2)
+    assert.equal(h.outcomes.length, 2)
+    const logged = h.logs.find((l) => l.msg === "unexpected failure")
+    assert.ok(logged)
+    assert.ok(!String(logged.error).includes("\n"), "one line, no stack trace")
+  })
+
+  it("drain resolves once every request has settled", async () => {
+    const events = Array.from({ length: 5 }, () => `data: {"choices":[{"index":0,"delta":{"content":"x"}}]}\n\n`)
+    const h = await harness(() => Effect.succeed(sse(events, 10)))
+    const response = await h.pipeline.handle(request({ ...chat, stream: true }), chatCompletions, false, "req_9")
+    assert.equal(await h.pipeline.drain(5), false, "an open stream keeps the drain waiting")
+    const drained = h.pipeline.drain(5_000)
+    await response.text()
+    assert.equal(await drained, true)
+  })
+})
