@@ -46,13 +46,23 @@ export const resolveConfig = (
   dataDir: string
 ): LoadedConfig => {
   const env = makeConfigEnv(vars)
-  const declared = typeof declaration === "function" ? declaration(env) : declaration
+  let declared: unknown
+  let port: number
+  try {
+    declared = typeof declaration === "function" ? declaration(env) : declaration
+    port = env.int("PORT", -1)
+  } catch (error) {
+    // A malformed variable read by the config: a message for the operator, not a stack.
+    throw new ConfigError(`config could not be read: ${error instanceof Error ? error.message : String(error)}`)
+  }
   const decoded = Schema.decodeUnknownResult(RelayConfig)(declared)
   if (Result.isFailure(decoded)) {
     const { path, message } = describeSchemaError(decoded.failure)
     throw new ConfigError(`config is invalid at ${path === "" ? "the top level" : path}: ${message}`)
   }
   const config = decoded.success
+  if (port === -1) port = config.server?.port ?? 8787
+  else if (port > 65535) throw new ConfigError(`environment variable PORT must be a port number (0 to 65535), got ${port}`)
   const tiers = config.tiers ?? RELAY_TIERS
   const defaultTier = config.defaultTier ?? Object.keys(tiers)[0]
   if (defaultTier === undefined || tiers[defaultTier] === undefined) {
@@ -66,7 +76,7 @@ export const resolveConfig = (
   return {
     server: {
       host: env.get("HOST") ?? config.server?.host ?? "127.0.0.1",
-      port: env.int("PORT", config.server?.port ?? 8787),
+      port,
       maxBodyBytes: config.server?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       drainSeconds: config.server?.drainSeconds ?? 30,
       adminKey: env.get("RELAY_ADMIN_KEY") ?? config.server?.adminKey

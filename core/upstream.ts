@@ -69,49 +69,57 @@ type Attempt = { readonly response: Response } | { readonly error: RelayError }
  * Sends one request through the pool: round-robin over the keys, moving to the next key on
  * 429, 5xx, a rejected credential or a connection error, all before any byte has reached the
  * client. An upstream 4xx that is about the request itself ends the attempt with its status.
+ * `controller` is the request's only abort switch: the client going away and the timeout both
+ * pull it (an AbortController is not free on Node, so there is one per request).
  */
 const attempt = async (
   http: UpstreamHttpShape,
   log: LogShape,
   target: UpstreamTarget,
-  signal: AbortSignal
+  controller: AbortController
 ): Promise<Attempt> => {
   const { pool } = target
   const candidates = pool.candidates()
   if (candidates.length === 0) {
     const retryAfterSeconds = pool.retryAfterSeconds()
-    return { error: new UpstreamUnavailable({
-      message: pool.size === 0
-        ? `no upstream credential is configured for provider ${target.provider}`
-        : `every ${target.provider} key is rate-limited upstream`,
-      ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {})
-    }) }
+    return {
+      error: new UpstreamUnavailable({
+        message: pool.size === 0
+          ? `no upstream credential is configured for provider ${target.provider}`
+          : `every ${target.provider} key is rate-limited upstream`,
+        ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {})
+      })
+    }
   }
+  const timedOut = () => ({
+    error: new UpstreamTimeout({ message: `${target.provider} did not answer within ${target.timeoutMs / 1000} s` })
+  })
   let rateLimited = 0
   let overloaded = false
   for (const key of candidates) {
     const { url, init } = target.request(key.secret)
-    const timeout = new AbortController()
-    const timer = setTimeout(() => timeout.abort(), target.timeoutMs)
-    const onClientAbort = () => timeout.abort()
-    signal.addEventListener("abort", onClientAbort, { once: true })
+    let expired = false
+    // Covers the wait for the response headers, and the reading of an error body.
+    const timer = setTimeout(() => {
+      expired = true
+      controller.abort()
+    }, target.timeoutMs)
     let response: Response
     try {
-      response = await http.fetch(url, { ...init, signal: timeout.signal })
+      response = await http.fetch(url, { ...init, signal: controller.signal })
     } catch (error) {
-      if (signal.aborted) throw error
-      if (timeout.signal.aborted) {
-        return { error: new UpstreamTimeout({ message: `${target.provider} did not answer within ${target.timeoutMs / 1000} s` }) }
-      }
+      clearTimeout(timer)
+      if (expired) return timedOut()
+      if (controller.signal.aborted) throw error
       pool.cool(key.slot, "failing", FAILURE_REST_MS)
       log.warn({ provider: target.provider, slot: key.slot, reason: "connection" }, "upstream key failed")
       continue
-    } finally {
-      clearTimeout(timer)
-      signal.removeEventListener("abort", onClientAbort)
     }
     const status = response.status
-    if (status < 400) return { response }
+    if (status < 400) {
+      clearTimeout(timer)
+      return { response }
+    }
     if (status === 429) {
       rateLimited++
       pool.cool(key.slot, "rate_limited", retryAfterMs(response) ?? RATE_LIMIT_REST_MS)
@@ -123,6 +131,8 @@ const attempt = async (
       pool.cool(key.slot, "rejected", REJECTED_REST_MS)
     } else {
       const error = await readUpstreamError(response, pool.secrets)
+      clearTimeout(timer)
+      if (expired) return timedOut()
       return {
         error: new UpstreamRejected({
           message: error.message,
@@ -132,6 +142,7 @@ const attempt = async (
         })
       }
     }
+    clearTimeout(timer)
     await response.body?.cancel().catch(() => undefined)
     log.warn({ provider: target.provider, slot: key.slot, status }, "upstream key failed")
   }
@@ -139,7 +150,7 @@ const attempt = async (
     return {
       error: new UpstreamUnavailable({
         message: `every ${target.provider} key is rate-limited upstream`,
-        retryAfterSeconds: pool.retryAfterSeconds() ?? RATE_LIMIT_REST_MS / 1000
+        retryAfterSeconds: pool.retryAfterSeconds() ?? 1
       })
     }
   }
@@ -151,14 +162,18 @@ const attempt = async (
 
 /**
  * The Effect around one upstream call: interrupting it (the client went away) aborts the
- * request in flight.
+ * request in flight, including the reading of an error body.
  */
 export const sendUpstream = (
   http: UpstreamHttpShape,
   log: LogShape,
   target: UpstreamTarget
 ): Effect.Effect<Response, RelayError> =>
-  Effect.tryPromise({
-    try: (signal) => attempt(http, log, target, signal),
-    catch: () => new UpstreamFailed({ message: `${target.provider} request failed` })
-  }).pipe(Effect.flatMap((result) => ("response" in result ? Effect.succeed(result.response) : Effect.fail(result.error))))
+  Effect.callback<Response, RelayError>((resume) => {
+    const controller = new AbortController()
+    attempt(http, log, target, controller).then(
+      (result) => resume("response" in result ? Effect.succeed(result.response) : Effect.fail(result.error)),
+      () => resume(Effect.fail(new UpstreamFailed({ message: `${target.provider} request failed` })))
+    )
+    return Effect.sync(() => controller.abort())
+  })

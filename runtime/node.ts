@@ -6,6 +6,7 @@ import pino from "pino"
 import { ConfigError, loadConfig } from "../config/index.ts"
 import { buildRelay, drainAndClose } from "./relay.ts"
 import { LOG_REDACT_PATHS } from "./log.ts"
+import { nodeUpstreamHttp } from "./node-http.ts"
 import { openNodeStore } from "./node-store.ts"
 
 const main = async () => {
@@ -26,7 +27,7 @@ const main = async () => {
   const relay = await buildRelay(config, {
     sql: openNodeStore(config.storePath),
     log,
-    http: { fetch: (url, init) => fetch(url, init) },
+    http: nodeUpstreamHttp(),
     operator: { notice: (text) => process.stdout.write(`${text}\n`) }
   })
 

@@ -42,16 +42,39 @@ export class SseEventSplitter {
   }
 }
 
-/** Whether `bytes` contains the ASCII `pattern` (a tight loop: events are small). */
-export const includesAscii = (bytes: Uint8Array, pattern: Uint8Array): boolean => {
+/** Where the ASCII `pattern` starts in `bytes` at or after `from`, or -1 (a tight loop: events are small). */
+export const indexOfAscii = (bytes: Uint8Array, pattern: Uint8Array, from = 0): number => {
   const first = pattern[0]
   const last = bytes.length - pattern.length
-  outer: for (let i = 0; i <= last; i++) {
+  outer: for (let i = from; i <= last; i++) {
     if (bytes[i] !== first) continue
     for (let j = 1; j < pattern.length; j++) {
       if (bytes[i + j] !== pattern[j]) continue outer
     }
-    return true
+    return i
+  }
+  return -1
+}
+
+/** Whether `bytes` contains the ASCII `pattern`. */
+export const includesAscii = (bytes: Uint8Array, pattern: Uint8Array): boolean => indexOfAscii(bytes, pattern) !== -1
+
+const isJsonSpace = (byte: number | undefined) => byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d
+
+/**
+ * Whether `bytes` holds the JSON key `quotedName` (such as `"usage"`) with an object value,
+ * whatever whitespace the writer put around the colon. A key quoted inside a JSON string is
+ * escaped (`\"usage\"`), so it never matches.
+ */
+export const hasObjectField = (bytes: Uint8Array, quotedName: Uint8Array): boolean => {
+  for (let at = indexOfAscii(bytes, quotedName); at !== -1; at = indexOfAscii(bytes, quotedName, at + 1)) {
+    if (bytes[at - 1] === 0x5c) continue
+    let i = at + quotedName.length
+    while (isJsonSpace(bytes[i])) i++
+    if (bytes[i] !== 0x3a) continue
+    i++
+    while (isJsonSpace(bytes[i])) i++
+    if (bytes[i] === 0x7b) return true
   }
   return false
 }

@@ -102,7 +102,7 @@ export const passthrough = (
           }
         } catch (error) {
           if (ended) return
-          controller.enqueue(hooks.failureEvent)
+          send(controller, hooks.failureEvent)
           controller.close()
           end({ kind: "failed", error })
         }

@@ -1,13 +1,13 @@
 import { fromOpenAIUsage, type Usage } from "../usage.ts"
-import { eventData, includesAscii } from "./events.ts"
+import { eventData, hasObjectField, includesAscii } from "./events.ts"
 import type { StreamInspector } from "./passthrough.ts"
 
-const USAGE_OBJECT = new TextEncoder().encode('"usage":{')
+const USAGE_KEY = new TextEncoder().encode('"usage"')
 const DATA = new TextEncoder().encode("data:")
 
 /**
  * Reads the usage of an OpenAI chat-completions stream as it passes. Only events that carry a
- * usage object are decoded; every other event costs one byte scan. When the relay itself asked
+ * usage object are decoded; every other event (`"usage": null` included) costs a byte scan. When the relay itself asked
  * for usage (`stream_options.include_usage`) on behalf of a client that did not, the usage-only
  * chunk (`choices: []`) is kept from that client, which would not expect it.
  */
@@ -21,7 +21,7 @@ export class OpenAIUsageTap implements StreamInspector {
   event(event: Uint8Array): boolean {
     if (!includesAscii(event, DATA)) return true
     this.dataEvents++
-    if (!includesAscii(event, USAGE_OBJECT)) return true
+    if (!hasObjectField(event, USAGE_KEY)) return true
     const data = eventData(event)
     if (data === undefined) return true
     let chunk: { usage?: unknown; choices?: unknown }

@@ -1,0 +1,52 @@
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+
+/**
+ * The benchmark's upstream: plain node:http answering from pre-serialised bodies, so that its
+ * own cost is as small as it can be and the relay's overhead stands out.
+ * `stream: true` answers 64 chunks and the usage chunk at once; model `slow-stream` sends one
+ * chunk then holds the stream open for 30 s (idle-stream memory).
+ */
+const completion = Buffer.from(JSON.stringify({
+  id: "chatcmpl-bench",
+  object: "chat.completion",
+  created: 1_730_000_000,
+  model: "bench-model",
+  choices: [{ index: 0, message: { role: "assistant", content: "The quick brown fox jumps over the lazy dog." }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 12, completion_tokens: 10, total_tokens: 22 }
+}))
+
+const chunk = (content: string) =>
+  `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_730_000_000, model: "bench-model", choices: [{ index: 0, delta: { content }, finish_reason: null }], usage: null })}\n\n`
+const streamBody = Buffer.from(
+  Array.from({ length: 64 }, (_, i) => chunk(`tok${i} `)).join("") +
+    `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_730_000_000, model: "bench-model", choices: [], usage: { prompt_tokens: 12, completion_tokens: 64, total_tokens: 76 } })}\n\n` +
+    "data: [DONE]\n\n"
+)
+
+const server = createServer((req, res) => {
+  const parts: Array<Buffer> = []
+  req.on("data", (part: Buffer) => parts.push(part))
+  req.on("end", () => {
+    const body = Buffer.concat(parts)
+    if (body.includes('"slow-stream"')) {
+      res.writeHead(200, { "content-type": "text/event-stream" })
+      res.write(chunk("hold "))
+      const timer = setTimeout(() => res.end("data: [DONE]\n\n"), 30_000)
+      res.on("close", () => clearTimeout(timer))
+      return
+    }
+    if (body.includes('"stream":true')) {
+      res.writeHead(200, { "content-type": "text/event-stream", "content-length": streamBody.length })
+      res.end(streamBody)
+      return
+    }
+    res.writeHead(200, { "content-type": "application/json", "content-length": completion.length })
+    res.end(completion)
+  })
+})
+server.keepAliveTimeout = 60_000
+server.listen(0, "127.0.0.1", () => {
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`)
+})
+process.on("SIGTERM", () => process.exit(0))

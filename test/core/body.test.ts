@@ -1,0 +1,111 @@
+import assert from "node:assert/strict"
+import { describe, it } from "node:test"
+import { parseJsonObject, readBody } from "../../core/body.ts"
+import { InvalidRequest, PayloadTooLarge } from "../../core/errors.ts"
+
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+
+/** A POST whose body arrives as `chunks`, without a content-length; counts chunks pulled. */
+const streamedRequest = (chunks: ReadonlyArray<Uint8Array>) => {
+  let pulled = 0
+  let cancelled = false
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const chunk = chunks[pulled++]
+      if (chunk === undefined) controller.close()
+      else controller.enqueue(chunk)
+    },
+    cancel() {
+      cancelled = true
+    }
+  }, { highWaterMark: 0 })
+  const request = new Request("http://relay.test/v1/chat/completions", {
+    method: "POST",
+    body,
+    duplex: "half"
+  } as RequestInit & { duplex: "half" })
+  return { request, pulled: () => pulled, cancelled: () => cancelled }
+}
+
+describe("readBody", () => {
+  it("reads a small body whole", async () => {
+    const request = new Request("http://relay.test/", { method: "POST", body: '{"a":1}' })
+    const body = await readBody(request, 1024)
+    assert.ok(body instanceof Uint8Array)
+    assert.equal(dec.decode(body), '{"a":1}')
+  })
+
+  it("accepts a body of exactly the limit", async () => {
+    const request = new Request("http://relay.test/", { method: "POST", body: "x".repeat(100) })
+    const body = await readBody(request, 100)
+    assert.ok(body instanceof Uint8Array)
+    assert.equal(body.length, 100)
+  })
+
+  it("returns an empty array for a request without a body", async () => {
+    const body = await readBody(new Request("http://relay.test/"), 10)
+    assert.ok(body instanceof Uint8Array)
+    assert.equal(body.length, 0)
+  })
+
+  it("refuses a declared content-length over the limit before reading", async () => {
+    const { request, pulled } = streamedRequest([enc.encode("x")])
+    request.headers.set("content-length", "1001")
+    const result = await readBody(request, 1000)
+    assert.ok(result instanceof PayloadTooLarge)
+    assert.equal(result.status, 413)
+    assert.match(result.message, /1000 bytes/)
+    assert.equal(pulled(), 0)
+  })
+
+  it("refuses a body over the limit, via its content-length", async () => {
+    const request = new Request("http://relay.test/", { method: "POST", body: "x".repeat(101) })
+    request.headers.set("content-length", "101")
+    assert.ok((await readBody(request, 100)) instanceof PayloadTooLarge)
+  })
+
+  it("cuts off a streamed body as soon as it passes the limit, without reading the rest", async () => {
+    const chunks = Array.from({ length: 10 }, () => new Uint8Array(40))
+    const { request, pulled, cancelled } = streamedRequest(chunks)
+    const result = await readBody(request, 100)
+    assert.ok(result instanceof PayloadTooLarge)
+    assert.equal(pulled(), 3, "stopped at the chunk that crossed 100 bytes")
+    assert.equal(cancelled(), true)
+  })
+
+  it("joins a streamed body of several chunks within the limit", async () => {
+    const { request } = streamedRequest([enc.encode('{"model":'), enc.encode('"gpt-4o",'), enc.encode('"x":"é"}')])
+    const body = await readBody(request, 1000)
+    assert.ok(body instanceof Uint8Array)
+    assert.equal(dec.decode(body), '{"model":"gpt-4o","x":"é"}')
+  })
+})
+
+describe("parseJsonObject", () => {
+  it("rejects an empty body", () => {
+    const result = parseJsonObject(new Uint8Array())
+    assert.ok(result instanceof InvalidRequest)
+    assert.match(result.message, /empty/)
+  })
+
+  it("rejects invalid JSON", () => {
+    const result = parseJsonObject(enc.encode('{"model": '))
+    assert.ok(result instanceof InvalidRequest)
+    assert.match(result.message, /not valid JSON/)
+  })
+
+  for (const [name, text] of [["an array", "[1,2]"], ["null", "null"], ["a string", '"hi"'], ["a number", "42"]] as const) {
+    it(`rejects ${name}`, () => {
+      const result = parseJsonObject(enc.encode(text))
+      assert.ok(result instanceof InvalidRequest)
+      assert.match(result.message, /must be a JSON object/)
+      assert.equal(result.status, 400)
+    })
+  }
+
+  it("parses a JSON object", () => {
+    const result = parseJsonObject(enc.encode('{"model":"gpt-4o","messages":[{"role":"user","content":"héllo"}]}'))
+    assert.deepEqual(result, { model: "gpt-4o", messages: [{ role: "user", content: "héllo" }] })
+  })
+})

@@ -1,0 +1,187 @@
+import assert from "node:assert/strict"
+import { describe, it } from "node:test"
+import { eventData, includesAscii, SseEventSplitter } from "../../core/sse/events.ts"
+
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+
+/** Runs `chunks` through a fresh splitter; returns the decoded events and what is left pending. */
+const split = (chunks: ReadonlyArray<Uint8Array>) => {
+  const splitter = new SseEventSplitter()
+  const events: Array<string> = []
+  for (const chunk of chunks) splitter.push(chunk, (event) => events.push(dec.decode(event)))
+  const pending = splitter.pending
+  return { events, pending: pending === undefined ? undefined : dec.decode(pending) }
+}
+
+// A stream mixing LF and CRLF terminators, a comment, multi-byte UTF-8 (é, emoji), multi-line
+// data and [DONE].
+const EVENTS = [
+  ": keep-alive comment\n\n",
+  "data: {\"text\":\"café é\"}\n\n",
+  "event: message\r\ndata: {\"text\":\"rocket 🚀 and 👩‍🚀\"}\r\n\r\n",
+  "data: line one\ndata: line two ü\n\n",
+  "data: {\"x\":1}\r\n\r\n",
+  "data: [DONE]\n\n"
+]
+const STREAM = enc.encode(EVENTS.join(""))
+
+describe("SseEventSplitter", () => {
+  it("splits a single chunk into whole events, terminators included", () => {
+    const { events, pending } = split([STREAM])
+    assert.deepEqual(events, EVENTS)
+    assert.equal(pending, undefined)
+  })
+
+  it("yields the same events for a split at every byte position", () => {
+    for (let cut = 0; cut <= STREAM.length; cut++) {
+      const { events, pending } = split([STREAM.subarray(0, cut), STREAM.subarray(cut)])
+      assert.deepEqual(events, EVENTS, `cut at byte ${cut}`)
+      assert.equal(pending, undefined, `cut at byte ${cut}`)
+    }
+  })
+
+  it("yields the same events for every pair of split positions", () => {
+    for (let a = 0; a <= STREAM.length; a += 1) {
+      for (let b = a; b <= STREAM.length; b += 3) {
+        const { events } = split([STREAM.subarray(0, a), STREAM.subarray(a, b), STREAM.subarray(b)])
+        assert.deepEqual(events, EVENTS, `cuts at ${a} and ${b}`)
+      }
+    }
+  })
+
+  it("yields the same events when fed one byte at a time", () => {
+    const chunks = Array.from(STREAM, (byte) => Uint8Array.of(byte))
+    assert.deepEqual(split(chunks).events, EVENTS)
+  })
+
+  it("handles every split inside the \\r\\n\\r\\n terminator", () => {
+    const text = "data: a\r\n\r\ndata: b\r\n\r\n"
+    const bytes = enc.encode(text)
+    const first = text.indexOf("\r\n\r\n")
+    for (let cut = first; cut <= first + 4; cut++) {
+      const { events } = split([bytes.subarray(0, cut), bytes.subarray(cut)])
+      assert.deepEqual(events, ["data: a\r\n\r\n", "data: b\r\n\r\n"], `cut at ${cut}`)
+    }
+    // And every byte of the terminator in a chunk of its own.
+    const pieces = [bytes.subarray(0, first), ...Array.from(bytes.subarray(first, first + 4), (b) => Uint8Array.of(b)), bytes.subarray(first + 4)]
+    assert.deepEqual(split(pieces).events, ["data: a\r\n\r\n", "data: b\r\n\r\n"])
+  })
+
+  it("keeps multi-byte characters whole when split inside them", () => {
+    const text = "data: 🚀\n\n"
+    const bytes = enc.encode(text)
+    const emojiStart = enc.encode("data: ").length
+    for (let cut = emojiStart + 1; cut < emojiStart + 4; cut++) {
+      const { events } = split([bytes.subarray(0, cut), bytes.subarray(cut)])
+      assert.deepEqual(events, [text])
+    }
+  })
+
+  it("hands out complete events as views of the incoming chunk, not copies", () => {
+    const splitter = new SseEventSplitter()
+    const chunk = enc.encode("data: a\n\ndata: b\n\n")
+    const got: Array<Uint8Array> = []
+    splitter.push(chunk, (event) => got.push(event))
+    assert.equal(got.length, 2)
+    for (const event of got) assert.equal(event.buffer, chunk.buffer)
+    assert.equal(got[0]!.byteOffset, 0)
+    assert.equal(got[1]!.byteOffset, "data: a\n\n".length)
+  })
+
+  it("carries an unterminated event as pending until its terminator arrives", () => {
+    const splitter = new SseEventSplitter()
+    const events: Array<string> = []
+    const push = (text: string) => splitter.push(enc.encode(text), (event) => events.push(dec.decode(event)))
+    assert.equal(splitter.pending, undefined)
+    push("data: one\n\ndata: tw")
+    assert.deepEqual(events, ["data: one\n\n"])
+    assert.equal(dec.decode(splitter.pending!), "data: tw")
+    push("o\n")
+    assert.deepEqual(events, ["data: one\n\n"])
+    assert.equal(dec.decode(splitter.pending!), "data: two\n")
+    push("\n")
+    assert.deepEqual(events, ["data: one\n\n", "data: two\n\n"])
+    assert.equal(splitter.pending, undefined)
+  })
+
+  it("pending is a copy that later chunks do not change", () => {
+    const splitter = new SseEventSplitter()
+    const chunk = enc.encode("data: x")
+    splitter.push(chunk, () => assert.fail("no event expected"))
+    chunk.fill(0)
+    assert.equal(dec.decode(splitter.pending!), "data: x")
+  })
+
+  it("does not call onEvent for an empty chunk", () => {
+    const splitter = new SseEventSplitter()
+    let calls = 0
+    splitter.push(new Uint8Array(), () => calls++)
+    assert.equal(calls, 0)
+    assert.equal(splitter.pending, undefined)
+  })
+
+  it("a single newline between data lines is not a boundary", () => {
+    const { events, pending } = split([enc.encode("data: a\ndata: b\n")])
+    assert.deepEqual(events, [])
+    assert.equal(pending, "data: a\ndata: b\n")
+  })
+})
+
+describe("includesAscii", () => {
+  const has = (text: string, pattern: string) => includesAscii(enc.encode(text), enc.encode(pattern))
+
+  it("finds a pattern at the start, middle and end", () => {
+    assert.equal(has('"usage":{"a":1}', '"usage":{'), true)
+    assert.equal(has('x "usage":{ y', '"usage":{'), true)
+    assert.equal(has('abc"usage":{', '"usage":{'), true)
+  })
+
+  it("reports absence, a truncated pattern, and a pattern longer than the bytes", () => {
+    assert.equal(has('"usage":null', '"usage":{'), false)
+    assert.equal(has('"usage":', '"usage":{'), false)
+    assert.equal(has("da", "data:"), false)
+    assert.equal(has("", "data:"), false)
+  })
+
+  it("handles a partial match followed by the full one", () => {
+    assert.equal(has("dadata:", "data:"), true)
+    assert.equal(has("datdata: x", "data:"), true)
+  })
+})
+
+describe("eventData", () => {
+  const data = (text: string) => eventData(enc.encode(text))
+
+  it("returns the payload of a data line, with or without the space after the colon", () => {
+    assert.equal(data('data: {"a":1}\n\n'), '{"a":1}')
+    assert.equal(data('data:{"a":1}\n\n'), '{"a":1}')
+  })
+
+  it("drops only one leading space", () => {
+    assert.equal(data("data:  two\n\n"), " two")
+  })
+
+  it("returns undefined for [DONE]", () => {
+    assert.equal(data("data: [DONE]\n\n"), undefined)
+    assert.equal(data("data: [DONE]\r\n\r\n"), undefined)
+  })
+
+  it("returns undefined for comments and events without data", () => {
+    assert.equal(data(": ping\n\n"), undefined)
+    assert.equal(data("event: ping\n\n"), undefined)
+  })
+
+  it("joins multi-line data with newlines, ignoring other fields", () => {
+    assert.equal(data("event: x\ndata: one\n: note\ndata: two\nid: 7\n\n"), "one\ntwo")
+    assert.equal(data("data: one\r\ndata: two\r\n\r\n"), "one\ntwo")
+  })
+
+  it("decodes multi-byte UTF-8", () => {
+    assert.equal(data('data: {"t":"é🚀"}\n\n'), '{"t":"é🚀"}')
+  })
+
+  it("keeps an empty data value", () => {
+    assert.equal(data("data:\n\n"), "")
+  })
+})
