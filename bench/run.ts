@@ -130,7 +130,7 @@ const main = async () => {
     RELAY_DATA_DIR: dataDir,
     PORT: "0",
     // The production default: one log line per request is part of the relay's cost.
-    LOG_LEVEL: "info",
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
     OPENAI_BASE_URL: `http://127.0.0.1:${mockPort}/v1`
   }, /^ {2}(sk-rr-[0-9A-Za-z]+)$[\s\S]*"port":(\d+)[^\n]*"msg":"listening"/m)
   const key = relay.match[1]!
