@@ -1,4 +1,4 @@
-import { defineConfig, DEFAULT_MODELS, echo, keys, openai, RELAY_TIERS } from "./config/index.ts"
+import { billing, defineConfig, DEFAULT_MODELS, echo, keys, limiter, openai, RELAY_TIERS, tokenizer } from "./config/index.ts"
 
 /**
  * The shipped configuration. It reads the environment (SPEC section 2), so a deployment is
@@ -11,6 +11,9 @@ export default defineConfig((env) => ({
   models: DEFAULT_MODELS,
   plugins: [
     keys(),
+    tokenizer(),
+    limiter(),
+    billing(),
     openai({ keys: env.list("OPENAI_API_KEY"), baseUrl: env.get("OPENAI_BASE_URL") }),
     echo()
   ]

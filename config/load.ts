@@ -18,6 +18,7 @@ export interface LoadedConfig {
     readonly maxBodyBytes: number
     readonly drainSeconds: number
     readonly adminKey: string | undefined
+    readonly corsOrigins: ReadonlyArray<string> | undefined
   }
   readonly storePath: string
   readonly tiers: Readonly<Record<string, RateTier>>
@@ -79,7 +80,8 @@ export const resolveConfig = (
       port,
       maxBodyBytes: config.server?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       drainSeconds: config.server?.drainSeconds ?? 30,
-      adminKey: env.get("RELAY_ADMIN_KEY") ?? config.server?.adminKey
+      adminKey: env.get("RELAY_ADMIN_KEY") ?? config.server?.adminKey,
+      corsOrigins: config.server?.corsOrigins
     },
     storePath: config.store?.path ?? `${dataDir}/relay.db`,
     tiers,

@@ -18,7 +18,9 @@ export const ServerSettings = Schema.Struct({
   /** How long a shutdown waits for in-flight requests and streams. */
   drainSeconds: Schema.optional(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
   /** Bearer token of the admin API; unset turns the admin API off (404). */
-  adminKey: Schema.optional(Schema.String)
+  adminKey: Schema.optional(Schema.String),
+  /** Browser origins allowed to call the relay (`["*"]` for any); unset turns CORS off. */
+  corsOrigins: Schema.optional(Schema.Array(Schema.NonEmptyString))
 })
 
 export const RelayConfig = Schema.Struct({

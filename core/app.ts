@@ -1,5 +1,6 @@
 import { Hono } from "hono"
 import type { Context as HonoContext, MiddlewareHandler } from "hono"
+import { cors } from "hono/cors"
 import { parseJsonObject, readBody } from "./body.ts"
 import type { Account, Surface } from "./context.ts"
 import type { Endpoint } from "./endpoint.ts"
@@ -15,6 +16,8 @@ export interface AppOptions {
   readonly plugins: ReadonlyArray<PluginHooks>
   readonly endpoints: ReadonlyArray<Endpoint>
   readonly adminKey: string | undefined
+  /** Browser origins allowed by CORS; undefined turns CORS off. */
+  readonly corsOrigins: ReadonlyArray<string> | undefined
   readonly maxBodyBytes: number
   readonly log: LogShape
   /** Whether the store answers. */
@@ -22,6 +25,14 @@ export interface AppOptions {
 }
 
 type Env = { Variables: { requestId: string } }
+
+const RATE_LIMIT_HEADERS = [
+  "x-ratelimit-limit",
+  "x-ratelimit-remaining",
+  "x-ratelimit-reset",
+  "x-ratelimit-limit-tokens",
+  "x-ratelimit-remaining-tokens"
+]
 
 /** A client's own request id is kept when it is a sane token; otherwise the relay makes one. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -40,6 +51,17 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     c.res.headers.set("x-request-id", id)
   })
 
+  if (options.corsOrigins !== undefined) {
+    const origins = [...options.corsOrigins]
+    app.use(cors({
+      origin: origins.includes("*") ? "*" : origins,
+      allowHeaders: ["authorization", "x-api-key", "content-type", "anthropic-version", "anthropic-beta", "x-request-id"],
+      // Browsers hide response headers unless told: the rate-limit state is for the caller to read.
+      exposeHeaders: [...RATE_LIMIT_HEADERS, "retry-after", "x-request-id"],
+      maxAge: 600
+    }))
+  }
+
   app.get("/healthz", (c) =>
     options.healthy() ? c.json({ status: "ok" }) : c.json({ status: "unavailable" }, 503))
 
@@ -49,6 +71,8 @@ export const createApp = (options: AppOptions): Hono<Env> => {
   }
 
   const kit = routeKit(options)
+  // Every admin route, whichever plugin adds it, sits behind the admin key.
+  app.use("/admin/*", kit.requireAdmin)
   for (const plugin of options.plugins) plugin.routes?.(app as unknown as Hono, kit)
 
   app.notFound((c) =>
@@ -83,6 +107,8 @@ const routeKit = (options: AppOptions): RouteKit => {
   }
 
   const views = options.plugins.flatMap((p) => (p.accountView ? [p.accountView] : []))
+  const credit = options.plugins.find((p) => p.credit)?.credit
+  const findAccount = options.plugins.find((p) => p.findAccount)?.findAccount ?? (() => undefined)
 
   return {
     requireAdmin,
@@ -93,6 +119,9 @@ const routeKit = (options: AppOptions): RouteKit => {
       // Admin and account calls may omit a body whose fields are all optional.
       return bytes.length === 0 ? {} : parseJsonObject(bytes)
     },
-    accountView: (account: Account) => Object.assign({}, ...views.map((view) => view(account)))
+    accountView: (account: Account) => Object.assign({}, ...views.map((view) => view(account))),
+    authenticate: (c) => options.pipeline.authenticate(c.req.raw, c.get("requestId") as string),
+    findAccount,
+    credit
   }
 }

@@ -1,5 +1,6 @@
 import type { ResolvedModel } from "./catalog.ts"
 import type { RelayError } from "./errors.ts"
+import { estimatePromptTokens, heuristicCount, type TokenCounter } from "./tokens.ts"
 import type { Usage } from "./usage.ts"
 
 /** The API shape a caller speaks, which decides how its errors and bodies look. */
@@ -64,8 +65,16 @@ export class RequestContext {
     readonly route: string,
     readonly request: Request,
     /** True on `/byok/v1/...`: the caller's own credentials, never the shared pool. */
-    readonly byok: boolean
+    readonly byok: boolean,
+    private readonly countTokens: TokenCounter = heuristicCount
   ) {}
+
+  private promptEstimate: number | undefined
+
+  /** The prompt's estimated size, counted once per request for every plugin that asks. */
+  estimatedPromptTokens(): number {
+    return (this.promptEstimate ??= estimatePromptTokens(this.body, this.target?.upstreamModel ?? this.model, this.countTokens))
+  }
 
   /** Changes one top-level field of the body sent upstream. */
   setBodyField(name: string, value: unknown): void {

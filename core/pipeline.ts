@@ -1,12 +1,13 @@
 import { Cause, Effect, Exit, type ManagedRuntime, Result } from "effect"
 import { parseJsonObject, readBody } from "./body.ts"
 import type { Catalog } from "./catalog.ts"
-import { type Outcome, RequestContext } from "./context.ts"
+import { type Caller, type Outcome, RequestContext } from "./context.ts"
 import type { Endpoint, Finish } from "./endpoint.ts"
-import { Internal, InvalidRequest, ModelNotFound, type RelayError } from "./errors.ts"
+import { Internal, InvalidRequest, ModelNotFound, type RelayError, Unauthorized } from "./errors.ts"
 import type { PluginHooks, ProviderAdapter } from "./plugin.ts"
 import type { CoreServices, LogShape } from "./services.ts"
 import { errorResponse } from "./surfaces/errors.ts"
+import { heuristicCount, type TokenCounter } from "./tokens.ts"
 
 type Step = (ctx: RequestContext) => Effect.Effect<void, RelayError>
 
@@ -32,19 +33,21 @@ export interface PipelineOptions {
  * request succeeded, failed, or its client went away.
  */
 export class Pipeline {
-  private readonly authenticate: Step
+  private readonly authenticateStep: Step
   private readonly admit: Step
   private readonly settleHooks: ReadonlyArray<NonNullable<PluginHooks["settle"]>>
   private readonly providers: ReadonlyMap<string, ProviderAdapter>
+  private readonly countTokens: TokenCounter
   private inflight = 0
   private idleWaiters: Array<() => void> = []
 
   constructor(private readonly options: PipelineOptions) {
     const { plugins } = options
-    this.authenticate = sequence(plugins.flatMap((p) => (p.authenticate ? [p.authenticate] : [])))
+    this.authenticateStep = sequence(plugins.flatMap((p) => (p.authenticate ? [p.authenticate] : [])))
     this.admit = sequence(plugins.flatMap((p) => (p.admit ? [p.admit] : [])))
     this.settleHooks = plugins.flatMap((p) => (p.settle ? [p.settle] : [])).reverse()
     this.providers = new Map(plugins.flatMap((p) => (p.provider ? [[p.provider.name, p.provider] as const] : [])))
+    this.countTokens = plugins.find((p) => p.countTokens)?.countTokens ?? heuristicCount
   }
 
   /** Requests not yet settled. */
@@ -53,7 +56,7 @@ export class Pipeline {
   }
 
   async handle(request: Request, endpoint: Endpoint, byok: boolean, requestId: string): Promise<Response> {
-    const ctx = new RequestContext(requestId, endpoint.surface, endpoint.route, request, byok)
+    const ctx = new RequestContext(requestId, endpoint.surface, endpoint.route, request, byok, this.countTokens)
     ctx.responseHeaders.set("x-request-id", requestId)
     this.inflight++
     const exit = await this.options.runtime.runPromiseExit(this.program(ctx, endpoint), { signal: request.signal })
@@ -70,6 +73,17 @@ export class Pipeline {
     const error = Result.isSuccess(failure) ? failure.success : this.defect(ctx, exit.cause)
     this.finish(ctx, { status: error.status, aborted: false, error })
     return errorResponse(endpoint.surface, error, ctx.responseHeaders)
+  }
+
+  /** Runs the authenticating plugins alone, for routes outside the proxy (the account API). */
+  async authenticate(request: Request, requestId: string): Promise<Caller | RelayError> {
+    const ctx = new RequestContext(requestId, "openai", "/account", request, false, this.countTokens)
+    const exit = await this.options.runtime.runPromiseExit(this.authenticateStep(ctx))
+    if (Exit.isSuccess(exit)) {
+      return ctx.caller ?? new Unauthorized({ message: "no plugin authenticates callers on this relay" })
+    }
+    const failure = Cause.findError(exit.cause)
+    return Result.isSuccess(failure) ? failure.success : this.defect(ctx, exit.cause)
   }
 
   /** Resolves once every request has settled, or after `timeoutMs`; true if all settled. */
@@ -98,7 +112,7 @@ export class Pipeline {
         const invalid = endpoint.decode(ctx, ctx.body)
         return invalid ? Effect.fail(invalid) : Effect.void
       }),
-      Effect.flatMap(() => this.authenticate(ctx)),
+      Effect.flatMap(() => this.authenticateStep(ctx)),
       Effect.flatMap(() => this.resolve(ctx)),
       Effect.flatMap(() => this.admit(ctx)),
       Effect.flatMap(() => this.dispatch(ctx, endpoint))

@@ -1,9 +1,10 @@
 import type { Effect } from "effect"
 import type { Context as HonoContext, Hono, MiddlewareHandler } from "hono"
 import type { ModelEntry } from "./catalog.ts"
-import type { Account, Outcome, RequestContext, Surface } from "./context.ts"
+import type { Account, Caller, Outcome, RequestContext, Surface } from "./context.ts"
 import type { RelayError } from "./errors.ts"
 import type { CoreServices } from "./services.ts"
+import type { TokenCounter } from "./tokens.ts"
 
 /** The wire protocol an upstream speaks. */
 export type Protocol = "openai" | "anthropic"
@@ -53,6 +54,12 @@ export interface RouteKit {
   readonly readJson: (c: HonoContext) => Promise<Record<string, unknown> | RelayError>
   /** An account as the account and admin APIs show it, with every plugin's fields. */
   readonly accountView: (account: Account) => Record<string, unknown>
+  /** Who calls a non-proxied route (the account API), by the authenticating plugins. */
+  readonly authenticate: (c: HonoContext) => Promise<Caller | RelayError>
+  /** An account by id, from the plugin that keeps accounts. */
+  readonly findAccount: (id: string) => Account | undefined
+  /** Adds credit to an account, when a plugin keeps balances (billing); else undefined. */
+  readonly credit: ((accountId: string, amount: bigint, note: string | null) => void) | undefined
 }
 
 /**
@@ -73,6 +80,12 @@ export interface PluginHooks {
   readonly routes?: (app: Hono, kit: RouteKit) => void
   /** Fields this plugin adds to an account's JSON (the billing plugin adds the balance). */
   readonly accountView?: (account: Account) => Record<string, unknown>
+  /** Looks an account up by id (the plugin that keeps accounts). */
+  readonly findAccount?: (id: string) => Account | undefined
+  /** Adds credit to an account's balance (the billing plugin). */
+  readonly credit?: (accountId: string, amount: bigint, note: string | null) => void
+  /** Counts prompt tokens for admission estimates; the first plugin that offers one is used. */
+  readonly countTokens?: TokenCounter
   /** Runs after every plugin is set up (the first-run bootstrap). */
   readonly start?: Effect.Effect<void, never, CoreServices>
 }

@@ -19,7 +19,11 @@ export interface SqlStatement {
  */
 export interface SqlShape {
   exec(sql: string): void
-  prepare(sql: string): SqlStatement
+  /**
+   * With `bigints`, integer columns are read as bigint: money columns need it, since nano-USD
+   * pass Number.MAX_SAFE_INTEGER at about nine million dollars.
+   */
+  prepare(sql: string, options?: { readonly bigints?: boolean }): SqlStatement
   transaction<T>(fn: () => T): T
   close(): void
 }

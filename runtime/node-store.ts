@@ -10,8 +10,9 @@ export const openNodeStore = (path: string): SqlShape => {
   db.pragma("busy_timeout = 5000")
   return {
     exec: (sql) => void db.exec(sql),
-    prepare: (sql) => {
+    prepare: (sql, options) => {
       const statement = db.prepare<Array<SqlValue>>(sql)
+      if (options?.bigints) statement.safeIntegers(true)
       return {
         run: (...params) => ({ changes: statement.run(...params).changes }),
         get: <T>(...params: ReadonlyArray<SqlValue>) => statement.get(...params) as T | undefined,

@@ -61,6 +61,7 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
     plugins: hooks,
     endpoints: [chatCompletions],
     adminKey: config.server.adminKey,
+    corsOrigins: config.server.corsOrigins,
     maxBodyBytes: config.server.maxBodyBytes,
     log: services.log,
     healthy: () => {

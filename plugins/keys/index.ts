@@ -66,7 +66,14 @@ export const keys = (options: KeysOptions = {}) =>
             limits: { rpm: account.rpm ?? tier?.rpm ?? null, tpm: account.tpm ?? tier?.tpm ?? null }
           }
         },
-        routes: (app, kit) => adminRoutes(app, kit, { store, cache, tiers: info.tiers, defaultTier: info.defaultTier, issueKey }),
+        findAccount: (id) => store.account(id),
+        routes: (app, kit) => {
+          adminRoutes(app, kit, { store, cache, tiers: info.tiers, defaultTier: info.defaultTier, issueKey })
+          app.get("/v1/account", async (c) => {
+            const caller = await kit.authenticate(c)
+            return caller instanceof Error ? kit.errorResponse(c, caller) : c.json(kit.accountView(caller.account))
+          })
+        },
         start: Effect.gen(function*() {
           if (!store.isEmpty()) return
           const account = store.createAccount("default", info.defaultTier)

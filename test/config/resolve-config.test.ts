@@ -39,7 +39,8 @@ describe("resolveConfig: defaults", () => {
       port: 8787,
       maxBodyBytes: 25 * 1024 * 1024,
       drainSeconds: 30,
-      adminKey: undefined
+      adminKey: undefined,
+      corsOrigins: undefined
     })
     assert.equal(config.storePath, `${DATA}/relay.db`)
     assert.deepEqual(config.tiers, RELAY_TIERS)
@@ -58,14 +59,21 @@ describe("resolveConfig: defaults", () => {
     const config = resolveConfig(
       {
         ...valid(),
-        server: { host: "0.0.0.0", port: 9000, maxBodyBytes: 1024, drainSeconds: 5, adminKey: "file-admin" },
+        server: { host: "0.0.0.0", port: 9000, maxBodyBytes: 1024, drainSeconds: 5, adminKey: "file-admin", corsOrigins: ["https://app.example"] },
         store: { path: "/tmp/other.db" },
         tiers: { gold: { rpm: 10, tpm: 1000 }, silver: { rpm: 5, tpm: 500 } }
       },
       {},
       DATA
     )
-    assert.deepEqual(config.server, { host: "0.0.0.0", port: 9000, maxBodyBytes: 1024, drainSeconds: 5, adminKey: "file-admin" })
+    assert.deepEqual(config.server, {
+      host: "0.0.0.0",
+      port: 9000,
+      maxBodyBytes: 1024,
+      drainSeconds: 5,
+      adminKey: "file-admin",
+      corsOrigins: ["https://app.example"]
+    })
     assert.equal(config.storePath, "/tmp/other.db")
     assert.equal(config.defaultTier, "gold", "the first tier is the default")
   })

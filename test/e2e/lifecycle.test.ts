@@ -57,6 +57,8 @@ describe("first run with the shipped config", () => {
     const upstream = await mock.start()
     const relay = await startRelay({ config: SHIPPED_CONFIG, env: { OPENAI_API_KEY: "sk-env-a, sk-env-b", OPENAI_BASE_URL: upstream } })
     try {
+      const accounts = (await (await relay.admin("GET", "/admin/accounts")).json()) as { data: Array<{ id: string }> }
+      assert.equal((await relay.admin("POST", `/admin/accounts/${accounts.data[0]!.id}/credits`, { amount: "1.00" })).status, 200)
       const client = new OpenAI({ baseURL: relay.baseURL, apiKey: relay.firstRunKey, maxRetries: 0 })
       const reply = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "pool" }] })
       assert.equal(reply.choices[0]?.message.content, "pool")

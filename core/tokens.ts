@@ -1,0 +1,67 @@
+/**
+ * Prompt-size estimates for admission (rate limits, balance reservations) before the upstream
+ * has counted anything. They are corrected with the upstream's usage at settle, so they need to
+ * be close and cheap, not exact.
+ */
+
+/** Counts the tokens of `text` for a model; the tokenizer plugin supplies a real one. */
+export type TokenCounter = (text: string, model: string) => number
+
+/** Tokens charged for one image in a prompt: OpenAI's high-detail tile cost for a 1024px square. */
+const IMAGE_TOKENS = 765
+/** Per-message framing (role, separators) that the text alone does not show. */
+const MESSAGE_OVERHEAD = 4
+
+/** About four characters of English per token: the fallback when no tokenizer fits. */
+export const heuristicCount: TokenCounter = (text) => (text.length === 0 ? 0 : Math.ceil(text.length / 4))
+
+const PROMPT_FIELDS = ["messages", "system", "tools", "input", "prompt", "instructions"] as const
+
+interface PromptParts {
+  text: string
+  images: number
+}
+
+const collect = (value: unknown, parts: PromptParts): void => {
+  if (typeof value === "string") {
+    parts.text += value
+    parts.text += "\n"
+  } else if (Array.isArray(value)) {
+    for (const item of value) collect(item, parts)
+  } else if (value !== null && typeof value === "object") {
+    const record = value as Record<string, unknown>
+    const type = record.type
+    if (type === "image_url" || type === "image" || type === "input_image") {
+      parts.images++
+      return
+    }
+    for (const key in record) {
+      // Block types and roles are framing, counted per message below.
+      if (key !== "type" && key !== "role") collect(record[key], parts)
+    }
+  }
+}
+
+/**
+ * The prompt's estimated token count: every text of the prompt-bearing fields (messages,
+ * system, tools, embedding input, image prompt), plus a fixed cost per image and per message.
+ */
+export const estimatePromptTokens = (body: Record<string, unknown>, model: string, count: TokenCounter): number => {
+  const parts: PromptParts = { text: "", images: 0 }
+  for (const field of PROMPT_FIELDS) {
+    // A tool's JSON schema reaches the model as JSON, keys included.
+    if (field === "tools") parts.text += body.tools === undefined ? "" : JSON.stringify(body.tools)
+    else collect(body[field], parts)
+  }
+  const messages = Array.isArray(body.messages) ? body.messages.length : 0
+  return count(parts.text, model) + parts.images * IMAGE_TOKENS + messages * MESSAGE_OVERHEAD
+}
+
+/** The output tokens a request may use: its own limit, else the model's cap, else `fallback`. */
+export const outputAllowance = (body: Record<string, unknown>, modelCap: number | undefined, fallback: number): number => {
+  for (const field of ["max_completion_tokens", "max_tokens", "max_output_tokens"]) {
+    const value = body[field]
+    if (typeof value === "number" && value > 0) return modelCap === undefined ? value : Math.min(value, modelCap)
+  }
+  return modelCap ?? fallback
+}

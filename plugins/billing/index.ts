@@ -1,0 +1,139 @@
+import { Effect } from "effect"
+import {
+  definePlugin,
+  formatUsd,
+  InsufficientBalance,
+  Log,
+  ModelNotFound,
+  outputAllowance,
+  type RequestContext,
+  Sql,
+  type Usage
+} from "../../core/index.ts"
+import { makeLedger, type Reservation } from "./ledger.ts"
+import { costOf, percentOf, type Rates, ratesOf } from "./pricing.ts"
+import { billingRoutes } from "./routes.ts"
+import { makeUsageRecords } from "./usage-records.ts"
+
+export interface BillingOptions {
+  /** Percent of the list cost charged on BYOK requests (their tokens are otherwise free). */
+  readonly byokFeePercent?: number
+  /** Output tokens assumed for the worst case when neither request nor catalog caps them. */
+  readonly defaultOutputTokens?: number
+}
+
+interface Charge {
+  readonly rates: Rates | undefined
+  readonly reservation: Reservation | undefined
+}
+
+const CHARGE = Symbol("billing/charge")
+
+const noUsage: Usage = {
+  promptTokens: 0,
+  completionTokens: 0,
+  cachedTokens: 0,
+  cacheWriteTokens: 0,
+  imageInputTokens: 0,
+  imageOutputTokens: 0,
+  source: "upstream"
+}
+
+/**
+ * The prompt estimate for a reservation, with headroom: the reservation must cover the real
+ * cost, or a stream of requests could together overdraw before their settles.
+ */
+const reservedPromptTokens = (ctx: RequestContext) => Math.ceil(ctx.estimatedPromptTokens() * 1.25) + 64
+
+/**
+ * Prepaid balances charged per token at the catalog's prices, and one usage record per
+ * request. Before dispatch it reserves the worst-case cost (402 when the available balance
+ * cannot cover it); at settle it charges the real cost from the upstream's usage and releases
+ * the rest, in one transaction with the usage record.
+ */
+export const billing = (options: BillingOptions = {}) =>
+  definePlugin("billing", () =>
+    Effect.gen(function*() {
+      const sql = yield* Sql
+      const log = yield* Log
+      const ledger = makeLedger(sql)
+      const usage = makeUsageRecords(sql)
+      const byokFee = options.byokFeePercent ?? 0
+      const defaultOutput = options.defaultOutputTokens ?? 16_384
+
+      const released = ledger.releaseOpen()
+      if (released.length > 0) log.warn({ reservations: released.length }, "released reservations left open by an earlier stop")
+
+      const priceFor = (ctx: RequestContext, cost: bigint) => (ctx.byok ? percentOf(cost, byokFee) : cost)
+
+      return {
+        admit: (ctx) => {
+          const account = ctx.caller?.account
+          if (account === undefined) return Effect.void
+          const rates = ratesOf(ctx.target?.entry)
+          if (rates === undefined && !ctx.byok) {
+            return Effect.fail(new ModelNotFound({ message: `model ${ctx.model} has no price on this relay` }))
+          }
+          let reservation: Reservation | undefined
+          if (rates !== undefined) {
+            const worst = priceFor(ctx, costOf({
+              ...noUsage,
+              promptTokens: reservedPromptTokens(ctx),
+              completionTokens: outputAllowance(ctx.body, ctx.target?.entry?.maxOutputTokens, defaultOutput)
+            }, rates))
+            if (worst > 0n) {
+              const result = ledger.reserve(account.id, worst, ctx.id)
+              if (!("id" in result)) {
+                return Effect.fail(new InsufficientBalance({
+                  message: `the available balance of $${formatUsd(result.balance - result.reserved)} cannot cover this request's reservation of $${formatUsd(worst)} (its prompt and max_tokens at the model's prices); add credit or lower max_tokens`
+                }))
+              }
+              reservation = result
+            }
+          }
+          const charge: Charge = { rates, reservation }
+          ctx.state.set(CHARGE, charge)
+          return Effect.void
+        },
+
+        settle: (ctx, outcome) =>
+          Effect.sync(() => {
+            const caller = ctx.caller
+            if (caller === undefined) return
+            const charge = ctx.state.get(CHARGE) as Charge | undefined
+            const used = outcome.usage ?? noUsage
+            const cost = charge?.rates === undefined || outcome.usage === undefined ? 0n : priceFor(ctx, costOf(used, charge.rates))
+            const charged = ledger.settle(caller.account.id, charge?.reservation, cost, ctx.id, (amount) =>
+              usage.add({
+                requestId: ctx.id,
+                accountId: caller.account.id,
+                keyId: caller.keyId,
+                createdAt: ctx.createdAt,
+                surface: ctx.route.slice(1).replaceAll("/", "."),
+                model: ctx.model,
+                provider: ctx.target?.provider,
+                byok: ctx.byok,
+                status: outcome.status,
+                promptTokens: used.promptTokens,
+                completionTokens: used.completionTokens,
+                cachedTokens: used.cachedTokens,
+                cacheWriteTokens: used.cacheWriteTokens,
+                imageInputTokens: used.imageInputTokens,
+                imageOutputTokens: used.imageOutputTokens,
+                cost: amount,
+                usageSource: used.source,
+                latencyMs: outcome.latencyMs,
+                ttfbMs: outcome.ttfbMs
+              }))
+            if (charged < cost) {
+              log.warn({ request_id: ctx.id, account: caller.account.id, cost: formatUsd(cost), charged: formatUsd(charged) }, "charge capped at the balance")
+            }
+          }),
+
+        credit: (accountId, amount, note) => ledger.credit(accountId, amount, note),
+
+        accountView: (account) => ({ balance: formatUsd(ledger.balance(account.id).balance) }),
+
+        routes: (app, kit) => billingRoutes(app, kit, { ledger, usage })
+      }
+    }))

@@ -1,0 +1,53 @@
+import { Result, Schema } from "effect"
+import type { Context, Hono } from "hono"
+import { InvalidRequest, invalidFromSchema, parseUsd, type RouteKit, RouteNotFound } from "../../core/index.ts"
+import type { Ledger } from "./ledger.ts"
+import type { UsageRecords } from "./usage-records.ts"
+
+const Credit = Schema.Struct({
+  amount: Schema.Union([Schema.String, Schema.Number]),
+  note: Schema.optional(Schema.String.check(Schema.isMaxLength(500)))
+})
+const decodeCredit = Schema.decodeUnknownResult(Credit)
+
+/** `?limit=` of a usage listing: 50 unless given, at most 1000. */
+const limitOf = (c: Context): number | InvalidRequest => {
+  const raw = c.req.query("limit")
+  if (raw === undefined) return 50
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) return new InvalidRequest({ message: "limit: expected a whole number from 1 to 1000", param: "limit" })
+  return Math.min(1000, Number(raw))
+}
+
+/** Credits and usage listings: the admin API's and the account's own (SPEC sections 5 and 6). */
+export const billingRoutes = (app: Hono, kit: RouteKit, deps: { ledger: Ledger; usage: UsageRecords }): void => {
+  app.post("/admin/accounts/:id/credits", async (c) => {
+    const account = kit.findAccount(c.req.param("id"))
+    if (account === undefined) return kit.errorResponse(c, new RouteNotFound({ message: `no account ${c.req.param("id")}` }))
+    const body = await kit.readJson(c)
+    if (body instanceof Error) return kit.errorResponse(c, body)
+    const input = decodeCredit(body)
+    if (Result.isFailure(input)) return kit.errorResponse(c, invalidFromSchema(input.failure))
+    const amount = parseUsd(input.success.amount)
+    if (amount === undefined) {
+      return kit.errorResponse(c, new InvalidRequest({ message: "amount: expected a USD amount with at most 9 decimals, such as \"5.00\"", param: "amount" }))
+    }
+    deps.ledger.credit(account.id, amount, input.success.note ?? null)
+    return c.json(kit.accountView(account))
+  })
+
+  app.get("/admin/accounts/:id/usage", (c) => {
+    const account = kit.findAccount(c.req.param("id"))
+    if (account === undefined) return kit.errorResponse(c, new RouteNotFound({ message: `no account ${c.req.param("id")}` }))
+    const limit = limitOf(c)
+    if (limit instanceof InvalidRequest) return kit.errorResponse(c, limit)
+    return c.json({ data: deps.usage.list(account.id, limit) })
+  })
+
+  app.get("/v1/account/usage", async (c) => {
+    const caller = await kit.authenticate(c)
+    if (caller instanceof Error) return kit.errorResponse(c, caller)
+    const limit = limitOf(c)
+    if (limit instanceof InvalidRequest) return kit.errorResponse(c, limit)
+    return c.json({ data: deps.usage.list(caller.account.id, limit) })
+  })
+}

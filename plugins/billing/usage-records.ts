@@ -1,0 +1,132 @@
+import { formatUsd, migrate, type SqlShape } from "../../core/index.ts"
+
+const MIGRATIONS = [
+  `CREATE TABLE usage_records (
+     seq INTEGER PRIMARY KEY,
+     request_id TEXT NOT NULL,
+     account_id TEXT NOT NULL,
+     key_id TEXT,
+     created_at INTEGER NOT NULL,
+     surface TEXT NOT NULL,
+     model TEXT NOT NULL,
+     provider TEXT,
+     byok INTEGER NOT NULL,
+     status INTEGER NOT NULL,
+     prompt_tokens INTEGER NOT NULL,
+     completion_tokens INTEGER NOT NULL,
+     cached_tokens INTEGER NOT NULL,
+     cache_write_tokens INTEGER NOT NULL,
+     image_input_tokens INTEGER NOT NULL,
+     image_output_tokens INTEGER NOT NULL,
+     cost_nano INTEGER NOT NULL,
+     usage_source TEXT NOT NULL,
+     latency_ms REAL NOT NULL,
+     ttfb_ms REAL
+   );
+   CREATE INDEX usage_by_account ON usage_records (account_id, seq)`
+]
+
+export interface UsageRecord {
+  readonly requestId: string
+  readonly accountId: string
+  readonly keyId: string | undefined
+  readonly createdAt: number
+  readonly surface: string
+  readonly model: string
+  readonly provider: string | undefined
+  readonly byok: boolean
+  readonly status: number
+  readonly promptTokens: number
+  readonly completionTokens: number
+  readonly cachedTokens: number
+  readonly cacheWriteTokens: number
+  readonly imageInputTokens: number
+  readonly imageOutputTokens: number
+  readonly cost: bigint
+  readonly usageSource: "upstream" | "estimated"
+  readonly latencyMs: number
+  readonly ttfbMs: number | undefined
+}
+
+interface Row {
+  request_id: string
+  created_at: number
+  surface: string
+  model: string
+  provider: string | null
+  byok: number
+  status: number
+  prompt_tokens: number
+  completion_tokens: number
+  cached_tokens: number
+  cache_write_tokens: number
+  image_input_tokens: number
+  image_output_tokens: number
+  cost_nano: bigint
+  usage_source: string
+  latency_ms: number
+  ttfb_ms: number | null
+}
+
+/** One record per proxied request, failures included (SPEC sections 5 and 11). */
+export const makeUsageRecords = (sql: SqlShape) => {
+  migrate(sql, "billing.usage", MIGRATIONS)
+  const insert = sql.prepare(
+    `INSERT INTO usage_records (request_id, account_id, key_id, created_at, surface, model, provider, byok, status,
+       prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, image_input_tokens, image_output_tokens,
+       cost_nano, usage_source, latency_ms, ttfb_ms)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+  )
+  const newest = sql.prepare("SELECT * FROM usage_records WHERE account_id = ? ORDER BY seq DESC LIMIT ?", { bigints: true })
+
+  return {
+    add(record: UsageRecord): void {
+      insert.run(
+        record.requestId,
+        record.accountId,
+        record.keyId ?? null,
+        record.createdAt,
+        record.surface,
+        record.model,
+        record.provider ?? null,
+        record.byok ? 1 : 0,
+        record.status,
+        record.promptTokens,
+        record.completionTokens,
+        record.cachedTokens,
+        record.cacheWriteTokens,
+        record.imageInputTokens,
+        record.imageOutputTokens,
+        record.cost,
+        record.usageSource,
+        Math.round(record.latencyMs * 1000) / 1000,
+        record.ttfbMs === undefined ? null : Math.round(record.ttfbMs * 1000) / 1000
+      )
+    },
+
+    /** The account's newest records as the API shows them. */
+    list(accountId: string, limit: number) {
+      return newest.all<Row>(accountId, limit).map((row) => ({
+        id: row.request_id,
+        created_at: new Date(Number(row.created_at)).toISOString(),
+        surface: row.surface,
+        model: row.model,
+        provider: row.provider,
+        byok: Number(row.byok) === 1,
+        status: Number(row.status),
+        prompt_tokens: Number(row.prompt_tokens),
+        completion_tokens: Number(row.completion_tokens),
+        cached_tokens: Number(row.cached_tokens),
+        cache_write_tokens: Number(row.cache_write_tokens),
+        image_input_tokens: Number(row.image_input_tokens),
+        image_output_tokens: Number(row.image_output_tokens),
+        cost: formatUsd(BigInt(row.cost_nano)),
+        usage_source: row.usage_source,
+        latency_ms: row.latency_ms,
+        ttfb_ms: row.ttfb_ms
+      }))
+    }
+  }
+}
+
+export type UsageRecords = ReturnType<typeof makeUsageRecords>

@@ -1,0 +1,82 @@
+import { Effect } from "effect"
+import { definePlugin, outputAllowance, RateLimited, type RequestContext, totalTokens } from "../../core/index.ts"
+import { type Limits, MemoryRateWindows, type RateWindows, type TokenTicket } from "./store.ts"
+
+export interface LimiterOptions {
+  /** Whether tokens of BYOK requests count toward TPM (their requests always count toward RPM). */
+  readonly byokTokens?: boolean
+  /** Output tokens reserved when neither the request nor the catalog caps them. */
+  readonly defaultOutputTokens?: number
+  /** Where the windows live; in memory on this node unless given. */
+  readonly windows?: RateWindows
+}
+
+export { MemoryRateWindows, type RateWindows } from "./store.ts"
+
+interface Reservation {
+  readonly account: string
+  readonly ticket: TokenTicket
+  readonly countsTokens: boolean
+}
+
+const RESERVATION = Symbol("limiter/reservation")
+
+const tokensNeeded = (ctx: RequestContext, defaultOutput: number) =>
+  ctx.estimatedPromptTokens() + outputAllowance(ctx.body, ctx.target?.entry?.maxOutputTokens, defaultOutput)
+
+const refusal = (reason: "rpm" | "tpm" | "tpm_exceeded_by_request", limits: Limits, needed: number, retryAfterSeconds: number) => {
+  const message = reason === "rpm"
+    ? `rate limit reached: ${limits.rpm} requests per minute; retry after ${retryAfterSeconds} s`
+    : reason === "tpm"
+    ? `token rate limit reached: ${limits.tpm} tokens per minute; retry after ${retryAfterSeconds} s`
+    : `this request alone needs about ${needed} tokens (prompt plus max_tokens), more than the ${limits.tpm} tokens per minute of its tier; lower max_tokens or shorten the prompt`
+  return new RateLimited({ message, retryAfterSeconds })
+}
+
+/**
+ * Requests and tokens per minute per account, across all of its keys, on `/v1` and `/byok/v1`
+ * alike. Before dispatch it reserves the estimated prompt plus the output allowance; at settle
+ * it replaces the reservation with the real usage. Every admitted or refused response carries
+ * the X-RateLimit headers.
+ */
+export const limiter = (options: LimiterOptions = {}) =>
+  definePlugin("limiter", (info) =>
+    Effect.sync(() => {
+      const windows = options.windows ?? new MemoryRateWindows()
+      const defaultOutput = options.defaultOutputTokens ?? 4_096
+      const limitsOf = (ctx: RequestContext): Limits | undefined => {
+        const account = ctx.caller?.account
+        if (account === undefined) return undefined
+        const tier = info.tiers[account.tier] ?? info.tiers[info.defaultTier]!
+        return { rpm: account.rpm ?? tier.rpm, tpm: account.tpm ?? tier.tpm }
+      }
+
+      return {
+        admit: (ctx) => {
+          const limits = limitsOf(ctx)
+          // Without an authenticated account there is nobody to count against.
+          if (limits === undefined) return Effect.void
+          const countsTokens = !ctx.byok || options.byokTokens !== false
+          const needed = countsTokens ? tokensNeeded(ctx, defaultOutput) : 0
+          const account = ctx.caller!.account.id
+          const admission = windows.admit(account, limits, needed, Date.now())
+          const headers = ctx.responseHeaders
+          headers.set("x-ratelimit-limit", String(limits.rpm))
+          headers.set("x-ratelimit-remaining", String(admission.state.requestsRemaining))
+          headers.set("x-ratelimit-reset", String(admission.state.resetSeconds))
+          headers.set("x-ratelimit-limit-tokens", String(limits.tpm))
+          headers.set("x-ratelimit-remaining-tokens", String(admission.state.tokensRemaining))
+          if (!admission.admitted) return Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds))
+          const reservation: Reservation = { account, ticket: admission.ticket, countsTokens }
+          ctx.state.set(RESERVATION, reservation)
+          return Effect.void
+        },
+        settle: (ctx, outcome) =>
+          Effect.sync(() => {
+            const reservation = ctx.state.get(RESERVATION) as Reservation | undefined
+            if (reservation === undefined) return
+            const used = reservation.countsTokens && outcome.usage !== undefined ? totalTokens(outcome.usage) : 0
+            windows.reconcile(reservation.account, reservation.ticket, used, Date.now())
+          })
+      }
+    }))
