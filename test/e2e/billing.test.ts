@@ -1,0 +1,243 @@
+import assert from "node:assert/strict"
+import { rmSync } from "node:fs"
+import { join } from "node:path"
+import { after, before, describe, it } from "node:test"
+import Database from "better-sqlite3"
+import OpenAI from "openai"
+import { type AccountView, chat, createAccount } from "../helpers/accounts.ts"
+import { MockOpenAI } from "../helpers/mock-openai.ts"
+import { ROOT, type RelayProcess, startRelay } from "../helpers/relay.ts"
+
+const METERED_CONFIG = join(ROOT, "test/fixtures/relay.metered-config.ts")
+
+/** gpt-4o-mini in the metered config, in nano-USD per token: $0.15, $0.075 cached, $0.60 per 1M. */
+const INPUT = 150n
+const CACHED = 75n
+const OUTPUT = 600n
+
+interface UsageRecord {
+  id: string
+  surface: string
+  model: string
+  provider: string
+  byok: boolean
+  status: number
+  prompt_tokens: number
+  completion_tokens: number
+  cached_tokens: number
+  cost: string
+  usage_source: string
+  latency_ms: number
+  ttfb_ms: number | null
+}
+
+const nanoOf = (usd: string) => {
+  const [whole, fraction = ""] = usd.split(".")
+  return BigInt(whole!) * 1_000_000_000n + BigInt(fraction.padEnd(9, "0"))
+}
+
+const balanceOf = async (relay: RelayProcess, key: string) => {
+  const answer = await fetch(`${relay.baseURL}/account`, { headers: { authorization: `Bearer ${key}` } })
+  assert.equal(answer.status, 200)
+  return (await answer.json()) as AccountView
+}
+
+const usageOf = async (relay: RelayProcess, key: string, limit = 50) => {
+  const answer = await fetch(`${relay.baseURL}/account/usage?limit=${limit}`, { headers: { authorization: `Bearer ${key}` } })
+  assert.equal(answer.status, 200)
+  return ((await answer.json()) as { data: Array<UsageRecord> }).data
+}
+
+/** The mock's usage for one user message "w1 w2 ... wN": 12 prompt (3 cached), N completion. */
+const expectedCost = (completion: number) => 9n * INPUT + 3n * CACHED + BigInt(completion) * OUTPUT
+
+const eventually = async (check: () => Promise<void>, ms = 3_000) => {
+  const deadline = Date.now() + ms
+  for (;;) {
+    try {
+      return await check()
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  }
+}
+
+describe("prepaid balances and usage records", () => {
+  const mock = new MockOpenAI({ "sk-billing": "ok" })
+  let relay: RelayProcess
+
+  before(async () => {
+    const upstream = await mock.start()
+    relay = await startRelay({ config: METERED_CONFIG, env: { OPENAI_API_KEY: "sk-billing", OPENAI_BASE_URL: upstream } })
+  })
+
+  after(async () => {
+    await relay.stop()
+    await mock.stop()
+  })
+
+  it("charges exactly the catalog price of the upstream's usage, streamed or not", async () => {
+    const { account, key } = await createAccount(relay, { name: "exact", credits: "1.00" })
+    assert.equal(account.balance, "1.000000000")
+    const client = new OpenAI({ baseURL: relay.baseURL, apiKey: key, maxRetries: 0 })
+    await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "one two three" }] })
+    const stream = await client.chat.completions.create({ model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "four five" }] })
+    for await (const _ of stream) void _
+    const expected = 1_000_000_000n - expectedCost(3) - expectedCost(2)
+    await eventually(async () => assert.equal(nanoOf((await balanceOf(relay, key)).balance!), expected))
+
+    const records = await usageOf(relay, key)
+    assert.equal(records.length, 2)
+    const [streamed, plain] = records
+    assert.deepEqual(
+      { model: plain!.model, provider: plain!.provider, surface: plain!.surface, status: plain!.status, byok: plain!.byok },
+      { model: "gpt-4o-mini", provider: "openai", surface: "chat.completions", status: 200, byok: false }
+    )
+    assert.deepEqual([plain!.prompt_tokens, plain!.cached_tokens, plain!.completion_tokens], [12, 3, 3])
+    assert.equal(nanoOf(plain!.cost), expectedCost(3))
+    assert.equal(nanoOf(streamed!.cost), expectedCost(2))
+    assert.equal(streamed!.usage_source, "upstream")
+    assert.ok(streamed!.ttfb_ms! > 0 && streamed!.latency_ms >= streamed!.ttfb_ms!)
+  })
+
+  it("answers 402 in OpenAI's shape when the balance cannot cover the reservation, sending nothing upstream", async () => {
+    const { key } = await createAccount(relay, { name: "empty" })
+    const before = mock.chats.length
+    const answer = await chat(relay, key, { model: "gpt-4o-mini" })
+    assert.equal(answer.status, 402)
+    const body = (await answer.json()) as { error: { code: string; message: string } }
+    assert.equal(body.error.code, "insufficient_balance")
+    assert.match(body.error.message, /reservation of \$0\.\d{9}/)
+    assert.equal(mock.chats.length, before)
+    const records = await usageOf(relay, key)
+    assert.equal(records[0]!.status, 402, "a refused request leaves a usage record too")
+    assert.equal(records[0]!.cost, "0.000000000")
+  })
+
+  it("never overdraws: 50 concurrent requests against a balance that covers 5", async () => {
+    const { account, key } = await createAccount(relay, { name: "concurrent" })
+    const probe = (await (await chat(relay, key, { model: "mock-slow", max_tokens: 1_000 })).json()) as { error: { message: string } }
+    const reservation = nanoOf(/reservation of \$(\d+\.\d{9})/.exec(probe.error.message)![1]!)
+    const credit = reservation * 5n + reservation / 2n
+    const usd = `${credit / 1_000_000_000n}.${(credit % 1_000_000_000n).toString().padStart(9, "0")}`
+    assert.equal((await relay.admin("POST", `/admin/accounts/${account.id}/credits`, { amount: usd })).status, 200)
+    await relay.admin("PATCH", `/admin/accounts/${account.id}`, { rpm: 1_000 })
+
+    const answers = await Promise.all(Array.from({ length: 50 }, () => chat(relay, key, { model: "mock-slow", max_tokens: 1_000 })))
+    const statuses = answers.map((r) => r.status)
+    assert.equal(statuses.filter((s) => s === 200).length, 5, "only five reservations fit while all are in flight")
+    assert.equal(statuses.filter((s) => s === 402).length, 45)
+    await Promise.all(answers.map((r) => r.arrayBuffer()))
+    await eventually(async () => {
+      const balance = nanoOf((await balanceOf(relay, key)).balance!)
+      assert.ok(balance >= 0n)
+      // mock-slow answers 100 words: 12 prompt tokens, 101 completion, no cached price for it.
+      assert.equal(balance, credit - 5n * (12n * INPUT + 101n * OUTPUT))
+    })
+  })
+
+  it("charges an aborted stream only for what it delivered", async () => {
+    const { key } = await createAccount(relay, { name: "aborted", credits: "1.00" })
+    const client = new OpenAI({ baseURL: relay.baseURL, apiKey: key, maxRetries: 0 })
+    const controller = new AbortController()
+    const stream = await client.chat.completions.create(
+      { model: "mock-slow", stream: true, messages: [{ role: "user", content: "long" }] },
+      { signal: controller.signal }
+    )
+    let received = 0
+    for await (const _ of stream) if (++received === 5) controller.abort()
+    await eventually(async () => {
+      const [record] = await usageOf(relay, key)
+      assert.ok(record, "the aborted request is recorded")
+      assert.equal(record.usage_source, "estimated")
+      assert.ok(record.completion_tokens >= 5 && record.completion_tokens < 50, `${record.completion_tokens} tokens delivered`)
+      const cost = nanoOf(record.cost)
+      assert.ok(cost > 0n && cost < 12n * INPUT + 101n * OUTPUT, "less than the whole answer")
+      assert.equal(nanoOf((await balanceOf(relay, key)).balance!), 1_000_000_000n - cost)
+    })
+  })
+
+  it("refuses a model without a price on the shared pool", async () => {
+    const { key } = await createAccount(relay, { name: "unpriced", credits: "1.00" })
+    const answer = await chat(relay, key, { model: "gpt-4.1-nano" })
+    assert.equal(answer.status, 404)
+    assert.equal(((await answer.json()) as { error: { code: string } }).error.code, "model_not_found")
+  })
+
+  it("records failed requests with their status and no charge", async () => {
+    const { key } = await createAccount(relay, { name: "failing", credits: "1.00" })
+    const answer = await chat(relay, key, { model: "mock-bad-request" })
+    assert.equal(answer.status, 404, "mock-bad-request has no price here")
+    const records = await usageOf(relay, key)
+    assert.equal(records[0]!.status, 404)
+    assert.equal(records[0]!.cost, "0.000000000")
+  })
+
+  it("books credits and corrections in the ledger, never overwriting", async () => {
+    const { account } = await createAccount(relay, { name: "ledger", credits: 2 })
+    const corrected = await relay.admin("POST", `/admin/accounts/${account.id}/credits`, { amount: "-0.5", note: "refund reversal" })
+    assert.equal(corrected.status, 200)
+    assert.equal(((await corrected.json()) as AccountView).balance, "1.500000000")
+    const invalid = await relay.admin("POST", `/admin/accounts/${account.id}/credits`, { amount: "1.0000000001" })
+    assert.equal(invalid.status, 400)
+    assert.equal(((await invalid.json()) as { error: { param: string } }).error.param, "amount")
+    assert.equal((await relay.admin("POST", "/admin/accounts/acct_missing/credits", { amount: "1" })).status, 404)
+    const db = new Database(join(relay.dataDir, "relay.db"), { readonly: true })
+    const rows = db.prepare("SELECT kind, amount_nano, note FROM ledger WHERE account_id = ? ORDER BY id").all(account.id)
+    db.close()
+    assert.deepEqual(rows, [
+      { kind: "credit", amount_nano: 2_000_000_000, note: "opening credit" },
+      { kind: "credit", amount_nano: -500_000_000, note: "refund reversal" }
+    ])
+  })
+
+  it("shows the account and its usage to its own key and to the admin", async () => {
+    const { account, key } = await createAccount(relay, { name: "self", tier: "professional", credits: "3.25" })
+    const self = await balanceOf(relay, key)
+    assert.deepEqual(self, { id: account.id, name: "self", tier: "professional", limits: { rpm: 300, tpm: 500_000 }, balance: "3.250000000" })
+    await chat(relay, key, { model: "echo-1" })
+    await chat(relay, key, { model: "echo-1" })
+    await eventually(async () => assert.equal((await usageOf(relay, key)).length, 2))
+    assert.equal((await usageOf(relay, key, 1)).length, 1)
+    const admin = (await (await relay.admin("GET", `/admin/accounts/${account.id}/usage?limit=5`)).json()) as { data: Array<UsageRecord> }
+    assert.equal(admin.data.length, 2)
+    assert.equal((await relay.admin("GET", `/admin/accounts/${account.id}/usage?limit=x`)).status, 400)
+    const anonymous = await fetch(`${relay.baseURL}/account`)
+    assert.equal(anonymous.status, 401)
+  })
+})
+
+describe("reservations across a crash", () => {
+  it("releases reservations left open when the relay was killed mid-request", async () => {
+    const mock = new MockOpenAI({ "sk-crash": "ok" })
+    const upstream = await mock.start()
+    const env = { OPENAI_API_KEY: "sk-crash", OPENAI_BASE_URL: upstream }
+    const first = await startRelay({ config: METERED_CONFIG, env, keepData: true })
+    const { account, key } = await createAccount(first, { name: "crash", credits: "1.00" })
+    const inFlight = chat(first, key, { model: "mock-slow", max_tokens: 1_000 }).catch(() => undefined)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const db = () => new Database(join(first.dataDir, "relay.db"))
+    const open = db()
+    const reserved = open.prepare("SELECT reserved_nano FROM balances WHERE account_id = ?").get(account.id) as { reserved_nano: number }
+    open.close()
+    assert.ok(reserved.reserved_nano > 0, "a reservation is open while the request runs")
+    await first.stop("SIGKILL")
+    await inFlight
+
+    const second = await startRelay({ config: METERED_CONFIG, env, dataDir: first.dataDir })
+    try {
+      const after = db()
+      const row = after.prepare("SELECT balance_nano, reserved_nano FROM balances WHERE account_id = ?").get(account.id)
+      const releases = after.prepare("SELECT COUNT(*) AS n FROM ledger WHERE account_id = ? AND kind = 'release'").get(account.id)
+      after.close()
+      assert.deepEqual(row, { balance_nano: 1_000_000_000, reserved_nano: 0 })
+      assert.deepEqual(releases, { n: 1 })
+      assert.match(second.output(), /released reservations left open/)
+    } finally {
+      await second.stop()
+      await mock.stop()
+      rmSync(first.dataDir, { recursive: true, force: true })
+    }
+  })
+})
