@@ -1,4 +1,4 @@
-import { billing, defineConfig, DEFAULT_MODELS, echo, keys, limiter, openai, RELAY_TIERS, tokenizer } from "./config/index.ts"
+import { billing, defineConfig, DEFAULT_MODELS, echo, keys, limiter, openai, RELAY_TIERS, tokenizer, vault } from "./config/index.ts"
 
 /**
  * The shipped configuration. It reads the environment (SPEC section 2), so a deployment is
@@ -14,6 +14,7 @@ export default defineConfig((env) => ({
     tokenizer(),
     limiter(),
     billing(),
+    vault(),
     openai({ keys: env.list("OPENAI_API_KEY"), baseUrl: env.get("OPENAI_BASE_URL") }),
     echo()
   ]

@@ -26,8 +26,11 @@ export { redact } from "./redact.ts"
 export { randomBase62, secretsEqual, sha256Hex } from "./secrets.ts"
 export {
   type CoreServices,
+  Keyring,
+  type KeyringShape,
   Log,
   type LogShape,
+  type MasterKey,
   Operator,
   type OperatorShape,
   Sql,

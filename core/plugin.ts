@@ -24,6 +24,8 @@ export interface ProviderAdapter {
   readonly patterns: ReadonlyArray<string>
   /** The protocols it speaks, preferred first. */
   readonly protocols: ReadonlyArray<Protocol>
+  /** Needs no credential at all (the offline echo provider), on BYOK routes neither. */
+  readonly keyless?: boolean
   /**
    * Sends the call and answers the upstream's response once its headers arrived (status < 400:
    * failures are typed errors). On `/byok/v1` (`ctx.byok`) it must use `ctx.credential` and
@@ -39,6 +41,8 @@ export interface RateTier {
 
 /** What a plugin learns about the relay it is part of when it is set up. */
 export interface RelayInfo {
+  /** The configured provider adapters; complete once every plugin is set up. */
+  readonly providers: () => ReadonlyArray<ProviderAdapter>
   readonly models: ReadonlyArray<ModelEntry>
   readonly tiers: Readonly<Record<string, RateTier>>
   readonly defaultTier: string

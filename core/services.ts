@@ -56,4 +56,29 @@ export interface OperatorShape {
 
 export class Operator extends Context.Service<Operator, OperatorShape>()("relay/Operator") {}
 
-export type CoreServices = Sql | Log | UpstreamHttp | Operator
+/** A master key that seals stored secrets (BYOK credentials), named by its fingerprint. */
+export interface MasterKey {
+  readonly id: string
+  readonly key: CryptoKey
+}
+
+/**
+ * The master keys: the current one seals, older ones still open what they sealed until it is
+ * re-sealed. Where the keys live (the environment, a file in the data directory) is the
+ * runtime's business.
+ */
+export interface KeyringShape {
+  readonly current: MasterKey
+  find(id: string): MasterKey | undefined
+  /**
+   * Makes a new current key when the relay keeps its own key file (older keys stay until
+   * `retire`); false when the operator supplies keys through the environment.
+   */
+  rotate(): Promise<boolean>
+  /** Forgets every key but the current one, once nothing is sealed with them. */
+  retire(): Promise<void>
+}
+
+export class Keyring extends Context.Service<Keyring, KeyringShape>()("relay/Keyring") {}
+
+export type CoreServices = Sql | Log | UpstreamHttp | Operator | Keyring

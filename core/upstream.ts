@@ -133,9 +133,11 @@ const attempt = async (
       const error = await readUpstreamError(response, pool.secrets)
       clearTimeout(timer)
       if (expired) return timedOut()
+      const rejectedKey = status === 401 || status === 403
       return {
         error: new UpstreamRejected({
-          message: error.message,
+          // Only a caller's own key reaches here rejected: tell them it is theirs.
+          message: rejectedKey ? `${target.provider} rejected your stored credential: ${error.message}` : error.message,
           upstreamStatus: status,
           ...(error.type ? { upstreamType: error.type } : {}),
           ...(error.param ? { param: error.param } : {})

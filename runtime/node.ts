@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url"
 import pino from "pino"
 import { ConfigError, loadConfig } from "../config/index.ts"
 import { buildRelay, drainAndClose } from "./relay.ts"
+import { loadKeyring } from "./keyring.ts"
 import { LOG_REDACT_PATHS } from "./log.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
 import { openNodeStore } from "./node-store.ts"
@@ -16,8 +17,10 @@ const main = async () => {
   const configPath = resolve(process.env.RELAY_CONFIG ?? "./relay.config.ts")
 
   let config
+  let keyring
   try {
     config = await loadConfig(pathToFileURL(configPath), process.env, dataDir)
+    keyring = await loadKeyring(process.env, dataDir)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     process.stderr.write(`${error.message}\n`)
@@ -28,7 +31,8 @@ const main = async () => {
     sql: openNodeStore(config.storePath),
     log,
     http: nodeUpstreamHttp(),
-    operator: { notice: (text) => process.stdout.write(`${text}\n`) }
+    operator: { notice: (text) => process.stdout.write(`${text}\n`) },
+    keyring
   })
 
   const { host, port } = config.server

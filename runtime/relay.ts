@@ -3,11 +3,14 @@ import {
   Catalog,
   chatCompletions,
   createApp,
+  Keyring,
+  type KeyringShape,
   Log,
   type LogShape,
   Operator,
   type OperatorShape,
   Pipeline,
+  type PluginHooks,
   Sql,
   type SqlShape,
   UpstreamHttp,
@@ -21,6 +24,7 @@ export interface RuntimeServices {
   readonly log: LogShape
   readonly http: UpstreamHttpShape
   readonly operator: OperatorShape
+  readonly keyring: KeyringShape
 }
 
 export interface Relay {
@@ -40,15 +44,16 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
     Layer.succeed(Sql, services.sql),
     Layer.succeed(Log, services.log),
     Layer.succeed(UpstreamHttp, services.http),
-    Layer.succeed(Operator, services.operator)
+    Layer.succeed(Operator, services.operator),
+    Layer.succeed(Keyring, services.keyring)
   ))
-  const info = { models: config.models, tiers: config.tiers, defaultTier: config.defaultTier }
-  const hooks = []
+  const hooks: Array<PluginHooks> = []
+  const providers = () => hooks.flatMap((h) => (h.provider ? [h.provider] : []))
+  const info = { models: config.models, tiers: config.tiers, defaultTier: config.defaultTier, providers }
   for (const plugin of config.plugins) hooks.push(await runtime.runPromise(plugin.setup(info)))
 
-  const providers = hooks.flatMap((h) => (h.provider ? [h.provider] : []))
-  const catalog = new Catalog(config.models, providers)
-  const configured = new Set(providers.map((p) => p.name))
+  const catalog = new Catalog(config.models, providers())
+  const configured = new Set(providers().map((p) => p.name))
   const unserved = config.models.filter((model) => !configured.has(model.provider)).map((model) => model.id)
   if (unserved.length > 0) {
     services.log.warn({ models: unserved }, "these catalog models have no configured provider; requests for them answer 404")

@@ -1,23 +1,19 @@
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Effect, ManagedRuntime } from "effect"
 import {
   Catalog,
   chatCompletions,
   definePlugin,
   InsufficientBalance,
-  Log,
   type LogShape,
-  Operator,
   type Outcome,
   Pipeline,
   type PluginHooks,
   type RelayError,
-  Sql,
-  UpstreamHttp,
   type UpstreamCall
 } from "../../core/index.ts"
-import { openNodeStore } from "../../runtime/node-store.ts"
+import { testInfo, testServices } from "../helpers/services.ts"
 
 interface Harness {
   readonly pipeline: Pipeline
@@ -54,13 +50,8 @@ const harness = async (upstream: Upstream, options: { failAdmitB?: RelayError; e
   const sent: Array<UpstreamCall> = []
   const push = (fields: Record<string, unknown>, msg?: string) => void logs.push({ ...fields, msg })
   const log: LogShape = { debug: push, info: push, warn: push, error: push }
-  const runtime = ManagedRuntime.make(Layer.mergeAll(
-    Layer.succeed(Sql, openNodeStore(":memory:")),
-    Layer.succeed(Log, log),
-    Layer.succeed(UpstreamHttp, { fetch: () => Promise.reject(new Error("no network in unit tests")) }),
-    Layer.succeed(Operator, { notice: () => undefined })
-  ))
-  const info = { models: [], tiers: {}, defaultTier: "starter" }
+  const runtime = ManagedRuntime.make(await testServices({ log }))
+  const info = testInfo({ tiers: {} })
   const provider = definePlugin("fake", () =>
     Effect.succeed<PluginHooks>({
       provider: {

@@ -96,6 +96,7 @@ export const echo = (options: EchoOptions = {}) =>
         name: "echo",
         patterns: ["echo-*"],
         protocols: ["openai"] as const,
+        keyless: true,
         send: (call: UpstreamCall) => {
           if (call.path !== "/chat/completions") {
             return Effect.fail(new InvalidRequest({ message: `the echo provider does not serve ${call.ctx.route}` }))

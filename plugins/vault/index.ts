@@ -1,0 +1,154 @@
+import { Effect, Result, Schema } from "effect"
+import {
+  ByokCredentialMissing,
+  definePlugin,
+  Internal,
+  InvalidRequest,
+  invalidFromSchema,
+  Keyring,
+  Log,
+  type RelayError,
+  type RequestContext,
+  RouteNotFound,
+  Sql
+} from "../../core/index.ts"
+import { open, seal } from "./seal.ts"
+import { type CredentialRow, makeCredentialStore } from "./store.ts"
+
+export interface VaultOptions {
+  /** How long a decrypted credential stays in memory; short, so a secret is not kept around. */
+  readonly cacheSeconds?: number
+}
+
+const PutCredential = Schema.Struct({
+  api_key: Schema.String.check(
+    Schema.isMinLength(8),
+    Schema.isMaxLength(4096),
+    Schema.isPattern(/^\S+$/, { message: "an API key without spaces" })
+  )
+})
+const decodePut = Schema.decodeUnknownResult(PutCredential)
+
+/** Additional data binding a sealed credential to its account and provider. */
+const contextOf = (account: string, provider: string) => `byok:${account}:${provider}`
+
+const view = (row: CredentialRow) => ({
+  provider: row.provider,
+  key_hint: `...${row.hint}`,
+  created_at: new Date(Number(row.created_at)).toISOString()
+})
+
+/**
+ * The BYOK vault: each account's own provider keys, sealed with AES-256-GCM under the master
+ * key, managed through `/v1/account/byok`. On `/byok/v1/...` it hands the request the caller's
+ * credential for the model's provider, or refuses with 403 before anything is sent: BYOK
+ * traffic never falls back to the shared pool.
+ */
+export const vault = (options: VaultOptions = {}) =>
+  definePlugin("vault", (info) =>
+    Effect.gen(function*() {
+      const store = makeCredentialStore(yield* Sql)
+      const keyring = yield* Keyring
+      const log = yield* Log
+      const cacheMs = (options.cacheSeconds ?? 60) * 1000
+      const cache = new Map<string, { secret: string; until: number }>()
+      const cacheKey = (account: string, provider: string) => `${account}\u0000${provider}`
+
+      /** Providers a caller can store a key for: every configured one that needs a key. */
+      const keyedProviders = () => info.providers().filter((p) => !p.keyless).map((p) => p.name)
+
+      const credentialFor = async (ctx: RequestContext, account: string, provider: string) => {
+        const key = cacheKey(account, provider)
+        const hit = cache.get(key)
+        if (hit !== undefined && hit.until > Date.now()) return hit.secret
+        const stored = store.get(account, provider)
+        if (stored === undefined) return undefined
+        try {
+          const secret = await open(keyring, stored.sealed, contextOf(account, provider))
+          cache.set(key, { secret, until: Date.now() + cacheMs })
+          return secret
+        } catch (error) {
+          log.error({ request_id: ctx.id, account, provider, error: error instanceof Error ? error.message : String(error) }, "stored credential could not be opened")
+          return new Internal({ message: `the stored ${provider} credential could not be decrypted; store it again` })
+        }
+      }
+
+      return {
+        admit: (ctx) => {
+          const target = ctx.target
+          const account = ctx.caller?.account.id
+          if (!ctx.byok || target === undefined || account === undefined) return Effect.void
+          if (info.providers().find((p) => p.name === target.provider)?.keyless) return Effect.void
+          return Effect.promise(() => credentialFor(ctx, account, target.provider)).pipe(Effect.flatMap((secret): Effect.Effect<void, RelayError> => {
+            if (secret instanceof Internal) return Effect.fail(secret)
+            if (secret === undefined) {
+              return Effect.fail(new ByokCredentialMissing({
+                message: `no ${target.provider} credential is stored for this account; add one with PUT /v1/account/byok/${target.provider}`
+              }))
+            }
+            ctx.credential = secret
+            return Effect.void
+          }))
+        },
+
+        routes: (app, kit) => {
+          app.put("/v1/account/byok/:provider", async (c) => {
+            const caller = await kit.authenticate(c)
+            if (caller instanceof Error) return kit.errorResponse(c, caller)
+            const provider = c.req.param("provider")
+            if (!keyedProviders().includes(provider)) {
+              return kit.errorResponse(c, new InvalidRequest({ message: `unknown provider "${provider}"; one of: ${keyedProviders().join(", ")}`, param: "provider" }))
+            }
+            const body = await kit.readJson(c)
+            if (body instanceof Error) return kit.errorResponse(c, body)
+            const input = decodePut(body)
+            if (Result.isFailure(input)) return kit.errorResponse(c, invalidFromSchema(input.failure))
+            const secret = input.success.api_key
+            const account = caller.account.id
+            const sealed = await seal(keyring, secret, contextOf(account, provider))
+            cache.delete(cacheKey(account, provider))
+            return c.json(view(store.put(account, provider, sealed, secret.slice(-4))))
+          })
+
+          app.get("/v1/account/byok", async (c) => {
+            const caller = await kit.authenticate(c)
+            if (caller instanceof Error) return kit.errorResponse(c, caller)
+            return c.json({ data: store.list(caller.account.id).map(view) })
+          })
+
+          app.delete("/v1/account/byok/:provider", async (c) => {
+            const caller = await kit.authenticate(c)
+            if (caller instanceof Error) return kit.errorResponse(c, caller)
+            const provider = c.req.param("provider")
+            cache.delete(cacheKey(caller.account.id, provider))
+            if (!store.delete(caller.account.id, provider)) {
+              return kit.errorResponse(c, new RouteNotFound({ message: `no ${provider} credential is stored for this account` }))
+            }
+            return c.body(null, 204)
+          })
+
+          /**
+           * Re-seals every credential under the current master key (after a new one is made
+           * here, or supplied in RELAY_MASTER_KEY with the old one in RELAY_MASTER_KEY_PREVIOUS);
+           * then the old keys are retired.
+           */
+          app.post("/admin/vault/rotate", async (c) => {
+            const generated = await keyring.rotate()
+            let resealed = 0
+            for (const { row, sealed } of store.all()) {
+              if (sealed.keyId === keyring.current.id) continue
+              const context = contextOf(row.account_id, row.provider)
+              try {
+                store.reseal(row.account_id, row.provider, await seal(keyring, await open(keyring, sealed, context), context))
+                resealed++
+              } catch (error) {
+                log.error({ account: row.account_id, provider: row.provider, error: error instanceof Error ? error.message : String(error) }, "credential could not be re-sealed")
+                return kit.errorResponse(c, new Internal({ message: `a ${row.provider} credential could not be re-sealed; the old master key is kept` }))
+              }
+            }
+            await keyring.retire()
+            return c.json({ key_id: keyring.current.id, generated, resealed })
+          })
+        }
+      }
+    }))

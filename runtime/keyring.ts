@@ -1,0 +1,87 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import type { KeyringShape, MasterKey } from "../core/index.ts"
+import { ConfigError } from "../config/index.ts"
+
+const KEY_BYTES = 32
+
+/** A 32-byte key written as base64 or hex; undefined if it is neither. */
+const decodeKey = (text: string): Uint8Array<ArrayBuffer> | undefined => {
+  const trimmed = text.trim()
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Uint8Array.from(trimmed.match(/../g)!.map((byte) => Number.parseInt(byte, 16)))
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) return undefined
+  let binary: string
+  try {
+    binary = atob(trimmed.replace(/-/g, "+").replace(/_/g, "/"))
+  } catch {
+    return undefined
+  }
+  return binary.length === KEY_BYTES ? Uint8Array.from(binary, (char) => char.charCodeAt(0)) : undefined
+}
+
+const encodeKey = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes))
+
+/** The key as WebCrypto sees it, named by the first 16 hex digits of its SHA-256. */
+const importKey = async (bytes: Uint8Array<ArrayBuffer>): Promise<MasterKey> => {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))
+  const id = Array.from(digest.slice(0, 8), (byte) => byte.toString(16).padStart(2, "0")).join("")
+  const key = await crypto.subtle.importKey("raw", bytes, { name: "AES-GCM" }, false, ["encrypt", "decrypt"])
+  return { id, key }
+}
+
+const parseAll = (texts: ReadonlyArray<string>, source: string): Array<Uint8Array<ArrayBuffer>> =>
+  texts.map((text, index) => {
+    const bytes = decodeKey(text)
+    if (bytes === undefined) throw new ConfigError(`${source}: key ${index + 1} is not 32 bytes of base64 or hex`)
+    return bytes
+  })
+
+/**
+ * The master keys that seal BYOK credentials. From `RELAY_MASTER_KEY` (with retired keys in
+ * `RELAY_MASTER_KEY_PREVIOUS`, comma-separated, while rows are re-sealed), or else from
+ * `master.key` in the data directory: generated on first start with mode 0600, one base64 key
+ * a line, the current one first.
+ */
+export const loadKeyring = async (vars: Readonly<Record<string, string | undefined>>, dataDir: string): Promise<KeyringShape> => {
+  const fromEnv = vars.RELAY_MASTER_KEY?.trim()
+  const file = join(dataDir, "master.key")
+  let raw: Array<Uint8Array<ArrayBuffer>>
+  if (fromEnv) {
+    const previous = (vars.RELAY_MASTER_KEY_PREVIOUS ?? "").split(",").map((key) => key.trim()).filter((key) => key !== "")
+    raw = parseAll([fromEnv, ...previous], "RELAY_MASTER_KEY")
+  } else if (existsSync(file)) {
+    raw = parseAll(readFileSync(file, "utf8").split("\n").filter((line) => line.trim() !== ""), file)
+  } else {
+    raw = [crypto.getRandomValues(new Uint8Array(KEY_BYTES))]
+  }
+
+  const save = () => {
+    // Written whole to a private file, then moved into place: a crash leaves the old file.
+    const temporary = `${file}.tmp`
+    writeFileSync(temporary, `${raw.map(encodeKey).join("\n")}\n`, { mode: 0o600 })
+    renameSync(temporary, file)
+  }
+  if (!fromEnv && !existsSync(file)) save()
+
+  let keys = await Promise.all(raw.map(importKey))
+  return {
+    get current() {
+      return keys[0]!
+    },
+    find: (id) => keys.find((key) => key.id === id),
+    rotate: async () => {
+      if (fromEnv) return false
+      const fresh = crypto.getRandomValues(new Uint8Array(KEY_BYTES))
+      raw = [fresh, ...raw]
+      save()
+      keys = [await importKey(fresh), ...keys]
+      return true
+    },
+    retire: async () => {
+      if (fromEnv) return
+      raw = raw.slice(0, 1)
+      keys = keys.slice(0, 1)
+      save()
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import { Layer } from "effect"
+import { Keyring, type KeyringShape, Log, type LogShape, Operator, type RelayInfo, Sql, type SqlShape, UpstreamHttp } from "../../core/index.ts"
+import { openNodeStore } from "../../runtime/node-store.ts"
+
+/** A keyring of one fixed key, as the runtime would supply it. */
+export const testKeyring = async (): Promise<KeyringShape> => {
+  const key = await crypto.subtle.importKey("raw", new Uint8Array(32).fill(7), { name: "AES-GCM" }, false, ["encrypt", "decrypt"])
+  const current = { id: "test-key", key }
+  return { current, find: (id) => (id === current.id ? current : undefined), rotate: async () => false, retire: async () => undefined }
+}
+
+/** The core services for in-process tests: an in-memory store, a recording log, no network. */
+export const testServices = async (options: { sql?: SqlShape; log?: LogShape } = {}) =>
+  Layer.mergeAll(
+    Layer.succeed(Sql, options.sql ?? openNodeStore(":memory:")),
+    Layer.succeed(Log, options.log ?? { debug() {}, info() {}, warn() {}, error() {} }),
+    Layer.succeed(UpstreamHttp, { fetch: () => Promise.reject(new Error("no network in unit tests")) }),
+    Layer.succeed(Operator, { notice: () => undefined }),
+    Layer.succeed(Keyring, await testKeyring())
+  )
+
+/** What plugins learn at setup, for tests that set one up alone. */
+export const testInfo = (overrides: Partial<RelayInfo> = {}): RelayInfo => ({
+  models: [],
+  tiers: { starter: { rpm: 60, tpm: 100_000 } },
+  defaultTier: "starter",
+  providers: () => [],
+  ...overrides
+})
