@@ -2,9 +2,11 @@ import { Hono } from "hono"
 import type { Context as HonoContext, MiddlewareHandler } from "hono"
 import { cors } from "hono/cors"
 import { parseJsonObject, readBody } from "./body.ts"
+import type { Catalog } from "./catalog.ts"
 import type { Account, Surface } from "./context.ts"
 import type { Endpoint } from "./endpoint.ts"
-import { Internal, type RelayError, RouteNotFound, Unauthorized } from "./errors.ts"
+import { Internal, ModelNotFound, type RelayError, RouteNotFound, Unauthorized } from "./errors.ts"
+import { modelList, modelObject } from "./models.ts"
 import type { Pipeline } from "./pipeline.ts"
 import type { PluginHooks, RouteKit } from "./plugin.ts"
 import { randomBase62, secretsEqual } from "./secrets.ts"
@@ -15,6 +17,9 @@ export interface AppOptions {
   readonly pipeline: Pipeline
   readonly plugins: ReadonlyArray<PluginHooks>
   readonly endpoints: ReadonlyArray<Endpoint>
+  readonly catalog: Catalog
+  /** Names of the configured providers: the model list shows only models they serve. */
+  readonly providers: ReadonlyArray<string>
   readonly adminKey: string | undefined
   /** Browser origins allowed by CORS; undefined turns CORS off. */
   readonly corsOrigins: ReadonlyArray<string> | undefined
@@ -71,6 +76,27 @@ export const createApp = (options: AppOptions): Hono<Env> => {
   }
 
   const kit = routeKit(options)
+  const startedAt = Date.now()
+  const served = new Set(options.providers)
+  const listable = (id: string) => {
+    const entry = options.catalog.entry(id)
+    return entry !== undefined && served.has(entry.provider) ? entry : undefined
+  }
+  for (const base of ["/v1", "/byok/v1"]) {
+    app.get(`${base}/models`, async (c) => {
+      const caller = await kit.authenticate(c)
+      if (caller instanceof Error) return kit.errorResponse(c, caller)
+      return c.json(modelList(options.catalog, (entry) => served.has(entry.provider), startedAt))
+    })
+    app.get(`${base}/models/:id{.+}`, async (c) => {
+      const caller = await kit.authenticate(c)
+      if (caller instanceof Error) return kit.errorResponse(c, caller)
+      const entry = listable(c.req.param("id"))
+      return entry === undefined
+        ? kit.errorResponse(c, new ModelNotFound({ message: `model ${c.req.param("id")} is not available on this relay` }))
+        : c.json(modelObject(entry, startedAt))
+    })
+  }
   // Every admin route, whichever plugin adds it, sits behind the admin key.
   app.use("/admin/*", kit.requireAdmin)
   for (const plugin of options.plugins) plugin.routes?.(app as unknown as Hono, kit)

@@ -65,6 +65,8 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
     pipeline,
     plugins: hooks,
     endpoints: [chatCompletions],
+    catalog,
+    providers: providers().map((p) => p.name),
     adminKey: config.server.adminKey,
     corsOrigins: config.server.corsOrigins,
     maxBodyBytes: config.server.maxBodyBytes,

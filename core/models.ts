@@ -1,0 +1,45 @@
+import type { Catalog, ModelEntry } from "./catalog.ts"
+import { parseUsd } from "./money.ts"
+
+const PRICE_FIELDS = [
+  ["input", "input"],
+  ["cachedInput", "cached_input"],
+  ["cacheWrite", "cache_write"],
+  ["output", "output"],
+  ["imageInput", "image_input"],
+  ["imageCachedInput", "image_cached_input"],
+  ["imageOutput", "image_output"]
+] as const
+
+/** A configured price as the catalog shows it: a plain decimal string ("0.15", "3", "0.075"). */
+const priceText = (value: string | number): string => {
+  const nano = parseUsd(value) ?? 0n
+  const whole = nano / 1_000_000_000n
+  const fraction = (nano % 1_000_000_000n).toString().padStart(9, "0").replace(/0+$/, "")
+  return fraction === "" ? `${whole}` : `${whole}.${fraction}`
+}
+
+/** One catalog entry in OpenAI's model-object shape, with the relay's own fields (SPEC 7). */
+export const modelObject = (entry: ModelEntry, startedAt: number) => {
+  const pricing: Record<string, string> = {}
+  for (const [field, key] of PRICE_FIELDS) {
+    const value = entry.pricing?.[field]
+    if (value !== undefined) pricing[key] = priceText(value)
+  }
+  return {
+    id: entry.id,
+    object: "model" as const,
+    created: entry.created ?? Math.floor(startedAt / 1000),
+    owned_by: entry.provider,
+    kind: entry.kind ?? "chat",
+    context_window: entry.contextWindow ?? null,
+    max_output_tokens: entry.maxOutputTokens ?? null,
+    pricing
+  }
+}
+
+/** The model list: every catalogued model whose provider is configured. */
+export const modelList = (catalog: Catalog, served: (entry: ModelEntry) => boolean, startedAt: number) => ({
+  object: "list" as const,
+  data: catalog.models.filter(served).map((entry) => modelObject(entry, startedAt))
+})
