@@ -1,10 +1,18 @@
 import { Schema } from "effect"
+import { parseUsd } from "./money.ts"
 
-/** A price in USD per 1M tokens: a decimal string ("0.15") or a plain number (0.15). */
-const Price = Schema.Union([
-  Schema.String.check(Schema.isPattern(/^\d+(\.\d+)?$/, { message: "a decimal string such as \"2.50\"" })),
-  Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))
-])
+const isPrice = (value: string | number) => {
+  const nano = parseUsd(value)
+  return nano !== undefined && nano >= 0n
+}
+
+/**
+ * A price in USD per 1M tokens: a decimal string ("0.15") or a plain number (0.15), never
+ * negative, with at most nine decimals (the relay counts money in nano-USD).
+ */
+const Price = Schema.Union([Schema.String, Schema.Number]).check(
+  Schema.makeFilter(isPrice, { expected: "a price such as \"2.50\": not negative, at most 9 decimals" })
+)
 
 export const ModelPricing = Schema.Struct({
   input: Schema.optional(Price),

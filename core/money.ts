@@ -6,9 +6,18 @@ export const NANO_PER_USD = 1_000_000_000n
 
 const DECIMAL = /^(-)?(\d+)(?:\.(\d{1,9}))?$/
 
+/** A JSON number as plain decimal text: JavaScript writes 1e-7 in exponent notation. */
+const numberText = (value: number): string | undefined => {
+  if (!Number.isFinite(value)) return undefined
+  const text = String(value)
+  if (!/e/i.test(text)) return text
+  // toFixed(20) expands a small number exactly enough; trailing zeros are not precision.
+  return Math.abs(value) < 1 ? value.toFixed(20).replace(/0+$/, "") : undefined
+}
+
 /** Parses a USD amount (a decimal string, or a JSON number) to nano-USD; undefined if malformed. */
 export const parseUsd = (value: unknown): bigint | undefined => {
-  const text = typeof value === "number" && Number.isFinite(value) ? String(value) : value
+  const text = typeof value === "number" ? numberText(value) : value
   if (typeof text !== "string") return undefined
   const match = DECIMAL.exec(text.trim())
   if (match === null) return undefined

@@ -20,10 +20,14 @@ const PROMPT_FIELDS = ["messages", "system", "tools", "input", "prompt", "instru
 interface PromptParts {
   text: string
   images: number
+  tokens: number
 }
 
 const collect = (value: unknown, parts: PromptParts): void => {
-  if (typeof value === "string") {
+  if (typeof value === "number") {
+    // Embedding input may be token ids already: one token each.
+    parts.tokens++
+  } else if (typeof value === "string") {
     parts.text += value
     parts.text += "\n"
   } else if (Array.isArray(value)) {
@@ -47,14 +51,14 @@ const collect = (value: unknown, parts: PromptParts): void => {
  * system, tools, embedding input, image prompt), plus a fixed cost per image and per message.
  */
 export const estimatePromptTokens = (body: Record<string, unknown>, model: string, count: TokenCounter): number => {
-  const parts: PromptParts = { text: "", images: 0 }
+  const parts: PromptParts = { text: "", images: 0, tokens: 0 }
   for (const field of PROMPT_FIELDS) {
     // A tool's JSON schema reaches the model as JSON, keys included.
     if (field === "tools") parts.text += body.tools === undefined ? "" : JSON.stringify(body.tools)
     else collect(body[field], parts)
   }
   const messages = Array.isArray(body.messages) ? body.messages.length : 0
-  return count(parts.text, model) + parts.images * IMAGE_TOKENS + messages * MESSAGE_OVERHEAD
+  return count(parts.text, model) + parts.tokens + parts.images * IMAGE_TOKENS + messages * MESSAGE_OVERHEAD
 }
 
 /** The output tokens a request may use: its own limit, else the model's cap, else `fallback`. */

@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import {
   definePlugin,
+  emptyUsage,
   formatUsd,
   InsufficientBalance,
   Log,
@@ -29,15 +30,8 @@ interface Charge {
 
 const CHARGE = Symbol("billing/charge")
 
-const noUsage: Usage = {
-  promptTokens: 0,
-  completionTokens: 0,
-  cachedTokens: 0,
-  cacheWriteTokens: 0,
-  imageInputTokens: 0,
-  imageOutputTokens: 0,
-  source: "upstream"
-}
+/** A request that never reached the upstream used nothing, by the upstream's count. */
+const noUsage: Usage = { ...emptyUsage, source: "upstream" }
 
 /**
  * The prompt estimate for a reservation, with headroom: the reservation must cover the real
@@ -114,14 +108,8 @@ export const billing = (options: BillingOptions = {}) =>
                 provider: ctx.target?.provider,
                 byok: ctx.byok,
                 status: outcome.status,
-                promptTokens: used.promptTokens,
-                completionTokens: used.completionTokens,
-                cachedTokens: used.cachedTokens,
-                cacheWriteTokens: used.cacheWriteTokens,
-                imageInputTokens: used.imageInputTokens,
-                imageOutputTokens: used.imageOutputTokens,
+                usage: used,
                 cost: amount,
-                usageSource: used.source,
                 latencyMs: outcome.latencyMs,
                 ttfbMs: outcome.ttfbMs
               }))

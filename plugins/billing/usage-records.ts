@@ -1,4 +1,4 @@
-import { formatUsd, migrate, type SqlShape } from "../../core/index.ts"
+import { formatUsd, migrate, type SqlShape, type Usage } from "../../core/index.ts"
 
 const MIGRATIONS = [
   `CREATE TABLE usage_records (
@@ -36,14 +36,8 @@ export interface UsageRecord {
   readonly provider: string | undefined
   readonly byok: boolean
   readonly status: number
-  readonly promptTokens: number
-  readonly completionTokens: number
-  readonly cachedTokens: number
-  readonly cacheWriteTokens: number
-  readonly imageInputTokens: number
-  readonly imageOutputTokens: number
+  readonly usage: Usage
   readonly cost: bigint
-  readonly usageSource: "upstream" | "estimated"
   readonly latencyMs: number
   readonly ttfbMs: number | undefined
 }
@@ -91,14 +85,14 @@ export const makeUsageRecords = (sql: SqlShape) => {
         record.provider ?? null,
         record.byok ? 1 : 0,
         record.status,
-        record.promptTokens,
-        record.completionTokens,
-        record.cachedTokens,
-        record.cacheWriteTokens,
-        record.imageInputTokens,
-        record.imageOutputTokens,
+        record.usage.promptTokens,
+        record.usage.completionTokens,
+        record.usage.cachedTokens,
+        record.usage.cacheWriteTokens,
+        record.usage.imageInputTokens,
+        record.usage.imageOutputTokens,
         record.cost,
-        record.usageSource,
+        record.usage.source,
         Math.round(record.latencyMs * 1000) / 1000,
         record.ttfbMs === undefined ? null : Math.round(record.ttfbMs * 1000) / 1000
       )

@@ -88,6 +88,8 @@ export class TokenWindow {
     this.advance(second)
     const slot = second % BUCKETS
     if (this.stamps[slot] !== second) {
+      // A slot still holding another second (the clock stepped back) gives its tokens up.
+      this.total -= this.buckets[slot]!
       this.buckets[slot] = 0
       this.stamps[slot] = second
     }

@@ -203,7 +203,7 @@ describe("sendUpstream", () => {
     )
     assert.ok(error._tag === "UpstreamRejected")
     assert.equal(error.status, 401)
-    assert.equal(error.message, "Incorrect API key provided: [redacted].")
+    assert.equal(error.message, "openai rejected your stored credential: Incorrect API key provided: [redacted].")
     assert.deepEqual(tried(), ["sk-caller-key"])
   })
 

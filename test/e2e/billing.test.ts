@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test"
 import Database from "better-sqlite3"
 import OpenAI from "openai"
 import { type AccountView, chat, createAccount } from "../helpers/accounts.ts"
+import { eventually } from "../helpers/eventually.ts"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
 import { ROOT, type RelayProcess, startRelay } from "../helpers/relay.ts"
 
@@ -51,17 +52,6 @@ const usageOf = async (relay: RelayProcess, key: string, limit = 50) => {
 /** The mock's usage for one user message "w1 w2 ... wN": 12 prompt (3 cached), N completion. */
 const expectedCost = (completion: number) => 9n * INPUT + 3n * CACHED + BigInt(completion) * OUTPUT
 
-const eventually = async (check: () => Promise<void>, ms = 3_000) => {
-  const deadline = Date.now() + ms
-  for (;;) {
-    try {
-      return await check()
-    } catch (error) {
-      if (Date.now() > deadline) throw error
-      await new Promise((resolve) => setTimeout(resolve, 25))
-    }
-  }
-}
 
 describe("prepaid balances and usage records", () => {
   const mock = new MockOpenAI({ "sk-billing": "ok" })

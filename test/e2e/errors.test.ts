@@ -26,18 +26,21 @@ const expectError = async (response: Response, status: number, code: string, par
   return body.error
 }
 
+/** The mock upstream's keys and how each behaves. */
+const MOCK_KEYS = {
+  "sk-good-1": "ok",
+  "sk-fails-1": "fail500",
+  "sk-fails-2": "fail500",
+  "sk-limited-1": "rate429",
+  "sk-limited-2": "rate429",
+  "sk-rejected-1": "reject401",
+  "sk-drops-1": "drop"
+} as const
+
 const chat = (model: string) => JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] })
 
 describe("bad input and upstream failures answer in OpenAI's error shape", () => {
-  const mock = new MockOpenAI({
-    "sk-good-1": "ok",
-    "sk-fails-1": "fail500",
-    "sk-fails-2": "fail500",
-    "sk-limited-1": "rate429",
-    "sk-limited-2": "rate429",
-    "sk-rejected-1": "reject401",
-    "sk-drops-1": "drop"
-  })
+  const mock = new MockOpenAI(MOCK_KEYS)
   let upstream: string
   let relay: RelayProcess
 
@@ -147,15 +150,7 @@ describe("bad input and upstream failures answer in OpenAI's error shape", () =>
 })
 
 describe("the shared key pool fails over before the first byte", () => {
-  const mock = new MockOpenAI({
-    "sk-good-1": "ok",
-    "sk-fails-1": "fail500",
-    "sk-fails-2": "fail500",
-    "sk-limited-1": "rate429",
-    "sk-limited-2": "rate429",
-    "sk-rejected-1": "reject401",
-    "sk-drops-1": "drop"
-  })
+  const mock = new MockOpenAI(MOCK_KEYS)
   let upstream: string
   const relays: Array<RelayProcess> = []
   const start = async (keys: string, env: Record<string, string> = {}) => {
