@@ -3,9 +3,11 @@ import type { AddressInfo } from "node:net"
 
 /**
  * The benchmark's upstream: plain node:http answering from pre-serialised bodies, so that its
- * own cost is as small as it can be and the relay's overhead stands out.
- * `stream: true` answers 64 chunks and the usage chunk at once; model `slow-stream` sends one
- * chunk then holds the stream open for 30 s (idle-stream memory).
+ * own cost is as small as it can be and the relay's overhead stands out. By the request body:
+ * - `"stream":true` answers 64 chunks and the usage chunk; with model `bench-paced` the chunks
+ *   are 2 ms apart (to see that the relay holds none back), otherwise all at once;
+ * - model `slow-stream` sends one chunk and holds the stream open for 60 s (idle streams);
+ * - anything else: one chat.completion.
  */
 const completion = Buffer.from(JSON.stringify({
   id: "chatcmpl-bench",
@@ -18,11 +20,13 @@ const completion = Buffer.from(JSON.stringify({
 
 const chunk = (content: string) =>
   `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_730_000_000, model: "bench-model", choices: [{ index: 0, delta: { content }, finish_reason: null }], usage: null })}\n\n`
-const streamBody = Buffer.from(
-  Array.from({ length: 64 }, (_, i) => chunk(`tok${i} `)).join("") +
-    `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_730_000_000, model: "bench-model", choices: [], usage: { prompt_tokens: 12, completion_tokens: 64, total_tokens: 76 } })}\n\n` +
+const CHUNKS = Array.from({ length: 64 }, (_, i) => Buffer.from(chunk(`tok${i} `)))
+const TAIL = Buffer.from(
+  `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_730_000_000, model: "bench-model", choices: [], usage: { prompt_tokens: 12, completion_tokens: 64, total_tokens: 76 } })}\n\n` +
     "data: [DONE]\n\n"
 )
+const WHOLE_STREAM = Buffer.concat([...CHUNKS, TAIL])
+const SSE = { "content-type": "text/event-stream", "cache-control": "no-cache" }
 
 const server = createServer((req, res) => {
   const parts: Array<Buffer> = []
@@ -30,15 +34,28 @@ const server = createServer((req, res) => {
   req.on("end", () => {
     const body = Buffer.concat(parts)
     if (body.includes('"slow-stream"')) {
-      res.writeHead(200, { "content-type": "text/event-stream" })
-      res.write(chunk("hold "))
-      const timer = setTimeout(() => res.end("data: [DONE]\n\n"), 30_000)
+      res.writeHead(200, SSE)
+      res.write(CHUNKS[0])
+      const timer = setTimeout(() => res.end(TAIL), 60_000)
       res.on("close", () => clearTimeout(timer))
       return
     }
     if (body.includes('"stream":true')) {
-      res.writeHead(200, { "content-type": "text/event-stream", "content-length": streamBody.length })
-      res.end(streamBody)
+      if (!body.includes('"bench-paced"')) {
+        res.writeHead(200, { ...SSE, "content-length": WHOLE_STREAM.length })
+        res.end(WHOLE_STREAM)
+        return
+      }
+      res.writeHead(200, SSE)
+      let next = 0
+      const timer = setInterval(() => {
+        if (next < CHUNKS.length) res.write(CHUNKS[next++])
+        else {
+          clearInterval(timer)
+          res.end(TAIL)
+        }
+      }, 2)
+      res.on("close", () => clearInterval(timer))
       return
     }
     res.writeHead(200, { "content-type": "application/json", "content-length": completion.length })

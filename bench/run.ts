@@ -1,188 +1,208 @@
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { Agent, request } from "node:http"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, tmpdir, totalmem } from "node:os"
 import { join, resolve } from "node:path"
+import type { Job, Target } from "./load.ts"
+import type { Summary } from "./stats.ts"
 
 /**
- * `npm run bench`: the added latency of the relay, measured against the direct call in the
- * same run. A mock upstream and the relay each run in their own process; this process is the
- * client, alternating direct and relayed requests so that machine noise hits both alike.
- * `BENCH_QUICK=1` runs a few hundred requests only (the smoke run in the test suite).
+ * `npm run bench`: what the relay adds, measured against calling the mock upstream directly,
+ * both in the same run. The mock, the relay and the load generator are separate processes;
+ * direct and relayed requests alternate so that machine noise hits both alike.
+ * `BENCH_QUICK=1` (or `--quick`) runs a few hundred requests only: the smoke run of the tests.
  */
 const ROOT = resolve(import.meta.dirname, "..")
-const QUICK = process.env.BENCH_QUICK === "1"
-const SEQUENTIAL = QUICK ? 200 : 3_000
-const STREAMS = QUICK ? 50 : 500
-const SATURATION_MS = QUICK ? 500 : 4_000
-const SATURATION_CONNECTIONS = 64
+const QUICK = process.env.BENCH_QUICK === "1" || process.argv.includes("--quick")
+const ADMIN_KEY = "bench-admin-key"
+const SETTINGS = QUICK
+  ? { sequential: 150, streams: 40, pacedStreams: 5, rates: [200], rateMs: 1_000, saturateMs: 1_000, connections: 32, held: 100 }
+  : { sequential: 3_000, streams: 500, pacedStreams: 40, rates: [500, 1_000, 2_000], rateMs: 5_000, saturateMs: 5_000, connections: 64, held: 1_000 }
 
-const spawnLine = (args: Array<string>, env: Record<string, string>, pattern: RegExp) =>
-  new Promise<{ child: ChildProcess; match: RegExpExecArray; output: () => string }>((done, fail) => {
+interface Child {
+  readonly child: ChildProcess
+  readonly match: RegExpExecArray
+}
+
+/** Starts `args` under Node with tsx and waits for `ready` in its output. */
+const start = (args: ReadonlyArray<string>, env: Record<string, string>, ready: RegExp) =>
+  new Promise<Child>((resolveChild, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
     let output = ""
     let started = false
-    const timer = setTimeout(() => fail(new Error(`no start within 30 s:\n${output}`)), 30_000)
-    const onData = (text: string) => {
-      // Once started, the output (a log line per request) is read and dropped.
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start within 30 s:\n${output}`)), 30_000)
+    child.stdout!.setEncoding("utf8").on("data", (text: string) => {
+      // Once started, the output (the relay logs a line per request) is read and dropped.
       if (started) return
       output += text
-      const match = pattern.exec(output)
+      const match = ready.exec(output)
       if (match) {
         started = true
         clearTimeout(timer)
-        done({ child, match, output: () => output })
+        resolveChild({ child, match })
       }
-    }
-    child.stdout!.setEncoding("utf8").on("data", onData)
-    child.stderr!.setEncoding("utf8").on("data", (text: string) => (output += text))
+    })
+    child.stderr!.setEncoding("utf8").on("data", (text: string) => {
+      if (!started) output += text
+    })
     child.once("exit", (code) => {
-      if (!started) fail(new Error(`exited ${code}:\n${output}`))
+      if (!started) reject(new Error(`${args[0]} exited with ${code}:\n${output}`))
     })
   })
 
-interface Target {
-  readonly name: "direct" | "relay"
-  readonly port: number
-  readonly path: string
-  readonly key: string
+const stop = async ({ child }: Child) => {
+  if (child.exitCode !== null) return
+  const exited = new Promise((resolveExit) => child.once("exit", resolveExit))
+  child.kill("SIGTERM")
+  await exited
 }
 
-interface Timing {
-  readonly totalMs: number
-  readonly firstByteMs: number
-  readonly gapsMs: Array<number>
-}
+/** Resident memory of a process in KiB (Linux). */
+const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? Number.NaN)
 
-const call = (agent: Agent, target: Target, body: string): Promise<Timing> =>
-  new Promise((done, fail) => {
-    const start = process.hrtime.bigint()
-    let first = 0n
-    let last = 0n
-    const gapsMs: Array<number> = []
-    const req = request({
-      agent,
-      host: "127.0.0.1",
-      port: target.port,
-      path: target.path,
-      method: "POST",
-      headers: { authorization: `Bearer ${target.key}`, "content-type": "application/json", "content-length": Buffer.byteLength(body) }
-    }, (res) => {
-      res.on("data", () => {
-        const now = process.hrtime.bigint()
-        if (first === 0n) first = now
-        else gapsMs.push(Number(now - last) / 1e6)
-        last = now
-      })
-      res.on("end", () => {
-        if (res.statusCode !== 200) return fail(new Error(`${target.name} answered ${res.statusCode}`))
-        const end = process.hrtime.bigint()
-        done({ totalMs: Number(end - start) / 1e6, firstByteMs: Number(first - start) / 1e6, gapsMs })
-      })
-    })
-    req.on("error", fail)
-    req.end(body)
-  })
-
-const percentile = (values: Array<number>, p: number) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
-}
-
-const round = (value: number, digits = 3) => Math.round(value * 10 ** digits) / 10 ** digits
-
-/** Alternates direct and relayed calls; returns each side's timings. */
-const interleaved = async (targets: [Target, Target], body: string, count: number) => {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
-  const out: Record<string, Array<Timing>> = { direct: [], relay: [] }
-  for (let i = 0; i < count; i++) {
-    for (const target of i % 2 === 0 ? targets : [targets[1], targets[0]]) out[target.name]!.push(await call(agent, target, body))
-  }
-  agent.destroy()
-  return out as { direct: Array<Timing>; relay: Array<Timing> }
-}
-
-const saturate = async (target: Target, body: string) => {
-  const agent = new Agent({ keepAlive: true, maxSockets: SATURATION_CONNECTIONS })
-  const until = Date.now() + SATURATION_MS
-  let done = 0
-  let errors = 0
-  await Promise.all(Array.from({ length: SATURATION_CONNECTIONS }, async () => {
-    while (Date.now() < until) {
-      try {
-        await call(agent, target, body)
-        done++
-      } catch {
-        errors++
+/** Runs one load job in its own process; `onLine` sees its progress lines. */
+const load = <T>(job: Job, onLine?: (line: string) => Promise<void> | void) =>
+  new Promise<T>((resolveResult, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "bench/load.ts", JSON.stringify(job)], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] })
+    let buffered = ""
+    let last = ""
+    const pending: Array<Promise<void> | void> = []
+    child.stdout.setEncoding("utf8").on("data", (text: string) => {
+      buffered += text
+      let newline: number
+      while ((newline = buffered.indexOf("\n")) !== -1) {
+        last = buffered.slice(0, newline)
+        buffered = buffered.slice(newline + 1)
+        if (onLine) pending.push(onLine(last))
       }
-    }
-  }))
-  agent.destroy()
-  return { requestsPerSecond: round(done / (SATURATION_MS / 1000), 0), errors }
+    })
+    child.once("exit", async (code) => {
+      await Promise.all(pending)
+      if (code === 0) resolveResult(JSON.parse(last) as T)
+      else reject(new Error(`load job ${job.kind} exited with ${code}`))
+    })
+  })
+
+const admin = (port: number, method: string, path: string, body?: unknown) =>
+  fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+
+interface Relay extends Child {
+  readonly target: Target
 }
 
-const main = async () => {
+const startRelay = async (stack: string, mockPort: number): Promise<Relay & { dataDir: string }> => {
   const dataDir = mkdtempSync(join(tmpdir(), "relay-bench-"))
-  const mock = await spawnLine(["bench/mock-upstream.ts"], {}, /"port":(\d+)/)
-  const mockPort = Number(mock.match[1])
-  const relay = await spawnLine(["runtime/node.ts"], {
-    RELAY_CONFIG: join(ROOT, "bench/relay.bench-config.ts"),
+  const relay = await start(["runtime/node.ts"], {
+    RELAY_CONFIG: join(ROOT, "bench/bench.config.ts"),
     RELAY_DATA_DIR: dataDir,
+    RELAY_ADMIN_KEY: ADMIN_KEY,
+    BENCH_STACK: stack,
     PORT: "0",
     // The production default: one log line per request is part of the relay's cost.
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
+    LOG_LEVEL: "info",
     OPENAI_BASE_URL: `http://127.0.0.1:${mockPort}/v1`
-  }, /^ {2}(sk-rr-[0-9A-Za-z]+)$[\s\S]*"port":(\d+)[^\n]*"msg":"listening"/m)
-  const key = relay.match[1]!
-  const relayPort = Number(relay.match[2])
-  try {
-    const direct: Target = { name: "direct", port: mockPort, path: "/v1/chat/completions", key: "sk-bench" }
-    const relayed: Target = { name: "relay", port: relayPort, path: "/v1/chat/completions", key }
-    const chat = JSON.stringify({ model: "bench-model", messages: [{ role: "user", content: "Say something." }] })
-    const streamChat = JSON.stringify({ model: "bench-model", stream: true, messages: [{ role: "user", content: "Say something." }] })
-
-    await interleaved([direct, relayed], chat, QUICK ? 50 : 500)
-    const plain = await interleaved([direct, relayed], chat, SEQUENTIAL)
-    const streams = await interleaved([direct, relayed], streamChat, STREAMS)
-    const saturation = { direct: await saturate(direct, chat), relay: await saturate(relayed, chat) }
-
-    const latency = (side: Array<Timing>) => ({
-      p50: round(percentile(side.map((t) => t.totalMs), 50)),
-      p90: round(percentile(side.map((t) => t.totalMs), 90)),
-      p99: round(percentile(side.map((t) => t.totalMs), 99))
-    })
-    const ttfb = (side: Array<Timing>) => ({
-      p50: round(percentile(side.map((t) => t.firstByteMs), 50)),
-      p99: round(percentile(side.map((t) => t.firstByteMs), 99))
-    })
-    const results = {
-      date: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30, 1) },
-      runtime: { relay: `node ${process.version}` },
-      settings: { sequential: SEQUENTIAL, streams: STREAMS, saturationMs: SATURATION_MS, saturationConnections: SATURATION_CONNECTIONS, plugins: ["keys", "openai"] },
-      nonStreaming: { direct: latency(plain.direct), relay: latency(plain.relay) },
-      streamingFirstByte: { direct: ttfb(streams.direct), relay: ttfb(streams.relay) },
-      streamingTotal: { direct: latency(streams.direct), relay: latency(streams.relay) },
-      saturation
-    }
-    const added = (key: "p50" | "p90" | "p99", a: { [k: string]: number }, b: { [k: string]: number }) => round(b[key]! - a[key]!)
-    const rows = [
-      ["non-streaming latency p50 (ms)", results.nonStreaming.direct.p50, results.nonStreaming.relay.p50, added("p50", results.nonStreaming.direct, results.nonStreaming.relay)],
-      ["non-streaming latency p90 (ms)", results.nonStreaming.direct.p90, results.nonStreaming.relay.p90, added("p90", results.nonStreaming.direct, results.nonStreaming.relay)],
-      ["non-streaming latency p99 (ms)", results.nonStreaming.direct.p99, results.nonStreaming.relay.p99, added("p99", results.nonStreaming.direct, results.nonStreaming.relay)],
-      ["stream first byte p50 (ms)", results.streamingFirstByte.direct.p50, results.streamingFirstByte.relay.p50, added("p50", results.streamingFirstByte.direct, results.streamingFirstByte.relay)],
-      ["stream first byte p99 (ms)", results.streamingFirstByte.direct.p99, results.streamingFirstByte.relay.p99, added("p99", results.streamingFirstByte.direct, results.streamingFirstByte.relay)],
-      ["64-chunk stream total p50 (ms)", results.streamingTotal.direct.p50, results.streamingTotal.relay.p50, added("p50", results.streamingTotal.direct, results.streamingTotal.relay)],
-      [`throughput, ${SATURATION_CONNECTIONS} connections (req/s)`, saturation.direct.requestsPerSecond, saturation.relay.requestsPerSecond, `${round((saturation.relay.requestsPerSecond / saturation.direct.requestsPerSecond) * 100, 0)}% of direct`]
-    ]
-    console.log(`| measure | direct | through relay | added |\n|---|---|---|---|\n${rows.map((r) => `| ${r.join(" | ")} |`).join("\n")}`)
-    if (!QUICK) writeFileSync(join(ROOT, "bench/results/latest.json"), `${JSON.stringify(results, null, 2)}\n`)
-    if (saturation.relay.errors > 0 || saturation.direct.errors > 0) throw new Error(`errors under load: ${JSON.stringify(saturation)}`)
-  } finally {
-    relay.child.kill("SIGTERM")
-    mock.child.kill("SIGTERM")
-    rmSync(dataDir, { recursive: true, force: true })
+  }, /"port":(\d+)[^\n]*"msg":"listening"/)
+  const port = Number(relay.match[1])
+  let key = "unused"
+  if (stack !== "bare") {
+    const accounts = (await (await admin(port, "GET", "/admin/accounts")).json()) as { data: Array<{ id: string }> }
+    const account = accounts.data[0]!.id
+    await admin(port, "POST", `/admin/accounts/${account}/credits`, { amount: "1000000" })
+    key = ((await (await admin(port, "POST", `/admin/accounts/${account}/keys`, {})).json()) as { key: string }).key
   }
+  return { ...relay, dataDir, target: { name: `relay-${stack}`, port, key } }
+}
+
+const chat = (model: string, stream = false) =>
+  JSON.stringify({ model, ...(stream ? { stream: true } : {}), messages: [{ role: "user", content: "Say something." }] })
+
+type Sides = Record<string, { latency: Summary; errors: number }>
+type StreamSides = Record<string, { firstByte: Summary; gap: Summary; total: Summary; readsPerStream: number; errors: number }>
+interface Rate { latency: Summary; errors: number; sent: number; achievedRate: number }
+interface Saturation { requestsPerSecond: number; latency: Summary; errors: number }
+
+const main = async () => {
+  const mock = await start(["bench/mock-upstream.ts"], {}, /"port":(\d+)/)
+  const direct: Target = { name: "direct", port: Number(mock.match[1]), key: "sk-bench" }
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+    runtime: { relay: `node ${process.version}` },
+    settings: SETTINGS,
+    quick: QUICK
+  }
+  const rows: Array<[string, string, string, string]> = []
+  const ms = (value: number) => value.toFixed(3)
+  const added = (relayed: number, base: number) => `+${(relayed - base).toFixed(3)}`
+  try {
+    const ceiling = await load<Saturation>({ kind: "saturate", target: direct, body: chat("bench-model"), connections: SETTINGS.connections, durationMs: SETTINGS.saturateMs })
+    results.mockCeiling = ceiling
+    rows.push([`mock alone, ${SETTINGS.connections} connections (req/s)`, String(ceiling.requestsPerSecond), "", "its ceiling"])
+
+    // (f) Each plugin's cost: the same sequential run against three plugin stacks.
+    const stacks: Record<string, Sides> = {}
+    for (const stack of ["bare", "keys", "full"]) {
+      const relay = await startRelay(stack, direct.port)
+      try {
+        await load<Sides>({ kind: "sequential", targets: [direct, relay.target], body: chat("bench-model"), count: Math.min(300, SETTINGS.sequential) })
+        stacks[stack] = await load<Sides>({ kind: "sequential", targets: [direct, relay.target], body: chat("bench-model"), count: SETTINGS.sequential })
+        const sides = stacks[stack]!
+        for (const p of ["p50", "p99"] as const) {
+          rows.push([`(a/f) ${stack} stack, c=1 latency ${p} (ms)`, ms(sides.direct!.latency[p]), ms(sides[relay.target.name]!.latency[p]), added(sides[relay.target.name]!.latency[p], sides.direct!.latency[p])])
+        }
+        if (stack !== "full") continue
+
+        // (b) Fixed rates, open loop.
+        const rates: Record<string, { direct: Rate; relay: Rate }> = {}
+        for (const rate of SETTINGS.rates) {
+          const base = await load<Rate>({ kind: "rate", target: direct, body: chat("bench-model"), rate, durationMs: SETTINGS.rateMs })
+          const through = await load<Rate>({ kind: "rate", target: relay.target, body: chat("bench-model"), rate, durationMs: SETTINGS.rateMs })
+          rates[String(rate)] = { direct: base, relay: through }
+          rows.push([`(b) ${rate} req/s open loop, p50 / p99 (ms)`, `${ms(base.latency.p50)} / ${ms(base.latency.p99)}`, `${ms(through.latency.p50)} / ${ms(through.latency.p99)}`, `errors ${through.errors}/${through.sent}`])
+        }
+        results.fixedRates = rates
+
+        // (c) Saturation.
+        const saturated = await load<Saturation>({ kind: "saturate", target: relay.target, body: chat("bench-model"), connections: SETTINGS.connections, durationMs: SETTINGS.saturateMs })
+        results.saturation = { direct: ceiling, relay: saturated }
+        rows.push([`(c) throughput, ${SETTINGS.connections} connections (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round((100 * saturated.requestsPerSecond) / ceiling.requestsPerSecond)}% of direct`])
+
+        // (d) Streams of 64 chunks: time to first byte, and gaps with chunks 2 ms apart upstream.
+        const streams = await load<StreamSides>({ kind: "stream", targets: [direct, relay.target], body: chat("bench-model", true), count: SETTINGS.streams })
+        const paced = await load<StreamSides>({ kind: "stream", targets: [direct, relay.target], body: chat("bench-paced", true), count: SETTINGS.pacedStreams })
+        results.streaming = { burst: streams, paced }
+        const [s, ps] = [streams, paced].map((sides) => ({ d: sides.direct!, r: sides[relay.target.name]! }))
+        rows.push(["(d) stream first byte p50 (ms)", ms(s!.d.firstByte.p50), ms(s!.r.firstByte.p50), added(s!.r.firstByte.p50, s!.d.firstByte.p50)])
+        rows.push(["(d) stream first byte p99 (ms)", ms(s!.d.firstByte.p99), ms(s!.r.firstByte.p99), added(s!.r.firstByte.p99, s!.d.firstByte.p99)])
+        rows.push(["(d) paced stream: gap between chunks p50 / p99 (ms)", `${ms(ps!.d.gap.p50)} / ${ms(ps!.d.gap.p99)}`, `${ms(ps!.r.gap.p50)} / ${ms(ps!.r.gap.p99)}`, "upstream sends every 2 ms"])
+        rows.push(["(d) paced stream: reads per stream (64 chunks sent)", String(Math.round(ps!.d.readsPerStream)), String(Math.round(ps!.r.readsPerStream)), "fewer = chunks held back"])
+
+        // (e) Idle open streams: the relay's memory per stream.
+        const idle = rssKiB(relay.child.pid!)
+        let during = Number.NaN
+        await load<{ open: number }>({ kind: "hold", target: relay.target, body: chat("slow-stream", true), count: SETTINGS.held, holdMs: 3_000 }, (line) => {
+          if (line.includes('"open"') && Number.isNaN(during)) during = rssKiB(relay.child.pid!)
+        })
+        const perStream = ((during - idle) * 1024) / SETTINGS.held
+        results.idleStreams = { streams: SETTINGS.held, relayRssIdleKiB: idle, relayRssWithStreamsKiB: during, bytesPerStream: Math.round(perStream) }
+        rows.push([`(e) ${SETTINGS.held} idle open streams: relay RSS per stream`, "", `${(perStream / 1024).toFixed(1)} KiB`, `${idle} KiB idle`])
+      } finally {
+        await stop(relay)
+        rmSync(relay.dataDir, { recursive: true, force: true })
+      }
+    }
+    results.stacks = stacks
+  } finally {
+    await stop(mock)
+  }
+  console.log(`| measure | direct | through relay | added |\n|---|---|---|---|\n${rows.map((r) => `| ${r.join(" | ")} |`).join("\n")}`)
+  const file = join(ROOT, QUICK ? "bench/results/quick.json" : "bench/results/latest.json")
+  mkdirSync(join(ROOT, "bench/results"), { recursive: true })
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)
+  console.log(`\nwritten to ${file}`)
 }
 
 await main()

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict"
+import { spawnSync } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { describe, it } from "node:test"
+import { ROOT } from "../helpers/relay.ts"
+
+/**
+ * Runs the benchmark in its quick form so the script cannot rot. It checks that every scenario
+ * ran and produced figures, never how fast anything was: timings are not asserted in tests.
+ */
+describe("npm run bench, quick form", () => {
+  it("runs every scenario without errors and writes its figures", () => {
+    const run = spawnSync(process.execPath, ["--import", "tsx", "bench/run.ts", "--quick"], { cwd: ROOT, encoding: "utf8", timeout: 180_000 })
+    assert.equal(run.status, 0, run.stderr)
+    assert.match(run.stdout, /\| measure \| direct \| through relay \| added \|/)
+    const results = JSON.parse(readFileSync(join(ROOT, "bench/results/quick.json"), "utf8"))
+    assert.equal(results.quick, true)
+    for (const stack of ["bare", "keys", "full"]) {
+      const sides = results.stacks[stack]
+      assert.equal(sides.direct.errors, 0)
+      assert.equal(sides[`relay-${stack}`].errors, 0, `${stack} stack answered every request`)
+      assert.ok(sides[`relay-${stack}`].latency.count > 0)
+    }
+    assert.equal(results.saturation.relay.errors, 0)
+    assert.ok(results.saturation.relay.requestsPerSecond > 0)
+    const paced = results.streaming.paced["relay-full"]
+    assert.equal(paced.errors, 0)
+    assert.ok(paced.readsPerStream > 1, "a paced stream arrives in several reads")
+    assert.equal(results.idleStreams.streams, 100)
+    assert.ok(results.idleStreams.bytesPerStream > 0)
+  })
+})
