@@ -61,8 +61,8 @@ export interface PassthroughOptions {
   readonly tap: StreamInspector
   /** The stream's usage once it ended (the tap's reading, or an estimate). */
   readonly streamUsage: () => Usage
-  /** The usage in a whole JSON body. */
-  readonly bodyUsage: (body: unknown) => Usage | undefined
+  /** Reads the `usage` field of a whole JSON body. */
+  readonly bodyUsage: (usage: unknown) => Usage | undefined
   /** Sent when the upstream fails mid-stream, in the client's protocol. */
   readonly failureEvent: Uint8Array
 }
@@ -81,9 +81,14 @@ export const respondPassthrough = (ctx: RequestContext, upstream: Response, fini
     })
     return Effect.succeed({ response: new Response(body, { status: upstream.status, headers: withHeaders(ctx, SSE_HEADERS) }), streaming: true })
   }
-  return readBody(ctx, upstream).pipe(Effect.map((bytes) => {
+  return respondWhole(ctx, upstream, options.bodyUsage)
+}
+
+/** A whole (non-streaming) upstream body, passed through as sent; `bodyUsage` reads its `usage` field. */
+export const respondWhole = (ctx: RequestContext, upstream: Response, bodyUsage: (usage: unknown) => Usage | undefined): LegResult =>
+  readBody(ctx, upstream).pipe(Effect.map((bytes) => {
     try {
-      ctx.usage = options.bodyUsage((JSON.parse(decoder.decode(bytes)) as { usage?: unknown }).usage)
+      ctx.usage = bodyUsage((JSON.parse(decoder.decode(bytes)) as { usage?: unknown }).usage)
     } catch {
       // A body that is not JSON still reaches the client as sent; it simply reports no usage.
     }
@@ -93,7 +98,6 @@ export const respondPassthrough = (ctx: RequestContext, upstream: Response, fini
       streaming: false
     }
   }))
-}
 
 export interface TranslatedOptions {
   /** The stream translator, made only for a streaming request. */

@@ -1,8 +1,12 @@
 import { Result, Schema } from "effect"
 import type { Endpoint, EndpointLeg } from "../endpoint.ts"
+import { InvalidRequest } from "../errors.ts"
 import { OpenAIUsageTap } from "../sse/usage-tap.ts"
+import { AnthropicToOpenAIStream } from "../translate/anthropic-stream-to-openai.ts"
+import { toChatCompletion } from "../translate/anthropic-to-openai-response.ts"
+import { toAnthropicRequest } from "../translate/openai-to-anthropic-request.ts"
 import { estimatedUsage, fromOpenAIUsage } from "../usage.ts"
-import { capTokens, promptEstimate, respondPassthrough, useUpstreamModel } from "./legs.ts"
+import { capTokens, promptEstimate, respondPassthrough, respondTranslated, useUpstreamModel } from "./legs.ts"
 import { invalidFromSchema } from "./schema-error.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
@@ -42,7 +46,10 @@ export type ChatCompletionRequest = Schema.Schema.Type<typeof ChatCompletionRequ
 
 const decodeRequest = Schema.decodeUnknownResult(ChatCompletionRequest)
 
-/** Set when the relay asked for stream usage on behalf of a client that did not. */
+/**
+ * Set when the client did not ask for stream usage: the relay gets it from the upstream
+ * anyway (asking an OpenAI upstream for it), and keeps it from that client.
+ */
 const HIDE_USAGE = Symbol("openai-chat/hide-usage")
 
 /** Sent when the upstream fails mid-stream: the OpenAI SDK raises a chunk with an `error` key. */
@@ -76,6 +83,32 @@ export const openAIChatLeg: EndpointLeg = {
   }
 }
 
+/** Chat completions to an upstream that speaks Anthropic (a Claude model): translated both ways. */
+export const anthropicChatLeg: EndpointLeg = {
+  path: "/v1/messages",
+  prepare(ctx) {
+    const target = ctx.target!
+    const translated = toAnthropicRequest(ctx.body as ChatCompletionRequest & Record<string, unknown>, {
+      model: target.upstreamModel,
+      maxOutputTokens: target.entry?.maxOutputTokens
+    })
+    if (translated instanceof InvalidRequest) return translated
+    // Read before the body is replaced: Anthropic always reports usage, the client decides whether it sees it.
+    const options = ctx.body.stream_options as { include_usage?: boolean } | null | undefined
+    if (options?.include_usage !== true) ctx.state.set(HIDE_USAGE, true)
+    ctx.body = translated
+    ctx.bodyChanged = true
+  },
+  respond(ctx, upstream, finish) {
+    return respondTranslated(ctx, upstream, finish, {
+      translator: () =>
+        new AnthropicToOpenAIStream({ model: ctx.model, includeUsage: !ctx.state.has(HIDE_USAGE), promptTokens: promptEstimate(ctx) }),
+      translateBody: (body) => toChatCompletion(body, ctx.model),
+      failureEvent: OPENAI_FAILURE_EVENT
+    })
+  }
+}
+
 export const chatCompletions: Endpoint = {
   route: "/chat/completions",
   surface: "openai",
@@ -86,5 +119,5 @@ export const chatCompletions: Endpoint = {
     ctx.stream = result.success.stream === true
     return undefined
   },
-  legs: { openai: openAIChatLeg }
+  legs: { openai: openAIChatLeg, anthropic: anthropicChatLeg }
 }
