@@ -1,4 +1,4 @@
-import { defineConfig, DEFAULT_MODELS, echo, keys, openai, RELAY_TIERS } from "./config/index.ts"
+import { anthropic, defineConfig, DEFAULT_MODELS, echo, google, keys, openai, RELAY_TIERS } from "./config/index.ts"
 
 /**
  * The shipped configuration. It reads the environment (SPEC section 2), so a deployment is
@@ -12,6 +12,8 @@ export default defineConfig((env) => ({
   plugins: [
     keys(),
     openai({ keys: env.list("OPENAI_API_KEY"), baseUrl: env.get("OPENAI_BASE_URL") }),
+    anthropic({ keys: env.list("ANTHROPIC_API_KEY"), baseUrl: env.get("ANTHROPIC_BASE_URL") }),
+    google({ keys: env.list("GEMINI_API_KEY"), baseUrl: env.get("GEMINI_BASE_URL") }),
     echo()
   ]
 }))

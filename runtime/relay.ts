@@ -2,9 +2,11 @@ import { Layer, ManagedRuntime } from "effect"
 import {
   Catalog,
   chatCompletions,
+  countTokens,
   createApp,
   Log,
   type LogShape,
+  messages,
   Operator,
   type OperatorShape,
   Pipeline,
@@ -59,7 +61,7 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
   const app = createApp({
     pipeline,
     plugins: hooks,
-    endpoints: [chatCompletions],
+    endpoints: [chatCompletions, messages, countTokens],
     adminKey: config.server.adminKey,
     maxBodyBytes: config.server.maxBodyBytes,
     log: services.log,
