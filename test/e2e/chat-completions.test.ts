@@ -1,27 +1,10 @@
 import assert from "node:assert/strict"
 import { after, before, describe, it } from "node:test"
 import OpenAI from "openai"
-import type { SettleRecord } from "../fixtures/audit-plugin.ts"
 import { MockOpenAI, TOOL_CALLS } from "../helpers/mock-openai.ts"
-import { type RelayProcess, startRelay } from "../helpers/relay.ts"
+import { eventually, type RelayProcess, settles, startRelay } from "../helpers/relay.ts"
 
 const SHARED_KEY = "sk-mock-shared-1"
-
-const settles = async (relay: RelayProcess): Promise<Array<SettleRecord>> =>
-  ((await (await relay.admin("GET", "/test/settles")).json()) as { data: Array<SettleRecord> }).data
-
-/** Waits until `check` passes (settles happen just after the response ends). */
-const eventually = async (check: () => Promise<void> | void, ms = 3_000) => {
-  const deadline = Date.now() + ms
-  for (;;) {
-    try {
-      return await check()
-    } catch (error) {
-      if (Date.now() > deadline) throw error
-      await new Promise((resolve) => setTimeout(resolve, 25))
-    }
-  }
-}
 
 describe("POST /v1/chat/completions through the openai provider", () => {
   const mock = new MockOpenAI({ [SHARED_KEY]: "ok" })
