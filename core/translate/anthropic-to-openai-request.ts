@@ -163,23 +163,18 @@ export const toOpenAIRequest = (body: Body, target: TargetModel): Record<string,
     out.stream_options = { include_usage: true }
   }
 
-  const tools = body.tools ?? []
+  // Anthropic's server tools (web search, code execution...) run only at Anthropic: another
+  // model is not offered them, so a client that declares them (Claude Code does) still works.
+  const tools = (body.tools ?? []).filter((tool) => tool.type === undefined || tool.type === "custom")
   if (tools.length > 0) {
-    const converted: Array<Record<string, unknown>> = []
-    for (const [i, tool] of tools.entries()) {
-      if (tool.type !== undefined && tool.type !== "custom") {
-        return invalid(`tools[${i}].type`, `Anthropic's server tool ${tool.type} cannot reach this model`)
+    out.tools = tools.map((tool) => ({
+      type: "function",
+      function: {
+        name: tool.name,
+        ...(tool.description !== undefined ? { description: tool.description } : {}),
+        parameters: tool.input_schema ?? { type: "object", properties: {} }
       }
-      converted.push({
-        type: "function",
-        function: {
-          name: tool.name,
-          ...(tool.description !== undefined ? { description: tool.description } : {}),
-          parameters: tool.input_schema ?? { type: "object", properties: {} }
-        }
-      })
-    }
-    out.tools = converted
+    }))
     const choice = body.tool_choice
     if (choice !== undefined) {
       if (choice.type === "tool") {

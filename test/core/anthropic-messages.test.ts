@@ -183,9 +183,9 @@ describe("openAIMessagesLeg (Anthropic caller, OpenAI upstream)", () => {
       stream_options: { include_usage: true }
     })
     assert.equal(openAIMessagesLeg.path, "/chat/completions")
-    const server = prepared(messages, openAIMessagesLeg, { model: "gpt-4o", max_tokens: 10, messages: USER, tools: [{ type: "bash_20250124", name: "bash" }] })
-    assert.ok(server.refused instanceof InvalidRequest)
-    assert.equal(server.refused.param, "tools[0].type")
+    const image = prepared(messages, openAIMessagesLeg, { model: "gpt-4o", max_tokens: 10, messages: [{ role: "user", content: [{ type: "image", source: { type: "file", file_id: "f" } }] }] })
+    assert.ok(image.refused instanceof InvalidRequest)
+    assert.equal(image.refused.param, "messages[0].content[0].source")
   })
 
   it("translates a whole completion into a message named as the client asked", async () => {

@@ -358,6 +358,19 @@ describe("Anthropic request -> OpenAI request", () => {
     refused(toGpt({ ...base, tool_choice: { type: "tool" } }), "tool_choice.name")
   })
 
+  it("does not offer Anthropic's server tools to another model", () => {
+    const out = ok(toGpt({
+      model: "x",
+      max_tokens: 10,
+      messages: USER,
+      tools: [{ name: "web_search", type: "web_search_20250305" }, { name: "f", type: "custom", input_schema: { type: "object" } }]
+    }))
+    assert.deepEqual(out.tools, [{ type: "function", function: { name: "f", parameters: { type: "object" } } }])
+    const only = ok(toGpt({ model: "x", max_tokens: 10, messages: USER, tools: [{ name: "bash", type: "bash_20250124" }], tool_choice: { type: "auto" } }))
+    assert.equal(only.tools, undefined)
+    assert.equal(only.tool_choice, undefined, "no tools left, no choice")
+  })
+
   it("turns base64 PDFs into file parts and refuses what cannot cross, naming the field", () => {
     const pdf = ok(toGpt({
       model: "x",
@@ -365,7 +378,6 @@ describe("Anthropic request -> OpenAI request", () => {
       messages: [{ role: "user", content: [{ type: "document", source: { type: "base64", media_type: "application/pdf", data: "JVBER" } }] }]
     }))
     assert.deepEqual(pdf.messages, [{ role: "user", content: [{ type: "file", file: { filename: "document.pdf", file_data: "data:application/pdf;base64,JVBER" } }] }])
-    refused(toGpt({ model: "x", max_tokens: 10, messages: USER, tools: [{ name: "web_search", type: "web_search_20250305" }] }), "tools[0].type")
     refused(toGpt({ model: "x", max_tokens: 10, messages: [{ role: "user", content: [{ type: "image", source: { type: "file", file_id: "f" } }] }] }), "messages[0].content[0].source")
     refused(toGpt({ model: "x", max_tokens: 10, messages: [{ role: "user", content: [{ type: "search_result" }] }] }), "messages[0].content[0].type")
   })
