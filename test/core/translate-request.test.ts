@@ -221,6 +221,13 @@ describe("OpenAI request -> Anthropic request", () => {
     assert.deepEqual(out.output_config, { format: { type: "json_schema", schema } })
   })
 
+  it("sends a PDF data URL as a document and refuses other files", () => {
+    const pdf = ok(toClaude({ model: "x", messages: [{ role: "user", content: [{ type: "file", file: { filename: "a.pdf", file_data: "data:application/pdf;base64,JVBER" } }] }] }))
+    assert.deepEqual(pdf.messages, [{ role: "user", content: [{ type: "document", source: { type: "base64", media_type: "application/pdf", data: "JVBER" } }] }])
+    refused(toClaude({ model: "x", messages: [{ role: "user", content: [{ type: "file", file: { file_id: "file-1" } }] }] }), "messages[0].content[0].file")
+    refused(toClaude({ model: "x", messages: [{ role: "user", content: [{ type: "file", file: { file_data: "data:text/csv;base64,YQ==" } }] }] }), "messages[0].content[0].file")
+  })
+
   it("refuses what a Claude model cannot take, naming the field", () => {
     refused(toClaude({ model: "x", messages: USER, n: 2 }), "n")
     refused(toClaude({ model: "x", messages: [{ role: "user", content: [{ type: "text", text: "x" }, { type: "input_audio", input_audio: { data: "", format: "wav" } }] }] }), "messages[0].content[1].type")
@@ -356,6 +363,35 @@ describe("Anthropic request -> OpenAI request", () => {
     assert.equal(sampled.top_k, undefined)
     assert.deepEqual(sampled.stop, ["1", "2", "3", "4"])
     refused(toGpt({ ...base, tool_choice: { type: "tool" } }), "tool_choice.name")
+  })
+
+  it("maps a JSON-schema output format to response_format and drops Anthropic-only parameters", () => {
+    const schema = { type: "object", properties: { a: { type: "string" } } }
+    const out = ok(toGpt({
+      model: "x",
+      max_tokens: 10,
+      messages: USER,
+      output_config: { effort: "high", format: { type: "json_schema", schema } },
+      service_tier: "auto",
+      cache_control: { type: "ephemeral" },
+      top_k: 5
+    }))
+    assert.deepEqual(out, {
+      model: "gpt-4o",
+      messages: [{ role: "user", content: "hi" }],
+      max_completion_tokens: 10,
+      response_format: { type: "json_schema", json_schema: { name: "output", schema } }
+    })
+  })
+
+  it("keeps a final assistant message (Claude's prefill) as an assistant message", () => {
+    const out = ok(toGpt({ model: "x", max_tokens: 10, messages: [...USER, { role: "assistant", content: "The answer is" }] }))
+    assert.deepEqual(out.messages, [{ role: "user", content: "hi" }, { role: "assistant", content: "The answer is" }])
+  })
+
+  it("turns a plain-text document into a text part", () => {
+    const out = ok(toGpt({ model: "x", max_tokens: 10, messages: [{ role: "user", content: [{ type: "document", source: { type: "text", media_type: "text/plain", data: "notes" } }] }] }))
+    assert.deepEqual(out.messages, [{ role: "user", content: "notes" }])
   })
 
   it("does not offer Anthropic's server tools to another model", () => {

@@ -122,6 +122,11 @@ describe("chat completion -> Anthropic message", () => {
     assert.equal(usage?.cachedTokens, 64)
   })
 
+  it("translates the first choice only", () => {
+    const two = { id: "c", choices: [{ index: 0, message: { content: "first" }, finish_reason: "stop" }, { index: 1, message: { content: "second" }, finish_reason: "stop" }] }
+    assert.deepEqual(toAnthropicMessage(two, "m").body.content, [{ type: "text", text: "first" }])
+  })
+
   it("maps finish reasons; a refusal is a text block with stop reason refusal; bad arguments become {}", () => {
     const completion = (message: Record<string, unknown>, finish_reason: string) => ({ id: "c", choices: [{ index: 0, message, finish_reason }] })
     const stop = (finish: string) => toAnthropicMessage(completion({ content: "x" }, finish), "m").body.stop_reason

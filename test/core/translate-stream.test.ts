@@ -175,6 +175,8 @@ describe("OpenAI stream -> Anthropic events", () => {
     assert.equal(message!.stop_reason, "tool_use")
     assert.equal(message!.stop_sequence, null)
     assert.deepEqual(message!.usage, { input_tokens: 56, cache_creation_input_tokens: 0, cache_read_input_tokens: 64, output_tokens: 25 })
+    const start = JSON.parse(parseSse(text)[0]!.data!)
+    assert.deepEqual(start.message.usage, { input_tokens: 0, output_tokens: 0 }, "OpenAI reports input only at the end")
     assert.deepEqual(ends, [{ kind: "complete" }])
     assert.equal(translator.usage().promptTokens, 120)
     assert.equal(translator.usage().source, "upstream")
