@@ -6,7 +6,7 @@ export type TranslationEnd =
   /** The upstream's terminal event arrived; `text` closes the client's stream. */
   | { readonly kind: "complete"; readonly text: string }
   /** The upstream sent an error event, already translated and sent to the client. */
-  | { readonly kind: "upstream-error"; readonly message: string }
+  | { readonly kind: "upstream-error" }
   /** The upstream closed before its terminal event. */
   | { readonly kind: "cut" }
 
@@ -49,7 +49,7 @@ export const translateStream = (
         case "complete":
           return { bytes: encoder.encode(tail + end.text), end: { kind: "complete" } }
         case "upstream-error":
-          return { bytes: encoder.encode(tail), end: { kind: "failed", error: new Error(end.message) } }
+          return { bytes: encoder.encode(tail), end: { kind: "failed", error: new Error("the upstream sent an error event") } }
         case "cut": {
           const head = encoder.encode(tail)
           const bytes = new Uint8Array(head.length + hooks.failureEvent.length)

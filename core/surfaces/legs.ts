@@ -1,12 +1,11 @@
+/** What every endpoint leg shares: preparing the upstream body and answering the client. */
 import { Effect } from "effect"
 import type { RequestContext } from "../context.ts"
 import type { Finish } from "../endpoint.ts"
 import { type RelayError, UpstreamFailed } from "../errors.ts"
-import { passthrough, type StreamEnd, type StreamInspector } from "../sse/passthrough.ts"
+import { passthrough, type PassthroughHooks, type StreamInspector } from "../sse/passthrough.ts"
 import { type StreamTranslator, translateStream } from "../sse/translate.ts"
 import { estimateTokens, type Usage } from "../usage.ts"
-
-/** What every endpoint leg shares: preparing the upstream body and answering the client. */
 
 export const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
 
@@ -35,15 +34,35 @@ export const capTokens = (ctx: RequestContext, field: string): void => {
 export const promptEstimate = (ctx: RequestContext) => (): number =>
   estimateTokens(JSON.stringify(ctx.body.messages ?? "") + (ctx.body.system === undefined ? "" : JSON.stringify(ctx.body.system)))
 
-const streamFinish = (ctx: RequestContext, status: number, finish: Finish) => (end: StreamEnd) =>
-  finish(ctx, {
-    status,
-    aborted: end.kind === "aborted",
-    ...(end.kind === "failed" ? { error: new UpstreamFailed({ message: "the upstream stream failed" }) } : {})
+/**
+ * A streaming answer: `body` builds the client's stream on the streaming core with hooks that
+ * time the first byte, and at the stream's end (whichever it is) set the usage and settle.
+ */
+const respondStream = (
+  ctx: RequestContext,
+  upstream: Response,
+  finish: Finish,
+  options: { readonly usage: () => Usage; readonly failureEvent: Uint8Array },
+  body: (hooks: PassthroughHooks) => ReadableStream<Uint8Array>
+): LegResult => {
+  const hooks: PassthroughHooks = {
+    firstByte: () => {
+      ctx.ttfbMs = ctx.elapsedMs()
+    },
+    end: (end) => {
+      ctx.usage = options.usage()
+      finish(ctx, {
+        status: upstream.status,
+        aborted: end.kind === "aborted",
+        ...(end.kind === "failed" ? { error: new UpstreamFailed({ message: "the upstream stream failed" }) } : {})
+      })
+    },
+    failureEvent: options.failureEvent
+  }
+  return Effect.succeed({
+    response: new Response(body(hooks), { status: upstream.status, headers: withHeaders(ctx, SSE_HEADERS) }),
+    streaming: true
   })
-
-const firstByte = (ctx: RequestContext) => () => {
-  ctx.ttfbMs = ctx.elapsedMs()
 }
 
 const readBody = (ctx: RequestContext, upstream: Response) =>
@@ -69,19 +88,10 @@ export interface PassthroughOptions {
 
 /** Same protocol on both sides: the upstream's bytes reach the client as they are. */
 export const respondPassthrough = (ctx: RequestContext, upstream: Response, finish: Finish, options: PassthroughOptions): LegResult => {
-  if (ctx.stream && upstream.body !== null) {
-    const end = streamFinish(ctx, upstream.status, finish)
-    const body = passthrough(upstream.body, options.tap, {
-      firstByte: firstByte(ctx),
-      end: (outcome) => {
-        ctx.usage = options.streamUsage()
-        end(outcome)
-      },
-      failureEvent: options.failureEvent
-    })
-    return Effect.succeed({ response: new Response(body, { status: upstream.status, headers: withHeaders(ctx, SSE_HEADERS) }), streaming: true })
-  }
-  return respondWhole(ctx, upstream, options.bodyUsage)
+  const source = upstream.body
+  if (!ctx.stream || source === null) return respondWhole(ctx, upstream, options.bodyUsage)
+  return respondStream(ctx, upstream, finish, { usage: options.streamUsage, failureEvent: options.failureEvent }, (hooks) =>
+    passthrough(source, options.tap, hooks))
 }
 
 /** A whole (non-streaming) upstream body, passed through as sent; `bodyUsage` reads its `usage` field. */
@@ -109,18 +119,11 @@ export interface TranslatedOptions {
 
 /** Different protocols on the two sides: the upstream's answer is translated into the client's. */
 export const respondTranslated = (ctx: RequestContext, upstream: Response, finish: Finish, options: TranslatedOptions): LegResult => {
-  if (ctx.stream && upstream.body !== null) {
+  const source = upstream.body
+  if (ctx.stream && source !== null) {
     const translator = options.translator()
-    const end = streamFinish(ctx, upstream.status, finish)
-    const body = translateStream(upstream.body, translator, {
-      firstByte: firstByte(ctx),
-      end: (outcome) => {
-        ctx.usage = translator.usage()
-        end(outcome)
-      },
-      failureEvent: options.failureEvent
-    })
-    return Effect.succeed({ response: new Response(body, { status: upstream.status, headers: withHeaders(ctx, SSE_HEADERS) }), streaming: true })
+    return respondStream(ctx, upstream, finish, { usage: () => translator.usage(), failureEvent: options.failureEvent }, (hooks) =>
+      translateStream(source, translator, hooks))
   }
   return readBody(ctx, upstream).pipe(Effect.flatMap((bytes) => {
     let parsed: unknown

@@ -29,7 +29,8 @@ export class AnthropicToOpenAIStream implements StreamTranslator {
   private id = ""
   /** The OpenAI tool-call index of each Anthropic tool-use block, by block index. */
   private readonly toolOfBlock = new Map<number, number>()
-  private state: "streaming" | "done" | { readonly error: string } = "streaming"
+  private state: "streaming" | "done" | "failed" = "streaming"
+  private finished = false
   /** Content deltas passed on: about one token each, the estimate for a cut stream. */
   private deltas = 0
 
@@ -88,9 +89,13 @@ export class AnthropicToOpenAIStream implements StreamTranslator {
         }
         return ""
       }
-      case "message_delta":
+      case "message_delta": {
         this.totals.delta(parsed.usage)
+        // Anthropic may send more than one (later ones update usage); OpenAI finishes once.
+        if (this.finished) return ""
+        this.finished = true
         return this.chunk({}, finishReasonOf(parsed.delta?.stop_reason))
+      }
       case "message_stop": {
         this.state = "done"
         return this.options.includeUsage
@@ -102,7 +107,7 @@ export class AnthropicToOpenAIStream implements StreamTranslator {
       case "error": {
         const message = typeof parsed.error?.message === "string" ? parsed.error.message : "the upstream stream failed"
         const type = typeof parsed.error?.type === "string" ? openAIErrorType(parsed.error.type) : "server_error"
-        this.state = { error: message }
+        this.state = "failed"
         return `data: ${JSON.stringify({ error: { message, type, param: null, code: null } })}\n\n`
       }
       default:
@@ -112,8 +117,7 @@ export class AnthropicToOpenAIStream implements StreamTranslator {
 
   end(): TranslationEnd {
     if (this.state === "done") return { kind: "complete", text: "" }
-    if (this.state === "streaming") return { kind: "cut" }
-    return { kind: "upstream-error", message: this.state.error }
+    return this.state === "streaming" ? { kind: "cut" } : { kind: "upstream-error" }
   }
 
   usage(): Usage {

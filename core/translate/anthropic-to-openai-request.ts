@@ -1,4 +1,5 @@
 import { InvalidRequest } from "../errors.ts"
+import { invalidAt } from "../surfaces/schema-error.ts"
 import type { MessagesRequest } from "../surfaces/anthropic-schema.ts"
 import type { TargetModel } from "./openai-to-anthropic-request.ts"
 import type { OpenAIToolCall } from "./wire.ts"
@@ -11,8 +12,6 @@ type Block = { readonly type: string; readonly [field: string]: unknown }
 type Part = Record<string, unknown>
 type ChatMessage = Record<string, unknown>
 
-const invalid = (param: string, message: string) => new InvalidRequest({ message: `${param}: ${message}`, param })
-
 /** An Anthropic image block as an OpenAI image part: a base64 source becomes a data URL. */
 const imagePart = (block: Block, param: string): Part | InvalidRequest => {
   const source = block.source as { type?: unknown; media_type?: unknown; data?: unknown; url?: unknown } | undefined
@@ -20,7 +19,7 @@ const imagePart = (block: Block, param: string): Part | InvalidRequest => {
     return { type: "image_url", image_url: { url: `data:${source.media_type};base64,${source.data}` } }
   }
   if (source?.type === "url" && typeof source.url === "string") return { type: "image_url", image_url: { url: source.url } }
-  return invalid(`${param}.source`, "only base64 and URL images can reach this model")
+  return invalidAt(`${param}.source`, "only base64 and URL images can reach this model")
 }
 
 /** An Anthropic document block: a base64 PDF becomes a file part, plain text a text part. */
@@ -30,11 +29,11 @@ const documentPart = (block: Block, param: string): Part | InvalidRequest => {
     return { type: "file", file: { filename: "document.pdf", file_data: `data:application/pdf;base64,${source.data}` } }
   }
   if (source?.type === "text" && typeof source.data === "string") return { type: "text", text: source.data }
-  return invalid(`${param}.source`, "only base64 PDF and plain-text documents can reach this model")
+  return invalidAt(`${param}.source`, "only base64 PDF and plain-text documents can reach this model")
 }
 
 const textOf = (block: Block, param: string): string | InvalidRequest =>
-  typeof block.text === "string" ? block.text : invalid(`${param}.text`, "expected a string")
+  typeof block.text === "string" ? block.text : invalidAt(`${param}.text`, "expected a string")
 
 /**
  * A tool result's content: its text for the `tool` message, and its images, which a `tool`
@@ -44,7 +43,7 @@ const toolResult = (block: Block, param: string): { text: string; images: Array<
   const content = block.content
   if (content === undefined || content === null) return { text: "", images: [] }
   if (typeof content === "string") return { text: content, images: [] }
-  if (!Array.isArray(content)) return invalid(`${param}.content`, "expected a string or content blocks")
+  if (!Array.isArray(content)) return invalidAt(`${param}.content`, "expected a string or content blocks")
   let text = ""
   const images: Array<Part> = []
   for (const [k, inner] of (content as ReadonlyArray<Block>).entries()) {
@@ -58,7 +57,7 @@ const toolResult = (block: Block, param: string): { text: string; images: Array<
       if (image instanceof InvalidRequest) return image
       images.push(image)
     } else {
-      return invalid(`${at}.type`, `tool results of type ${JSON.stringify(inner.type)} cannot reach this model`)
+      return invalidAt(`${at}.type`, `tool results of type ${JSON.stringify(inner.type)} cannot reach this model`)
     }
   }
   return { text, images }
@@ -85,7 +84,7 @@ const userMessages = (content: ReadonlyArray<Block>, param: string): Array<ChatM
         part = documentPart(block, at)
         break
       case "tool_result": {
-        if (typeof block.tool_use_id !== "string") return invalid(`${at}.tool_use_id`, "expected the id of a tool use")
+        if (typeof block.tool_use_id !== "string") return invalidAt(`${at}.tool_use_id`, "expected the id of a tool use")
         const result = toolResult(block, at)
         if (result instanceof InvalidRequest) return result
         tools.push({ role: "tool", tool_call_id: block.tool_use_id, content: result.text })
@@ -93,7 +92,7 @@ const userMessages = (content: ReadonlyArray<Block>, param: string): Array<ChatM
         continue
       }
       default:
-        return invalid(`${at}.type`, `content blocks of type ${JSON.stringify(block.type)} cannot reach this model`)
+        return invalidAt(`${at}.type`, `content blocks of type ${JSON.stringify(block.type)} cannot reach this model`)
     }
     if (part instanceof InvalidRequest) return part
     parts.push(part)
@@ -178,7 +177,7 @@ export const toOpenAIRequest = (body: Body, target: TargetModel): Record<string,
     const choice = body.tool_choice
     if (choice !== undefined) {
       if (choice.type === "tool") {
-        if (choice.name === undefined) return invalid("tool_choice.name", "a tool choice of type tool names the tool")
+        if (choice.name === undefined) return invalidAt("tool_choice.name", "a tool choice of type tool names the tool")
         out.tool_choice = { type: "function", function: { name: choice.name } }
       } else {
         out.tool_choice = choice.type === "any" ? "required" : choice.type

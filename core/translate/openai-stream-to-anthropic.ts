@@ -35,7 +35,7 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
   private stopReason: string | undefined
   private refused = false
   private upstreamUsage: Usage | undefined
-  private state: "streaming" | "done" | { readonly error: string } = "streaming"
+  private state: "streaming" | "done" | "failed" = "streaming"
   private deltas = 0
 
   constructor(private readonly options: OpenAIToAnthropicOptions) {}
@@ -101,7 +101,7 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
     if (chunk.error !== undefined) {
       const message = typeof chunk.error?.message === "string" ? chunk.error.message : "the upstream stream failed"
       const type = typeof chunk.error?.type === "string" ? anthropicErrorType(chunk.error.type) : "api_error"
-      this.state = { error: message }
+      this.state = "failed"
       return sse("error", { error: { type, message } })
     }
     let out = this.start(chunk.id)
@@ -139,7 +139,7 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
       // An upstream that ignores include_usage ends after finish_reason without a usage chunk.
       return this.stopReason === undefined ? { kind: "cut" } : { kind: "complete", text: this.finishMessage() }
     }
-    return this.state === "done" ? { kind: "complete", text: "" } : { kind: "upstream-error", message: this.state.error }
+    return this.state === "done" ? { kind: "complete", text: "" } : { kind: "upstream-error" }
   }
 
   usage(): Usage {

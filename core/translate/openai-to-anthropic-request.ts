@@ -1,4 +1,5 @@
 import { InvalidRequest } from "../errors.ts"
+import { invalidAt } from "../surfaces/schema-error.ts"
 import type { ChatCompletionRequest } from "../surfaces/openai-chat.ts"
 import type { AnthropicBlock } from "./wire.ts"
 
@@ -24,15 +25,13 @@ type Turn = { role: "user" | "assistant"; content: Array<AnthropicBlock> }
 
 const DATA_URL = /^data:([^;,]+);base64,(.*)$/s
 
-const invalid = (param: string, message: string) => new InvalidRequest({ message: `${param}: ${message}`, param })
-
 /** An OpenAI image URL (https or a base64 data URL) as an Anthropic image source. */
-export const imageSource = (url: unknown, param: string): Record<string, string> | InvalidRequest => {
-  if (typeof url !== "string") return invalid(param, "expected an image URL")
+const imageSource = (url: unknown, param: string): Record<string, string> | InvalidRequest => {
+  if (typeof url !== "string") return invalidAt(param, "expected an image URL")
   const data = DATA_URL.exec(url)
   if (data) return { type: "base64", media_type: data[1]!, data: data[2]! }
   if (/^https?:\/\//i.test(url)) return { type: "url", url }
-  return invalid(param, "expected an https URL or a base64 data URL")
+  return invalidAt(param, "expected an https URL or a base64 data URL")
 }
 
 /** The text of a system, developer or tool message: a string, or text parts only. */
@@ -41,7 +40,7 @@ const textContent = (content: unknown, param: string): string | InvalidRequest =
   if (typeof content === "string") return content
   let text = ""
   for (const [j, part] of (content as ReadonlyArray<Part>).entries()) {
-    if (part.type !== "text" || typeof part.text !== "string") return invalid(`${param}[${j}]`, "expected a text part")
+    if (part.type !== "text" || typeof part.text !== "string") return invalidAt(`${param}[${j}]`, "expected a text part")
     text += part.text
   }
   return text
@@ -58,7 +57,7 @@ const contentBlocks = (content: unknown, param: string): Array<AnthropicBlock> |
       case "text":
       case "refusal": {
         const text = part.type === "text" ? part.text : part.refusal
-        if (typeof text !== "string") return invalid(at, `expected a ${part.type} string`)
+        if (typeof text !== "string") return invalidAt(at, `expected a ${part.type} string`)
         if (text !== "") blocks.push({ type: "text", text })
         break
       }
@@ -70,12 +69,12 @@ const contentBlocks = (content: unknown, param: string): Array<AnthropicBlock> |
       }
       case "file": {
         const data = DATA_URL.exec(String((part.file as { file_data?: unknown } | undefined)?.file_data ?? ""))
-        if (data?.[1] !== "application/pdf") return invalid(`${at}.file`, "only PDF files sent as file_data can reach a Claude model")
+        if (data?.[1] !== "application/pdf") return invalidAt(`${at}.file`, "only PDF files sent as file_data can reach a Claude model")
         blocks.push({ type: "document", source: { type: "base64", media_type: "application/pdf", data: data[2]! } })
         break
       }
       default:
-        return invalid(`${at}.type`, `content parts of type ${JSON.stringify(part.type)} cannot reach a Claude model`)
+        return invalidAt(`${at}.type`, `content parts of type ${JSON.stringify(part.type)} cannot reach a Claude model`)
     }
   }
   return blocks
@@ -90,7 +89,7 @@ const toolInput = (args: string, param: string): Record<string, unknown> | Inval
   } catch {
     // answered below
   }
-  return invalid(param, "tool call arguments must be a JSON object")
+  return invalidAt(param, "tool call arguments must be a JSON object")
 }
 
 /**
@@ -119,7 +118,7 @@ const toolChoiceOf = (choice: unknown): Record<string, unknown> | InvalidRequest
   if (choice === "none") return { type: "none" }
   const named = choice as { type?: unknown; function?: { name?: unknown } } | null
   if (named?.type === "function" && typeof named.function?.name === "string") return { type: "tool", name: named.function.name }
-  return invalid("tool_choice", "expected \"auto\", \"required\", \"none\" or a function to call")
+  return invalidAt("tool_choice", "expected \"auto\", \"required\", \"none\" or a function to call")
 }
 
 /**
@@ -127,7 +126,7 @@ const toolChoiceOf = (choice: unknown): Record<string, unknown> | InvalidRequest
  * (PROTOCOLS.md 3.1). Fails with a 400 naming the field for what Claude cannot take.
  */
 export const toAnthropicRequest = (body: Body, target: TargetModel): Record<string, unknown> | InvalidRequest => {
-  if (typeof body.n === "number" && body.n > 1) return invalid("n", "Claude models answer with one choice; n must be 1")
+  if (typeof body.n === "number" && body.n > 1) return invalidAt("n", "Claude models answer with one choice; n must be 1")
   const system: Array<AnthropicBlock> = []
   const turns: Array<Turn> = []
   for (const [i, message] of body.messages.entries()) {
@@ -159,14 +158,14 @@ export const toAnthropicRequest = (body: Body, target: TargetModel): Record<stri
         break
       }
       case "tool": {
-        if (message.tool_call_id === undefined) return invalid(`${param}.tool_call_id`, "a tool message needs the id of its tool call")
+        if (message.tool_call_id === undefined) return invalidAt(`${param}.tool_call_id`, "a tool message needs the id of its tool call")
         const text = textContent(message.content, `${param}.content`)
         if (text instanceof InvalidRequest) return text
         append(turns, "user", [{ type: "tool_result", tool_use_id: message.tool_call_id, content: text }])
         break
       }
       default:
-        return invalid(`${param}.role`, "function messages cannot reach a Claude model; send tool messages")
+        return invalidAt(`${param}.role`, "function messages cannot reach a Claude model; send tool messages")
     }
   }
 
@@ -182,9 +181,9 @@ export const toAnthropicRequest = (body: Body, target: TargetModel): Record<stri
   if (typeof body.top_p === "number") out.top_p = body.top_p
   if (typeof body.stop === "string") out.stop_sequences = [body.stop]
   else if (Array.isArray(body.stop)) {
-    if (!body.stop.every((stop) => typeof stop === "string")) return invalid("stop", "expected a string or an array of strings")
+    if (!body.stop.every((stop) => typeof stop === "string")) return invalidAt("stop", "expected a string or an array of strings")
     out.stop_sequences = body.stop
-  } else if (body.stop !== undefined && body.stop !== null) return invalid("stop", "expected a string or an array of strings")
+  } else if (body.stop !== undefined && body.stop !== null) return invalidAt("stop", "expected a string or an array of strings")
   if (body.stream === true) out.stream = true
 
   const tools = body.tools ?? []
@@ -193,7 +192,7 @@ export const toAnthropicRequest = (body: Body, target: TargetModel): Record<stri
     for (const [i, tool] of (tools as ReadonlyArray<Part>).entries()) {
       const fn = tool.function as { name?: unknown; description?: unknown; parameters?: unknown } | undefined
       if (tool.type !== "function" || typeof fn?.name !== "string") {
-        return invalid(`tools[${i}]`, "only function tools can reach a Claude model")
+        return invalidAt(`tools[${i}]`, "only function tools can reach a Claude model")
       }
       converted.push({
         name: fn.name,

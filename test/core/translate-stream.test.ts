@@ -126,6 +126,18 @@ describe("Anthropic stream -> OpenAI chunks", () => {
     }
   })
 
+  it("finishes once when Anthropic sends more than one message_delta, keeping the last usage", async () => {
+    const events = [
+      ANTHROPIC_EVENTS[0]!,
+      anthropicEvent({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 5 } }),
+      anthropicEvent({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 7 } }),
+      anthropicEvent({ type: "message_stop" })
+    ]
+    const { text } = await translate(toOpenAI(), [enc.encode(events.join(""))])
+    assert.equal(text.match(/"finish_reason":"stop"/g)?.length, 1)
+    assert.equal(readOpenAIStream(text).usage?.completion_tokens, 7)
+  })
+
   for (const how of ["closes cleanly", "errors"] as const) {
     it(`a stream the upstream cuts mid-event (${how}) ends with the client's failure event, reported failed, usage estimated from what arrived`, async () => {
       const whole = ANTHROPIC_EVENTS.slice(0, 8).join("")
