@@ -13,7 +13,7 @@ import { invalidFromSchema } from "./schema-error.ts"
 const decodeRequest = Schema.decodeUnknownResult(MessagesRequest)
 
 /** Sent when the upstream fails mid-stream: Anthropic's SDKs raise an `error` event. */
-export const ANTHROPIC_FAILURE_EVENT = new TextEncoder().encode(
+const ANTHROPIC_FAILURE_EVENT = new TextEncoder().encode(
   `event: error\ndata: ${JSON.stringify({ type: "error", error: { type: "api_error", message: "the upstream stream failed" } })}\n\n`
 )
 

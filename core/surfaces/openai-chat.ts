@@ -53,7 +53,7 @@ const decodeRequest = Schema.decodeUnknownResult(ChatCompletionRequest)
 const HIDE_USAGE = Symbol("openai-chat/hide-usage")
 
 /** Sent when the upstream fails mid-stream: the OpenAI SDK raises a chunk with an `error` key. */
-export const OPENAI_FAILURE_EVENT = new TextEncoder().encode(
+const OPENAI_FAILURE_EVENT = new TextEncoder().encode(
   `data: ${JSON.stringify({ error: { message: "the upstream stream failed", type: "server_error", code: "upstream_error" } })}\n\n`
 )
 

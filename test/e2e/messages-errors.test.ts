@@ -90,6 +90,17 @@ describe("errors on /v1/messages* answer in Anthropic's shape", () => {
     await expectError(await post("/messages", big), 413, "request_too_large")
   })
 
+  it("403 permission_error on /byok/v1 without a stored credential, with nothing sent upstream", async () => {
+    const before = mock.requests.length
+    const response = await fetch(`${relay.url}/byok/v1/messages`, {
+      method: "POST",
+      headers: { "x-api-key": relay.firstRunKey!, "content-type": "application/json" },
+      body: message("claude-sonnet-4-6")
+    })
+    await expectError(response, 403, "permission_error", /byok_credential_missing/)
+    assert.equal(mock.requests.length, before)
+  })
+
   it("an upstream 400 keeps its status and message, in Anthropic's shape, without the key", async () => {
     const error = await expectError(await post("/messages", message("claude-bad-request")), 400, "invalid_request_error", /prompt is too long/)
     assert.ok(!error.message.includes("sk-ant-good"))

@@ -17,7 +17,7 @@ export interface AnthropicOptions {
 export const ANTHROPIC_PATTERNS = ["claude-*"]
 
 /** The API version sent when the client named none (an OpenAI client calling a Claude model). */
-export const ANTHROPIC_VERSION = "2023-06-01"
+const ANTHROPIC_VERSION = "2023-06-01"
 
 /**
  * The Anthropic provider. It sends the key as `x-api-key`, the client's own

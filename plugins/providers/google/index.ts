@@ -5,7 +5,7 @@ export type GoogleOptions = OpenAIOptions
 export const GOOGLE_PATTERNS = ["gemini-*"]
 
 /** Gemini's OpenAI-compatible API root. */
-export const GEMINI_OPENAI_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai"
+const GEMINI_OPENAI_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai"
 
 /**
  * The Google provider for Gemini models, over Gemini's OpenAI-compatible endpoint: the same
