@@ -1,4 +1,4 @@
-import { billing, defineConfig, DEFAULT_MODELS, echo, keys, limiter, openai, RELAY_TIERS, tokenizer, vault } from "./config/index.ts"
+import { anthropic, billing, defineConfig, DEFAULT_MODELS, echo, google, keys, limiter, openai, RELAY_TIERS, tokenizer, vault } from "./config/index.ts"
 
 /**
  * The shipped configuration. It reads the environment (SPEC section 2), so a deployment is
@@ -16,6 +16,8 @@ export default defineConfig((env) => ({
     billing(),
     vault(),
     openai({ keys: env.list("OPENAI_API_KEY"), baseUrl: env.get("OPENAI_BASE_URL") }),
+    anthropic({ keys: env.list("ANTHROPIC_API_KEY"), baseUrl: env.get("ANTHROPIC_BASE_URL") }),
+    google({ keys: env.list("GEMINI_API_KEY"), baseUrl: env.get("GEMINI_BASE_URL") }),
     echo()
   ]
 }))

@@ -17,8 +17,11 @@ export type Finish = (ctx: RequestContext, end: ResponseEnd) => void
 export interface EndpointLeg {
   /** Path below the provider's API root. */
   readonly path: string
-  /** Adjusts `ctx.body` for this upstream (model alias, caps, stream usage). */
-  readonly prepare: (ctx: RequestContext) => void
+  /**
+   * Adjusts `ctx.body` for this upstream (model alias, caps, stream usage, translation); an
+   * error refuses the request before anything is sent (a field the upstream cannot take).
+   */
+  readonly prepare: (ctx: RequestContext) => RelayError | void
   /**
    * Turns the upstream's response into the client's. A non-streaming leg settles by returning;
    * a streaming leg returns at once and calls `finish` when the stream ends.
@@ -38,4 +41,9 @@ export interface Endpoint {
   /** Checks the parsed body and sets `ctx.model` and `ctx.stream`. */
   readonly decode: (ctx: RequestContext, body: Record<string, unknown>) => RelayError | undefined
   readonly legs: Partial<Record<Protocol, EndpointLeg>>
+  /**
+   * Answers without the upstream when the provider speaks no protocol the endpoint has a leg
+   * for (a token count estimated by the relay); without it, such a request is a 400.
+   */
+  readonly fallback?: (ctx: RequestContext) => Response
 }

@@ -22,6 +22,7 @@ export {
   type RouteKit,
   type UpstreamCall
 } from "./plugin.ts"
+export { type ProviderCallOptions, sendProviderCall } from "./provider-call.ts"
 export { redact } from "./redact.ts"
 export { randomBase62, secretsEqual, sha256Hex } from "./secrets.ts"
 export {
@@ -40,11 +41,15 @@ export {
   UpstreamHttp,
   type UpstreamHttpShape
 } from "./services.ts"
+export { AnthropicUsageTap } from "./sse/anthropic-usage-tap.ts"
 export { passthrough, type PassthroughHooks, type StreamEnd, type StreamInspector } from "./sse/passthrough.ts"
 export { OpenAIUsageTap } from "./sse/usage-tap.ts"
+export { messages } from "./surfaces/anthropic-messages.ts"
+export { CountTokensRequest, MessagesRequest } from "./surfaces/anthropic-schema.ts"
+export { countTokens, promptTextOfMessages } from "./surfaces/count-tokens.ts"
 export { chatCompletions, ChatCompletionRequest } from "./surfaces/openai-chat.ts"
 export { errorBody, errorResponse } from "./surfaces/errors.ts"
 export { describeSchemaError, invalidFromSchema } from "./surfaces/schema-error.ts"
 export { estimatePromptTokens, heuristicCount, outputAllowance, type TokenCounter } from "./tokens.ts"
 export { sendUpstream, type UpstreamTarget } from "./upstream.ts"
-export { emptyUsage, estimateTokens, fromOpenAIUsage, totalTokens, type Usage } from "./usage.ts"
+export { emptyUsage, estimateTokens, fromAnthropicUsage, fromOpenAIUsage, totalTokens, type Usage } from "./usage.ts"

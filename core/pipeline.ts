@@ -130,14 +130,20 @@ export class Pipeline {
 
   private dispatch(ctx: RequestContext, endpoint: Endpoint) {
     const provider = this.providers.get(ctx.target!.provider)!
-    const protocol = provider.protocols.find((p) => endpoint.legs[p] !== undefined)
+    // The caller's own protocol when the provider speaks it (passthrough), else the first the
+    // provider prefers that the endpoint can translate to.
+    const protocol = provider.protocols.includes(endpoint.surface) && endpoint.legs[endpoint.surface] !== undefined
+      ? endpoint.surface
+      : provider.protocols.find((p) => endpoint.legs[p] !== undefined)
     if (protocol === undefined) {
+      if (endpoint.fallback) return Effect.succeed({ response: endpoint.fallback(ctx), streaming: false })
       return Effect.fail(
         new InvalidRequest({ message: `model ${ctx.model} cannot be served on ${endpoint.route}`, param: "model" })
       )
     }
     const leg = endpoint.legs[protocol]!
-    leg.prepare(ctx)
+    const refused = leg.prepare(ctx)
+    if (refused) return Effect.fail(refused)
     const body = ctx.bodyChanged ? JSON.stringify(ctx.body) : ctx.rawBody
     return provider.send({ ctx, protocol, path: leg.path, body }).pipe(
       Effect.flatMap((upstream) => leg.respond(ctx, upstream, this.finish))

@@ -95,7 +95,7 @@ const attempt = async (
     error: new UpstreamTimeout({ message: `${target.provider} did not answer within ${target.timeoutMs / 1000} s` })
   })
   let rateLimited = 0
-  let overloaded = false
+  let overloaded = 0
   for (const key of candidates) {
     const { url, init } = target.request(key.secret)
     let expired = false
@@ -124,7 +124,7 @@ const attempt = async (
       rateLimited++
       pool.cool(key.slot, "rate_limited", retryAfterMs(response) ?? RATE_LIMIT_REST_MS)
     } else if (status >= 500) {
-      overloaded ||= status === 529 || status === 503
+      if (status === 529 || status === 503) overloaded++
       pool.cool(key.slot, "failing", FAILURE_REST_MS)
     } else if ((status === 401 || status === 403) && target.owner === "shared") {
       // The operator's key was refused: that is not the caller's fault, so try another key.
@@ -156,7 +156,8 @@ const attempt = async (
       })
     }
   }
-  if (overloaded && rateLimited === 0) {
+  // Overloaded only when every key said so; a mix with other failures is a plain failure.
+  if (overloaded === candidates.length) {
     return { error: new UpstreamUnavailable({ message: `${target.provider} is overloaded`, overloaded: true }) }
   }
   return { error: new UpstreamFailed({ message: `every ${target.provider} key failed` }) }

@@ -41,6 +41,68 @@ export const fromOpenAIUsage = (raw: unknown): Usage | undefined => {
   }
 }
 
+/**
+ * Reads an Anthropic `usage` object. Anthropic counts cache reads and writes apart from
+ * `input_tokens`; in the relay's terms the prompt includes both.
+ */
+export const fromAnthropicUsage = (raw: unknown): Usage | undefined => {
+  if (raw === null || typeof raw !== "object") return undefined
+  const usage = raw as Record<string, unknown>
+  const cacheRead = count(usage.cache_read_input_tokens)
+  const cacheWrite = count(usage.cache_creation_input_tokens)
+  return {
+    promptTokens: count(usage.input_tokens) + cacheRead + cacheWrite,
+    completionTokens: count(usage.output_tokens),
+    cachedTokens: cacheRead,
+    cacheWriteTokens: cacheWrite,
+    imageInputTokens: 0,
+    imageOutputTokens: 0,
+    source: "upstream"
+  }
+}
+
+/**
+ * The usage of an Anthropic stream as it arrives: `message_start` carries the input counts,
+ * each `message_delta` cumulative totals (output always, the input counts when they changed).
+ */
+export class AnthropicStreamUsage {
+  private totals: Record<string, unknown> | undefined
+  private reported = false
+
+  start(usage: unknown): void {
+    if (usage !== null && typeof usage === "object") this.totals = { ...usage }
+  }
+
+  delta(usage: unknown): void {
+    if (usage === null || typeof usage !== "object") return
+    const totals: Record<string, unknown> = { ...this.totals }
+    for (const [name, value] of Object.entries(usage)) if (value !== null && value !== undefined) totals[name] = value
+    this.totals = totals
+    this.reported = true
+  }
+
+  /** The upstream's own usage, once a `message_delta` reported the output. */
+  get usage(): Usage | undefined {
+    return this.reported ? fromAnthropicUsage(this.totals) : undefined
+  }
+
+  /** What `message_start` said, for a stream cut before the output was reported. */
+  get started(): Usage | undefined {
+    return fromAnthropicUsage(this.totals)
+  }
+}
+
+/**
+ * Usage of a stream cut before the upstream reported it: the counts known so far (an
+ * Anthropic stream reports its input first), the rest counted by the relay.
+ */
+export const estimatedUsage = (known: Usage | undefined, promptTokens: () => number, completionTokens: number): Usage => ({
+  ...(known ?? emptyUsage),
+  promptTokens: known === undefined || known.promptTokens === 0 ? promptTokens() : known.promptTokens,
+  completionTokens: Math.max(known?.completionTokens ?? 0, completionTokens),
+  source: "estimated"
+})
+
 export const totalTokens = (usage: Usage): number => usage.promptTokens + usage.completionTokens
 
 /**

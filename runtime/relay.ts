@@ -2,11 +2,13 @@ import { Layer, ManagedRuntime } from "effect"
 import {
   Catalog,
   chatCompletions,
+  countTokens,
   createApp,
   Keyring,
   type KeyringShape,
   Log,
   type LogShape,
+  messages,
   Operator,
   type OperatorShape,
   Pipeline,
@@ -64,7 +66,7 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
   const app = createApp({
     pipeline,
     plugins: hooks,
-    endpoints: [chatCompletions],
+    endpoints: [chatCompletions, messages, countTokens],
     catalog,
     providers: providers().map((p) => p.name),
     adminKey: config.server.adminKey,

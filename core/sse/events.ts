@@ -81,8 +81,8 @@ export const hasObjectField = (bytes: Uint8Array, quotedName: Uint8Array): boole
 
 const decoder = new TextDecoder()
 
-/** The JSON payload of an event's `data:` lines, or undefined for comments and `[DONE]`. */
-export const eventData = (event: Uint8Array): string | undefined => {
+/** The payload of an event's `data:` lines as sent (`[DONE]` included), or undefined for a comment. */
+export const eventPayload = (event: Uint8Array): string | undefined => {
   const text = decoder.decode(event)
   let data: string | undefined
   for (const line of text.split(/\r?\n/)) {
@@ -90,5 +90,11 @@ export const eventData = (event: Uint8Array): string | undefined => {
     const value = line.charCodeAt(5) === 0x20 ? line.slice(6) : line.slice(5)
     data = data === undefined ? value : `${data}\n${value}`
   }
-  return data === undefined || data === "[DONE]" ? undefined : data
+  return data
+}
+
+/** The JSON payload of an event's `data:` lines, or undefined for comments and `[DONE]`. */
+export const eventData = (event: Uint8Array): string | undefined => {
+  const data = eventPayload(event)
+  return data === "[DONE]" ? undefined : data
 }

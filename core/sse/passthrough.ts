@@ -25,6 +25,14 @@ export interface PassthroughHooks {
   readonly failureEvent: Uint8Array
 }
 
+/** What a relay stream makes of the upstream's bytes: the same bytes (passthrough) or a translation. */
+export interface StreamPump {
+  /** The client's bytes for one upstream chunk, or undefined when none are due yet (read on). */
+  chunk(value: Uint8Array): Uint8Array | undefined
+  /** The upstream closed: the client's last bytes, and how the stream ended. */
+  done(): { readonly bytes: Uint8Array | undefined; readonly end: StreamEnd }
+}
+
 const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
   if (parts.length === 1) return parts[0]!
   let length = 0
@@ -39,19 +47,18 @@ const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
 }
 
 /**
- * The streaming core: the upstream body reaches the client untouched while `inspector` reads
- * it. Pull-based with a zero high-water mark, so the relay reads from the upstream only when
- * the client has taken the previous chunk: backpressure is end to end and nothing is buffered.
- * Cancelling the returned stream (client disconnect) cancels the upstream body, which aborts
- * the upstream request.
+ * The streaming core every relayed stream is built on. Pull-based with a zero high-water mark,
+ * so the relay reads from the upstream only when the client has taken the previous chunk:
+ * backpressure is end to end and nothing is buffered. Cancelling the returned stream (client
+ * disconnect) cancels the upstream body, which aborts the upstream request. `hooks.end` is
+ * called exactly once.
  */
-export const passthrough = (
+export const relayStream = (
   upstream: ReadableStream<Uint8Array>,
-  inspector: StreamInspector,
+  pump: StreamPump,
   hooks: PassthroughHooks
 ): ReadableStream<Uint8Array> => {
   const reader = upstream.getReader()
-  const splitter = new SseEventSplitter()
   let ended = false
   let started = false
   const end = (outcome: StreamEnd) => {
@@ -66,9 +73,6 @@ export const passthrough = (
     }
     controller.enqueue(bytes)
   }
-  const inspect = (event: Uint8Array) => {
-    inspector.event(event)
-  }
 
   return new ReadableStream<Uint8Array>(
     {
@@ -77,27 +81,15 @@ export const passthrough = (
           for (;;) {
             const { done, value } = await reader.read()
             if (done) {
-              // A last event without its blank line: still read; unsent only when filtering.
-              const rest = splitter.pending
-              if (rest !== undefined && inspector.event(rest) && inspector.filters) send(controller, rest)
+              const last = pump.done()
+              if (last.bytes !== undefined && last.bytes.length > 0) send(controller, last.bytes)
               controller.close()
-              end({ kind: "complete" })
+              end(last.end)
               return
             }
-            if (!inspector.filters) {
-              splitter.push(value, inspect)
-              send(controller, value)
-              return
-            }
-            const kept: Array<Uint8Array> = []
-            let whole = splitter.pending === undefined
-            splitter.push(value, (event) => {
-              if (inspector.event(event)) kept.push(event)
-              else whole = false
-            })
-            if (kept.length === 0) continue
-            // Untouched chunk made of whole events: forward the very object we received.
-            send(controller, whole && splitter.pending === undefined ? value : concat(kept))
+            const out = pump.chunk(value)
+            if (out === undefined) continue
+            send(controller, out)
             return
           }
         } catch (error) {
@@ -114,4 +106,39 @@ export const passthrough = (
     },
     { highWaterMark: 0 }
   )
+}
+
+/** The upstream body reaches the client untouched while `inspector` reads it. */
+export const passthrough = (
+  upstream: ReadableStream<Uint8Array>,
+  inspector: StreamInspector,
+  hooks: PassthroughHooks
+): ReadableStream<Uint8Array> => {
+  const splitter = new SseEventSplitter()
+  const inspect = (event: Uint8Array) => {
+    inspector.event(event)
+  }
+  return relayStream(upstream, {
+    chunk(value) {
+      if (!inspector.filters) {
+        splitter.push(value, inspect)
+        return value
+      }
+      const kept: Array<Uint8Array> = []
+      let whole = splitter.pending === undefined
+      splitter.push(value, (event) => {
+        if (inspector.event(event)) kept.push(event)
+        else whole = false
+      })
+      if (kept.length === 0) return undefined
+      // Untouched chunk made of whole events: forward the very object we received.
+      return whole && splitter.pending === undefined ? value : concat(kept)
+    },
+    done() {
+      // A last event without its blank line: still read; unsent only when filtering.
+      const rest = splitter.pending
+      const keep = rest !== undefined && inspector.event(rest) && inspector.filters
+      return { bytes: keep ? rest : undefined, end: { kind: "complete" } }
+    }
+  }, hooks)
 }

@@ -1,8 +1,10 @@
 import type { Surface } from "../context.ts"
 import { errorHeaders, type RelayError } from "../errors.ts"
+import { openAIErrorType } from "../translate/error-types.ts"
 
 const openAIType = (error: RelayError): string => {
-  if (error._tag === "UpstreamRejected" && error.upstreamType) return error.upstreamType
+  // An Anthropic upstream's rejection reaches an OpenAI caller in OpenAI's words.
+  if (error._tag === "UpstreamRejected" && error.upstreamType) return openAIErrorType(error.upstreamType)
   if (error.status === 402) return "insufficient_quota"
   if (error.status === 403) return "permission_error"
   if (error.status === 429) return "rate_limit_error"

@@ -1,10 +1,12 @@
-import { Effect, Result, Schema } from "effect"
-import type { RequestContext } from "../context.ts"
+import { Result, Schema } from "effect"
 import type { Endpoint, EndpointLeg } from "../endpoint.ts"
-import { UpstreamFailed } from "../errors.ts"
-import { passthrough } from "../sse/passthrough.ts"
+import { InvalidRequest } from "../errors.ts"
 import { OpenAIUsageTap } from "../sse/usage-tap.ts"
-import { estimateTokens, fromOpenAIUsage } from "../usage.ts"
+import { AnthropicToOpenAIStream } from "../translate/anthropic-stream-to-openai.ts"
+import { toChatCompletion } from "../translate/anthropic-to-openai-response.ts"
+import { toAnthropicRequest } from "../translate/openai-to-anthropic-request.ts"
+import { estimatedUsage, fromOpenAIUsage } from "../usage.ts"
+import { capTokens, promptEstimate, respondPassthrough, respondTranslated, useUpstreamModel } from "./legs.ts"
 import { invalidFromSchema } from "./schema-error.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
@@ -44,50 +46,24 @@ export type ChatCompletionRequest = Schema.Schema.Type<typeof ChatCompletionRequ
 
 const decodeRequest = Schema.decodeUnknownResult(ChatCompletionRequest)
 
-/** The tap of a streaming request, kept for settle. */
-const TAP = Symbol("openai-chat/tap")
-/** Set when the relay asked for stream usage on behalf of a client that did not. */
+/**
+ * Set when the client did not ask for stream usage: the relay gets it from the upstream
+ * anyway (asking an OpenAI upstream for it), and keeps it from that client.
+ */
 const HIDE_USAGE = Symbol("openai-chat/hide-usage")
 
-const FAILURE_EVENT = new TextEncoder().encode(
+/** Sent when the upstream fails mid-stream: the OpenAI SDK raises a chunk with an `error` key. */
+const OPENAI_FAILURE_EVENT = new TextEncoder().encode(
   `data: ${JSON.stringify({ error: { message: "the upstream stream failed", type: "server_error", code: "upstream_error" } })}\n\n`
 )
-
-const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
-
-const capTokens = (ctx: RequestContext, field: "max_tokens" | "max_completion_tokens", cap: number) => {
-  const value = ctx.body[field]
-  if (typeof value === "number" && value > cap) ctx.setBodyField(field, cap)
-}
-
-/** Usage when the stream ended before the upstream reported it: counted, and marked so. */
-const estimatedUsage = (ctx: RequestContext, tap: OpenAIUsageTap) => ({
-  promptTokens: estimateTokens(JSON.stringify(ctx.body.messages ?? "")),
-  completionTokens: tap.dataEvents,
-  cachedTokens: 0,
-  cacheWriteTokens: 0,
-  imageInputTokens: 0,
-  imageOutputTokens: 0,
-  source: "estimated" as const
-})
-
-const withHeaders = (ctx: RequestContext, base: Record<string, string>): Headers => {
-  const headers = new Headers(ctx.responseHeaders)
-  for (const [name, value] of Object.entries(base)) headers.set(name, value)
-  return headers
-}
 
 /** Chat completions to an upstream that speaks OpenAI: passthrough with a usage tap. */
 export const openAIChatLeg: EndpointLeg = {
   path: "/chat/completions",
   prepare(ctx) {
-    const target = ctx.target!
-    if (target.upstreamModel !== ctx.model) ctx.setBodyField("model", target.upstreamModel)
-    const cap = target.entry?.maxOutputTokens
-    if (cap !== undefined) {
-      capTokens(ctx, "max_tokens", cap)
-      capTokens(ctx, "max_completion_tokens", cap)
-    }
+    useUpstreamModel(ctx)
+    capTokens(ctx, "max_tokens")
+    capTokens(ctx, "max_completion_tokens")
     if (!ctx.stream) return
     const options = ctx.body.stream_options as { include_usage?: boolean } | null | undefined
     if (options?.include_usage !== true) {
@@ -97,45 +73,39 @@ export const openAIChatLeg: EndpointLeg = {
     }
   },
   respond(ctx, upstream, finish) {
-    if (ctx.stream && upstream.body !== null) {
-      const tap = new OpenAIUsageTap(ctx.state.has(HIDE_USAGE))
-      ctx.state.set(TAP, tap)
-      const body = passthrough(upstream.body, tap, {
-        firstByte: () => {
-          ctx.ttfbMs = ctx.elapsedMs()
-        },
-        end: (end) => {
-          ctx.usage = tap.usage ?? estimatedUsage(ctx, tap)
-          finish(ctx, {
-            status: upstream.status,
-            aborted: end.kind === "aborted",
-            ...(end.kind === "failed" ? { error: new UpstreamFailed({ message: "the upstream stream failed" }) } : {})
-          })
-        },
-        failureEvent: FAILURE_EVENT
-      })
-      return Effect.succeed({
-        response: new Response(body, { status: upstream.status, headers: withHeaders(ctx, SSE_HEADERS) }),
-        streaming: true
-      })
-    }
-    return Effect.tryPromise({
-      try: () => upstream.arrayBuffer(),
-      catch: () => new UpstreamFailed({ message: "the upstream response could not be read" })
-    }).pipe(Effect.map((buffer) => {
-      ctx.ttfbMs = ctx.elapsedMs()
-      const bytes = new Uint8Array(buffer)
-      try {
-        ctx.usage = fromOpenAIUsage((JSON.parse(new TextDecoder().decode(bytes)) as { usage?: unknown }).usage)
-      } catch {
-        // A body that is not JSON still reaches the client as sent; it simply reports no usage.
-      }
-      const contentType = upstream.headers.get("content-type") ?? "application/json"
-      return {
-        response: new Response(bytes, { status: upstream.status, headers: withHeaders(ctx, { "content-type": contentType }) }),
-        streaming: false
-      }
-    }))
+    const tap = new OpenAIUsageTap(ctx.state.has(HIDE_USAGE))
+    return respondPassthrough(ctx, upstream, finish, {
+      tap,
+      streamUsage: () => tap.usage ?? estimatedUsage(undefined, promptEstimate(ctx), tap.dataEvents),
+      bodyUsage: fromOpenAIUsage,
+      failureEvent: OPENAI_FAILURE_EVENT
+    })
+  }
+}
+
+/** Chat completions to an upstream that speaks Anthropic (a Claude model): translated both ways. */
+export const anthropicChatLeg: EndpointLeg = {
+  path: "/v1/messages",
+  prepare(ctx) {
+    const target = ctx.target!
+    const translated = toAnthropicRequest(ctx.body as ChatCompletionRequest & Record<string, unknown>, {
+      model: target.upstreamModel,
+      maxOutputTokens: target.entry?.maxOutputTokens
+    })
+    if (translated instanceof InvalidRequest) return translated
+    // Read before the body is replaced: Anthropic always reports usage, the client decides whether it sees it.
+    const options = ctx.body.stream_options as { include_usage?: boolean } | null | undefined
+    if (options?.include_usage !== true) ctx.state.set(HIDE_USAGE, true)
+    ctx.body = translated
+    ctx.bodyChanged = true
+  },
+  respond(ctx, upstream, finish) {
+    return respondTranslated(ctx, upstream, finish, {
+      translator: () =>
+        new AnthropicToOpenAIStream({ model: ctx.model, includeUsage: !ctx.state.has(HIDE_USAGE), promptTokens: promptEstimate(ctx) }),
+      translateBody: (body) => toChatCompletion(body, ctx.model),
+      failureEvent: OPENAI_FAILURE_EVENT
+    })
   }
 }
 
@@ -149,5 +119,5 @@ export const chatCompletions: Endpoint = {
     ctx.stream = result.success.stream === true
     return undefined
   },
-  legs: { openai: openAIChatLeg }
+  legs: { openai: openAIChatLeg, anthropic: anthropicChatLeg }
 }

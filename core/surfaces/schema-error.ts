@@ -19,8 +19,11 @@ export const describeSchemaError = (error: SchemaError): { readonly path: string
   return { path, message: issue.message }
 }
 
+/** A 400 about one field: the message starts with the field's path, which is also its `param`. */
+export const invalidAt = (path: string, message: string): InvalidRequest => new InvalidRequest({ message: `${path}: ${message}`, param: path })
+
 /** A schema failure as a 400 naming the first offending field and what was expected there. */
 export const invalidFromSchema = (error: SchemaError): InvalidRequest => {
   const { path, message } = describeSchemaError(error)
-  return path === "" ? new InvalidRequest({ message }) : new InvalidRequest({ message: `${path}: ${message}`, param: path })
+  return path === "" ? new InvalidRequest({ message }) : invalidAt(path, message)
 }

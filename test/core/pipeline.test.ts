@@ -4,12 +4,16 @@ import { Effect, ManagedRuntime } from "effect"
 import {
   Catalog,
   chatCompletions,
+  countTokens,
   definePlugin,
   InsufficientBalance,
   type LogShape,
+  messages,
   type Outcome,
   Pipeline,
   type PluginHooks,
+  type Protocol,
+  RateLimited,
   type RelayError,
   type UpstreamCall
 } from "../../core/index.ts"
@@ -43,7 +47,10 @@ const recorder = (name: string, trace: Array<string>, outcomes: Array<Outcome>, 
     }))
 
 /** A pipeline of two recording plugins and a fake provider, on an in-memory store. */
-const harness = async (upstream: Upstream, options: { failAdmitB?: RelayError; extra?: PluginHooks } = {}): Promise<Harness> => {
+const harness = async (
+  upstream: Upstream,
+  options: { failAdmitB?: RelayError; extra?: PluginHooks; protocols?: ReadonlyArray<Protocol> } = {}
+): Promise<Harness> => {
   const trace: Array<string> = []
   const outcomes: Array<Outcome> = []
   const logs: Array<Record<string, unknown>> = []
@@ -57,7 +64,7 @@ const harness = async (upstream: Upstream, options: { failAdmitB?: RelayError; e
       provider: {
         name: "fake",
         patterns: ["fake-*"],
-        protocols: ["openai"],
+        protocols: options.protocols ?? ["openai"],
         send: (call) => {
           trace.push("send")
           sent.push(call)
@@ -260,5 +267,72 @@ describe("Pipeline", () => {
     const drained = h.pipeline.drain(5_000)
     await response.text()
     assert.equal(await drained, true)
+  })
+})
+
+describe("Pipeline: which leg serves a request", () => {
+  const claudeMessage = {
+    id: "msg_1",
+    type: "message",
+    role: "assistant",
+    content: [{ type: "text", text: "hi" }],
+    stop_reason: "end_turn",
+    usage: { input_tokens: 3, cache_read_input_tokens: 4, output_tokens: 2 }
+  }
+  const anthropicBody = { model: "fake-small", max_tokens: 10, messages: [{ role: "user", content: "hello" }] }
+
+  it("serves each surface in its own protocol when the provider speaks both (passthrough)", async () => {
+    const h = await harness((call) => Effect.succeed(call.protocol === "anthropic" ? Response.json(claudeMessage) : Response.json(completion)), {
+      protocols: ["openai", "anthropic"]
+    })
+    const viaMessages = await h.pipeline.handle(request(anthropicBody), messages, false, "req_m")
+    assert.deepEqual(await viaMessages.json(), claudeMessage)
+    const viaChat = await h.pipeline.handle(request(chat), chatCompletions, false, "req_c")
+    assert.deepEqual(await viaChat.json(), completion)
+    assert.deepEqual(h.sent.map((call) => [call.protocol, call.path]), [["anthropic", "/v1/messages"], ["openai", "/chat/completions"]])
+    await settled(h, 4)
+    assert.equal(h.outcomes[0]!.usage?.promptTokens, 7, "Anthropic usage: input plus cache reads")
+  })
+
+  it("translates when the provider does not speak the caller's protocol", async () => {
+    const h = await harness(() => Effect.succeed(Response.json(completion)))
+    const response = await h.pipeline.handle(request({ ...anthropicBody, model: "alias-1" }), messages, false, "req_t")
+    assert.equal(response.status, 200)
+    const body = (await response.json()) as { type: string; model: string; content: unknown }
+    assert.deepEqual({ type: body.type, model: body.model, content: body.content }, { type: "message", model: "alias-1", content: [{ type: "text", text: "hi" }] })
+    assert.equal(h.sent[0]!.path, "/chat/completions")
+    assert.equal(JSON.parse(h.sent[0]!.body as string).model, "fake-large")
+  })
+
+  it("answers a token count from the relay's estimate, without the upstream, when no leg fits", async () => {
+    const h = await harness(() => Effect.succeed(Response.json(completion)))
+    const response = await h.pipeline.handle(request({ model: "fake-small", messages: [{ role: "user", content: "12345678" }] }), countTokens, false, "req_ct")
+    assert.equal(response.status, 200)
+    assert.deepEqual(await response.json(), { input_tokens: 2 })
+    assert.equal(h.sent.length, 0, "nothing sent upstream")
+    await settled(h, 2)
+    assert.equal(h.outcomes.length, 2)
+    assert.equal(h.outcomes[0]!.usage, undefined, "a count is not charged")
+  })
+
+  it("refuses, in the caller's shape and before sending, what a leg cannot translate", async () => {
+    const h = await harness(() => Effect.succeed(Response.json(claudeMessage)), { protocols: ["anthropic"] })
+    const response = await h.pipeline.handle(request({ ...chat, n: 2 }), chatCompletions, false, "req_n")
+    assert.equal(response.status, 400)
+    const body = (await response.json()) as { error: { param: string } }
+    assert.equal(body.error.param, "n")
+    assert.equal(h.sent.length, 0)
+    await settled(h, 2)
+    assert.equal(h.outcomes[0]!.status, 400)
+  })
+
+  it("renders a refusal on /messages in Anthropic's shape, with its headers", async () => {
+    const h = await harness(() => Effect.succeed(Response.json(claudeMessage)), {
+      failAdmitB: new RateLimited({ message: "rpm spent", retryAfterSeconds: 12 })
+    })
+    const response = await h.pipeline.handle(request(anthropicBody), messages, false, "req_429")
+    assert.equal(response.status, 429)
+    assert.equal(response.headers.get("retry-after"), "12")
+    assert.deepEqual(await response.json(), { type: "error", error: { type: "rate_limit_error", message: "rpm spent (rate_limit_exceeded)" } })
   })
 })

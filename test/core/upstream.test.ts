@@ -132,6 +132,13 @@ describe("sendUpstream", () => {
     assert.equal(error.overloaded, true)
   })
 
+  it("reports a mix of overloaded and failing keys as UpstreamFailed, not overloaded", async () => {
+    const { http } = fakeHttp({ K1: [reply(529)], K2: [reply(500)] })
+    const error = failureOf(await Effect.runPromiseExit(sendUpstream(http, log, target(["K1", "K2"]))))
+    assert.equal(error._tag, "UpstreamFailed")
+    assert.equal(error.status, 502)
+  })
+
   it("turns a 400 into UpstreamRejected with the key redacted from the message", async () => {
     const secret = "sk-proj-SECRETvalue1234567890"
     const body = JSON.stringify({

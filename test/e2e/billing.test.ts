@@ -5,9 +5,8 @@ import { after, before, describe, it } from "node:test"
 import Database from "better-sqlite3"
 import OpenAI from "openai"
 import { type AccountView, chat, createAccount } from "../helpers/accounts.ts"
-import { eventually } from "../helpers/eventually.ts"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
-import { ROOT, type RelayProcess, startRelay } from "../helpers/relay.ts"
+import { eventually, ROOT, type RelayProcess, startRelay } from "../helpers/relay.ts"
 
 const METERED_CONFIG = join(ROOT, "test/fixtures/relay.metered-config.ts")
 

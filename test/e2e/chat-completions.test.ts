@@ -1,16 +1,10 @@
 import assert from "node:assert/strict"
 import { after, before, describe, it } from "node:test"
 import OpenAI from "openai"
-import type { SettleRecord } from "../fixtures/audit-plugin.ts"
-import { eventually } from "../helpers/eventually.ts"
 import { MockOpenAI, TOOL_CALLS } from "../helpers/mock-openai.ts"
-import { type RelayProcess, startRelay } from "../helpers/relay.ts"
+import { eventually, type RelayProcess, settles, startRelay } from "../helpers/relay.ts"
 
 const SHARED_KEY = "sk-mock-shared-1"
-
-const settles = async (relay: RelayProcess): Promise<Array<SettleRecord>> =>
-  ((await (await relay.admin("GET", "/test/settles")).json()) as { data: Array<SettleRecord> }).data
-
 
 describe("POST /v1/chat/completions through the openai provider", () => {
   const mock = new MockOpenAI({ [SHARED_KEY]: "ok" })

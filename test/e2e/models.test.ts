@@ -20,8 +20,11 @@ describe("GET /v1/models: the priced catalog", () => {
     const models = []
     for await (const model of client.models.list()) models.push(model as unknown as Record<string, unknown>)
     const ids = models.map((m) => m.id)
-    for (const id of ["gpt-5.5", "gpt-4o-mini", "text-embedding-3-small", "gpt-image-2", "echo-1"]) assert.ok(ids.includes(id), id)
-    assert.ok(!ids.includes("claude-sonnet-4-6"), "a model whose provider is not configured is not listed")
+    for (const id of ["gpt-5.5", "gpt-4o-mini", "claude-sonnet-4-6", "gemini-2.5-flash", "text-embedding-3-small", "gpt-image-2", "echo-1"]) {
+      assert.ok(ids.includes(id), id)
+    }
+    const sonnet = models.find((m) => m.id === "claude-sonnet-4-6")!
+    assert.deepEqual(sonnet.pricing, { input: "3", cached_input: "0.3", cache_write: "3.75", output: "15" })
     const mini = models.find((m) => m.id === "gpt-4o-mini")!
     assert.deepEqual(
       { object: mini.object, owned_by: mini.owned_by, kind: mini.kind, context_window: mini.context_window, max_output_tokens: mini.max_output_tokens, pricing: mini.pricing },

@@ -9,8 +9,11 @@ import type { AddressInfo } from "node:net"
  * - key behaviours (`keys` option): "ok", "fail500", "rate429", "reject401", "drop" (closes the
  *   socket); an unknown key gets OpenAI's 401, whose message quotes the key.
  * - models: `mock-slow` streams 100 chunks 30 ms apart; `mock-tools` answers with two tool
- *   calls whose arguments arrive in fragments; `mock-bad-request` answers 400; `mock-hang`
- *   never answers; anything else echoes the last user message.
+ *   calls whose arguments arrive in fragments (and, after tool results, with text quoting
+ *   them); `mock-bad-request` answers 400; `mock-hang` never answers; anything else echoes
+ *   the last user message.
+ * Like the real API it refuses (400, naming the param) a tool message that answers no tool
+ * call of the assistant message before it, an unknown content part, or a bad token limit.
  */
 export type KeyBehaviour = "ok" | "fail500" | "rate429" | "reject401" | "drop"
 
@@ -35,6 +38,33 @@ const textOf = (content: unknown): string =>
     : Array.isArray(content)
     ? content.map((part) => (typeof part?.text === "string" ? part.text : "")).join("")
     : ""
+
+const PART_TYPES = new Set(["text", "image_url", "input_audio", "file", "refusal"])
+
+/** The checks the real API makes that a translating relay could get wrong: the failing param and why. */
+const invalidRequest = (body: Record<string, unknown>): { param: string; message: string } | undefined => {
+  for (const field of ["max_tokens", "max_completion_tokens"]) {
+    const value = body[field]
+    if (value !== undefined && (!Number.isInteger(value) || (value as number) < 1)) return { param: field, message: "must be a positive integer" }
+  }
+  const messages = (body.messages ?? []) as Array<{ role?: unknown; content?: unknown; tool_calls?: Array<{ id: string }>; tool_call_id?: unknown }>
+  let calls: Array<string> = []
+  for (const [i, message] of messages.entries()) {
+    if (message.role === "tool") {
+      if (!calls.includes(String(message.tool_call_id))) {
+        return { param: `messages.[${i}].tool_call_id`, message: "messages with role 'tool' must be a response to a preceeding message with 'tool_calls'" }
+      }
+      continue
+    }
+    calls = message.role === "assistant" ? (message.tool_calls ?? []).map((call) => call.id) : []
+    if (!Array.isArray(message.content)) continue
+    for (const [j, part] of (message.content as Array<{ type?: unknown; image_url?: { url?: unknown } }>).entries()) {
+      if (!PART_TYPES.has(String(part.type))) return { param: `messages.[${i}].content.[${j}].type`, message: "invalid content part type" }
+      if (part.type === "image_url" && typeof part.image_url?.url !== "string") return { param: `messages.[${i}].content.[${j}].image_url`, message: "missing url" }
+    }
+  }
+  return undefined
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -98,6 +128,9 @@ export class MockOpenAI {
     if (req.url !== "/v1/chat/completions") return this.json(res, 404, openAIError("Unknown route", "invalid_request_error", null))
     if (typeof body.model !== "string") return this.json(res, 400, openAIError("you must provide a model parameter", "invalid_request_error", null, "model"))
 
+    const invalid = invalidRequest(body)
+    if (invalid) return this.json(res, 400, openAIError(invalid.message, "invalid_request_error", "invalid_value", invalid.param))
+
     const model = body.model
     if (model === "mock-hang") return
     if (model === "mock-bad-request") {
@@ -107,10 +140,16 @@ export class MockOpenAI {
     const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true
     const messages = (body.messages ?? []) as Array<{ role: string; content: unknown }>
     const lastUser = [...messages].reverse().find((m) => m.role === "user")
-    const text = model === "mock-slow" ? Array.from({ length: 100 }, (_, i) => `w${i} `).join("") : textOf(lastUser?.content)
+    const toolResults = messages.at(-1)?.role === "tool" ? messages.slice(messages.findLastIndex((m) => m.role !== "tool") + 1) : []
+    const callsTools = model === "mock-tools" && toolResults.length === 0
+    const text = toolResults.length > 0
+      ? `tool said: ${toolResults.map((m) => textOf(m.content)).join(" | ")}`
+      : model === "mock-slow"
+      ? Array.from({ length: 100 }, (_, i) => `w${i} `).join("")
+      : textOf(lastUser?.content)
     const usage = {
       prompt_tokens: 11 + messages.length,
-      completion_tokens: model === "mock-tools" ? 23 : text.split(" ").length,
+      completion_tokens: callsTools ? 23 : text.split(" ").length,
       total_tokens: 0,
       prompt_tokens_details: { cached_tokens: 3, audio_tokens: 0 },
       completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 }
@@ -121,7 +160,7 @@ export class MockOpenAI {
 
     if (!stream) {
       if (model === "mock-slow") await sleep(300)
-      const message = model === "mock-tools"
+      const message = callsTools
         ? {
           role: "assistant",
           content: null,
@@ -134,7 +173,7 @@ export class MockOpenAI {
         object: "chat.completion",
         created,
         model: `${model}-2024-07-18`,
-        choices: [{ index: 0, message, finish_reason: model === "mock-tools" ? "tool_calls" : "stop", logprobs: null }],
+        choices: [{ index: 0, message, finish_reason: callsTools ? "tool_calls" : "stop", logprobs: null }],
         usage,
         service_tier: "default",
         system_fingerprint: "fp_mock"
@@ -153,7 +192,7 @@ export class MockOpenAI {
         ...(includeUsage ? { usage: null } : {})
       })}\n\n`
     const events: Array<string> = []
-    if (model === "mock-tools") {
+    if (callsTools) {
       events.push(chunk({ role: "assistant", content: null }, null))
       TOOL_CALLS.forEach((call, index) => {
         events.push(chunk({ tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }, null))

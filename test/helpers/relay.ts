@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+import type { SettleRecord } from "../fixtures/audit-plugin.ts"
 
 export const ROOT = resolve(import.meta.dirname, "../..")
 export const TEST_CONFIG = join(ROOT, "test/fixtures/relay.test-config.ts")
@@ -110,4 +111,21 @@ export const runRelayToExit = async (env: Record<string, string>): Promise<{ cod
   clearTimeout(timer)
   rmSync(dataDir, { recursive: true, force: true })
   return { code, output }
+}
+
+/** What the audit test plugin recorded at settle, for every request so far. */
+export const settles = async (relay: RelayProcess): Promise<Array<SettleRecord>> =>
+  ((await (await relay.admin("GET", "/test/settles")).json()) as { data: Array<SettleRecord> }).data
+
+/** Waits until `check` passes (settles happen just after the response ends). */
+export const eventually = async (check: () => Promise<void> | void, ms = 3_000) => {
+  const deadline = Date.now() + ms
+  for (;;) {
+    try {
+      return await check()
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  }
 }

@@ -1,5 +1,12 @@
 import { Effect } from "effect"
-import { definePlugin, estimateTokens, InvalidRequest, type UpstreamCall } from "../../../core/index.ts"
+import {
+  type CountTokensRequest,
+  definePlugin,
+  estimateTokens,
+  InvalidRequest,
+  promptTextOfMessages,
+  type UpstreamCall
+} from "../../../core/index.ts"
 
 export interface EchoOptions {
   /** Pause between streamed chunks, to make streams observable in demos and tests. */
@@ -16,17 +23,39 @@ interface ChatBody {
   readonly stream_options?: { readonly include_usage?: boolean } | null
 }
 
-/** The text of a message's content: a string, or the text parts of an array. */
+type MessagesBody = CountTokensRequest & { readonly stream?: boolean }
+
+/** The text of a message's content: a string, or the text parts (or blocks) of an array. */
 const textOf = (content: unknown): string => {
   if (typeof content === "string") return content
   if (!Array.isArray(content)) return ""
-  return content.map((part) => (part && typeof part === "object" && typeof part.text === "string" ? part.text : "")).join("")
+  return content.map((part) => (part && typeof part === "object" && part.type === "text" && typeof part.text === "string" ? part.text : "")).join("")
 }
+
+/** The text the echo model answers with: the last user message's. */
+const lastUserText = (messages: ReadonlyArray<{ readonly role?: string; readonly content?: unknown }>): string =>
+  textOf([...messages].reverse().find((message) => message.role === "user")?.content)
 
 /** Splits text into word-sized pieces that keep their spacing, as a model streams tokens. */
 const pieces = (text: string): Array<string> => text.match(/\s*\S+\s*/g) ?? (text === "" ? [] : [text])
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+const newId = () => crypto.randomUUID().replaceAll("-", "").slice(0, 20)
+
+/** A stream of SSE events, one per pull, `chunkDelayMs` apart. */
+const eventStream = (events: ReadonlyArray<string>, chunkDelayMs: number): Response => {
+  let next = 0
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (next > 0 && chunkDelayMs > 0) await sleep(chunkDelayMs)
+      const event = events[next++]
+      if (event === undefined) controller.close()
+      else controller.enqueue(encoder.encode(event))
+    }
+  }, { highWaterMark: 0 })
+  return new Response(stream, { headers: { "content-type": "text/event-stream" } })
+}
 
 /**
  * An OpenAI chat-completions answer from the echo model. It speaks the real wire format,
@@ -34,8 +63,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 const chatCompletion = (body: ChatBody, chunkDelayMs: number): Response => {
   const messages = body.messages ?? []
-  const lastUser = [...messages].reverse().find((message) => message.role === "user")
-  const text = textOf(lastUser?.content)
+  const text = lastUserText(messages)
   const usage = {
     prompt_tokens: estimateTokens(messages.map((message) => textOf(message.content)).join("\n")),
     completion_tokens: estimateTokens(text),
@@ -44,7 +72,7 @@ const chatCompletion = (body: ChatBody, chunkDelayMs: number): Response => {
     completion_tokens_details: { reasoning_tokens: 0 }
   }
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
-  const id = `chatcmpl-echo${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`
+  const id = `chatcmpl-echo${newId()}`
   const created = Math.floor(Date.now() / 1000)
   const model = body.model ?? "echo-1"
 
@@ -75,34 +103,71 @@ const chatCompletion = (body: ChatBody, chunkDelayMs: number): Response => {
     ...(withUsage ? [{ id, object: "chat.completion.chunk", created, model, choices: [], usage }] : [])
   ].map((event) => `data: ${JSON.stringify(event)}\n\n`)
   events.push("data: [DONE]\n\n")
-
-  let next = 0
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (next > 0 && chunkDelayMs > 0) await sleep(chunkDelayMs)
-      const event = events[next++]
-      if (event === undefined) controller.close()
-      else controller.enqueue(encoder.encode(event))
-    }
-  }, { highWaterMark: 0 })
-  return new Response(stream, { headers: { "content-type": "text/event-stream" } })
+  return eventStream(events, chunkDelayMs)
 }
 
-/** The built-in offline provider: answers by echoing the last user message. */
+/** An Anthropic event, with the `event:` line Anthropic's SDKs need. */
+const anthropicEvent = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
+
+/**
+ * An Anthropic Messages answer from the echo model, in Anthropic's wire format: the message,
+ * or its stream of events. Its input count is the same estimate `count_tokens` gives.
+ */
+const anthropicMessage = (body: MessagesBody, chunkDelayMs: number): Response => {
+  const text = lastUserText(body.messages)
+  const inputTokens = estimateTokens(promptTextOfMessages(body))
+  const outputTokens = estimateTokens(text)
+  const message = {
+    id: `msg_echo${newId()}`,
+    type: "message",
+    role: "assistant",
+    model: body.model,
+    content: text === "" ? [] : [{ type: "text", text }],
+    stop_reason: "end_turn",
+    stop_sequence: null,
+    usage: { input_tokens: inputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: outputTokens }
+  }
+  if (body.stream !== true) return Response.json(message)
+
+  const block = text === ""
+    ? []
+    : [
+      anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+      ...pieces(text).map((piece) => anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: piece } })),
+      anthropicEvent("content_block_stop", { index: 0 })
+    ]
+  return eventStream([
+    anthropicEvent("message_start", {
+      message: { ...message, content: [], stop_reason: null, usage: { ...message.usage, output_tokens: 0 } }
+    }),
+    ...block,
+    anthropicEvent("message_delta", { delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: outputTokens } }),
+    anthropicEvent("message_stop", {})
+  ], chunkDelayMs)
+}
+
+/** The built-in offline provider: answers by echoing the last user message, in either protocol. */
 export const echo = (options: EchoOptions = {}) =>
   definePlugin("echo", () =>
     Effect.succeed({
       provider: {
         name: "echo",
         patterns: ["echo-*"],
-        protocols: ["openai"] as const,
+        protocols: ["openai", "anthropic"] as const,
         keyless: true,
         send: (call: UpstreamCall) => {
-          if (call.path !== "/chat/completions") {
-            return Effect.fail(new InvalidRequest({ message: `the echo provider does not serve ${call.ctx.route}` }))
+          const body = JSON.parse(typeof call.body === "string" ? call.body : decoder.decode(call.body))
+          const delay = options.chunkDelayMs ?? 0
+          switch (call.path) {
+            case "/chat/completions":
+              return Effect.succeed(chatCompletion(body as ChatBody, delay))
+            case "/v1/messages":
+              return Effect.succeed(anthropicMessage(body as MessagesBody, delay))
+            case "/v1/messages/count_tokens":
+              return Effect.succeed(Response.json({ input_tokens: estimateTokens(promptTextOfMessages(body as CountTokensRequest)) }))
+            default:
+              return Effect.fail(new InvalidRequest({ message: `the echo provider does not serve ${call.ctx.route}` }))
           }
-          const body = JSON.parse(typeof call.body === "string" ? call.body : decoder.decode(call.body)) as ChatBody
-          return Effect.succeed(chatCompletion(body, options.chunkDelayMs ?? 0))
         }
       }
     }))

@@ -1,13 +1,5 @@
 import { Effect } from "effect"
-import {
-  ByokCredentialMissing,
-  definePlugin,
-  KeyPool,
-  Log,
-  sendUpstream,
-  UpstreamHttp,
-  type UpstreamCall
-} from "../../../core/index.ts"
+import { definePlugin, KeyPool, Log, sendProviderCall, UpstreamHttp, type UpstreamCall } from "../../../core/index.ts"
 
 export interface OpenAIOptions {
   /** Shared-pool keys; several spread the load and fail over to each other. */
@@ -38,22 +30,16 @@ export const openai = (options: OpenAIOptions = {}) => {
       const timeoutMs = (options.timeoutSeconds ?? 600) * 1000
       const fixedHeaders = { ...options.headers, "content-type": "application/json", accept: "application/json, text/event-stream" }
 
-      const send = (call: UpstreamCall) => {
-        if (call.ctx.byok && call.ctx.credential === undefined) {
-          return Effect.fail(new ByokCredentialMissing({ message: `no stored ${name} credential for this account` }))
-        }
-        const pool = call.ctx.byok ? new KeyPool([call.ctx.credential!]) : shared
-        return sendUpstream(http, log, {
+      const send = (call: UpstreamCall) =>
+        sendProviderCall(http, log, call, {
           provider: name,
-          pool,
-          owner: call.ctx.byok ? "caller" : "shared",
+          shared,
           timeoutMs,
           request: (secret) => ({
             url: `${base}${call.path}`,
             init: { method: "POST", headers: { ...fixedHeaders, authorization: `Bearer ${secret}` }, body: call.body }
           })
         })
-      }
 
       return { provider: { name, patterns: options.patterns ?? OPENAI_PATTERNS, protocols: ["openai"] as const, send } }
     }))

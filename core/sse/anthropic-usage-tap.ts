@@ -1,0 +1,41 @@
+import { AnthropicStreamUsage, estimatedUsage, type Usage } from "../usage.ts"
+import { eventData, hasObjectField, includesAscii } from "./events.ts"
+import type { StreamInspector } from "./passthrough.ts"
+
+const USAGE_KEY = new TextEncoder().encode('"usage"')
+const DATA = new TextEncoder().encode("data:")
+
+/**
+ * Reads the usage of an Anthropic Messages stream as it passes: input and cache counts from
+ * `message_start`, the cumulative totals from `message_delta`. Only those two events carry a
+ * usage object and get decoded; every other event costs a byte scan. It never keeps an event
+ * from the client.
+ */
+export class AnthropicUsageTap implements StreamInspector {
+  readonly filters = false
+  private readonly totals = new AnthropicStreamUsage()
+  /** Data events seen: about one token each, the estimate when the stream is cut before usage. */
+  dataEvents = 0
+
+  event(event: Uint8Array): boolean {
+    if (!includesAscii(event, DATA)) return true
+    this.dataEvents++
+    if (!hasObjectField(event, USAGE_KEY)) return true
+    const data = eventData(event)
+    if (data === undefined) return true
+    let parsed: { type?: unknown; message?: { usage?: unknown }; usage?: unknown }
+    try {
+      parsed = JSON.parse(data)
+    } catch {
+      return true
+    }
+    if (parsed.type === "message_start") this.totals.start(parsed.message?.usage)
+    else if (parsed.type === "message_delta") this.totals.delta(parsed.usage)
+    return true
+  }
+
+  /** The upstream's usage, or for a cut stream what it reported plus the relay's count. */
+  usage(promptTokens: () => number): Usage {
+    return this.totals.usage ?? estimatedUsage(this.totals.started, promptTokens, this.dataEvents)
+  }
+}

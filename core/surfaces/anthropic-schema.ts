@@ -1,0 +1,58 @@
+import { Schema } from "effect"
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+
+/** A content block: its type is checked here; the rest is the upstream's business (or the translator's). */
+const ContentBlock = Schema.Struct({ type: Schema.NonEmptyString })
+
+const Message = Schema.Struct({
+  role: Schema.Literals(["user", "assistant"]),
+  content: Schema.Union([Schema.String, Schema.Array(ContentBlock)])
+})
+
+const SystemBlock = Schema.Struct({ type: Schema.Literal("text"), text: Schema.String })
+
+const Tool = Schema.Struct({
+  name: Schema.NonEmptyString,
+  /** Absent or "custom" for a tool the caller runs; a versioned name for Anthropic's server tools. */
+  type: Schema.optional(Schema.String),
+  description: Schema.optional(Schema.String),
+  input_schema: Schema.optional(Schema.Record(Schema.String, Schema.Unknown))
+})
+
+const ToolChoice = Schema.Struct({
+  type: Schema.Literals(["auto", "any", "tool", "none"]),
+  name: Schema.optional(Schema.String),
+  disable_parallel_tool_use: Schema.optional(Schema.Boolean)
+})
+
+/** What a Messages request and a token count share. */
+const Prompt = {
+  model: Schema.NonEmptyString,
+  messages: Schema.Array(Message).check(Schema.isMinLength(1)),
+  system: Schema.optional(Schema.Union([Schema.String, Schema.Array(SystemBlock)])),
+  tools: Schema.optional(Schema.Array(Tool)),
+  tool_choice: Schema.optional(ToolChoice)
+}
+
+/** `POST /v1/messages/count_tokens`: a Messages request without max_tokens and stream. */
+export const CountTokensRequest = Schema.Struct(Prompt)
+
+/**
+ * The fields of an Anthropic Messages request that the relay relies on or translates; the
+ * rest travels to an Anthropic upstream untouched.
+ */
+export const MessagesRequest = Schema.Struct({
+  ...Prompt,
+  /** Required by Anthropic; above the model's output cap it is lowered to the cap. */
+  max_tokens: PositiveInt,
+  stream: Schema.optional(Schema.Boolean),
+  stop_sequences: Schema.optional(Schema.Array(Schema.String)),
+  temperature: Schema.optional(Schema.Number),
+  top_p: Schema.optional(Schema.Number),
+  top_k: Schema.optional(Schema.Number),
+  metadata: Schema.optional(Schema.Struct({ user_id: Schema.optional(Schema.NullOr(Schema.String)) }))
+})
+
+export type CountTokensRequest = Schema.Schema.Type<typeof CountTokensRequest>
+export type MessagesRequest = Schema.Schema.Type<typeof MessagesRequest>

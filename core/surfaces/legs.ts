@@ -1,0 +1,142 @@
+/** What every endpoint leg shares: preparing the upstream body and answering the client. */
+import { Effect } from "effect"
+import type { RequestContext } from "../context.ts"
+import type { Finish } from "../endpoint.ts"
+import { type RelayError, UpstreamFailed } from "../errors.ts"
+import { passthrough, type PassthroughHooks, type StreamInspector } from "../sse/passthrough.ts"
+import { type StreamTranslator, translateStream } from "../sse/translate.ts"
+import { estimateTokens, type Usage } from "../usage.ts"
+
+export const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
+
+export type LegResult = Effect.Effect<{ readonly response: Response; readonly streaming: boolean }, RelayError>
+
+export const withHeaders = (ctx: RequestContext, base: Record<string, string>): Headers => {
+  const headers = new Headers(ctx.responseHeaders)
+  for (const [name, value] of Object.entries(base)) headers.set(name, value)
+  return headers
+}
+
+/** Sends the upstream its own name for an aliased model. */
+export const useUpstreamModel = (ctx: RequestContext): void => {
+  const target = ctx.target!
+  if (target.upstreamModel !== ctx.model) ctx.setBodyField("model", target.upstreamModel)
+}
+
+/** Lowers a token limit above the catalogued model's output cap to the cap (SPEC section 10). */
+export const capTokens = (ctx: RequestContext, field: string): void => {
+  const cap = ctx.target!.entry?.maxOutputTokens
+  const value = ctx.body[field]
+  if (cap !== undefined && typeof value === "number" && value > cap) ctx.setBodyField(field, cap)
+}
+
+/** The relay's own count of the prompt in `ctx.body`, for a stream cut before the upstream reported usage. */
+export const promptEstimate = (ctx: RequestContext) => (): number =>
+  estimateTokens(JSON.stringify(ctx.body.messages ?? "") + (ctx.body.system === undefined ? "" : JSON.stringify(ctx.body.system)))
+
+/**
+ * A streaming answer: `body` builds the client's stream on the streaming core with hooks that
+ * time the first byte, and at the stream's end (whichever it is) set the usage and settle.
+ */
+const respondStream = (
+  ctx: RequestContext,
+  upstream: Response,
+  finish: Finish,
+  options: { readonly usage: () => Usage; readonly failureEvent: Uint8Array },
+  body: (hooks: PassthroughHooks) => ReadableStream<Uint8Array>
+): LegResult => {
+  const hooks: PassthroughHooks = {
+    firstByte: () => {
+      ctx.ttfbMs = ctx.elapsedMs()
+    },
+    end: (end) => {
+      ctx.usage = options.usage()
+      finish(ctx, {
+        status: upstream.status,
+        aborted: end.kind === "aborted",
+        ...(end.kind === "failed" ? { error: new UpstreamFailed({ message: "the upstream stream failed" }) } : {})
+      })
+    },
+    failureEvent: options.failureEvent
+  }
+  return Effect.succeed({
+    response: new Response(body(hooks), { status: upstream.status, headers: withHeaders(ctx, SSE_HEADERS) }),
+    streaming: true
+  })
+}
+
+const readBody = (ctx: RequestContext, upstream: Response) =>
+  Effect.tryPromise({
+    try: () => upstream.arrayBuffer(),
+    catch: () => new UpstreamFailed({ message: "the upstream response could not be read" })
+  }).pipe(Effect.map((buffer) => {
+    ctx.ttfbMs = ctx.elapsedMs()
+    return new Uint8Array(buffer)
+  }))
+
+const decoder = new TextDecoder()
+
+export interface PassthroughOptions {
+  readonly tap: StreamInspector
+  /** The stream's usage once it ended (the tap's reading, or an estimate). */
+  readonly streamUsage: () => Usage
+  /** Reads the `usage` field of a whole JSON body. */
+  readonly bodyUsage: (usage: unknown) => Usage | undefined
+  /** Sent when the upstream fails mid-stream, in the client's protocol. */
+  readonly failureEvent: Uint8Array
+}
+
+/** Same protocol on both sides: the upstream's bytes reach the client as they are. */
+export const respondPassthrough = (ctx: RequestContext, upstream: Response, finish: Finish, options: PassthroughOptions): LegResult => {
+  const source = upstream.body
+  if (!ctx.stream || source === null) return respondWhole(ctx, upstream, options.bodyUsage)
+  return respondStream(ctx, upstream, finish, { usage: options.streamUsage, failureEvent: options.failureEvent }, (hooks) =>
+    passthrough(source, options.tap, hooks))
+}
+
+/** A whole (non-streaming) upstream body, passed through as sent; `bodyUsage` reads its `usage` field. */
+export const respondWhole = (ctx: RequestContext, upstream: Response, bodyUsage: (usage: unknown) => Usage | undefined): LegResult =>
+  readBody(ctx, upstream).pipe(Effect.map((bytes) => {
+    try {
+      ctx.usage = bodyUsage((JSON.parse(decoder.decode(bytes)) as { usage?: unknown }).usage)
+    } catch {
+      // A body that is not JSON still reaches the client as sent; it simply reports no usage.
+    }
+    const contentType = upstream.headers.get("content-type") ?? "application/json"
+    return {
+      response: new Response(bytes, { status: upstream.status, headers: withHeaders(ctx, { "content-type": contentType }) }),
+      streaming: false
+    }
+  }))
+
+export interface TranslatedOptions {
+  /** The stream translator, made only for a streaming request. */
+  readonly translator: () => StreamTranslator & { usage(): Usage }
+  /** The upstream's whole JSON body in the client's protocol, and its usage. */
+  readonly translateBody: (body: unknown) => { readonly body: unknown; readonly usage: Usage | undefined }
+  readonly failureEvent: Uint8Array
+}
+
+/** Different protocols on the two sides: the upstream's answer is translated into the client's. */
+export const respondTranslated = (ctx: RequestContext, upstream: Response, finish: Finish, options: TranslatedOptions): LegResult => {
+  const source = upstream.body
+  if (ctx.stream && source !== null) {
+    const translator = options.translator()
+    return respondStream(ctx, upstream, finish, { usage: () => translator.usage(), failureEvent: options.failureEvent }, (hooks) =>
+      translateStream(source, translator, hooks))
+  }
+  return readBody(ctx, upstream).pipe(Effect.flatMap((bytes) => {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(decoder.decode(bytes))
+    } catch {
+      return Effect.fail(new UpstreamFailed({ message: "the upstream answered with a body that is not JSON" }))
+    }
+    const { body, usage } = options.translateBody(parsed)
+    ctx.usage = usage
+    return Effect.succeed({
+      response: new Response(JSON.stringify(body), { status: upstream.status, headers: withHeaders(ctx, { "content-type": "application/json" }) }),
+      streaming: false
+    })
+  }))
+}
