@@ -3,8 +3,10 @@ import { rmSync } from "node:fs"
 import { join } from "node:path"
 import { after, before, describe, it } from "node:test"
 import Database from "better-sqlite3"
+import Anthropic from "@anthropic-ai/sdk"
 import OpenAI from "openai"
 import { type AccountView, chat, createAccount } from "../helpers/accounts.ts"
+import { MockAnthropic } from "../helpers/mock-anthropic.ts"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
 import { eventually, ROOT, type RelayProcess, startRelay } from "../helpers/relay.ts"
 
@@ -228,5 +230,52 @@ describe("reservations across a crash", () => {
       await mock.stop()
       rmSync(first.dataDir, { recursive: true, force: true })
     }
+  })
+})
+
+describe("balances and limits on the Anthropic surface", () => {
+  const claude = new MockAnthropic({ "sk-ant-billing": "ok" })
+  let relay: RelayProcess
+
+  before(async () => {
+    const upstream = await claude.start()
+    relay = await startRelay({ config: METERED_CONFIG, env: { ANTHROPIC_API_KEY: "sk-ant-billing", ANTHROPIC_BASE_URL: upstream } })
+  })
+
+  after(async () => {
+    await relay.stop()
+    await claude.stop()
+  })
+
+  it("charges cache reads and writes at their own rates, streamed or not", async () => {
+    const { key } = await createAccount(relay, { name: "claude-exact", credits: "1.00" })
+    const client = new Anthropic({ baseURL: relay.url, apiKey: key, maxRetries: 0 })
+    await client.messages.create({ model: "claude-sonnet-4-6", max_tokens: 100, messages: [{ role: "user", content: "one two" }] })
+    await client.messages.stream({ model: "claude-sonnet-4-6", max_tokens: 100, messages: [{ role: "user", content: "three" }] }).finalMessage()
+    // The mock's usage: 11 uncached input, 5 cache writes, 40 cache reads; output one per word.
+    // At $3 input, $3.75 cache write, $0.30 cache read, $15 output per 1M tokens, in nano-USD:
+    const cost = (words: number) => 11n * 3_000n + 5n * 3_750n + 40n * 300n + BigInt(words) * 15_000n
+    await eventually(async () => {
+      assert.equal(nanoOf((await balanceOf(relay, key)).balance!), 1_000_000_000n - cost(2) - cost(1))
+      const [streamed, plain] = await usageOf(relay, key)
+      assert.deepEqual([plain!.surface, plain!.prompt_tokens, plain!.cached_tokens, plain!.completion_tokens], ["messages", 56, 40, 2])
+      assert.equal(nanoOf(streamed!.cost), cost(1))
+    })
+  })
+
+  it("answers 402 and 429 in Anthropic's shape", async () => {
+    const { account, key } = await createAccount(relay, { name: "claude-refused" })
+    const client = new Anthropic({ baseURL: relay.url, apiKey: key, maxRetries: 0 })
+    await assert.rejects(
+      client.messages.create({ model: "claude-sonnet-4-6", max_tokens: 100, messages: [{ role: "user", content: "hi" }] }),
+      (error: unknown) => error instanceof Anthropic.APIError && error.status === 402 && (error.error as { error: { type: string } }).error.type === "billing_error"
+    )
+    await relay.admin("PATCH", `/admin/accounts/${account.id}`, { rpm: 1 })
+    await assert.rejects(
+      client.messages.create({ model: "claude-sonnet-4-6", max_tokens: 100, messages: [{ role: "user", content: "again" }] }),
+      (error: unknown) =>
+        error instanceof Anthropic.RateLimitError && (error.error as { error: { type: string } }).error.type === "rate_limit_error" &&
+        error.headers?.get("retry-after") !== null && error.headers?.get("x-ratelimit-remaining") === "0"
+    )
   })
 })

@@ -3,14 +3,17 @@ import { rmSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { after, before, describe, it } from "node:test"
 import Database from "better-sqlite3"
+import Anthropic from "@anthropic-ai/sdk"
 import OpenAI from "openai"
 import { type AccountView, chat, createAccount } from "../helpers/accounts.ts"
+import { MockAnthropic } from "../helpers/mock-anthropic.ts"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
 import { ROOT, type RelayProcess, startRelay } from "../helpers/relay.ts"
 
 const METERED_CONFIG = join(ROOT, "test/fixtures/relay.metered-config.ts")
 const SHARED = "sk-shared-pool-key-000"
 const OWN = "sk-user-own-key-4242"
+const OWN_ANTHROPIC = "sk-ant-user-own-7777"
 
 const putCredential = (relay: RelayProcess, key: string, provider: string, apiKey: string) =>
   fetch(`${relay.baseURL}/account/byok/${provider}`, {
@@ -21,6 +24,7 @@ const putCredential = (relay: RelayProcess, key: string, provider: string, apiKe
 
 describe("BYOK: /byok/v1 with the caller's own stored credentials", () => {
   const mock = new MockOpenAI({ [SHARED]: "ok", [OWN]: "ok" })
+  const claude = new MockAnthropic({ "sk-ant-shared-000": "ok", [OWN_ANTHROPIC]: "ok" })
   let relay: RelayProcess
   const bodies: Array<string> = []
   const read = async (response: Response) => {
@@ -31,12 +35,17 @@ describe("BYOK: /byok/v1 with the caller's own stored credentials", () => {
 
   before(async () => {
     const upstream = await mock.start()
-    relay = await startRelay({ config: METERED_CONFIG, env: { OPENAI_API_KEY: SHARED, OPENAI_BASE_URL: upstream } })
+    const anthropicUpstream = await claude.start()
+    relay = await startRelay({
+      config: METERED_CONFIG,
+      env: { OPENAI_API_KEY: SHARED, OPENAI_BASE_URL: upstream, ANTHROPIC_API_KEY: "sk-ant-shared-000", ANTHROPIC_BASE_URL: anthropicUpstream }
+    })
   })
 
   after(async () => {
     await relay.stop()
     await mock.stop()
+    await claude.stop()
   })
 
   it("stores a credential and shows only a hint of it", async () => {
@@ -91,6 +100,32 @@ describe("BYOK: /byok/v1 with the caller's own stored credentials", () => {
     const usage = (await (await relay.admin("GET", `/admin/accounts/${account.id}/usage`)).json()) as { data: Array<{ byok: boolean; cost: string }> }
     assert.equal(usage.data.length, 2)
     assert.ok(usage.data.every((r) => r.byok && r.cost === "0.000000000"))
+  })
+
+  it("serves Anthropic SDK clients on /byok with the stored Anthropic key, for Claude and for GPT models", async () => {
+    const { key } = await createAccount(relay, { name: "byok-anthropic" })
+    assert.equal((await putCredential(relay, key, "anthropic", OWN_ANTHROPIC)).status, 200)
+    const client = new Anthropic({ baseURL: `${relay.url}/byok`, apiKey: key, maxRetries: 0 })
+    const reply = await client.messages.create({ model: "claude-sonnet-4-6", max_tokens: 100, messages: [{ role: "user", content: "bring my own" }] })
+    assert.equal(reply.content[0]?.type === "text" ? reply.content[0].text : "", "bring my own")
+    assert.equal(claude.messages.at(-1)!.headers["x-api-key"], OWN_ANTHROPIC)
+
+    const streamed = await client.messages.stream({ model: "claude-sonnet-4-6", max_tokens: 100, messages: [{ role: "user", content: "streamed own" }] }).finalMessage()
+    assert.equal(streamed.content[0]?.type === "text" ? streamed.content[0].text : "", "streamed own")
+    assert.equal(claude.messages.at(-1)!.headers["x-api-key"], OWN_ANTHROPIC)
+
+    // A GPT model on the Messages surface uses the caller's OpenAI key, which this account lacks.
+    const before = mock.requests.length
+    await assert.rejects(
+      client.messages.create({ model: "gpt-4o-mini", max_tokens: 100, messages: [{ role: "user", content: "no openai key" }] }),
+      (error: unknown) => error instanceof Anthropic.PermissionDeniedError && /byok_credential_missing/.test(error.message)
+    )
+    assert.equal(mock.requests.length, before)
+    await putCredential(relay, key, "openai", OWN)
+    const translated = await client.messages.create({ model: "gpt-4o-mini", max_tokens: 100, messages: [{ role: "user", content: "gpt via messages" }] })
+    assert.equal(translated.content[0]?.type === "text" ? translated.content[0].text : "", "gpt via messages")
+    assert.equal(mock.chats.at(-1)!.headers.authorization, `Bearer ${OWN}`)
+    assert.ok(!JSON.stringify(claude.messages.map((m) => m.headers)).includes(SHARED))
   })
 
   it("answers 403 byok_credential_missing without a credential, sending nothing upstream", async () => {
@@ -157,9 +192,10 @@ describe("BYOK: /byok/v1 with the caller's own stored credentials", () => {
   })
 
   it("never lets a stored key out: not in any response, not in the relay's output", () => {
-    for (const body of bodies) assert.ok(!body.includes(OWN))
+    for (const body of bodies) assert.ok(!body.includes(OWN) && !body.includes(OWN_ANTHROPIC))
     const output = relay.output()
     assert.ok(!output.includes(OWN))
+    assert.ok(!output.includes(OWN_ANTHROPIC))
     assert.ok(!output.includes("sk-user-wrong-key-9999"))
   })
 })
