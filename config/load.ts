@@ -16,6 +16,7 @@ export interface LoadedConfig {
     readonly host: string
     readonly port: number
     readonly maxBodyBytes: number
+    readonly maxUploadBytes: number
     readonly drainSeconds: number
     readonly adminKey: string | undefined
     readonly corsOrigins: ReadonlyArray<string> | undefined
@@ -33,6 +34,8 @@ export class ConfigError extends Error {
 }
 
 const DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024
+/** Image edits take up to 16 images; 64 MiB covers several full-size PNGs. */
+const DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
 const duplicate = (values: ReadonlyArray<string>): string | undefined =>
   values.find((value, index) => values.indexOf(value) !== index)
@@ -79,6 +82,7 @@ export const resolveConfig = (
       host: env.get("HOST") ?? config.server?.host ?? "127.0.0.1",
       port,
       maxBodyBytes: config.server?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      maxUploadBytes: config.server?.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
       drainSeconds: config.server?.drainSeconds ?? 30,
       adminKey: env.get("RELAY_ADMIN_KEY") ?? config.server?.adminKey,
       corsOrigins: config.server?.corsOrigins

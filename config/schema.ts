@@ -15,6 +15,8 @@ export const ServerSettings = Schema.Struct({
   port: Schema.optional(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 }))),
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  /** Largest upload accepted by the image edits endpoint, in bytes. */
+  maxUploadBytes: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
   /** How long a shutdown waits for in-flight requests and streams. */
   drainSeconds: Schema.optional(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
   /** Bearer token of the admin API; unset turns the admin API off (404). */

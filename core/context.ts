@@ -1,6 +1,7 @@
 import type { ResolvedModel } from "./catalog.ts"
 import type { RelayError } from "./errors.ts"
-import { estimatePromptTokens, heuristicCount, type TokenCounter } from "./tokens.ts"
+import type { FormPart } from "./multipart.ts"
+import { estimatePromptTokens, heuristicCount, outputAllowance, type TokenCounter } from "./tokens.ts"
 import type { Usage } from "./usage.ts"
 
 /** The API shape a caller speaks, which decides how its errors and bodies look. */
@@ -50,6 +51,15 @@ export class RequestContext {
   body: Record<string, unknown> = {}
   rawBody: Uint8Array<ArrayBuffer> = new Uint8Array()
   bodyChanged = false
+  /** An upload's form parts, located in `rawBody`. */
+  form: ReadonlyArray<FormPart> | undefined
+  /** The content type of the body sent upstream (an upload forwards its multipart form). */
+  contentType = "application/json"
+  /**
+   * Output the request may produce when it is not text capped by max_tokens: an image
+   * request's image tokens, an embedding's none. Set by the endpoint; admission reserves it.
+   */
+  reservedOutput: { readonly completionTokens: number; readonly imageOutputTokens: number } | undefined
   target: ResolvedModel | undefined
   /** On `/byok/v1`: the caller's own provider key, set by the vault plugin. */
   credential: string | undefined
@@ -80,6 +90,14 @@ export class RequestContext {
   setBodyField(name: string, value: unknown): void {
     this.body[name] = value
     this.bodyChanged = true
+  }
+
+  /** The output tokens admission reserves: the endpoint's own figure, else text up to the caps. */
+  outputReservation(fallback: number): { readonly completionTokens: number; readonly imageOutputTokens: number } {
+    return this.reservedOutput ?? {
+      completionTokens: outputAllowance(this.body, this.target?.entry?.maxOutputTokens, fallback),
+      imageOutputTokens: 0
+    }
   }
 
   elapsedMs(): number {

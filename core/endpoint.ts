@@ -2,6 +2,7 @@ import type { Effect } from "effect"
 import type { RequestContext, Surface } from "./context.ts"
 import type { RelayError } from "./errors.ts"
 import type { Protocol } from "./plugin.ts"
+import type { JsonRewrite } from "./sse/rewrite.ts"
 
 /** How the response to a request ended, as the endpoint reports it to the pipeline. */
 export interface ResponseEnd {
@@ -40,10 +41,22 @@ export interface Endpoint {
   readonly surface: Surface
   /** Checks the parsed body and sets `ctx.model` and `ctx.stream`. */
   readonly decode: (ctx: RequestContext, body: Record<string, unknown>) => RelayError | undefined
+  /**
+   * Present on an upload endpoint: checks a multipart/form-data body's text fields (the files
+   * stay where they are, in `ctx.rawBody`, located by `ctx.form`). Such an endpoint takes
+   * bodies up to the upload limit.
+   */
+  readonly decodeForm?: (ctx: RequestContext, fields: Record<string, string>) => RelayError | undefined
   readonly legs: Partial<Record<Protocol, EndpointLeg>>
   /**
    * Answers without the upstream when the provider speaks no protocol the endpoint has a leg
    * for (a token count estimated by the relay); without it, such a request is a 400.
    */
   readonly fallback?: (ctx: RequestContext) => Response
+  /**
+   * A change every JSON payload of the answer needs for this request (the model an alias
+   * named; a product's own ids), given whether the leg passed the upstream's answer through.
+   * Undefined keeps the answer as the leg made it.
+   */
+  readonly rewrite?: (ctx: RequestContext, passthrough: boolean) => JsonRewrite | undefined
 }

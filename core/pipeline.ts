@@ -1,15 +1,31 @@
 import { Cause, Effect, Exit, type ManagedRuntime, Result } from "effect"
 import { parseJsonObject, readBody } from "./body.ts"
+import { formFields, formParts } from "./multipart.ts"
 import type { Catalog } from "./catalog.ts"
 import { type Caller, type Outcome, RequestContext } from "./context.ts"
 import type { Endpoint, Finish } from "./endpoint.ts"
 import { Internal, InvalidRequest, ModelNotFound, type RelayError, Unauthorized } from "./errors.ts"
 import type { PluginHooks, ProviderAdapter } from "./plugin.ts"
 import type { CoreServices, LogShape } from "./services.ts"
+import { type JsonRewrite, rewriteBody, rewriteStream } from "./sse/rewrite.ts"
 import { errorResponse } from "./surfaces/errors.ts"
 import { heuristicCount, type TokenCounter } from "./tokens.ts"
 
 type Step = (ctx: RequestContext) => Effect.Effect<void, RelayError>
+
+type Answer = { readonly response: Response; readonly streaming: boolean }
+
+/** An answer with every JSON payload rewritten, streamed or whole. */
+const rewritten = (answer: Answer, rewrite: JsonRewrite): Effect.Effect<Answer, RelayError> => {
+  const { response, streaming } = answer
+  const init = { status: response.status, headers: response.headers }
+  if (streaming && response.body !== null) {
+    return Effect.succeed({ response: new Response(rewriteStream(response.body, rewrite), init), streaming })
+  }
+  return Effect.promise(() => response.arrayBuffer()).pipe(
+    Effect.map((buffer) => ({ response: new Response(rewriteBody(new Uint8Array(buffer), rewrite), init), streaming }))
+  )
+}
 
 /** Status logged for a request whose client went away before any response (nginx's 499). */
 const CLIENT_CLOSED = 499
@@ -25,6 +41,7 @@ export interface PipelineOptions {
   readonly catalog: Catalog
   readonly log: LogShape
   readonly maxBodyBytes: number
+  readonly maxUploadBytes: number
 }
 
 /**
@@ -99,12 +116,15 @@ export class Pipeline {
   }
 
   private program(ctx: RequestContext, endpoint: Endpoint) {
+    const limit = endpoint.decodeForm ? this.options.maxUploadBytes : this.options.maxBodyBytes
     return Effect.tryPromise({
-      try: () => readBody(ctx.request, this.options.maxBodyBytes),
+      try: () => readBody(ctx.request, limit),
       catch: () => new InvalidRequest({ message: "request body could not be read" })
     }).pipe(
       Effect.flatMap((bytes) => {
         if (!(bytes instanceof Uint8Array)) return Effect.fail(bytes)
+        const type = ctx.request.headers.get("content-type") ?? ""
+        if (endpoint.decodeForm && /^multipart\/form-data/i.test(type)) return this.decodeForm(ctx, endpoint.decodeForm, bytes, type)
         const body = parseJsonObject(bytes)
         if (body instanceof InvalidRequest) return Effect.fail(body)
         ctx.rawBody = bytes
@@ -117,6 +137,24 @@ export class Pipeline {
       Effect.flatMap(() => this.admit(ctx)),
       Effect.flatMap(() => this.dispatch(ctx, endpoint))
     )
+  }
+
+  /** An upload: its text fields are read, its files left in the body that goes upstream. */
+  private decodeForm(
+    ctx: RequestContext,
+    decode: NonNullable<Endpoint["decodeForm"]>,
+    bytes: Uint8Array<ArrayBuffer>,
+    type: string
+  ): Effect.Effect<void, RelayError> {
+    const parts = formParts(bytes, type)
+    if (parts instanceof InvalidRequest) return Effect.fail(parts)
+    const fields = formFields(bytes, parts)
+    ctx.rawBody = bytes
+    ctx.form = parts
+    ctx.contentType = type
+    ctx.body = fields
+    const invalid = decode(ctx, fields)
+    return invalid ? Effect.fail(invalid) : Effect.void
   }
 
   private resolve(ctx: RequestContext): Effect.Effect<void, RelayError> {
@@ -145,9 +183,11 @@ export class Pipeline {
     const refused = leg.prepare(ctx)
     if (refused) return Effect.fail(refused)
     const body = ctx.bodyChanged ? JSON.stringify(ctx.body) : ctx.rawBody
-    return provider.send({ ctx, protocol, path: leg.path, body }).pipe(
+    const rewrite = endpoint.rewrite?.(ctx, protocol === endpoint.surface)
+    const answer = provider.send({ ctx, protocol, path: leg.path, body, contentType: ctx.contentType }).pipe(
       Effect.flatMap((upstream) => leg.respond(ctx, upstream, this.finish))
     )
+    return rewrite === undefined ? answer : answer.pipe(Effect.flatMap((result) => rewritten(result, rewrite)))
   }
 
   private readonly finish: Finish = (ctx, end) => {

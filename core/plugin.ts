@@ -15,6 +15,8 @@ export interface UpstreamCall {
   /** Path below the provider's API root, such as `/chat/completions`. */
   readonly path: string
   readonly body: Uint8Array<ArrayBuffer> | string
+  /** The body's content type: JSON, or the client's multipart form for an upload. */
+  readonly contentType: string
 }
 
 /** A provider adapter: how one upstream is reached. */

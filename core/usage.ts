@@ -8,6 +8,8 @@ export interface Usage {
   readonly cachedTokens: number
   readonly cacheWriteTokens: number
   readonly imageInputTokens: number
+  /** The cached part of `imageInputTokens`, when the upstream reports one. */
+  readonly imageCachedTokens?: number
   readonly imageOutputTokens: number
   /** "upstream" when the provider reported it, "estimated" when the relay counted it. */
   readonly source: "upstream" | "estimated"
@@ -103,7 +105,34 @@ export const estimatedUsage = (known: Usage | undefined, promptTokens: () => num
   source: "estimated"
 })
 
-export const totalTokens = (usage: Usage): number => usage.promptTokens + usage.completionTokens
+export const totalTokens = (usage: Usage): number =>
+  usage.promptTokens + usage.completionTokens + usage.imageInputTokens + usage.imageOutputTokens
+
+/**
+ * Reads the usage of OpenAI's images API: input and output split into text and image tokens.
+ * Cached input is taken as text unless the upstream says how much of it was image
+ * (`cached_tokens_details.image_tokens`). Output without details is all image tokens.
+ */
+export const fromImageUsage = (raw: unknown): Usage | undefined => {
+  if (raw === null || typeof raw !== "object") return undefined
+  const usage = raw as Record<string, unknown>
+  const input = (usage.input_tokens_details ?? undefined) as Record<string, unknown> | undefined
+  const output = (usage.output_tokens_details ?? undefined) as Record<string, unknown> | undefined
+  const cachedDetails = (input?.cached_tokens_details ?? {}) as Record<string, unknown>
+  const imageInput = count(input?.image_tokens)
+  const imageCached = count(cachedDetails.image_tokens)
+  const cached = count(input?.cached_tokens)
+  return {
+    promptTokens: input === undefined ? count(usage.input_tokens) : count(input.text_tokens),
+    completionTokens: output === undefined ? 0 : count(output.text_tokens),
+    cachedTokens: Math.max(0, cached - imageCached),
+    cacheWriteTokens: 0,
+    imageInputTokens: imageInput,
+    imageCachedTokens: imageCached,
+    imageOutputTokens: output === undefined ? count(usage.output_tokens) : count(output.image_tokens),
+    source: "upstream"
+  }
+}
 
 /**
  * A rough count for text the relay must estimate (a stream cut before the upstream reported

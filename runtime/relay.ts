@@ -11,7 +11,11 @@ import {
   messages,
   Operator,
   type OperatorShape,
+  embeddings,
+  imageEdits,
+  imageGenerations,
   Pipeline,
+  rocketChat,
   type PluginHooks,
   Sql,
   type SqlShape,
@@ -61,12 +65,19 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
     services.log.warn({ models: unserved }, "these catalog models have no configured provider; requests for them answer 404")
   }
 
-  const pipeline = new Pipeline({ runtime, plugins: hooks, catalog, log: services.log, maxBodyBytes: config.server.maxBodyBytes })
+  const pipeline = new Pipeline({
+    runtime,
+    plugins: hooks,
+    catalog,
+    log: services.log,
+    maxBodyBytes: config.server.maxBodyBytes,
+    maxUploadBytes: config.server.maxUploadBytes
+  })
   const health = services.sql.prepare("SELECT 1 AS ok")
   const app = createApp({
     pipeline,
     plugins: hooks,
-    endpoints: [chatCompletions, messages, countTokens],
+    endpoints: [chatCompletions, messages, countTokens, embeddings, imageGenerations, imageEdits, rocketChat],
     catalog,
     providers: providers().map((p) => p.name),
     adminKey: config.server.adminKey,

@@ -7,7 +7,7 @@ import { toAnthropicMessage } from "../translate/openai-to-anthropic-response.ts
 import { OpenAIToAnthropicStream } from "../translate/openai-stream-to-anthropic.ts"
 import { fromAnthropicUsage } from "../usage.ts"
 import { MessagesRequest } from "./anthropic-schema.ts"
-import { capTokens, promptEstimate, respondPassthrough, respondTranslated, useUpstreamModel } from "./legs.ts"
+import { aliased, capTokens, promptEstimate, respondPassthrough, respondTranslated, useUpstreamModel } from "./legs.ts"
 import { invalidFromSchema } from "./schema-error.ts"
 
 const decodeRequest = Schema.decodeUnknownResult(MessagesRequest)
@@ -68,5 +68,14 @@ export const messages: Endpoint = {
     ctx.stream = result.success.stream === true
     return undefined
   },
-  legs: { anthropic: anthropicMessagesLeg, openai: openAIMessagesLeg }
+  legs: { anthropic: anthropicMessagesLeg, openai: openAIMessagesLeg },
+  // A passed-through answer names the upstream's model; the client asked for its alias.
+  rewrite: (ctx, passthrough) =>
+    passthrough && aliased(ctx)
+      ? (payload) => {
+        if (payload.type === "message") payload.model = ctx.model
+        const message = payload.type === "message_start" ? payload.message : undefined
+        if (message !== null && typeof message === "object") (message as Record<string, unknown>).model = ctx.model
+      }
+      : undefined
 }

@@ -17,6 +17,9 @@ export const withHeaders = (ctx: RequestContext, base: Record<string, string>): 
   return headers
 }
 
+/** The client named an alias: the upstream knows the model by another name. */
+export const aliased = (ctx: RequestContext): boolean => ctx.target !== undefined && ctx.target.upstreamModel !== ctx.model
+
 /** Sends the upstream its own name for an aliased model. */
 export const useUpstreamModel = (ctx: RequestContext): void => {
   const target = ctx.target!

@@ -6,7 +6,7 @@ import { AnthropicToOpenAIStream } from "../translate/anthropic-stream-to-openai
 import { toChatCompletion } from "../translate/anthropic-to-openai-response.ts"
 import { toAnthropicRequest } from "../translate/openai-to-anthropic-request.ts"
 import { estimatedUsage, fromOpenAIUsage } from "../usage.ts"
-import { capTokens, promptEstimate, respondPassthrough, respondTranslated, useUpstreamModel } from "./legs.ts"
+import { aliased, capTokens, promptEstimate, respondPassthrough, respondTranslated, useUpstreamModel } from "./legs.ts"
 import { invalidFromSchema } from "./schema-error.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
@@ -119,5 +119,12 @@ export const chatCompletions: Endpoint = {
     ctx.stream = result.success.stream === true
     return undefined
   },
-  legs: { openai: openAIChatLeg, anthropic: anthropicChatLeg }
+  legs: { openai: openAIChatLeg, anthropic: anthropicChatLeg },
+  // A passed-through answer names the upstream's model; the client asked for its alias.
+  rewrite: (ctx, passthrough) =>
+    passthrough && aliased(ctx)
+      ? (payload) => {
+        if (typeof payload.model === "string") payload.model = ctx.model
+      }
+      : undefined
 }

@@ -6,7 +6,6 @@ import {
   InsufficientBalance,
   Log,
   ModelNotFound,
-  outputAllowance,
   type RequestContext,
   Sql,
   type Usage
@@ -70,11 +69,7 @@ export const billing = (options: BillingOptions = {}) =>
           }
           let reservation: Reservation | undefined
           if (rates !== undefined) {
-            const worst = priceFor(ctx, costOf({
-              ...noUsage,
-              promptTokens: reservedPromptTokens(ctx),
-              completionTokens: outputAllowance(ctx.body, ctx.target?.entry?.maxOutputTokens, defaultOutput)
-            }, rates))
+            const worst = priceFor(ctx, costOf({ ...noUsage, promptTokens: reservedPromptTokens(ctx), ...ctx.outputReservation(defaultOutput) }, rates))
             if (worst > 0n) {
               const result = ledger.reserve(account.id, worst, ctx.id)
               if (!("id" in result)) {

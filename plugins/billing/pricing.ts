@@ -36,7 +36,8 @@ export const ratesOf = (entry: ModelEntry | undefined): Rates | undefined => {
 
 /**
  * The cost of `usage` in nano-USD, rounded once. Prompt tokens include cached reads and cache
- * writes, each charged at its own rate only; the rest of the prompt at the input rate.
+ * writes, each charged at its own rate only; the rest of the prompt at the input rate. Image
+ * input likewise: its cached part at the cached image rate, the rest at the image input rate.
  */
 export const costOf = (usage: Usage, rates: Rates): bigint => {
   const cached = BigInt(usage.cachedTokens)
@@ -46,7 +47,8 @@ export const costOf = (usage: Usage, rates: Rates): bigint => {
     cached * rates.cachedInput +
     written * rates.cacheWrite +
     BigInt(usage.completionTokens) * rates.output +
-    BigInt(usage.imageInputTokens) * rates.imageInput +
+    BigInt(Math.max(0, usage.imageInputTokens - (usage.imageCachedTokens ?? 0))) * rates.imageInput +
+    BigInt(usage.imageCachedTokens ?? 0) * rates.imageCachedInput +
     BigInt(usage.imageOutputTokens) * rates.imageOutput
   return divRound(sum, MILLION)
 }

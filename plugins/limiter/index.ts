@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { definePlugin, outputAllowance, RateLimited, type RequestContext, totalTokens } from "../../core/index.ts"
+import { definePlugin, RateLimited, type RequestContext, totalTokens } from "../../core/index.ts"
 import { type Limits, MemoryRateWindows, type RateWindows, type TokenTicket } from "./store.ts"
 
 export interface LimiterOptions {
@@ -21,8 +21,10 @@ interface Reservation {
 
 const RESERVATION = Symbol("limiter/reservation")
 
-const tokensNeeded = (ctx: RequestContext, defaultOutput: number) =>
-  ctx.estimatedPromptTokens() + outputAllowance(ctx.body, ctx.target?.entry?.maxOutputTokens, defaultOutput)
+const tokensNeeded = (ctx: RequestContext, defaultOutput: number) => {
+  const output = ctx.outputReservation(defaultOutput)
+  return ctx.estimatedPromptTokens() + output.completionTokens + output.imageOutputTokens
+}
 
 const refusal = (reason: "rpm" | "tpm" | "tpm_exceeded_by_request", limits: Limits, needed: number, retryAfterSeconds: number) => {
   const message = reason === "rpm"

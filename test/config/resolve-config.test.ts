@@ -38,6 +38,7 @@ describe("resolveConfig: defaults", () => {
       host: "127.0.0.1",
       port: 8787,
       maxBodyBytes: 25 * 1024 * 1024,
+      maxUploadBytes: 64 * 1024 * 1024,
       drainSeconds: 30,
       adminKey: undefined,
       corsOrigins: undefined
@@ -70,6 +71,7 @@ describe("resolveConfig: defaults", () => {
       host: "0.0.0.0",
       port: 9000,
       maxBodyBytes: 1024,
+      maxUploadBytes: 64 * 1024 * 1024,
       drainSeconds: 5,
       adminKey: "file-admin",
       corsOrigins: ["https://app.example"]

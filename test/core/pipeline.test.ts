@@ -78,7 +78,7 @@ const harness = async (
   }
   if (options.extra) hooks.push(options.extra)
   const catalog = new Catalog([{ id: "alias-1", provider: "fake", upstream: "fake-large" }], [{ name: "fake", patterns: ["fake-*"] }])
-  return { pipeline: new Pipeline({ runtime, plugins: hooks, catalog, log, maxBodyBytes: 10_000 }), trace, outcomes, logs, sent }
+  return { pipeline: new Pipeline({ runtime, plugins: hooks, catalog, log, maxBodyBytes: 10_000, maxUploadBytes: 20_000 }), trace, outcomes, logs, sent }
 }
 
 const request = (body: unknown, signal?: AbortSignal) =>

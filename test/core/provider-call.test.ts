@@ -24,7 +24,7 @@ const upstream = (statuses: Record<string, number>) => {
 const call = (byok: boolean, credential?: string) => {
   const ctx = new RequestContext("req_1", "anthropic", "/messages", new Request("http://x/"), byok)
   ctx.credential = credential
-  return { ctx, protocol: "anthropic" as const, path: "/v1/messages", body: "{}" }
+  return { ctx, protocol: "anthropic" as const, path: "/v1/messages", body: "{}", contentType: "application/json" }
 }
 
 const options = (shared: ReadonlyArray<string>) => ({

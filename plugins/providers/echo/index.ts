@@ -3,10 +3,13 @@ import {
   type CountTokensRequest,
   definePlugin,
   estimateTokens,
+  formFields,
+  formParts,
   InvalidRequest,
   promptTextOfMessages,
   type UpstreamCall
 } from "../../../core/index.ts"
+import { embeddingsAnswer, imagesAnswer } from "./media.ts"
 
 export interface EchoOptions {
   /** Pause between streamed chunks, to make streams observable in demos and tests. */
@@ -156,6 +159,12 @@ export const echo = (options: EchoOptions = {}) =>
         protocols: ["openai", "anthropic"] as const,
         keyless: true,
         send: (call: UpstreamCall) => {
+          if (call.path === "/images/edits" && call.contentType.startsWith("multipart/")) {
+            const bytes = typeof call.body === "string" ? new TextEncoder().encode(call.body) : call.body
+            const parts = formParts(bytes, call.contentType)
+            if (parts instanceof InvalidRequest) return Effect.fail(parts)
+            return Effect.succeed(imagesAnswer(formFields(bytes, parts)))
+          }
           const body = JSON.parse(typeof call.body === "string" ? call.body : decoder.decode(call.body))
           const delay = options.chunkDelayMs ?? 0
           switch (call.path) {
@@ -163,6 +172,11 @@ export const echo = (options: EchoOptions = {}) =>
               return Effect.succeed(chatCompletion(body as ChatBody, delay))
             case "/v1/messages":
               return Effect.succeed(anthropicMessage(body as MessagesBody, delay))
+            case "/embeddings":
+              return Effect.succeed(embeddingsAnswer(body))
+            case "/images/generations":
+            case "/images/edits":
+              return Effect.succeed(imagesAnswer(body))
             case "/v1/messages/count_tokens":
               return Effect.succeed(Response.json({ input_tokens: estimateTokens(promptTextOfMessages(body as CountTokensRequest)) }))
             default:

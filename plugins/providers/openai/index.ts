@@ -28,7 +28,7 @@ export const openai = (options: OpenAIOptions = {}) => {
       const shared = new KeyPool(options.keys ?? [])
       const base = (options.baseUrl ?? "https://api.openai.com/v1").replace(/\/+$/, "")
       const timeoutMs = (options.timeoutSeconds ?? 600) * 1000
-      const fixedHeaders = { ...options.headers, "content-type": "application/json", accept: "application/json, text/event-stream" }
+      const fixedHeaders = { ...options.headers, accept: "application/json, text/event-stream" }
 
       const send = (call: UpstreamCall) =>
         sendProviderCall(http, log, call, {
@@ -37,7 +37,11 @@ export const openai = (options: OpenAIOptions = {}) => {
           timeoutMs,
           request: (secret) => ({
             url: `${base}${call.path}`,
-            init: { method: "POST", headers: { ...fixedHeaders, authorization: `Bearer ${secret}` }, body: call.body }
+            init: {
+              method: "POST",
+              headers: { ...fixedHeaders, "content-type": call.contentType, authorization: `Bearer ${secret}` },
+              body: call.body
+            }
           })
         })
 

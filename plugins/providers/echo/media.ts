@@ -1,0 +1,75 @@
+import { estimateTokens } from "../../../core/index.ts"
+
+/**
+ * The echo provider's embeddings and images: deterministic stand-ins in OpenAI's wire format,
+ * with honest token counts, so the embeddings and images surfaces work offline.
+ */
+
+/** A unit vector derived from the text: the same text always embeds the same way. */
+const vectorOf = (text: string, dimensions: number): Float32Array => {
+  const vector = new Float32Array(dimensions)
+  let seed = 2166136261
+  for (let i = 0; i < text.length; i++) seed = Math.imul(seed ^ text.charCodeAt(i), 16777619)
+  let norm = 0
+  for (let i = 0; i < dimensions; i++) {
+    seed = Math.imul(seed ^ (seed >>> 15), 2246822507) ^ i
+    vector[i] = ((seed >>> 0) / 0xffffffff) * 2 - 1
+    norm += vector[i]! * vector[i]!
+  }
+  const length = Math.sqrt(norm) || 1
+  for (let i = 0; i < dimensions; i++) vector[i]! /= length
+  return vector
+}
+
+/** Little-endian float32 bytes in base64: OpenAI's `encoding_format: "base64"`. */
+const base64Of = (vector: Float32Array): string => {
+  const bytes = new Uint8Array(vector.length * 4)
+  const view = new DataView(bytes.buffer)
+  vector.forEach((value, i) => view.setFloat32(i * 4, value, true))
+  return btoa(String.fromCharCode(...bytes))
+}
+
+export const embeddingsAnswer = (body: Record<string, unknown>): Response => {
+  const input = body.input
+  const texts = typeof input === "string"
+    ? [input]
+    : Array.isArray(input) && typeof input[0] === "number"
+    ? [input.join(" ")]
+    : Array.isArray(input)
+    ? input.map((item) => (typeof item === "string" ? item : Array.isArray(item) ? item.join(" ") : ""))
+    : []
+  const dimensions = typeof body.dimensions === "number" ? body.dimensions : 8
+  const base64 = body.encoding_format === "base64"
+  const tokens = texts.reduce((sum, text) => sum + estimateTokens(text), 0)
+  return Response.json({
+    object: "list",
+    model: body.model,
+    data: texts.map((text, index) => {
+      const vector = vectorOf(text, dimensions)
+      return { object: "embedding", index, embedding: base64 ? base64Of(vector) : Array.from(vector) }
+    }),
+    usage: { prompt_tokens: tokens, total_tokens: tokens }
+  })
+}
+
+/** A 1x1 transparent PNG: the smallest honest image. */
+const PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+
+/** Image output tokens the echo provider reports per image: OpenAI's low-quality 1024x1024 figure. */
+const ECHO_IMAGE_TOKENS = 272
+
+export const imagesAnswer = (fields: Record<string, unknown>): Response => {
+  const n = Number(fields.n ?? 1) || 1
+  const textTokens = estimateTokens(String(fields.prompt ?? ""))
+  return Response.json({
+    created: Math.floor(Date.now() / 1000),
+    data: Array.from({ length: n }, () => ({ b64_json: PIXEL })),
+    usage: {
+      input_tokens: textTokens,
+      input_tokens_details: { text_tokens: textTokens, image_tokens: 0 },
+      output_tokens: n * ECHO_IMAGE_TOKENS,
+      output_tokens_details: { text_tokens: 0, image_tokens: n * ECHO_IMAGE_TOKENS },
+      total_tokens: textTokens + n * ECHO_IMAGE_TOKENS
+    }
+  })
+}
