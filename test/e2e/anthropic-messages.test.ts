@@ -146,9 +146,12 @@ describe("POST /v1/messages with the Anthropic SDK", () => {
     })
 
     it("rewrites an alias, clamps max_tokens to the cap, and routes an uncatalogued claude-* model by pattern", async () => {
-      await client.messages.stream({ model: "house-claude", max_tokens: 32_000, messages: [{ role: "user", content: "alias" }] }).finalMessage()
+      const streamed = await client.messages.stream({ model: "house-claude", max_tokens: 32_000, messages: [{ role: "user", content: "alias" }] }).finalMessage()
       assert.equal(anthropicMock.messages.at(-1)!.body.model, "claude-haiku-4-5")
       assert.equal(anthropicMock.messages.at(-1)!.body.max_tokens, 1_500)
+      assert.equal(streamed.model, "house-claude", "the client sees the alias it asked for")
+      const whole = await client.messages.create({ model: "house-claude", max_tokens: 32, messages: [{ role: "user", content: "alias" }] })
+      assert.equal(whole.model, "house-claude")
       const reply = await client.messages.create({ model: "claude-3-5-haiku-latest", max_tokens: 32, messages: [{ role: "user", content: "pattern" }] })
       assert.equal(reply.content[0]?.type === "text" && reply.content[0].text, "pattern")
       assert.equal(anthropicMock.messages.at(-1)!.body.model, "claude-3-5-haiku-latest")

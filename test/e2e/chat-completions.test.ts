@@ -152,9 +152,16 @@ describe("POST /v1/chat/completions through the openai provider", () => {
     })
   })
 
-  it("rewrites an alias to its upstream model name", async () => {
-    await client.chat.completions.create({ model: "house-model", messages: [{ role: "user", content: "alias" }] })
+  it("sends an alias upstream under its upstream name, and shows the client its alias", async () => {
+    const whole = await client.chat.completions.create({ model: "house-model", messages: [{ role: "user", content: "alias" }] })
     assert.equal(mock.chats.at(-1)!.body.model, "gpt-4o-mini")
+    assert.equal(whole.model, "house-model")
+    const stream = await client.chat.completions.create({ model: "house-model", stream: true, messages: [{ role: "user", content: "alias streamed" }] })
+    const chunks = []
+    for await (const chunk of stream) chunks.push(chunk)
+    assert.ok(chunks.every((c) => c.model === "house-model"))
+    assert.equal(chunks.map((c) => c.choices[0]?.delta.content ?? "").join(""), "alias streamed")
+    assert.ok(chunks.every((c) => c.choices.length > 0), "the hidden usage chunk stays hidden")
   })
 
   it("clamps max_tokens to the model's output cap", async () => {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import { answerEmbeddings, answerImages, type MediaRecord, readMultipart } from "./mock-openai-media.ts"
 
 /**
  * A mock OpenAI upstream that speaks the real chat-completions wire format (JSON and SSE,
@@ -21,6 +22,8 @@ export interface RecordedRequest {
   readonly path: string
   readonly headers: IncomingMessage["headers"]
   readonly body: Record<string, unknown>
+  /** A multipart upload's text fields and files. */
+  readonly upload: MediaRecord | undefined
   /** The client (the relay) went away before the response was complete. */
   aborted: boolean
   /** Chunks written before the end or the abort. */
@@ -97,15 +100,18 @@ export class MockOpenAI {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse) {
-    let raw = ""
-    for await (const chunk of req) raw += chunk
-    let body: Record<string, unknown> = {}
+    const chunks: Array<Buffer> = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const raw = Buffer.concat(chunks)
+    const contentType = req.headers["content-type"] ?? ""
+    const upload = contentType.startsWith("multipart/form-data") ? readMultipart(raw, contentType) : undefined
+    let body: Record<string, unknown> = upload?.fields ?? {}
     try {
-      body = JSON.parse(raw)
+      if (upload === undefined) body = JSON.parse(raw.toString("utf8"))
     } catch {
       // recorded as empty; answered below
     }
-    const record: RecordedRequest = { path: req.url ?? "", headers: req.headers, body, aborted: false, chunksSent: 0 }
+    const record: RecordedRequest = { path: req.url ?? "", headers: req.headers, body, upload, aborted: false, chunksSent: 0 }
     this.requests.push(record)
     res.on("close", () => {
       if (!res.writableFinished) record.aborted = true
@@ -124,6 +130,13 @@ export class MockOpenAI {
     }
     if (behaviour === "reject401") {
       return this.json(res, 401, openAIError(`Incorrect API key provided: ${key.slice(0, 6)}***${key.slice(-4)}.`, "invalid_request_error", "invalid_api_key"))
+    }
+    if (req.url === "/v1/embeddings") return answerEmbeddings(res, body)
+    if (req.url === "/v1/images/generations") return answerImages(res, body, 0)
+    if (req.url === "/v1/images/edits") {
+      const images = upload ? upload.files.filter((f) => f.field === "image" || f.field === "image[]").length : (body.images as Array<unknown> | undefined)?.length ?? 0
+      if (images === 0) return this.json(res, 400, openAIError("image is required", "invalid_request_error", null, "image"))
+      return answerImages(res, body, images)
     }
     if (req.url !== "/v1/chat/completions") return this.json(res, 404, openAIError("Unknown route", "invalid_request_error", null))
     if (typeof body.model !== "string") return this.json(res, 400, openAIError("you must provide a model parameter", "invalid_request_error", null, "model"))
