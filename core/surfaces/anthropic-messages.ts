@@ -1,4 +1,3 @@
-import { Result, Schema } from "effect"
 import type { Endpoint, EndpointLeg } from "../endpoint.ts"
 import { InvalidRequest } from "../errors.ts"
 import { AnthropicUsageTap } from "../sse/anthropic-usage-tap.ts"
@@ -7,10 +6,8 @@ import { toAnthropicMessage } from "../translate/openai-to-anthropic-response.ts
 import { OpenAIToAnthropicStream } from "../translate/openai-stream-to-anthropic.ts"
 import { fromAnthropicUsage } from "../usage.ts"
 import { MessagesRequest } from "./anthropic-schema.ts"
-import { aliased, capTokens, promptEstimate, respondPassthrough, respondTranslated, useUpstreamModel } from "./legs.ts"
-import { invalidFromSchema } from "./schema-error.ts"
-
-const decodeRequest = Schema.decodeUnknownResult(MessagesRequest)
+import { decodeWith, echoAlias } from "./decode.ts"
+import { capTokens, promptEstimate, respondPassthrough, respondTranslated, useUpstreamModel } from "./legs.ts"
 
 /** Sent when the upstream fails mid-stream: Anthropic's SDKs raise an `error` event. */
 const ANTHROPIC_FAILURE_EVENT = new TextEncoder().encode(
@@ -61,21 +58,11 @@ export const openAIMessagesLeg: EndpointLeg = {
 export const messages: Endpoint = {
   route: "/messages",
   surface: "anthropic",
-  decode(ctx, body) {
-    const result = decodeRequest(body)
-    if (Result.isFailure(result)) return invalidFromSchema(result.failure)
-    ctx.model = result.success.model
-    ctx.stream = result.success.stream === true
-    return undefined
-  },
+  decode: decodeWith(MessagesRequest),
   legs: { anthropic: anthropicMessagesLeg, openai: openAIMessagesLeg },
-  // A passed-through answer names the upstream's model; the client asked for its alias.
-  rewrite: (ctx, passthrough) =>
-    passthrough && aliased(ctx)
-      ? (payload) => {
-        if (payload.type === "message") payload.model = ctx.model
-        const message = payload.type === "message_start" ? payload.message : undefined
-        if (message !== null && typeof message === "object") (message as Record<string, unknown>).model = ctx.model
-      }
-      : undefined
+  rewrite: echoAlias((payload, model) => {
+    if (payload.type === "message") payload.model = model
+    const message = payload.type === "message_start" ? payload.message : undefined
+    if (message !== null && typeof message === "object") (message as Record<string, unknown>).model = model
+  })
 }

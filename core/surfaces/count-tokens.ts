@@ -1,11 +1,9 @@
-import { Result, Schema } from "effect"
 import type { Endpoint } from "../endpoint.ts"
 import { estimateTokens } from "../usage.ts"
 import { CountTokensRequest } from "./anthropic-schema.ts"
+import { decodeWith } from "./decode.ts"
 import { respondWhole, useUpstreamModel, withHeaders } from "./legs.ts"
-import { invalidFromSchema } from "./schema-error.ts"
 
-const decodeRequest = Schema.decodeUnknownResult(CountTokensRequest)
 
 type Block = { readonly type: string; readonly [field: string]: unknown }
 
@@ -49,12 +47,7 @@ export const promptTextOfMessages = (body: CountTokensRequest): string => {
 export const countTokens: Endpoint = {
   route: "/messages/count_tokens",
   surface: "anthropic",
-  decode(ctx, body) {
-    const result = decodeRequest(body)
-    if (Result.isFailure(result)) return invalidFromSchema(result.failure)
-    ctx.model = result.success.model
-    return undefined
-  },
+  decode: decodeWith(CountTokensRequest),
   legs: {
     anthropic: {
       path: "/v1/messages/count_tokens",

@@ -1,8 +1,8 @@
-import { Result, Schema } from "effect"
+import { Schema } from "effect"
 import type { Endpoint } from "../endpoint.ts"
 import { fromOpenAIUsage } from "../usage.ts"
-import { aliased, respondWhole, useUpstreamModel } from "./legs.ts"
-import { invalidFromSchema } from "./schema-error.ts"
+import { decodeWith, echoAlias } from "./decode.ts"
+import { respondWhole, useUpstreamModel } from "./legs.ts"
 
 const NonEmptyTokens = Schema.Array(Schema.Int).check(Schema.isMinLength(1))
 
@@ -20,8 +20,6 @@ export const EmbeddingsRequest = Schema.Struct({
   dimensions: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)))
 })
 
-const decodeRequest = Schema.decodeUnknownResult(EmbeddingsRequest)
-
 /**
  * `POST /v1/embeddings`: OpenAI embeddings, charged on input tokens. The answer, float arrays
  * or base64 alike, passes through as the upstream sent it.
@@ -29,14 +27,10 @@ const decodeRequest = Schema.decodeUnknownResult(EmbeddingsRequest)
 export const embeddings: Endpoint = {
   route: "/embeddings",
   surface: "openai",
-  decode(ctx, body) {
-    const result = decodeRequest(body)
-    if (Result.isFailure(result)) return invalidFromSchema(result.failure)
-    ctx.model = result.success.model
+  decode: decodeWith(EmbeddingsRequest, (ctx) => {
     // An embedding produces no output tokens.
     ctx.reservedOutput = { completionTokens: 0, imageOutputTokens: 0 }
-    return undefined
-  },
+  }),
   legs: {
     openai: {
       path: "/embeddings",
@@ -44,10 +38,7 @@ export const embeddings: Endpoint = {
       respond: (ctx, upstream) => respondWhole(ctx, upstream, fromOpenAIUsage)
     }
   },
-  rewrite: (ctx) =>
-    aliased(ctx)
-      ? (payload) => {
-        if (typeof payload.model === "string") payload.model = ctx.model
-      }
-      : undefined
+  rewrite: echoAlias((payload, model) => {
+    if (typeof payload.model === "string") payload.model = model
+  })
 }

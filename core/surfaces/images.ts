@@ -1,12 +1,12 @@
-import { Result, Schema } from "effect"
+import { Schema } from "effect"
 import type { RequestContext } from "../context.ts"
 import type { Endpoint, EndpointLeg } from "../endpoint.ts"
 import { InvalidRequest, type RelayError } from "../errors.ts"
 import { type FormPart, removePart, replacePart } from "../multipart.ts"
 import { OpenAIUsageTap } from "../sse/usage-tap.ts"
 import { estimatedUsage, fromImageUsage } from "../usage.ts"
+import { decodeWith } from "./decode.ts"
 import { respondPassthrough, useUpstreamModel } from "./legs.ts"
-import { invalidFromSchema } from "./schema-error.ts"
 
 const ImageCount = Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 10 }))
 
@@ -40,9 +40,6 @@ const ImageEditForm = Schema.Struct({
   response_format: Schema.optional(Schema.Literals(["url", "b64_json"]))
 })
 
-const decodeGeneration = Schema.decodeUnknownResult(ImageGenerationRequest)
-const decodeEdit = Schema.decodeUnknownResult(ImageEditRequest)
-const decodeEditForm = Schema.decodeUnknownResult(ImageEditForm)
 
 /**
  * Output image tokens of one GPT image at high quality, the worst case the reservation needs:
@@ -56,9 +53,12 @@ const imageTokens = (size: string | undefined, quality: string | undefined): num
   return quality === "low" ? Math.ceil(high / 16) : quality === "medium" ? Math.ceil(high / 4) : high
 }
 
-const reserveImages = (ctx: RequestContext, n: number, size: string | undefined, quality: string | undefined) => {
-  ctx.reservedOutput = { completionTokens: 0, imageOutputTokens: n * imageTokens(size, quality) }
+/** Reserves the worst case of the requested images; a form's count is text. */
+const reserveImages = (ctx: RequestContext, request: { n?: number | string | undefined; size?: string | undefined; quality?: string | undefined }) => {
+  ctx.reservedOutput = { completionTokens: 0, imageOutputTokens: Number(request.n ?? 1) * imageTokens(request.size, request.quality) }
 }
+
+const decodeForm = decodeWith(ImageEditForm, reserveImages)
 
 const GPT_IMAGE = /^(?:gpt-image|chatgpt-image)/
 
@@ -123,15 +123,7 @@ const imageLeg = (path: string): EndpointLeg => ({
 export const imageGenerations: Endpoint = {
   route: "/images/generations",
   surface: "openai",
-  decode(ctx, body) {
-    const result = decodeGeneration(body)
-    if (Result.isFailure(result)) return invalidFromSchema(result.failure)
-    const request = result.success
-    ctx.model = request.model
-    ctx.stream = request.stream === true
-    reserveImages(ctx, request.n ?? 1, request.size, request.quality)
-    return undefined
-  },
+  decode: decodeWith(ImageGenerationRequest, reserveImages),
   legs: { openai: imageLeg("/images/generations") }
 }
 
@@ -142,26 +134,12 @@ export const imageGenerations: Endpoint = {
 export const imageEdits: Endpoint = {
   route: "/images/edits",
   surface: "openai",
-  decode(ctx, body) {
-    const result = decodeEdit(body)
-    if (Result.isFailure(result)) return invalidFromSchema(result.failure)
-    const request = result.success
-    ctx.model = request.model
-    ctx.stream = request.stream === true
-    reserveImages(ctx, request.n ?? 1, request.size, request.quality)
-    return undefined
-  },
+  decode: decodeWith(ImageEditRequest, reserveImages),
   decodeForm(ctx, fields) {
-    const result = decodeEditForm(fields)
-    if (Result.isFailure(result)) return invalidFromSchema(result.failure)
     const images = ctx.form!.filter((part) => part.filename !== undefined && (part.name === "image" || part.name === "image[]"))
     if (images.length === 0) return new InvalidRequest({ message: "image: an edit needs at least one image file", param: "image" })
     if (images.length > 16) return new InvalidRequest({ message: "image: at most 16 images", param: "image" })
-    const request = result.success
-    ctx.model = request.model
-    ctx.stream = request.stream === "true"
-    reserveImages(ctx, Number(request.n ?? "1"), request.size, request.quality)
-    return undefined
+    return decodeForm(ctx, fields)
   },
   legs: { openai: imageLeg("/images/edits") }
 }

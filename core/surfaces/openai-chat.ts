@@ -1,4 +1,4 @@
-import { Result, Schema } from "effect"
+import { Schema } from "effect"
 import type { Endpoint, EndpointLeg } from "../endpoint.ts"
 import { InvalidRequest } from "../errors.ts"
 import { OpenAIUsageTap } from "../sse/usage-tap.ts"
@@ -6,8 +6,8 @@ import { AnthropicToOpenAIStream } from "../translate/anthropic-stream-to-openai
 import { toChatCompletion } from "../translate/anthropic-to-openai-response.ts"
 import { toAnthropicRequest } from "../translate/openai-to-anthropic-request.ts"
 import { estimatedUsage, fromOpenAIUsage } from "../usage.ts"
-import { aliased, capTokens, promptEstimate, respondPassthrough, respondTranslated, useUpstreamModel } from "./legs.ts"
-import { invalidFromSchema } from "./schema-error.ts"
+import { decodeWith, echoAlias } from "./decode.ts"
+import { capTokens, promptEstimate, respondPassthrough, respondTranslated, useUpstreamModel } from "./legs.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 const optionalNullable = <S extends Schema.Top>(schema: S) => Schema.optional(Schema.NullOr(schema))
@@ -43,8 +43,6 @@ export const ChatCompletionRequest = Schema.Struct({
 })
 
 export type ChatCompletionRequest = Schema.Schema.Type<typeof ChatCompletionRequest>
-
-const decodeRequest = Schema.decodeUnknownResult(ChatCompletionRequest)
 
 /**
  * Set when the client did not ask for stream usage: the relay gets it from the upstream
@@ -112,19 +110,9 @@ export const anthropicChatLeg: EndpointLeg = {
 export const chatCompletions: Endpoint = {
   route: "/chat/completions",
   surface: "openai",
-  decode(ctx, body) {
-    const result = decodeRequest(body)
-    if (Result.isFailure(result)) return invalidFromSchema(result.failure)
-    ctx.model = result.success.model
-    ctx.stream = result.success.stream === true
-    return undefined
-  },
+  decode: decodeWith(ChatCompletionRequest),
   legs: { openai: openAIChatLeg, anthropic: anthropicChatLeg },
-  // A passed-through answer names the upstream's model; the client asked for its alias.
-  rewrite: (ctx, passthrough) =>
-    passthrough && aliased(ctx)
-      ? (payload) => {
-        if (typeof payload.model === "string") payload.model = ctx.model
-      }
-      : undefined
+  rewrite: echoAlias((payload, model) => {
+    if (typeof payload.model === "string") payload.model = model
+  })
 }

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
 import fc from "fast-check"
-import type { SqlShape } from "../../core/index.ts"
 import { type Balance, makeLedger, type Reservation } from "../../plugins/billing/ledger.ts"
 import { openNodeStore } from "../../runtime/node-store.ts"
 

@@ -1,0 +1,38 @@
+import { Result, Schema } from "effect"
+import type { RequestContext } from "../context.ts"
+import type { Endpoint } from "../endpoint.ts"
+import type { JsonRewrite } from "../sse/rewrite.ts"
+import { aliased } from "./legs.ts"
+import { invalidFromSchema } from "./schema-error.ts"
+
+/** What every request schema has: the model, and whether to stream. */
+interface Routed {
+  readonly model: string
+  readonly stream?: boolean | "true" | "false" | null | undefined
+}
+
+/**
+ * An endpoint's `decode` from its request schema: a schema failure is a 400 naming the field;
+ * a valid body sets `ctx.model` and `ctx.stream`, then `then` reads what else it needs.
+ */
+export const decodeWith = <A extends Routed, I>(
+  schema: Schema.Codec<A, I>,
+  then?: (ctx: RequestContext, request: A) => void
+) => {
+  const decode = Schema.decodeUnknownResult(schema)
+  return (ctx: RequestContext, body: unknown) => {
+    const result = decode(body)
+    if (Result.isFailure(result)) return invalidFromSchema(result.failure)
+    ctx.model = result.success.model
+    ctx.stream = result.success.stream === true || result.success.stream === "true"
+    then?.(ctx, result.success)
+    return undefined
+  }
+}
+
+/**
+ * An endpoint's `rewrite` for aliases: a passed-through answer names the upstream's model,
+ * so `apply` puts back the name the client asked for. Translated answers already use it.
+ */
+export const echoAlias = (apply: (payload: Record<string, unknown>, model: string) => void): NonNullable<Endpoint["rewrite"]> =>
+  (ctx, passthrough): JsonRewrite | undefined => (passthrough && aliased(ctx) ? (payload) => apply(payload, ctx.model) : undefined)
