@@ -6,3 +6,10 @@ export type { RelayConfigInput } from "./schema.ts"
 export { keys, type KeysOptions } from "../plugins/keys/index.ts"
 export { echo, type EchoOptions } from "../plugins/providers/echo/index.ts"
 export { OPENAI_PATTERNS, openai, type OpenAIOptions } from "../plugins/providers/openai/index.ts"
+export type { ConfigKit } from "./load.ts"
+/**
+ * For plugins declared in a config beside the single executable, which cannot import core/ or
+ * effect from disk: they take these from the config function's argument instead.
+ */
+export * as core from "../core/index.ts"
+export { Effect } from "effect"
