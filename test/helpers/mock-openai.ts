@@ -8,9 +8,10 @@ import type { AddressInfo } from "node:net"
  * What it does is chosen by the key it is called with and by the model name:
  * - key behaviours (`keys` option): "ok", "fail500", "rate429", "reject401", "drop" (closes the
  *   socket); an unknown key gets OpenAI's 401, whose message quotes the key.
- * - models: `mock-slow` streams 100 chunks 30 ms apart; `mock-tools` answers with two tool
- *   calls whose arguments arrive in fragments; `mock-bad-request` answers 400; `mock-hang`
- *   never answers; anything else echoes the last user message.
+ * - models: `mock-slow` streams 100 chunks 30 ms apart; `mock-pause` echoes after a silence
+ *   (streaming: after the first word) of `metadata.pause_ms` (default 300); `mock-tools`
+ *   answers with two tool calls whose arguments arrive in fragments; `mock-bad-request` answers
+ *   400; `mock-hang` never answers; anything else echoes the last user message.
  */
 export type KeyBehaviour = "ok" | "fail500" | "rate429" | "reject401" | "drop"
 
@@ -22,6 +23,8 @@ export interface RecordedRequest {
   aborted: boolean
   /** Chunks written before the end or the abort. */
   chunksSent: number
+  /** When each chunk was written, in `performance.now()` time of this process. */
+  readonly sentAt: Array<number>
 }
 
 export const TOOL_CALLS = [
@@ -75,7 +78,7 @@ export class MockOpenAI {
     } catch {
       // recorded as empty; answered below
     }
-    const record: RecordedRequest = { path: req.url ?? "", headers: req.headers, body, aborted: false, chunksSent: 0 }
+    const record: RecordedRequest = { path: req.url ?? "", headers: req.headers, body, aborted: false, chunksSent: 0, sentAt: [] }
     this.requests.push(record)
     res.on("close", () => {
       if (!res.writableFinished) record.aborted = true
@@ -108,6 +111,7 @@ export class MockOpenAI {
     const messages = (body.messages ?? []) as Array<{ role: string; content: unknown }>
     const lastUser = [...messages].reverse().find((m) => m.role === "user")
     const text = model === "mock-slow" ? Array.from({ length: 100 }, (_, i) => `w${i} `).join("") : textOf(lastUser?.content)
+    const pauseMs = Number((body.metadata as { pause_ms?: string } | undefined)?.pause_ms ?? 300)
     const usage = {
       prompt_tokens: 11 + messages.length,
       completion_tokens: model === "mock-tools" ? 23 : text.split(" ").length,
@@ -121,6 +125,7 @@ export class MockOpenAI {
 
     if (!stream) {
       if (model === "mock-slow") await sleep(300)
+      if (model === "mock-pause") await sleep(pauseMs)
       const message = model === "mock-tools"
         ? {
           role: "assistant",
@@ -177,8 +182,11 @@ export class MockOpenAI {
       const cut = Math.floor(event.length / 2)
       res.write(event.slice(0, cut))
       res.write(event.slice(cut))
+      record.sentAt.push(performance.now())
       record.chunksSent++
       if (model === "mock-slow") await sleep(30)
+      // Chunk 0 is the role, chunk 1 the first word.
+      if (model === "mock-pause" && record.chunksSent === 2) await sleep(pauseMs)
     }
     res.end()
   }
