@@ -10,7 +10,7 @@ import { relayCommand, ROOT, RUNTIMES, type RuntimeName } from "../test/helpers/
  * runtime starts once to create its store (first run), then `RUNS` times on that store, as a
  * restart does. Linux only (memory is read from /proc).
  */
-const RUNS = Number(process.env.BENCH_RUNS ?? 10)
+const RUNS = Number(process.env.BENCH_RUNS ?? 20)
 /** Time given to a started relay to settle (lazy initialisation, a first GC) before its memory is read. */
 const SETTLE_MS = 1_000
 
