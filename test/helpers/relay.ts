@@ -40,7 +40,7 @@ export interface StartOptions {
 }
 
 /** Spawns the relay under the test runtime with only the environment given (plus PATH and HOME). */
-const spawnRelay = (env: Record<string, string | undefined>, options: StartOptions = {}): ChildProcess => {
+const spawnRelay = (env: Record<string, string | undefined>, options: Pick<StartOptions, "cwd" | "executable"> = {}): ChildProcess => {
   const { command, args } = options.executable === undefined ? relayCommand(RUNTIME) : { command: options.executable, args: [] }
   return spawn(command, args, {
     cwd: options.cwd ?? ROOT,
