@@ -1,10 +1,12 @@
-import { anthropic, billing, defineConfig, DEFAULT_MODELS, echo, google, keys, limiter, openai, RELAY_TIERS, tokenizer, vault } from "./config/index.ts"
+import type { ConfigDeclaration } from "./config/index.ts"
 
 /**
  * The shipped configuration. It reads the environment (SPEC section 2), so a deployment is
- * "set env, start": `OPENAI_API_KEY=sk-a,sk-b` makes a pool of two keys.
+ * "set env, start": `OPENAI_API_KEY=sk-a,sk-b` makes a pool of two keys. It takes the plugin
+ * factories from its argument instead of importing them, so the same file also configures the
+ * single executable when it sits beside it.
  */
-export default defineConfig((env) => ({
+export default (({ anthropic, billing, DEFAULT_MODELS, echo, google, keys, limiter, openai, RELAY_TIERS, tokenizer, vault, ...env }) => ({
   server: { host: "127.0.0.1", port: 8787, drainSeconds: 30 },
   tiers: RELAY_TIERS,
   defaultTier: "starter",
@@ -20,4 +22,4 @@ export default defineConfig((env) => ({
     google({ keys: env.list("GEMINI_API_KEY"), baseUrl: env.get("GEMINI_BASE_URL") }),
     echo()
   ]
-}))
+})) satisfies ConfigDeclaration

@@ -12,3 +12,10 @@ export { GOOGLE_PATTERNS, google, type GoogleOptions } from "../plugins/provider
 export { OPENAI_PATTERNS, openai, type OpenAIOptions } from "../plugins/providers/openai/index.ts"
 export { tokenizer, type TokenizerOptions } from "../plugins/tokenizer/index.ts"
 export { vault, type VaultOptions } from "../plugins/vault/index.ts"
+export type { ConfigKit } from "./load.ts"
+/**
+ * For plugins declared in a config beside the single executable, which cannot import core/ or
+ * effect from disk: they take these from the config function's argument instead.
+ */
+export * as core from "../core/index.ts"
+export { Effect } from "effect"

@@ -2,10 +2,24 @@ import { Result, Schema } from "effect"
 import { describeSchemaError, type ModelEntry, type Plugin, type RateTier } from "../core/index.ts"
 import { RELAY_TIERS } from "./defaults.ts"
 import { type ConfigEnv, makeConfigEnv } from "./env.ts"
+// A cycle by design (index.ts re-exports this module): the namespace is read only when a
+// config is resolved, long after both modules have loaded.
+import * as exported from "./index.ts"
 import { RelayConfig, type RelayConfigInput } from "./schema.ts"
 
-/** A config file declares its settings as an object, or as a function of the environment. */
-export type ConfigDeclaration = RelayConfigInput | ((env: ConfigEnv) => RelayConfigInput)
+/**
+ * What a config declared as a function receives: the environment helpers and everything a
+ * config file could import from config/index.ts (plugin factories, defaults). A config that
+ * takes them from here needs no import at all, which is how a config beside the single
+ * executable names plugins: the project's modules live inside the executable, not on disk.
+ */
+export type ConfigKit = ConfigEnv & typeof exported
+
+/**
+ * A config file declares its settings as an object, or as a function of the environment and
+ * the plugin factories: `(env) => ...` or `(relay) => ({ plugins: [relay.keys()], ... })`.
+ */
+export type ConfigDeclaration = RelayConfigInput | ((relay: ConfigKit) => RelayConfigInput)
 
 /** Declares the relay's configuration: the default export of `relay.config.ts`. */
 export const defineConfig = (declaration: ConfigDeclaration): ConfigDeclaration => declaration
@@ -53,7 +67,7 @@ export const resolveConfig = (
   let declared: unknown
   let port: number
   try {
-    declared = typeof declaration === "function" ? declaration(env) : declaration
+    declared = typeof declaration === "function" ? declaration({ ...exported, ...env }) : declaration
     port = env.int("PORT", -1)
   } catch (error) {
     // A malformed variable read by the config: a message for the operator, not a stack.

@@ -1,4 +1,4 @@
-import { anthropic, billing, defineConfig, echo, keys, limiter, openai, tokenizer, vault } from "./index.ts"
+import type { ConfigDeclaration } from "./index.ts"
 
 /**
  * RocketAIRoom Chat API: `POST /v1/chat` with the house models and plans of its product page.
@@ -7,6 +7,7 @@ import { anthropic, billing, defineConfig, echo, keys, limiter, openai, tokenize
  * The house models are aliases: set `upstream` (and `provider`) to the model the operator puts
  * behind each. Their flat per-1K prices are the same per-1M prices on input and output:
  * $0.0004/1K is $0.40 per 1M tokens. `max_tokens` above a model's cap is a 400 on /v1/chat.
+ * It takes the plugin factories from its argument, so it also configures the single executable.
  */
 const HOUSE_MODELS = [
   { id: "rocket-1", provider: "openai", upstream: "gpt-4o-mini", maxOutputTokens: 4_096, price: "0.40" },
@@ -14,7 +15,7 @@ const HOUSE_MODELS = [
   { id: "rocket-1-pro", provider: "openai", upstream: "gpt-5.5", maxOutputTokens: 8_192, price: "1.20" }
 ]
 
-export default defineConfig((env) => ({
+export default (({ anthropic, billing, echo, keys, limiter, openai, tokenizer, vault, ...env }) => ({
   server: { host: "127.0.0.1", port: 8787 },
   // Enterprise is "custom" on the product page: these are its defaults, and each enterprise
   // account gets its own rpm/tpm through PATCH /admin/accounts/{id}.
@@ -40,4 +41,4 @@ export default defineConfig((env) => ({
     anthropic({ keys: env.list("ANTHROPIC_API_KEY"), baseUrl: env.get("ANTHROPIC_BASE_URL") }),
     echo()
   ]
-}))
+})) satisfies ConfigDeclaration

@@ -1,60 +1,30 @@
 import { serve } from "@hono/node-server"
-import { mkdirSync } from "node:fs"
-import { resolve } from "node:path"
-import { pathToFileURL } from "node:url"
-import pino from "pino"
-import { ConfigError, loadConfig } from "../config/index.ts"
-import { buildRelay, drainAndClose } from "./relay.ts"
-import { loadKeyring } from "./keyring.ts"
-import { LOG_REDACT_PATHS } from "./log.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
 import { openNodeStore } from "./node-store.ts"
+import { onProcessSignal, start } from "./start.ts"
 
-const main = async () => {
-  const log = pino({ level: process.env.LOG_LEVEL ?? "info", redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } })
-  const dataDir = resolve(process.env.RELAY_DATA_DIR ?? "./data")
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  const configPath = resolve(process.env.RELAY_CONFIG ?? "./relay.config.ts")
-
-  let config
-  let keyring
-  try {
-    config = await loadConfig(pathToFileURL(configPath), process.env, dataDir)
-    keyring = await loadKeyring(process.env, dataDir)
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    process.stderr.write(`${error.message}\n`)
-    process.exit(1)
-  }
-
-  const relay = await buildRelay(config, {
-    sql: openNodeStore(config.storePath),
-    log,
-    http: nodeUpstreamHttp(),
-    operator: { notice: (text) => process.stdout.write(`${text}\n`) },
-    keyring
-  })
-
-  const { host, port } = config.server
-  const server = serve({ fetch: relay.fetch, hostname: host, port }, (address) => {
-    log.info({ host, port: address.port, runtime: `node ${process.version}` }, "listening")
-  })
-
-  let stopping = false
-  const stop = async (signal: string) => {
-    if (stopping) return
-    stopping = true
-    log.info({ signal }, "shutting down")
-    server.close()
-    if ("closeIdleConnections" in server) server.closeIdleConnections()
-    await drainAndClose(relay, config.server.drainSeconds, log)
-    if ("closeAllConnections" in server) server.closeAllConnections()
-    log.info({}, "stopped")
-    log.flush()
-    process.exit(0)
-  }
-  process.once("SIGTERM", () => void stop("SIGTERM"))
-  process.once("SIGINT", () => void stop("SIGINT"))
-}
-
-await main()
+await start({
+  runtime: `node ${process.version}`,
+  openStore: openNodeStore,
+  http: nodeUpstreamHttp(),
+  serve: (handle, hostname, port) =>
+    new Promise((listening) => {
+      const server = serve({ fetch: handle, hostname, port }, (address) => listening({ port: address.port, close }))
+      const closeIdle = () => {
+        if ("closeIdleConnections" in server) server.closeIdleConnections()
+      }
+      // Node keeps keep-alive connections open after close(): an idle one could carry new
+      // requests, and one whose stream has ended would hold the server until its client hangs
+      // up. Each is closed as soon as it has no request in flight.
+      const close = () =>
+        new Promise<void>((closed) => {
+          const sweep = setInterval(closeIdle, 50)
+          server.close(() => {
+            clearInterval(sweep)
+            closed()
+          })
+          closeIdle()
+        })
+    }),
+  onSignal: onProcessSignal
+})

@@ -2,7 +2,7 @@ import assert from "node:assert/strict"
 import { describe, it } from "node:test"
 import { RELAY_TIERS } from "../../config/defaults.ts"
 import type { ConfigEnv } from "../../config/env.ts"
-import { ConfigError, defineConfig, resolveConfig } from "../../config/load.ts"
+import { ConfigError, type ConfigKit, defineConfig, resolveConfig } from "../../config/load.ts"
 import { keys } from "../../plugins/keys/index.ts"
 import { echo } from "../../plugins/providers/echo/index.ts"
 
@@ -130,6 +130,24 @@ describe("resolveConfig: environment", () => {
     assert.equal(config.server.port, 4321)
     assert.equal(config.server.drainSeconds, 7)
     assert.equal(seen.get("NOPE"), undefined)
+  })
+
+  it("a function declaration also receives what config/index.ts exports, so it needs no import", async () => {
+    const exported = await import("../../config/index.ts")
+    let seen: ConfigKit | undefined
+    const config = resolveConfig(
+      (relay: ConfigKit) => {
+        seen = relay
+        return { models: relay.DEFAULT_MODELS, plugins: [relay.keys(), relay.echo()], server: { port: relay.int("MY_PORT", 1) } }
+      },
+      { MY_PORT: "4321" },
+      DATA
+    )
+    assert.ok(seen !== undefined)
+    for (const name of Object.keys(exported)) assert.equal(seen[name as keyof ConfigKit], exported[name as keyof typeof exported], name)
+    assert.equal(config.models.length, exported.DEFAULT_MODELS.length)
+    assert.deepEqual(config.plugins.map((p) => p.name), ["keys", "echo"])
+    assert.equal(config.server.port, 4321)
   })
 
   it("a malformed PORT is a ConfigError naming PORT", () => {

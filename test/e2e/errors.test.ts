@@ -2,7 +2,7 @@ import assert from "node:assert/strict"
 import { after, before, describe, it } from "node:test"
 import OpenAI from "openai"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
-import { type RelayProcess, startRelay } from "../helpers/relay.ts"
+import { type RelayProcess, RUNTIME, startRelay } from "../helpers/relay.ts"
 
 interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null }
@@ -175,15 +175,20 @@ describe("the shared key pool fails over before the first byte", () => {
       assert.equal(response.status, 200, `request ${i}`)
     }
     const keysTried = mock.chats.map((r) => r.headers.authorization)
+    // Deno's HTTP client itself sends a request again, once, when the upstream drops a reused
+    // keep-alive connection before answering; the relay still tries that key once and rests it.
+    const sends = (key: string) => (key === "sk-drops-1" && RUNTIME === "deno" ? 2 : 1)
     for (const key of ["sk-fails-1", "sk-limited-1", "sk-rejected-1", "sk-drops-1"]) {
-      assert.equal(keysTried.filter((k) => k === `Bearer ${key}`).length, 1, `${key} tried once, then rested`)
+      assert.equal(keysTried.filter((k) => k === `Bearer ${key}`).length, sends(key), `${key} tried once, then rested`)
     }
     assert.equal(keysTried.filter((k) => k === "Bearer sk-good-1").length, 6)
     const output = relay.output()
     for (const key of ["sk-fails-1", "sk-limited-1", "sk-rejected-1", "sk-drops-1", "sk-good-1"]) {
       assert.ok(!output.includes(key), "keys are logged by slot, never by value")
     }
-    assert.match(output, /"slot":0[^\n]*"upstream key failed"/)
+    for (const slot of [0, 1, 2, 3]) {
+      assert.equal(output.match(new RegExp(`"slot":${slot}[^\\n]*"upstream key failed"`, "g"))?.length, 1, `slot ${slot} failed once`)
+    }
   })
 
   it("every key failing with 5xx is a 502", async () => {

@@ -9,10 +9,11 @@ import { answerEmbeddings, answerImages, type MediaRecord, readMultipart } from 
  * What it does is chosen by the key it is called with and by the model name:
  * - key behaviours (`keys` option): "ok", "fail500", "rate429", "reject401", "drop" (closes the
  *   socket); an unknown key gets OpenAI's 401, whose message quotes the key.
- * - models: `mock-slow` streams 100 chunks 30 ms apart; `mock-tools` answers with two tool
- *   calls whose arguments arrive in fragments (and, after tool results, with text quoting
- *   them); `mock-bad-request` answers 400; `mock-hang` never answers; anything else echoes
- *   the last user message.
+ * - models: `mock-slow` streams 100 chunks 30 ms apart; `mock-pause` echoes after a silence
+ *   (streaming: after the first word) of `metadata.pause_ms` (default 300); `mock-tools`
+ *   answers with two tool calls whose arguments arrive in fragments (and, after tool results,
+ *   with text quoting them); `mock-bad-request` answers 400; `mock-hang` never answers;
+ *   anything else echoes the last user message.
  * Like the real API it refuses (400, naming the param) a tool message that answers no tool
  * call of the assistant message before it, an unknown content part, or a bad token limit.
  */
@@ -28,6 +29,8 @@ export interface RecordedRequest {
   aborted: boolean
   /** Chunks written before the end or the abort. */
   chunksSent: number
+  /** When each chunk was written, in `performance.now()` time of this process. */
+  readonly sentAt: Array<number>
 }
 
 export const TOOL_CALLS = [
@@ -111,7 +114,7 @@ export class MockOpenAI {
     } catch {
       // recorded as empty; answered below
     }
-    const record: RecordedRequest = { path: req.url ?? "", headers: req.headers, body, upload, aborted: false, chunksSent: 0 }
+    const record: RecordedRequest = { path: req.url ?? "", headers: req.headers, body, upload, aborted: false, chunksSent: 0, sentAt: [] }
     this.requests.push(record)
     res.on("close", () => {
       if (!res.writableFinished) record.aborted = true
@@ -160,6 +163,7 @@ export class MockOpenAI {
       : model === "mock-slow"
       ? Array.from({ length: 100 }, (_, i) => `w${i} `).join("")
       : textOf(lastUser?.content)
+    const pauseMs = Number((body.metadata as { pause_ms?: string } | undefined)?.pause_ms ?? 300)
     const usage = {
       prompt_tokens: 11 + messages.length,
       completion_tokens: callsTools ? 23 : text.split(" ").length,
@@ -173,6 +177,7 @@ export class MockOpenAI {
 
     if (!stream) {
       if (model === "mock-slow") await sleep(300)
+      if (model === "mock-pause") await sleep(pauseMs)
       const message = callsTools
         ? {
           role: "assistant",
@@ -229,8 +234,11 @@ export class MockOpenAI {
       const cut = Math.floor(event.length / 2)
       res.write(event.slice(0, cut))
       res.write(event.slice(cut))
+      record.sentAt.push(performance.now())
       record.chunksSent++
       if (model === "mock-slow") await sleep(30)
+      // Chunk 0 is the role, chunk 1 the first word.
+      if (model === "mock-pause" && record.chunksSent === 2) await sleep(pauseMs)
     }
     res.end()
   }

@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { join } from "node:path"
 import type { SettleRecord } from "../fixtures/audit-plugin.ts"
+import { relayCommand, ROOT, testRuntime } from "./runtimes.ts"
 
-export const ROOT = resolve(import.meta.dirname, "../..")
+export { ROOT } from "./runtimes.ts"
+/** What the relay runs on in this test run (`RELAY_TEST_RUNTIME`). */
+export const RUNTIME = testRuntime()
 export const TEST_CONFIG = join(ROOT, "test/fixtures/relay.test-config.ts")
 export const ADMIN_KEY = "admin-test-key-0123456789abcdef"
 
@@ -31,6 +34,20 @@ export interface StartOptions {
   readonly dataDir?: string
   /** Keep the data directory after stop. */
   readonly keepData?: boolean
+  /** Working directory of the process; the repository root unless given. */
+  readonly cwd?: string
+  /** Run this executable (a copy of the binary) instead of the test runtime's command. */
+  readonly executable?: string
+}
+
+/** Spawns the relay under the test runtime with only the environment given (plus PATH and HOME). */
+const spawnRelay = (env: Record<string, string | undefined>, options: Pick<StartOptions, "cwd" | "executable"> = {}): ChildProcess => {
+  const { command, args } = options.executable === undefined ? relayCommand(RUNTIME) : { command: options.executable, args: [] }
+  return spawn(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
 }
 
 const FIRST_RUN_KEY = /^ {2}(sk-rr-[0-9A-Za-z]+)$/m
@@ -38,20 +55,14 @@ const FIRST_RUN_KEY = /^ {2}(sk-rr-[0-9A-Za-z]+)$/m
 /** Starts the real relay process on a free port and waits until it listens. */
 export const startRelay = async (options: StartOptions = {}): Promise<RelayProcess> => {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "relay-test-"))
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "runtime/node.ts")], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      RELAY_DATA_DIR: dataDir,
-      RELAY_CONFIG: options.config ?? TEST_CONFIG,
-      RELAY_ADMIN_KEY: ADMIN_KEY,
-      PORT: "0",
-      LOG_LEVEL: "info",
-      ...options.env
-    },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
+  const child = spawnRelay({
+    RELAY_DATA_DIR: dataDir,
+    RELAY_CONFIG: options.config ?? TEST_CONFIG,
+    RELAY_ADMIN_KEY: ADMIN_KEY,
+    PORT: "0",
+    LOG_LEVEL: "info",
+    ...options.env
+  }, options)
   let output = ""
   child.stdout!.setEncoding("utf8").on("data", (text: string) => (output += text))
   child.stderr!.setEncoding("utf8").on("data", (text: string) => (output += text))
@@ -98,14 +109,10 @@ export const startRelay = async (options: StartOptions = {}): Promise<RelayProce
 /** Runs the relay until it exits by itself (a bad config), returning its code and output. */
 export const runRelayToExit = async (env: Record<string, string>): Promise<{ code: number | null; output: string }> => {
   const dataDir = mkdtempSync(join(tmpdir(), "relay-test-"))
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "runtime/node.ts")], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, RELAY_DATA_DIR: dataDir, PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
+  const child = spawnRelay({ RELAY_DATA_DIR: dataDir, PORT: "0", ...env })
   let output = ""
-  child.stdout.setEncoding("utf8").on("data", (text: string) => (output += text))
-  child.stderr.setEncoding("utf8").on("data", (text: string) => (output += text))
+  child.stdout!.setEncoding("utf8").on("data", (text: string) => (output += text))
+  child.stderr!.setEncoding("utf8").on("data", (text: string) => (output += text))
   const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve))
   clearTimeout(timer)

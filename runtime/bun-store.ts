@@ -1,0 +1,24 @@
+/// <reference types="bun-types" />
+import { Database } from "bun:sqlite"
+import type { SqlShape, SqlValue } from "../core/index.ts"
+import { STORE_PRAGMAS } from "./sqlite.ts"
+
+/** bun:sqlite behind the relay's Sql service. */
+export const openBunStore = (path: string): SqlShape => {
+  const db = new Database(path, { create: true })
+  for (const pragma of STORE_PRAGMAS) db.exec(`PRAGMA ${pragma}`)
+  return {
+    exec: (sql) => void db.exec(sql),
+    prepare: (sql) => {
+      const statement = db.prepare<unknown, Array<SqlValue>>(sql)
+      return {
+        run: (...params) => ({ changes: statement.run(...params).changes }),
+        // bun:sqlite answers null for no row; the Sql service promises undefined.
+        get: <T>(...params: ReadonlyArray<SqlValue>) => (statement.get(...params) ?? undefined) as T | undefined,
+        all: <T>(...params: ReadonlyArray<SqlValue>) => statement.all(...params) as Array<T>
+      }
+    },
+    transaction: (fn) => db.transaction(fn)(),
+    close: () => db.close()
+  }
+}

@@ -1,0 +1,120 @@
+import { existsSync, mkdirSync } from "node:fs"
+import { join, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
+import pino from "pino"
+import { ConfigError, loadConfig, type LoadedConfig } from "../config/index.ts"
+import type { KeyringShape, SqlShape, UpstreamHttpShape } from "../core/index.ts"
+import { loadKeyring } from "./keyring.ts"
+import { LOG_REDACT_PATHS } from "./log.ts"
+import { buildRelay, drainAndClose, type Relay } from "./relay.ts"
+
+/**
+ * Starting and stopping the relay, the same on every runtime. Each entry point (node.ts,
+ * bun.ts, deno.ts) supplies only what differs: its HTTP server, SQLite driver, upstream client
+ * and signal API. The `node:` modules and `process` used here exist on all three.
+ */
+
+export type ShutdownSignal = "SIGTERM" | "SIGINT"
+
+/** A server that listens. */
+export interface Listener {
+  /** The port bound (the config may ask for 0, any free port). */
+  readonly port: number
+  /**
+   * Stops accepting connections; requests and streams in flight carry on. Resolves once every
+   * connection has closed, each in flight as soon as its response has been written out.
+   */
+  readonly close: () => Promise<void>
+}
+
+export interface Platform {
+  /** Named in the "listening" log line, such as `bun 1.4.5`. */
+  readonly runtime: string
+  readonly openStore: (path: string) => SqlShape
+  readonly http: UpstreamHttpShape
+  /** Resolves once the server listens. */
+  readonly serve: (handle: Relay["fetch"], host: string, port: number) => Promise<Listener>
+  /**
+   * Runs `handler` on the first `signal`; a second one meets the runtime's default (the process
+   * ends at once), the way out of a drain an operator does not want to wait for.
+   */
+  readonly onSignal: (signal: ShutdownSignal, handler: () => void) => void
+  /**
+   * Where a standalone executable lives: without `RELAY_CONFIG` and without a
+   * `relay.config.ts` in the working directory, it reads the one beside itself.
+   */
+  readonly executableDir?: string
+}
+
+/** The upstream client of runtimes whose global fetch pools keep-alive connections itself. */
+export const globalFetch: UpstreamHttpShape = { fetch: (url, init) => fetch(url, init) }
+
+/** Node's and Bun's signal API. */
+export const onProcessSignal: Platform["onSignal"] = (signal, handler) => void process.once(signal, handler)
+
+const CONFIG_FILE = "relay.config.ts"
+
+/** How long a stopping relay waits, after the drain, for the server to write out what it has. */
+const FLUSH_MS = 1_000
+
+const configPath = (named: string | undefined, executableDir: string | undefined): string => {
+  if (named !== undefined && named !== "") return resolve(named)
+  const local = resolve(CONFIG_FILE)
+  return executableDir === undefined || existsSync(local) ? local : join(executableDir, CONFIG_FILE)
+}
+
+/**
+ * Loads the config and the master keys; either failing to start the relay is a message on
+ * stderr and exit 1, not a stack trace.
+ */
+const loadOrExit = async (path: string, dataDir: string): Promise<{ config: LoadedConfig; keyring: KeyringShape }> => {
+  try {
+    return { config: await loadConfig(pathToFileURL(path), process.env, dataDir), keyring: await loadKeyring(process.env, dataDir) }
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`${error.message}\n`)
+    process.exit(1)
+  }
+}
+
+/**
+ * Starts the relay: reads the environment, creates the data directory on first run (mode 0700:
+ * it holds the store and generated secrets), loads the config, serves it, and on SIGTERM or
+ * SIGINT stops accepting, drains in-flight requests, closes the store and exits 0.
+ */
+export const start = async (platform: Platform): Promise<void> => {
+  const env = process.env
+  const log = pino({ level: env.LOG_LEVEL ?? "info", redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } })
+  const dataDir = resolve(env.RELAY_DATA_DIR ?? "./data")
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const { config, keyring } = await loadOrExit(configPath(env.RELAY_CONFIG, platform.executableDir), dataDir)
+
+  const relay = await buildRelay(config, {
+    sql: platform.openStore(config.storePath),
+    log,
+    http: platform.http,
+    operator: { notice: (text) => process.stdout.write(`${text}\n`) },
+    keyring
+  })
+
+  const { host, port } = config.server
+  const listener = await platform.serve(relay.fetch, host, port)
+  log.info({ host, port: listener.port, runtime: platform.runtime }, "listening")
+
+  let stopping = false
+  const stop = async (signal: ShutdownSignal) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, "shutting down")
+    const closed = listener.close()
+    await drainAndClose(relay, config.server.drainSeconds, log)
+    // A drained stream has settled once its last chunk left the relay, which may be before the
+    // server has written it out: exiting now could cut the response short.
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, FLUSH_MS))])
+    log.info({}, "stopped")
+    log.flush()
+    process.exit(0)
+  }
+  platform.onSignal("SIGTERM", () => void stop("SIGTERM"))
+  platform.onSignal("SIGINT", () => void stop("SIGINT"))
+}

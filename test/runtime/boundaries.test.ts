@@ -1,0 +1,60 @@
+import assert from "node:assert/strict"
+import { readdirSync, readFileSync } from "node:fs"
+import { dirname, join, relative, resolve } from "node:path"
+import { describe, it } from "node:test"
+import { ROOT } from "../helpers/runtimes.ts"
+
+/**
+ * The folder rules of the design: runtime differences live in runtime/ alone, and each entry
+ * point loads only its own runtime's modules (better-sqlite3 never reaches Bun or Deno).
+ */
+const sources = (folder: string): Array<string> =>
+  readdirSync(join(ROOT, folder), { recursive: true, encoding: "utf8" })
+    .filter((file) => file.endsWith(".ts"))
+    .map((file) => join(folder, file))
+
+const read = (file: string) => readFileSync(join(ROOT, file), "utf8")
+
+const SPECIFIER = /(?:from|import)\s*\(?\s*"([^"]+)"/g
+
+const specifiers = (file: string): Array<string> => [...read(file).matchAll(SPECIFIER)].map((match) => match[1]!)
+
+/** Every project file `entry` loads, following relative imports (type imports included). */
+const moduleGraph = (entry: string): Set<string> => {
+  const seen = new Set<string>()
+  const visit = (file: string) => {
+    if (seen.has(file)) return
+    seen.add(file)
+    for (const specifier of specifiers(file)) {
+      if (specifier.startsWith(".")) visit(relative(ROOT, resolve(ROOT, dirname(file), specifier)))
+    }
+  }
+  visit(entry)
+  return seen
+}
+
+const RUNTIME_NAMES = [
+  /\b(?:Bun|Deno|process)\.\w/,
+  /(?:from|import)\s*\(?\s*"(?:node:|bun:|better-sqlite3|@hono\/node-server)/
+]
+
+describe("runtime boundaries", () => {
+  it("nothing in core/, plugins/ or config/ names a runtime", () => {
+    for (const file of [...sources("core"), ...sources("plugins"), ...sources("config")]) {
+      for (const pattern of RUNTIME_NAMES) assert.doesNotMatch(read(file), pattern, file)
+    }
+  })
+
+  const nodeOnly = ["better-sqlite3", "@hono/node-server", "node:http", "node:https"]
+  for (const [entry, foreign] of [
+    ["runtime/node.ts", ["bun:sqlite", "node:sqlite"]],
+    ["runtime/bun.ts", [...nodeOnly, "node:sqlite"]],
+    ["runtime/deno.ts", [...nodeOnly, "bun:sqlite"]]
+  ] as const) {
+    it(`${entry} loads no other runtime's modules`, () => {
+      for (const file of moduleGraph(entry)) {
+        for (const specifier of specifiers(file)) assert.ok(!foreign.includes(specifier as never), `${file} imports ${specifier}`)
+      }
+    })
+  }
+})
