@@ -4,23 +4,34 @@
  */
 export { createApp, type AppOptions } from "./app.ts"
 export { Catalog, ModelEntry, ModelPricing, type ProviderPatterns, type ResolvedModel } from "./catalog.ts"
-export { type Account, type Caller, type Outcome, RequestContext, type Surface } from "./context.ts"
+export { type Account, type Caller, type KeyFailure, type Outcome, RequestContext, type Surface } from "./context.ts"
 export type { Endpoint, EndpointLeg, Finish, ResponseEnd } from "./endpoint.ts"
 export * from "./errors.ts"
 export { KeyPool, type PoolKey } from "./key-pool.ts"
+export { management } from "./management.ts"
 export { migrate } from "./migrate.ts"
+export { modelObject } from "./models.ts"
 export { divRound, formatUsd, NANO_PER_USD, parseUsd } from "./money.ts"
 export { Pipeline, type PipelineOptions } from "./pipeline.ts"
 export {
+  type AccountChanges,
+  type AccountDirectory,
+  type CredentialInfo,
+  type CredentialVault,
   definePlugin,
+  type KeyInfo,
+  type Management,
   type Plugin,
   type PluginHooks,
   type Protocol,
   type ProviderAdapter,
   type RateTier,
   type RelayInfo,
+  type RequestObserver,
   type RouteKit,
-  type UpstreamCall
+  type UpstreamCall,
+  type UsageHistory,
+  type UsageRecordView
 } from "./plugin.ts"
 export { redact } from "./redact.ts"
 export { randomBase62, secretsEqual, sha256Hex } from "./secrets.ts"
