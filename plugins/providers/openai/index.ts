@@ -48,6 +48,7 @@ export const openai = (options: OpenAIOptions = {}) => {
           pool,
           owner: call.ctx.byok ? "caller" : "shared",
           timeoutMs,
+          failures: call.ctx.keyFailures,
           request: (secret) => ({
             url: `${base}${call.path}`,
             init: { method: "POST", headers: { ...fixedHeaders, authorization: `Bearer ${secret}` }, body: call.body }
