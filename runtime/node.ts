@@ -1,31 +1,24 @@
 import { serve } from "@hono/node-server"
-import { mkdirSync } from "node:fs"
-import { resolve } from "node:path"
-import { pathToFileURL } from "node:url"
 import pino from "pino"
-import { ConfigError, loadConfig } from "../config/index.ts"
+import { ConfigError } from "../config/index.ts"
 import { buildRelay, drainAndClose } from "./relay.ts"
-import { loadKeyring } from "./keyring.ts"
 import { LOG_REDACT_PATHS } from "./log.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
+import { loadNodeSetup } from "./node-setup.ts"
 import { openNodeStore } from "./node-store.ts"
 
 const main = async () => {
   const log = pino({ level: process.env.LOG_LEVEL ?? "info", redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } })
-  const dataDir = resolve(process.env.RELAY_DATA_DIR ?? "./data")
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  const configPath = resolve(process.env.RELAY_CONFIG ?? "./relay.config.ts")
 
-  let config
-  let keyring
+  let setup
   try {
-    config = await loadConfig(pathToFileURL(configPath), process.env, dataDir)
-    keyring = await loadKeyring(process.env, dataDir)
+    setup = await loadNodeSetup(process.env)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     process.stderr.write(`${error.message}\n`)
     process.exit(1)
   }
+  const { config, keyring } = setup
 
   const relay = await buildRelay(config, {
     sql: openNodeStore(config.storePath),
