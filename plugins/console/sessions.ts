@@ -1,0 +1,76 @@
+import { randomBase62 } from "../../core/index.ts"
+
+/** Who a session is signed in as. A user is named by account and key id, never by the key. */
+export type Principal =
+  | { readonly kind: "admin" }
+  | { readonly kind: "user"; readonly accountId: string; readonly keyId: string }
+
+/** What the next page shows once: a notice, an error, or a key just issued (its only showing). */
+export interface Flash {
+  readonly notice?: string
+  readonly error?: string
+  readonly issuedKey?: { readonly key: string; readonly prefix: string; readonly name: string | null }
+}
+
+export interface Session {
+  readonly id: string
+  /** Sent back in every form; a POST without it is refused. */
+  readonly csrf: string
+  readonly principal: Principal | undefined
+  readonly expiresAt: number
+  flash: Flash | undefined
+}
+
+export interface SessionOptions {
+  /** Lifetime of a signed-in session. */
+  readonly ttlMs: number
+  /** Lifetime of a signed-out one, which exists only to carry the sign-in form's CSRF token. */
+  readonly anonymousTtlMs: number
+  /** Sessions kept at most; the oldest go first, so unauthenticated visits cannot fill memory. */
+  readonly maxSessions: number
+  readonly now: () => number
+}
+
+/**
+ * Console sessions, held in this process's memory: a restart signs everyone out, which is
+ * the safe failure. The browser holds only the (signed) id.
+ */
+export class Sessions {
+  private readonly sessions = new Map<string, Session>()
+
+  constructor(private readonly options: SessionOptions) {}
+
+  /** A new session with a fresh id and CSRF token (a sign-in never keeps the old id). */
+  create(principal: Principal | undefined, flash?: Flash): Session {
+    const now = this.options.now()
+    for (const [id, session] of this.sessions) if (session.expiresAt <= now) this.sessions.delete(id)
+    while (this.sessions.size >= this.options.maxSessions) this.sessions.delete(this.sessions.keys().next().value!)
+    const session: Session = {
+      id: randomBase62(32),
+      csrf: randomBase62(32),
+      principal,
+      expiresAt: now + (principal === undefined ? this.options.anonymousTtlMs : this.options.ttlMs),
+      flash
+    }
+    this.sessions.set(session.id, session)
+    return session
+  }
+
+  get(id: string): Session | undefined {
+    const session = this.sessions.get(id)
+    if (session === undefined || session.expiresAt > this.options.now()) return session
+    this.sessions.delete(id)
+    return undefined
+  }
+
+  delete(id: string): void {
+    this.sessions.delete(id)
+  }
+
+  /** Hands out the flash once. */
+  takeFlash(session: Session): Flash | undefined {
+    const flash = session.flash
+    session.flash = undefined
+    return flash
+  }
+}
