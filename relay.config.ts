@@ -1,4 +1,18 @@
-import { billing, defineConfig, DEFAULT_MODELS, echo, keys, limiter, openai, RELAY_TIERS, tokenizer, vault } from "./config/index.ts"
+import {
+  billing,
+  defineConfig,
+  DEFAULT_MODELS,
+  docs,
+  echo,
+  keys,
+  limiter,
+  metrics,
+  openai,
+  RELAY_TIERS,
+  tokenizer,
+  vault,
+  webConsole
+} from "./config/index.ts"
 
 /**
  * The shipped configuration. It reads the environment (SPEC section 2), so a deployment is
@@ -15,6 +29,9 @@ export default defineConfig((env) => ({
     limiter(),
     billing(),
     vault(),
+    docs(),
+    webConsole(),
+    metrics(),
     openai({ keys: env.list("OPENAI_API_KEY"), baseUrl: env.get("OPENAI_BASE_URL") }),
     echo()
   ]
