@@ -8,6 +8,7 @@ import {
   type AccountDirectory,
   type Caller,
   formatUsd,
+  InvalidRequest,
   parseUsd,
   type RelayInfo,
   type RouteKit,
@@ -46,10 +47,12 @@ const field = (form: Form, name: string): string => {
 const param = (c: Context, name: string): string => c.req.param(name) ?? ""
 
 /** A per-account limit from a form: blank clears the override. */
-const limitField = (form: Form, name: string, label: string): number | null | string => {
+const limitField = (form: Form, name: string, label: string): number | null | InvalidRequest => {
   const value = field(form, name)
   if (value === "") return null
-  return /^\d{1,12}$/.test(value) ? Number(value) : `${label}: expected a whole number, or blank for the tier's limit`
+  return /^\d{1,12}$/.test(value)
+    ? Number(value)
+    : new InvalidRequest({ message: `${label}: expected a whole number, or blank for the tier's limit`, param: name })
 }
 
 /** The signed-in party of a request, re-checked against the store on every request. */
@@ -298,7 +301,8 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
       const id = param(c, "id")
       const rpm = limitField(form, "rpm", "Requests per minute")
       const tpm = limitField(form, "tpm", "Tokens per minute")
-      if (typeof rpm === "string" || typeof tpm === "string") return done(c, session, { error: typeof rpm === "string" ? rpm : tpm as string }, accountPath(id))
+      if (rpm instanceof InvalidRequest) return done(c, session, { error: rpm.message }, accountPath(id))
+      if (tpm instanceof InvalidRequest) return done(c, session, { error: tpm.message }, accountPath(id))
       const updated = accounts.update(id, { tier: field(form, "tier") || undefined, rpm, tpm })
       return done(c, session, updated instanceof Error ? { error: updated.message } : { notice: "Limits saved." }, accountPath(id))
     })

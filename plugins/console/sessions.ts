@@ -26,7 +26,10 @@ export interface SessionOptions {
   readonly ttlMs: number
   /** Lifetime of a signed-out one, which exists only to carry the sign-in form's CSRF token. */
   readonly anonymousTtlMs: number
-  /** Sessions kept at most; the oldest go first, so unauthenticated visits cannot fill memory. */
+  /**
+   * Sessions kept at most, signed-in and signed-out ones each; the oldest go first. Kept apart
+   * so that a flood of visits can neither fill memory nor push anyone out of a signed-in session.
+   */
   readonly maxSessions: number
   readonly now: () => number
 }
@@ -36,15 +39,17 @@ export interface SessionOptions {
  * the safe failure. The browser holds only the (signed) id.
  */
 export class Sessions {
-  private readonly sessions = new Map<string, Session>()
+  private readonly signedIn = new Map<string, Session>()
+  private readonly signedOut = new Map<string, Session>()
 
   constructor(private readonly options: SessionOptions) {}
 
   /** A new session with a fresh id and CSRF token (a sign-in never keeps the old id). */
   create(principal: Principal | undefined, flash?: Flash): Session {
     const now = this.options.now()
-    for (const [id, session] of this.sessions) if (session.expiresAt <= now) this.sessions.delete(id)
-    while (this.sessions.size >= this.options.maxSessions) this.sessions.delete(this.sessions.keys().next().value!)
+    const sessions = principal === undefined ? this.signedOut : this.signedIn
+    for (const [id, session] of sessions) if (session.expiresAt <= now) sessions.delete(id)
+    while (sessions.size >= this.options.maxSessions) sessions.delete(sessions.keys().next().value!)
     const session: Session = {
       id: randomBase62(32),
       csrf: randomBase62(32),
@@ -52,19 +57,20 @@ export class Sessions {
       expiresAt: now + (principal === undefined ? this.options.anonymousTtlMs : this.options.ttlMs),
       flash
     }
-    this.sessions.set(session.id, session)
+    sessions.set(session.id, session)
     return session
   }
 
   get(id: string): Session | undefined {
-    const session = this.sessions.get(id)
+    const session = this.signedIn.get(id) ?? this.signedOut.get(id)
     if (session === undefined || session.expiresAt > this.options.now()) return session
-    this.sessions.delete(id)
+    this.delete(id)
     return undefined
   }
 
   delete(id: string): void {
-    this.sessions.delete(id)
+    this.signedIn.delete(id)
+    this.signedOut.delete(id)
   }
 
   /** Hands out the flash once. */
