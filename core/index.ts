@@ -8,19 +8,23 @@ export { type Account, type Caller, type KeyFailure, type Outcome, RequestContex
 export type { Endpoint, EndpointLeg, Finish, ResponseEnd } from "./endpoint.ts"
 export * from "./errors.ts"
 export { KeyPool, type PoolKey } from "./key-pool.ts"
-export { management } from "./management.ts"
-export { migrate } from "./migrate.ts"
-export { modelObject } from "./models.ts"
-export { divRound, formatUsd, NANO_PER_USD, parseUsd } from "./money.ts"
-export { Pipeline, type PipelineOptions } from "./pipeline.ts"
 export {
   type AccountChanges,
   type AccountDirectory,
   type CredentialInfo,
   type CredentialVault,
-  definePlugin,
   type KeyInfo,
+  management,
   type Management,
+  type UsageHistory,
+  type UsageRecordView
+} from "./management.ts"
+export { migrate } from "./migrate.ts"
+export { modelObject } from "./models.ts"
+export { divRound, formatUsd, NANO_PER_USD, parseUsd } from "./money.ts"
+export { Pipeline, type PipelineOptions } from "./pipeline.ts"
+export {
+  definePlugin,
   type Plugin,
   type PluginHooks,
   type Protocol,
@@ -29,9 +33,7 @@ export {
   type RelayInfo,
   type RequestObserver,
   type RouteKit,
-  type UpstreamCall,
-  type UsageHistory,
-  type UsageRecordView
+  type UpstreamCall
 } from "./plugin.ts"
 export { redact } from "./redact.ts"
 export { randomBase62, secretsEqual, sha256Hex } from "./secrets.ts"
