@@ -164,9 +164,9 @@ const parseArgs = (command: Command, argv: ReadonlyArray<string>): Parsed => {
 /** The environment a command works in: its options win over the variables. */
 const environmentOf = (options: Parsed["options"]): Record<string, string | undefined> => {
   const env: Record<string, string | undefined> = { ...process.env }
-  for (const [option, variable] of [["config", "RELAY_CONFIG"], ["data-dir", "RELAY_DATA_DIR"], ["host", "HOST"], ["port", "PORT"]]) {
-    const value = options[option!]
-    if (typeof value === "string") env[variable!] = value
+  for (const [option, variable] of [["config", "RELAY_CONFIG"], ["data-dir", "RELAY_DATA_DIR"], ["host", "HOST"], ["port", "PORT"]] as const) {
+    const value = options[option]
+    if (typeof value === "string") env[variable] = value
   }
   return env
 }

@@ -19,14 +19,13 @@ export interface ConsoleOptions {
 export const webConsole = (options: ConsoleOptions = {}) =>
   definePlugin("console", (info) =>
     Effect.sync(() => {
-      const ttlSeconds = Math.round((options.sessionHours ?? 8) * 3600)
       const sessions = new Sessions({
-        ttlMs: ttlSeconds * 1000,
+        ttlMs: Math.round((options.sessionHours ?? 8) * 3_600_000),
         anonymousTtlMs: 30 * 60 * 1000,
         maxSessions: options.maxSessions ?? 10_000,
         now: Date.now
       })
       return {
-        routes: (app, kit) => consoleRoutes(app, { kit, info, sessions, secret: randomBase62(43), ttlSeconds })
+        routes: (app, kit) => consoleRoutes(app, { kit, info, sessions, secret: randomBase62(43) })
       }
     }))

@@ -25,6 +25,7 @@ import type { Flash, Principal, Session, Sessions } from "./sessions.ts"
 const COOKIE = "relay_console"
 const SPEND_DAYS = 30
 const USAGE_ROWS = 50
+const SESSION_ENDED: Flash = { error: "Your session ended: the API key it signed in with was revoked." }
 
 export interface ConsoleDeps {
   readonly kit: RouteKit
@@ -32,7 +33,6 @@ export interface ConsoleDeps {
   readonly sessions: Sessions
   /** Signs the session cookie; made afresh at each start, like the sessions it names. */
   readonly secret: string
-  readonly ttlSeconds: number
 }
 
 type Form = Record<string, string | File | Array<string | File>>
@@ -131,7 +131,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     }
     const visitor = visitorOf(session, accounts)
     if (visitor.kind === "ended") {
-      await startSession(c, undefined, { error: "Your session ended: the API key it signed in with was revoked." })
+      await startSession(c, undefined, SESSION_ENDED)
       return c.redirect("/console", 303)
     }
     if (!(allowed as ReadonlyArray<string>).includes(visitor.kind)) {
@@ -156,8 +156,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     let session = await readSession(c)
     const visitor = session === undefined ? undefined : visitorOf(session, accounts)
     if (session === undefined || visitor === undefined || visitor.kind === "ended") {
-      const flash = visitor?.kind === "ended" ? { error: "Your session ended: the API key it signed in with was revoked." } : undefined
-      session = await startSession(c, undefined, flash)
+      session = await startSession(c, undefined, visitor?.kind === "ended" ? SESSION_ENDED : undefined)
     }
     const flash = sessions.takeFlash(session)
     if (visitor?.kind === "user") {
