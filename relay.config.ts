@@ -6,7 +6,9 @@ import type { ConfigDeclaration } from "./config/index.ts"
  * factories from its argument instead of importing them, so the same file also configures the
  * single executable when it sits beside it.
  */
-export default (({ anthropic, billing, DEFAULT_MODELS, echo, google, keys, limiter, openai, RELAY_TIERS, tokenizer, vault, ...env }) => ({
+export default ((
+  { anthropic, billing, DEFAULT_MODELS, docs, echo, google, keys, limiter, metrics, openai, RELAY_TIERS, tokenizer, vault, webConsole, ...env }
+) => ({
   server: { host: "127.0.0.1", port: 8787, drainSeconds: 30 },
   tiers: RELAY_TIERS,
   defaultTier: "starter",
@@ -17,6 +19,9 @@ export default (({ anthropic, billing, DEFAULT_MODELS, echo, google, keys, limit
     limiter(),
     billing(),
     vault(),
+    docs(),
+    webConsole(),
+    metrics(),
     openai({ keys: env.list("OPENAI_API_KEY"), baseUrl: env.get("OPENAI_BASE_URL") }),
     anthropic({ keys: env.list("ANTHROPIC_API_KEY"), baseUrl: env.get("ANTHROPIC_BASE_URL") }),
     google({ keys: env.list("GEMINI_API_KEY"), baseUrl: env.get("GEMINI_BASE_URL") }),

@@ -3,9 +3,10 @@ import type { Context as HonoContext, MiddlewareHandler } from "hono"
 import { cors } from "hono/cors"
 import { parseJsonObject, readBody } from "./body.ts"
 import type { Catalog } from "./catalog.ts"
-import type { Account, Surface } from "./context.ts"
+import type { Surface } from "./context.ts"
 import type { Endpoint } from "./endpoint.ts"
 import { Internal, ModelNotFound, type RelayError, RouteNotFound, Unauthorized } from "./errors.ts"
+import { management } from "./management.ts"
 import { modelList, modelObject } from "./models.ts"
 import type { Pipeline } from "./pipeline.ts"
 import type { PluginHooks, RouteKit } from "./plugin.ts"
@@ -120,24 +121,24 @@ const routeKit = (options: AppOptions): RouteKit => {
     return errorResponse(surface, error, headers)
   }
 
+  const adminKey = options.adminKey
+  const isAdminKey = (secret: string) => adminKey !== undefined && adminKey !== "" && secretsEqual(secret, adminKey)
+
   const requireAdmin: MiddlewareHandler = async (c, next) => {
-    const adminKey = options.adminKey
     // Without an admin key the admin API does not exist, rather than being open.
     if (adminKey === undefined || adminKey === "") {
       return errorResponseFor(c, new RouteNotFound({ message: `no route for ${c.req.method} ${c.req.path}` }))
     }
     const header = c.req.header("authorization") ?? ""
     const token = header.startsWith("Bearer ") ? header.slice(7).trim() : ""
-    if (!secretsEqual(token, adminKey)) return errorResponseFor(c, new Unauthorized({ message: "invalid admin key" }))
+    if (!isAdminKey(token)) return errorResponseFor(c, new Unauthorized({ message: "invalid admin key" }))
     await next()
   }
 
-  const views = options.plugins.flatMap((p) => (p.accountView ? [p.accountView] : []))
-  const credit = options.plugins.find((p) => p.credit)?.credit
-  const findAccount = options.plugins.find((p) => p.findAccount)?.findAccount ?? (() => undefined)
-
   return {
+    ...management(options.plugins),
     requireAdmin,
+    isAdminKey,
     errorResponse: errorResponseFor,
     readJson: async (c) => {
       const bytes = await readBody(c.req.raw, options.maxBodyBytes)
@@ -145,9 +146,6 @@ const routeKit = (options: AppOptions): RouteKit => {
       // Admin and account calls may omit a body whose fields are all optional.
       return bytes.length === 0 ? {} : parseJsonObject(bytes)
     },
-    accountView: (account: Account) => Object.assign({}, ...views.map((view) => view(account))),
-    authenticate: (c) => options.pipeline.authenticate(c.req.raw, c.get("requestId") as string),
-    findAccount,
-    credit
+    authenticate: (c) => options.pipeline.authenticate(c.req.raw, c.get("requestId") as string)
   }
 }

@@ -22,6 +22,15 @@ export interface Caller {
   readonly keyId: string
 }
 
+/** A pool key that failed while a request failed over to the next one, named by its slot. */
+export interface KeyFailure {
+  readonly provider: string
+  /** The operator's shared pool, or the caller's own key (BYOK). */
+  readonly owner: "shared" | "caller"
+  readonly slot: number
+  readonly reason: "connection" | "rate_limited" | "server_error" | "rejected"
+}
+
 /** How a request ended, as every plugin sees it at settle. */
 export interface Outcome {
   /** The status the client received (0 when it went away before any). */
@@ -65,6 +74,10 @@ export class RequestContext {
   credential: string | undefined
   ttfbMs: number | undefined
   usage: Usage | undefined
+  /** Upstream keys that failed on the way (failover), for observers such as metrics. */
+  readonly keyFailures: Array<KeyFailure> = []
+  /** What the request was charged in nano-USD, recorded at settle by the plugin that keeps balances. */
+  charged: bigint | undefined
   /** Set by the pipeline when the request has been settled: settle happens exactly once. */
   settled = false
 

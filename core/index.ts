@@ -4,12 +4,24 @@
  */
 export { createApp, type AppOptions } from "./app.ts"
 export { Catalog, ModelEntry, ModelPricing, type ProviderPatterns, type ResolvedModel } from "./catalog.ts"
-export { type Account, type Caller, type Outcome, RequestContext, type Surface } from "./context.ts"
+export { type Account, type Caller, type KeyFailure, type Outcome, RequestContext, type Surface } from "./context.ts"
 export type { Endpoint, EndpointLeg, Finish, ResponseEnd } from "./endpoint.ts"
 export * from "./errors.ts"
 export { KeyPool, type PoolKey } from "./key-pool.ts"
+export {
+  type AccountChanges,
+  type AccountDirectory,
+  type CredentialInfo,
+  type CredentialVault,
+  type KeyInfo,
+  management,
+  type Management,
+  type UsageHistory,
+  type UsageRecordView
+} from "./management.ts"
 export { migrate } from "./migrate.ts"
 export { type FormPart, formFields, formParts } from "./multipart.ts"
+export { modelObject } from "./models.ts"
 export { divRound, formatUsd, NANO_PER_USD, parseUsd } from "./money.ts"
 export { Pipeline, type PipelineOptions } from "./pipeline.ts"
 export {
@@ -20,6 +32,7 @@ export {
   type ProviderAdapter,
   type RateTier,
   type RelayInfo,
+  type RequestObserver,
   type RouteKit,
   type UpstreamCall
 } from "./plugin.ts"

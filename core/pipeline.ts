@@ -5,7 +5,7 @@ import type { Catalog } from "./catalog.ts"
 import { type Caller, type Outcome, RequestContext } from "./context.ts"
 import type { Endpoint, Finish } from "./endpoint.ts"
 import { Internal, InvalidRequest, ModelNotFound, type RelayError, Unauthorized } from "./errors.ts"
-import type { PluginHooks, ProviderAdapter } from "./plugin.ts"
+import type { PluginHooks, ProviderAdapter, RequestObserver } from "./plugin.ts"
 import type { CoreServices, LogShape } from "./services.ts"
 import { type JsonRewrite, rewriteBody, rewriteStream } from "./sse/rewrite.ts"
 import { errorResponse } from "./surfaces/errors.ts"
@@ -53,6 +53,7 @@ export class Pipeline {
   private readonly authenticateStep: Step
   private readonly admit: Step
   private readonly settleHooks: ReadonlyArray<NonNullable<PluginHooks["settle"]>>
+  private readonly observers: ReadonlyArray<RequestObserver>
   private readonly providers: ReadonlyMap<string, ProviderAdapter>
   private readonly countTokens: TokenCounter
   private inflight = 0
@@ -63,6 +64,7 @@ export class Pipeline {
     this.authenticateStep = sequence(plugins.flatMap((p) => (p.authenticate ? [p.authenticate] : [])))
     this.admit = sequence(plugins.flatMap((p) => (p.admit ? [p.admit] : [])))
     this.settleHooks = plugins.flatMap((p) => (p.settle ? [p.settle] : [])).reverse()
+    this.observers = plugins.flatMap((p) => (p.observe ? [p.observe] : []))
     this.providers = new Map(plugins.flatMap((p) => (p.provider ? [[p.provider.name, p.provider] as const] : [])))
     this.countTokens = plugins.find((p) => p.countTokens)?.countTokens ?? heuristicCount
   }
@@ -80,6 +82,7 @@ export class Pipeline {
     if (Exit.isSuccess(exit)) {
       const { response, streaming } = exit.value
       if (!streaming) this.finish(ctx, { status: response.status, aborted: false })
+      else if (!ctx.settled) this.notify(ctx, (observer) => observer.streamOpened?.(ctx))
       return response
     }
     const failure = Cause.findError(exit.cause)
@@ -208,6 +211,7 @@ export class Pipeline {
         })
       )
       .finally(() => {
+        this.notify(ctx, (observer) => observer.settled(ctx, outcome))
         this.logRequest(ctx, outcome)
         this.inflight--
         if (this.inflight === 0) {
@@ -216,6 +220,17 @@ export class Pipeline {
           for (const wake of waiters) wake()
         }
       })
+  }
+
+  /** Tells every observer; a failing observer is logged and never fails the request. */
+  private notify(ctx: RequestContext, tell: (observer: RequestObserver) => void) {
+    for (const observer of this.observers) {
+      try {
+        tell(observer)
+      } catch (error) {
+        this.logDefect(ctx, Cause.die(error))
+      }
+    }
   }
 
   private defect(ctx: RequestContext, cause: Cause.Cause<unknown>): RelayError {

@@ -3,6 +3,7 @@ import type { Context as HonoContext, Hono, MiddlewareHandler } from "hono"
 import type { ModelEntry } from "./catalog.ts"
 import type { Account, Caller, Outcome, RequestContext, Surface } from "./context.ts"
 import type { RelayError } from "./errors.ts"
+import type { AccountDirectory, CredentialVault, Management, UsageHistory } from "./management.ts"
 import type { CoreServices } from "./services.ts"
 import type { TokenCounter } from "./tokens.ts"
 
@@ -50,22 +51,32 @@ export interface RelayInfo {
   readonly defaultTier: string
 }
 
-/** Helpers for plugins that add HTTP routes. */
-export interface RouteKit {
+/**
+ * Watches requests without taking part in them (metrics). Called synchronously; it must be
+ * cheap and must not throw.
+ */
+export interface RequestObserver {
+  /** A streamed response has started towards the client; `settled` follows when it ends. */
+  readonly streamOpened?: (ctx: RequestContext) => void
+  /**
+   * Once per request, after every settle hook ran: what they recorded (`ctx.charged`) is
+   * there to read.
+   */
+  readonly settled: (ctx: RequestContext, outcome: Outcome) => void
+}
+
+/** Helpers for plugins that add HTTP routes, and the management the plugins offer. */
+export interface RouteKit extends Management {
   /** Guards admin routes: 404 when no admin key is configured, 401 for a wrong one. */
   readonly requireAdmin: MiddlewareHandler
   /** An error response in the given surface's shape. */
   readonly errorResponse: (c: HonoContext, error: RelayError, surface?: Surface) => Response
   /** The JSON object body of a request (`{}` when empty), or an error to answer with. */
   readonly readJson: (c: HonoContext) => Promise<Record<string, unknown> | RelayError>
-  /** An account as the account and admin APIs show it, with every plugin's fields. */
-  readonly accountView: (account: Account) => Record<string, unknown>
   /** Who calls a non-proxied route (the account API), by the authenticating plugins. */
   readonly authenticate: (c: HonoContext) => Promise<Caller | RelayError>
-  /** An account by id, from the plugin that keeps accounts. */
-  readonly findAccount: (id: string) => Account | undefined
-  /** Adds credit to an account, when a plugin keeps balances (billing); else undefined. */
-  readonly credit: ((accountId: string, amount: bigint, note: string | null) => void) | undefined
+  /** Whether `secret` is the admin key (false when none is configured): a sign-in form's check. */
+  readonly isAdminKey: (secret: string) => boolean
 }
 
 /**
@@ -92,6 +103,14 @@ export interface PluginHooks {
   readonly credit?: (accountId: string, amount: bigint, note: string | null) => void
   /** Counts prompt tokens for admission estimates; the first plugin that offers one is used. */
   readonly countTokens?: TokenCounter
+  /** Account and key management (the plugin that keeps accounts); the first one is used. */
+  readonly accounts?: AccountDirectory
+  /** Usage history (the plugin that records usage); the first one is used. */
+  readonly usage?: UsageHistory
+  /** BYOK credential management (the plugin that stores them); the first one is used. */
+  readonly vault?: CredentialVault
+  /** Watches every request (metrics). */
+  readonly observe?: RequestObserver
   /** Runs after every plugin is set up (the first-run bootstrap). */
   readonly start?: Effect.Effect<void, never, CoreServices>
 }

@@ -33,6 +33,8 @@ export const sendProviderCall = (
     provider: options.provider,
     pool: ctx.byok ? new KeyPool([ctx.credential!]) : options.shared,
     owner: ctx.byok ? "caller" : "shared",
+    // Every provider's key failures reach the request, for whoever observes them (metrics).
+    failures: ctx.keyFailures,
     timeoutMs: options.timeoutMs,
     request: options.request
   })

@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import type { KeyFailure } from "./context.ts"
 import {
   type RelayError,
   UpstreamFailed,
@@ -23,6 +24,8 @@ export interface UpstreamTarget {
   readonly timeoutMs: number
   /** The request to send with one key of the pool. */
   readonly request: (secret: string) => { readonly url: string; readonly init: RequestInit }
+  /** Where each failed key is recorded besides the log: the request's `ctx.keyFailures`. */
+  readonly failures?: Array<KeyFailure>
 }
 
 const RATE_LIMIT_REST_MS = 20_000
@@ -79,6 +82,10 @@ const attempt = async (
   controller: AbortController
 ): Promise<Attempt> => {
   const { pool } = target
+  const failed = (slot: number, reason: KeyFailure["reason"], status?: number) => {
+    log.warn({ provider: target.provider, slot, reason, status }, "upstream key failed")
+    target.failures?.push({ provider: target.provider, owner: target.owner, slot, reason })
+  }
   const candidates = pool.candidates()
   if (candidates.length === 0) {
     const retryAfterSeconds = pool.retryAfterSeconds()
@@ -112,7 +119,7 @@ const attempt = async (
       if (expired) return timedOut()
       if (controller.signal.aborted) throw error
       pool.cool(key.slot, "failing", FAILURE_REST_MS)
-      log.warn({ provider: target.provider, slot: key.slot, reason: "connection" }, "upstream key failed")
+      failed(key.slot, "connection")
       continue
     }
     const status = response.status
@@ -146,7 +153,7 @@ const attempt = async (
     }
     clearTimeout(timer)
     await response.body?.cancel().catch(() => undefined)
-    log.warn({ provider: target.provider, slot: key.slot, status }, "upstream key failed")
+    failed(key.slot, status === 429 ? "rate_limited" : status >= 500 ? "server_error" : "rejected", status)
   }
   if (rateLimited === candidates.length) {
     return {

@@ -3,6 +3,7 @@ import {
   Catalog,
   chatCompletions,
   countTokens,
+  type CoreServices,
   createApp,
   Keyring,
   type KeyringShape,
@@ -17,6 +18,7 @@ import {
   Pipeline,
   rocketChat,
   type PluginHooks,
+  type ProviderAdapter,
   Sql,
   type SqlShape,
   UpstreamHttp,
@@ -40,12 +42,18 @@ export interface Relay {
   readonly close: () => Promise<void>
 }
 
+/** The plugins of a config, set up in config order on one Effect runtime; nothing started yet. */
+export interface PluginSet {
+  readonly runtime: ManagedRuntime.ManagedRuntime<CoreServices, never>
+  readonly hooks: ReadonlyArray<PluginHooks>
+  readonly providers: () => ReadonlyArray<ProviderAdapter>
+}
+
 /**
- * Builds the relay from a loaded config, the same way on every runtime: set up each plugin in
- * config order, build the catalog from their provider patterns, then run their start steps
- * (the first-run bootstrap among them).
+ * Sets up each plugin in config order. Serving starts from here, and so does the command line,
+ * which uses what the plugins offer on the store without serving or starting anything.
  */
-export const buildRelay = async (config: LoadedConfig, services: RuntimeServices): Promise<Relay> => {
+export const setupPlugins = async (config: LoadedConfig, services: RuntimeServices): Promise<PluginSet> => {
   const runtime = ManagedRuntime.make(Layer.mergeAll(
     Layer.succeed(Sql, services.sql),
     Layer.succeed(Log, services.log),
@@ -57,6 +65,16 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
   const providers = () => hooks.flatMap((h) => (h.provider ? [h.provider] : []))
   const info = { models: config.models, tiers: config.tiers, defaultTier: config.defaultTier, providers }
   for (const plugin of config.plugins) hooks.push(await runtime.runPromise(plugin.setup(info)))
+  return { runtime, hooks, providers }
+}
+
+/**
+ * Builds the relay from a loaded config, the same way on every runtime: set up each plugin in
+ * config order, build the catalog from their provider patterns, then run their start steps
+ * (the first-run bootstrap among them).
+ */
+export const buildRelay = async (config: LoadedConfig, services: RuntimeServices): Promise<Relay> => {
+  const { runtime, hooks, providers } = await setupPlugins(config, services)
 
   const catalog = new Catalog(config.models, providers())
   const configured = new Set(providers().map((p) => p.name))

@@ -63,13 +63,29 @@ const configPath = (named: string | undefined, executableDir: string | undefined
   return executableDir === undefined || existsSync(local) ? local : join(executableDir, CONFIG_FILE)
 }
 
+export interface Setup {
+  readonly config: LoadedConfig
+  readonly keyring: KeyringShape
+  readonly dataDir: string
+}
+
 /**
- * Loads the config and the master keys; either failing to start the relay is a message on
- * stderr and exit 1, not a stack trace.
+ * What a relay process starts from, read from the environment: the data directory
+ * (`RELAY_DATA_DIR`, created on first run with mode 0700: it holds the store and generated
+ * secrets), the config (`RELAY_CONFIG`) and the master keys. The server and the command line
+ * both start here, so they always open the same store. Throws ConfigError.
  */
-const loadOrExit = async (path: string, dataDir: string): Promise<{ config: LoadedConfig; keyring: KeyringShape }> => {
+export const loadSetup = async (env: Readonly<Record<string, string | undefined>>, executableDir?: string): Promise<Setup> => {
+  const dataDir = resolve(env.RELAY_DATA_DIR ?? "./data")
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const config = await loadConfig(pathToFileURL(configPath(env.RELAY_CONFIG, executableDir)), env, dataDir)
+  return { config, keyring: await loadKeyring(env, dataDir), dataDir }
+}
+
+/** The setup, or (a config or key that cannot start the relay) a message on stderr and exit 1. */
+const loadOrExit = async (executableDir: string | undefined): Promise<Setup> => {
   try {
-    return { config: await loadConfig(pathToFileURL(path), process.env, dataDir), keyring: await loadKeyring(process.env, dataDir) }
+    return await loadSetup(process.env, executableDir)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     process.stderr.write(`${error.message}\n`)
@@ -83,11 +99,8 @@ const loadOrExit = async (path: string, dataDir: string): Promise<{ config: Load
  * SIGINT stops accepting, drains in-flight requests, closes the store and exits 0.
  */
 export const start = async (platform: Platform): Promise<void> => {
-  const env = process.env
-  const log = pino({ level: env.LOG_LEVEL ?? "info", redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } })
-  const dataDir = resolve(env.RELAY_DATA_DIR ?? "./data")
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  const { config, keyring } = await loadOrExit(configPath(env.RELAY_CONFIG, platform.executableDir), dataDir)
+  const log = pino({ level: process.env.LOG_LEVEL ?? "info", redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } })
+  const { config, keyring } = await loadOrExit(platform.executableDir)
 
   const relay = await buildRelay(config, {
     sql: platform.openStore(config.storePath),

@@ -54,9 +54,6 @@ export const billing = (options: BillingOptions = {}) =>
       const byokFee = options.byokFeePercent ?? 0
       const defaultOutput = options.defaultOutputTokens ?? 16_384
 
-      const released = ledger.releaseOpen()
-      if (released.length > 0) log.warn({ reservations: released.length }, "released reservations left open by an earlier stop")
-
       const priceFor = (ctx: RequestContext, cost: bigint) => (ctx.byok ? percentOf(cost, byokFee) : cost)
 
       return {
@@ -108,6 +105,7 @@ export const billing = (options: BillingOptions = {}) =>
                 latencyMs: outcome.latencyMs,
                 ttfbMs: outcome.ttfbMs
               }))
+            ctx.charged = charged
             if (charged < cost) {
               log.warn({ request_id: ctx.id, account: caller.account.id, cost: formatUsd(cost), charged: formatUsd(charged) }, "charge capped at the balance")
             }
@@ -117,6 +115,14 @@ export const billing = (options: BillingOptions = {}) =>
 
         accountView: (account) => ({ balance: formatUsd(ledger.balance(account.id).balance) }),
 
-        routes: (app, kit) => billingRoutes(app, kit, { ledger, usage })
+        usage: { list: usage.list, dailySpend: usage.dailySpend },
+
+        routes: (app, kit) => billingRoutes(app, kit, { ledger, usage }),
+
+        // At the relay's start, not at setup: the command line sets plugins up beside a running relay.
+        start: Effect.sync(() => {
+          const released = ledger.releaseOpen()
+          if (released.length > 0) log.warn({ reservations: released.length }, "released reservations left open by an earlier stop")
+        })
       }
     }))

@@ -1,4 +1,4 @@
-import { formatUsd, migrate, type SqlShape, type Usage } from "../../core/index.ts"
+import { formatUsd, migrate, type SqlShape, type Usage, type UsageRecordView } from "../../core/index.ts"
 
 const MIGRATIONS = [
   `CREATE TABLE usage_records (
@@ -62,8 +62,10 @@ interface Row {
   ttfb_ms: number | null
 }
 
+const DAY_MS = 86_400_000
+
 /** One record per proxied request, failures included (SPEC sections 5 and 11). */
-export const makeUsageRecords = (sql: SqlShape) => {
+export const makeUsageRecords = (sql: SqlShape, now: () => number = Date.now) => {
   migrate(sql, "billing.usage", MIGRATIONS)
   const insert = sql.prepare(
     `INSERT INTO usage_records (request_id, account_id, key_id, created_at, surface, model, provider, byok, status,
@@ -72,6 +74,11 @@ export const makeUsageRecords = (sql: SqlShape) => {
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
   )
   const newest = sql.prepare("SELECT * FROM usage_records WHERE account_id = ? ORDER BY seq DESC LIMIT ?", { bigints: true })
+  const perDay = sql.prepare(
+    `SELECT created_at / ${DAY_MS} AS day, SUM(cost_nano) AS cost FROM usage_records
+     WHERE account_id = ? AND created_at >= ? GROUP BY day ORDER BY day`,
+    { bigints: true }
+  )
 
   return {
     add(record: UsageRecord): void {
@@ -99,7 +106,7 @@ export const makeUsageRecords = (sql: SqlShape) => {
     },
 
     /** The account's newest records as the API shows them. */
-    list(accountId: string, limit: number) {
+    list(accountId: string, limit: number): Array<UsageRecordView> {
       return newest.all<Row>(accountId, limit).map((row) => ({
         id: row.request_id,
         created_at: new Date(Number(row.created_at)).toISOString(),
@@ -118,6 +125,15 @@ export const makeUsageRecords = (sql: SqlShape) => {
         usage_source: row.usage_source,
         latency_ms: row.latency_ms,
         ttfb_ms: row.ttfb_ms
+      }))
+    },
+
+    /** Spend per UTC day over the last `days` days, today included, oldest first. */
+    dailySpend(accountId: string, days: number): Array<{ day: string; cost: bigint }> {
+      const since = (Math.floor(now() / DAY_MS) - days + 1) * DAY_MS
+      return perDay.all<{ day: bigint; cost: bigint }>(accountId, since).map((row) => ({
+        day: new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10),
+        cost: row.cost
       }))
     }
   }

@@ -1,8 +1,9 @@
 import { Effect } from "effect"
-import { definePlugin, Operator, type RequestContext, sha256Hex, Sql, Unauthorized } from "../../core/index.ts"
+import { definePlugin, Operator, type RequestContext, Sql, Unauthorized } from "../../core/index.ts"
 import { adminRoutes } from "./admin.ts"
-import { generateKey, isRelayKeyShape, keyFromHeaders } from "./api-key.ts"
+import { keyFromHeaders } from "./api-key.ts"
 import { KeyCache } from "./cache.ts"
+import { makeDirectory } from "./directory.ts"
 import { makeKeyStore } from "./store.ts"
 
 export interface KeysOptions {
@@ -26,10 +27,10 @@ export const keys = (options: KeysOptions = {}) =>
       const store = makeKeyStore(yield* Sql)
       const operator = yield* Operator
       const cache = new KeyCache(options.revalidateMs ?? 500, options.cacheSize ?? 10_000, Date.now)
+      const directory = makeDirectory({ store, cache, tiers: info.tiers, defaultTier: info.defaultTier })
 
       const lookup = (ctx: RequestContext, key: string) =>
-        Effect.promise(() => sha256Hex(key)).pipe(Effect.flatMap((hash) => {
-          const caller = store.activeByHash(hash)
+        Effect.promise(() => directory.callerForKey(key)).pipe(Effect.flatMap((caller) => {
           if (caller === undefined) {
             cache.delete(key)
             return Effect.fail(invalidKey)
@@ -38,13 +39,6 @@ export const keys = (options: KeysOptions = {}) =>
           ctx.caller = caller
           return Effect.void
         }))
-
-      const issueKey = (accountId: string, name: string | null) => {
-        const { key, prefix } = generateKey()
-        return Effect.promise(() => sha256Hex(key)).pipe(
-          Effect.map((hash) => ({ key, row: store.createKey(accountId, name, { prefix, hash }) }))
-        )
-      }
 
       return {
         authenticate: (ctx) => {
@@ -55,7 +49,7 @@ export const keys = (options: KeysOptions = {}) =>
             ctx.caller = cached
             return Effect.void
           }
-          return isRelayKeyShape(key) ? lookup(ctx, key) : Effect.fail(invalidKey)
+          return lookup(ctx, key)
         },
         accountView: (account) => {
           const tier = info.tiers[account.tier]
@@ -67,8 +61,9 @@ export const keys = (options: KeysOptions = {}) =>
           }
         },
         findAccount: (id) => store.account(id),
+        accounts: directory,
         routes: (app, kit) => {
-          adminRoutes(app, kit, { store, cache, tiers: info.tiers, defaultTier: info.defaultTier, issueKey })
+          adminRoutes(app, kit, directory)
           app.get("/v1/account", async (c) => {
             const caller = await kit.authenticate(c)
             return caller instanceof Error ? kit.errorResponse(c, caller) : c.json(kit.accountView(caller.account))
@@ -77,12 +72,13 @@ export const keys = (options: KeysOptions = {}) =>
         start: Effect.gen(function*() {
           if (!store.isEmpty()) return
           const account = store.createAccount("default", info.defaultTier)
-          const { key } = yield* issueKey(account.id, "first-run")
+          const issued = yield* Effect.promise(() => directory.issueKey(account.id, "first-run"))
+          if (issued instanceof Error) return
           operator.notice(
             [
               "Rocket Relay: first start, created account \"default\" with this API key (shown once, store it now):",
               "",
-              `  ${key}`,
+              `  ${issued.key}`,
               ""
             ].join("\n")
           )

@@ -69,6 +69,10 @@ export const makeKeyStore = (sql: SqlShape, now: () => number = Date.now) => {
     `SELECT k.id AS key_id, a.* FROM api_keys k JOIN accounts a ON a.id = k.account_id
      WHERE k.hash = ? AND k.revoked_at IS NULL`
   )
+  const selectActiveById = sql.prepare(
+    `SELECT k.id AS key_id, a.* FROM api_keys k JOIN accounts a ON a.id = k.account_id
+     WHERE k.id = ? AND k.revoked_at IS NULL`
+  )
 
   const callerFrom = (row: (AccountRow & { key_id: string }) | undefined) =>
     row === undefined ? undefined : { keyId: row.key_id, account: toAccount(row) }
@@ -116,6 +120,9 @@ export const makeKeyStore = (sql: SqlShape, now: () => number = Date.now) => {
     },
     activeByHash(hash: string) {
       return callerFrom(selectActiveByHash.get<AccountRow & { key_id: string }>(hash))
+    },
+    activeById(keyId: string) {
+      return callerFrom(selectActiveById.get<AccountRow & { key_id: string }>(keyId))
     }
   }
 }

@@ -1,6 +1,7 @@
 import { Effect, Result, Schema } from "effect"
 import {
   ByokCredentialMissing,
+  type CredentialVault,
   definePlugin,
   Internal,
   InvalidRequest,
@@ -73,6 +74,51 @@ export const vault = (options: VaultOptions = {}) =>
         }
       }
 
+      const credentials: CredentialVault = {
+        providers: keyedProviders,
+
+        list: (account) => store.list(account).map(view),
+
+        put: async (account, provider, apiKey) => {
+          if (!keyedProviders().includes(provider)) {
+            return new InvalidRequest({ message: `unknown provider "${provider}"; one of: ${keyedProviders().join(", ")}`, param: "provider" })
+          }
+          const input = decodePut({ api_key: apiKey })
+          if (Result.isFailure(input)) return invalidFromSchema(input.failure)
+          const secret = input.success.api_key
+          const sealed = await seal(keyring, secret, contextOf(account, provider))
+          cache.delete(cacheKey(account, provider))
+          return view(store.put(account, provider, sealed, secret.slice(-4)))
+        },
+
+        remove: (account, provider) => {
+          cache.delete(cacheKey(account, provider))
+          return store.delete(account, provider)
+        },
+
+        /**
+         * After a new key is made here, or supplied in RELAY_MASTER_KEY with the old one in
+         * RELAY_MASTER_KEY_PREVIOUS; the old keys are retired only once every row is re-sealed.
+         */
+        rotate: async () => {
+          const generated = await keyring.rotate()
+          let resealed = 0
+          for (const { row, sealed } of store.all()) {
+            if (sealed.keyId === keyring.current.id) continue
+            const context = contextOf(row.account_id, row.provider)
+            try {
+              store.reseal(row.account_id, row.provider, await seal(keyring, await open(keyring, sealed, context), context))
+              resealed++
+            } catch (error) {
+              log.error({ account: row.account_id, provider: row.provider, error: error instanceof Error ? error.message : String(error) }, "credential could not be re-sealed")
+              return new Internal({ message: `a ${row.provider} credential could not be re-sealed; the old master key is kept` })
+            }
+          }
+          await keyring.retire()
+          return { key_id: keyring.current.id, generated, resealed }
+        }
+      }
+
       return {
         admit: (ctx) => {
           const target = ctx.target
@@ -91,63 +137,37 @@ export const vault = (options: VaultOptions = {}) =>
           }))
         },
 
+        vault: credentials,
+
         routes: (app, kit) => {
           app.put("/v1/account/byok/:provider", async (c) => {
             const caller = await kit.authenticate(c)
             if (caller instanceof Error) return kit.errorResponse(c, caller)
-            const provider = c.req.param("provider")
-            if (!keyedProviders().includes(provider)) {
-              return kit.errorResponse(c, new InvalidRequest({ message: `unknown provider "${provider}"; one of: ${keyedProviders().join(", ")}`, param: "provider" }))
-            }
             const body = await kit.readJson(c)
             if (body instanceof Error) return kit.errorResponse(c, body)
-            const input = decodePut(body)
-            if (Result.isFailure(input)) return kit.errorResponse(c, invalidFromSchema(input.failure))
-            const secret = input.success.api_key
-            const account = caller.account.id
-            const sealed = await seal(keyring, secret, contextOf(account, provider))
-            cache.delete(cacheKey(account, provider))
-            return c.json(view(store.put(account, provider, sealed, secret.slice(-4))))
+            const stored = await credentials.put(caller.account.id, c.req.param("provider"), body.api_key)
+            return stored instanceof Error ? kit.errorResponse(c, stored) : c.json(stored)
           })
 
           app.get("/v1/account/byok", async (c) => {
             const caller = await kit.authenticate(c)
             if (caller instanceof Error) return kit.errorResponse(c, caller)
-            return c.json({ data: store.list(caller.account.id).map(view) })
+            return c.json({ data: credentials.list(caller.account.id) })
           })
 
           app.delete("/v1/account/byok/:provider", async (c) => {
             const caller = await kit.authenticate(c)
             if (caller instanceof Error) return kit.errorResponse(c, caller)
             const provider = c.req.param("provider")
-            cache.delete(cacheKey(caller.account.id, provider))
-            if (!store.delete(caller.account.id, provider)) {
+            if (!credentials.remove(caller.account.id, provider)) {
               return kit.errorResponse(c, new RouteNotFound({ message: `no ${provider} credential is stored for this account` }))
             }
             return c.body(null, 204)
           })
 
-          /**
-           * Re-seals every credential under the current master key (after a new one is made
-           * here, or supplied in RELAY_MASTER_KEY with the old one in RELAY_MASTER_KEY_PREVIOUS);
-           * then the old keys are retired.
-           */
           app.post("/admin/vault/rotate", async (c) => {
-            const generated = await keyring.rotate()
-            let resealed = 0
-            for (const { row, sealed } of store.all()) {
-              if (sealed.keyId === keyring.current.id) continue
-              const context = contextOf(row.account_id, row.provider)
-              try {
-                store.reseal(row.account_id, row.provider, await seal(keyring, await open(keyring, sealed, context), context))
-                resealed++
-              } catch (error) {
-                log.error({ account: row.account_id, provider: row.provider, error: error instanceof Error ? error.message : String(error) }, "credential could not be re-sealed")
-                return kit.errorResponse(c, new Internal({ message: `a ${row.provider} credential could not be re-sealed; the old master key is kept` }))
-              }
-            }
-            await keyring.retire()
-            return c.json({ key_id: keyring.current.id, generated, resealed })
+            const result = await credentials.rotate()
+            return result instanceof Error ? kit.errorResponse(c, result) : c.json(result)
           })
         }
       }

@@ -259,6 +259,49 @@ describe("Pipeline", () => {
     assert.ok(!String(logged.error).includes("\n"), "one line, no stack trace")
   })
 
+  it("tells observers when a stream opens and, after every settle hook, that the request settled", async () => {
+    const events = [`data: {"choices":[{"index":0,"delta":{"content":"x"}}]}\n\n`, "data: [DONE]\n\n"]
+    const observed: Array<{ event: string; charged?: bigint | undefined }> = []
+    const h = await harness(() => Effect.succeed(sse(events, 5)), {
+      extra: {
+        // Stands in for billing: what a settle hook records, observers must see.
+        settle: (ctx) => Effect.sync(() => void (ctx.charged = 42n)),
+        observe: {
+          streamOpened: () => void observed.push({ event: "opened" }),
+          settled: (ctx, outcome) => {
+            h.trace.push("observed")
+            observed.push({ event: `settled ${outcome.status}`, charged: ctx.charged })
+          }
+        }
+      }
+    })
+    const response = await h.pipeline.handle(request({ ...chat, stream: true }), chatCompletions, false, "req_obs")
+    assert.deepEqual(observed, [{ event: "opened" }], "opened once the stream's response is handed out")
+    await response.text()
+    await settled(h, 2)
+    assert.deepEqual(observed, [{ event: "opened" }, { event: "settled 200", charged: 42n }])
+    assert.deepEqual(h.trace.slice(-3), ["b.settle", "a.settle", "observed"])
+
+    const plain = await harness(() => Effect.succeed(Response.json(completion)), {
+      extra: { observe: { streamOpened: () => assert.fail("not a stream"), settled: () => void observed.push({ event: "plain" }) } }
+    })
+    assert.equal((await plain.pipeline.handle(request(chat), chatCompletions, false, "req_obs2")).status, 200)
+    await settled(plain, 2)
+    assert.equal(observed.at(-1)?.event, "plain")
+  })
+
+  it("logs an observer that throws, and still answers and settles", async () => {
+    const h = await harness(() => Effect.succeed(Response.json(completion)), {
+      extra: { observe: { settled: () => { throw new Error("observer broke") } } }
+    })
+    const response = await h.pipeline.handle(request(chat), chatCompletions, false, "req_obs3")
+    assert.equal(response.status, 200)
+    await settled(h, 2)
+    assert.equal(h.pipeline.pending, 0)
+    assert.ok(h.logs.some((l) => l.msg === "unexpected failure" && String(l.error).includes("observer broke")))
+    assert.ok(h.logs.some((l) => l.msg === "request" && l.request_id === "req_obs3"), "the request is still logged")
+  })
+
   it("drain resolves once every request has settled", async () => {
     const events = Array.from({ length: 5 }, () => `data: {"choices":[{"index":0,"delta":{"content":"x"}}]}\n\n`)
     const h = await harness(() => Effect.succeed(sse(events, 10)))

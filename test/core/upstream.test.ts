@@ -226,6 +226,24 @@ describe("sendUpstream", () => {
     assert.deepEqual(t.pool.candidates().map((k) => k.secret), ["K2", "K1"])
   })
 
+  it("records each failed key by slot and reason where the target asks, never a request error", async () => {
+    const { http } = fakeHttp({
+      K1: [reply(429)],
+      K2: [() => Promise.reject(new TypeError("fetch failed"))],
+      K3: [reply(503)],
+      K4: [reply(401)],
+      K5: [reply(400)]
+    })
+    const failures: NonNullable<UpstreamTarget["failures"]> = []
+    failureOf(await Effect.runPromiseExit(sendUpstream(http, log, target(["K1", "K2", "K3", "K4", "K5"], { failures }))))
+    assert.deepEqual(failures.map((f) => [f.provider, f.owner, f.slot, f.reason]), [
+      ["openai", "shared", 0, "rate_limited"],
+      ["openai", "shared", 1, "connection"],
+      ["openai", "shared", 2, "server_error"],
+      ["openai", "shared", 3, "rejected"]
+    ])
+  })
+
   it("fails with UpstreamFailed when every key has a connection error", async () => {
     const broken: Script = () => Promise.reject(new TypeError("fetch failed"))
     const { http } = fakeHttp({ K1: [broken], K2: [broken] })

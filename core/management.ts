@@ -1,0 +1,139 @@
+import type { Account, Caller } from "./context.ts"
+import type { RelayError } from "./errors.ts"
+import type { PluginHooks } from "./plugin.ts"
+
+/*
+ * What plugins offer for managing the relay (accounts and keys, usage, BYOK credentials), as
+ * optional PluginHooks, and its gathering into one Management value.
+ */
+
+/** A relay key as lists show it (the admin API's shape): never the key itself. */
+export interface KeyInfo {
+  readonly id: string
+  readonly account_id: string
+  readonly name: string | null
+  /** The key's first characters, to tell keys apart. */
+  readonly prefix: string
+  readonly created_at: string
+  readonly revoked_at: string | null
+}
+
+/** Changes to an account: its tier, and per-account limits (`null` clears an override). */
+export interface AccountChanges {
+  readonly tier?: string | undefined
+  readonly rpm?: number | null | undefined
+  readonly tpm?: number | null | undefined
+}
+
+/**
+ * Accounts and relay keys, offered by the plugin that keeps them. The admin API, the console
+ * and the command line all manage accounts through it, so each rule lives in one place.
+ */
+export interface AccountDirectory {
+  readonly list: () => ReadonlyArray<Account>
+  /** Opens an account on `tier` (the default tier when undefined); an unknown tier is refused. */
+  readonly create: (name: string, tier: string | undefined) => Account | RelayError
+  readonly update: (id: string, changes: AccountChanges) => Account | RelayError
+  /** The account's keys, revoked ones included; undefined when there is no such account. */
+  readonly keys: (accountId: string) => ReadonlyArray<KeyInfo> | undefined
+  /** Issues a key; its plaintext is in this answer only. */
+  readonly issueKey: (accountId: string, name: string | null) => Promise<{ readonly key: string; readonly info: KeyInfo } | RelayError>
+  /**
+   * Revokes an active key, effective on the next request; with `accountId`, only a key of that
+   * account. False when there was no such active key.
+   */
+  readonly revokeKey: (keyId: string, accountId?: string) => boolean
+  /** Who holds this relay key, if it is active (a sign-in with the key itself). */
+  readonly callerForKey: (key: string) => Promise<Caller | undefined>
+  /** Who holds the key with this id, while it stays active (a session re-checked without the key). */
+  readonly callerForKeyId: (keyId: string) => Caller | undefined
+}
+
+/** One usage record as the account API shows it (SPEC section 5). */
+export interface UsageRecordView {
+  readonly id: string
+  readonly created_at: string
+  readonly surface: string
+  readonly model: string
+  readonly provider: string | null
+  readonly byok: boolean
+  readonly status: number
+  readonly prompt_tokens: number
+  readonly completion_tokens: number
+  readonly cached_tokens: number
+  readonly cache_write_tokens: number
+  readonly image_input_tokens: number
+  readonly image_output_tokens: number
+  /** USD as a decimal string. */
+  readonly cost: string
+  readonly usage_source: string
+  readonly latency_ms: number
+  readonly ttfb_ms: number | null
+}
+
+/** An account's usage history, offered by the plugin that records it (billing). */
+export interface UsageHistory {
+  /** The newest `limit` records, newest first. */
+  readonly list: (accountId: string, limit: number) => ReadonlyArray<UsageRecordView>
+  /**
+   * Spend per UTC day (`YYYY-MM-DD`, nano-USD) over the last `days` days including today,
+   * oldest first; days without usage are left out.
+   */
+  readonly dailySpend: (accountId: string, days: number) => ReadonlyArray<{ readonly day: string; readonly cost: bigint }>
+}
+
+/** A stored BYOK credential as it is shown: its provider and a hint, never the key. */
+export interface CredentialInfo {
+  readonly provider: string
+  readonly key_hint: string
+  readonly created_at: string
+}
+
+/** The accounts' own provider keys, offered by the plugin that seals them (vault). */
+export interface CredentialVault {
+  /** Providers a credential may be stored for. */
+  readonly providers: () => ReadonlyArray<string>
+  readonly list: (accountId: string) => ReadonlyArray<CredentialInfo>
+  /** Seals and stores `apiKey`, replacing an earlier one; a bad provider or key is refused. */
+  readonly put: (accountId: string, provider: string, apiKey: unknown) => Promise<CredentialInfo | RelayError>
+  /** False when there was nothing to delete. */
+  readonly remove: (accountId: string, provider: string) => boolean
+  /**
+   * Re-seals every credential under the current master key, after making a new one when the
+   * relay keeps its own key file (`generated`).
+   */
+  readonly rotate: () => Promise<{ readonly key_id: string; readonly generated: boolean; readonly resealed: number } | RelayError>
+}
+
+/**
+ * What the plugins offer for managing the relay, gathered from all of them: the admin API,
+ * the console and the command line use it alike. A part is undefined when no configured
+ * plugin offers it.
+ */
+export interface Management {
+  /** An account as the account and admin APIs show it, with every plugin's fields. */
+  readonly accountView: (account: Account) => Record<string, unknown>
+  /** An account by id, from the plugin that keeps accounts. */
+  readonly findAccount: (id: string) => Account | undefined
+  /** Adds credit to an account, when a plugin keeps balances (billing); else undefined. */
+  readonly credit: ((accountId: string, amount: bigint, note: string | null) => void) | undefined
+  readonly accounts: AccountDirectory | undefined
+  readonly usage: UsageHistory | undefined
+  readonly vault: CredentialVault | undefined
+}
+
+/**
+ * Gathers what the plugins offer for managing the relay. The HTTP routes get it through their
+ * RouteKit; the command line, which serves nothing, calls this directly.
+ */
+export const management = (plugins: ReadonlyArray<PluginHooks>): Management => {
+  const views = plugins.flatMap((p) => (p.accountView ? [p.accountView] : []))
+  return {
+    accountView: (account: Account) => Object.assign({}, ...views.map((view) => view(account))),
+    findAccount: plugins.find((p) => p.findAccount)?.findAccount ?? (() => undefined),
+    credit: plugins.find((p) => p.credit)?.credit,
+    accounts: plugins.find((p) => p.accounts)?.accounts,
+    usage: plugins.find((p) => p.usage)?.usage,
+    vault: plugins.find((p) => p.vault)?.vault
+  }
+}

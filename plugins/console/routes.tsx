@@ -1,0 +1,342 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import type { Context, Hono } from "hono"
+import { bodyLimit } from "hono/body-limit"
+import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie"
+import type { HtmlEscapedString } from "hono/utils/html"
+import type { ContentfulStatusCode } from "hono/utils/http-status"
+import {
+  type AccountDirectory,
+  type Caller,
+  formatUsd,
+  InvalidRequest,
+  parseUsd,
+  type RelayInfo,
+  type RouteKit,
+  secretsEqual
+} from "../../core/index.ts"
+import { htmlPage, requestOrigin, STYLESHEET } from "../web/index.ts"
+import { SCRIPT } from "./assets.ts"
+import { fillDays } from "./chart.tsx"
+import { nanoUsd, summarize } from "./format.ts"
+import { AdminAccountPage, AdminHomePage, MessagePage, SignInPage, type UsageSection, UserPage } from "./pages.tsx"
+import { SCRIPT_PATH, STYLESHEET_PATH } from "./parts.tsx"
+import type { Flash, Principal, Session, Sessions } from "./sessions.ts"
+
+const COOKIE = "relay_console"
+const SPEND_DAYS = 30
+const USAGE_ROWS = 50
+const SESSION_ENDED: Flash = { error: "Your session ended: the API key it signed in with was revoked." }
+
+export interface ConsoleDeps {
+  readonly kit: RouteKit
+  readonly info: RelayInfo
+  readonly sessions: Sessions
+  /** Signs the session cookie; made afresh at each start, like the sessions it names. */
+  readonly secret: string
+}
+
+type Form = Record<string, string | File | Array<string | File>>
+
+/** A form field as trimmed text ("" when absent or a file). */
+const field = (form: Form, name: string): string => {
+  const value = form[name]
+  return typeof value === "string" ? value.trim() : ""
+}
+
+/** A path parameter of a route that declares it. */
+const param = (c: Context, name: string): string => c.req.param(name) ?? ""
+
+/** A per-account limit from a form: blank clears the override. */
+const limitField = (form: Form, name: string, label: string): number | null | InvalidRequest => {
+  const value = field(form, name)
+  if (value === "") return null
+  return /^\d{1,12}$/.test(value)
+    ? Number(value)
+    : new InvalidRequest({ message: `${label}: expected a whole number, or blank for the tier's limit`, param: name })
+}
+
+/** The signed-in party of a request, re-checked against the store on every request. */
+type Visitor =
+  | { readonly kind: "anonymous" }
+  | { readonly kind: "admin" }
+  | { readonly kind: "user"; readonly caller: Caller }
+  /** The key this session signed in with was revoked: the session is over. */
+  | { readonly kind: "ended" }
+
+/** The web console at `/console`: server-rendered pages, form posts, session cookies. */
+export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
+  const { kit, info, sessions, secret } = deps
+
+  const page = (c: Context, body: HtmlEscapedString | Promise<HtmlEscapedString>, status: ContentfulStatusCode = 200) =>
+    htmlPage(c, body, status, { "cache-control": "no-store" })
+
+  const readSession = async (c: Context): Promise<Session | undefined> => {
+    const id = await getSignedCookie(c, secret, COOKIE)
+    return typeof id === "string" ? sessions.get(id) : undefined
+  }
+
+  /** A new session and its cookie: HttpOnly, SameSite=Strict, Secure when reached over https. */
+  const startSession = async (c: Context, principal: Principal | undefined, flash?: Flash): Promise<Session> => {
+    const session = sessions.create(principal, flash)
+    await setSignedCookie(c, COOKIE, session.id, secret, {
+      path: "/console",
+      httpOnly: true,
+      sameSite: "Strict",
+      secure: requestOrigin(c.req.raw).secure,
+      maxAge: Math.floor((session.expiresAt - Date.now()) / 1000)
+    })
+    return session
+  }
+
+  const visitorOf = (session: Session, accounts: AccountDirectory): Visitor => {
+    const principal = session.principal
+    if (principal === undefined) return { kind: "anonymous" }
+    if (principal.kind === "admin") return principal
+    const caller = accounts.callerForKeyId(principal.keyId)
+    if (caller === undefined) {
+      sessions.delete(session.id)
+      return { kind: "ended" }
+    }
+    return { kind: "user", caller }
+  }
+
+  const refuse = (c: Context, session: Session | undefined, status: ContentfulStatusCode, title: string, message: string) =>
+    page(c, <MessagePage csrf={session?.csrf ?? ""} flash={undefined} title={title} message={message} />, status)
+
+  const noAccounts = (c: Context) =>
+    refuse(c, undefined, 503, "Console unavailable", "This relay keeps no accounts (its config has no keys plugin), so there is nothing to sign in to.")
+
+  /** Records the outcome for the next page, then sends the browser there (post, redirect, get). */
+  const done = (c: Context, session: Session, flash: Flash, location = "/console") => {
+    session.flash = flash
+    c.header("cache-control", "no-store")
+    return c.redirect(location, 303)
+  }
+
+  /**
+   * Every POST: a live session whose CSRF token the form carries, and the visitor the action
+   * is for. Anything else is refused before the action runs.
+   */
+  const action = <K extends Visitor["kind"]>(
+    allowed: ReadonlyArray<K>,
+    run: (c: Context, session: Session, form: Form, visitor: Extract<Visitor, { kind: K }>, accounts: AccountDirectory) => Promise<Response> | Response
+  ) =>
+  async (c: Context) => {
+    const accounts = kit.accounts
+    if (accounts === undefined) return noAccounts(c)
+    const session = await readSession(c)
+    const form = (await c.req.parseBody()) as Form
+    if (session === undefined || !secretsEqual(field(form, "csrf"), session.csrf)) {
+      return refuse(c, session, 403, "Form expired", "This form is no longer valid (the session expired or the page was out of date). Open the console again and retry.")
+    }
+    const visitor = visitorOf(session, accounts)
+    if (visitor.kind === "ended") {
+      await startSession(c, undefined, SESSION_ENDED)
+      return c.redirect("/console", 303)
+    }
+    if (!(allowed as ReadonlyArray<string>).includes(visitor.kind)) {
+      return refuse(c, session, 403, "Not allowed", "This action is not available to the account you signed in with.")
+    }
+    return run(c, session, form, visitor as Extract<Visitor, { kind: K }>, accounts)
+  }
+
+  const usageOf = (accountId: string): UsageSection | undefined =>
+    kit.usage === undefined ? undefined : {
+      records: kit.usage.list(accountId, USAGE_ROWS),
+      spend: fillDays(kit.usage.dailySpend(accountId, SPEND_DAYS), SPEND_DAYS, Date.now())
+    }
+
+  app.get(STYLESHEET_PATH, (c) => c.body(STYLESHEET, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }))
+  app.get(SCRIPT_PATH, (c) => c.body(SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=3600" }))
+  app.use("/console/*", bodyLimit({ maxSize: 64 * 1024, onError: (c) => refuse(c, undefined, 413, "Too large", "The form was larger than the console accepts.") }))
+
+  app.get("/console", async (c) => {
+    const accounts = kit.accounts
+    if (accounts === undefined) return noAccounts(c)
+    let session = await readSession(c)
+    const visitor = session === undefined ? undefined : visitorOf(session, accounts)
+    if (session === undefined || visitor === undefined || visitor.kind === "ended") {
+      session = await startSession(c, undefined, visitor?.kind === "ended" ? SESSION_ENDED : undefined)
+    }
+    const flash = sessions.takeFlash(session)
+    if (visitor?.kind === "user") {
+      const account = visitor.caller.account
+      return page(
+        c,
+        <UserPage
+          csrf={session.csrf}
+          flash={flash}
+          account={summarize(kit.accountView(account))}
+          keys={accounts.keys(account.id) ?? []}
+          sessionKeyId={visitor.caller.keyId}
+          usage={usageOf(account.id)}
+          byok={kit.vault === undefined ? undefined : { providers: kit.vault.providers(), credentials: kit.vault.list(account.id) }}
+        />
+      )
+    }
+    if (visitor?.kind === "admin") {
+      return page(
+        c,
+        <AdminHomePage
+          csrf={session.csrf}
+          flash={flash}
+          accounts={accounts.list().map((account) => summarize(kit.accountView(account)))}
+          tiers={Object.keys(info.tiers)}
+          defaultTier={info.defaultTier}
+        />
+      )
+    }
+    return page(c, <SignInPage csrf={session.csrf} flash={flash} />)
+  })
+
+  app.post(
+    "/console/sign-in",
+    action(["anonymous", "admin", "user"], async (c, session, form, _visitor, accounts) => {
+      const key = field(form, "key")
+      let principal: Principal | undefined
+      if (kit.isAdminKey(key)) principal = { kind: "admin" }
+      else {
+        const caller = await accounts.callerForKey(key)
+        if (caller !== undefined) principal = { kind: "user", accountId: caller.account.id, keyId: caller.keyId }
+      }
+      if (principal === undefined) return done(c, session, { error: "That key is not valid or has been revoked. Check it and try again." })
+      // A fresh session id at sign-in: an id planted before it is worth nothing after.
+      sessions.delete(session.id)
+      await startSession(c, principal, { notice: "Signed in." })
+      return c.redirect("/console", 303)
+    })
+  )
+
+  app.post(
+    "/console/sign-out",
+    action(["anonymous", "admin", "user"], (c, session) => {
+      sessions.delete(session.id)
+      deleteCookie(c, COOKIE, { path: "/console" })
+      return c.redirect("/console", 303)
+    })
+  )
+
+  // The user's own account.
+
+  app.post(
+    "/console/keys",
+    action(["user"], async (c, session, form, visitor, accounts) => {
+      const name = field(form, "name")
+      if (name.length > 100) return done(c, session, { error: "Key name: at most 100 characters." }, "/console#keys-title")
+      const issued = await accounts.issueKey(visitor.caller.account.id, name === "" ? null : name)
+      if (issued instanceof Error) return done(c, session, { error: issued.message })
+      return done(c, session, { issuedKey: { key: issued.key, prefix: issued.info.prefix, name: issued.info.name } })
+    })
+  )
+
+  app.post(
+    "/console/keys/:id/revoke",
+    action(["user"], (c, session, _form, visitor, accounts) => {
+      const revoked = accounts.revokeKey(param(c, "id"), visitor.caller.account.id)
+      return done(c, session, revoked ? { notice: "Key revoked." } : { error: "No such active key on your account." }, "/console#keys-title")
+    })
+  )
+
+  app.post(
+    "/console/byok",
+    action(["user"], async (c, session, form, visitor) => {
+      if (kit.vault === undefined) return done(c, session, { error: "This relay stores no provider keys." })
+      const provider = field(form, "provider")
+      const stored = await kit.vault.put(visitor.caller.account.id, provider, field(form, "api_key"))
+      if (stored instanceof Error) return done(c, session, { error: stored.message.replace(/^api_key: /, "Provider API key: ") }, "/console#byok-title")
+      return done(c, session, { notice: `Saved your ${stored.provider} key (${stored.key_hint}).` }, "/console#byok-title")
+    })
+  )
+
+  app.post(
+    "/console/byok/:provider/delete",
+    action(["user"], (c, session, _form, visitor) => {
+      const provider = param(c, "provider")
+      const removed = kit.vault?.remove(visitor.caller.account.id, provider) ?? false
+      return done(c, session, removed ? { notice: `Deleted your ${provider} key.` } : { error: `No ${provider} key is stored.` }, "/console#byok-title")
+    })
+  )
+
+  // The operator's pages.
+
+  const accountPath = (id: string) => `/console/accounts/${encodeURIComponent(id)}`
+
+  app.get("/console/accounts/:id", async (c) => {
+    const accounts = kit.accounts
+    if (accounts === undefined) return noAccounts(c)
+    const session = await readSession(c)
+    if (session === undefined || visitorOf(session, accounts).kind !== "admin") return c.redirect("/console", 303)
+    const account = kit.findAccount(param(c, "id"))
+    if (account === undefined) return refuse(c, session, 404, "No such account", `There is no account ${param(c, "id")}.`)
+    return page(
+      c,
+      <AdminAccountPage
+        csrf={session.csrf}
+        flash={sessions.takeFlash(session)}
+        account={summarize(kit.accountView(account))}
+        overrides={{ rpm: account.rpm, tpm: account.tpm }}
+        tiers={Object.keys(info.tiers)}
+        keys={accounts.keys(account.id) ?? []}
+        usage={usageOf(account.id)}
+        credits={kit.credit !== undefined}
+      />
+    )
+  })
+
+  app.post(
+    "/console/accounts",
+    action(["admin"], (c, session, form, _visitor, accounts) => {
+      const name = field(form, "name")
+      if (name === "" || name.length > 200) return done(c, session, { error: "Name: between 1 and 200 characters." })
+      const account = accounts.create(name, field(form, "tier") || undefined)
+      if (account instanceof Error) return done(c, session, { error: account.message })
+      return done(c, session, { notice: `Created account ${account.name}.` }, accountPath(account.id))
+    })
+  )
+
+  app.post(
+    "/console/accounts/:id/limits",
+    action(["admin"], (c, session, form, _visitor, accounts) => {
+      const id = param(c, "id")
+      const rpm = limitField(form, "rpm", "Requests per minute")
+      const tpm = limitField(form, "tpm", "Tokens per minute")
+      if (rpm instanceof InvalidRequest) return done(c, session, { error: rpm.message }, accountPath(id))
+      if (tpm instanceof InvalidRequest) return done(c, session, { error: tpm.message }, accountPath(id))
+      const updated = accounts.update(id, { tier: field(form, "tier") || undefined, rpm, tpm })
+      return done(c, session, updated instanceof Error ? { error: updated.message } : { notice: "Limits saved." }, accountPath(id))
+    })
+  )
+
+  app.post(
+    "/console/accounts/:id/credits",
+    action(["admin"], (c, session, form) => {
+      const id = param(c, "id")
+      const amount = parseUsd(field(form, "amount"))
+      if (kit.credit === undefined || kit.findAccount(id) === undefined) return done(c, session, { error: "No such account, or this relay keeps no balances." }, accountPath(id))
+      if (amount === undefined) return done(c, session, { error: "Amount: a USD amount with at most 9 decimals, such as 5.00." }, accountPath(id))
+      kit.credit(id, amount, field(form, "note") || null)
+      return done(c, session, { notice: `Added ${nanoUsd(amount)} (${formatUsd(amount)} USD).` }, accountPath(id))
+    })
+  )
+
+  app.post(
+    "/console/accounts/:id/keys",
+    action(["admin"], async (c, session, form, _visitor, accounts) => {
+      const id = param(c, "id")
+      const name = field(form, "name")
+      if (name.length > 100) return done(c, session, { error: "Key name: at most 100 characters." }, accountPath(id))
+      const issued = await accounts.issueKey(id, name === "" ? null : name)
+      if (issued instanceof Error) return done(c, session, { error: issued.message }, accountPath(id))
+      return done(c, session, { issuedKey: { key: issued.key, prefix: issued.info.prefix, name: issued.info.name } }, accountPath(id))
+    })
+  )
+
+  app.post(
+    "/console/accounts/:id/keys/:keyId/revoke",
+    action(["admin"], (c, session, _form, _visitor, accounts) => {
+      const id = param(c, "id")
+      const revoked = accounts.revokeKey(param(c, "keyId"), id)
+      return done(c, session, revoked ? { notice: "Key revoked." } : { error: "No such active key on this account." }, accountPath(id))
+    })
+  )
+}

@@ -1,0 +1,82 @@
+import { randomBase62 } from "../../core/index.ts"
+
+/** Who a session is signed in as. A user is named by account and key id, never by the key. */
+export type Principal =
+  | { readonly kind: "admin" }
+  | { readonly kind: "user"; readonly accountId: string; readonly keyId: string }
+
+/** What the next page shows once: a notice, an error, or a key just issued (its only showing). */
+export interface Flash {
+  readonly notice?: string
+  readonly error?: string
+  readonly issuedKey?: { readonly key: string; readonly prefix: string; readonly name: string | null }
+}
+
+export interface Session {
+  readonly id: string
+  /** Sent back in every form; a POST without it is refused. */
+  readonly csrf: string
+  readonly principal: Principal | undefined
+  readonly expiresAt: number
+  flash: Flash | undefined
+}
+
+export interface SessionOptions {
+  /** Lifetime of a signed-in session. */
+  readonly ttlMs: number
+  /** Lifetime of a signed-out one, which exists only to carry the sign-in form's CSRF token. */
+  readonly anonymousTtlMs: number
+  /**
+   * Sessions kept at most, signed-in and signed-out ones each; the oldest go first. Kept apart
+   * so that a flood of visits can neither fill memory nor push anyone out of a signed-in session.
+   */
+  readonly maxSessions: number
+  readonly now: () => number
+}
+
+/**
+ * Console sessions, held in this process's memory: a restart signs everyone out, which is
+ * the safe failure. The browser holds only the (signed) id.
+ */
+export class Sessions {
+  private readonly signedIn = new Map<string, Session>()
+  private readonly signedOut = new Map<string, Session>()
+
+  constructor(private readonly options: SessionOptions) {}
+
+  /** A new session with a fresh id and CSRF token (a sign-in never keeps the old id). */
+  create(principal: Principal | undefined, flash?: Flash): Session {
+    const now = this.options.now()
+    const sessions = principal === undefined ? this.signedOut : this.signedIn
+    for (const [id, session] of sessions) if (session.expiresAt <= now) sessions.delete(id)
+    while (sessions.size >= this.options.maxSessions) sessions.delete(sessions.keys().next().value!)
+    const session: Session = {
+      id: randomBase62(32),
+      csrf: randomBase62(32),
+      principal,
+      expiresAt: now + (principal === undefined ? this.options.anonymousTtlMs : this.options.ttlMs),
+      flash
+    }
+    sessions.set(session.id, session)
+    return session
+  }
+
+  get(id: string): Session | undefined {
+    const session = this.signedIn.get(id) ?? this.signedOut.get(id)
+    if (session === undefined || session.expiresAt > this.options.now()) return session
+    this.delete(id)
+    return undefined
+  }
+
+  delete(id: string): void {
+    this.signedIn.delete(id)
+    this.signedOut.delete(id)
+  }
+
+  /** Hands out the flash once. */
+  takeFlash(session: Session): Flash | undefined {
+    const flash = session.flash
+    session.flash = undefined
+    return flash
+  }
+}

@@ -1,0 +1,31 @@
+/** A route the docs page may list, with what it does; listed only if this relay serves it. */
+export interface DocumentedRoute {
+  readonly method: string
+  /** The route as registered (`:provider` for a path parameter). */
+  readonly path: string
+  readonly description: string
+}
+
+/** The proxied routes (SPEC section 3), each also under `/byok/v1`. */
+export const PROXIED_ROUTES: ReadonlyArray<DocumentedRoute> = [
+  { method: "POST", path: "/v1/chat/completions", description: "OpenAI-compatible chat completions, streaming and not, tool calls included" },
+  { method: "POST", path: "/v1/messages", description: "Anthropic Messages API compatibility, streaming and not" },
+  { method: "POST", path: "/v1/messages/count_tokens", description: "Anthropic token counting" },
+  { method: "POST", path: "/v1/embeddings", description: "Embeddings and vector-ready workflows" },
+  { method: "POST", path: "/v1/images/generations", description: "Image generation (gpt-image-*)" },
+  { method: "POST", path: "/v1/images/edits", description: "Image edits with multipart or JSON image inputs" },
+  { method: "GET", path: "/v1/models", description: "The models this relay serves, with their prices" },
+  { method: "POST", path: "/v1/chat", description: "RocketAIRoom Chat API" }
+]
+
+/** The account's self-service API (SPEC section 5), called with the account's own relay key. */
+export const ACCOUNT_ROUTES: ReadonlyArray<DocumentedRoute> = [
+  { method: "GET", path: "/v1/account", description: "Your account: balance, tier and limits" },
+  { method: "GET", path: "/v1/account/usage", description: "Your usage records, newest first (?limit=50)" },
+  { method: "GET", path: "/v1/account/byok", description: "Your stored provider keys (hints only)" },
+  { method: "PUT", path: "/v1/account/byok/:provider", description: "Store or replace your key for a provider: {\"api_key\": \"...\"}" },
+  { method: "DELETE", path: "/v1/account/byok/:provider", description: "Delete your key for a provider" }
+]
+
+/** A registered path as readers write it: `{provider}` rather than `:provider`. */
+export const displayPath = (path: string): string => path.replace(/:([A-Za-z_]+)/g, "{$1}")

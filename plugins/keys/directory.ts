@@ -1,0 +1,73 @@
+import {
+  type AccountDirectory,
+  InvalidRequest,
+  type KeyInfo,
+  type RateTier,
+  RouteNotFound,
+  sha256Hex
+} from "../../core/index.ts"
+import { generateKey, isRelayKeyShape } from "./api-key.ts"
+import type { KeyCache } from "./cache.ts"
+import type { KeyRow, KeyStore } from "./store.ts"
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+const keyInfo = (row: KeyRow): KeyInfo => ({
+  id: row.id,
+  account_id: row.account_id,
+  name: row.name,
+  prefix: row.prefix,
+  created_at: iso(row.created_at)!,
+  revoked_at: iso(row.revoked_at)
+})
+
+interface DirectoryDeps {
+  readonly store: KeyStore
+  readonly cache: KeyCache
+  readonly tiers: Readonly<Record<string, RateTier>>
+  readonly defaultTier: string
+}
+
+/**
+ * Accounts and keys with the rules that guard them: known tiers only, and every change that
+ * affects callers drops them from the key cache so it applies to the next request.
+ */
+export const makeDirectory = ({ store, cache, tiers, defaultTier }: DirectoryDeps): AccountDirectory => {
+  const unknownTier = (tier: string) =>
+    new InvalidRequest({ message: `tier: unknown tier "${tier}"; configured tiers: ${Object.keys(tiers).join(", ")}`, param: "tier" })
+  const noAccount = (id: string) => new RouteNotFound({ message: `no account ${id}` })
+
+  return {
+    list: () => store.accounts(),
+
+    create: (name, tier = defaultTier) => (tiers[tier] === undefined ? unknownTier(tier) : store.createAccount(name, tier)),
+
+    update: (id, changes) => {
+      if (changes.tier !== undefined && tiers[changes.tier] === undefined) return unknownTier(changes.tier)
+      const account = store.updateAccount(id, changes)
+      if (account === undefined) return noAccount(id)
+      // Cached callers carry the account: drop them so the change applies to the next request.
+      cache.dropWhere((caller) => caller.account.id === id)
+      return account
+    },
+
+    keys: (accountId) => (store.account(accountId) === undefined ? undefined : store.keys(accountId).map(keyInfo)),
+
+    issueKey: async (accountId, name) => {
+      if (store.account(accountId) === undefined) return noAccount(accountId)
+      const { key, prefix } = generateKey()
+      return { key, info: keyInfo(store.createKey(accountId, name, { prefix, hash: await sha256Hex(key) })) }
+    },
+
+    revokeKey: (keyId, accountId) => {
+      if (accountId !== undefined && store.key(keyId)?.account_id !== accountId) return false
+      if (!store.revokeKey(keyId)) return false
+      cache.dropWhere((caller) => caller.keyId === keyId)
+      return true
+    },
+
+    callerForKey: async (key) => (isRelayKeyShape(key) ? store.activeByHash(await sha256Hex(key)) : undefined),
+
+    callerForKeyId: (keyId) => store.activeById(keyId)
+  }
+}

@@ -1,0 +1,176 @@
+import pino from "pino"
+import { formatUsd, type Management, management, parseUsd, type RelayError } from "../core/index.ts"
+import { LOG_REDACT_PATHS } from "./log.ts"
+import { loadSetup } from "./start.ts"
+import { openNodeStore } from "./node-store.ts"
+import { setupPlugins } from "./relay.ts"
+
+/**
+ * What the `relay` store commands do: each sets the config's plugins up on the local store
+ * (without serving or starting anything) and calls the same operations as the admin API.
+ * Loaded only when such a command runs, so `--help` and argument errors answer at once.
+ */
+
+/** A command line as parsed: its positional arguments and its options. */
+export interface Parsed {
+  readonly positionals: ReadonlyArray<string>
+  readonly options: Readonly<Record<string, string | true>>
+}
+
+/** How a command ended: the exit code and what to print. */
+export interface Result {
+  readonly code: 0 | 1 | 2
+  readonly stdout?: string
+  readonly stderr?: string
+}
+
+/** A refused argument value: exit 2, like a malformed command line. */
+class BadArgument extends Error {}
+
+/** What a command prints: JSON with `--json`, else text for people. */
+interface Output {
+  readonly json: unknown
+  readonly text: string
+}
+
+const isRelayError = (value: unknown): value is RelayError =>
+  value instanceof Error && typeof (value as { status?: unknown }).status === "number"
+
+/** A plugin's refusal as the command's failure: a refused value (400) is a bad argument. */
+const fail = (error: RelayError): never => {
+  throw error.status === 400 ? new BadArgument(error.message) : new Error(error.message)
+}
+
+const need = <A>(part: A | undefined, what: string): A => {
+  if (part === undefined) throw new Error(`this relay's config has no plugin that ${what}`)
+  return part
+}
+
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()
+  return [line(header), ...rows.map(line)].join("\n")
+}
+
+interface AccountJson {
+  readonly id: string
+  readonly name: string
+  readonly tier: string
+  readonly balance?: string
+  readonly limits?: { readonly rpm: number | null; readonly tpm: number | null }
+}
+
+const accountText = (view: AccountJson): string => {
+  const pairs = [["id", view.id], ["name", view.name], ["tier", view.tier], ["balance", view.balance], ["rpm", view.limits?.rpm], ["tpm", view.limits?.tpm]] as const
+  return pairs.map(([name, value]) => `${name.padEnd(7)}  ${value ?? "-"}`).join("\n")
+}
+
+const findAccount = (manage: Management, id: string) => {
+  const account = manage.findAccount(id)
+  if (account === undefined) throw new Error(`no account ${id}`)
+  return account
+}
+
+const option = (args: Parsed, name: string): string | undefined => {
+  const value = args.options[name]
+  return typeof value === "string" ? value : undefined
+}
+
+const COMMANDS = {
+  "accounts create": async (args: Parsed, manage: Management): Promise<Output> => {
+    const account = need(manage.accounts, "keeps accounts").create(args.positionals[0]!, option(args, "tier"))
+    if (isRelayError(account)) return fail(account)
+    const view = manage.accountView(account) as unknown as AccountJson
+    return { json: view, text: `Created account ${view.id}.\n${accountText(view)}` }
+  },
+
+  "accounts list": async (_args: Parsed, manage: Management): Promise<Output> => {
+    const views = need(manage.accounts, "keeps accounts").list().map((account) => manage.accountView(account) as unknown as AccountJson)
+    return {
+      json: { data: views },
+      text: views.length === 0 ? "No accounts." : table(
+        ["ID", "NAME", "TIER", "BALANCE", "RPM", "TPM"],
+        views.map((v) => [v.id, v.name, v.tier, v.balance ?? "-", String(v.limits?.rpm ?? "-"), String(v.limits?.tpm ?? "-")])
+      )
+    }
+  },
+
+  "accounts show": async (args: Parsed, manage: Management): Promise<Output> => {
+    const view = manage.accountView(findAccount(manage, args.positionals[0]!)) as unknown as AccountJson
+    return { json: view, text: accountText(view) }
+  },
+
+  "keys create": async (args: Parsed, manage: Management): Promise<Output> => {
+    const issued = await need(manage.accounts, "keeps accounts").issueKey(args.positionals[0]!, option(args, "name") ?? null)
+    if (isRelayError(issued)) return fail(issued)
+    return {
+      json: { ...issued.info, key: issued.key },
+      text: `Created key ${issued.info.id} for ${issued.info.account_id}. It is shown this once; store it now:\n\n  ${issued.key}\n`
+    }
+  },
+
+  "keys list": async (args: Parsed, manage: Management): Promise<Output> => {
+    const keys = need(manage.accounts, "keeps accounts").keys(args.positionals[0]!)
+    if (keys === undefined) throw new Error(`no account ${args.positionals[0]}`)
+    return {
+      json: { data: keys },
+      text: keys.length === 0 ? "No keys." : table(
+        ["ID", "NAME", "PREFIX", "CREATED", "REVOKED"],
+        keys.map((k) => [k.id, k.name ?? "-", k.prefix, k.created_at, k.revoked_at ?? "-"])
+      )
+    }
+  },
+
+  "keys revoke": async (args: Parsed, manage: Management): Promise<Output> => {
+    const id = args.positionals[0]!
+    if (!need(manage.accounts, "keeps accounts").revokeKey(id)) throw new Error(`no active key ${id}`)
+    return { json: { id, revoked: true }, text: `Revoked key ${id}.` }
+  },
+
+  "credits add": async (args: Parsed, manage: Management): Promise<Output> => {
+    const amount = parseUsd(args.positionals[1])
+    if (amount === undefined) throw new BadArgument(`amount: expected USD with at most 9 decimals, such as 5.00, got "${args.positionals[1]}"`)
+    const credit = need(manage.credit, "keeps balances")
+    const account = findAccount(manage, args.positionals[0]!)
+    credit(account.id, amount, option(args, "note") ?? null)
+    const view = manage.accountView(account) as unknown as AccountJson
+    return { json: view, text: `Added ${formatUsd(amount)} USD to ${account.id}; the balance is ${view.balance}.` }
+  },
+
+  "vault rotate": async (_args: Parsed, manage: Management): Promise<Output> => {
+    const result = await need(manage.vault, "stores BYOK credentials").rotate()
+    if (isRelayError(result)) return fail(result)
+    const source = result.generated ? "a new master key in the data directory" : "the current RELAY_MASTER_KEY"
+    return { json: result, text: `Re-sealed ${result.resealed} credential(s) under ${source} (${result.key_id}).` }
+  }
+}
+
+export type StoreCommand = keyof typeof COMMANDS
+
+/**
+ * Runs a store command in `env` (the process environment with the command's options applied).
+ * Every failure is a message, never a stack: 2 for a refused argument, 1 for the rest.
+ */
+export const runStoreCommand = async (name: StoreCommand, args: Parsed, env: Readonly<Record<string, string | undefined>>): Promise<Result> => {
+  try {
+    const { config, keyring } = await loadSetup(env)
+    const sql = openNodeStore(config.storePath)
+    const log = pino({ level: env.LOG_LEVEL ?? "warn", redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } }, pino.destination(2))
+    const plugins = await setupPlugins(config, {
+      sql,
+      log,
+      http: { fetch: () => Promise.reject(new Error("the command line calls no upstream")) },
+      operator: { notice: (text) => void process.stderr.write(`${text}\n`) },
+      keyring
+    })
+    try {
+      const output = await COMMANDS[name](args, management(plugins.hooks))
+      return { code: 0, stdout: args.options.json === true ? JSON.stringify(output.json, null, 2) : output.text }
+    } finally {
+      await plugins.runtime.dispose()
+      sql.close()
+    }
+  } catch (error) {
+    return { code: error instanceof BadArgument ? 2 : 1, stderr: `relay ${name}: ${error instanceof Error ? error.message : String(error)}` }
+  }
+}

@@ -1,0 +1,149 @@
+import assert from "node:assert/strict"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { after, before, describe, it } from "node:test"
+import { type BrowserContext, chromium, type Page } from "playwright-core"
+import { chat, createAccount } from "../helpers/accounts.ts"
+import { CHROMIUM_ARGS, ensureChromium } from "../helpers/chromium.ts"
+import { ADMIN_KEY, type RelayProcess, ROOT, startRelay } from "../helpers/relay.ts"
+
+const WEB_CONFIG = join(ROOT, "test/fixtures/relay.web-config.ts")
+const browser = ensureChromium()
+
+describe("browser: the docs page and the console in chromium", { skip: "skip" in browser ? browser.skip : false }, () => {
+  let relay: RelayProcess
+  let context: BrowserContext
+  let profile: string
+
+  /** A fresh page with no cookies, as a new visitor has. */
+  const visit = async (path: string): Promise<Page> => {
+    await context.clearCookies()
+    const page = await context.newPage()
+    await page.goto(`${relay.url}${path}`)
+    return page
+  }
+
+  const signIn = async (key: string): Promise<Page> => {
+    const page = await visit("/console")
+    await page.getByLabel("API key").fill(key)
+    await page.getByRole("button", { name: "Sign in" }).click()
+    await page.getByText("Signed in.").waitFor()
+    return page
+  }
+
+  before(async () => {
+    relay = await startRelay({ config: WEB_CONFIG })
+    profile = mkdtempSync(join(tmpdir(), "relay-chromium-"))
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: "path" in browser ? browser.path : undefined,
+      headless: true,
+      args: CHROMIUM_ARGS
+    })
+  })
+
+  after(async () => {
+    await context?.close()
+    await relay?.stop()
+    if (profile) rmSync(profile, { recursive: true, force: true })
+  })
+
+  it("renders the docs page's model catalog with its prices, styled, with this relay's URL", async () => {
+    const page = await visit("/docs")
+    assert.equal(await page.title(), "Rocket Relay API documentation")
+    const catalog = page.locator("#model-catalog")
+    const mini = catalog.getByRole("row", { name: /gpt-4o-mini/ })
+    assert.deepEqual(await mini.getByRole("cell").allInnerTexts(), ["openai", "chat", "128,000", "1,000", "$0.15", "$0.075", "$0.60"])
+    assert.equal(await catalog.getByRole("row", { name: /claude-sonnet-4-6/ }).count(), 0)
+    assert.deepEqual(await catalog.locator("tbody th").allInnerTexts(), ["gpt-4o-mini", "mock-slow", "text-embedding-3-small", "echo-1"])
+    assert.match(await page.locator("figure").filter({ has: page.getByText("cURL", { exact: true }) }).locator("pre").innerText(), new RegExp(`^curl ${relay.url}/v1/chat/completions`))
+    const tiers = page.locator("#rate-tiers")
+    assert.deepEqual(await tiers.getByRole("row", { name: /Professional/ }).getByRole("cell").allInnerTexts(), ["300", "500,000"])
+    // The stylesheet loaded under the page's content policy.
+    assert.equal(await page.locator("pre").first().evaluate((el) => getComputedStyle(el).backgroundColor), "rgb(16, 20, 26)")
+    await page.keyboard.press("Tab")
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to content")
+    await page.close()
+  })
+
+  it("signs a user in with a relay key, in a session cookie the page's scripts cannot read", async () => {
+    const { key } = await createAccount(relay, { name: "browser-user", credits: "2.50" })
+    const wrong = await visit("/console")
+    await wrong.getByLabel("API key").fill("sk-rr-thisisnotakeythisisnotakeythisisnot1")
+    await wrong.getByRole("button", { name: "Sign in" }).click()
+    assert.match(await wrong.getByRole("alert").innerText(), /That key is not valid/)
+    await wrong.close()
+
+    const page = await signIn(key)
+    assert.equal(await page.getByRole("heading", { level: 1 }).innerText(), "browser-user")
+    assert.equal(await page.locator("#balance").innerText(), "$2.50")
+    assert.match(await page.locator("svg.chart").getAttribute("aria-labelledby") ?? "", /spend-title/)
+    const cookies = await context.cookies(`${relay.url}/console`)
+    assert.equal(cookies.length, 1)
+    assert.deepEqual({ name: cookies[0]!.name, httpOnly: cookies[0]!.httpOnly, sameSite: cookies[0]!.sameSite }, { name: "relay_console", httpOnly: true, sameSite: "Strict" })
+    assert.ok(!cookies[0]!.value.includes(key.slice(6)))
+    assert.deepEqual(await page.evaluate(() => [document.cookie, localStorage.length, sessionStorage.length]), ["", 0, 0])
+    assert.ok(!(await page.content()).includes(key))
+    await page.close()
+  })
+
+  it("creates a key that works, shows it once, and revokes it", async () => {
+    const { key } = await createAccount(relay, { name: "browser-keys" })
+    const page = await signIn(key)
+    await page.getByLabel("Key name").fill("laptop")
+    await page.getByRole("button", { name: "Create key" }).click()
+    const issued = await page.locator("#new-key").innerText()
+    assert.match(issued, /^sk-rr-[0-9A-Za-z]{40}$/)
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Copy", "focus moves to the new key's Copy button")
+    assert.equal((await chat(relay, issued, { model: "echo-1" })).status, 200)
+
+    await page.reload()
+    assert.equal(await page.locator("#new-key").count(), 0, "shown only once")
+    const row = page.locator("#keys").getByRole("row", { name: /laptop/ })
+    assert.match(await row.innerText(), /active/)
+    await row.getByRole("button", { name: "Revoke key laptop" }).click()
+    assert.equal(await page.getByRole("status").innerText(), "Key revoked.")
+    assert.match(await page.locator("#keys").getByRole("row", { name: /laptop/ }).innerText(), /revoked/)
+    assert.equal((await chat(relay, issued, { model: "echo-1" })).status, 401)
+    await page.close()
+  })
+
+  it("adds, replaces and deletes a BYOK credential, showing only its hint", async () => {
+    const { key } = await createAccount(relay, { name: "browser-byok" })
+    const page = await signIn(key)
+    const save = async (secret: string) => {
+      await page.getByLabel("Provider", { exact: true }).selectOption("openai")
+      await page.getByLabel("Provider API key").fill(secret)
+      await page.getByRole("button", { name: "Save provider key" }).click()
+    }
+    await save("sk-browser-own-key-1234")
+    assert.equal(await page.getByRole("status").innerText(), "Saved your openai key (...1234).")
+    await save("sk-browser-own-key-5678")
+    const rows = page.locator("#byok tbody tr")
+    assert.equal(await rows.count(), 1, "a second key for the provider replaces the first")
+    assert.deepEqual((await rows.first().getByRole("cell").allInnerTexts()).slice(0, 1), ["...5678"])
+    assert.ok(!(await page.content()).includes("sk-browser-own-key"), "the key itself is never on the page")
+
+    await page.getByRole("button", { name: "Delete openai key" }).click()
+    assert.equal(await page.getByRole("status").innerText(), "Deleted your openai key.")
+    assert.equal(await page.locator("#byok").count(), 0)
+    assert.equal(await page.getByText("No provider keys stored.").count(), 1)
+    const listed = (await (await fetch(`${relay.baseURL}/account/byok`, { headers: { authorization: `Bearer ${key}` } })).json()) as { data: unknown[] }
+    assert.deepEqual(listed.data, [])
+    await page.close()
+  })
+
+  it("lets the operator open an account and credit it", async () => {
+    const page = await signIn(ADMIN_KEY)
+    await page.getByLabel("Name").fill("browser-opened")
+    await page.getByLabel("Tier").selectOption("professional")
+    await page.getByRole("button", { name: "Create account" }).click()
+    assert.equal(await page.getByRole("heading", { level: 1 }).innerText(), "browser-opened")
+    await page.getByLabel(/Amount in USD/).fill("12.5")
+    await page.getByRole("button", { name: "Add credit" }).click()
+    assert.equal(await page.locator("#balance").innerText(), "$12.50")
+    await page.getByRole("link", { name: "← All accounts" }).click()
+    assert.match(await page.locator("#accounts").getByRole("row", { name: /browser-opened/ }).innerText(), /professional\s+\$12\.50\s+300\s+500,000/)
+    await page.close()
+  })
+})
