@@ -1,28 +1,39 @@
-import { billing, defineConfig, keys, limiter, openai, tokenizer, vault } from "../config/index.ts"
+import type { ConfigDeclaration } from "../config/index.ts"
 
 /**
  * The relay under benchmark, in front of the mock upstream. `BENCH_STACK` picks the plugins, so
- * each one's cost shows: `bare` (the provider alone: no authentication), `keys`, or `full`
- * (keys, tokenizer, limiter, billing, vault: what the shipped config runs).
+ * each one's cost shows: `bare` (the providers alone: no authentication), `keys`, or `full`
+ * (keys, tokenizer, limiter, billing, vault: the admission stack of the shipped config). It
+ * takes its factories from the config argument, so the single executable runs it too.
  */
-export default defineConfig((env) => {
-  const stack = env.get("BENCH_STACK") ?? "full"
-  const provider = openai({ keys: ["sk-bench"], baseUrl: env.get("OPENAI_BASE_URL") })
-  const plugins = stack === "bare"
-    ? [provider]
+export default ((relay) => {
+  const stack = relay.get("BENCH_STACK") ?? "full"
+  const base = relay.get("BENCH_UPSTREAM")
+  const providers = [
+    relay.openai({ keys: ["sk-bench"], baseUrl: `${base}/v1` }),
+    relay.anthropic({ keys: ["sk-ant-bench"], baseUrl: base })
+  ]
+  const admission = stack === "bare"
+    ? []
     : stack === "keys"
-    ? [keys(), provider]
-    : [keys(), tokenizer(), limiter(), billing(), vault(), provider]
+    ? [relay.keys()]
+    : [relay.keys(), relay.tokenizer(), relay.limiter(), relay.billing(), relay.vault()]
+  const model = (id: string, provider: string) => ({
+    id,
+    provider,
+    kind: "chat" as const,
+    maxOutputTokens: 1_000,
+    pricing: { input: "1", output: "2" }
+  })
   return {
     // Limits far above what the bench sends: it measures the limiter's cost, not its refusals.
     tiers: { bench: { rpm: 100_000_000, tpm: 1_000_000_000_000 } },
-    models: ["bench-model", "bench-paced", "slow-stream"].map((id) => ({
-      id,
-      provider: "openai",
-      kind: "chat" as const,
-      maxOutputTokens: 1_000,
-      pricing: { input: "1", output: "2" }
-    })),
-    plugins
+    models: [
+      model("bench-model", "openai"),
+      model("bench-paced", "openai"),
+      model("slow-stream", "openai"),
+      model("claude-bench", "anthropic")
+    ],
+    plugins: [...admission, ...providers]
   }
-})
+}) satisfies ConfigDeclaration

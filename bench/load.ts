@@ -9,6 +9,10 @@ export interface Target {
   readonly name: string
   readonly port: number
   readonly key: string
+  /** Default `/v1/chat/completions`. */
+  readonly path?: string
+  /** This target's own request body, instead of the job's. */
+  readonly body?: string
 }
 
 export type Job =
@@ -39,9 +43,15 @@ const call = (agent: Agent, target: Target, body: string, start = now()): Promis
       agent,
       host: "127.0.0.1",
       port: target.port,
-      path: "/v1/chat/completions",
+      path: target.path ?? "/v1/chat/completions",
       method: "POST",
-      headers: { authorization: `Bearer ${target.key}`, "content-type": "application/json", "content-length": Buffer.byteLength(body) }
+      headers: {
+        authorization: `Bearer ${target.key}`,
+        "x-api-key": target.key,
+        "anthropic-version": "2023-06-01",
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(body)
+      }
     }, (res) => {
       res.on("data", () => {
         const at = now()
@@ -62,7 +72,7 @@ const alternate = async (targets: ReadonlyArray<Target>, body: string, count: nu
   const out = new Map<string, Array<Timing>>(targets.map((t) => [t.name, []]))
   for (let i = 0; i < count; i++) {
     const order = i % 2 === 0 ? targets : [...targets].reverse()
-    for (const target of order) out.get(target.name)!.push(await call(agent, target, body))
+    for (const target of order) out.get(target.name)!.push(await call(agent, target, target.body ?? body))
   }
   agent.destroy()
   return out

@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net"
  * - `"stream":true` answers 64 chunks and the usage chunk; with model `bench-paced` the chunks
  *   are 2 ms apart (to see that the relay holds none back), otherwise all at once;
  * - model `slow-stream` sends one chunk and holds the stream open for 60 s (idle streams);
+ * - `/v1/messages` (Anthropic) streams the same 64 words as Anthropic events;
  * - anything else: one chat.completion.
  */
 const completion = Buffer.from(JSON.stringify({
@@ -26,6 +27,18 @@ const TAIL = Buffer.from(
     "data: [DONE]\n\n"
 )
 const WHOLE_STREAM = Buffer.concat([...CHUNKS, TAIL])
+
+const anthropicEvent = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
+const ANTHROPIC_STREAM = Buffer.from([
+  anthropicEvent("message_start", {
+    message: { id: "msg_bench", type: "message", role: "assistant", model: "claude-bench", content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 12, output_tokens: 1 } }
+  }),
+  anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+  ...Array.from({ length: 64 }, (_, i) => anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: `tok${i} ` } })),
+  anthropicEvent("content_block_stop", { index: 0 }),
+  anthropicEvent("message_delta", { delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 64 } }),
+  anthropicEvent("message_stop", {})
+].join(""))
 const SSE = { "content-type": "text/event-stream", "cache-control": "no-cache" }
 
 const server = createServer((req, res) => {
@@ -33,6 +46,11 @@ const server = createServer((req, res) => {
   req.on("data", (part: Buffer) => parts.push(part))
   req.on("end", () => {
     const body = Buffer.concat(parts)
+    if (req.url === "/v1/messages") {
+      res.writeHead(200, { ...SSE, "content-length": ANTHROPIC_STREAM.length })
+      res.end(ANTHROPIC_STREAM)
+      return
+    }
     if (body.includes('"slow-stream"')) {
       res.writeHead(200, SSE)
       res.write(CHUNKS[0])

@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, tmpdir, totalmem } from "node:os"
 import { join, resolve } from "node:path"
+import { BINARY, type Command, relayCommand, type RuntimeName, scriptCommand } from "../test/helpers/runtimes.ts"
 import type { Job, Target } from "./load.ts"
 import type { Summary } from "./stats.ts"
 
@@ -23,10 +24,11 @@ interface Child {
   readonly match: RegExpExecArray
 }
 
-/** Starts `args` under Node with tsx and waits for `ready` in its output. */
-const start = (args: ReadonlyArray<string>, env: Record<string, string>, ready: RegExp) =>
+/** Starts `command` and waits for `ready` in its output. */
+const start = (command: Command, env: Record<string, string>, ready: RegExp) =>
   new Promise<Child>((resolveChild, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(command.command, command.args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    const args = [command.command]
     let output = ""
     let started = false
     const timer = setTimeout(() => reject(new Error(`${args[0]} did not start within 30 s:\n${output}`)), 30_000)
@@ -82,6 +84,10 @@ const load = <T>(job: Job, onLine?: (line: string) => Promise<void> | void) =>
     })
   })
 
+/** A runtime's version as it prints it. */
+const version = (name: "bun" | "deno") =>
+  spawnSync(join(ROOT, "node_modules/.bin", name), ["--version"], { encoding: "utf8" }).stdout.split("\n")[0]!.trim()
+
 const admin = (port: number, method: string, path: string, body?: unknown) =>
   fetch(`http://127.0.0.1:${port}${path}`, {
     method,
@@ -93,9 +99,9 @@ interface Relay extends Child {
   readonly target: Target
 }
 
-const startRelay = async (stack: string, mockPort: number): Promise<Relay & { dataDir: string }> => {
+const startRelay = async (stack: string, mockPort: number, runtime: RuntimeName = "node"): Promise<Relay & { dataDir: string }> => {
   const dataDir = mkdtempSync(join(tmpdir(), "relay-bench-"))
-  const relay = await start(["runtime/node.ts"], {
+  const relay = await start(relayCommand(runtime), {
     RELAY_CONFIG: join(ROOT, "bench/bench.config.ts"),
     RELAY_DATA_DIR: dataDir,
     RELAY_ADMIN_KEY: ADMIN_KEY,
@@ -103,7 +109,7 @@ const startRelay = async (stack: string, mockPort: number): Promise<Relay & { da
     PORT: "0",
     // The production default: one log line per request is part of the relay's cost.
     LOG_LEVEL: "info",
-    OPENAI_BASE_URL: `http://127.0.0.1:${mockPort}/v1`
+    BENCH_UPSTREAM: `http://127.0.0.1:${mockPort}`
   }, /"port":(\d+)[^\n]*"msg":"listening"/)
   const port = Number(relay.match[1])
   let key = "unused"
@@ -113,7 +119,7 @@ const startRelay = async (stack: string, mockPort: number): Promise<Relay & { da
     await admin(port, "POST", `/admin/accounts/${account}/credits`, { amount: "1000000" })
     key = ((await (await admin(port, "POST", `/admin/accounts/${account}/keys`, {})).json()) as { key: string }).key
   }
-  return { ...relay, dataDir, target: { name: `relay-${stack}`, port, key } }
+  return { ...relay, dataDir, target: { name: runtime === "node" ? `relay-${stack}` : `relay-${runtime}`, port, key } }
 }
 
 const chat = (model: string, stream = false) =>
@@ -125,12 +131,12 @@ interface Rate { latency: Summary; errors: number; sent: number; achievedRate: n
 interface Saturation { requestsPerSecond: number; latency: Summary; errors: number }
 
 const main = async () => {
-  const mock = await start(["bench/mock-upstream.ts"], {}, /"port":(\d+)/)
+  const mock = await start(scriptCommand("node", "bench/mock-upstream.ts"), {}, /"port":(\d+)/)
   const direct: Target = { name: "direct", port: Number(mock.match[1]), key: "sk-bench" }
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
-    runtime: { relay: `node ${process.version}` },
+    runtime: { node: process.version, bun: version("bun"), deno: version("deno") },
     settings: SETTINGS,
     quick: QUICK
   }
@@ -189,12 +195,46 @@ const main = async () => {
         const perStream = ((during - idle) * 1024) / SETTINGS.held
         results.idleStreams = { streams: SETTINGS.held, relayRssIdleKiB: idle, relayRssWithStreamsKiB: during, bytesPerStream: Math.round(perStream) }
         rows.push([`(e) ${SETTINGS.held} idle open streams: relay RSS per stream`, "", `${(perStream / 1024).toFixed(1)} KiB`, `${idle} KiB idle`])
+
+        // (g) The same 64-word stream from an Anthropic upstream: passed through to an Anthropic
+        // client, and translated for an OpenAI client.
+        const anthropicDirect: Target = { ...direct, name: "direct", path: "/v1/messages" }
+        const passed: Target = { ...relay.target, name: "passthrough", path: "/v1/messages", body: chat("claude-bench", true) }
+        const translated: Target = { ...relay.target, name: "translated", body: chat("claude-bench", true) }
+        const translation = await load<StreamSides>({ kind: "stream", targets: [anthropicDirect, passed, translated], body: chat("claude-bench", true), count: SETTINGS.streams })
+        results.translation = translation
+        const t = { d: translation.direct!, p: translation.passthrough!, x: translation.translated! }
+        rows.push(["(g) Anthropic stream, first byte p50: passthrough / translated to OpenAI (ms)", ms(t.d.firstByte.p50), `${ms(t.p.firstByte.p50)} / ${ms(t.x.firstByte.p50)}`, `translation +${(t.x.firstByte.p50 - t.p.firstByte.p50).toFixed(3)}`])
+        rows.push(["(g) Anthropic stream, whole 64 words p50: passthrough / translated (ms)", ms(t.d.total.p50), `${ms(t.p.total.p50)} / ${ms(t.x.total.p50)}`, `translation +${(t.x.total.p50 - t.p.total.p50).toFixed(3)}`])
       } finally {
         await stop(relay)
         rmSync(relay.dataDir, { recursive: true, force: true })
       }
     }
     results.stacks = stacks
+
+    // The full stack on the other runtimes (and the executable when it was built).
+    const runtimes: Record<string, unknown> = {}
+    for (const runtime of ["bun", "deno", ...(existsSync(BINARY) ? ["binary" as const] : [])] as const) {
+      const relay = await startRelay("full", direct.port, runtime)
+      try {
+        await load<Sides>({ kind: "sequential", targets: [direct, relay.target], body: chat("bench-model"), count: Math.min(300, SETTINGS.sequential) })
+        const sides = await load<Sides>({ kind: "sequential", targets: [direct, relay.target], body: chat("bench-model"), count: SETTINGS.sequential })
+        const saturated = await load<Saturation>({ kind: "saturate", target: relay.target, body: chat("bench-model"), connections: SETTINGS.connections, durationMs: SETTINGS.saturateMs })
+        const streams = await load<StreamSides>({ kind: "stream", targets: [direct, relay.target], body: chat("bench-model", true), count: SETTINGS.streams })
+        runtimes[runtime] = { sequential: sides, saturation: saturated, streaming: streams }
+        const r = sides[relay.target.name]!.latency
+        const d = sides.direct!.latency
+        rows.push([`${runtime}: full stack, c=1 latency p50 / p99 (ms)`, `${ms(d.p50)} / ${ms(d.p99)}`, `${ms(r.p50)} / ${ms(r.p99)}`, `${added(r.p50, d.p50)} / ${added(r.p99, d.p99)}`])
+        rows.push([`${runtime}: throughput, ${SETTINGS.connections} connections (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round((100 * saturated.requestsPerSecond) / ceiling.requestsPerSecond)}% of direct`])
+        const s = { d: streams.direct!.firstByte, r: streams[relay.target.name]!.firstByte }
+        rows.push([`${runtime}: stream first byte p50 (ms)`, ms(s.d.p50), ms(s.r.p50), added(s.r.p50, s.d.p50)])
+      } finally {
+        await stop(relay)
+        rmSync(relay.dataDir, { recursive: true, force: true })
+      }
+    }
+    results.runtimes = runtimes
   } finally {
     await stop(mock)
   }

@@ -9,8 +9,9 @@ export const openBunStore = (path: string): SqlShape => {
   for (const pragma of STORE_PRAGMAS) db.exec(`PRAGMA ${pragma}`)
   return {
     exec: (sql) => void db.exec(sql),
-    prepare: (sql) => {
+    prepare: (sql, options) => {
       const statement = db.prepare<unknown, Array<SqlValue>>(sql)
+      if (options?.bigints) statement.safeIntegers(true)
       return {
         run: (...params) => ({ changes: statement.run(...params).changes }),
         // bun:sqlite answers null for no row; the Sql service promises undefined.

@@ -8,8 +8,9 @@ export const openDenoStore = (path: string): SqlShape => {
   for (const pragma of STORE_PRAGMAS) db.exec(`PRAGMA ${pragma}`)
   return {
     exec: (sql) => db.exec(sql),
-    prepare: (sql) => {
+    prepare: (sql, options) => {
       const statement = db.prepare(sql)
+      if (options?.bigints) statement.setReadBigInts(true)
       return {
         run: (...params) => ({ changes: Number(statement.run(...params).changes) }),
         get: <T>(...params: ReadonlyArray<SqlValue>) => statement.get(...params) as T | undefined,

@@ -9,6 +9,7 @@ declare module "node:sqlite" {
     run(...params: ReadonlyArray<Value>): { changes: number | bigint; lastInsertRowid: number | bigint }
     get(...params: ReadonlyArray<Value>): unknown
     all(...params: ReadonlyArray<Value>): Array<unknown>
+    setReadBigInts(enabled: boolean): void
   }
 
   export class DatabaseSync {

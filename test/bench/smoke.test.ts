@@ -29,5 +29,13 @@ describe("npm run bench, quick form", () => {
     assert.ok(paced.readsPerStream > 1, "a paced stream arrives in several reads")
     assert.equal(results.idleStreams.streams, 100)
     assert.ok(results.idleStreams.bytesPerStream > 0)
+    for (const side of ["direct", "passthrough", "translated"]) {
+      assert.equal(results.translation[side].errors, 0, `${side} Anthropic streams`)
+      assert.ok(results.translation[side].readsPerStream >= 1)
+    }
+    for (const runtime of ["bun", "deno"]) {
+      assert.equal(results.runtimes[runtime].sequential[`relay-${runtime}`].errors, 0, `${runtime} answered every request`)
+      assert.equal(results.runtimes[runtime].saturation.errors, 0)
+    }
   })
 })
