@@ -108,7 +108,8 @@ const run = async (job: Job): Promise<unknown> => {
         const due = start + i * interval
         const wait = due - now()
         if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait))
-        pending.push(call(agent, job.target, job.body, due))
+        // Late: latency counts from when it was due. Early (within the timer's millisecond): from now.
+        pending.push(call(agent, job.target, job.body, Math.min(due, now())))
       }
       const timings = await Promise.all(pending)
       agent.destroy()

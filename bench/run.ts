@@ -199,7 +199,8 @@ const main = async () => {
         // (g) The same 64-word stream from an Anthropic upstream: passed through to an Anthropic
         // client, and translated for an OpenAI client.
         const anthropicDirect: Target = { ...direct, name: "direct", path: "/v1/messages" }
-        const passed: Target = { ...relay.target, name: "passthrough", path: "/v1/messages", body: chat("claude-bench", true) }
+        const messages = JSON.stringify({ model: "claude-bench", max_tokens: 200, stream: true, messages: [{ role: "user", content: "Say something." }] })
+        const passed: Target = { ...relay.target, name: "passthrough", path: "/v1/messages", body: messages }
         const translated: Target = { ...relay.target, name: "translated", body: chat("claude-bench", true) }
         const translation = await load<StreamSides>({ kind: "stream", targets: [anthropicDirect, passed, translated], body: chat("claude-bench", true), count: SETTINGS.streams })
         results.translation = translation
