@@ -49,6 +49,7 @@ export const makeLedger = (sql: SqlShape, now: () => number = Date.now) => {
   const read = sql.prepare("SELECT balance_nano, reserved_nano FROM balances WHERE account_id = ?", { bigints: true })
   const addBalance = sql.prepare("UPDATE balances SET balance_nano = balance_nano + ? WHERE account_id = ?")
   const addReserved = sql.prepare("UPDATE balances SET reserved_nano = reserved_nano + ? WHERE account_id = ?")
+  const addBoth = sql.prepare("UPDATE balances SET balance_nano = balance_nano + ?, reserved_nano = reserved_nano + ? WHERE account_id = ?")
   const open = sql.prepare(
     `SELECT r.reservation_id AS id, r.account_id AS account, r.amount_nano AS amount FROM ledger r
      WHERE r.kind = 'reserve' AND NOT EXISTS (
@@ -63,10 +64,12 @@ export const makeLedger = (sql: SqlShape, now: () => number = Date.now) => {
     { bigints: true }
   )
 
-  const balanceOf = (account: string): Balance => {
-    const row = read.get<{ balance_nano: bigint; reserved_nano: bigint }>(account)
-    return row === undefined ? { balance: 0n, reserved: 0n } : { balance: row.balance_nano, reserved: row.reserved_nano }
+  /** The account's running sums; undefined when it never had a ledger entry. */
+  const row = (account: string): Balance | undefined => {
+    const found = read.get<{ balance_nano: bigint; reserved_nano: bigint }>(account)
+    return found === undefined ? undefined : { balance: found.balance_nano, reserved: found.reserved_nano }
   }
+  const balanceOf = (account: string): Balance => row(account) ?? { balance: 0n, reserved: 0n }
 
   return {
     balance: balanceOf,
@@ -86,10 +89,12 @@ export const makeLedger = (sql: SqlShape, now: () => number = Date.now) => {
      */
     reserve(account: string, amount: bigint, requestId: string): Reservation | Balance {
       return sql.transaction(() => {
-        const current = balanceOf(account)
-        if (current.balance - current.reserved < amount) return current
+        const current = row(account)
+        const sums = current ?? { balance: 0n, reserved: 0n }
+        if (sums.balance - sums.reserved < amount) return sums
+        // The running-sums row exists once the account had any entry; only the first needs it made.
+        if (current === undefined) ensure.run(account)
         const id = `res_${randomBase62(20)}`
-        ensure.run(account)
         append.run(account, "reserve", amount, id, requestId, null, now())
         addReserved.run(amount, account)
         return { id, account, amount }
@@ -110,18 +115,16 @@ export const makeLedger = (sql: SqlShape, now: () => number = Date.now) => {
       also: (charged: bigint) => void
     ): bigint {
       return sql.transaction(() => {
-        ensure.run(account)
-        if (reservation !== undefined) {
-          append.run(account, "release", reservation.amount, reservation.id, requestId, null, now())
-          addReserved.run(-reservation.amount, account)
-        }
+        // One read and one update of the running sums: the settle is on every request's path.
         const current = balanceOf(account)
-        const available = current.balance - current.reserved
+        const released = reservation?.amount ?? 0n
+        const available = current.balance - (current.reserved - released)
         const charged = cost <= available ? cost : available > 0n ? available : 0n
+        if (reservation !== undefined) append.run(account, "release", released, reservation.id, requestId, null, now())
         if (charged > 0n) {
           append.run(account, "charge", charged, reservation?.id ?? null, requestId, charged < cost ? `capped from ${cost}` : null, now())
-          addBalance.run(-charged, account)
         }
+        if (released > 0n || charged > 0n) addBoth.run(-charged, -released, account)
         also(charged)
         return charged
       })
