@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test"
 import Database from "better-sqlite3"
 import Anthropic from "@anthropic-ai/sdk"
 import OpenAI from "openai"
+import { parseUsd } from "../../core/index.ts"
 import { type AccountView, chat, createAccount } from "../helpers/accounts.ts"
 import { MockAnthropic } from "../helpers/mock-anthropic.ts"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
@@ -33,10 +34,8 @@ interface UsageRecord {
   ttfb_ms: number | null
 }
 
-const nanoOf = (usd: string) => {
-  const [whole, fraction = ""] = usd.split(".")
-  return BigInt(whole!) * 1_000_000_000n + BigInt(fraction.padEnd(9, "0"))
-}
+/** A USD decimal string in nano-USD, exactly. */
+const nanoOf = (usd: string) => parseUsd(usd)!
 
 const balanceOf = async (relay: RelayProcess, key: string) => {
   const answer = await fetch(`${relay.baseURL}/account`, { headers: { authorization: `Bearer ${key}` } })

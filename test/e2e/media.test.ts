@@ -3,6 +3,7 @@ import { createHash } from "node:crypto"
 import { join } from "node:path"
 import { after, before, describe, it } from "node:test"
 import OpenAI, { toFile } from "openai"
+import { parseUsd } from "../../core/index.ts"
 import { type AccountView, createAccount } from "../helpers/accounts.ts"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
 import { IMAGE_CACHED_TOKENS, IMAGE_INPUT_TOKENS, IMAGE_OUTPUT_TOKENS } from "../helpers/mock-openai-media.ts"
@@ -10,10 +11,8 @@ import { eventually, ROOT, type RelayProcess, startRelay } from "../helpers/rela
 
 const SHIPPED_CONFIG = join(ROOT, "relay.config.ts")
 
-const nanoOf = (usd: string) => {
-  const [whole, fraction = ""] = usd.split(".")
-  return BigInt(whole!) * 1_000_000_000n + BigInt(fraction.padEnd(9, "0"))
-}
+/** A USD decimal string in nano-USD, exactly. */
+const nanoOf = (usd: string) => parseUsd(usd)!
 
 const sha = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex")
 
