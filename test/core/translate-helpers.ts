@@ -3,6 +3,7 @@ import assert from "node:assert/strict"
 import type { StreamEnd } from "../../core/sse/passthrough.ts"
 import { type StreamTranslator, translateStream } from "../../core/sse/translate.ts"
 import { concatBytes, dec, enc, readAll, sourceOf } from "./stream-helpers.ts"
+import { emptyReading, readChunk } from "../helpers/openai-stream.ts"
 
 export const FAILURE = enc.encode("data: {\"failure\":true}\n\n")
 
@@ -37,13 +38,9 @@ export const parseSse = (text: string): Array<SseEvent> =>
 
 /** An OpenAI chunk stream reassembled as the openai SDK's consumers do. */
 export const readOpenAIStream = (text: string) => {
-  let content = ""
-  const calls: Array<{ id: string; name: string; arguments: string }> = []
-  let finish: string | null = null
-  let usage: Record<string, unknown> | undefined
+  const reading = emptyReading()
   let done = false
   let error: Record<string, unknown> | undefined
-  const ids = new Set<string>()
   for (const { data, comment } of parseSse(text)) {
     if (comment || data === undefined) continue
     assert.equal(done, false, "nothing follows [DONE]")
@@ -58,20 +55,10 @@ export const readOpenAIStream = (text: string) => {
     }
     // The test failure event, which is no chunk.
     if (!Array.isArray(chunk.choices)) continue
-    ids.add(chunk.id)
-    if (chunk.usage) usage = chunk.usage
-    const choice = chunk.choices[0]
-    if (choice === undefined) continue
-    content += choice.delta.content ?? ""
-    for (const fragment of choice.delta.tool_calls ?? []) {
-      const call = (calls[fragment.index] ??= { id: "", name: "", arguments: "" })
-      if (fragment.id) call.id = fragment.id
-      if (fragment.function?.name) call.name = fragment.function.name
-      call.arguments += fragment.function?.arguments ?? ""
-    }
-    finish = choice.finish_reason ?? finish
+    readChunk(reading, chunk)
   }
-  assert.ok(ids.size <= 1, "one id for the whole stream")
+  assert.ok(reading.ids.size <= 1, "one id for the whole stream")
+  const { content, calls, finish, usage } = reading
   return { content, calls, finish, usage, done, error }
 }
 

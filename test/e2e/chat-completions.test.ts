@@ -2,6 +2,7 @@ import assert from "node:assert/strict"
 import { after, before, describe, it } from "node:test"
 import OpenAI from "openai"
 import { MockOpenAI, TOOL_CALLS } from "../helpers/mock-openai.ts"
+import { readStream } from "../helpers/openai-stream.ts"
 import { eventually, type RelayProcess, settles, startRelay } from "../helpers/relay.ts"
 
 const SHARED_KEY = "sk-mock-shared-1"
@@ -107,17 +108,7 @@ describe("POST /v1/chat/completions through the openai provider", () => {
       tools,
       messages: [{ role: "user", content: "weather?" }]
     })
-    const calls: Array<{ id: string; name: string; arguments: string }> = []
-    let finish: string | null | undefined
-    for await (const chunk of stream) {
-      for (const fragment of chunk.choices[0]?.delta.tool_calls ?? []) {
-        const call = (calls[fragment.index] ??= { id: "", name: "", arguments: "" })
-        if (fragment.id) call.id = fragment.id
-        if (fragment.function?.name) call.name = fragment.function.name
-        call.arguments += fragment.function?.arguments ?? ""
-      }
-      finish = chunk.choices[0]?.finish_reason ?? finish
-    }
+    const { calls, finish } = await readStream(stream)
     assert.deepEqual(calls, TOOL_CALLS)
     assert.equal(finish, "tool_calls")
 

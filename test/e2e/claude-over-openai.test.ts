@@ -2,6 +2,7 @@ import assert from "node:assert/strict"
 import { after, before, describe, it } from "node:test"
 import OpenAI from "openai"
 import { MockAnthropic, TOOL_INPUT } from "../helpers/mock-anthropic.ts"
+import { readStream } from "../helpers/openai-stream.ts"
 import { eventually, type RelayProcess, settles, startRelay } from "../helpers/relay.ts"
 
 const ANTHROPIC_KEY = "sk-ant-mock-shared-1"
@@ -13,31 +14,8 @@ const WEATHER_TOOL = {
 
 const PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 
-/** Reads a chat-completions stream the way its consumers do: text, tool calls by index, finish, usage. */
-const collect = async (stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>) => {
-  let content = ""
-  let finish: string | null = null
-  let usage: OpenAI.CompletionUsage | undefined | null
-  const calls: Array<{ id: string; name: string; arguments: string }> = []
-  const ids = new Set<string>()
-  const models = new Set<string>()
-  for await (const chunk of stream) {
-    ids.add(chunk.id)
-    models.add(chunk.model)
-    if (chunk.usage) usage = chunk.usage
-    const choice = chunk.choices[0]
-    if (!choice) continue
-    content += choice.delta.content ?? ""
-    for (const fragment of choice.delta.tool_calls ?? []) {
-      const call = (calls[fragment.index] ??= { id: "", name: "", arguments: "" })
-      if (fragment.id) call.id = fragment.id
-      if (fragment.function?.name) call.name = fragment.function.name
-      call.arguments += fragment.function?.arguments ?? ""
-    }
-    finish = choice.finish_reason ?? finish
-  }
-  return { content, finish, usage, calls, ids, models }
-}
+/** Reads a chat-completions stream the way its consumers do. */
+const collect = readStream
 
 describe("POST /v1/chat/completions to a Claude model with the openai SDK (translated)", () => {
   const mock = new MockAnthropic({ [ANTHROPIC_KEY]: "ok" })
