@@ -68,8 +68,8 @@ export const billing = (options: BillingOptions = {}) =>
           if (rates !== undefined) {
             const worst = priceFor(ctx, costOf({ ...noUsage, promptTokens: reservedPromptTokens(ctx), ...ctx.outputReservation(defaultOutput) }, rates))
             if (worst > 0n) {
-              const result = ledger.reserve(account.id, worst, ctx.id)
-              if (!("id" in result)) {
+              const result = ledger.reserve(account.id, worst)
+              if (!("account" in result)) {
                 return Effect.fail(new InsufficientBalance({
                   message: `the available balance of $${formatUsd(result.balance - result.reserved)} cannot cover this request's reservation of $${formatUsd(worst)} (its prompt and max_tokens at the model's prices); add credit or lower max_tokens`
                 }))
@@ -82,34 +82,37 @@ export const billing = (options: BillingOptions = {}) =>
           return Effect.void
         },
 
-        settle: (ctx, outcome) =>
-          Effect.sync(() => {
-            const caller = ctx.caller
-            if (caller === undefined) return
-            const charge = ctx.state.get(CHARGE) as Charge | undefined
-            const used = outcome.usage ?? noUsage
-            const cost = charge?.rates === undefined || outcome.usage === undefined ? 0n : priceFor(ctx, costOf(used, charge.rates))
-            const charged = ledger.settle(caller.account.id, charge?.reservation, cost, ctx.id, (amount) =>
-              usage.add({
-                requestId: ctx.id,
-                accountId: caller.account.id,
-                keyId: caller.keyId,
-                createdAt: ctx.createdAt,
-                surface: ctx.route.slice(1).replaceAll("/", "."),
-                model: ctx.model,
-                provider: ctx.target?.provider,
-                byok: ctx.byok,
-                status: outcome.status,
-                usage: used,
-                cost: amount,
-                latencyMs: outcome.latencyMs,
-                ttfbMs: outcome.ttfbMs
-              }))
-            ctx.charged = charged
-            if (charged < cost) {
-              log.warn({ request_id: ctx.id, account: caller.account.id, cost: formatUsd(cost), charged: formatUsd(charged) }, "charge capped at the balance")
-            }
-          }),
+        settle: (ctx, outcome) => {
+          const caller = ctx.caller
+          if (caller === undefined) return Effect.void
+          const charge = ctx.state.get(CHARGE) as Charge | undefined
+          const used = outcome.usage ?? noUsage
+          const cost = charge?.rates === undefined || outcome.usage === undefined ? 0n : priceFor(ctx, costOf(used, charge.rates))
+          const record = (amount: bigint) =>
+            usage.add({
+              requestId: ctx.id,
+              accountId: caller.account.id,
+              keyId: caller.keyId,
+              createdAt: ctx.createdAt,
+              surface: ctx.route.slice(1).replaceAll("/", "."),
+              model: ctx.model,
+              provider: ctx.target?.provider,
+              byok: ctx.byok,
+              status: outcome.status,
+              usage: used,
+              cost: amount,
+              latencyMs: outcome.latencyMs,
+              ttfbMs: outcome.ttfbMs
+            })
+          return Effect.promise(() => ledger.settle(caller.account.id, charge?.reservation, cost, ctx.id, record)).pipe(
+            Effect.map((charged) => {
+              ctx.charged = charged
+              if (charged < cost) {
+                log.warn({ request_id: ctx.id, account: caller.account.id, cost: formatUsd(cost), charged: formatUsd(charged) }, "charge capped at the balance")
+              }
+            })
+          )
+        },
 
         credit: (accountId, amount, note) => ledger.credit(accountId, amount, note),
 
@@ -117,12 +120,6 @@ export const billing = (options: BillingOptions = {}) =>
 
         usage: { list: usage.list, dailySpend: usage.dailySpend },
 
-        routes: (app, kit) => billingRoutes(app, kit, { ledger, usage }),
-
-        // At the relay's start, not at setup: the command line sets plugins up beside a running relay.
-        start: Effect.sync(() => {
-          const released = ledger.releaseOpen()
-          if (released.length > 0) log.warn({ reservations: released.length }, "released reservations left open by an earlier stop")
-        })
+        routes: (app, kit) => billingRoutes(app, kit, { ledger, usage })
       }
     }))

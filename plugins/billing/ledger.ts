@@ -1,13 +1,22 @@
-import { migrate, randomBase62, type SqlShape } from "../../core/index.ts"
+import { migrate, type SqlShape } from "../../core/index.ts"
 
 /**
- * The append-only ledger of every account's money, in nano-USD:
- * - `credit`: a top-up (or, negative, a correction) added to the balance;
- * - `reserve` / `release`: money set aside before a request and freed at its settle;
- * - `charge`: the request's real cost, taken from the balance.
- * `balances` holds the running sums (balance = credits - charges, reserved = reserves -
- * releases), updated in the same transaction as each entry, so the request path reads one row
- * and never scans the ledger; the ledger alone can always rebuild it.
+ * Every account's money, in nano-USD.
+ *
+ * The ledger table is append-only and holds what moved money: `credit` (a top-up or, negative,
+ * a correction) and `charge` (a request's real cost). `balances` holds each account's running
+ * sum, updated in the same transaction as each entry, so the request path reads one row and
+ * never scans the ledger; the ledger alone can always rebuild it. (Stores written before
+ * reservations moved to memory also hold `reserve` and `release` rows; they moved no money.)
+ *
+ * Reservations, the money set aside while a request runs, live in memory: the relay is the one
+ * process that serves from its store, so its memory is the authority on what is in flight, and
+ * a crash leaves nothing locked. Keeping them off the disk takes a durable write off every
+ * request's path.
+ *
+ * Settles are group-committed: the ones that arrive within one turn of the event loop share a
+ * transaction (under load, one WAL commit for many requests). A reservation holds its money
+ * until its settle is committed, so nothing can be reserved against an uncommitted charge.
  */
 const MIGRATIONS = [
   `CREATE TABLE ledger (
@@ -26,127 +35,147 @@ const MIGRATIONS = [
      account_id TEXT PRIMARY KEY,
      balance_nano INTEGER NOT NULL DEFAULT 0,
      reserved_nano INTEGER NOT NULL DEFAULT 0
-   )`
+   )`,
+  // Reservations moved to memory.
+  `DROP INDEX ledger_by_reservation;
+   ALTER TABLE balances DROP COLUMN reserved_nano`
 ]
 
 export interface Balance {
   readonly balance: bigint
+  /** Held by requests in flight. */
   readonly reserved: bigint
 }
 
 export interface Reservation {
-  readonly id: string
   readonly account: string
   readonly amount: bigint
 }
 
-export const makeLedger = (sql: SqlShape, now: () => number = Date.now) => {
+interface Hold extends Reservation {
+  open: boolean
+}
+
+interface PendingSettle {
+  readonly account: string
+  readonly hold: Hold | undefined
+  readonly cost: bigint
+  readonly requestId: string
+  readonly also: (charged: bigint) => void
+  readonly resolve: (charged: bigint) => void
+  readonly reject: (error: unknown) => void
+}
+
+/**
+ * `schedule` runs the group commit; by default after the current turn of the event loop, once
+ * the responses that finished in it have all queued their settles (`setImmediate` is a global
+ * on Node, Bun and Deno alike).
+ */
+export const makeLedger = (sql: SqlShape, now: () => number = Date.now, schedule: (commit: () => void) => void = (commit) => void setImmediate(commit)) => {
   migrate(sql, "billing.ledger", MIGRATIONS)
-  const append = sql.prepare(
-    "INSERT INTO ledger (account_id, kind, amount_nano, reservation_id, request_id, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-  )
+  const append = sql.prepare("INSERT INTO ledger (account_id, kind, amount_nano, request_id, note, created_at) VALUES (?, ?, ?, ?, ?, ?)")
   const ensure = sql.prepare("INSERT INTO balances (account_id) VALUES (?) ON CONFLICT (account_id) DO NOTHING")
-  const read = sql.prepare("SELECT balance_nano, reserved_nano FROM balances WHERE account_id = ?", { bigints: true })
+  const read = sql.prepare("SELECT balance_nano FROM balances WHERE account_id = ?", { bigints: true })
   const addBalance = sql.prepare("UPDATE balances SET balance_nano = balance_nano + ? WHERE account_id = ?")
-  const addReserved = sql.prepare("UPDATE balances SET reserved_nano = reserved_nano + ? WHERE account_id = ?")
-  const addBoth = sql.prepare("UPDATE balances SET balance_nano = balance_nano + ?, reserved_nano = reserved_nano + ? WHERE account_id = ?")
-  const open = sql.prepare(
-    `SELECT r.reservation_id AS id, r.account_id AS account, r.amount_nano AS amount FROM ledger r
-     WHERE r.kind = 'reserve' AND NOT EXISTS (
-       SELECT 1 FROM ledger x WHERE x.kind = 'release' AND x.reservation_id = r.reservation_id)`,
-    { bigints: true }
-  )
   const sums = sql.prepare(
-    `SELECT
-       COALESCE(SUM(CASE kind WHEN 'credit' THEN amount_nano WHEN 'charge' THEN -amount_nano END), 0) AS balance,
-       COALESCE(SUM(CASE kind WHEN 'reserve' THEN amount_nano WHEN 'release' THEN -amount_nano END), 0) AS reserved
+    `SELECT COALESCE(SUM(CASE kind WHEN 'credit' THEN amount_nano WHEN 'charge' THEN -amount_nano END), 0) AS balance
      FROM ledger WHERE account_id = ?`,
     { bigints: true }
   )
 
-  /** The account's running sums; undefined when it never had a ledger entry. */
-  const row = (account: string): Balance | undefined => {
-    const found = read.get<{ balance_nano: bigint; reserved_nano: bigint }>(account)
-    return found === undefined ? undefined : { balance: found.balance_nano, reserved: found.reserved_nano }
+  /** Money held per account by open reservations. */
+  const held = new Map<string, bigint>()
+  const heldBy = (account: string) => held.get(account) ?? 0n
+  const release = (hold: Hold | undefined) => {
+    if (hold === undefined || !hold.open) return
+    hold.open = false
+    const left = heldBy(hold.account) - hold.amount
+    if (left === 0n) held.delete(hold.account)
+    else held.set(hold.account, left)
   }
-  const balanceOf = (account: string): Balance => row(account) ?? { balance: 0n, reserved: 0n }
+  const stored = (account: string) => read.get<{ balance_nano: bigint }>(account)?.balance_nano ?? 0n
+
+  /** One settle, inside the commit's transaction. */
+  const apply = ({ account, hold, cost, requestId, also }: PendingSettle): bigint => {
+    release(hold)
+    const available = stored(account) - heldBy(account)
+    const charged = cost <= available ? cost : available > 0n ? available : 0n
+    if (charged > 0n) {
+      append.run(account, "charge", charged, requestId, charged < cost ? `capped from ${cost}` : null, now())
+      addBalance.run(-charged, account)
+    }
+    also(charged)
+    return charged
+  }
+
+  let queue: Array<PendingSettle> = []
+  const commit = () => {
+    const batch = queue
+    queue = []
+    try {
+      const charged = sql.transaction(() => batch.map(apply))
+      batch.forEach((pending, i) => pending.resolve(charged[i]!))
+    } catch {
+      // One settle that cannot be written must not cost the others theirs: each on its own.
+      for (const pending of batch) {
+        try {
+          pending.resolve(sql.transaction(() => apply(pending)))
+        } catch (error) {
+          pending.reject(error)
+        }
+      }
+    } finally {
+      // A settle that failed still frees its money: a lost charge is better than a locked account.
+      for (const pending of batch) release(pending.hold)
+    }
+  }
 
   return {
-    balance: balanceOf,
+    balance: (account: string): Balance => ({ balance: stored(account), reserved: heldBy(account) }),
 
     /** Adds a top-up or a correction (negative); never overwrites. */
     credit(account: string, amount: bigint, note: string | null): void {
       sql.transaction(() => {
         ensure.run(account)
-        append.run(account, "credit", amount, null, null, note, now())
+        append.run(account, "credit", amount, null, note, now())
         addBalance.run(amount, account)
       })
     },
 
     /**
-     * Sets `amount` aside if the balance minus what is already reserved covers it. Check and
-     * entry share one transaction, so concurrent requests can never together overdraw.
+     * Sets `amount` aside if the balance minus what is already reserved covers it, else returns
+     * the balance. Check and hold happen in one synchronous step, so concurrent requests can
+     * never together overdraw.
      */
-    reserve(account: string, amount: bigint, requestId: string): Reservation | Balance {
-      return sql.transaction(() => {
-        const current = row(account)
-        const sums = current ?? { balance: 0n, reserved: 0n }
-        if (sums.balance - sums.reserved < amount) return sums
-        // The running-sums row exists once the account had any entry; only the first needs it made.
-        if (current === undefined) ensure.run(account)
-        const id = `res_${randomBase62(20)}`
-        append.run(account, "reserve", amount, id, requestId, null, now())
-        addReserved.run(amount, account)
-        return { id, account, amount }
-      })
+    reserve(account: string, amount: bigint): Reservation | Balance {
+      const balance = stored(account)
+      const reserved = heldBy(account)
+      if (balance - reserved < amount) return { balance, reserved }
+      held.set(account, reserved + amount)
+      const hold: Hold = { account, amount, open: true }
+      return hold
     },
 
     /**
      * Releases a reservation (if any) and charges `cost`, in one transaction with `also` (the
      * usage record, which is told the amount charged). A charge never takes the balance below
-     * zero: when the real cost passes what the account has, the charge stops at its balance.
-     * Returns the amount charged.
+     * zero, nor below what other requests hold: past that, it stops at what is available.
+     * Resolves with the amount charged once it is committed.
      */
-    settle(
-      account: string,
-      reservation: Reservation | undefined,
-      cost: bigint,
-      requestId: string,
-      also: (charged: bigint) => void
-    ): bigint {
-      return sql.transaction(() => {
-        // One read and one update of the running sums: the settle is on every request's path.
-        const current = balanceOf(account)
-        const released = reservation?.amount ?? 0n
-        const available = current.balance - (current.reserved - released)
-        const charged = cost <= available ? cost : available > 0n ? available : 0n
-        if (reservation !== undefined) append.run(account, "release", released, reservation.id, requestId, null, now())
-        if (charged > 0n) {
-          append.run(account, "charge", charged, reservation?.id ?? null, requestId, charged < cost ? `capped from ${cost}` : null, now())
-        }
-        if (released > 0n || charged > 0n) addBoth.run(-charged, -released, account)
-        also(charged)
-        return charged
+    settle(account: string, reservation: Reservation | undefined, cost: bigint, requestId: string, also: (charged: bigint) => void): Promise<bigint> {
+      return new Promise((resolve, reject) => {
+        if (queue.length === 0) schedule(commit)
+        queue.push({ account, hold: reservation as Hold | undefined, cost, requestId, also, resolve, reject })
       })
     },
 
-    /** Releases reservations left open by a crash: nothing stays locked across a restart. */
-    releaseOpen(): Array<Reservation> {
-      return sql.transaction(() => {
-        const stale = open.all<Reservation>()
-        for (const reservation of stale) {
-          append.run(reservation.account, "release", reservation.amount, reservation.id, null, "released at start", now())
-          addReserved.run(-reservation.amount, reservation.account)
-        }
-        return stale
-      })
+    /** Commits the settles queued so far now, instead of at the scheduled time. */
+    commit: () => {
+      if (queue.length > 0) commit()
     },
 
     /** The balance recomputed from the ledger alone. */
-    fromLedger(account: string): Balance {
-      const row = sums.get<{ balance: bigint; reserved: bigint }>(account)!
-      return { balance: row.balance, reserved: row.reserved }
-    }
+    fromLedger: (account: string): bigint => sums.get<{ balance: bigint }>(account)!.balance
   }
 }
 
