@@ -70,3 +70,4 @@ export { describeSchemaError, invalidFromSchema } from "./surfaces/schema-error.
 export { estimatePromptTokens, heuristicCount, outputAllowance, type TokenCounter } from "./tokens.ts"
 export { sendUpstream, type UpstreamTarget } from "./upstream.ts"
 export { emptyUsage, estimateTokens, fromAnthropicUsage, fromImageUsage, fromOpenAIUsage, totalTokens, type Usage } from "./usage.ts"
+export { bytesOf, wholeResponse } from "./whole-body.ts"

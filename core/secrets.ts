@@ -8,14 +8,25 @@ export const secretsEqual = (a: string, b: string): boolean => {
 
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
+/** CSPRNG bytes drawn a block at a time: one call per block instead of one per id. */
+const pool = new Uint8Array(4096)
+let drawn = pool.length
+
+const randomByte = (): number => {
+  if (drawn === pool.length) {
+    crypto.getRandomValues(pool)
+    drawn = 0
+  }
+  return pool[drawn++]!
+}
+
 /** `length` random base62 characters from the platform CSPRNG, without modulo bias. */
 export const randomBase62 = (length: number): string => {
   let out = ""
   while (out.length < length) {
-    for (const byte of crypto.getRandomValues(new Uint8Array(length * 2))) {
-      // 248 = 4 * 62: bytes at or above it would favour the first characters.
-      if (byte < 248 && out.length < length) out += BASE62[byte % 62]
-    }
+    const byte = randomByte()
+    // 248 = 4 * 62: bytes at or above it would favour the first characters.
+    if (byte < 248) out += BASE62[byte % 62]
   }
   return out
 }

@@ -35,6 +35,11 @@ export interface LogShape {
   info(fields: Record<string, unknown>, message?: string): void
   warn(fields: Record<string, unknown>, message?: string): void
   error(fields: Record<string, unknown>, message?: string): void
+  /**
+   * The line each proxied request leaves (message "request"). Its fields are the pipeline's
+   * own and carry no secret, so a logger may skip its redaction pass for it.
+   */
+  request(fields: Record<string, unknown>): void
 }
 
 export class Log extends Context.Service<Log, LogShape>()("relay/Log") {}

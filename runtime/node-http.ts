@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from "node:http"
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
-import type { UpstreamHttpShape } from "../core/index.ts"
+import { type UpstreamHttpShape, wholeResponse } from "../core/index.ts"
 
 /**
  * The upstream client on Node: node:http with keep-alive agents, handing back a Web Response.
@@ -42,7 +42,13 @@ export const nodeUpstreamHttp = (): UpstreamHttpShape => {
           const empty = status === 204 || status === 304 || init.method === "HEAD"
           // The caller's signal keeps governing the body: aborting it destroys the response.
           res.once("close", () => signal?.removeEventListener("abort", onAbort))
-          resolve(new Response(empty ? null : bodyStream(res), { status, headers }))
+          if (empty) return resolve(new Response(null, { status, headers }))
+          // An event stream is handed on as it arrives; any other answer is read whole, and
+          // without a Web stream, since the relay reads it whole anyway.
+          if (/^text\/event-stream/i.test(headers.get("content-type") ?? "")) {
+            return resolve(new Response(bodyStream(res), { status, headers }))
+          }
+          readWhole(res).then((bytes) => resolve(wholeResponse(bytes, { status, headers })), reject)
         })
         const body = init.body
         if (body === undefined || body === null) req.end()
@@ -51,6 +57,21 @@ export const nodeUpstreamHttp = (): UpstreamHttpShape => {
       })
   }
 }
+
+/** A whole response body; fails if the response is cut off before its end. */
+const readWhole = (res: IncomingMessage) =>
+  new Promise<Uint8Array<ArrayBuffer>>((resolve, reject) => {
+    const parts: Array<Buffer> = []
+    res.on("data", (part: Buffer) => parts.push(part))
+    res.once("end", () => {
+      const whole = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+      resolve(new Uint8Array(whole.buffer as ArrayBuffer, whole.byteOffset, whole.byteLength))
+    })
+    res.once("error", reject)
+    res.once("close", () => {
+      if (!res.complete) reject(new Error("upstream closed the response before its end"))
+    })
+  })
 
 /**
  * A response body as a Web stream that holds at most one chunk: the socket is paused while the

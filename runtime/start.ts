@@ -5,7 +5,7 @@ import pino from "pino"
 import { ConfigError, loadConfig, type LoadedConfig } from "../config/index.ts"
 import type { KeyringShape, SqlShape, UpstreamHttpShape } from "../core/index.ts"
 import { loadKeyring } from "./keyring.ts"
-import { LOG_REDACT_PATHS } from "./log.ts"
+import { relayLog } from "./log.ts"
 import { buildRelay, drainAndClose, type Relay } from "./relay.ts"
 
 /**
@@ -99,7 +99,7 @@ const loadOrExit = async (executableDir: string | undefined): Promise<Setup> => 
  * SIGINT stops accepting, drains in-flight requests, closes the store and exits 0.
  */
 export const start = async (platform: Platform): Promise<void> => {
-  const log = pino({ level: process.env.LOG_LEVEL ?? "info", redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } })
+  const log = relayLog(process.env.LOG_LEVEL ?? "info", pino.destination({ dest: 1, sync: false }))
   const { config, keyring } = await loadOrExit(platform.executableDir)
 
   const relay = await buildRelay(config, {

@@ -6,6 +6,7 @@ import { type RelayError, UpstreamFailed } from "../errors.ts"
 import { passthrough, type PassthroughHooks, type StreamInspector } from "../sse/passthrough.ts"
 import { type StreamTranslator, translateStream } from "../sse/translate.ts"
 import { estimateTokens, type Usage } from "../usage.ts"
+import { bytesOf, wholeResponse } from "../whole-body.ts"
 
 export const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
 
@@ -70,14 +71,15 @@ const respondStream = (
 
 const readBody = (ctx: RequestContext, upstream: Response) =>
   Effect.tryPromise({
-    try: () => upstream.arrayBuffer(),
+    try: () => bytesOf(upstream),
     catch: () => new UpstreamFailed({ message: "the upstream response could not be read" })
-  }).pipe(Effect.map((buffer) => {
+  }).pipe(Effect.map((bytes) => {
     ctx.ttfbMs = ctx.elapsedMs()
-    return new Uint8Array(buffer)
+    return bytes
   }))
 
 const decoder = new TextDecoder()
+const encoder = new TextEncoder()
 
 export interface PassthroughOptions {
   readonly tap: StreamInspector
@@ -91,8 +93,10 @@ export interface PassthroughOptions {
 
 /** Same protocol on both sides: the upstream's bytes reach the client as they are. */
 export const respondPassthrough = (ctx: RequestContext, upstream: Response, finish: Finish, options: PassthroughOptions): LegResult => {
+  // A whole answer is read without touching `body`, which would build a stream for it.
+  if (!ctx.stream) return respondWhole(ctx, upstream, options.bodyUsage)
   const source = upstream.body
-  if (!ctx.stream || source === null) return respondWhole(ctx, upstream, options.bodyUsage)
+  if (source === null) return respondWhole(ctx, upstream, options.bodyUsage)
   return respondStream(ctx, upstream, finish, { usage: options.streamUsage, failureEvent: options.failureEvent }, (hooks) =>
     passthrough(source, options.tap, hooks))
 }
@@ -107,7 +111,7 @@ export const respondWhole = (ctx: RequestContext, upstream: Response, bodyUsage:
     }
     const contentType = upstream.headers.get("content-type") ?? "application/json"
     return {
-      response: new Response(bytes, { status: upstream.status, headers: withHeaders(ctx, { "content-type": contentType }) }),
+      response: wholeResponse(bytes, { status: upstream.status, headers: withHeaders(ctx, { "content-type": contentType }) }),
       streaming: false
     }
   }))
@@ -122,8 +126,8 @@ export interface TranslatedOptions {
 
 /** Different protocols on the two sides: the upstream's answer is translated into the client's. */
 export const respondTranslated = (ctx: RequestContext, upstream: Response, finish: Finish, options: TranslatedOptions): LegResult => {
-  const source = upstream.body
-  if (ctx.stream && source !== null) {
+  const source = ctx.stream ? upstream.body : null
+  if (source !== null) {
     const translator = options.translator()
     return respondStream(ctx, upstream, finish, { usage: () => translator.usage(), failureEvent: options.failureEvent }, (hooks) =>
       translateStream(source, translator, hooks))
@@ -138,7 +142,7 @@ export const respondTranslated = (ctx: RequestContext, upstream: Response, finis
     const { body, usage } = options.translateBody(parsed)
     ctx.usage = usage
     return Effect.succeed({
-      response: new Response(JSON.stringify(body), { status: upstream.status, headers: withHeaders(ctx, { "content-type": "application/json" }) }),
+      response: wholeResponse(encoder.encode(JSON.stringify(body)), { status: upstream.status, headers: withHeaders(ctx, { "content-type": "application/json" }) }),
       streaming: false
     })
   }))

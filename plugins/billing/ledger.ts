@@ -14,9 +14,10 @@ import { migrate, type SqlShape } from "../../core/index.ts"
  * a crash leaves nothing locked. Keeping them off the disk takes a durable write off every
  * request's path.
  *
- * Settles are group-committed: the ones that arrive within one turn of the event loop share a
- * transaction (under load, one WAL commit for many requests). A reservation holds its money
- * until its settle is committed, so nothing can be reserved against an uncommitted charge.
+ * Settles are group-committed: the ones queued in one task share a transaction (the pipeline
+ * settles every request that finished in one turn of the event loop in one task, so under load
+ * one WAL commit serves many requests). A reservation holds its money until its settle is
+ * committed, so nothing can be reserved against an uncommitted charge.
  */
 const MIGRATIONS = [
   `CREATE TABLE ledger (
@@ -67,11 +68,10 @@ interface PendingSettle {
 }
 
 /**
- * `schedule` runs the group commit; by default after the current turn of the event loop, once
- * the responses that finished in it have all queued their settles (`setImmediate` is a global
- * on Node, Bun and Deno alike).
+ * `schedule` runs the group commit; by default once the current task is done, so that the
+ * settle's other steps (the limiter's reconcile) are done before the next request is read.
  */
-export const makeLedger = (sql: SqlShape, now: () => number = Date.now, schedule: (commit: () => void) => void = (commit) => void setImmediate(commit)) => {
+export const makeLedger = (sql: SqlShape, now: () => number = Date.now, schedule: (commit: () => void) => void = queueMicrotask) => {
   migrate(sql, "billing.ledger", MIGRATIONS)
   const append = sql.prepare("INSERT INTO ledger (account_id, kind, amount_nano, request_id, note, created_at) VALUES (?, ?, ?, ?, ?, ?)")
   const ensure = sql.prepare("INSERT INTO balances (account_id) VALUES (?) ON CONFLICT (account_id) DO NOTHING")

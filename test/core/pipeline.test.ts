@@ -56,7 +56,7 @@ const harness = async (
   const logs: Array<Record<string, unknown>> = []
   const sent: Array<UpstreamCall> = []
   const push = (fields: Record<string, unknown>, msg?: string) => void logs.push({ ...fields, msg })
-  const log: LogShape = { debug: push, info: push, warn: push, error: push }
+  const log: LogShape = { debug: push, info: push, warn: push, error: push, request: (fields) => push(fields, "request") }
   const runtime = ManagedRuntime.make(await testServices({ log }))
   const info = testInfo({ tiers: {} })
   const provider = definePlugin("fake", () =>

@@ -6,7 +6,7 @@ import { KeyPool } from "../../core/key-pool.ts"
 import { sendProviderCall } from "../../core/provider-call.ts"
 import type { LogShape, UpstreamHttpShape } from "../../core/services.ts"
 
-const log: LogShape = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined }
+const log: LogShape = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, request: () => undefined }
 
 /** An upstream answering each key with a fixed status; records the keys it was called with. */
 const upstream = (statuses: Record<string, number>) => {

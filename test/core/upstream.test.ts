@@ -31,7 +31,8 @@ const log: LogShape = {
   debug: () => undefined,
   info: () => undefined,
   warn: (fields) => void warnings.push(fields),
-  error: () => undefined
+  error: () => undefined,
+  request: () => undefined
 }
 
 const target = (

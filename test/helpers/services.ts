@@ -13,7 +13,7 @@ export const testKeyring = async (): Promise<KeyringShape> => {
 export const testServices = async (options: { sql?: SqlShape; log?: LogShape } = {}) =>
   Layer.mergeAll(
     Layer.succeed(Sql, options.sql ?? openNodeStore(":memory:")),
-    Layer.succeed(Log, options.log ?? { debug() {}, info() {}, warn() {}, error() {} }),
+    Layer.succeed(Log, options.log ?? { debug() {}, info() {}, warn() {}, error() {}, request() {} }),
     Layer.succeed(UpstreamHttp, { fetch: () => Promise.reject(new Error("no network in unit tests")) }),
     Layer.succeed(Operator, { notice: () => undefined }),
     Layer.succeed(Keyring, await testKeyring())

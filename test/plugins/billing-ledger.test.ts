@@ -188,7 +188,7 @@ describe("ledger settle", () => {
     assert.deepEqual(ledger.balance("a"), { balance: 0n, reserved: 0n })
   })
 
-  it("commits on its own after the current turn of the event loop", async () => {
+  it("commits on its own once the current task is done", async () => {
     const sql = openNodeStore(":memory:")
     const ledger = makeLedger(sql)
     ledger.credit("a", 100n, null)

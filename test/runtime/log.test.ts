@@ -2,7 +2,7 @@ import assert from "node:assert/strict"
 import { Writable } from "node:stream"
 import { describe, it } from "node:test"
 import pino from "pino"
-import { LOG_REDACT_PATHS } from "../../runtime/log.ts"
+import { LOG_REDACT_PATHS, relayLog } from "../../runtime/log.ts"
 
 describe("log redaction", () => {
   it("censors secrets wherever the redaction paths name them", () => {
@@ -27,5 +27,24 @@ describe("log redaction", () => {
     }
     assert.match(line, /"model":"gpt-4o-mini"/, "ordinary fields are kept")
     assert.ok(line.split("[redacted]").length - 1 >= 5)
+  })
+
+  it("the relay's logger redacts every line but the per-request one, which goes to the same destination", () => {
+    const lines: Array<string> = []
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk))
+        done()
+      }
+    })
+    const log = relayLog("info", sink)
+    log.warn({ upstream: { apiKey: "AIzaSecretSecretSecretSecret" } }, "upstream refused")
+    log.request({ request_id: "req_1", model: "gpt-4o-mini", status: 200 })
+    log.debug({ note: "below the level" })
+    assert.equal(lines.length, 2)
+    assert.ok(!lines[0]!.includes("AIzaSecret"), lines[0])
+    assert.match(lines[0]!, /"msg":"upstream refused"/)
+    const request = JSON.parse(lines[1]!) as Record<string, unknown>
+    assert.deepEqual([request.msg, request.request_id, request.model, request.status, request.level], ["request", "req_1", "gpt-4o-mini", 200, 30])
   })
 })
