@@ -53,6 +53,9 @@ export interface Reservation {
   readonly amount: bigint
 }
 
+/** How long admission trusts a balance it read, for writes by other processes. */
+const FRESH_MS = 500
+
 interface Hold extends Reservation {
   open: boolean
 }
@@ -95,6 +98,21 @@ export const makeLedger = (sql: SqlShape, now: () => number = Date.now, schedule
   }
   const stored = (account: string) => read.get<{ balance_nano: bigint }>(account)?.balance_nano ?? 0n
 
+  /**
+   * Balances as last read, for admission. This process's own writes drop an account's entry;
+   * another process's (a credit from the command line) shows within `FRESH_MS`. A SQLite read
+   * takes file locks (system calls), and admission runs on every request.
+   */
+  const known = new Map<string, { readonly balance: bigint; readonly at: number }>()
+  const admissionBalance = (account: string) => {
+    const at = now()
+    const hit = known.get(account)
+    if (hit !== undefined && at - hit.at < FRESH_MS) return hit.balance
+    const balance = stored(account)
+    known.set(account, { balance, at })
+    return balance
+  }
+
   /** One settle, inside the commit's transaction. */
   const apply = ({ account, hold, cost, requestId, also }: PendingSettle): bigint => {
     release(hold)
@@ -112,6 +130,7 @@ export const makeLedger = (sql: SqlShape, now: () => number = Date.now, schedule
   const commit = () => {
     const batch = queue
     queue = []
+    for (const pending of batch) known.delete(pending.account)
     try {
       const charged = sql.transaction(() => batch.map(apply))
       batch.forEach((pending, i) => pending.resolve(charged[i]!))
@@ -135,6 +154,7 @@ export const makeLedger = (sql: SqlShape, now: () => number = Date.now, schedule
 
     /** Adds a top-up or a correction (negative); never overwrites. */
     credit(account: string, amount: bigint, note: string | null): void {
+      known.delete(account)
       sql.transaction(() => {
         ensure.run(account)
         append.run(account, "credit", amount, null, note, now())
@@ -148,7 +168,7 @@ export const makeLedger = (sql: SqlShape, now: () => number = Date.now, schedule
      * never together overdraw.
      */
     reserve(account: string, amount: bigint): Reservation | Balance {
-      const balance = stored(account)
+      const balance = admissionBalance(account)
       const reserved = heldBy(account)
       if (balance - reserved < amount) return { balance, reserved }
       held.set(account, reserved + amount)

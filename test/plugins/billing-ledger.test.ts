@@ -133,6 +133,22 @@ describe("ledger reserve", () => {
     assert.deepEqual(ledger.reserve("a", 1n), { balance: -5n, reserved: 0n })
   })
 
+  it("sees its own writes at once and another process's credit within half a second", () => {
+    const sql = openNodeStore(":memory:")
+    let clock = NOW
+    const ledger = makeLedger(sql, () => clock, () => {})
+    const otherProcess = makeLedger(sql, () => clock, () => {})
+    ledger.credit("a", 10n, null)
+    assert.deepEqual(ledger.reserve("a", 11n), { balance: 10n, reserved: 0n })
+    otherProcess.credit("a", 5n, null)
+    // Admission trusts the balance it read for a moment, then reads again.
+    assert.deepEqual(ledger.reserve("a", 11n), { balance: 10n, reserved: 0n })
+    clock += 500
+    reserve(ledger, "a", 11n)
+    ledger.credit("a", 100n, null)
+    reserve(ledger, "a", 104n)
+  })
+
   it("nothing is held across a restart: reservations live in the process that made them", () => {
     const { sql, ledger } = fresh()
     ledger.credit("a", 100n, null)
