@@ -148,6 +148,25 @@ const main = async () => {
     results.mockCeiling = ceiling
     rows.push([`mock alone, ${SETTINGS.connections} connections (req/s)`, String(ceiling.requestsPerSecond), "", "its ceiling"])
 
+    // The yardstick: a forwarder that does nothing else, to show what the extra hop itself costs.
+    const reference: Record<string, unknown> = {}
+    for (const runtime of ["node", "bun"] as const) {
+      const proxy = await start(scriptCommand(runtime, "bench/reference-proxy.ts"), { BENCH_UPSTREAM: `http://127.0.0.1:${direct.port}` }, /"port":(\d+)/)
+      const target: Target = { name: "reference", port: Number(proxy.match[1]), key: "unused" }
+      try {
+        await load<Sides>({ kind: "sequential", targets: [direct, target], body: chat("bench-model"), count: Math.min(300, SETTINGS.sequential) })
+        const sides = await load<Sides>({ kind: "sequential", targets: [direct, target], body: chat("bench-model"), count: SETTINGS.sequential })
+        const saturated = await load<Saturation>({ kind: "saturate", target, body: chat("bench-model"), connections: SETTINGS.connections, durationMs: SETTINGS.saturateMs })
+        reference[runtime] = { sequential: sides, saturation: saturated }
+        const [d, r] = [sides.direct!.latency, sides.reference!.latency]
+        rows.push([`yardstick: bare node:http forwarder on ${runtime}, c=1 latency p50 / p99 (ms)`, `${ms(d.p50)} / ${ms(d.p99)}`, `${ms(r.p50)} / ${ms(r.p99)}`, `${added(r.p50, d.p50)} / ${added(r.p99, d.p99)}`])
+        rows.push([`yardstick: bare node:http forwarder on ${runtime}, throughput (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round((100 * saturated.requestsPerSecond) / ceiling.requestsPerSecond)}% of direct`])
+      } finally {
+        await stop(proxy)
+      }
+    }
+    results.reference = reference
+
     // (f) Each plugin's cost: the same sequential run against three plugin stacks.
     const stacks: Record<string, Sides> = {}
     for (const stack of ["bare", "keys", "full"]) {
