@@ -99,7 +99,7 @@ const loadOrExit = async (executableDir: string | undefined): Promise<Setup> => 
  * SIGINT stops accepting, drains in-flight requests, closes the store and exits 0.
  */
 export const start = async (platform: Platform): Promise<void> => {
-  const log = relayLog(process.env.LOG_LEVEL ?? "info", pino.destination({ dest: 1, sync: false }))
+  const log = relayLog(process.env.LOG_LEVEL ?? "info", pino.destination({ dest: 1, sync: true }))
   const { config, keyring } = await loadOrExit(platform.executableDir)
 
   const relay = await buildRelay(config, {
