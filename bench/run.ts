@@ -205,15 +205,24 @@ const main = async () => {
         rows.push(["(d) paced stream: gap between chunks p50 / p99 (ms)", `${ms(ps!.d.gap.p50)} / ${ms(ps!.d.gap.p99)}`, `${ms(ps!.r.gap.p50)} / ${ms(ps!.r.gap.p99)}`, "upstream sends every 2 ms"])
         rows.push(["(d) paced stream: reads per stream (64 chunks sent)", String(Math.round(ps!.d.readsPerStream)), String(Math.round(ps!.r.readsPerStream)), "fewer = chunks held back"])
 
-        // (e) Idle open streams: the relay's memory per stream.
-        const idle = rssKiB(relay.child.pid!)
-        let during = Number.NaN
-        await load<{ open: number }>({ kind: "hold", target: relay.target, body: chat("slow-stream", true), count: SETTINGS.held, holdMs: 3_000 }, (line) => {
-          if (line.includes('"open"') && Number.isNaN(during)) during = rssKiB(relay.child.pid!)
-        })
-        const perStream = ((during - idle) * 1024) / SETTINGS.held
-        results.idleStreams = { streams: SETTINGS.held, relayRssIdleKiB: idle, relayRssWithStreamsKiB: during, bytesPerStream: Math.round(perStream) }
-        rows.push([`(e) ${SETTINGS.held} idle open streams: relay RSS per stream`, "", `${(perStream / 1024).toFixed(1)} KiB`, `${idle} KiB idle`])
+        // (e) Idle open streams: the relay's memory per stream, on a relay of its own, so that
+        // garbage left by the runs above cannot be collected while the streams are open.
+        const holder = await startRelay(stack, direct.port)
+        try {
+          await load<Sides>({ kind: "sequential", targets: [holder.target], body: chat("bench-model"), count: 200 })
+          await load<StreamSides>({ kind: "stream", targets: [holder.target], body: chat("bench-model", true), count: 50 })
+          const idle = rssKiB(holder.child.pid!)
+          let during = Number.NaN
+          await load<{ open: number }>({ kind: "hold", target: holder.target, body: chat("slow-stream", true), count: SETTINGS.held, holdMs: 3_000 }, (line) => {
+            if (line.includes('"open"') && Number.isNaN(during)) during = rssKiB(holder.child.pid!)
+          })
+          const perStream = ((during - idle) * 1024) / SETTINGS.held
+          results.idleStreams = { streams: SETTINGS.held, relayRssIdleKiB: idle, relayRssWithStreamsKiB: during, bytesPerStream: Math.round(perStream) }
+          rows.push([`(e) ${SETTINGS.held} idle open streams: relay RSS per stream`, "", `${(perStream / 1024).toFixed(1)} KiB`, `${idle} KiB idle`])
+        } finally {
+          await stop(holder)
+          rmSync(holder.dataDir, { recursive: true, force: true })
+        }
 
         // (g) The same 64-word stream from an Anthropic upstream: passed through to an Anthropic
         // client, and translated for an OpenAI client.
