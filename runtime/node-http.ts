@@ -48,7 +48,12 @@ export const nodeUpstreamHttp = (): UpstreamHttpShape => {
           if (/^text\/event-stream/i.test(headers.get("content-type") ?? "")) {
             return resolve(new Response(bodyStream(res), { status, headers }))
           }
-          readWhole(res).then((bytes) => resolve(wholeResponse(bytes, { status, headers })), reject)
+          // A body cut short is the answer's failure, not the connection's: the response still
+          // resolves (so the request is not sent again elsewhere), and reading it fails.
+          readWhole(res).then(
+            (bytes) => resolve(wholeResponse(bytes, { status, headers })),
+            (error) => resolve(new Response(new ReadableStream({ start: (controller) => controller.error(error) }), { status, headers }))
+          )
         })
         const body = init.body
         if (body === undefined || body === null) req.end()
