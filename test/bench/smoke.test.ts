@@ -16,6 +16,10 @@ describe("npm run bench, quick form", () => {
     assert.match(run.stdout, /\| measure \| direct \| through relay \| added \|/)
     const results = JSON.parse(readFileSync(join(ROOT, "bench/results/quick.json"), "utf8"))
     assert.equal(results.quick, true)
+    for (const runtime of ["node", "bun"]) {
+      assert.equal(results.reference[runtime].sequential.reference.errors, 0, `the yardstick forwarder on ${runtime}`)
+      assert.equal(results.reference[runtime].saturation.errors, 0)
+    }
     for (const stack of ["bare", "keys", "full"]) {
       const sides = results.stacks[stack]
       assert.equal(sides.direct.errors, 0)
@@ -28,7 +32,10 @@ describe("npm run bench, quick form", () => {
     assert.equal(paced.errors, 0)
     assert.ok(paced.readsPerStream > 1, "a paced stream arrives in several reads")
     assert.equal(results.idleStreams.streams, 100)
-    assert.ok(results.idleStreams.bytesPerStream > 0)
+    // Two rounds of readings, each a figure (its size is the machine's business, not the test's).
+    assert.equal(results.idleStreams.rounds.length, 2)
+    for (const round of results.idleStreams.rounds) assert.ok(round.idleKiB > 0 && round.openKiB > 0)
+    assert.ok(results.idleStreams.bytesPerStream.every(Number.isFinite))
     for (const side of ["direct", "passthrough", "translated"]) {
       assert.equal(results.translation[side].errors, 0, `${side} Anthropic streams`)
       assert.ok(results.translation[side].readsPerStream >= 1)
