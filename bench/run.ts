@@ -2,7 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, tmpdir, totalmem } from "node:os"
 import { join, resolve } from "node:path"
-import { BINARY, type Command, NODE_RELAY_FLAGS, relayCommand, type RuntimeName, scriptCommand } from "../test/helpers/runtimes.ts"
+import { BINARY, type Command, relayCommand, type RuntimeName, scriptCommand } from "../test/helpers/runtimes.ts"
 import type { Job, Target } from "./load.ts"
 import type { Summary } from "./stats.ts"
 
@@ -62,7 +62,7 @@ const stop = async ({ child }: Child) => {
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? Number.NaN)
 
 /** The relay on Node, told to collect its garbage on SIGUSR2. */
-const GC_ON_SIGNAL: Command = { command: process.execPath, args: [...NODE_RELAY_FLAGS, "--expose-gc", "--import", "tsx", "--import", "./bench/gc-on-signal.ts", "runtime/node.ts"] }
+const GC_ON_SIGNAL: Command = { command: process.execPath, args: ["--expose-gc", "--import", "tsx", "--import", "./bench/gc-on-signal.ts", "runtime/node.ts"] }
 
 /** Resident memory of a relay started with GC_ON_SIGNAL, after a full collection. */
 const collectedRssKiB = async (pid: number) => {

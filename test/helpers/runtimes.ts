@@ -39,19 +39,8 @@ export const scriptCommand = (runtime: SourceRuntime, script: string, args: Read
   }
 }
 
-/**
- * V8 flags the relay runs with on Node, as `npm start` passes them: a 64 MiB young generation.
- * A relay allocates short-lived objects on every request; fewer scavenges serve about 10% more
- * requests per second at saturation, for about 40 MiB more memory under load.
- */
-export const NODE_RELAY_FLAGS = ["--max-semi-space-size=64"]
-
 /** The command that starts the relay under `runtime`. */
 export const relayCommand = (runtime: RuntimeName): Command => {
-  if (runtime === "node") {
-    const command = scriptCommand(runtime, "runtime/node.ts")
-    return { command: command.command, args: [...NODE_RELAY_FLAGS, ...command.args] }
-  }
   if (runtime !== "binary") return scriptCommand(runtime, `runtime/${runtime}.ts`)
   if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run npm run build:binary first`)
   return { command: BINARY, args: [] }
