@@ -5,7 +5,7 @@ import type { LogShape } from "../core/index.ts"
  * Paths the logger censors wherever they appear. Request log lines never carry headers or
  * bodies in the first place; this is the second line of defence for anything that slips in.
  */
-export const LOG_REDACT_PATHS = [
+const LOG_REDACT_PATHS = [
   "authorization",
   "*.authorization",
   "headers.authorization",

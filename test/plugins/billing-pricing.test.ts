@@ -2,16 +2,11 @@ import assert from "node:assert/strict"
 import { describe, it } from "node:test"
 import { Result, Schema } from "effect"
 import { DEFAULT_MODELS } from "../../config/defaults.ts"
-import { ModelEntry, parseUsd, type Usage } from "../../core/index.ts"
+import { emptyUsage, ModelEntry, parseUsd, type Usage } from "../../core/index.ts"
 import { costOf, percentOf, type Rates, ratesOf } from "../../plugins/billing/pricing.ts"
 
 const usage = (fields: Partial<Usage>): Usage => ({
-  promptTokens: 0,
-  completionTokens: 0,
-  cachedTokens: 0,
-  cacheWriteTokens: 0,
-  imageInputTokens: 0,
-  imageOutputTokens: 0,
+  ...emptyUsage,
   source: "upstream",
   ...fields
 })

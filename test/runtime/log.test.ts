@@ -1,20 +1,24 @@
 import assert from "node:assert/strict"
 import { Writable } from "node:stream"
 import { describe, it } from "node:test"
-import pino from "pino"
-import { LOG_REDACT_PATHS, relayLog } from "../../runtime/log.ts"
+import { relayLog } from "../../runtime/log.ts"
+
+/** A log destination that keeps every line written to it. */
+const recording = () => {
+  const lines: Array<string> = []
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk))
+      done()
+    }
+  })
+  return { lines, sink }
+}
 
 describe("log redaction", () => {
   it("censors secrets wherever the redaction paths name them", () => {
-    const lines: Array<string> = []
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk))
-        done()
-      }
-    })
-    const log = pino({ redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } }, sink)
-    log.info({
+    const { lines, sink } = recording()
+    relayLog("info", sink).info({
       api_key: "sk-user-own-key-4242",
       authorization: "Bearer sk-rr-secret",
       request: { headers: { authorization: "Bearer sk-rr-nested" }, key: "sk-in-a-field" },
@@ -30,13 +34,7 @@ describe("log redaction", () => {
   })
 
   it("the relay's logger redacts every line but the per-request one, which goes to the same destination", () => {
-    const lines: Array<string> = []
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk))
-        done()
-      }
-    })
+    const { lines, sink } = recording()
     const log = relayLog("info", sink)
     log.warn({ upstream: { apiKey: "AIzaSecretSecretSecretSecret" } }, "upstream refused")
     log.request({ request_id: "req_1", model: "gpt-4o-mini", status: 200 })
