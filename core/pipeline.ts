@@ -1,5 +1,6 @@
 import { Cause, Effect, Exit, type ManagedRuntime, Result } from "effect"
 import { parseJsonObject, readBody } from "./body.ts"
+import { readerOf, streamResponse } from "./chunk-reader.ts"
 import { formFields, formParts } from "./multipart.ts"
 import type { Catalog } from "./catalog.ts"
 import { type Caller, type Outcome, RequestContext } from "./context.ts"
@@ -20,9 +21,8 @@ type Answer = { readonly response: Response; readonly streaming: boolean }
 const rewritten = (answer: Answer, rewrite: JsonRewrite): Effect.Effect<Answer, RelayError> => {
   const { response, streaming } = answer
   const init = { status: response.status, headers: response.headers }
-  if (streaming && response.body !== null) {
-    return Effect.succeed({ response: new Response(rewriteStream(response.body, rewrite), init), streaming })
-  }
+  const reader = streaming ? readerOf(response) : undefined
+  if (reader !== undefined) return Effect.succeed({ response: streamResponse(rewriteStream(reader, rewrite), init), streaming })
   return Effect.promise(() => bytesOf(response)).pipe(
     Effect.map((bytes) => ({ response: new Response(rewriteBody(bytes, rewrite), init), streaming }))
   )

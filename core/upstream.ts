@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import { readerOf } from "./chunk-reader.ts"
 import type { KeyFailure } from "./context.ts"
 import {
   type RelayError,
@@ -152,7 +153,7 @@ const attempt = async (
       }
     }
     clearTimeout(timer)
-    await response.body?.cancel().catch(() => undefined)
+    readerOf(response)?.cancel()
     failed(key.slot, status === 429 ? "rate_limited" : status >= 500 ? "server_error" : "rejected", status)
   }
   if (rateLimited === candidates.length) {

@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from "node:http"
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
-import { type UpstreamHttpShape, wholeResponse } from "../core/index.ts"
+import { type ChunkReader, streamResponse, type UpstreamHttpShape, wholeResponse } from "../core/index.ts"
 
 /**
  * The upstream client on Node: node:http with keep-alive agents, handing back a Web Response.
@@ -30,23 +30,23 @@ export const nodeUpstreamHttp = (): UpstreamHttpShape => {
         })
         const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error("aborted"))
         signal?.addEventListener("abort", onAbort, { once: true })
-        req.once("error", (error) => {
+        req.on("error", (error) => {
           signal?.removeEventListener("abort", onAbort)
           reject(error)
         })
-        req.once("response", (res) => {
+        req.on("response", (res) => {
           const headers = new Headers()
           const raw = res.rawHeaders
           for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!)
           const status = res.statusCode ?? 502
           const empty = status === 204 || status === 304 || init.method === "HEAD"
           // The caller's signal keeps governing the body: aborting it destroys the response.
-          res.once("close", () => signal?.removeEventListener("abort", onAbort))
+          res.on("close", () => signal?.removeEventListener("abort", onAbort))
           if (empty) return resolve(new Response(null, { status, headers }))
           // An event stream is handed on as it arrives; any other answer is read whole, and
           // without a Web stream, since the relay reads it whole anyway.
           if (/^text\/event-stream/i.test(headers.get("content-type") ?? "")) {
-            return resolve(new Response(bodyStream(res), { status, headers }))
+            return resolve(streamResponse(messageReader(res), { status, headers }))
           }
           // A body cut short is the answer's failure, not the connection's: the response still
           // resolves (so the request is not sent again elsewhere), and reading it fails.
@@ -66,6 +66,27 @@ export const nodeUpstreamHttp = (): UpstreamHttpShape => {
 /** A whole response body; fails if the response is cut off before its end. */
 const readWhole = (res: IncomingMessage) =>
   new Promise<Uint8Array<ArrayBuffer>>((resolve, reject) => {
+    // A small answer usually arrives in the packet that carried its head, and the parser has
+    // all of it once this turn's callbacks are done: one synchronous read then takes it,
+    // instead of the ticks a flowing stream needs to hand it over.
+    queueMicrotask(() => {
+      const whole = completeBody(res)
+      if (whole !== undefined) resolve(whole)
+      else readFlowing(res).then(resolve, reject)
+    })
+  })
+
+/** A message's whole body if it has all arrived and nothing has read it yet. */
+const completeBody = (message: IncomingMessage): Uint8Array<ArrayBuffer> | undefined => {
+  if (!message.complete || message.readableFlowing !== null) return undefined
+  // With nothing buffered, read() returns null; either way it lets the message end.
+  const whole = message.read() as Buffer | null
+  return whole === null ? new Uint8Array() : new Uint8Array(whole)
+}
+
+/** A body read as it flows in; fails if the message is cut off before its end. */
+const readFlowing = (res: IncomingMessage) =>
+  new Promise<Uint8Array<ArrayBuffer>>((resolve, reject) => {
     const parts: Array<Buffer> = []
     res.on("data", (part: Buffer) => parts.push(part))
     res.once("end", () => {
@@ -79,35 +100,52 @@ const readWhole = (res: IncomingMessage) =>
   })
 
 /**
- * A response body as a Web stream that holds at most one chunk: the socket is paused while the
- * consumer has not taken the last one, so backpressure reaches the upstream.
+ * A response body read chunk by chunk, straight from node:http. At most one chunk waits here:
+ * the message is paused while it does, so backpressure reaches the upstream socket.
  */
-const bodyStream = (res: IncomingMessage): ReadableStream<Uint8Array> => {
-  let done = false
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      res.on("data", (chunk: Buffer) => {
-        if (done) return
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
-        if ((controller.desiredSize ?? 0) <= 0) res.pause()
+const messageReader = (res: IncomingMessage): ChunkReader => {
+  const waiting: Array<Buffer> = []
+  let pending: { resolve: (chunk: Uint8Array | undefined) => void; reject: (error: Error) => void } | undefined
+  let ended = false
+  let failure: Error | undefined
+  res.on("data", (chunk: Buffer) => {
+    if (pending === undefined) {
+      waiting.push(chunk)
+      res.pause()
+      return
+    }
+    const { resolve } = pending
+    pending = undefined
+    resolve(chunk)
+  })
+  res.on("end", () => {
+    ended = true
+    pending?.resolve(undefined)
+  })
+  // An aborted message may report its error before it closes; the close is what ends a read.
+  res.on("error", () => undefined)
+  res.on("close", () => {
+    if (ended) return
+    failure = new Error("upstream closed the response before its end")
+    pending?.reject(failure)
+  })
+  return {
+    read() {
+      const chunk = waiting.shift()
+      if (chunk !== undefined) {
+        if (waiting.length === 0) res.resume()
+        return Promise.resolve(chunk)
+      }
+      if (ended) return Promise.resolve(undefined)
+      if (failure !== undefined) return Promise.reject(failure)
+      return new Promise((resolve, reject) => {
+        pending = { resolve, reject }
       })
-      res.once("end", () => {
-        if (done) return
-        done = true
-        controller.close()
-      })
-      res.once("close", () => {
-        if (done) return
-        done = true
-        controller.error(new Error("upstream closed the response before its end"))
-      })
-    },
-    pull() {
-      res.resume()
     },
     cancel() {
-      done = true
+      ended = true
       res.destroy()
+      pending?.resolve(undefined)
     }
-  })
+  }
 }

@@ -1,7 +1,24 @@
-import { serve } from "@hono/node-server"
+import type { ServerResponse } from "node:http"
+import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server"
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
+import { ownReaderOf } from "../core/index.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
 import { openNodeStore } from "./node-store.ts"
+import { writeChunks } from "./node-stream-out.ts"
 import { onProcessSignal, start } from "./start.ts"
+
+/**
+ * The relay's handler for the Node server: a streamed answer made by the core is written from
+ * its ChunkReader by `writeChunks`; any other answer goes through the adapter as usual.
+ */
+const respond = (handle: (request: Request) => Response | Promise<Response>) => async (request: Request, env: HttpBindings | Http2Bindings) => {
+  const response = await handle(request)
+  const reader = ownReaderOf(response)
+  if (reader === undefined) return response
+  // The server is HTTP/1.1: its responses are node:http ServerResponses.
+  void writeChunks(reader, response, env.outgoing as ServerResponse)
+  return RESPONSE_ALREADY_SENT
+}
 
 await start({
   runtime: `node ${process.version}`,
@@ -9,7 +26,7 @@ await start({
   http: nodeUpstreamHttp(),
   serve: (handle, hostname, port) =>
     new Promise((listening) => {
-      const server = serve({ fetch: handle, hostname, port }, (address) => listening({ port: address.port, close }))
+      const server = serve({ fetch: respond(handle), hostname, port }, (address) => listening({ port: address.port, close }))
       const closeIdle = () => {
         if ("closeIdleConnections" in server) server.closeIdleConnections()
       }

@@ -1,3 +1,4 @@
+import { type ChunkReader, concatChunks } from "../chunk-reader.ts"
 import { SseEventSplitter } from "./events.ts"
 
 /** Watches the events of a stream as they pass; may keep one from the client. */
@@ -33,87 +34,64 @@ export interface StreamPump {
   done(): { readonly bytes: Uint8Array | undefined; readonly end: StreamEnd }
 }
 
-const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
-  if (parts.length === 1) return parts[0]!
-  let length = 0
-  for (const part of parts) length += part.length
-  const out = new Uint8Array(length)
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
-
 /**
- * The streaming core every relayed stream is built on. Pull-based with a zero high-water mark,
- * so the relay reads from the upstream only when the client has taken the previous chunk:
- * backpressure is end to end and nothing is buffered. Cancelling the returned stream (client
- * disconnect) cancels the upstream body, which aborts the upstream request. `hooks.end` is
- * called exactly once.
+ * The streaming core every relayed stream is built on. Pull-based and unbuffered: the relay
+ * reads from the upstream only when the client has taken the previous chunk, so backpressure
+ * is end to end. Cancelling the returned reader (client disconnect) cancels the upstream body,
+ * which aborts the upstream request. `hooks.end` is called exactly once.
  */
-export const relayStream = (
-  upstream: ReadableStream<Uint8Array>,
-  pump: StreamPump,
-  hooks: PassthroughHooks
-): ReadableStream<Uint8Array> => {
-  const reader = upstream.getReader()
+export const relayStream = (upstream: ChunkReader, pump: StreamPump, hooks: PassthroughHooks): ChunkReader => {
   let ended = false
+  let closed = false
   let started = false
   const end = (outcome: StreamEnd) => {
     if (ended) return
     ended = true
     hooks.end(outcome)
   }
-  const send = (controller: ReadableStreamDefaultController<Uint8Array>, bytes: Uint8Array) => {
+  const send = (bytes: Uint8Array) => {
     if (!started) {
       started = true
       hooks.firstByte()
     }
-    controller.enqueue(bytes)
+    return bytes
   }
 
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          for (;;) {
-            const { done, value } = await reader.read()
-            if (done) {
-              const last = pump.done()
-              if (last.bytes !== undefined && last.bytes.length > 0) send(controller, last.bytes)
-              controller.close()
-              end(last.end)
-              return
-            }
-            const out = pump.chunk(value)
-            if (out === undefined) continue
-            send(controller, out)
-            return
+  return {
+    async read() {
+      if (closed) return undefined
+      try {
+        for (;;) {
+          const value = await upstream.read()
+          if (closed) return undefined
+          if (value === undefined) {
+            closed = true
+            const last = pump.done()
+            const bytes = last.bytes !== undefined && last.bytes.length > 0 ? send(last.bytes) : undefined
+            end(last.end)
+            return bytes
           }
-        } catch (error) {
-          if (ended) return
-          send(controller, hooks.failureEvent)
-          controller.close()
-          end({ kind: "failed", error })
+          const out = pump.chunk(value)
+          if (out !== undefined) return send(out)
         }
-      },
-      cancel(reason) {
-        end({ kind: "aborted" })
-        return reader.cancel(reason).catch(() => undefined)
+      } catch (error) {
+        if (closed) return undefined
+        closed = true
+        const bytes = send(hooks.failureEvent)
+        end({ kind: "failed", error })
+        return bytes
       }
     },
-    { highWaterMark: 0 }
-  )
+    cancel(reason) {
+      closed = true
+      end({ kind: "aborted" })
+      upstream.cancel(reason)
+    }
+  }
 }
 
 /** The upstream body reaches the client untouched while `inspector` reads it. */
-export const passthrough = (
-  upstream: ReadableStream<Uint8Array>,
-  inspector: StreamInspector,
-  hooks: PassthroughHooks
-): ReadableStream<Uint8Array> => {
+export const passthrough = (upstream: ChunkReader, inspector: StreamInspector, hooks: PassthroughHooks): ChunkReader => {
   const splitter = new SseEventSplitter()
   const inspect = (event: Uint8Array) => {
     inspector.event(event)
@@ -132,7 +110,7 @@ export const passthrough = (
       })
       if (kept.length === 0) return undefined
       // Untouched chunk made of whole events: forward the very object we received.
-      return whole && splitter.pending === undefined ? value : concat(kept)
+      return whole && splitter.pending === undefined ? value : concatChunks(kept)
     },
     done() {
       // A last event without its blank line: still read; unsent only when filtering.

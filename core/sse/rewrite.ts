@@ -1,3 +1,4 @@
+import { type ChunkReader, concatChunks } from "../chunk-reader.ts"
 import { SseEventSplitter } from "./events.ts"
 
 /** Changes one JSON payload in place (a chunk's `model`, a completion's `id`). */
@@ -27,20 +28,29 @@ const rewriteEvent = (event: Uint8Array, rewrite: JsonRewrite): Uint8Array => {
 /**
  * The client's stream with each event's JSON rewritten: what the client reads must name the
  * model it asked for (an alias) or carry the ids of its product (`chat-...`). Only requests
- * that need it pay for this; everything else stays byte-for-byte passthrough. Backpressure and
- * cancellation pass through the transform to the stream beneath.
+ * that need it pay for this; everything else stays byte-for-byte passthrough. Reads, and so
+ * backpressure, and cancellation pass through to the stream beneath.
  */
-export const rewriteStream = (source: ReadableStream<Uint8Array>, rewrite: JsonRewrite): ReadableStream<Uint8Array> => {
+export const rewriteStream = (source: ChunkReader, rewrite: JsonRewrite): ChunkReader => {
   const splitter = new SseEventSplitter()
-  return source.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      splitter.push(chunk, (event) => controller.enqueue(rewriteEvent(event, rewrite)))
+  let done = false
+  return {
+    async read() {
+      while (!done) {
+        const chunk = await source.read()
+        if (chunk === undefined) {
+          done = true
+          const rest = splitter.pending
+          return rest === undefined ? undefined : rewriteEvent(rest, rewrite)
+        }
+        const events: Array<Uint8Array> = []
+        splitter.push(chunk, (event) => events.push(rewriteEvent(event, rewrite)))
+        if (events.length > 0) return concatChunks(events)
+      }
+      return undefined
     },
-    flush(controller) {
-      const rest = splitter.pending
-      if (rest !== undefined) controller.enqueue(rewriteEvent(rest, rewrite))
-    }
-  }))
+    cancel: (reason) => source.cancel(reason)
+  }
 }
 
 /** A whole JSON body rewritten; a body that is not a JSON object is returned as it was. */

@@ -1,3 +1,4 @@
+import type { ChunkReader } from "../chunk-reader.ts"
 import { SseEventSplitter } from "./events.ts"
 import { type PassthroughHooks, relayStream } from "./passthrough.ts"
 
@@ -26,11 +27,7 @@ const encoder = new TextEncoder()
  * before its terminal event ends with `hooks.failureEvent`, so the client's SDK raises an
  * error instead of taking a truncated answer for a whole one.
  */
-export const translateStream = (
-  upstream: ReadableStream<Uint8Array>,
-  translator: StreamTranslator,
-  hooks: PassthroughHooks
-): ReadableStream<Uint8Array> => {
+export const translateStream = (upstream: ChunkReader, translator: StreamTranslator, hooks: PassthroughHooks): ChunkReader => {
   const splitter = new SseEventSplitter()
   return relayStream(upstream, {
     chunk(value) {

@@ -1,5 +1,6 @@
 /** What every endpoint leg shares: preparing the upstream body and answering the client. */
 import { Effect } from "effect"
+import { type ChunkReader, readerOf, streamResponse } from "../chunk-reader.ts"
 import type { RequestContext } from "../context.ts"
 import type { Finish } from "../endpoint.ts"
 import { type RelayError, UpstreamFailed } from "../errors.ts"
@@ -47,8 +48,10 @@ const respondStream = (
   upstream: Response,
   finish: Finish,
   options: { readonly usage: () => Usage; readonly failureEvent: Uint8Array },
-  body: (hooks: PassthroughHooks) => ReadableStream<Uint8Array>
+  body: (hooks: PassthroughHooks) => ChunkReader
 ): LegResult => {
+  // The hooks live as long as the stream: they keep the status, not the upstream's Response.
+  const status = upstream.status
   const hooks: PassthroughHooks = {
     firstByte: () => {
       ctx.ttfbMs = ctx.elapsedMs()
@@ -56,7 +59,7 @@ const respondStream = (
     end: (end) => {
       ctx.usage = options.usage()
       finish(ctx, {
-        status: upstream.status,
+        status,
         aborted: end.kind === "aborted",
         ...(end.kind === "failed" ? { error: new UpstreamFailed({ message: "the upstream stream failed" }) } : {})
       })
@@ -64,7 +67,7 @@ const respondStream = (
     failureEvent: options.failureEvent
   }
   return Effect.succeed({
-    response: new Response(body(hooks), { status: upstream.status, headers: withHeaders(ctx, SSE_HEADERS) }),
+    response: streamResponse(body(hooks), { status, headers: withHeaders(ctx, SSE_HEADERS) }),
     streaming: true
   })
 }
@@ -95,8 +98,8 @@ export interface PassthroughOptions {
 export const respondPassthrough = (ctx: RequestContext, upstream: Response, finish: Finish, options: PassthroughOptions): LegResult => {
   // A whole answer is read without touching `body`, which would build a stream for it.
   if (!ctx.stream) return respondWhole(ctx, upstream, options.bodyUsage)
-  const source = upstream.body
-  if (source === null) return respondWhole(ctx, upstream, options.bodyUsage)
+  const source = readerOf(upstream)
+  if (source === undefined) return respondWhole(ctx, upstream, options.bodyUsage)
   return respondStream(ctx, upstream, finish, { usage: options.streamUsage, failureEvent: options.failureEvent }, (hooks) =>
     passthrough(source, options.tap, hooks))
 }
@@ -126,8 +129,8 @@ export interface TranslatedOptions {
 
 /** Different protocols on the two sides: the upstream's answer is translated into the client's. */
 export const respondTranslated = (ctx: RequestContext, upstream: Response, finish: Finish, options: TranslatedOptions): LegResult => {
-  const source = ctx.stream ? upstream.body : null
-  if (source !== null) {
+  const source = ctx.stream ? readerOf(upstream) : undefined
+  if (source !== undefined) {
     const translator = options.translator()
     return respondStream(ctx, upstream, finish, { usage: () => translator.usage(), failureEvent: options.failureEvent }, (hooks) =>
       translateStream(source, translator, hooks))

@@ -63,7 +63,7 @@ describe("AnthropicUsageTap", () => {
       async (cuts) => {
         const tap = new AnthropicUsageTap()
         const chunks = cutAt(STREAM, cuts)
-        const out = await readAll(passthrough(sourceOf(chunks).stream, tap, hooks))
+        const out = await readAll(passthrough(sourceOf(chunks).reader, tap, hooks))
         assert.equal(out.length, chunks.length)
         out.forEach((chunk, i) => assert.equal(chunk, chunks[i], "the very same chunk objects"))
         assert.deepEqual(concatBytes(out), STREAM)

@@ -1,3 +1,4 @@
+import { streamReader, webStream } from "../../core/chunk-reader.ts"
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
 import { passthrough, type PassthroughHooks, type StreamEnd, type StreamInspector } from "../../core/sse/passthrough.ts"
@@ -55,7 +56,7 @@ describe("passthrough without filtering", () => {
       const chunks = cutAt(STREAM, randomCuts(STREAM.length, random, 8)).filter((c) => c.length > 0)
       const { tap, seen } = inspector(false)
       const { hooks, ends } = recordingHooks()
-      const out = await readAll(passthrough(sourceOf(chunks).stream, tap, hooks))
+      const out = await readAll(passthrough(sourceOf(chunks).reader, tap, hooks))
       assert.equal(out.length, chunks.length)
       for (let i = 0; i < chunks.length; i++) assert.equal(out[i], chunks[i], `chunk ${i} is the same object`)
       assert.deepEqual(seen, EVENTS)
@@ -66,14 +67,14 @@ describe("passthrough without filtering", () => {
   it("forwards every chunk even if the inspector returns false", async () => {
     const chunks = cutAt(STREAM, [10, 40])
     const { tap } = inspector(false, "DROP")
-    const out = await readAll(passthrough(sourceOf(chunks).stream, tap, recordingHooks().hooks))
+    const out = await readAll(passthrough(sourceOf(chunks).reader, tap, recordingHooks().hooks))
     assert.deepEqual(dec.decode(concatBytes(out)), EVENTS.join(""))
   })
 
   it("shows the inspector an unterminated last event, and forwards its bytes once", async () => {
     const text = 'data: {"n":1}\n\ndata: {"tail":true}'
     const { tap, seen } = inspector(false)
-    const out = await readAll(passthrough(sourceOf(cutAt(enc.encode(text), [5, 20])).stream, tap, recordingHooks().hooks))
+    const out = await readAll(passthrough(sourceOf(cutAt(enc.encode(text), [5, 20])).reader, tap, recordingHooks().hooks))
     assert.equal(dec.decode(concatBytes(out)), text)
     assert.deepEqual(seen, ['data: {"n":1}\n\n', 'data: {"tail":true}'])
   })
@@ -85,7 +86,7 @@ describe("passthrough with a filtering inspector", () => {
       const chunks = cutAt(STREAM, [cut])
       const { tap, seen } = inspector(true, "DROP")
       const { hooks, ends } = recordingHooks()
-      const out = await readAll(passthrough(sourceOf(chunks).stream, tap, hooks))
+      const out = await readAll(passthrough(sourceOf(chunks).reader, tap, hooks))
       assert.equal(dec.decode(concatBytes(out)), WITHOUT_DROPPED, `cut at ${cut}`)
       assert.deepEqual(seen, EVENTS, `cut at ${cut}`)
       assert.deepEqual(ends, [{ kind: "complete" }])
@@ -98,7 +99,7 @@ describe("passthrough with a filtering inspector", () => {
     for (let round = 0; round < 300; round++) {
       const chunks = cutAt(STREAM, randomCuts(STREAM.length, random, 12))
       const { tap } = inspector(true, "DROP")
-      const out = await readAll(passthrough(sourceOf(chunks).stream, tap, recordingHooks().hooks))
+      const out = await readAll(passthrough(sourceOf(chunks).reader, tap, recordingHooks().hooks))
       assert.equal(dec.decode(concatBytes(out)), WITHOUT_DROPPED, `round ${round}`)
     }
   })
@@ -108,7 +109,7 @@ describe("passthrough with a filtering inspector", () => {
     const second = enc.encode(EVENTS[2]!)
     const third = enc.encode(EVENTS[4]!)
     const { tap } = inspector(true, "DROP")
-    const out = await readAll(passthrough(sourceOf([first, second, third]).stream, tap, recordingHooks().hooks))
+    const out = await readAll(passthrough(sourceOf([first, second, third]).reader, tap, recordingHooks().hooks))
     assert.equal(out.length, 2)
     assert.equal(out[0], first)
     assert.equal(out[1], third)
@@ -117,14 +118,14 @@ describe("passthrough with a filtering inspector", () => {
   it("sends a kept unterminated last event at the end", async () => {
     const text = 'data: {"n":1}\n\ndata: {"DROP":1}\n\ndata: {"tail":true}'
     const { tap } = inspector(true, "DROP")
-    const out = await readAll(passthrough(sourceOf(cutAt(enc.encode(text), [3, 25])).stream, tap, recordingHooks().hooks))
+    const out = await readAll(passthrough(sourceOf(cutAt(enc.encode(text), [3, 25])).reader, tap, recordingHooks().hooks))
     assert.equal(dec.decode(concatBytes(out)), 'data: {"n":1}\n\ndata: {"tail":true}')
   })
 
   it("never calls firstByte when every event is filtered out", async () => {
     const { tap } = inspector(true, "data")
     const { hooks, ends, firstBytes } = recordingHooks()
-    const out = await readAll(passthrough(sourceOf([enc.encode('data: 1\n\ndata: 2\n\n')]).stream, tap, hooks))
+    const out = await readAll(passthrough(sourceOf([enc.encode('data: 1\n\ndata: 2\n\n')]).reader, tap, hooks))
     assert.deepEqual(out, [])
     assert.equal(firstBytes(), 0)
     assert.deepEqual(ends, [{ kind: "complete" }])
@@ -135,7 +136,7 @@ describe("passthrough end hook", () => {
   it("reports complete exactly once, after the last chunk", async () => {
     const { tap } = inspector(false)
     const { hooks, log } = recordingHooks()
-    const stream = passthrough(sourceOf(cutAt(STREAM, [7, 30])).stream, tap, hooks)
+    const stream = webStream(passthrough(sourceOf(cutAt(STREAM, [7, 30])).reader, tap, hooks))
     const reader = stream.getReader()
     let reads = 0
     for (;;) {
@@ -153,7 +154,7 @@ describe("passthrough end hook", () => {
     const source = sourceOf(cutAt(STREAM, [10, 20, 30]))
     const { tap } = inspector(false)
     const { hooks, ends } = recordingHooks()
-    const reader = passthrough(source.stream, tap, hooks).getReader()
+    const reader = webStream(passthrough(source.reader, tap, hooks)).getReader()
     await reader.read()
     await reader.cancel("client went away")
     await tick()
@@ -165,7 +166,7 @@ describe("passthrough end hook", () => {
     const source = sourceOf([STREAM])
     const { tap, seen } = inspector(false)
     const { hooks, ends, firstBytes } = recordingHooks()
-    await passthrough(source.stream, tap, hooks).cancel("gone")
+    await passthrough(source.reader, tap, hooks).cancel("gone")
     assert.deepEqual(ends, [{ kind: "aborted" }])
     assert.deepEqual(source.cancels, ["gone"])
     assert.equal(source.pulls(), 0)
@@ -186,7 +187,7 @@ describe("passthrough end hook", () => {
     )
     const { tap } = inspector(true)
     const { hooks, ends, firstBytes } = recordingHooks()
-    const reader = passthrough(upstream, tap, hooks).getReader()
+    const reader = webStream(passthrough(streamReader(upstream), tap, hooks)).getReader()
     const pending = reader.read()
     await tick()
     await reader.cancel()
@@ -205,7 +206,7 @@ describe("passthrough end hook", () => {
       const source = sourceOf(chunks, { failAfter: 2, error: boom })
       const { tap } = inspector(filters)
       const { hooks, ends } = recordingHooks()
-      const out = await readAll(passthrough(source.stream, tap, hooks))
+      const out = await readAll(passthrough(source.reader, tap, hooks))
       assert.equal(out.length, 3)
       assert.equal(dec.decode(concatBytes(out.slice(0, 2))), EVENTS[0]! + EVENTS[1]!)
       assert.deepEqual(out[2], FAILURE)
@@ -218,7 +219,7 @@ describe("passthrough end hook", () => {
   it("does not report again when the consumer cancels after completion", async () => {
     const { tap } = inspector(false)
     const { hooks, ends } = recordingHooks()
-    const reader = passthrough(sourceOf([STREAM]).stream, tap, hooks).getReader()
+    const reader = webStream(passthrough(sourceOf([STREAM]).reader, tap, hooks)).getReader()
     while (!(await reader.read()).done) { /* drain */ }
     await reader.cancel()
     assert.deepEqual(ends, [{ kind: "complete" }])
@@ -231,7 +232,7 @@ describe("passthrough backpressure", () => {
       const chunks = Array.from({ length: 20 }, (_, i) => enc.encode(`data: {"n":${i}}\n\n`))
       const source = sourceOf(chunks, { highWaterMark: upstreamHighWaterMark })
       const { tap } = inspector(false)
-      const reader = passthrough(source.stream, tap, recordingHooks().hooks).getReader()
+      const reader = webStream(passthrough(source.reader, tap, recordingHooks().hooks)).getReader()
       await tick()
       await tick()
       assert.ok(source.pulls() <= 1, `nothing read ahead before the consumer asks (pulls ${source.pulls()})`)
@@ -254,7 +255,7 @@ describe("passthrough firstByte hook", () => {
   it("is called once, before the first chunk reaches the consumer, and not before it asks", async () => {
     const { tap } = inspector(false)
     const { hooks, log, firstBytes } = recordingHooks()
-    const reader = passthrough(sourceOf(cutAt(STREAM, [5, 15, 25])).stream, tap, hooks).getReader()
+    const reader = webStream(passthrough(sourceOf(cutAt(STREAM, [5, 15, 25])).reader, tap, hooks)).getReader()
     await tick()
     assert.equal(firstBytes(), 0)
     const first = await reader.read()
@@ -268,7 +269,7 @@ describe("passthrough firstByte hook", () => {
   it("an upstream failing before any byte sends only the failure event and reports failed", async () => {
     const { tap } = inspector(false)
     const { hooks, log } = recordingHooks()
-    const out = await readAll(passthrough(sourceOf([], { failAfter: 0 }).stream, tap, hooks))
+    const out = await readAll(passthrough(sourceOf([], { failAfter: 0 }).reader, tap, hooks))
     assert.deepEqual(out, [FAILURE])
     assert.deepEqual(log.filter((e) => e.startsWith("end")), ["end:failed"])
   })

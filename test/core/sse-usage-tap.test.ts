@@ -122,7 +122,7 @@ describe("OpenAIUsageTap through passthrough", () => {
   const run = async (events: ReadonlyArray<string>, filters: boolean, cuts: ReadonlyArray<number>) => {
     const bytes = enc.encode(events.join(""))
     const tap = new OpenAIUsageTap(filters)
-    const out = await readAll(passthrough(sourceOf(cutAt(bytes, cuts)).stream, tap, noopHooks))
+    const out = await readAll(passthrough(sourceOf(cutAt(bytes, cuts)).reader, tap, noopHooks))
     return { text: dec.decode(concatBytes(out)), tap }
   }
 

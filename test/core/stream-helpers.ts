@@ -1,3 +1,4 @@
+import { type ChunkReader, streamReader } from "../../core/chunk-reader.ts"
 /** Small stream utilities shared by the SSE unit tests (not a test file itself). */
 
 export const enc = new TextEncoder()
@@ -41,6 +42,8 @@ export const randomCuts = (length: number, random: () => number, maxCuts: number
 
 export interface Source {
   readonly stream: ReadableStream<Uint8Array>
+  /** The stream as the streaming core reads it (a stream has one reader: take one or the other). */
+  readonly reader: ChunkReader
   /** How many times the stream's pull() ran. */
   readonly pulls: () => number
   /** Reasons cancel() was called with. */
@@ -76,18 +79,21 @@ export const sourceOf = (
     },
     { highWaterMark: options.highWaterMark ?? 0 }
   )
-  return { stream, pulls: () => pulls, cancels }
+  return {
+    stream,
+    get reader() {
+      return streamReader(stream)
+    },
+    pulls: () => pulls,
+    cancels
+  }
 }
 
-/** Reads a stream to its end, returning the chunk objects as received. */
-export const readAll = async (stream: ReadableStream<Uint8Array>): Promise<Array<Uint8Array>> => {
-  const reader = stream.getReader()
+/** Reads a body to its end, returning the chunk objects as received. */
+export const readAll = async (reader: ChunkReader): Promise<Array<Uint8Array>> => {
   const out: Array<Uint8Array> = []
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) return out
-    out.push(value)
-  }
+  for (let chunk = await reader.read(); chunk !== undefined; chunk = await reader.read()) out.push(chunk)
+  return out
 }
 
 export const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 0))

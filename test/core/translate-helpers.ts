@@ -10,7 +10,7 @@ export const FAILURE = enc.encode("data: {\"failure\":true}\n\n")
 /** Runs `chunks` through `translator` on the real stream core; returns the client's text and how it ended. */
 export const translate = async (translator: StreamTranslator, chunks: ReadonlyArray<Uint8Array>, options: { failAfter?: number } = {}) => {
   const ends: Array<StreamEnd> = []
-  const stream = translateStream(sourceOf(chunks, options).stream, translator, {
+  const stream = translateStream(sourceOf(chunks, options).reader, translator, {
     firstByte: () => undefined,
     end: (end) => void ends.push(end),
     failureEvent: FAILURE

@@ -1,3 +1,4 @@
+import { webStream } from "../../core/chunk-reader.ts"
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
 import fc from "fast-check"
@@ -273,7 +274,7 @@ describe("translated streams and the client", () => {
   it("cancelling the client's stream cancels the upstream body and reports aborted once", async () => {
     const source = sourceOf(ANTHROPIC_EVENTS.map((e) => enc.encode(e)))
     const ends: Array<StreamEnd> = []
-    const stream = translateStream(source.stream, toOpenAI(), { firstByte: () => undefined, end: (e) => void ends.push(e), failureEvent: FAILURE })
+    const stream = webStream(translateStream(source.reader, toOpenAI(), { firstByte: () => undefined, end: (e) => void ends.push(e), failureEvent: FAILURE }))
     const reader = stream.getReader()
     await reader.read()
     await reader.cancel()

@@ -2,7 +2,7 @@ import assert from "node:assert/strict"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { after, before, describe, it } from "node:test"
-import { bytesOf } from "../../core/index.ts"
+import { bytesOf, ownReaderOf } from "../../core/index.ts"
 import { nodeUpstreamHttp } from "../../runtime/node-http.ts"
 
 /**
@@ -13,11 +13,30 @@ import { nodeUpstreamHttp } from "../../runtime/node-http.ts"
 describe("node upstream client", () => {
   let server: Server
   let base = ""
+  let closedStreams = 0
   before(async () => {
     server = createServer((req, res) => {
       if (req.url === "/whole") {
         res.writeHead(200, { "content-type": "application/json", "x-upstream": "yes" })
         res.end(JSON.stringify({ ok: true, echo: req.headers["x-sent"] }))
+      } else if (req.url === "/in-parts") {
+        // A whole answer whose body comes after its head, in two packets.
+        res.writeHead(200, { "content-type": "application/json" })
+        res.flushHeaders()
+        setTimeout(() => res.write("{\"parts\":"), 10)
+        setTimeout(() => res.end("2}"), 20)
+      } else if (req.url === "/stream-cut") {
+        res.writeHead(200, { "content-type": "text/event-stream" })
+        res.write("data: one\n\n")
+        setTimeout(() => res.socket?.destroy(), 20)
+      } else if (req.url === "/endless") {
+        res.writeHead(200, { "content-type": "text/event-stream" })
+        res.write("data: one\n\n")
+        const timer = setInterval(() => res.write("data: more\n\n"), 5)
+        res.on("close", () => {
+          clearInterval(timer)
+          closedStreams++
+        })
       } else if (req.url === "/cut") {
         res.writeHead(200, { "content-type": "application/json", "content-length": "100" })
         res.write("{\"partial\":")
@@ -50,6 +69,36 @@ describe("node upstream client", () => {
     let rest = ""
     for (let part = await reader.read(); !part.done; part = await reader.read()) rest += new TextDecoder().decode(part.value)
     assert.equal(rest, "data: two\n\n")
+  })
+
+  it("reads a whole answer whose body arrives after its head", async () => {
+    const response = await http.fetch(`${base}/in-parts`, { method: "POST", body: "{}" })
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(await bytesOf(response))), { parts: 2 })
+  })
+
+  it("gives the streaming core the event stream's own reader, with no Web stream in between", async () => {
+    const response = await http.fetch(`${base}/stream`, { method: "POST", body: "{}" })
+    const reader = ownReaderOf(response)
+    assert.ok(reader, "the response carries its own chunk reader")
+    const chunks: Array<string> = []
+    for (let chunk = await reader.read(); chunk !== undefined; chunk = await reader.read()) chunks.push(new TextDecoder().decode(chunk))
+    assert.deepEqual(chunks, ["data: one\n\n", "data: two\n\n"])
+  })
+
+  it("an event stream cut short fails the read after the chunks that came", async () => {
+    const reader = ownReaderOf(await http.fetch(`${base}/stream-cut`, { method: "POST", body: "{}" }))!
+    assert.equal(new TextDecoder().decode(await reader.read()), "data: one\n\n")
+    await assert.rejects(reader.read(), /closed the response before its end/)
+  })
+
+  it("cancelling an event stream's reader closes the upstream connection", async () => {
+    const before = closedStreams
+    const reader = ownReaderOf(await http.fetch(`${base}/endless`, { method: "POST", body: "{}" }))!
+    await reader.read()
+    reader.cancel("client went away")
+    assert.equal(await reader.read(), undefined, "a cancelled reader reads as ended")
+    for (let waited = 0; closedStreams === before && waited < 2_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.equal(closedStreams, before + 1, "the upstream saw its response closed")
   })
 
   it("a whole answer cut short resolves, and reading its body fails", async () => {

@@ -1,0 +1,84 @@
+/**
+ * A streamed body read one chunk at a time: the shape the streaming core reads upstream bodies
+ * in and hands the client's body on in. It is a Web stream reader cut down to what the core
+ * uses, so that a runtime can give the core its own streams without Web streams in between: on
+ * Node a Web stream costs about 70 us per chunk handed on and 1.5 KiB per open stream, more
+ * than the rest of a relayed stream.
+ *
+ * One read at a time: a caller awaits each read before the next.
+ */
+export interface ChunkReader {
+  /** The next chunk, or undefined once the body has ended; rejects if the body failed. */
+  read(): Promise<Uint8Array | undefined>
+  /** The rest is not wanted (the client went away): stop the source and let go of it. */
+  cancel(reason?: unknown): void
+}
+
+/** A Web stream read as a ChunkReader. */
+export const streamReader = (stream: ReadableStream<Uint8Array>): ChunkReader => {
+  const reader = stream.getReader()
+  return {
+    read: () => reader.read().then((result) => (result.done ? undefined : result.value)),
+    cancel: (reason) => {
+      reader.cancel(reason).catch(() => undefined)
+    }
+  }
+}
+
+/**
+ * A ChunkReader as a Web stream, for whoever needs one (a server that takes a Response's body).
+ * Pulled one chunk per read, with no queue of its own: backpressure reaches the reader.
+ */
+export const webStream = (reader: ChunkReader): ReadableStream<Uint8Array> =>
+  new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const chunk = await reader.read()
+        if (chunk === undefined) controller.close()
+        else controller.enqueue(chunk)
+      },
+      cancel(reason) {
+        reader.cancel(reason)
+      }
+    },
+    { highWaterMark: 0 }
+  )
+
+const readers = new WeakMap<Response, ChunkReader>()
+
+/**
+ * A streamed Response whose body is `reader`. Its `body` is a Web stream over the reader, for
+ * any code that reads Responses; a consumer that knows this module takes the reader itself
+ * from `readerOf` and no Web stream ever runs. A response has one reader of its body: either
+ * way, not both.
+ */
+export const streamResponse = (reader: ChunkReader, init: ResponseInit): Response => {
+  const response = new Response(webStream(reader), init)
+  readers.set(response, reader)
+  return response
+}
+
+/** The reader of a response's body: its own from `streamResponse`, else one over its stream. */
+export const readerOf = (response: Response): ChunkReader | undefined => {
+  const own = readers.get(response)
+  if (own !== undefined) return own
+  const body = response.body
+  return body === null ? undefined : streamReader(body)
+}
+
+/** The reader a `streamResponse` was made with; undefined for any other Response. */
+export const ownReaderOf = (response: Response): ChunkReader | undefined => readers.get(response)
+
+/** One chunk of `parts`, copied only when there is more than one. */
+export const concatChunks = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
+  if (parts.length === 1) return parts[0]!
+  let length = 0
+  for (const part of parts) length += part.length
+  const out = new Uint8Array(length)
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
+}

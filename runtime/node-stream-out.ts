@@ -1,0 +1,53 @@
+import type { ServerResponse } from "node:http"
+import type { ChunkReader } from "../core/index.ts"
+
+/** Resolves on the next `drain`, or when the response closes first (the client went away). */
+const drained = (outgoing: ServerResponse) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      outgoing.off("drain", done)
+      outgoing.off("close", done)
+      resolve()
+    }
+    outgoing.on("drain", done)
+    outgoing.on("close", done)
+  })
+
+const SLOW = Symbol("slow")
+
+/** Resolves to SLOW after the I/O callbacks of this turn of the event loop. */
+const thisTurn = () => new Promise<typeof SLOW>((resolve) => setImmediate(resolve, SLOW))
+
+/**
+ * Writes a streamed answer to a node:http response from its ChunkReader, with no Web stream in
+ * between. The head goes out with the first chunk, in one write, when that chunk is already on
+ * its way (an upstream's first chunk usually arrives with its headers); otherwise the head goes
+ * out at once, so a client waiting on a slow first token still sees its response begin.
+ * The client going away cancels the reader, and with it the upstream request.
+ */
+export const writeChunks = async (reader: ChunkReader, response: Response, outgoing: ServerResponse): Promise<void> => {
+  const head: Record<string, string> = {}
+  response.headers.forEach((value, name) => {
+    head[name] = value
+  })
+  outgoing.writeHead(response.status, head)
+  const onClose = () => {
+    if (!outgoing.writableFinished) reader.cancel("the client went away")
+  }
+  outgoing.on("close", onClose)
+  try {
+    const first = reader.read()
+    if ((await Promise.race([first, thisTurn()])) === SLOW) outgoing.flushHeaders()
+    for (let chunk = await first; chunk !== undefined; chunk = await reader.read()) {
+      if (outgoing.destroyed) return
+      if (!outgoing.write(chunk)) await drained(outgoing)
+    }
+    if (!outgoing.destroyed) outgoing.end()
+  } catch {
+    // The relay's streams end in-band (an error event); a reader that still fails cuts the
+    // response, so the client sees a broken stream rather than a complete one.
+    outgoing.destroy()
+  } finally {
+    outgoing.off("close", onClose)
+  }
+}
