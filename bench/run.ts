@@ -62,7 +62,7 @@ const stop = async ({ child }: Child) => {
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? Number.NaN)
 
 /** The relay on Node, told to collect its garbage on SIGUSR2. */
-const GC_ON_SIGNAL: Command = { command: process.execPath, args: ["--expose-gc", "--import", "tsx", "--import", "./bench/gc-on-signal.ts", "runtime/node.ts"] }
+const GC_ON_SIGNAL: Command = { command: process.execPath, args: ["--expose-gc", "--import", "./runtime/node-ts.mjs", "--import", "./bench/gc-on-signal.ts", "runtime/node.ts"] }
 
 /** Resident memory of a relay started with GC_ON_SIGNAL, after a full collection. */
 const collectedRssKiB = async (pid: number) => {

@@ -1,8 +1,6 @@
 #!/usr/bin/env node
-// The `relay` command. The project is TypeScript run through tsx, registered here in-process
-// with the project's own tsconfig, so the command works from any directory.
-import { fileURLToPath } from "node:url"
-import { register } from "tsx/esm/api"
+// The `relay` command. The project is TypeScript, compiled as it loads by the hooks that
+// runtime/node-ts.mjs registers in-process, so the command works from any directory.
+import "../runtime/node-ts.mjs"
 
-register({ tsconfig: fileURLToPath(new URL("../tsconfig.json", import.meta.url)) })
 await import("../runtime/cli.ts")

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs"
 import { join, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
 
 export const ROOT = resolve(import.meta.dirname, "../..")
 
@@ -31,7 +32,7 @@ export const scriptCommand = (runtime: SourceRuntime, script: string, args: Read
   const file = join(ROOT, script)
   switch (runtime) {
     case "node":
-      return { command: process.execPath, args: ["--import", import.meta.resolve("tsx"), file, ...args] }
+      return { command: process.execPath, args: ["--import", pathToFileURL(join(ROOT, "runtime/node-ts.mjs")).href, file, ...args] }
     case "bun":
       return { command: bin("bun"), args: ["--no-env-file", file, ...args] }
     case "deno":

@@ -1,0 +1,13 @@
+/**
+ * Lets Node run the relay's TypeScript: `node --import ./runtime/node-ts.mjs runtime/node.ts`.
+ * It registers `node-ts-hooks.mjs`, which compiles each .ts and .tsx module with esbuild as it
+ * loads. The tests run under tsx instead, which does the same with one difference that matters
+ * on a relay: it keeps every function's name by wrapping each function the code creates in a
+ * call that defines a property on it, on every request. Measured on the relay's benchmark,
+ * that cost 2 KiB per open stream and 5 to 9% of Node's throughput.
+ */
+import { register } from "node:module"
+
+// Stack traces name the TypeScript lines (the compiled modules carry inline source maps).
+process.setSourceMapsEnabled(true)
+register("./node-ts-hooks.mjs", import.meta.url)
