@@ -13,6 +13,9 @@ export const wholeResponse = (bytes: Uint8Array<ArrayBuffer>, init: ResponseInit
   return response
 }
 
+/** A response's whole body when it is already in memory; undefined if it must be read. */
+export const heldBytesOf = (response: Response): Uint8Array<ArrayBuffer> | undefined => bodies.get(response)
+
 /** A response's whole body. */
 export const bytesOf = async (response: Response): Promise<Uint8Array<ArrayBuffer>> =>
   bodies.get(response) ?? new Uint8Array(await response.arrayBuffer())

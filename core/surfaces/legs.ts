@@ -7,7 +7,7 @@ import { type RelayError, UpstreamFailed } from "../errors.ts"
 import { passthrough, type PassthroughHooks, type StreamInspector } from "../sse/passthrough.ts"
 import { type StreamTranslator, translateStream } from "../sse/translate.ts"
 import { estimateTokens, type Usage } from "../usage.ts"
-import { bytesOf, wholeResponse } from "../whole-body.ts"
+import { bytesOf, heldBytesOf, wholeResponse } from "../whole-body.ts"
 
 export const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
 
@@ -72,14 +72,18 @@ const respondStream = (
   })
 }
 
-const readBody = (ctx: RequestContext, upstream: Response) =>
-  Effect.tryPromise({
+const readBody = (ctx: RequestContext, upstream: Response) => {
+  // A body already in memory is taken in this step, without a turn through a promise.
+  const held = heldBytesOf(upstream)
+  const bytes = held !== undefined ? Effect.succeed(held) : Effect.tryPromise({
     try: () => bytesOf(upstream),
     catch: () => new UpstreamFailed({ message: "the upstream response could not be read" })
-  }).pipe(Effect.map((bytes) => {
+  })
+  return bytes.pipe(Effect.map((bytes) => {
     ctx.ttfbMs = ctx.elapsedMs()
     return bytes
   }))
+}
 
 const decoder = new TextDecoder()
 const encoder = new TextEncoder()
