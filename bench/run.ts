@@ -5,6 +5,7 @@ import { join, resolve } from "node:path"
 import { BINARY, type Command, relayCommand, type RuntimeName, scriptCommand } from "../test/helpers/runtimes.ts"
 import type { Job, Target } from "./load.ts"
 import type { Summary } from "./stats.ts"
+import { ensureWrk, type WrkResult, wrkSaturate } from "./wrk.ts"
 
 /**
  * `npm run bench`: what the relay adds, measured against calling the mock upstream directly,
@@ -158,6 +159,23 @@ const main = async () => {
     results.mockCeiling = ceiling
     rows.push([`mock alone, ${SETTINGS.connections} connections (req/s)`, String(ceiling.requestsPerSecond), "", "its ceiling"])
 
+    // Saturation again with wrk, which leaves the relay more of the 2 cores than our driver
+    // does. The full run installs it when missing; the quick run uses it only if it is there.
+    const wrk: Record<string, WrkResult> = {}
+    const withWrk = ensureWrk(!QUICK)
+    const wrkRow = async (label: string, target: Target) => {
+      if (!withWrk) return
+      const relayed = await wrkSaturate(`http://127.0.0.1:${target.port}/v1/chat/completions`, chat("bench-model"), target.key, SETTINGS.connections, SETTINGS.saturateMs / 1000)
+      wrk[label] = relayed
+      const base = wrk.direct!.requestsPerSecond
+      rows.push([`${label}: throughput measured by wrk, ${SETTINGS.connections} connections (req/s)`, String(base), `${relayed.requestsPerSecond} (errors ${relayed.errors})`, `${Math.round((100 * relayed.requestsPerSecond) / base)}% of direct`])
+    }
+    if (withWrk) {
+      wrk.direct = await wrkSaturate(`http://127.0.0.1:${direct.port}/v1/chat/completions`, chat("bench-model"), direct.key, SETTINGS.connections, SETTINGS.saturateMs / 1000)
+      rows.push([`mock alone, measured by wrk (req/s)`, String(wrk.direct.requestsPerSecond), "", "its ceiling"])
+    }
+    results.wrk = withWrk ? wrk : "not installed"
+
     // The yardstick: a forwarder that does nothing else, to show what the extra hop itself costs.
     const reference: Record<string, unknown> = {}
     for (const runtime of ["node", "bun"] as const) {
@@ -171,6 +189,7 @@ const main = async () => {
         const [d, r] = [sides.direct!.latency, sides.reference!.latency]
         rows.push([`yardstick: bare node:http forwarder on ${runtime}, c=1 latency p50 / p99 (ms)`, `${ms(d.p50)} / ${ms(d.p99)}`, `${ms(r.p50)} / ${ms(r.p99)}`, `${added(r.p50, d.p50)} / ${added(r.p99, d.p99)}`])
         rows.push([`yardstick: bare node:http forwarder on ${runtime}, throughput (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round((100 * saturated.requestsPerSecond) / ceiling.requestsPerSecond)}% of direct`])
+        await wrkRow(`yardstick on ${runtime}`, target)
       } finally {
         await stop(proxy)
       }
@@ -204,6 +223,7 @@ const main = async () => {
         const saturated = await load<Saturation>({ kind: "saturate", target: relay.target, body: chat("bench-model"), connections: SETTINGS.connections, durationMs: SETTINGS.saturateMs })
         results.saturation = { direct: ceiling, relay: saturated }
         rows.push([`(c) throughput, ${SETTINGS.connections} connections (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round((100 * saturated.requestsPerSecond) / ceiling.requestsPerSecond)}% of direct`])
+        await wrkRow("(c) node", relay.target)
 
         // (d) Streams of 64 chunks: time to first byte, and gaps with chunks 2 ms apart upstream.
         const streams = await load<StreamSides>({ kind: "stream", targets: [direct, relay.target], body: chat("bench-model", true), count: SETTINGS.streams })
@@ -279,6 +299,7 @@ const main = async () => {
         const d = sides.direct!.latency
         rows.push([`${runtime}: full stack, c=1 latency p50 / p99 (ms)`, `${ms(d.p50)} / ${ms(d.p99)}`, `${ms(r.p50)} / ${ms(r.p99)}`, `${added(r.p50, d.p50)} / ${added(r.p99, d.p99)}`])
         rows.push([`${runtime}: throughput, ${SETTINGS.connections} connections (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round((100 * saturated.requestsPerSecond) / ceiling.requestsPerSecond)}% of direct`])
+        await wrkRow(runtime, relay.target)
         const s = { d: streams.direct!.firstByte, r: streams[relay.target.name]!.firstByte }
         rows.push([`${runtime}: stream first byte p50 (ms)`, ms(s.d.p50), ms(s.r.p50), added(s.r.p50, s.d.p50)])
       } finally {

@@ -40,6 +40,14 @@ describe("npm run bench, quick form", () => {
       assert.equal(results.translation[side].errors, 0, `${side} Anthropic streams`)
       assert.ok(results.translation[side].readsPerStream >= 1)
     }
+    // wrk's figures, when it is installed (the quick run never installs it).
+    if (results.wrk !== "not installed") {
+      for (const [label, figure] of Object.entries(results.wrk as Record<string, { requestsPerSecond: number; errors: number }>)) {
+        assert.equal(figure.errors, 0, `wrk against ${label}`)
+        assert.ok(figure.requestsPerSecond > 0)
+      }
+      assert.ok(results.wrk["(c) node"], "the relay's saturation was measured with wrk too")
+    }
     for (const runtime of ["bun", "deno"]) {
       assert.equal(results.runtimes[runtime].sequential[`relay-${runtime}`].errors, 0, `${runtime} answered every request`)
       assert.equal(results.runtimes[runtime].saturation.errors, 0)
