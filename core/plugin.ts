@@ -113,6 +113,8 @@ export interface PluginHooks {
   readonly observe?: RequestObserver
   /** Runs after every plugin is set up (the first-run bootstrap). */
   readonly start?: Effect.Effect<void, never, CoreServices>
+  /** Runs when the relay closes, after the last request settled and before the store closes. */
+  readonly stop?: Effect.Effect<void, never, CoreServices>
 }
 
 export interface Plugin {

@@ -117,6 +117,7 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
     fetch: app.fetch,
     pipeline,
     close: async () => {
+      for (const h of hooks) if (h.stop) await runtime.runPromise(h.stop)
       await runtime.dispose()
       services.sql.close()
     }

@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import {
+  type Account,
   definePlugin,
   emptyUsage,
   formatUsd,
@@ -42,7 +43,8 @@ const reservedPromptTokens = (ctx: RequestContext) => Math.ceil(ctx.estimatedPro
  * Prepaid balances charged per token at the catalog's prices, and one usage record per
  * request. Before dispatch it reserves the worst-case cost (402 when the available balance
  * cannot cover it); at settle it charges the real cost from the upstream's usage and releases
- * the rest, in one transaction with the usage record.
+ * the rest, written in one transaction with the usage record (and with the other charges of the
+ * same few milliseconds: see ledger.ts).
  */
 export const billing = (options: BillingOptions = {}) =>
   definePlugin("billing", () =>
@@ -51,6 +53,13 @@ export const billing = (options: BillingOptions = {}) =>
       const log = yield* Log
       const ledger = makeLedger(sql)
       const usage = makeUsageRecords(sql)
+      // Reads of money and usage see every settled request: the charges waiting to be written
+      // are written first.
+      const committed = <A extends ReadonlyArray<unknown>, R>(read: (...args: A) => R) => (...args: A): R => {
+        ledger.commit()
+        return read(...args)
+      }
+      const reads = { list: committed(usage.list), dailySpend: committed(usage.dailySpend) }
       const byokFee = options.byokFeePercent ?? 0
       const defaultOutput = options.defaultOutputTokens ?? 16_384
 
@@ -104,22 +113,29 @@ export const billing = (options: BillingOptions = {}) =>
               latencyMs: outcome.latencyMs,
               ttfbMs: outcome.ttfbMs
             })
-          return Effect.promise(() => ledger.settle(caller.account.id, charge?.reservation, cost, ctx.id, record)).pipe(
-            Effect.map((charged) => {
-              ctx.charged = charged
-              if (charged < cost) {
-                log.warn({ request_id: ctx.id, account: caller.account.id, cost: formatUsd(cost), charged: formatUsd(charged) }, "charge capped at the balance")
-              }
-            })
-          )
+          return Effect.sync(() => {
+            // Decided now, written with the others of the next few milliseconds: the settle
+            // does not wait for the disk, and neither do the settles after it.
+            const { charged, committed } = ledger.settle(caller.account.id, charge?.reservation, cost, ctx.id, record)
+            ctx.charged = charged
+            if (charged < cost) {
+              log.warn({ request_id: ctx.id, account: caller.account.id, cost: formatUsd(cost), charged: formatUsd(charged) }, "charge capped at the balance")
+            }
+            committed.catch((error: unknown) =>
+              log.error({ request_id: ctx.id, account: caller.account.id, error: error instanceof Error ? error.name : "unknown" }, "charge could not be written")
+            )
+          })
         },
 
         credit: (accountId, amount, note) => ledger.credit(accountId, amount, note),
 
-        accountView: (account) => ({ balance: formatUsd(ledger.balance(account.id).balance) }),
+        accountView: committed((account: Account) => ({ balance: formatUsd(ledger.balance(account.id).balance) })),
 
-        usage: { list: usage.list, dailySpend: usage.dailySpend },
+        usage: reads,
 
-        routes: (app, kit) => billingRoutes(app, kit, { ledger, usage })
+        routes: (app, kit) => billingRoutes(app, kit, { ledger, usage: reads }),
+
+        // The charges still waiting are written before the store closes.
+        stop: Effect.sync(() => ledger.commit())
       }
     }))

@@ -14,10 +14,13 @@ import { migrate, type SqlShape } from "../../core/index.ts"
  * a crash leaves nothing locked. Keeping them off the disk takes a durable write off every
  * request's path.
  *
- * Settles are group-committed: the ones queued in one task share a transaction (the pipeline
- * settles every request that finished in one turn of the event loop in one task, so under load
- * one WAL commit serves many requests). A reservation holds its money until its settle is
- * committed, so nothing can be reserved against an uncommitted charge.
+ * A settle decides its charge at once (the request's cost, or what is left of the balance when
+ * that is less) and holds it in place of the reservation; the charge is written later, with
+ * the other settles of GROUP_COMMIT_MS, in one transaction. A commit per request cost a Node
+ * relay at 1,500 requests per second about 110 us of CPU per request, a fifth of its whole
+ * cost. Nothing can be reserved against a held charge, and whoever reads money or usage
+ * commits first (`commit`). A process killed outright loses the charges of its last
+ * GROUP_COMMIT_MS; a relay that closes commits them.
  */
 const MIGRATIONS = [
   `CREATE TABLE ledger (
@@ -56,6 +59,16 @@ export interface Reservation {
 /** How long admission trusts a balance it read, for writes by other processes. */
 const FRESH_MS = 500
 
+/** How long a charge may wait to be written with others. */
+export const GROUP_COMMIT_MS = 10
+
+/** A settled request: its charge, decided now, and when it is written. */
+export interface Settled {
+  readonly charged: bigint
+  /** The amount written (less than `charged` only if the balance fell meanwhile). */
+  readonly committed: Promise<bigint>
+}
+
 interface Hold extends Reservation {
   open: boolean
 }
@@ -64,17 +77,19 @@ interface PendingSettle {
   readonly account: string
   readonly hold: Hold | undefined
   readonly cost: bigint
+  readonly charged: bigint
   readonly requestId: string
   readonly also: (charged: bigint) => void
   readonly resolve: (charged: bigint) => void
   readonly reject: (error: unknown) => void
 }
 
-/**
- * `schedule` runs the group commit; by default once the current task is done, so that the
- * settle's other steps (the limiter's reconcile) are done before the next request is read.
- */
-export const makeLedger = (sql: SqlShape, now: () => number = Date.now, schedule: (commit: () => void) => void = queueMicrotask) => {
+/** `schedule` runs the group commit; by default GROUP_COMMIT_MS after the first charge queued. */
+export const makeLedger = (
+  sql: SqlShape,
+  now: () => number = Date.now,
+  schedule: (commit: () => void) => void = (commit) => void setTimeout(commit, GROUP_COMMIT_MS)
+) => {
   migrate(sql, "billing.ledger", MIGRATIONS)
   const append = sql.prepare("INSERT INTO ledger (account_id, kind, amount_nano, request_id, note, created_at) VALUES (?, ?, ?, ?, ?, ?)")
   const ensure = sql.prepare("INSERT INTO balances (account_id) VALUES (?) ON CONFLICT (account_id) DO NOTHING")
@@ -113,11 +128,13 @@ export const makeLedger = (sql: SqlShape, now: () => number = Date.now, schedule
     return balance
   }
 
-  /** One settle, inside the commit's transaction. */
-  const apply = ({ account, hold, cost, requestId, also }: PendingSettle): bigint => {
-    release(hold)
-    const available = stored(account) - heldBy(account)
-    const charged = cost <= available ? cost : available > 0n ? available : 0n
+  /** At most `wanted`: what the balance has beyond what others hold. */
+  const capped = (wanted: bigint, available: bigint) => (wanted <= available ? wanted : available > 0n ? available : 0n)
+
+  /** One charge, inside the commit's transaction, against the balance as stored. */
+  const apply = ({ account, cost, charged: decided, requestId, also }: PendingSettle): bigint => {
+    // Only a correction written meanwhile by another process can leave less than was decided.
+    const charged = capped(decided, stored(account) - heldBy(account))
     if (charged > 0n) {
       append.run(account, "charge", charged, requestId, charged < cost ? `capped from ${cost}` : null, now())
       addBalance.run(-charged, account)
@@ -128,8 +145,13 @@ export const makeLedger = (sql: SqlShape, now: () => number = Date.now, schedule
 
   let queue: Array<PendingSettle> = []
   const commit = () => {
+    // A read may have committed the queue before its scheduled time.
+    if (queue.length === 0) return
     const batch = queue
     queue = []
+    // Each is written against the balance the one before left, so their holds go first; one
+    // that cannot be written frees its money too (a lost charge beats a locked account).
+    for (const pending of batch) release(pending.hold)
     for (const pending of batch) known.delete(pending.account)
     try {
       const charged = sql.transaction(() => batch.map(apply))
@@ -143,9 +165,6 @@ export const makeLedger = (sql: SqlShape, now: () => number = Date.now, schedule
           pending.reject(error)
         }
       }
-    } finally {
-      // A settle that failed still frees its money: a lost charge is better than a locked account.
-      for (const pending of batch) release(pending.hold)
     }
   }
 
@@ -177,22 +196,33 @@ export const makeLedger = (sql: SqlShape, now: () => number = Date.now, schedule
     },
 
     /**
-     * Releases a reservation (if any) and charges `cost`, in one transaction with `also` (the
-     * usage record, which is told the amount charged). A charge never takes the balance below
-     * zero, nor below what other requests hold: past that, it stops at what is available.
-     * Resolves with the amount charged once it is committed.
+     * Releases a reservation (if any) and charges `cost`: decided now and held, written within
+     * GROUP_COMMIT_MS in one transaction with `also` (the usage record, which is told the
+     * amount). A charge never takes the balance below zero, nor below what other requests
+     * hold: past that, it stops at what is available.
      */
-    settle(account: string, reservation: Reservation | undefined, cost: bigint, requestId: string, also: (charged: bigint) => void): Promise<bigint> {
-      return new Promise((resolve, reject) => {
+    settle(account: string, reservation: Reservation | undefined, cost: bigint, requestId: string, also: (charged: bigint) => void): Settled {
+      release(reservation as Hold | undefined)
+      let charged = capped(cost, admissionBalance(account) - heldBy(account))
+      // Short of the cost on a balance read earlier: read it again before capping the charge.
+      if (charged < cost) {
+        known.delete(account)
+        charged = capped(cost, admissionBalance(account) - heldBy(account))
+      }
+      let hold: Hold | undefined
+      if (charged > 0n) {
+        hold = { account, amount: charged, open: true }
+        held.set(account, heldBy(account) + charged)
+      }
+      const committed = new Promise<bigint>((resolve, reject) => {
         if (queue.length === 0) schedule(commit)
-        queue.push({ account, hold: reservation as Hold | undefined, cost, requestId, also, resolve, reject })
+        queue.push({ account, hold, cost, charged, requestId, also, resolve, reject })
       })
+      return { charged, committed }
     },
 
-    /** Commits the settles queued so far now, instead of at the scheduled time. */
-    commit: () => {
-      if (queue.length > 0) commit()
-    },
+    /** Writes the charges waiting now, instead of at the scheduled time: before a read. */
+    commit,
 
     /** The balance recomputed from the ledger alone. */
     fromLedger: (account: string): bigint => sums.get<{ balance: bigint }>(account)!.balance

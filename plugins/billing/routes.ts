@@ -19,7 +19,7 @@ const limitOf = (c: Context): number | InvalidRequest => {
 }
 
 /** Credits and usage listings: the admin API's and the account's own (SPEC sections 5 and 6). */
-export const billingRoutes = (app: Hono, kit: RouteKit, deps: { ledger: Ledger; usage: UsageRecords }): void => {
+export const billingRoutes = (app: Hono, kit: RouteKit, deps: { ledger: Ledger; usage: Pick<UsageRecords, "list"> }): void => {
   app.post("/admin/accounts/:id/credits", async (c) => {
     const account = kit.findAccount(c.req.param("id"))
     if (account === undefined) return kit.errorResponse(c, new RouteNotFound({ message: `no account ${c.req.param("id")}` }))

@@ -198,7 +198,29 @@ describe("prepaid balances and usage records", () => {
   })
 })
 
-describe("reservations across a crash", () => {
+describe("money across a restart", () => {
+  it("a relay stopped right after answering has written the charge before it exits", async () => {
+    const mock = new MockOpenAI({ "sk-stop": "ok" })
+    const upstream = await mock.start()
+    const relay = await startRelay({ config: METERED_CONFIG, env: { OPENAI_API_KEY: "sk-stop", OPENAI_BASE_URL: upstream }, keepData: true })
+    try {
+      const { account, key } = await createAccount(relay, { name: "stop", credits: "1" })
+      const answer = await chat(relay, key, { model: "gpt-4o-mini", messages: [{ role: "user", content: "w1 w2 w3" }] })
+      assert.equal(answer.status, 200)
+      // At once: charges are written in batches a few milliseconds apart, and stopping must not lose one.
+      await relay.stop()
+      const db = new Database(join(relay.dataDir, "relay.db"))
+      const charge = db.prepare("SELECT amount_nano FROM ledger WHERE account_id = ? AND kind = 'charge'").all(account.id)
+      const usage = db.prepare("SELECT cost_nano FROM usage_records WHERE account_id = ?").all(account.id)
+      db.close()
+      assert.deepEqual(charge, [{ amount_nano: Number(expectedCost(3)) }])
+      assert.deepEqual(usage, [{ cost_nano: Number(expectedCost(3)) }])
+    } finally {
+      await mock.stop()
+      rmSync(relay.dataDir, { recursive: true, force: true })
+    }
+  })
+
   it("a relay killed mid-request leaves no money held and charges nothing for it", async () => {
     const mock = new MockOpenAI({ "sk-crash": "ok" })
     const upstream = await mock.start()

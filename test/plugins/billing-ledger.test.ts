@@ -49,9 +49,9 @@ const settleNow = (
   requestId = "req",
   also: (charged: bigint) => void = () => {}
 ) => {
-  const charged = ledger.settle(account, reservation, cost, requestId, also)
+  const { committed } = ledger.settle(account, reservation, cost, requestId, also)
   ledger.commit()
-  return charged
+  return committed
 }
 
 describe("ledger credit", () => {
@@ -173,18 +173,34 @@ describe("ledger settle", () => {
     assert.deepEqual([charge.kind, charge.amount_nano, charge.request_id, charge.note], ["charge", 120n, "req_1", null])
   })
 
-  it("holds the reservation until the settle is committed", async () => {
+  it("decides the charge at once and holds it, in place of the reservation, until it is written", async () => {
     const { ledger, rows } = fresh()
     ledger.credit("a", 100n, null)
     const reservation = reserve(ledger, "a", 100n)
-    const charged = ledger.settle("a", reservation, 30n, "req", () => {})
-    // Not yet committed: the money is still held, so nothing can be reserved against it.
-    assert.deepEqual(ledger.balance("a"), { balance: 100n, reserved: 100n })
-    assert.deepEqual(ledger.reserve("a", 1n), { balance: 100n, reserved: 100n })
+    const { charged, committed } = ledger.settle("a", reservation, 30n, "req", () => {})
+    assert.equal(charged, 30n)
+    // Not yet written: the charge is held, so nothing can be reserved against it; the rest can.
+    assert.deepEqual(ledger.balance("a"), { balance: 100n, reserved: 30n })
+    assert.deepEqual(ledger.reserve("a", 71n), { balance: 100n, reserved: 30n })
+    const next = reserve(ledger, "a", 70n)
     assert.equal(rows().length, 1)
     ledger.commit()
-    assert.equal(await charged, 30n)
+    assert.equal(await committed, 30n)
+    assert.deepEqual(ledger.balance("a"), { balance: 70n, reserved: 70n })
+    assert.equal(await settleNow(ledger, "a", next, 0n), 0n)
     assert.deepEqual(ledger.balance("a"), { balance: 70n, reserved: 0n })
+  })
+
+  it("caps the charge it decides at what the balance has beyond what others hold", async () => {
+    const { ledger } = fresh()
+    ledger.credit("a", 100n, null)
+    const other = reserve(ledger, "a", 60n)
+    const { charged, committed } = ledger.settle("a", reserve(ledger, "a", 40n), 90n, "req", () => {})
+    assert.equal(charged, 40n)
+    ledger.commit()
+    assert.equal(await committed, 40n)
+    assert.deepEqual(ledger.balance("a"), { balance: 60n, reserved: 60n })
+    assert.equal(await settleNow(ledger, "a", other, 60n), 60n)
   })
 
   it("commits the settles of one turn in one transaction, each charged against the one before", async () => {
@@ -195,7 +211,7 @@ describe("ledger settle", () => {
     const first = reserve(ledger, "a", 50n)
     const second = reserve(ledger, "a", 50n)
     const before = transactions
-    const charged = [ledger.settle("a", first, 40n, "req_1", () => {}), ledger.settle("a", second, 70n, "req_2", () => {})]
+    const charged = [ledger.settle("a", first, 40n, "req_1", () => {}).committed, ledger.settle("a", second, 70n, "req_2", () => {}).committed]
     ledger.commit()
     assert.equal(transactions - before, 1)
     // The second sees the first's charge: 60 left of 100, so its 70 stops at 60.
@@ -204,13 +220,31 @@ describe("ledger settle", () => {
     assert.deepEqual(ledger.balance("a"), { balance: 0n, reserved: 0n })
   })
 
-  it("commits on its own once the current task is done", async () => {
-    const sql = openNodeStore(":memory:")
-    const ledger = makeLedger(sql)
+  it("writes on its own within a few milliseconds, the charges of several tasks in one transaction", async () => {
+    const store = openNodeStore(":memory:")
+    let transactions = 0
+    const ledger = makeLedger({ ...store, transaction: (fn) => (transactions++, store.transaction(fn)) })
     ledger.credit("a", 100n, null)
-    const reservation = reserve(ledger, "a", 10n)
-    assert.equal(await ledger.settle("a", reservation, 7n, "req", () => {}), 7n)
-    assert.deepEqual(ledger.balance("a"), { balance: 93n, reserved: 0n })
+    const before = transactions
+    const first = ledger.settle("a", reserve(ledger, "a", 10n), 7n, "req_1", () => {}).committed
+    await new Promise((resolve) => setImmediate(resolve))
+    const second = ledger.settle("a", reserve(ledger, "a", 10n), 5n, "req_2", () => {}).committed
+    assert.deepEqual(await Promise.all([first, second]), [7n, 5n])
+    assert.equal(transactions - before, 1)
+    assert.deepEqual(ledger.balance("a"), { balance: 88n, reserved: 0n })
+  })
+
+  it("a read that writes early leaves nothing for the scheduled commit", async () => {
+    const store = openNodeStore(":memory:")
+    let transactions = 0
+    const ledger = makeLedger({ ...store, transaction: (fn) => (transactions++, store.transaction(fn)) })
+    ledger.credit("a", 100n, null)
+    const { committed } = ledger.settle("a", undefined, 9n, "req", () => {})
+    ledger.commit()
+    assert.equal(await committed, 9n)
+    const after = transactions
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    assert.equal(transactions, after, "no empty transaction when the timer fires")
   })
 
   it("charges more than the reservation when the balance has it", async () => {
@@ -279,8 +313,8 @@ describe("ledger settle", () => {
     const before = rows()
     const lost = ledger.settle("a", failing, 30n, "req_1", () => {
       throw new Error("usage record failed")
-    })
-    const kept = ledger.settle("a", other, 20n, "req_2", () => {})
+    }).committed
+    const kept = ledger.settle("a", other, 20n, "req_2", () => {}).committed
     ledger.commit()
     await assert.rejects(lost, /usage record failed/)
     assert.equal(await kept, 20n)
@@ -314,8 +348,8 @@ describe("ledger properties", () => {
     const { sql, rows } = store
     let ledger = store.ledger
     let open: Array<Reservation> = []
-    /** Settled, not yet committed: their money is still held. */
-    let settling: Array<Reservation> = []
+    /** Settled, not yet written: their charges are held. */
+    let settling: Array<{ readonly account: string; readonly amount: bigint }> = []
     const charges: Array<{ cost: bigint; charged: Promise<bigint>; told: () => bigint | undefined }> = []
     const accounts = ["a", "b", "c"]
     let seen = rows()
@@ -336,10 +370,15 @@ describe("ledger properties", () => {
         case "charge": {
           const reservation = step.kind === "settle" && open.length > 0 ? open.splice(step.pick % open.length, 1)[0] : undefined
           if (step.kind === "settle" && reservation === undefined) break
-          if (reservation) settling.push(reservation)
           let told: bigint | undefined
           const account = reservation?.account ?? accounts[step.kind === "charge" ? step.account : 0]!
-          charges.push({ cost: step.cost, told: () => told, charged: ledger.settle(account, reservation, step.cost, "req", (amount) => void (told = amount)) })
+          // It holds what it will be charged: its cost, or what is left when that is less.
+          const before = ledger.balance(account)
+          const left = before.balance - before.reserved + (reservation?.amount ?? 0n)
+          const settled = ledger.settle(account, reservation, step.cost, "req", (amount) => void (told = amount))
+          assert.equal(settled.charged, step.cost <= left ? step.cost : left > 0n ? left : 0n)
+          settling.push({ account, amount: settled.charged })
+          charges.push({ cost: step.cost, told: () => told, charged: settled.committed })
           break
         }
         case "commit":
