@@ -6,7 +6,8 @@ export const WINDOW_MS = 60_000
  * buffer as long as the limit. A request is admitted when fewer than `limit` requests happened
  * in the last 60 s, so no 60-second span ever holds more than the limit; a fixed minute would
  * let twice the limit through across its boundary, and a token bucket refills mid-window.
- * Admission and expiry are O(1) (amortised); memory is one float per allowed request.
+ * Admission and expiry are O(1) (amortised); memory is one float per request in the window,
+ * growing by doubling up to the limit, so a tier with a huge limit costs only what it uses.
  */
 export class RequestLog {
   private times = new Float64Array(0)
@@ -37,13 +38,13 @@ export class RequestLog {
   tryAdd(now: number, limit: number): boolean {
     this.prune(now)
     if (this.count >= limit) return false
-    if (this.count === this.times.length) this.grow(Math.max(limit, 1))
+    if (this.count === this.times.length) this.grow(Math.min(limit, Math.max(16, this.times.length * 2)))
     this.times[(this.head + this.count) % this.times.length] = now
     this.count++
     return true
   }
 
-  /** A raised limit (an override) needs a longer ring; the entries keep their order. */
+  /** A longer ring, for more requests in the window; the entries keep their order. */
   private grow(capacity: number): void {
     const next = new Float64Array(capacity)
     for (let i = 0; i < this.count; i++) next[i] = this.times[(this.head + i) % this.times.length]!

@@ -104,6 +104,18 @@ describe("RequestLog burst and refill", () => {
   })
 })
 
+describe("RequestLog memory", () => {
+  it("a huge limit costs only the requests made: an unlimited tier does not allocate for its limit", () => {
+    const log = new RequestLog()
+    const limit = 1_000_000_000
+    const before = process.memoryUsage().arrayBuffers
+    for (let i = 0; i < 3_000; i++) assert.equal(log.tryAdd(i, limit), true)
+    assert.equal(log.size(2_999), 3_000)
+    const grown = process.memoryUsage().arrayBuffers - before
+    assert.ok(grown < 1024 * 1024, `the ring grew by what it holds, not to the limit (${grown} bytes)`)
+  })
+})
+
 describe("RequestLog limit changes", () => {
   it("raising the limit mid-window keeps the old entries", () => {
     const log = new RequestLog()
