@@ -5,6 +5,7 @@ import { join, resolve } from "node:path"
 import { BINARY, type Command, relayCommand, type RuntimeName, scriptCommand } from "../test/helpers/runtimes.ts"
 import type { Job, Target } from "./load.ts"
 import type { Summary } from "./stats.ts"
+import { heapMemoryFile } from "./gc-on-signal.ts"
 import { ensureWrk, type WrkResult, wrkSaturate } from "./wrk.ts"
 
 /**
@@ -65,11 +66,15 @@ const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc
 /** The relay on Node, told to collect its garbage on SIGUSR2. */
 const GC_ON_SIGNAL: Command = { command: process.execPath, args: ["--expose-gc", "--import", "./runtime/node-ts.mjs", "--import", "./bench/gc-on-signal.ts", "runtime/node.ts"] }
 
-/** Resident memory of a relay started with GC_ON_SIGNAL, after a full collection. */
-const collectedRssKiB = async (pid: number) => {
+/**
+ * Resident memory and live heap (the JS heap and its buffers) of a relay started with
+ * GC_ON_SIGNAL, after a full collection, in KiB.
+ */
+const collectedMemory = async (pid: number) => {
   process.kill(pid, "SIGUSR2")
   await new Promise((resolve) => setTimeout(resolve, 300))
-  return rssKiB(pid)
+  const { heapUsed, arrayBuffers } = JSON.parse(readFileSync(heapMemoryFile(pid), "utf8")) as { heapUsed: number; arrayBuffers: number }
+  return { rssKiB: rssKiB(pid), heapKiB: Math.round((heapUsed + arrayBuffers) / 1024) }
 }
 
 /** Runs one load job in its own process; `onLine` sees its progress lines. */
@@ -239,29 +244,29 @@ const main = async () => {
         // a full garbage collection before each reading (bench/gc-on-signal.ts), so the figure
         // is memory kept, not garbage not yet collected. The first round from a fresh relay
         // includes the heap growing to hold the streams; the second shows the steady state.
+        // Resident memory swings with the pages the heap keeps; the live heap is the steadier.
         const holder = await startRelay(stack, direct.port, "node", GC_ON_SIGNAL)
         try {
           await load<Sides>({ kind: "sequential", targets: [holder.target], body: chat("bench-model"), count: 200 })
           const perStream: Array<number> = []
-          const readings: Array<{ idleKiB: number; openKiB: number }> = []
+          const heapPerStream: Array<number> = []
+          const readings: Array<{ idleKiB: number; openKiB: number; idleHeapKiB: number; openHeapKiB: number }> = []
           for (let round = 0; round < 2; round++) {
-            const idle = await collectedRssKiB(holder.child.pid!)
-            let open: Promise<number> | undefined
+            const idle = await collectedMemory(holder.child.pid!)
+            let open: ReturnType<typeof collectedMemory> | undefined
             await load<{ open: number }>({ kind: "hold", target: holder.target, body: chat("slow-stream", true), count: SETTINGS.held, holdMs: 3_000 }, (line) => {
-              if (line.includes('"open"')) open ??= collectedRssKiB(holder.child.pid!)
+              if (line.includes('"open"')) open ??= collectedMemory(holder.child.pid!)
             })
             const during = await open!
-            readings.push({ idleKiB: idle, openKiB: during })
-            perStream.push(((during - idle) * 1024) / SETTINGS.held)
+            readings.push({ idleKiB: idle.rssKiB, openKiB: during.rssKiB, idleHeapKiB: idle.heapKiB, openHeapKiB: during.heapKiB })
+            perStream.push(((during.rssKiB - idle.rssKiB) * 1024) / SETTINGS.held)
+            heapPerStream.push(((during.heapKiB - idle.heapKiB) * 1024) / SETTINGS.held)
             await new Promise((resolve) => setTimeout(resolve, 1_000))
           }
-          results.idleStreams = { streams: SETTINGS.held, rounds: readings, bytesPerStream: perStream.map(Math.round) }
-          rows.push([
-            `(e) ${SETTINGS.held} idle open streams: relay RSS per stream, first round / steady`,
-            "",
-            perStream.map((bytes) => `${(bytes / 1024).toFixed(1)} KiB`).join(" / "),
-            `${readings[0]!.idleKiB} KiB idle`
-          ])
+          results.idleStreams = { streams: SETTINGS.held, rounds: readings, bytesPerStream: perStream.map(Math.round), heapBytesPerStream: heapPerStream.map(Math.round) }
+          const kib = (values: Array<number>) => values.map((bytes) => `${(bytes / 1024).toFixed(1)} KiB`).join(" / ")
+          rows.push([`(e) ${SETTINGS.held} idle open streams: relay RSS per stream, first round / steady`, "", kib(perStream), `${readings[0]!.idleKiB} KiB idle`])
+          rows.push([`(e) ${SETTINGS.held} idle open streams: live heap per stream, first round / steady`, "", kib(heapPerStream), `${readings[0]!.idleHeapKiB} KiB idle`])
         } finally {
           await stop(holder)
           rmSync(holder.dataDir, { recursive: true, force: true })

@@ -36,6 +36,9 @@ describe("npm run bench, quick form", () => {
     assert.equal(results.idleStreams.rounds.length, 2)
     for (const round of results.idleStreams.rounds) assert.ok(round.idleKiB > 0 && round.openKiB > 0)
     assert.ok(results.idleStreams.bytesPerStream.every(Number.isFinite))
+    assert.equal(results.idleStreams.heapBytesPerStream.length, 2)
+    assert.ok(results.idleStreams.heapBytesPerStream.every(Number.isFinite))
+    for (const round of results.idleStreams.rounds) assert.ok(round.idleHeapKiB > 0 && round.openHeapKiB > round.idleHeapKiB, "open streams hold heap")
     for (const side of ["direct", "passthrough", "translated"]) {
       assert.equal(results.translation[side].errors, 0, `${side} Anthropic streams`)
       assert.ok(results.translation[side].readsPerStream >= 1)
