@@ -14,7 +14,19 @@ export const nodeUpstreamHttp = (): UpstreamHttpShape => {
   }
   return {
     fetch: (url, init) =>
-      new Promise<Response>((resolve, reject) => {
+      new Promise<Response>((resolvePromise, rejectPromise) => {
+        // The request's listeners live as long as its response streams; once the promise is
+        // settled they must not keep its resolving functions, which keep the promise and so the
+        // Response it resolved with (headers, body wrapper) for the whole stream.
+        let settle: { resolve: typeof resolvePromise; reject: typeof rejectPromise } | undefined = { resolve: resolvePromise, reject: rejectPromise }
+        const resolve = (response: Response) => {
+          settle?.resolve(response)
+          settle = undefined
+        }
+        const reject = (error: unknown) => {
+          settle?.reject(error)
+          settle = undefined
+        }
         const target = new URL(url)
         const secure = target.protocol === "https:"
         if (!secure && target.protocol !== "http:") return reject(new TypeError(`unsupported protocol ${target.protocol}`))

@@ -25,12 +25,17 @@ const thisTurn = () => new Promise<typeof SLOW>((resolve) => setImmediate(resolv
  * out at once, so a client waiting on a slow first token still sees its response begin.
  * The client going away cancels the reader, and with it the upstream request.
  */
-export const writeChunks = async (reader: ChunkReader, response: Response, outgoing: ServerResponse): Promise<void> => {
+export const writeChunks = (reader: ChunkReader, response: Response, outgoing: ServerResponse): Promise<void> => {
   const head: Record<string, string> = {}
   response.headers.forEach((value, name) => {
     head[name] = value
   })
   outgoing.writeHead(response.status, head)
+  // The Response is done with: the stream that follows must not keep it (and its body) alive.
+  return pump(reader, outgoing)
+}
+
+const pump = async (reader: ChunkReader, outgoing: ServerResponse): Promise<void> => {
   const onClose = () => {
     if (!outgoing.writableFinished) reader.cancel("the client went away")
   }
