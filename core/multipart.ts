@@ -1,5 +1,5 @@
 import { InvalidRequest } from "./errors.ts"
-import { indexOfAscii } from "./sse/events.ts"
+import { asciiPattern, indexOfAscii } from "./sse/events.ts"
 
 /** One part of a multipart/form-data body, located in the body's bytes (nothing is copied). */
 export interface FormPart {
@@ -15,7 +15,7 @@ export interface FormPart {
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
-const HEADER_END = encoder.encode("\r\n\r\n")
+const HEADER_END = asciiPattern("\r\n\r\n")
 
 const boundaryOf = (contentType: string): string | undefined => {
   const match = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType)
@@ -29,18 +29,18 @@ const boundaryOf = (contentType: string): string | undefined => {
 export const formParts = (body: Uint8Array, contentType: string): Array<FormPart> | InvalidRequest => {
   const boundary = boundaryOf(contentType)
   if (boundary === undefined) return new InvalidRequest({ message: "multipart/form-data body without a boundary" })
-  const delimiter = encoder.encode(`--${boundary}`)
+  const delimiter = asciiPattern(`--${boundary}`)
   const parts: Array<FormPart> = []
   let at = indexOfAscii(body, delimiter)
   if (at === -1) return new InvalidRequest({ message: "multipart/form-data body without its first boundary" })
   for (;;) {
-    const afterDelimiter = at + delimiter.length
+    const afterDelimiter = at + delimiter.bytes.length
     // `--` right after a delimiter closes the body.
     if (body[afterDelimiter] === 0x2d && body[afterDelimiter + 1] === 0x2d) return parts
     const headersEnd = indexOfAscii(body, HEADER_END, afterDelimiter)
     if (headersEnd === -1) return new InvalidRequest({ message: "multipart/form-data part without its headers' end" })
     const headers = decoder.decode(body.subarray(afterDelimiter, headersEnd))
-    const start = headersEnd + HEADER_END.length
+    const start = headersEnd + HEADER_END.bytes.length
     const next = indexOfAscii(body, delimiter, start)
     if (next === -1) return new InvalidRequest({ message: "multipart/form-data body is cut short" })
     // The value ends before the CRLF that precedes the next delimiter.

@@ -23,15 +23,18 @@ export class SseEventSplitter {
       this.carry = undefined
     }
     let start = 0
-    for (let i = scanFrom; i < bytes.length; i++) {
-      if (bytes[i] !== LF) continue
+    // indexOf is the engine's own scan, several times faster than a loop over the bytes here.
+    for (let i = bytes.indexOf(LF, scanFrom); i !== -1; ) {
       let end = -1
       if (bytes[i + 1] === LF) end = i + 2
       else if (bytes[i + 1] === CR && bytes[i + 2] === LF) end = i + 3
-      if (end === -1) continue
+      if (end === -1) {
+        i = bytes.indexOf(LF, i + 1)
+        continue
+      }
       if (start < end) onEvent(bytes.subarray(start, end))
       start = end
-      i = end - 1
+      i = bytes.indexOf(LF, end)
     }
     if (start < bytes.length) this.carry = bytes.slice(start)
   }
@@ -42,22 +45,50 @@ export class SseEventSplitter {
   }
 }
 
-/** Where the ASCII `pattern` starts in `bytes` at or after `from`, or -1 (a tight loop: events are small). */
-export const indexOfAscii = (bytes: Uint8Array, pattern: Uint8Array, from = 0): number => {
-  const first = pattern[0]
-  const last = bytes.length - pattern.length
-  outer: for (let i = from; i <= last; i++) {
-    if (bytes[i] !== first) continue
-    for (let j = 1; j < pattern.length; j++) {
-      if (bytes[i + j] !== pattern[j]) continue outer
-    }
-    return i
+/** Bytes of JSON and English text, the most frequent first. */
+const FREQUENT = ' "e:,taoinsr{}lhdcu.mp_-0123456789\n'
+const frequency = new Uint8Array(256)
+for (let i = 0; i < FREQUENT.length; i++) frequency[FREQUENT.charCodeAt(i)] = FREQUENT.length - i
+
+/** An ASCII pattern to search bytes for, and the index of the byte it is searched by. */
+export interface AsciiPattern {
+  readonly bytes: Uint8Array
+  readonly anchor: number
+}
+
+/** A pattern searched by its least frequent byte (the `g` of `"usage"`, not its quote). */
+export const asciiPattern = (text: string): AsciiPattern => {
+  const bytes = new TextEncoder().encode(text)
+  let anchor = 0
+  for (let i = 1; i < bytes.length; i++) if (frequency[bytes[i]!]! < frequency[bytes[anchor]!]!) anchor = i
+  return { bytes, anchor }
+}
+
+/**
+ * Where `pattern` starts in `bytes` at or after `from`, or -1. The engine's own indexOf finds
+ * each place of the pattern's anchor byte and only there are the other bytes compared: a loop
+ * over every byte in JavaScript is half as fast on Node and thirty times slower on Bun.
+ */
+export const indexOfAscii = (bytes: Uint8Array, pattern: AsciiPattern, from = 0): number => {
+  const { bytes: wanted, anchor } = pattern
+  const byte = wanted[anchor]!
+  for (let i = bytes.indexOf(byte, from + anchor); i !== -1; i = bytes.indexOf(byte, i + 1)) {
+    const start = i - anchor
+    // Every later anchor starts further right still.
+    if (start + wanted.length > bytes.length) return -1
+    let j = 0
+    while (j < wanted.length && bytes[start + j] === wanted[j]) j++
+    if (j === wanted.length) return start
   }
   return -1
 }
 
-/** Whether `bytes` contains the ASCII `pattern`. */
-export const includesAscii = (bytes: Uint8Array, pattern: Uint8Array): boolean => indexOfAscii(bytes, pattern) !== -1
+/** Whether `bytes` contains `pattern`. */
+export const includesAscii = (bytes: Uint8Array, pattern: AsciiPattern): boolean => indexOfAscii(bytes, pattern) !== -1
+
+/** The start of an SSE `data:` line, and the key of the usage object in both protocols' events. */
+export const DATA_FIELD = asciiPattern("data:")
+export const USAGE_KEY = asciiPattern('"usage"')
 
 const isJsonSpace = (byte: number | undefined) => byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d
 
@@ -66,10 +97,10 @@ const isJsonSpace = (byte: number | undefined) => byte === 0x20 || byte === 0x09
  * whatever whitespace the writer put around the colon. A key quoted inside a JSON string is
  * escaped (`\"usage\"`), so it never matches.
  */
-export const hasObjectField = (bytes: Uint8Array, quotedName: Uint8Array): boolean => {
+export const hasObjectField = (bytes: Uint8Array, quotedName: AsciiPattern): boolean => {
   for (let at = indexOfAscii(bytes, quotedName); at !== -1; at = indexOfAscii(bytes, quotedName, at + 1)) {
     if (bytes[at - 1] === 0x5c) continue
-    let i = at + quotedName.length
+    let i = at + quotedName.bytes.length
     while (isJsonSpace(bytes[i])) i++
     if (bytes[i] !== 0x3a) continue
     i++

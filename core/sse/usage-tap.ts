@@ -1,9 +1,7 @@
 import { fromOpenAIUsage, type Usage } from "../usage.ts"
-import { eventData, hasObjectField, includesAscii } from "./events.ts"
+import { DATA_FIELD, eventData, hasObjectField, includesAscii, USAGE_KEY } from "./events.ts"
 import type { StreamInspector } from "./passthrough.ts"
 
-const USAGE_KEY = new TextEncoder().encode('"usage"')
-const DATA = new TextEncoder().encode("data:")
 
 /**
  * Reads the usage of an OpenAI chat-completions stream as it passes. Only events that carry a
@@ -20,7 +18,7 @@ export class OpenAIUsageTap implements StreamInspector {
   constructor(readonly filters: boolean, private readonly read: (usage: unknown) => Usage | undefined = fromOpenAIUsage) {}
 
   event(event: Uint8Array): boolean {
-    if (!includesAscii(event, DATA)) return true
+    if (!includesAscii(event, DATA_FIELD)) return true
     this.dataEvents++
     if (!hasObjectField(event, USAGE_KEY)) return true
     const data = eventData(event)

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
-import { eventData, includesAscii, SseEventSplitter } from "../../core/sse/events.ts"
+import fc from "fast-check"
+import { asciiPattern, eventData, includesAscii, indexOfAscii, SseEventSplitter } from "../../core/sse/events.ts"
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -129,7 +130,7 @@ describe("SseEventSplitter", () => {
 })
 
 describe("includesAscii", () => {
-  const has = (text: string, pattern: string) => includesAscii(enc.encode(text), enc.encode(pattern))
+  const has = (text: string, pattern: string) => includesAscii(enc.encode(text), asciiPattern(pattern))
 
   it("finds a pattern at the start, middle and end", () => {
     assert.equal(has('"usage":{"a":1}', '"usage":{'), true)
@@ -142,6 +143,31 @@ describe("includesAscii", () => {
     assert.equal(has('"usage":', '"usage":{'), false)
     assert.equal(has("da", "data:"), false)
     assert.equal(has("", "data:"), false)
+  })
+
+  it("finds a pattern searched by a byte other than its first, and not before `from`", () => {
+    const usage = asciiPattern('"usage"')
+    assert.notEqual(usage.anchor, 0, "searched by a rarer byte than the quote")
+    const bytes = enc.encode('{"a":"g","usage":null,"usage":{}}')
+    assert.equal(indexOfAscii(bytes, usage), 9)
+    assert.equal(indexOfAscii(bytes, usage, 10), 22)
+    assert.equal(indexOfAscii(bytes, usage, 23), -1)
+    assert.equal(indexOfAscii(enc.encode('"usag'), usage), -1)
+  })
+
+  it("agrees with a plain search on any bytes, pattern and start", () => {
+    const naive = (bytes: Uint8Array, pattern: Uint8Array, from: number) => {
+      outer: for (let i = from; i + pattern.length <= bytes.length; i++) {
+        for (let j = 0; j < pattern.length; j++) if (bytes[i + j] !== pattern[j]) continue outer
+        return i
+      }
+      return -1
+    }
+    // A small alphabet, so that partial matches and repeats are common.
+    const text = (max: number) => fc.string({ unit: fc.constantFrom("a", "g", '"', ":", "u", " ", "\n"), maxLength: max })
+    fc.assert(fc.property(text(60), text(5).filter((p) => p.length > 0), fc.nat(70), (haystack, needle, from) => {
+      assert.equal(indexOfAscii(enc.encode(haystack), asciiPattern(needle), from), naive(enc.encode(haystack), enc.encode(needle), from))
+    }), { numRuns: 2_000 })
   })
 
   it("handles a partial match followed by the full one", () => {
