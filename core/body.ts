@@ -1,3 +1,4 @@
+import { concatChunks } from "./chunk-reader.ts"
 import { InvalidRequest, PayloadTooLarge } from "./errors.ts"
 
 const tooLarge = (maxBytes: number) =>
@@ -30,14 +31,7 @@ export const readBody = async (request: Request, maxBytes: number): Promise<Uint
     parts.push(value)
   }
   // Request streams hand out plain ArrayBuffer-backed chunks, never shared memory.
-  if (parts.length === 1) return parts[0] as Uint8Array<ArrayBuffer>
-  const body = new Uint8Array(length)
-  let offset = 0
-  for (const part of parts) {
-    body.set(part, offset)
-    offset += part.length
-  }
-  return body
+  return concatChunks(parts) as Uint8Array<ArrayBuffer>
 }
 
 const decoder = new TextDecoder()
