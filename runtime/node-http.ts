@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from "node:http"
+import { type ClientRequest, Agent as HttpAgent, type IncomingMessage, request as httpRequest } from "node:http"
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
 import { type ChunkReader, streamResponse, type UpstreamHttpShape, wholeResponse } from "../core/index.ts"
 
@@ -13,67 +13,76 @@ export const nodeUpstreamHttp = (): UpstreamHttpShape => {
     "https:": new HttpsAgent({ keepAlive: true, keepAliveMsecs: 30_000, scheduling: "lifo" })
   }
   return {
-    fetch: (url, init) =>
-      new Promise<Response>((resolvePromise, rejectPromise) => {
-        // The request's listeners live as long as its response streams; once the promise is
-        // settled they must not keep its resolving functions, which keep the promise and so the
-        // Response it resolved with (headers, body wrapper) for the whole stream.
-        let settle: { resolve: typeof resolvePromise; reject: typeof rejectPromise } | undefined = { resolve: resolvePromise, reject: rejectPromise }
-        const resolve = (response: Response) => {
-          settle?.resolve(response)
-          settle = undefined
-        }
-        const reject = (error: unknown) => {
-          settle?.reject(error)
-          settle = undefined
-        }
-        const target = new URL(url)
-        const secure = target.protocol === "https:"
-        if (!secure && target.protocol !== "http:") return reject(new TypeError(`unsupported protocol ${target.protocol}`))
-        const signal = init.signal ?? undefined
-        if (signal?.aborted) return reject(signal.reason)
-        const req = (secure ? httpsRequest : httpRequest)({
-          agent: agents[target.protocol as "http:" | "https:"],
-          host: target.hostname,
-          port: target.port,
-          path: `${target.pathname}${target.search}`,
-          method: init.method ?? "GET",
-          headers: init.headers as Record<string, string>
-        })
-        const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error("aborted"))
-        signal?.addEventListener("abort", onAbort, { once: true })
-        req.on("error", (error) => {
-          signal?.removeEventListener("abort", onAbort)
-          reject(error)
-        })
-        req.on("response", (res) => {
-          const headers = new Headers()
-          const raw = res.rawHeaders
-          for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!)
-          const status = res.statusCode ?? 502
-          const empty = status === 204 || status === 304 || init.method === "HEAD"
-          // The caller's signal keeps governing the body: aborting it destroys the response.
-          res.on("close", () => signal?.removeEventListener("abort", onAbort))
-          if (empty) return resolve(new Response(null, { status, headers }))
-          // An event stream is handed on as it arrives; any other answer is read whole, and
-          // without a Web stream, since the relay reads it whole anyway.
-          if (/^text\/event-stream/i.test(headers.get("content-type") ?? "")) {
-            return resolve(streamResponse(messageReader(res), { status, headers }))
-          }
-          // A body cut short is the answer's failure, not the connection's: the response still
-          // resolves (so the request is not sent again elsewhere), and reading it fails.
-          readWhole(res).then(
-            (bytes) => resolve(wholeResponse(bytes, { status, headers })),
-            (error) => resolve(new Response(new ReadableStream({ start: (controller) => controller.error(error) }), { status, headers }))
-          )
-        })
-        const body = init.body
-        if (body === undefined || body === null) req.end()
-        else if (typeof body === "string" || body instanceof Uint8Array) req.end(body)
-        else req.destroy(new TypeError("unsupported request body"))
+    fetch: (url, init) => {
+      const target = new URL(url)
+      const secure = target.protocol === "https:"
+      if (!secure && target.protocol !== "http:") return Promise.reject(new TypeError(`unsupported protocol ${target.protocol}`))
+      const signal = init.signal ?? undefined
+      if (signal?.aborted) return Promise.reject(signal.reason)
+      const method = init.method ?? "GET"
+      const req = (secure ? httpsRequest : httpRequest)({
+        agent: agents[target.protocol as "http:" | "https:"],
+        host: target.hostname,
+        port: target.port,
+        path: `${target.pathname}${target.search}`,
+        method,
+        headers: init.headers as Record<string, string>
       })
+      const answer = responseOf(req, method, signal)
+      const body = init.body
+      if (body === undefined || body === null) req.end()
+      else if (typeof body === "string" || body instanceof Uint8Array) req.end(body)
+      else req.destroy(new TypeError("unsupported request body"))
+      return answer
+    }
   }
 }
+
+/**
+ * The Response to `req`. Its listeners live as long as the response streams, so they are made
+ * here, where nothing else is in scope: not the request body (which can be large), and once
+ * the promise is settled not its resolving functions either, which would keep the promise and
+ * so the Response it resolved with for the whole stream.
+ */
+const responseOf = (req: ClientRequest, method: string, signal: AbortSignal | undefined) =>
+  new Promise<Response>((resolvePromise, rejectPromise) => {
+    let settle: { resolve: typeof resolvePromise; reject: typeof rejectPromise } | undefined = { resolve: resolvePromise, reject: rejectPromise }
+    const resolve = (response: Response) => {
+      settle?.resolve(response)
+      settle = undefined
+    }
+    const reject = (error: unknown) => {
+      settle?.reject(error)
+      settle = undefined
+    }
+    const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error("aborted"))
+    signal?.addEventListener("abort", onAbort, { once: true })
+    req.on("error", (error) => {
+      signal?.removeEventListener("abort", onAbort)
+      reject(error)
+    })
+    req.on("response", (res) => {
+      const headers = new Headers()
+      const raw = res.rawHeaders
+      for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!)
+      const status = res.statusCode ?? 502
+      const empty = status === 204 || status === 304 || method === "HEAD"
+      // The caller's signal keeps governing the body: aborting it destroys the response.
+      res.on("close", () => signal?.removeEventListener("abort", onAbort))
+      if (empty) return resolve(new Response(null, { status, headers }))
+      // An event stream is handed on as it arrives; any other answer is read whole, and
+      // without a Web stream, since the relay reads it whole anyway.
+      if (/^text\/event-stream/i.test(headers.get("content-type") ?? "")) {
+        return resolve(streamResponse(messageReader(res), { status, headers }))
+      }
+      // A body cut short is the answer's failure, not the connection's: the response still
+      // resolves (so the request is not sent again elsewhere), and reading it fails.
+      readWhole(res).then(
+        (bytes) => resolve(wholeResponse(bytes, { status, headers })),
+        (error) => resolve(new Response(new ReadableStream({ start: (controller) => controller.error(error) }), { status, headers }))
+      )
+    })
+  })
 
 /** A whole response body; fails if the response is cut off before its end. */
 const readWhole = (res: IncomingMessage) =>

@@ -52,6 +52,9 @@ const respondStream = (
 ): LegResult => {
   // The hooks live as long as the stream: they keep the status, not the upstream's Response.
   const status = upstream.status
+  // So may the context, and a stream may stay open for minutes: the request's bytes, sent
+  // already, are let go (its decoded body stays, for estimates and the plugins' settle).
+  ctx.rawBody = new Uint8Array()
   const hooks: PassthroughHooks = {
     firstByte: () => {
       ctx.ttfbMs = ctx.elapsedMs()

@@ -189,6 +189,9 @@ describe("Pipeline", () => {
     assert.equal(response.headers.get("content-type"), "text/event-stream; charset=utf-8")
     assert.equal(h.outcomes.length, 0, "not settled before the stream is read")
     assert.equal(h.pipeline.pending, 1)
+    // An open stream may last minutes: the request's bytes, sent, are let go; its decoded body stays.
+    assert.equal(h.sent[0]!.ctx.rawBody.length, 0)
+    assert.ok(Array.isArray(h.sent[0]!.ctx.body.messages))
     const text = await response.text()
     assert.ok(!text.includes(`"choices":[]`), "the usage chunk the relay asked for is hidden")
     assert.ok(text.endsWith("data: [DONE]\n\n"))

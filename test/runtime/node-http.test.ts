@@ -2,8 +2,14 @@ import assert from "node:assert/strict"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { after, before, describe, it } from "node:test"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { bytesOf, ownReaderOf } from "../../core/index.ts"
 import { nodeUpstreamHttp } from "../../runtime/node-http.ts"
+
+// A full collection on demand, without starting the test runner with --expose-gc.
+setFlagsFromString("--expose-gc")
+const collectGarbage = runInNewContext("gc") as () => void
 
 /**
  * The Node upstream client against a real socket: whole answers arrive as bytes, event streams
@@ -99,6 +105,28 @@ describe("node upstream client", () => {
     assert.equal(await reader.read(), undefined, "a cancelled reader reads as ended")
     for (let waited = 0; closedStreams === before && waited < 2_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
     assert.equal(closedStreams, before + 1, "the upstream saw its response closed")
+  })
+
+  it("an open stream keeps neither the request body nor the upstream Response", async () => {
+    let body: Uint8Array<ArrayBuffer> | undefined = new Uint8Array(1 << 20)
+    const sent = new WeakRef(body)
+    let response: Response | undefined = await http.fetch(`${base}/endless`, { method: "POST", body })
+    body = undefined
+    const answered = new WeakRef(response)
+    const reader = ownReaderOf(response)!
+    response = undefined
+    try {
+      assert.equal(new TextDecoder().decode(await reader.read()), "data: one\n\n")
+      for (let i = 0; i < 5 && (sent.deref() !== undefined || answered.deref() !== undefined); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+        collectGarbage()
+      }
+      assert.equal(sent.deref(), undefined, "the 1 MiB request body was let go once sent")
+      assert.equal(answered.deref(), undefined, "the Response was let go; its reader streams on")
+      assert.equal(new TextDecoder().decode(await reader.read()), "data: more\n\n", "the stream is still open")
+    } finally {
+      reader.cancel("done")
+    }
   })
 
   it("a whole answer cut short resolves, and reading its body fails", async () => {
