@@ -220,31 +220,34 @@ describe("ledger settle", () => {
     assert.deepEqual(ledger.balance("a"), { balance: 0n, reserved: 0n })
   })
 
-  it("writes on its own within a few milliseconds, the charges of several tasks in one transaction", async () => {
+  /** A ledger on its own commit schedule, counting its transactions. */
+  const scheduled = () => {
     const store = openNodeStore(":memory:")
     let transactions = 0
     const ledger = makeLedger({ ...store, transaction: (fn) => (transactions++, store.transaction(fn)) })
     ledger.credit("a", 100n, null)
-    const before = transactions
+    return { ledger, transactions: () => transactions }
+  }
+
+  it("writes on its own within a few milliseconds, the charges of several tasks in one transaction", async () => {
+    const { ledger, transactions } = scheduled()
+    const before = transactions()
     const first = ledger.settle("a", reserve(ledger, "a", 10n), 7n, "req_1", () => {}).committed
     await new Promise((resolve) => setImmediate(resolve))
     const second = ledger.settle("a", reserve(ledger, "a", 10n), 5n, "req_2", () => {}).committed
     assert.deepEqual(await Promise.all([first, second]), [7n, 5n])
-    assert.equal(transactions - before, 1)
+    assert.equal(transactions() - before, 1)
     assert.deepEqual(ledger.balance("a"), { balance: 88n, reserved: 0n })
   })
 
   it("a read that writes early leaves nothing for the scheduled commit", async () => {
-    const store = openNodeStore(":memory:")
-    let transactions = 0
-    const ledger = makeLedger({ ...store, transaction: (fn) => (transactions++, store.transaction(fn)) })
-    ledger.credit("a", 100n, null)
+    const { ledger, transactions } = scheduled()
     const { committed } = ledger.settle("a", undefined, 9n, "req", () => {})
     ledger.commit()
     assert.equal(await committed, 9n)
-    const after = transactions
+    const after = transactions()
     await new Promise((resolve) => setTimeout(resolve, 30))
-    assert.equal(transactions, after, "no empty transaction when the timer fires")
+    assert.equal(transactions(), after, "no empty transaction when the timer fires")
   })
 
   it("charges more than the reservation when the balance has it", async () => {
