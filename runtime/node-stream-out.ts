@@ -39,7 +39,10 @@ const pump = async (reader: ChunkReader, outgoing: ServerResponse): Promise<void
   const onClose = () => {
     if (!outgoing.writableFinished) reader.cancel("the client went away")
   }
+  // An error event on the response (a write to a broken connection) must not go unheard: it
+  // would end the process. Either way the reader is cancelled.
   outgoing.on("close", onClose)
+  outgoing.on("error", onClose)
   try {
     const first = reader.read()
     if ((await Promise.race([first, thisTurn()])) === SLOW) outgoing.flushHeaders()
@@ -54,5 +57,6 @@ const pump = async (reader: ChunkReader, outgoing: ServerResponse): Promise<void
     outgoing.destroy()
   } finally {
     outgoing.off("close", onClose)
+    outgoing.off("error", onClose)
   }
 }
