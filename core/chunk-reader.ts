@@ -2,8 +2,7 @@
  * A streamed body read one chunk at a time: the shape the streaming core reads upstream bodies
  * in and hands the client's body on in. It is a Web stream reader cut down to what the core
  * uses, so that a runtime can give the core its own streams without Web streams in between: on
- * Node a Web stream costs about 70 us per chunk handed on and 1.5 KiB per open stream, more
- * than the rest of a relayed stream.
+ * Node each Web stream layer kept about 1.3 KiB per open stream, with its pending reads.
  *
  * One read at a time: a caller awaits each read before the next.
  */

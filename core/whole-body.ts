@@ -18,4 +18,4 @@ export const heldBytesOf = (response: Response): Uint8Array<ArrayBuffer> | undef
 
 /** A response's whole body. */
 export const bytesOf = async (response: Response): Promise<Uint8Array<ArrayBuffer>> =>
-  bodies.get(response) ?? new Uint8Array(await response.arrayBuffer())
+  heldBytesOf(response) ?? new Uint8Array(await response.arrayBuffer())

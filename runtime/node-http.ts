@@ -1,6 +1,6 @@
 import { type ClientRequest, Agent as HttpAgent, type IncomingMessage, request as httpRequest } from "node:http"
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
-import { type ChunkReader, streamResponse, type UpstreamHttpShape, wholeResponse } from "../core/index.ts"
+import { type ChunkReader, concatChunks, streamResponse, type UpstreamHttpShape, wholeResponse } from "../core/index.ts"
 
 /**
  * The upstream client on Node: node:http with keep-alive agents, handing back a Web Response.
@@ -105,20 +105,14 @@ const completeBody = (message: IncomingMessage): Uint8Array<ArrayBuffer> | undef
   return whole === null ? new Uint8Array() : new Uint8Array(whole)
 }
 
-/** A body read as it flows in; fails if the message is cut off before its end. */
-const readFlowing = (res: IncomingMessage) =>
-  new Promise<Uint8Array<ArrayBuffer>>((resolve, reject) => {
-    const parts: Array<Buffer> = []
-    res.on("data", (part: Buffer) => parts.push(part))
-    res.once("end", () => {
-      const whole = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
-      resolve(new Uint8Array(whole.buffer as ArrayBuffer, whole.byteOffset, whole.byteLength))
-    })
-    res.once("error", reject)
-    res.once("close", () => {
-      if (!res.complete) reject(new Error("upstream closed the response before its end"))
-    })
-  })
+/** A body read as it arrives; fails if the message is cut off before its end. */
+const readFlowing = async (res: IncomingMessage): Promise<Uint8Array<ArrayBuffer>> => {
+  const reader = messageReader(res)
+  const parts: Array<Uint8Array> = []
+  for (let part = await reader.read(); part !== undefined; part = await reader.read()) parts.push(part)
+  const whole = concatChunks(parts)
+  return new Uint8Array(whole.buffer as ArrayBuffer, whole.byteOffset, whole.byteLength)
+}
 
 /**
  * A response body read chunk by chunk, straight from node:http. At most one chunk waits here:
