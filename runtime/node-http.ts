@@ -28,7 +28,7 @@ export const nodeUpstreamHttp = (): UpstreamHttpShape => {
         method,
         headers: init.headers as Record<string, string>
       })
-      const answer = responseOf(req, method, signal)
+      const answer = responseOf(req, method, signal === undefined ? undefined : abortOn(signal, req))
       const body = init.body
       if (body === undefined || body === null) req.end()
       else if (typeof body === "string" || body instanceof Uint8Array) req.end(body)
@@ -39,50 +39,75 @@ export const nodeUpstreamHttp = (): UpstreamHttpShape => {
 }
 
 /**
- * The Response to `req`. Its listeners live as long as the response streams, so they are made
- * here, where nothing else is in scope: not the request body (which can be large), and once
- * the promise is settled not its resolving functions either, which would keep the promise and
- * so the Response it resolved with for the whole stream.
+ * Destroys `req` when `signal` aborts, until the returned function lets go of the signal. The
+ * signal is kept by this scope alone, so that once let go nothing of `req` keeps it.
  */
-const responseOf = (req: ClientRequest, method: string, signal: AbortSignal | undefined) =>
+const abortOn = (signal: AbortSignal, req: ClientRequest) => {
+  let watched: AbortSignal | undefined = signal
+  const onAbort = () => req.destroy(watched?.reason instanceof Error ? watched.reason : new Error("aborted"))
+  signal.addEventListener("abort", onAbort, { once: true })
+  return () => {
+    watched?.removeEventListener("abort", onAbort)
+    watched = undefined
+  }
+}
+
+/**
+ * The Response to `req`. Its listeners live as long as the response streams, so they are made
+ * where little is in scope: not the request body (which can be large), not the response's
+ * headers, and once the promise is settled not its resolving functions either, which would
+ * keep the promise and so the Response it resolved with for the whole stream.
+ */
+const responseOf = (req: ClientRequest, method: string, release: (() => void) | undefined) =>
   new Promise<Response>((resolvePromise, rejectPromise) => {
     let settle: { resolve: typeof resolvePromise; reject: typeof rejectPromise } | undefined = { resolve: resolvePromise, reject: rejectPromise }
     const resolve = (response: Response) => {
       settle?.resolve(response)
       settle = undefined
     }
-    const reject = (error: unknown) => {
+    req.on("error", (error) => {
+      release?.()
       settle?.reject(error)
       settle = undefined
-    }
-    const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error("aborted"))
-    signal?.addEventListener("abort", onAbort, { once: true })
-    req.on("error", (error) => {
-      signal?.removeEventListener("abort", onAbort)
-      reject(error)
     })
     req.on("response", (res) => {
-      const headers = new Headers()
-      const raw = res.rawHeaders
-      for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!)
-      const status = res.statusCode ?? 502
-      const empty = status === 204 || status === 304 || method === "HEAD"
-      // The caller's signal keeps governing the body: aborting it destroys the response.
-      res.on("close", () => signal?.removeEventListener("abort", onAbort))
-      if (empty) return resolve(new Response(null, { status, headers }))
-      // An event stream is handed on as it arrives; any other answer is read whole, and
-      // without a Web stream, since the relay reads it whole anyway.
-      if (/^text\/event-stream/i.test(headers.get("content-type") ?? "")) {
-        return resolve(streamResponse(messageReader(res), { status, headers }))
-      }
-      // A body cut short is the answer's failure, not the connection's: the response still
-      // resolves (so the request is not sent again elsewhere), and reading it fails.
-      readWhole(res).then(
-        (bytes) => resolve(wholeResponse(bytes, { status, headers })),
-        (error) => resolve(new Response(new ReadableStream({ start: (controller) => controller.error(error) }), { status, headers }))
-      )
+      const response = answerOf(res, method, resolve)
+      // The signal governs the wait for the head and the reading of a whole body, and an error
+      // answer's body, which the caller reads under its timeout. A successful stream, once
+      // handed on, is stopped by cancelling its reader: the signal would only be kept alive
+      // for as long as the stream is open.
+      if (response !== undefined && response.ok) release?.()
+      else if (release !== undefined) res.on("close", release)
     })
   })
+
+/**
+ * Hands `res` to `resolve` as a Response: an event stream at once, as it arrives (returned as
+ * well), any other answer once read whole, and without a Web stream since the relay reads it
+ * whole anyway.
+ */
+const answerOf = (res: IncomingMessage, method: string, resolve: (response: Response) => void): Response | undefined => {
+  const headers = new Headers()
+  const raw = res.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!)
+  const status = res.statusCode ?? 502
+  if (status === 204 || status === 304 || method === "HEAD") {
+    resolve(new Response(null, { status, headers }))
+    return undefined
+  }
+  if (/^text\/event-stream/i.test(headers.get("content-type") ?? "")) {
+    const response = streamResponse(messageReader(res), { status, headers })
+    resolve(response)
+    return response
+  }
+  // A body cut short is the answer's failure, not the connection's: the response still
+  // resolves (so the request is not sent again elsewhere), and reading it fails.
+  readWhole(res).then(
+    (bytes) => resolve(wholeResponse(bytes, { status, headers })),
+    (error) => resolve(new Response(new ReadableStream({ start: (controller) => controller.error(error) }), { status, headers }))
+  )
+  return undefined
+}
 
 /** A whole response body; fails if the response is cut off before its end. */
 const readWhole = (res: IncomingMessage) =>

@@ -43,6 +43,10 @@ describe("node upstream client", () => {
           clearInterval(timer)
           closedStreams++
         })
+      } else if (req.url === "/failing-stream") {
+        // An error answer sent as an event stream that never ends.
+        res.writeHead(500, { "content-type": "text/event-stream" })
+        res.write("data: {\"error\":{\"message\":\"busy\"}}\n\n")
       } else if (req.url === "/cut") {
         res.writeHead(200, { "content-type": "application/json", "content-length": "100" })
         res.write("{\"partial\":")
@@ -107,26 +111,42 @@ describe("node upstream client", () => {
     assert.equal(closedStreams, before + 1, "the upstream saw its response closed")
   })
 
-  it("an open stream keeps neither the request body nor the upstream Response", async () => {
+  it("an open stream keeps neither the request body, the upstream Response nor the caller's signal", async () => {
     let body: Uint8Array<ArrayBuffer> | undefined = new Uint8Array(1 << 20)
     const sent = new WeakRef(body)
-    let response: Response | undefined = await http.fetch(`${base}/endless`, { method: "POST", body })
+    let controller: AbortController | undefined = new AbortController()
+    const signal = new WeakRef(controller.signal)
+    let response: Response | undefined = await http.fetch(`${base}/endless`, { method: "POST", body, signal: controller.signal })
     body = undefined
+    controller = undefined
     const answered = new WeakRef(response)
+    const headers = new WeakRef(response.headers)
     const reader = ownReaderOf(response)!
     response = undefined
+    const held = () => [sent, answered, headers, signal].some((ref) => ref.deref() !== undefined)
     try {
       assert.equal(new TextDecoder().decode(await reader.read()), "data: one\n\n")
-      for (let i = 0; i < 5 && (sent.deref() !== undefined || answered.deref() !== undefined); i++) {
+      for (let i = 0; i < 5 && held(); i++) {
         await new Promise((resolve) => setTimeout(resolve, 10))
         collectGarbage()
       }
       assert.equal(sent.deref(), undefined, "the 1 MiB request body was let go once sent")
       assert.equal(answered.deref(), undefined, "the Response was let go; its reader streams on")
+      assert.equal(headers.deref(), undefined, "the upstream's headers were let go")
+      assert.equal(signal.deref(), undefined, "the signal, done with once the stream was handed on, was let go")
       assert.equal(new TextDecoder().decode(await reader.read()), "data: more\n\n", "the stream is still open")
     } finally {
       reader.cancel("done")
     }
+  })
+
+  it("the signal still stops an error answer's body, which the caller reads under its timeout", async () => {
+    const controller = new AbortController()
+    const response = await http.fetch(`${base}/failing-stream`, { method: "POST", body: "{}", signal: controller.signal })
+    assert.equal(response.status, 500)
+    const reading = bytesOf(response)
+    setTimeout(() => controller.abort(), 20)
+    await assert.rejects(reading)
   })
 
   it("a whole answer cut short resolves, and reading its body fails", async () => {
