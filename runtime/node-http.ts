@@ -1,6 +1,7 @@
 import { type ClientRequest, Agent as HttpAgent, type IncomingMessage, request as httpRequest } from "node:http"
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
 import { type ChunkReader, concatChunks, streamResponse, type UpstreamHttpShape, wholeResponse } from "../core/index.ts"
+import { flattenHead } from "./node-head.ts"
 
 /**
  * The upstream client on Node: node:http with keep-alive agents, handing back a Web Response.
@@ -75,9 +76,11 @@ const responseOf = (req: ClientRequest, method: string, release: (() => void) | 
       // The signal governs the wait for the head and the reading of a whole body, and an error
       // answer's body, which the caller reads under its timeout. A successful stream, once
       // handed on, is stopped by cancelling its reader: the signal would only be kept alive
-      // for as long as the stream is open.
-      if (response !== undefined && response.ok) release?.()
-      else if (release !== undefined) res.on("close", release)
+      // for as long as the stream is open, and so would the request's head.
+      if (response !== undefined && response.ok) {
+        release?.()
+        flattenHead(req)
+      } else if (release !== undefined) res.on("close", release)
     })
   })
 

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http"
 import type { ChunkReader } from "../core/index.ts"
+import { flattenHead } from "./node-head.ts"
 
 /** Resolves on the next `drain`, or when the response closes first (the client went away). */
 const drained = (outgoing: ServerResponse) =>
@@ -31,6 +32,7 @@ export const writeChunks = (reader: ChunkReader, response: Response, outgoing: S
     head[name] = value
   })
   outgoing.writeHead(response.status, head)
+  flattenHead(outgoing)
   // The Response is done with: the stream that follows must not keep it (and its body) alive.
   return pump(reader, outgoing)
 }
