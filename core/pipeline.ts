@@ -1,6 +1,7 @@
 import { Cause, Effect, Exit, type ManagedRuntime, Result } from "effect"
 import { parseJsonObject, readBody } from "./body.ts"
 import { readerOf, streamResponse } from "./chunk-reader.ts"
+import { whenClientGone } from "./client-gone.ts"
 import { formFields, formParts } from "./multipart.ts"
 import type { Catalog } from "./catalog.ts"
 import { type Caller, type Outcome, RequestContext } from "./context.ts"
@@ -79,7 +80,19 @@ export class Pipeline {
     const ctx = new RequestContext(requestId, endpoint.surface, endpoint.route, request, byok, this.countTokens)
     ctx.responseHeaders.set("x-request-id", requestId)
     this.inflight++
-    const exit = await this.options.runtime.runPromiseExit(this.program(ctx, endpoint), { signal: request.signal })
+    const exit = await new Promise<Exit.Exit<Answer, RelayError>>((resolve) => {
+      let unwatch: (() => void) | undefined
+      let done = false
+      const interrupt = this.options.runtime.runCallback(this.program(ctx, endpoint), {
+        onExit: (exit) => {
+          done = true
+          unwatch?.()
+          resolve(exit)
+        }
+      })
+      // The client going away before the answer interrupts the request, and its upstream call.
+      if (!done) unwatch = whenClientGone(request, () => interrupt())
+    })
     if (Exit.isSuccess(exit)) {
       const { response, streaming } = exit.value
       if (!streaming) this.finish(ctx, { status: response.status, aborted: false })

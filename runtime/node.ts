@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http"
 import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server"
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
-import { ownReaderOf } from "../core/index.ts"
+import { ownReaderOf, watchClientWith } from "../core/index.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
 import { openNodeStore } from "./node-store.ts"
 import { writeChunks } from "./node-stream-out.ts"
@@ -9,15 +9,29 @@ import { onProcessSignal, start } from "./start.ts"
 
 /**
  * The relay's handler for the Node server: a streamed answer made by the core is written from
- * its ChunkReader by `writeChunks`; any other answer goes through the adapter as usual.
+ * its ChunkReader by `writeChunks`; any other answer goes through the adapter as usual. The
+ * response's close event tells the core of a client gone early, not the request's signal.
  */
 const respond = (handle: (request: Request) => Response | Promise<Response>) => async (request: Request, env: HttpBindings | Http2Bindings) => {
+  // The server is HTTP/1.1: its responses are node:http ServerResponses.
+  const outgoing = env.outgoing as ServerResponse
+  watchClientWith(request, (gone) => whenClosedEarly(outgoing, gone))
   const response = await handle(request)
   const reader = ownReaderOf(response)
   if (reader === undefined) return response
-  // The server is HTTP/1.1: its responses are node:http ServerResponses.
-  void writeChunks(reader, response, env.outgoing as ServerResponse)
+  void writeChunks(reader, response, outgoing)
   return RESPONSE_ALREADY_SENT
+}
+
+/** Calls `gone` if the response closes before it was all written: the client went away. */
+const whenClosedEarly = (outgoing: ServerResponse, gone: () => void) => {
+  const onClose = () => {
+    if (!outgoing.writableFinished) gone()
+  }
+  outgoing.on("close", onClose)
+  return () => {
+    outgoing.off("close", onClose)
+  }
 }
 
 await start({

@@ -143,6 +143,26 @@ describe("POST /v1/chat/completions through the openai provider", () => {
     })
   })
 
+  it("aborts the upstream request when the client goes away before the answer, and settles it once as aborted", async () => {
+    const controller = new AbortController()
+    const id = `req_gone_early_${Date.now()}`
+    const asked = mock.chats.length
+    const call = client.chat.completions.create(
+      { model: "mock-hang", messages: [{ role: "user", content: "no answer" }] },
+      { signal: controller.signal, headers: { "x-request-id": id } }
+    )
+    await eventually(() => assert.equal(mock.chats.length, asked + 1, "the request reached the upstream"))
+    controller.abort()
+    await assert.rejects(call)
+    const seen = mock.chats.at(-1)!
+    await eventually(() => assert.equal(seen.aborted, true, "the upstream saw the relay hang up"))
+    await eventually(async () => {
+      const mine = (await settles(relay)).filter((s) => s.id === id)
+      assert.equal(mine.length, 1)
+      assert.equal(mine[0]!.aborted, true)
+    })
+  })
+
   it("sends an alias upstream under its upstream name, and shows the client its alias", async () => {
     const whole = await client.chat.completions.create({ model: "house-model", messages: [{ role: "user", content: "alias" }] })
     assert.equal(mock.chats.at(-1)!.body.model, "gpt-4o-mini")
