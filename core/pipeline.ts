@@ -1,4 +1,4 @@
-import { Cause, Effect, Exit, type ManagedRuntime, Result } from "effect"
+import { Cause, Effect, Exit, Fiber, type ManagedRuntime, Result } from "effect"
 import { parseJsonObject, readBody } from "./body.ts"
 import { readerOf, streamResponse } from "./chunk-reader.ts"
 import { whenClientGone } from "./client-gone.ts"
@@ -80,18 +80,18 @@ export class Pipeline {
     const ctx = new RequestContext(requestId, endpoint.surface, endpoint.route, request, byok, this.countTokens)
     ctx.responseHeaders.set("x-request-id", requestId)
     this.inflight++
+    // Run without run options: each one costs the runtime a copy of its defaults per request.
+    const fiber = this.options.runtime.runFork(this.program(ctx, endpoint))
     const exit = await new Promise<Exit.Exit<Answer, RelayError>>((resolve) => {
       let unwatch: (() => void) | undefined
       let done = false
-      const interrupt = this.options.runtime.runCallback(this.program(ctx, endpoint), {
-        onExit: (exit) => {
-          done = true
-          unwatch?.()
-          resolve(exit)
-        }
+      fiber.addObserver((exit) => {
+        done = true
+        unwatch?.()
+        resolve(exit)
       })
       // The client going away before the answer interrupts the request, and its upstream call.
-      if (!done) unwatch = whenClientGone(request, () => interrupt())
+      if (!done) unwatch = whenClientGone(request, () => void this.options.runtime.runFork(Fiber.interrupt(fiber)))
     })
     if (Exit.isSuccess(exit)) {
       const { response, streaming } = exit.value
@@ -234,11 +234,13 @@ export class Pipeline {
   }
 
   private async settle(ctx: RequestContext, outcome: Outcome) {
-    await this.options.runtime.runPromise(
-      Effect.forEach(this.settleHooks, (settle) => Effect.catchCause(settle(ctx, outcome), (cause) => this.logDefect(ctx, cause)), {
-        discard: true
-      })
-    ).catch((error) => this.logDefect(ctx, Cause.die(error)))
+    if (this.settleHooks.length > 0) {
+      await this.options.runtime.runPromise(
+        Effect.forEach(this.settleHooks, (settle) => Effect.catchCause(settle(ctx, outcome), (cause) => this.logDefect(ctx, cause)), {
+          discard: true
+        })
+      ).catch((error) => this.logDefect(ctx, Cause.die(error)))
+    }
     this.notify(ctx, (observer) => observer.settled(ctx, outcome))
     this.logRequest(ctx, outcome)
     this.inflight--
