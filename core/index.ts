@@ -55,7 +55,8 @@ export {
   type SqlStatement,
   type SqlValue,
   UpstreamHttp,
-  type UpstreamHttpShape
+  type UpstreamHttpShape,
+  type UpstreamSend
 } from "./services.ts"
 export { AnthropicUsageTap } from "./sse/anthropic-usage-tap.ts"
 export { passthrough, type PassthroughHooks, type StreamEnd, type StreamInspector } from "./sse/passthrough.ts"

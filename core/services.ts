@@ -44,9 +44,23 @@ export interface LogShape {
 
 export class Log extends Context.Service<Log, LogShape>()("relay/Log") {}
 
-/** How the relay reaches upstreams: the runtime's fetch with its pooled keep-alive agent. */
+/** One upstream request on its way, and its abort switch. */
+export interface UpstreamSend {
+  readonly response: Promise<Response>
+  /**
+   * Stops the request: before the response, it rejects; after it, reading its body fails.
+   * Pulled when the client goes away or the upstream's time is up.
+   */
+  abort(): void
+}
+
+/**
+ * How the relay reaches upstreams: the runtime's HTTP client with its pooled keep-alive agent.
+ * Each request has an abort switch of its own rather than fetch's AbortSignal: on Node an
+ * AbortSignal and its listener cost about 4 us per request, more than the relay's Effect run.
+ */
 export interface UpstreamHttpShape {
-  fetch(url: string, init: RequestInit): Promise<Response>
+  send(url: string, init: Omit<RequestInit, "signal">): UpstreamSend
 }
 
 export class UpstreamHttp extends Context.Service<UpstreamHttp, UpstreamHttpShape>()("relay/UpstreamHttp") {}

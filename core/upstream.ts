@@ -10,7 +10,7 @@ import {
 } from "./errors.ts"
 import type { KeyPool } from "./key-pool.ts"
 import { redact } from "./redact.ts"
-import type { LogShape, UpstreamHttpShape } from "./services.ts"
+import type { LogShape, UpstreamHttpShape, UpstreamSend } from "./services.ts"
 
 export interface UpstreamTarget {
   readonly provider: string
@@ -70,17 +70,35 @@ const readUpstreamError = async (
 type Attempt = { readonly response: Response } | { readonly error: RelayError }
 
 /**
+ * A request's abort switch: the client going away and the upstream's timeout both pull it,
+ * and it stops the upstream request in flight, if any.
+ */
+class AbortSwitch {
+  pulled = false
+  private inFlight: UpstreamSend | undefined
+
+  pull(): void {
+    this.pulled = true
+    this.inFlight?.abort()
+  }
+
+  /** Sends through `http`, under this switch. */
+  send(http: UpstreamHttpShape, url: string, init: RequestInit): Promise<Response> {
+    this.inFlight = http.send(url, init)
+    return this.inFlight.response
+  }
+}
+
+/**
  * Sends one request through the pool: round-robin over the keys, moving to the next key on
  * 429, 5xx, a rejected credential or a connection error, all before any byte has reached the
  * client. An upstream 4xx that is about the request itself ends the attempt with its status.
- * `controller` is the request's only abort switch: the client going away and the timeout both
- * pull it (an AbortController is not free on Node, so there is one per request).
  */
 const attempt = async (
   http: UpstreamHttpShape,
   log: LogShape,
   target: UpstreamTarget,
-  controller: AbortController
+  aborts: AbortSwitch
 ): Promise<Attempt> => {
   const { pool } = target
   const failed = (slot: number, reason: KeyFailure["reason"], status?: number) => {
@@ -110,15 +128,15 @@ const attempt = async (
     // Covers the wait for the response headers, and the reading of an error body.
     const timer = setTimeout(() => {
       expired = true
-      controller.abort()
+      aborts.pull()
     }, target.timeoutMs)
     let response: Response
     try {
-      response = await http.fetch(url, { ...init, signal: controller.signal })
+      response = await aborts.send(http, url, init)
     } catch (error) {
       clearTimeout(timer)
       if (expired) return timedOut()
-      if (controller.signal.aborted) throw error
+      if (aborts.pulled) throw error
       pool.cool(key.slot, "failing", FAILURE_REST_MS)
       failed(key.slot, "connection")
       continue
@@ -181,10 +199,10 @@ export const sendUpstream = (
   target: UpstreamTarget
 ): Effect.Effect<Response, RelayError> =>
   Effect.callback<Response, RelayError>((resume) => {
-    const controller = new AbortController()
-    attempt(http, log, target, controller).then(
+    const aborts = new AbortSwitch()
+    attempt(http, log, target, aborts).then(
       (result) => resume("response" in result ? Effect.succeed(result.response) : Effect.fail(result.error)),
       () => resume(Effect.fail(new UpstreamFailed({ message: `${target.provider} request failed` })))
     )
-    return Effect.sync(() => controller.abort())
+    return Effect.sync(() => aborts.pull())
   })

@@ -159,7 +159,7 @@ export const runStoreCommand = async (name: StoreCommand, args: Parsed, env: Rea
     const plugins = await setupPlugins(config, {
       sql,
       log,
-      http: { fetch: () => Promise.reject(new Error("the command line calls no upstream")) },
+      http: { send: () => ({ response: Promise.reject(new Error("the command line calls no upstream")), abort: () => undefined }) },
       operator: { notice: (text) => void process.stderr.write(`${text}\n`) },
       keyring
     })

@@ -14,12 +14,12 @@ export const nodeUpstreamHttp = (): UpstreamHttpShape => {
     "https:": new HttpsAgent({ keepAlive: true, keepAliveMsecs: 30_000, scheduling: "lifo" })
   }
   return {
-    fetch: (url, init) => {
+    send: (url, init) => {
       const target = new URL(url)
       const secure = target.protocol === "https:"
-      if (!secure && target.protocol !== "http:") return Promise.reject(new TypeError(`unsupported protocol ${target.protocol}`))
-      const signal = init.signal ?? undefined
-      if (signal?.aborted) return Promise.reject(signal.reason)
+      if (!secure && target.protocol !== "http:") {
+        return { response: Promise.reject(new TypeError(`unsupported protocol ${target.protocol}`)), abort: () => undefined }
+      }
       const method = init.method ?? "GET"
       const req = (secure ? httpsRequest : httpRequest)({
         agent: agents[target.protocol as "http:" | "https:"],
@@ -29,27 +29,15 @@ export const nodeUpstreamHttp = (): UpstreamHttpShape => {
         method,
         headers: init.headers as Record<string, string>
       })
-      const answer = responseOf(req, method, signal === undefined ? undefined : abortOn(signal, req))
+      const response = responseOf(req, method)
       const body = init.body
       if (body === undefined || body === null) req.end()
       else if (typeof body === "string" || body instanceof Uint8Array) req.end(body)
       else req.destroy(new TypeError("unsupported request body"))
-      return answer
+      // Destroying the request stops its response too, whether it is awaited, streaming, or
+      // an error body being read.
+      return { response, abort: () => req.destroy(new Error("aborted")) }
     }
-  }
-}
-
-/**
- * Destroys `req` when `signal` aborts, until the returned function lets go of the signal. The
- * signal is kept by this scope alone, so that once let go nothing of `req` keeps it.
- */
-const abortOn = (signal: AbortSignal, req: ClientRequest) => {
-  let watched: AbortSignal | undefined = signal
-  const onAbort = () => req.destroy(watched?.reason instanceof Error ? watched.reason : new Error("aborted"))
-  signal.addEventListener("abort", onAbort, { once: true })
-  return () => {
-    watched?.removeEventListener("abort", onAbort)
-    watched = undefined
   }
 }
 
@@ -59,7 +47,7 @@ const abortOn = (signal: AbortSignal, req: ClientRequest) => {
  * headers, and once the promise is settled not its resolving functions either, which would
  * keep the promise and so the Response it resolved with for the whole stream.
  */
-const responseOf = (req: ClientRequest, method: string, release: (() => void) | undefined) =>
+const responseOf = (req: ClientRequest, method: string) =>
   new Promise<Response>((resolvePromise, rejectPromise) => {
     let settle: { resolve: typeof resolvePromise; reject: typeof rejectPromise } | undefined = { resolve: resolvePromise, reject: rejectPromise }
     const resolve = (response: Response) => {
@@ -67,20 +55,12 @@ const responseOf = (req: ClientRequest, method: string, release: (() => void) | 
       settle = undefined
     }
     req.on("error", (error) => {
-      release?.()
       settle?.reject(error)
       settle = undefined
     })
     req.on("response", (res) => {
-      const response = answerOf(res, method, resolve)
-      // The signal governs the wait for the head and the reading of a whole body, and an error
-      // answer's body, which the caller reads under its timeout. A successful stream, once
-      // handed on, is stopped by cancelling its reader: the signal would only be kept alive
-      // for as long as the stream is open, and so would the request's head.
-      if (response !== undefined && response.ok) {
-        release?.()
-        flattenHead(req)
-      } else if (release !== undefined) res.on("close", release)
+      // A stream lives long: the request's head, sent already, need not stay as it was built.
+      if (answerOf(res, method, resolve) !== undefined) flattenHead(req)
     })
   })
 

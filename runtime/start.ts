@@ -47,7 +47,12 @@ export interface Platform {
 }
 
 /** The upstream client of runtimes whose global fetch pools keep-alive connections itself. */
-export const globalFetch: UpstreamHttpShape = { fetch: (url, init) => fetch(url, init) }
+export const globalFetch: UpstreamHttpShape = {
+  send: (url, init) => {
+    const controller = new AbortController()
+    return { response: fetch(url, { ...init, signal: controller.signal }), abort: () => controller.abort() }
+  }
+}
 
 /** Node's and Bun's signal API. */
 export const onProcessSignal: Platform["onSignal"] = (signal, handler) => void process.once(signal, handler)

@@ -12,10 +12,11 @@ const log: LogShape = { debug: () => undefined, info: () => undefined, warn: () 
 const upstream = (statuses: Record<string, number>) => {
   const keys: Array<string> = []
   const http: UpstreamHttpShape = {
-    fetch: (url) => {
+    send: (url) => {
       const key = new URL(url).searchParams.get("key")!
       keys.push(key)
-      return Promise.resolve(new Response(JSON.stringify({ error: { message: `no for ${key}` } }), { status: statuses[key] ?? 599 }))
+      const response = new Response(JSON.stringify({ error: { message: `no for ${key}` } }), { status: statuses[key] ?? 599 })
+      return { response: Promise.resolve(response), abort: () => undefined }
     }
   }
   return { http, keys }

@@ -14,7 +14,7 @@ export const testServices = async (options: { sql?: SqlShape; log?: LogShape } =
   Layer.mergeAll(
     Layer.succeed(Sql, options.sql ?? openNodeStore(":memory:")),
     Layer.succeed(Log, options.log ?? { debug() {}, info() {}, warn() {}, error() {}, request() {} }),
-    Layer.succeed(UpstreamHttp, { fetch: () => Promise.reject(new Error("no network in unit tests")) }),
+    Layer.succeed(UpstreamHttp, { send: () => ({ response: Promise.reject(new Error("no network in unit tests")), abort: () => undefined }) }),
     Layer.succeed(Operator, { notice: () => undefined }),
     Layer.succeed(Keyring, await testKeyring())
   )
