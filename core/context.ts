@@ -43,6 +43,9 @@ export interface Outcome {
   readonly ttfbMs: number | undefined
 }
 
+/** No bytes: the body before it is read, and after a stream has let go of it. Shared, as it cannot change. */
+export const NO_BYTES: Uint8Array<ArrayBuffer> = new Uint8Array()
+
 /**
  * One request as it moves through the pipeline. Plugins read it and add to it; each plugin
  * keeps its own per-request data under its own key in `state`.
@@ -58,7 +61,7 @@ export class RequestContext {
   stream = false
   /** The decoded JSON body; forwarded as `rawBody` unless `bodyChanged`. */
   body: Record<string, unknown> = {}
-  rawBody: Uint8Array<ArrayBuffer> = new Uint8Array()
+  rawBody: Uint8Array<ArrayBuffer> = NO_BYTES
   bodyChanged = false
   /** An upload's form parts, located in `rawBody`. */
   form: ReadonlyArray<FormPart> | undefined

@@ -1,7 +1,7 @@
 /** What every endpoint leg shares: preparing the upstream body and answering the client. */
 import { Effect } from "effect"
 import { type ChunkReader, readerOf, streamResponse } from "../chunk-reader.ts"
-import type { RequestContext } from "../context.ts"
+import { NO_BYTES, type RequestContext } from "../context.ts"
 import type { Finish } from "../endpoint.ts"
 import { type RelayError, UpstreamFailed } from "../errors.ts"
 import { passthrough, type PassthroughHooks, type StreamInspector } from "../sse/passthrough.ts"
@@ -54,7 +54,7 @@ const respondStream = (
   const status = upstream.status
   // So may the context, and a stream may stay open for minutes: the request's bytes, sent
   // already, are let go (its decoded body stays, for estimates and the plugins' settle).
-  ctx.rawBody = new Uint8Array()
+  ctx.rawBody = NO_BYTES
   const hooks: PassthroughHooks = {
     firstByte: () => {
       ctx.ttfbMs = ctx.elapsedMs()
