@@ -83,6 +83,22 @@ export const indexOfAscii = (bytes: Uint8Array, pattern: AsciiPattern, from = 0)
   return -1
 }
 
+/** Where `pattern` last starts in `bytes` at or before `from`, or -1; searched as `indexOfAscii`. */
+export const lastIndexOfAscii = (bytes: Uint8Array, pattern: AsciiPattern, from = bytes.length - pattern.bytes.length): number => {
+  const { bytes: wanted, anchor } = pattern
+  const byte = wanted[anchor]!
+  const last = Math.min(from, bytes.length - wanted.length)
+  if (last < 0) return -1
+  for (let i = bytes.lastIndexOf(byte, last + anchor); i !== -1; i = bytes.lastIndexOf(byte, i - 1)) {
+    const start = i - anchor
+    if (start < 0) return -1
+    let j = 0
+    while (j < wanted.length && bytes[start + j] === wanted[j]) j++
+    if (j === wanted.length) return start
+  }
+  return -1
+}
+
 /** Whether `bytes` contains `pattern`. */
 export const includesAscii = (bytes: Uint8Array, pattern: AsciiPattern): boolean => indexOfAscii(bytes, pattern) !== -1
 
@@ -90,7 +106,7 @@ export const includesAscii = (bytes: Uint8Array, pattern: AsciiPattern): boolean
 export const DATA_FIELD = asciiPattern("data:")
 export const USAGE_KEY = asciiPattern('"usage"')
 
-const isJsonSpace = (byte: number | undefined) => byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d
+export const isJsonSpace = (byte: number | undefined) => byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d
 
 /**
  * Whether `bytes` holds the JSON key `quotedName` (such as `"usage"`) with an object value,

@@ -4,6 +4,8 @@ import { type ChunkReader, readerOf, streamResponse } from "../chunk-reader.ts"
 import { NO_BYTES, type RequestContext } from "../context.ts"
 import type { Finish } from "../endpoint.ts"
 import { type RelayError, UpstreamFailed } from "../errors.ts"
+import { topLevelField } from "../json-field.ts"
+import { USAGE_KEY } from "../sse/events.ts"
 import { passthrough, type PassthroughHooks, type StreamInspector } from "../sse/passthrough.ts"
 import { type StreamTranslator, translateStream } from "../sse/translate.ts"
 import { estimateTokens, type Usage } from "../usage.ts"
@@ -114,11 +116,9 @@ export const respondPassthrough = (ctx: RequestContext, upstream: Response, fini
 /** A whole (non-streaming) upstream body, passed through as sent; `bodyUsage` reads its `usage` field. */
 export const respondWhole = (ctx: RequestContext, upstream: Response, bodyUsage: (usage: unknown) => Usage | undefined): LegResult =>
   readBody(ctx, upstream).pipe(Effect.map((bytes) => {
-    try {
-      ctx.usage = bodyUsage((JSON.parse(decoder.decode(bytes)) as { usage?: unknown }).usage)
-    } catch {
-      // A body that is not JSON still reaches the client as sent; it simply reports no usage.
-    }
+    // Only the usage is parsed: an answer of embeddings or images runs to megabytes. A body
+    // that is not JSON still reaches the client as sent; it simply reports no usage.
+    ctx.usage = bodyUsage(topLevelField(bytes, USAGE_KEY))
     const contentType = upstream.headers.get("content-type") ?? "application/json"
     return {
       response: wholeResponse(bytes, { status: upstream.status, headers: withHeaders(ctx, { "content-type": contentType }) }),
