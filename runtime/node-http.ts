@@ -60,28 +60,27 @@ const responseOf = (req: ClientRequest, method: string) =>
     })
     req.on("response", (res) => {
       // A stream lives long: the request's head, sent already, need not stay as it was built.
-      if (answerOf(res, method, resolve) !== undefined) flattenHead(req)
+      if (answerOf(res, method, resolve)) flattenHead(req)
     })
   })
 
 /**
- * Hands `res` to `resolve` as a Response: an event stream at once, as it arrives (returned as
- * well), any other answer once read whole, and without a Web stream since the relay reads it
- * whole anyway.
+ * Hands `res` to `resolve` as a Response: an event stream at once, as it arrives (then true is
+ * returned), any other answer once read whole, and without a Web stream since the relay reads
+ * it whole anyway.
  */
-const answerOf = (res: IncomingMessage, method: string, resolve: (response: Response) => void): Response | undefined => {
+const answerOf = (res: IncomingMessage, method: string, resolve: (response: Response) => void): boolean => {
   const headers = new Headers()
   const raw = res.rawHeaders
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!)
   const status = res.statusCode ?? 502
   if (status === 204 || status === 304 || method === "HEAD") {
     resolve(new Response(null, { status, headers }))
-    return undefined
+    return false
   }
   if (/^text\/event-stream/i.test(headers.get("content-type") ?? "")) {
-    const response = streamResponse(messageReader(res), { status, headers })
-    resolve(response)
-    return response
+    resolve(streamResponse(messageReader(res), { status, headers }))
+    return true
   }
   // A body cut short is the answer's failure, not the connection's: the response still
   // resolves (so the request is not sent again elsewhere), and reading it fails.
@@ -89,7 +88,7 @@ const answerOf = (res: IncomingMessage, method: string, resolve: (response: Resp
     (bytes) => resolve(wholeResponse(bytes, { status, headers })),
     (error) => resolve(new Response(new ReadableStream({ start: (controller) => controller.error(error) }), { status, headers }))
   )
-  return undefined
+  return false
 }
 
 /** A whole response body; fails if the response is cut off before its end. */

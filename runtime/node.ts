@@ -25,6 +25,11 @@ const respond = (handle: (request: Request) => Response | Promise<Response>) => 
 
 /** Calls `gone` if the response closes before it was all written: the client went away. */
 const whenClosedEarly = (outgoing: ServerResponse, gone: () => void) => {
+  // It may have gone while the request was read.
+  if (outgoing.closed) {
+    if (!outgoing.writableFinished) gone()
+    return () => undefined
+  }
   const onClose = () => {
     if (!outgoing.writableFinished) gone()
   }
