@@ -62,3 +62,19 @@ const pump = async (reader: ChunkReader, outgoing: ServerResponse): Promise<void
     outgoing.off("error", onClose)
   }
 }
+
+/** Calls `gone` if the response closes before it was all written: the client went away. */
+export const whenClosedEarly = (outgoing: ServerResponse, gone: () => void) => {
+  // It may have gone while the request was read.
+  if (outgoing.closed) {
+    if (!outgoing.writableFinished) gone()
+    return () => undefined
+  }
+  const onClose = () => {
+    if (!outgoing.writableFinished) gone()
+  }
+  outgoing.on("close", onClose)
+  return () => {
+    outgoing.off("close", onClose)
+  }
+}

@@ -4,7 +4,7 @@ import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
 import { ownReaderOf, watchClientWith } from "../core/index.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
 import { openNodeStore } from "./node-store.ts"
-import { writeChunks } from "./node-stream-out.ts"
+import { whenClosedEarly, writeChunks } from "./node-stream-out.ts"
 import { onProcessSignal, start } from "./start.ts"
 
 /**
@@ -21,22 +21,6 @@ const respond = (handle: (request: Request) => Response | Promise<Response>) => 
   if (reader === undefined) return response
   void writeChunks(reader, response, outgoing)
   return RESPONSE_ALREADY_SENT
-}
-
-/** Calls `gone` if the response closes before it was all written: the client went away. */
-const whenClosedEarly = (outgoing: ServerResponse, gone: () => void) => {
-  // It may have gone while the request was read.
-  if (outgoing.closed) {
-    if (!outgoing.writableFinished) gone()
-    return () => undefined
-  }
-  const onClose = () => {
-    if (!outgoing.writableFinished) gone()
-  }
-  outgoing.on("close", onClose)
-  return () => {
-    outgoing.off("close", onClose)
-  }
 }
 
 await start({

@@ -3,7 +3,7 @@ import { createServer, request, type Server } from "node:http"
 import { connect, type AddressInfo } from "node:net"
 import { after, describe, it } from "node:test"
 import type { ChunkReader } from "../../core/index.ts"
-import { writeChunks } from "../../runtime/node-stream-out.ts"
+import { whenClosedEarly, writeChunks } from "../../runtime/node-stream-out.ts"
 
 const enc = new TextEncoder()
 
@@ -99,5 +99,53 @@ describe("writing a chunk reader to a node:http response", () => {
     req.destroy()
     assert.ok(stalled < 400, `reads stop while the client does not read (${stalled} reads of 64 KiB)`)
     assert.ok(reads - stalled <= 1, `no read while the client is stalled (${reads - stalled} more)`)
+  })
+})
+
+describe("telling a client gone early from its response", () => {
+  /** A server that hands each response to `handle` after `delayMs`, and answers it `answer`. */
+  const watched = async (delayMs: number, answer: boolean) => {
+    const seen: Array<string> = []
+    const server = createServer((_req, res) => {
+      setTimeout(() => {
+        whenClosedEarly(res, () => seen.push("gone"))
+        if (answer) res.end("ok", () => seen.push("answered"))
+      }, delayMs)
+    })
+    servers.push(server)
+    await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening))
+    return { seen, port: (server.address() as AddressInfo).port }
+  }
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 150))
+
+  it("tells of a client that goes away while its answer is awaited", async () => {
+    const { seen, port } = await watched(0, false)
+    const req = request({ port, host: "127.0.0.1", method: "POST" })
+    req.on("error", () => undefined)
+    req.end("{}")
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    req.destroy()
+    await settle()
+    assert.deepEqual(seen, ["gone"])
+  })
+
+  it("tells of a client that went away before the watch began", async () => {
+    const { seen, port } = await watched(80, false)
+    const req = request({ port, host: "127.0.0.1", method: "POST" })
+    req.on("error", () => undefined)
+    req.end("{}")
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    req.destroy()
+    await settle()
+    assert.deepEqual(seen, ["gone"])
+  })
+
+  it("says nothing of a client that had its whole answer", async () => {
+    const { seen, port } = await watched(0, true)
+    await new Promise<void>((done) => {
+      request({ port, host: "127.0.0.1" }, (res) => res.resume().on("end", done)).end()
+    })
+    await settle()
+    assert.deepEqual(seen, ["answered"])
   })
 })
