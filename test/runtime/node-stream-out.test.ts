@@ -118,25 +118,25 @@ describe("telling a client gone early from its response", () => {
   }
   const settle = () => new Promise((resolve) => setTimeout(resolve, 150))
 
-  it("tells of a client that goes away while its answer is awaited", async () => {
-    const { seen, port } = await watched(0, false)
+  /** Sends a request and hangs up `afterMs` later, before any answer. */
+  const leave = async (port: number, afterMs: number) => {
     const req = request({ port, host: "127.0.0.1", method: "POST" })
     req.on("error", () => undefined)
     req.end("{}")
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await new Promise((resolve) => setTimeout(resolve, afterMs))
     req.destroy()
     await settle()
+  }
+
+  it("tells of a client that goes away while its answer is awaited", async () => {
+    const { seen, port } = await watched(0, false)
+    await leave(port, 50)
     assert.deepEqual(seen, ["gone"])
   })
 
   it("tells of a client that went away before the watch began", async () => {
     const { seen, port } = await watched(80, false)
-    const req = request({ port, host: "127.0.0.1", method: "POST" })
-    req.on("error", () => undefined)
-    req.end("{}")
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    req.destroy()
-    await settle()
+    await leave(port, 20)
     assert.deepEqual(seen, ["gone"])
   })
 
