@@ -11,6 +11,9 @@ import {
 import type { KeyPool } from "./key-pool.ts"
 import { redact } from "./redact.ts"
 import type { LogShape, UpstreamHttpShape, UpstreamSend } from "./services.ts"
+import { bytesOf } from "./whole-body.ts"
+
+const decoder = new TextDecoder()
 
 export interface UpstreamTarget {
   readonly provider: string
@@ -48,7 +51,7 @@ const readUpstreamError = async (
   response: Response,
   secrets: ReadonlyArray<string>
 ): Promise<{ message: string; type?: string; param?: string }> => {
-  const text = await response.text().catch(() => "")
+  const text = await bytesOf(response).then((bytes) => decoder.decode(bytes), () => "")
   let message = `upstream answered ${response.status}`
   let type: string | undefined
   let param: string | undefined

@@ -1,6 +1,6 @@
 import { type ClientRequest, Agent as HttpAgent, type IncomingMessage, request as httpRequest } from "node:http"
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
-import { type ChunkReader, concatChunks, streamResponse, type UpstreamHttpShape, wholeResponse } from "../core/index.ts"
+import { type ChunkReader, readAll, readerResponse, type UpstreamHttpShape, wholeResponse } from "../core/index.ts"
 import { flattenHead } from "./node-head.ts"
 
 /**
@@ -79,7 +79,7 @@ const answerOf = (res: IncomingMessage, method: string, resolve: (response: Resp
     return false
   }
   if (/^text\/event-stream/i.test(headers.get("content-type") ?? "")) {
-    resolve(streamResponse(messageReader(res), { status, headers }))
+    resolve(readerResponse(messageReader(res), { status, headers }))
     return true
   }
   // A body cut short is the answer's failure, not the connection's: the response still
@@ -113,13 +113,7 @@ const completeBody = (message: IncomingMessage): Uint8Array<ArrayBuffer> | undef
 }
 
 /** A body read as it arrives; fails if the message is cut off before its end. */
-const readFlowing = async (res: IncomingMessage): Promise<Uint8Array<ArrayBuffer>> => {
-  const reader = messageReader(res)
-  const parts: Array<Uint8Array> = []
-  for (let part = await reader.read(); part !== undefined; part = await reader.read()) parts.push(part)
-  const whole = concatChunks(parts)
-  return new Uint8Array(whole.buffer as ArrayBuffer, whole.byteOffset, whole.byteLength)
-}
+const readFlowing = (res: IncomingMessage): Promise<Uint8Array<ArrayBuffer>> => readAll(messageReader(res))
 
 /**
  * A response body read chunk by chunk, straight from node:http. At most one chunk waits here:

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net"
 import { after, before, describe, it } from "node:test"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
-import { bytesOf, ownReaderOf } from "../../core/index.ts"
+import { bytesOf, ownReaderOf, readerOf } from "../../core/index.ts"
 import { nodeUpstreamHttp } from "../../runtime/node-http.ts"
 
 // A full collection on demand, without starting the test runner with --expose-gc.
@@ -76,11 +76,10 @@ describe("node upstream client", () => {
 
   it("hands on an event stream chunk by chunk", async () => {
     const response = await fetch(`${base}/stream`, { method: "POST", body: "{}" })
-    const reader = response.body!.getReader()
-    const first = await reader.read()
-    assert.equal(new TextDecoder().decode(first.value), "data: one\n\n", "the first event arrives before the second is sent")
+    const reader = readerOf(response)!
+    assert.equal(new TextDecoder().decode(await reader.read()), "data: one\n\n", "the first event arrives before the second is sent")
     let rest = ""
-    for (let part = await reader.read(); !part.done; part = await reader.read()) rest += new TextDecoder().decode(part.value)
+    for (let part = await reader.read(); part !== undefined; part = await reader.read()) rest += new TextDecoder().decode(part)
     assert.equal(rest, "data: two\n\n")
   })
 
