@@ -7,6 +7,9 @@ const COMMA = 0x2c
 
 const decoder = new TextDecoder()
 
+/** The most text after the field's value that is walked to prove it top-level. */
+const LONGEST_TAIL = 4096
+
 /** Whether the byte at `at` is escaped: preceded by an odd run of backslashes. */
 const escaped = (bytes: Uint8Array, at: number) => {
   let run = 0
@@ -88,7 +91,8 @@ export const topLevelField = (bytes: Uint8Array, key: AsciiPattern): unknown => 
     i++
     while (isJsonSpace(bytes[i])) i++
     const end = valueEnd(bytes, i)
-    if (end === -1 || !closesOne(bytes, end)) break found
+    // The tail is walked byte by byte: a key far from the end is not the providers' layout.
+    if (end === -1 || bytes.length - end > LONGEST_TAIL || !closesOne(bytes, end)) break found
     try {
       return JSON.parse(decoder.decode(bytes.subarray(i, end)))
     } catch {

@@ -47,6 +47,11 @@ describe("topLevelField", () => {
     assert.deepEqual(usageOf(text), { prompt_tokens: 3 })
   })
 
+  it("reads a field far from the end, by parsing the whole body", () => {
+    const text = JSON.stringify({ usage: { total_tokens: 5 }, note: "x".repeat(10_000), nested: { usage: 9 } })
+    assert.deepEqual(usageOf(text), { total_tokens: 5 })
+  })
+
   it("reads the last of duplicated fields, as JSON.parse does", () => {
     assert.deepEqual(usageOf('{"usage":1,"usage":{"total_tokens":2}}'), { total_tokens: 2 })
   })
