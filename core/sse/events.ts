@@ -83,13 +83,14 @@ export const indexOfAscii = (bytes: Uint8Array, pattern: AsciiPattern, from = 0)
   return -1
 }
 
-/** Where `pattern` last starts in `bytes` at or before `from`, or -1; searched as `indexOfAscii`. */
-export const lastIndexOfAscii = (bytes: Uint8Array, pattern: AsciiPattern, from = bytes.length - pattern.bytes.length): number => {
+/** Where `pattern` last starts in `bytes`, or -1; searched as `indexOfAscii`. */
+export const lastIndexOfAscii = (bytes: Uint8Array, pattern: AsciiPattern): number => {
   const { bytes: wanted, anchor } = pattern
   const byte = wanted[anchor]!
-  const last = Math.min(from, bytes.length - wanted.length)
+  const last = bytes.length - wanted.length
   if (last < 0) return -1
-  for (let i = bytes.lastIndexOf(byte, last + anchor); i !== -1; i = bytes.lastIndexOf(byte, i - 1)) {
+  // A negative start would search from the end again: the loop stops before the first byte.
+  for (let i = bytes.lastIndexOf(byte, last + anchor); i !== -1; i = i === 0 ? -1 : bytes.lastIndexOf(byte, i - 1)) {
     const start = i - anchor
     if (start < 0) return -1
     let j = 0

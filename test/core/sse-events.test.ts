@@ -1,7 +1,7 @@
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
 import fc from "fast-check"
-import { asciiPattern, eventData, includesAscii, indexOfAscii, SseEventSplitter } from "../../core/sse/events.ts"
+import { asciiPattern, eventData, includesAscii, indexOfAscii, lastIndexOfAscii, SseEventSplitter } from "../../core/sse/events.ts"
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -167,6 +167,13 @@ describe("includesAscii", () => {
     const text = (max: number) => fc.string({ unit: fc.constantFrom("a", "g", '"', ":", "u", " ", "\n"), maxLength: max })
     fc.assert(fc.property(text(60), text(5).filter((p) => p.length > 0), fc.nat(70), (haystack, needle, from) => {
       assert.equal(indexOfAscii(enc.encode(haystack), asciiPattern(needle), from), naive(enc.encode(haystack), enc.encode(needle), from))
+    }), { numRuns: 2_000 })
+  })
+
+  it("finds the last place of a pattern as a plain search from the end does", () => {
+    const text = (max: number) => fc.string({ unit: fc.constantFrom("a", "g", '"', ":", "u", " ", "\n"), maxLength: max })
+    fc.assert(fc.property(text(60), text(5).filter((p) => p.length > 0), (haystack, needle) => {
+      assert.equal(lastIndexOfAscii(enc.encode(haystack), asciiPattern(needle)), haystack.lastIndexOf(needle))
     }), { numRuns: 2_000 })
   })
 
