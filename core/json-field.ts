@@ -1,8 +1,7 @@
-import { type AsciiPattern, isJsonSpace, lastIndexOfAscii } from "./sse/events.ts"
+import { type AsciiPattern, fieldValueAt, isJsonSpace, lastIndexOfAscii } from "./sse/events.ts"
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
-const COLON = 0x3a
 const COMMA = 0x2c
 
 const decoder = new TextDecoder()
@@ -85,11 +84,8 @@ export const topLevelField = (bytes: Uint8Array, key: AsciiPattern): unknown => 
   const at = lastIndexOfAscii(bytes, key)
   if (at === -1) return undefined
   found: if (!escaped(bytes, at)) {
-    let i = at + key.bytes.length
-    while (isJsonSpace(bytes[i])) i++
-    if (bytes[i] !== COLON) break found
-    i++
-    while (isJsonSpace(bytes[i])) i++
+    const i = fieldValueAt(bytes, at, key)
+    if (i === -1) break found
     const end = valueEnd(bytes, i)
     // The tail is walked byte by byte: a key far from the end is not the providers' layout.
     if (end === -1 || bytes.length - end > LONGEST_TAIL || !closesOne(bytes, end)) break found

@@ -64,6 +64,13 @@ export const asciiPattern = (text: string): AsciiPattern => {
   return { bytes, anchor }
 }
 
+/** Whether `wanted` is in `bytes` at `start`. */
+const matchesAt = (bytes: Uint8Array, wanted: Uint8Array, start: number) => {
+  let j = 0
+  while (j < wanted.length && bytes[start + j] === wanted[j]) j++
+  return j === wanted.length
+}
+
 /**
  * Where `pattern` starts in `bytes` at or after `from`, or -1. The engine's own indexOf finds
  * each place of the pattern's anchor byte and only there are the other bytes compared: a loop
@@ -76,9 +83,7 @@ export const indexOfAscii = (bytes: Uint8Array, pattern: AsciiPattern, from = 0)
     const start = i - anchor
     // Every later anchor starts further right still.
     if (start + wanted.length > bytes.length) return -1
-    let j = 0
-    while (j < wanted.length && bytes[start + j] === wanted[j]) j++
-    if (j === wanted.length) return start
+    if (matchesAt(bytes, wanted, start)) return start
   }
   return -1
 }
@@ -93,9 +98,7 @@ export const lastIndexOfAscii = (bytes: Uint8Array, pattern: AsciiPattern): numb
   for (let i = bytes.lastIndexOf(byte, last + anchor); i !== -1; i = i === 0 ? -1 : bytes.lastIndexOf(byte, i - 1)) {
     const start = i - anchor
     if (start < 0) return -1
-    let j = 0
-    while (j < wanted.length && bytes[start + j] === wanted[j]) j++
-    if (j === wanted.length) return start
+    if (matchesAt(bytes, wanted, start)) return start
   }
   return -1
 }
@@ -117,14 +120,22 @@ export const isJsonSpace = (byte: number | undefined) => byte === 0x20 || byte =
 export const hasObjectField = (bytes: Uint8Array, quotedName: AsciiPattern): boolean => {
   for (let at = indexOfAscii(bytes, quotedName); at !== -1; at = indexOfAscii(bytes, quotedName, at + 1)) {
     if (bytes[at - 1] === 0x5c) continue
-    let i = at + quotedName.bytes.length
-    while (isJsonSpace(bytes[i])) i++
-    if (bytes[i] !== 0x3a) continue
-    i++
-    while (isJsonSpace(bytes[i])) i++
-    if (bytes[i] === 0x7b) return true
+    if (bytes[fieldValueAt(bytes, at, quotedName)] === 0x7b) return true
   }
   return false
+}
+
+/**
+ * Where the value of the key `quotedName` found at `at` starts, past the colon and whatever
+ * whitespace the writer put around it; -1 when no colon follows (the text is not a key).
+ */
+export const fieldValueAt = (bytes: Uint8Array, at: number, quotedName: AsciiPattern): number => {
+  let i = at + quotedName.bytes.length
+  while (isJsonSpace(bytes[i])) i++
+  if (bytes[i] !== 0x3a) return -1
+  i++
+  while (isJsonSpace(bytes[i])) i++
+  return i
 }
 
 const decoder = new TextDecoder()
