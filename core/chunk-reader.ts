@@ -45,6 +45,21 @@ export const webStream = (reader: ChunkReader): ReadableStream<Uint8Array> =>
 
 const readers = new WeakMap<Response, ChunkReader>()
 
+/** Whether a streamed Response gets its Web stream when made, or when `body` is first read. */
+let bodiesOnDemand = false
+
+/**
+ * For a runtime whose server writes streamed answers from their readers (`ownReaderOf`), and
+ * whose Response class is plain JavaScript (Node's server adapter): a streamed answer's Web
+ * stream is then built only if some code reads its `body`, such as middleware that rebuilds
+ * the response. On Node, building one costs about 8 us on the way to a stream's first byte,
+ * for a stream nothing reads. A server that reads `body` natively (Bun, Deno) must not call
+ * this: it would not see the deferred stream.
+ */
+export const buildStreamBodiesOnDemand = (): void => {
+  bodiesOnDemand = true
+}
+
 /**
  * A streamed Response whose body is `reader`. Its `body` is a Web stream over the reader, for
  * any code that reads Responses; a consumer that knows this module takes the reader itself
@@ -52,8 +67,15 @@ const readers = new WeakMap<Response, ChunkReader>()
  * way, not both.
  */
 export const streamResponse = (reader: ChunkReader, init: ResponseInit): Response => {
-  const response = new Response(webStream(reader), init)
+  const response = bodiesOnDemand ? withBodyOnDemand(reader, init) : new Response(webStream(reader), init)
   readers.set(response, reader)
+  return response
+}
+
+const withBodyOnDemand = (reader: ChunkReader, init: ResponseInit): Response => {
+  const response = new Response(null, init)
+  let body: ReadableStream<Uint8Array> | undefined
+  Object.defineProperty(response, "body", { get: () => (body ??= webStream(reader)) })
   return response
 }
 

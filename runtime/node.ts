@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http"
 import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server"
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
-import { ownReaderOf, watchClientWith } from "../core/index.ts"
+import { buildStreamBodiesOnDemand, ownReaderOf, watchClientWith } from "../core/index.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
 import { openNodeStore } from "./node-store.ts"
 import { whenClosedEarly, writeChunks } from "./node-stream-out.ts"
@@ -22,6 +22,9 @@ const respond = (handle: (request: Request) => Response | Promise<Response>) => 
   void writeChunks(reader, response, outgoing)
   return RESPONSE_ALREADY_SENT
 }
+
+// The adapter's Response is plain JavaScript, and `respond` writes streams from their readers.
+buildStreamBodiesOnDemand()
 
 await start({
   runtime: `node ${process.version}`,

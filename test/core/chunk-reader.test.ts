@@ -1,26 +1,7 @@
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
-import { type ChunkReader, ownReaderOf, readerOf, streamResponse, webStream } from "../../core/chunk-reader.ts"
-import { readAll, sourceOf } from "./stream-helpers.ts"
-
-const enc = new TextEncoder()
-const dec = new TextDecoder()
-
-/** A reader over `chunks` that counts its reads and records its cancels. */
-const countingReader = (chunks: ReadonlyArray<string>, options: { failAt?: number } = {}) => {
-  let reads = 0
-  const cancels: Array<unknown> = []
-  const reader: ChunkReader = {
-    read: async () => {
-      const index = reads++
-      if (options.failAt === index) throw new Error("source broke")
-      const chunk = chunks[index]
-      return chunk === undefined ? undefined : enc.encode(chunk)
-    },
-    cancel: (reason) => void cancels.push(reason)
-  }
-  return { reader, reads: () => reads, cancels }
-}
+import { ownReaderOf, readerOf, streamResponse, webStream } from "../../core/chunk-reader.ts"
+import { countingReader, dec, enc, readAll, sourceOf } from "./stream-helpers.ts"
 
 describe("chunk readers", () => {
   it("read a Web stream chunk by chunk, the same objects, and pass a cancel on", async () => {

@@ -97,3 +97,19 @@ export const readAll = async (reader: ChunkReader): Promise<Array<Uint8Array>> =
 }
 
 export const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 0))
+
+/** A reader over `chunks` that counts its reads and records its cancels. */
+export const countingReader = (chunks: ReadonlyArray<string>, options: { failAt?: number } = {}) => {
+  let reads = 0
+  const cancels: Array<unknown> = []
+  const reader: ChunkReader = {
+    read: async () => {
+      const index = reads++
+      if (options.failAt === index) throw new Error("source broke")
+      const chunk = chunks[index]
+      return chunk === undefined ? undefined : enc.encode(chunk)
+    },
+    cancel: (reason) => void cancels.push(reason)
+  }
+  return { reader, reads: () => reads, cancels }
+}

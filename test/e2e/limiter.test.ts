@@ -116,4 +116,20 @@ describe("rate limits per account (RPM and TPM)", () => {
     })
     assert.equal(preflight.status, 204)
   })
+
+  it("streams to a browser origin whole, with the CORS headers", async () => {
+    const { key } = await createAccount(relay, { name: "browser stream" })
+    const answer = await fetch(`${relay.baseURL}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json", origin: "https://app.example" },
+      body: JSON.stringify({ model: "echo-1", stream: true, messages: [{ role: "user", content: "one two three" }] })
+    })
+    assert.equal(answer.status, 200)
+    assert.equal(answer.headers.get("access-control-allow-origin"), "https://app.example")
+    assert.match(answer.headers.get("content-type") ?? "", /^text\/event-stream/)
+    const events = (await answer.text()).split("\n\n").filter((event) => event.startsWith("data: "))
+    assert.equal(events.at(-1), "data: [DONE]")
+    const words = events.slice(0, -1).map((event) => JSON.parse(event.slice(6)).choices[0]?.delta?.content ?? "").join("")
+    assert.equal(words, "one two three")
+  })
 })
