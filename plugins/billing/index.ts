@@ -6,6 +6,7 @@ import {
   formatUsd,
   InsufficientBalance,
   Log,
+  type ModelEntry,
   ModelNotFound,
   type RequestContext,
   Sql,
@@ -64,12 +65,20 @@ export const billing = (options: BillingOptions = {}) =>
       const defaultOutput = options.defaultOutputTokens ?? 16_384
 
       const priceFor = (ctx: RequestContext, cost: bigint) => (ctx.byok ? percentOf(cost, byokFee) : cost)
+      // Catalog entries live as long as the relay: each one's prices are parsed once, not on
+      // every request.
+      const rateCache = new WeakMap<ModelEntry, Rates | undefined>()
+      const ratesFor = (entry: ModelEntry | undefined) => {
+        if (entry === undefined) return undefined
+        if (!rateCache.has(entry)) rateCache.set(entry, ratesOf(entry))
+        return rateCache.get(entry)
+      }
 
       return {
         admit: (ctx) => {
           const account = ctx.caller?.account
           if (account === undefined) return Effect.void
-          const rates = ratesOf(ctx.target?.entry)
+          const rates = ratesFor(ctx.target?.entry)
           if (rates === undefined && !ctx.byok) {
             return Effect.fail(new ModelNotFound({ message: `model ${ctx.model} has no price on this relay` }))
           }
