@@ -54,7 +54,8 @@ let bodiesOnDemand = false
  * stream is then built only if some code reads its `body`, such as middleware that rebuilds
  * the response. On Node, building one costs about 8 us on the way to a stream's first byte,
  * for a stream nothing reads. A server that reads `body` natively (Bun, Deno) must not call
- * this: it would not see the deferred stream.
+ * this: it would not see the deferred stream. Only `body` is deferred: such a response read
+ * with `text()` or `arrayBuffer()` reads as empty, and nothing in the relay reads one so.
  */
 export const buildStreamBodiesOnDemand = (): void => {
   bodiesOnDemand = true
