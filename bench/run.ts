@@ -6,6 +6,7 @@ import { BINARY, type Command, relayCommand, type RuntimeName, scriptCommand } f
 import type { Job, Target } from "./load.ts"
 import type { Summary } from "./stats.ts"
 import { heapMemoryFile } from "./gc-on-signal.ts"
+import { compareTargets, type Figures, targetTable } from "./targets.ts"
 import { ensureWrk, type WrkResult, wrkSaturate } from "./wrk.ts"
 
 /**
@@ -157,6 +158,9 @@ const main = async () => {
     quick: QUICK
   }
   const rows: Array<[string, string, string, string]> = []
+  // Each stack's figures against the targets: the yardsticks, then the full stack per runtime.
+  const figures: Record<string, Figures> = {}
+  const share = (requestsPerSecond: number, ceiling: number) => (100 * requestsPerSecond) / ceiling
   const ms = (value: number) => value.toFixed(3)
   const added = (relayed: number, base: number) => `+${(relayed - base).toFixed(3)}`
   try {
@@ -192,6 +196,7 @@ const main = async () => {
         const saturated = await load<Saturation>({ kind: "saturate", target, body: chat("bench-model"), connections: SETTINGS.connections, durationMs: SETTINGS.saturateMs })
         reference[runtime] = { sequential: sides, saturation: saturated }
         const [d, r] = [sides.direct!.latency, sides.reference!.latency]
+        figures[`yardstick on ${runtime}`] = { addedP50: r.p50 - d.p50, addedP99: r.p99 - d.p99, throughputPct: share(saturated.requestsPerSecond, ceiling.requestsPerSecond) }
         rows.push([`yardstick: bare node:http forwarder on ${runtime}, c=1 latency p50 / p99 (ms)`, `${ms(d.p50)} / ${ms(d.p99)}`, `${ms(r.p50)} / ${ms(r.p99)}`, `${added(r.p50, d.p50)} / ${added(r.p99, d.p99)}`])
         rows.push([`yardstick: bare node:http forwarder on ${runtime}, throughput (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round((100 * saturated.requestsPerSecond) / ceiling.requestsPerSecond)}% of direct`])
         await wrkRow(`yardstick on ${runtime}`, target)
@@ -227,6 +232,12 @@ const main = async () => {
         // (c) Saturation.
         const saturated = await load<Saturation>({ kind: "saturate", target: relay.target, body: chat("bench-model"), connections: SETTINGS.connections, durationMs: SETTINGS.saturateMs })
         results.saturation = { direct: ceiling, relay: saturated }
+        const full = sides[relay.target.name]!.latency
+        figures.node = {
+          addedP50: full.p50 - sides.direct!.latency.p50,
+          addedP99: full.p99 - sides.direct!.latency.p99,
+          throughputPct: share(saturated.requestsPerSecond, ceiling.requestsPerSecond)
+        }
         rows.push([`(c) throughput, ${SETTINGS.connections} connections (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round((100 * saturated.requestsPerSecond) / ceiling.requestsPerSecond)}% of direct`])
         await wrkRow("(c) node", relay.target)
 
@@ -236,6 +247,7 @@ const main = async () => {
         results.streaming = { burst: streams, paced }
         const [s, ps] = [streams, paced].map((sides) => ({ d: sides.direct!, r: sides[relay.target.name]! }))
         rows.push(["(d) stream first byte p50 (ms)", ms(s!.d.firstByte.p50), ms(s!.r.firstByte.p50), added(s!.r.firstByte.p50, s!.d.firstByte.p50)])
+        figures.node = { ...figures.node, firstByteP50: s!.r.firstByte.p50 - s!.d.firstByte.p50 }
         rows.push(["(d) stream first byte p99 (ms)", ms(s!.d.firstByte.p99), ms(s!.r.firstByte.p99), added(s!.r.firstByte.p99, s!.d.firstByte.p99)])
         rows.push(["(d) paced stream: gap between chunks p50 / p99 (ms)", `${ms(ps!.d.gap.p50)} / ${ms(ps!.d.gap.p99)}`, `${ms(ps!.r.gap.p50)} / ${ms(ps!.r.gap.p99)}`, "upstream sends every 2 ms"])
         rows.push(["(d) paced stream: reads per stream (64 chunks sent)", String(Math.round(ps!.d.readsPerStream)), String(Math.round(ps!.r.readsPerStream)), "fewer = chunks held back"])
@@ -267,11 +279,13 @@ const main = async () => {
           results.idleStreams = { streams: SETTINGS.held, rounds: readings, bytesPerStream: perStream.map(Math.round), heapBytesPerStream: heapPerStream.map(Math.round) }
           // The first round, and the mean of the later ones: resident memory swings by a few KiB
           // per stream from one round to the next, with the pages the heap keeps or returns.
-          const kib = (values: Array<number>) => {
+          const firstAndSteady = (values: Array<number>) => {
             const later = values.slice(1)
-            const steady = later.reduce((sum, bytes) => sum + bytes, 0) / later.length
-            return `${(values[0]! / 1024).toFixed(1)} KiB / ${(steady / 1024).toFixed(1)} KiB`
+            return [values[0]! / 1024, later.reduce((sum, bytes) => sum + bytes, 0) / later.length / 1024] as const
           }
+          const kib = (values: Array<number>) => firstAndSteady(values).map((value) => `${value.toFixed(1)} KiB`).join(" / ")
+          const [rssFirstKiB, rssSteadyKiB] = firstAndSteady(perStream)
+          figures.node = { ...figures.node, rssFirstKiB, rssSteadyKiB }
           rows.push([`(e) ${SETTINGS.held} idle open streams: relay RSS per stream, first round / steady (mean of ${SETTINGS.heldRounds - 1})`, "", kib(perStream), `${readings[0]!.idleKiB} KiB idle`])
           rows.push([`(e) ${SETTINGS.held} idle open streams: live heap per stream, first round / steady (mean of ${SETTINGS.heldRounds - 1})`, "", kib(heapPerStream), `${readings[0]!.idleHeapKiB} KiB idle`])
         } finally {
@@ -314,16 +328,24 @@ const main = async () => {
         await wrkRow(runtime, relay.target)
         const s = { d: streams.direct!.firstByte, r: streams[relay.target.name]!.firstByte }
         rows.push([`${runtime}: stream first byte p50 (ms)`, ms(s.d.p50), ms(s.r.p50), added(s.r.p50, s.d.p50)])
+        figures[runtime] = {
+          addedP50: r.p50 - d.p50,
+          addedP99: r.p99 - d.p99,
+          throughputPct: share(saturated.requestsPerSecond, ceiling.requestsPerSecond),
+          firstByteP50: s.r.p50 - s.d.p50
+        }
       } finally {
         await stop(relay)
         rmSync(relay.dataDir, { recursive: true, force: true })
       }
     }
     results.runtimes = runtimes
+    results.targets = compareTargets(figures)
   } finally {
     await stop(mock)
   }
   console.log(`| measure | direct | through relay | added |\n|---|---|---|---|\n${rows.map((r) => `| ${r.join(" | ")} |`).join("\n")}`)
+  console.log(`\nThe targets (full stack; "yardstick" is the bare forwarder):\n\n${targetTable(figures)}`)
   const file = join(ROOT, QUICK ? "bench/results/quick.json" : "bench/results/latest.json")
   mkdirSync(join(ROOT, "bench/results"), { recursive: true })
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)

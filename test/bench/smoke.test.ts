@@ -55,5 +55,12 @@ describe("npm run bench, quick form", () => {
       assert.equal(results.runtimes[runtime].sequential[`relay-${runtime}`].errors, 0, `${runtime} answered every request`)
       assert.equal(results.runtimes[runtime].saturation.errors, 0)
     }
+    // Every target is compared, with a figure for the full stack on each runtime it names.
+    assert.match(run.stdout, /\| target \| yardstick on node \| yardstick on bun \| node \| bun \| deno/)
+    assert.equal(results.targets.length, 6)
+    for (const { target, measured } of results.targets as Array<{ target: string; measured: Record<string, { value: number; met: boolean }> }>) {
+      assert.ok(Number.isFinite(measured.node?.value), `node has a figure for ${target}`)
+      assert.equal(typeof measured.node!.met, "boolean")
+    }
   })
 })
