@@ -177,7 +177,7 @@ const main = async () => {
       const relayed = await wrkSaturate(`http://127.0.0.1:${target.port}/v1/chat/completions`, chat("bench-model"), target.key, SETTINGS.connections, SETTINGS.saturateMs / 1000)
       wrk[label] = relayed
       const base = wrk.direct!.requestsPerSecond
-      rows.push([`${label}: throughput measured by wrk, ${SETTINGS.connections} connections (req/s)`, String(base), `${relayed.requestsPerSecond} (errors ${relayed.errors})`, `${Math.round((100 * relayed.requestsPerSecond) / base)}% of direct`])
+      rows.push([`${label}: throughput measured by wrk, ${SETTINGS.connections} connections (req/s)`, String(base), `${relayed.requestsPerSecond} (errors ${relayed.errors})`, `${Math.round(share(relayed.requestsPerSecond, base))}% of direct`])
     }
     if (withWrk) {
       wrk.direct = await wrkSaturate(`http://127.0.0.1:${direct.port}/v1/chat/completions`, chat("bench-model"), direct.key, SETTINGS.connections, SETTINGS.saturateMs / 1000)
@@ -198,7 +198,7 @@ const main = async () => {
         const [d, r] = [sides.direct!.latency, sides.reference!.latency]
         figures[`yardstick on ${runtime}`] = { addedP50: r.p50 - d.p50, addedP99: r.p99 - d.p99, throughputPct: share(saturated.requestsPerSecond, ceiling.requestsPerSecond) }
         rows.push([`yardstick: bare node:http forwarder on ${runtime}, c=1 latency p50 / p99 (ms)`, `${ms(d.p50)} / ${ms(d.p99)}`, `${ms(r.p50)} / ${ms(r.p99)}`, `${added(r.p50, d.p50)} / ${added(r.p99, d.p99)}`])
-        rows.push([`yardstick: bare node:http forwarder on ${runtime}, throughput (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round((100 * saturated.requestsPerSecond) / ceiling.requestsPerSecond)}% of direct`])
+        rows.push([`yardstick: bare node:http forwarder on ${runtime}, throughput (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round(share(saturated.requestsPerSecond, ceiling.requestsPerSecond))}% of direct`])
         await wrkRow(`yardstick on ${runtime}`, target)
       } finally {
         await stop(proxy)
@@ -238,7 +238,7 @@ const main = async () => {
           addedP99: full.p99 - sides.direct!.latency.p99,
           throughputPct: share(saturated.requestsPerSecond, ceiling.requestsPerSecond)
         }
-        rows.push([`(c) throughput, ${SETTINGS.connections} connections (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round((100 * saturated.requestsPerSecond) / ceiling.requestsPerSecond)}% of direct`])
+        rows.push([`(c) throughput, ${SETTINGS.connections} connections (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round(share(saturated.requestsPerSecond, ceiling.requestsPerSecond))}% of direct`])
         await wrkRow("(c) node", relay.target)
 
         // (d) Streams of 64 chunks: time to first byte, and gaps with chunks 2 ms apart upstream.
@@ -324,7 +324,7 @@ const main = async () => {
         const r = sides[relay.target.name]!.latency
         const d = sides.direct!.latency
         rows.push([`${runtime}: full stack, c=1 latency p50 / p99 (ms)`, `${ms(d.p50)} / ${ms(d.p99)}`, `${ms(r.p50)} / ${ms(r.p99)}`, `${added(r.p50, d.p50)} / ${added(r.p99, d.p99)}`])
-        rows.push([`${runtime}: throughput, ${SETTINGS.connections} connections (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round((100 * saturated.requestsPerSecond) / ceiling.requestsPerSecond)}% of direct`])
+        rows.push([`${runtime}: throughput, ${SETTINGS.connections} connections (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round(share(saturated.requestsPerSecond, ceiling.requestsPerSecond))}% of direct`])
         await wrkRow(runtime, relay.target)
         const s = { d: streams.direct!.firstByte, r: streams[relay.target.name]!.firstByte }
         rows.push([`${runtime}: stream first byte p50 (ms)`, ms(s.d.p50), ms(s.r.p50), added(s.r.p50, s.d.p50)])
