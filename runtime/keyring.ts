@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { existsSync, linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import type { KeyringShape, MasterKey } from "../core/index.ts"
 import { ConfigError } from "../config/index.ts"
@@ -20,11 +20,12 @@ const decodeKey = (text: string): Uint8Array<ArrayBuffer> | undefined => {
 }
 
 const encodeKey = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes))
+const encodeHex = (bytes: Uint8Array): string => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")
 
 /** The key as WebCrypto sees it, named by the first 16 hex digits of its SHA-256. */
 const importKey = async (bytes: Uint8Array<ArrayBuffer>): Promise<MasterKey> => {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))
-  const id = Array.from(digest.slice(0, 8), (byte) => byte.toString(16).padStart(2, "0")).join("")
+  const id = encodeHex(digest.slice(0, 8))
   const key = await crypto.subtle.importKey("raw", bytes, { name: "AES-GCM" }, false, ["encrypt", "decrypt"])
   return { id, key }
 }
@@ -45,23 +46,41 @@ const parseAll = (texts: ReadonlyArray<string>, source: string): Array<Uint8Arra
 export const loadKeyring = async (vars: Readonly<Record<string, string | undefined>>, dataDir: string): Promise<KeyringShape> => {
   const fromEnv = vars.RELAY_MASTER_KEY?.trim()
   const file = join(dataDir, "master.key")
+  const readFile = () => parseAll(readFileSync(file, "utf8").split("\n").filter((line) => line.trim() !== ""), file)
+  // Written whole to a private file of this process's own, then moved into place: a crash
+  // leaves the old file, and commands starting together never share a half-written one.
+  const writeTemporary = (keys: ReadonlyArray<Uint8Array>) => {
+    const temporary = `${file}.${process.pid}.${encodeHex(crypto.getRandomValues(new Uint8Array(6)))}.tmp`
+    writeFileSync(temporary, `${keys.map(encodeKey).join("\n")}\n`, { mode: 0o600 })
+    return temporary
+  }
+  const save = () => renameSync(writeTemporary(raw), file)
+  /**
+   * The first key, generated unless another process got there first. Linking fails if the
+   * file exists, so of several relays or commands starting on a new data directory one key
+   * wins and all of them seal with it.
+   */
+  const createOnce = () => {
+    const fresh = [crypto.getRandomValues(new Uint8Array(KEY_BYTES))]
+    const temporary = writeTemporary(fresh)
+    try {
+      linkSync(temporary, file)
+      return fresh
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
+      return readFile()
+    } finally {
+      unlinkSync(temporary)
+    }
+  }
+
   let raw: Array<Uint8Array<ArrayBuffer>>
   if (fromEnv) {
     const previous = (vars.RELAY_MASTER_KEY_PREVIOUS ?? "").split(",").map((key) => key.trim()).filter((key) => key !== "")
     raw = parseAll([fromEnv, ...previous], "RELAY_MASTER_KEY")
-  } else if (existsSync(file)) {
-    raw = parseAll(readFileSync(file, "utf8").split("\n").filter((line) => line.trim() !== ""), file)
   } else {
-    raw = [crypto.getRandomValues(new Uint8Array(KEY_BYTES))]
+    raw = existsSync(file) ? readFile() : createOnce()
   }
-
-  const save = () => {
-    // Written whole to a private file, then moved into place: a crash leaves the old file.
-    const temporary = `${file}.tmp`
-    writeFileSync(temporary, `${raw.map(encodeKey).join("\n")}\n`, { mode: 0o600 })
-    renameSync(temporary, file)
-  }
-  if (!fromEnv && !existsSync(file)) save()
 
   let keys = await Promise.all(raw.map(importKey))
   return {
