@@ -1,6 +1,6 @@
 import { existsSync, linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import type { KeyringShape, MasterKey } from "../core/index.ts"
+import { type KeyringShape, type MasterKey, randomBase62 } from "../core/index.ts"
 import { ConfigError } from "../config/index.ts"
 
 const KEY_BYTES = 32
@@ -20,12 +20,11 @@ const decodeKey = (text: string): Uint8Array<ArrayBuffer> | undefined => {
 }
 
 const encodeKey = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes))
-const encodeHex = (bytes: Uint8Array): string => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")
 
 /** The key as WebCrypto sees it, named by the first 16 hex digits of its SHA-256. */
 const importKey = async (bytes: Uint8Array<ArrayBuffer>): Promise<MasterKey> => {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))
-  const id = encodeHex(digest.slice(0, 8))
+  const id = Array.from(digest.slice(0, 8), (byte) => byte.toString(16).padStart(2, "0")).join("")
   const key = await crypto.subtle.importKey("raw", bytes, { name: "AES-GCM" }, false, ["encrypt", "decrypt"])
   return { id, key }
 }
@@ -50,11 +49,10 @@ export const loadKeyring = async (vars: Readonly<Record<string, string | undefin
   // Written whole to a private file of this process's own, then moved into place: a crash
   // leaves the old file, and commands starting together never share a half-written one.
   const writeTemporary = (keys: ReadonlyArray<Uint8Array>) => {
-    const temporary = `${file}.${process.pid}.${encodeHex(crypto.getRandomValues(new Uint8Array(6)))}.tmp`
+    const temporary = `${file}.${process.pid}.${randomBase62(8)}.tmp`
     writeFileSync(temporary, `${keys.map(encodeKey).join("\n")}\n`, { mode: 0o600 })
     return temporary
   }
-  const save = () => renameSync(writeTemporary(raw), file)
   /**
    * The first key, generated unless another process got there first. Linking fails if the
    * file exists, so of several relays or commands starting on a new data directory one key
@@ -81,6 +79,7 @@ export const loadKeyring = async (vars: Readonly<Record<string, string | undefin
   } else {
     raw = existsSync(file) ? readFile() : createOnce()
   }
+  const save = () => renameSync(writeTemporary(raw), file)
 
   let keys = await Promise.all(raw.map(importKey))
   return {
