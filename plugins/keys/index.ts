@@ -70,8 +70,8 @@ export const keys = (options: KeysOptions = {}) =>
           })
         },
         start: Effect.gen(function*() {
-          if (!store.isEmpty()) return
-          const account = store.createAccount("default", info.defaultTier)
+          const account = store.createFirstAccount("default", info.defaultTier)
+          if (account === undefined) return
           const issued = yield* Effect.promise(() => directory.issueKey(account.id, "first-run"))
           if (issued instanceof Error) return
           operator.notice(

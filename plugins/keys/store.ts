@@ -56,7 +56,11 @@ export const makeKeyStore = (sql: SqlShape, now: () => number = Date.now) => {
   const insertAccount = sql.prepare("INSERT INTO accounts (id, name, tier, rpm, tpm, created_at) VALUES (?, ?, ?, NULL, NULL, ?)")
   const selectAccount = sql.prepare("SELECT * FROM accounts WHERE id = ?")
   const selectAccounts = sql.prepare("SELECT * FROM accounts ORDER BY created_at, id")
-  const countAccounts = sql.prepare("SELECT COUNT(*) AS n FROM accounts")
+  // One statement, so it takes the write lock before it looks: of several processes starting
+  // together on a new store (two relays, a relay and a command), exactly one creates it.
+  const insertFirstAccount = sql.prepare(
+    "INSERT INTO accounts (id, name, tier, rpm, tpm, created_at) SELECT ?, ?, ?, NULL, NULL, ? WHERE NOT EXISTS (SELECT 1 FROM accounts)"
+  )
   const insertKey = sql.prepare(
     "INSERT INTO api_keys (id, account_id, name, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)"
   )
@@ -90,8 +94,11 @@ export const makeKeyStore = (sql: SqlShape, now: () => number = Date.now) => {
     accounts(): Array<StoredAccount> {
       return selectAccounts.all<AccountRow>().map(toAccount)
     },
-    isEmpty(): boolean {
-      return countAccounts.get<{ n: number }>()!.n === 0
+    /** Creates the store's first account; undefined if it has one already. */
+    createFirstAccount(name: string, tier: string): StoredAccount | undefined {
+      const id = `acct_${randomBase62(16)}`
+      if (insertFirstAccount.run(id, name, tier, now()).changes === 0) return undefined
+      return toAccount(selectAccount.get<AccountRow>(id)!)
     },
     /** Applies the given changes; `null` clears an override. */
     updateAccount(id: string, changes: { tier?: string; rpm?: number | null; tpm?: number | null }): StoredAccount | undefined {

@@ -4,10 +4,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, it } from "node:test"
 import OpenAI from "openai"
+import { type AccountView, createAccount } from "../helpers/accounts.ts"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
 import { ROOT, runRelayToExit, startRelay } from "../helpers/relay.ts"
 
 const SHIPPED_CONFIG = join(ROOT, "relay.config.ts")
+const METERED_CONFIG = join(ROOT, "test/fixtures/relay.metered-config.ts")
 
 describe("first run with the shipped config", () => {
   it("creates its data directory and a default account, prints its key once, and answers the README's request with no provider key", async () => {
@@ -72,6 +74,38 @@ describe("first run with the shipped config", () => {
     } finally {
       await relay.stop()
       await mock.stop()
+    }
+  })
+})
+
+describe("two relays started together on a new data directory", () => {
+  it("create one default account, print one key, and seal BYOK credentials with one master key", async () => {
+    const own = "sk-user-own-key-5151"
+    const mock = new MockOpenAI({ "sk-shared-000": "ok", [own]: "ok" })
+    const env = { OPENAI_API_KEY: "sk-shared-000", OPENAI_BASE_URL: await mock.start() }
+    const dataDir = mkdtempSync(join(tmpdir(), "relay-twins-"))
+    const [a, b] = await Promise.all([startRelay({ config: METERED_CONFIG, dataDir, env }), startRelay({ config: METERED_CONFIG, dataDir, env })])
+    try {
+      const printed = [a.firstRunKey, b.firstRunKey].filter((key) => key !== undefined)
+      assert.equal(printed.length, 1, "one of them creates the default account and prints its key")
+      const accounts = (await (await b.admin("GET", "/admin/accounts")).json()) as { data: Array<AccountView> }
+      assert.deepEqual(accounts.data.map((account) => account.name), ["default"])
+
+      const { key } = await createAccount(a, { name: "twin-byok", credits: "1.00" })
+      const put = await fetch(`${a.baseURL}/account/byok/openai`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ api_key: own })
+      })
+      assert.equal(put.status, 200)
+      const client = new OpenAI({ baseURL: `${b.url}/byok/v1`, apiKey: key, maxRetries: 0 })
+      const reply = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "sealed by the other" }] })
+      assert.equal(reply.choices[0]?.message.content, "sealed by the other")
+      assert.equal(mock.chats.at(-1)!.headers.authorization, `Bearer ${own}`, "the credential one relay sealed opens in the other")
+    } finally {
+      await Promise.all([a.stop(), b.stop()])
+      await mock.stop()
+      rmSync(dataDir, { recursive: true, force: true })
     }
   })
 })
