@@ -161,6 +161,7 @@ const main = async () => {
   // Each stack's figures against the targets: the yardsticks, then the full stack per runtime.
   const figures: Record<string, Figures> = {}
   const share = (requestsPerSecond: number, ceiling: number) => (100 * requestsPerSecond) / ceiling
+  const ofDirect = (requestsPerSecond: number, ceiling: number) => `${Math.round(share(requestsPerSecond, ceiling))}% of direct`
   const ms = (value: number) => value.toFixed(3)
   const added = (relayed: number, base: number) => `+${(relayed - base).toFixed(3)}`
   try {
@@ -177,7 +178,7 @@ const main = async () => {
       const relayed = await wrkSaturate(`http://127.0.0.1:${target.port}/v1/chat/completions`, chat("bench-model"), target.key, SETTINGS.connections, SETTINGS.saturateMs / 1000)
       wrk[label] = relayed
       const base = wrk.direct!.requestsPerSecond
-      rows.push([`${label}: throughput measured by wrk, ${SETTINGS.connections} connections (req/s)`, String(base), `${relayed.requestsPerSecond} (errors ${relayed.errors})`, `${Math.round(share(relayed.requestsPerSecond, base))}% of direct`])
+      rows.push([`${label}: throughput measured by wrk, ${SETTINGS.connections} connections (req/s)`, String(base), `${relayed.requestsPerSecond} (errors ${relayed.errors})`, ofDirect(relayed.requestsPerSecond, base)])
     }
     if (withWrk) {
       wrk.direct = await wrkSaturate(`http://127.0.0.1:${direct.port}/v1/chat/completions`, chat("bench-model"), direct.key, SETTINGS.connections, SETTINGS.saturateMs / 1000)
@@ -198,7 +199,7 @@ const main = async () => {
         const [d, r] = [sides.direct!.latency, sides.reference!.latency]
         figures[`yardstick on ${runtime}`] = { addedP50: r.p50 - d.p50, addedP99: r.p99 - d.p99, throughputPct: share(saturated.requestsPerSecond, ceiling.requestsPerSecond) }
         rows.push([`yardstick: bare node:http forwarder on ${runtime}, c=1 latency p50 / p99 (ms)`, `${ms(d.p50)} / ${ms(d.p99)}`, `${ms(r.p50)} / ${ms(r.p99)}`, `${added(r.p50, d.p50)} / ${added(r.p99, d.p99)}`])
-        rows.push([`yardstick: bare node:http forwarder on ${runtime}, throughput (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round(share(saturated.requestsPerSecond, ceiling.requestsPerSecond))}% of direct`])
+        rows.push([`yardstick: bare node:http forwarder on ${runtime}, throughput (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), ofDirect(saturated.requestsPerSecond, ceiling.requestsPerSecond)])
         await wrkRow(`yardstick on ${runtime}`, target)
       } finally {
         await stop(proxy)
@@ -238,7 +239,7 @@ const main = async () => {
           addedP99: full.p99 - sides.direct!.latency.p99,
           throughputPct: share(saturated.requestsPerSecond, ceiling.requestsPerSecond)
         }
-        rows.push([`(c) throughput, ${SETTINGS.connections} connections (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round(share(saturated.requestsPerSecond, ceiling.requestsPerSecond))}% of direct`])
+        rows.push([`(c) throughput, ${SETTINGS.connections} connections (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), ofDirect(saturated.requestsPerSecond, ceiling.requestsPerSecond)])
         await wrkRow("(c) node", relay.target)
 
         // (d) Streams of 64 chunks: time to first byte, and gaps with chunks 2 ms apart upstream.
@@ -324,7 +325,7 @@ const main = async () => {
         const r = sides[relay.target.name]!.latency
         const d = sides.direct!.latency
         rows.push([`${runtime}: full stack, c=1 latency p50 / p99 (ms)`, `${ms(d.p50)} / ${ms(d.p99)}`, `${ms(r.p50)} / ${ms(r.p99)}`, `${added(r.p50, d.p50)} / ${added(r.p99, d.p99)}`])
-        rows.push([`${runtime}: throughput, ${SETTINGS.connections} connections (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), `${Math.round(share(saturated.requestsPerSecond, ceiling.requestsPerSecond))}% of direct`])
+        rows.push([`${runtime}: throughput, ${SETTINGS.connections} connections (req/s)`, String(ceiling.requestsPerSecond), String(saturated.requestsPerSecond), ofDirect(saturated.requestsPerSecond, ceiling.requestsPerSecond)])
         await wrkRow(runtime, relay.target)
         const s = { d: streams.direct!.firstByte, r: streams[relay.target.name]!.firstByte }
         rows.push([`${runtime}: stream first byte p50 (ms)`, ms(s.d.p50), ms(s.r.p50), added(s.r.p50, s.d.p50)])
