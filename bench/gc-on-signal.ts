@@ -3,16 +3,19 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 /**
- * Preloaded into the relay by the idle-stream scenario only (with `--expose-gc`): SIGUSR2 runs
- * a full garbage collection, so the memory read next is what the relay keeps, not garbage the
- * collector has not reached yet, and writes the live heap (`heapMemoryFile`) for the bench:
- * resident memory also counts pages the heap has grown into and not yet returned, which swing
- * from run to run; the live heap does not.
+ * Preloaded into the relay by the idle-stream scenario only (Node and Deno with the collector
+ * exposed, Bun as is): SIGUSR2 runs a full garbage collection, so the memory read next is what
+ * the relay keeps, not garbage the collector has not reached yet, and writes the live heap
+ * (`heapMemoryFile`) for the bench: resident memory also counts pages the heap has grown into
+ * and not yet returned, which swing from run to run; the live heap does not.
  */
 export const heapMemoryFile = (pid: number) => join(tmpdir(), `relay-bench-heap-${pid}.json`)
 
+const { gc, Bun } = globalThis as { gc?: () => void; Bun?: { gc: (force: boolean) => void } }
+const collect = gc ?? (Bun ? () => Bun.gc(true) : undefined)
+
 process.on("SIGUSR2", () => {
-  ;(globalThis as { gc?: () => void }).gc?.()
+  collect?.()
   const { heapUsed, arrayBuffers } = process.memoryUsage()
   writeFileSync(heapMemoryFile(process.pid), JSON.stringify({ heapUsed, arrayBuffers }))
 })
