@@ -51,6 +51,10 @@ describe("first run with the shipped config", () => {
       })
       assert.equal(reused.status, 200, "the key survives a restart")
       assert.equal(await second.stop("SIGINT"), 0)
+      // What an operator's log collector gets: JSON records only, no runtime's own warnings.
+      for (const line of second.output().split("\n").filter(Boolean)) {
+        assert.doesNotThrow(() => JSON.parse(line), `not a log record: ${line}`)
+      }
     } finally {
       rmSync(home, { recursive: true, force: true })
     }
