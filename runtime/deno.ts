@@ -1,5 +1,6 @@
 import { openDenoStore } from "./deno-store.ts"
-import { globalFetch, start } from "./start.ts"
+import { nodeUpstreamHttp } from "./node-http.ts"
+import { start } from "./start.ts"
 
 /** The part of Deno's namespace this entry point uses (the project is type-checked with Node's typings). */
 declare const Deno: {
@@ -15,8 +16,9 @@ declare const Deno: {
 await start({
   runtime: `deno ${Deno.version.deno}`,
   openStore: openDenoStore,
-  // Deno's fetch pools keep-alive connections and streams response bodies as they arrive.
-  http: globalFetch,
+  // Deno's node:http, as on Node: against its fetch, an open stream keeps tens of KiB less
+  // outside the JS heap, and saturation throughput is about a tenth higher.
+  http: nodeUpstreamHttp(),
   serve: (handle, hostname, port) =>
     new Promise((listening) => {
       // onListen also keeps Deno from printing its own "Listening on" line.
