@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net"
  * its figures minus these. It runs on Node and on Bun.
  */
 const upstream = new URL(process.env.BENCH_UPSTREAM ?? "http://127.0.0.1:1")
-const agent = new Agent({ keepAlive: true, maxSockets: 256 })
+const agent = new Agent({ keepAlive: true })
 
 const server = createServer((req, res) => {
   const parts: Array<Buffer> = []

@@ -69,25 +69,24 @@ const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc
 const GC_MODULE = join(ROOT, "bench/gc-on-signal.ts")
 
 /**
- * The relay under `runtime`, told to collect its garbage on SIGUSR2 (bench/gc-on-signal.ts,
- * loaded before the relay with each runtime's own flags; the executable takes Bun's flags from
- * BUN_OPTIONS).
+ * `command` (a script under `runtime`, or the executable) made to collect its garbage on SIGUSR2:
+ * bench/gc-on-signal.ts is loaded first with each runtime's own flags; the executable takes
+ * Bun's flags from BUN_OPTIONS.
  */
-const collectingRelay = (runtime: RuntimeName): { readonly command: Command; readonly env: Record<string, string> } => {
-  const relay = relayCommand(runtime)
-  if (runtime === "binary") return { command: relay, env: { BUN_OPTIONS: `--preload ${GC_MODULE}` } }
+const collecting = (runtime: RuntimeName, command: Command): { readonly command: Command; readonly env: Record<string, string> } => {
+  if (runtime === "binary") return { command, env: { BUN_OPTIONS: `--preload ${GC_MODULE}` } }
   const flags = {
     node: ["--expose-gc", "--import", pathToFileURL(GC_MODULE).href],
     bun: ["--preload", GC_MODULE],
     deno: ["--v8-flags=--expose-gc", `--preload=${GC_MODULE}`]
   }[runtime]
   // The script is the command's last argument; the runtime's flags go before it.
-  return { command: { command: relay.command, args: [...relay.args.slice(0, -1), ...flags, relay.args.at(-1)!] }, env: {} }
+  return { command: { command: command.command, args: [...command.args.slice(0, -1), ...flags, command.args.at(-1)!] }, env: {} }
 }
 
 /**
  * Resident memory and live heap (the JS heap and its buffers) of a relay started with
- * `collectingRelay`, after a full collection, in KiB.
+ * `collecting`, after a full collection, in KiB.
  */
 const collectedMemory = async (pid: number) => {
   process.kill(pid, "SIGUSR2")
@@ -237,22 +236,82 @@ const main = async () => {
       }
     }
 
-    // The yardstick: a forwarder that does nothing else, to show what the extra hop itself costs.
+    // (e) Idle open streams: memory per stream, held through a process of its own (started with
+    // `collecting`) that runs a full garbage collection before each reading, so the figure is
+    // memory kept, not garbage not yet collected. The first round from a fresh process includes
+    // what grows once (the heap, the malloc arenas, the servers' pools); the later rounds show
+    // the steady state. Resident memory swings with the pages the heap keeps; the live heap is
+    // the steadier.
+    const holdIdleStreams = async (pid: number, target: Target, label: string, column: string) => {
+      await load<Sides>({ kind: "sequential", targets: [target], body: chat("bench-model"), count: 200 })
+      const perStream: Array<number> = []
+      const heapPerStream: Array<number> = []
+      const rounds: Array<{ idleKiB: number; openKiB: number; idleHeapKiB: number; openHeapKiB: number }> = []
+      for (let round = 0; round < SETTINGS.heldRounds; round++) {
+        const idle = await collectedMemory(pid)
+        let open: ReturnType<typeof collectedMemory> | undefined
+        await load<{ open: number }>({ kind: "hold", target, body: chat("slow-stream", true), count: SETTINGS.held, holdMs: 3_000 }, (line) => {
+          if (line.includes('"open"')) open ??= collectedMemory(pid)
+        })
+        const during = await open!
+        rounds.push({ idleKiB: idle.rssKiB, openKiB: during.rssKiB, idleHeapKiB: idle.heapKiB, openHeapKiB: during.heapKiB })
+        perStream.push(((during.rssKiB - idle.rssKiB) * 1024) / SETTINGS.held)
+        heapPerStream.push(((during.heapKiB - idle.heapKiB) * 1024) / SETTINGS.held)
+        await new Promise((resolve) => setTimeout(resolve, 1_000))
+      }
+      // The first round, and the mean of the later ones.
+      const firstAndSteady = (values: Array<number>) => {
+        const later = values.slice(1)
+        return [values[0]! / 1024, later.reduce((sum, bytes) => sum + bytes, 0) / later.length / 1024] as const
+      }
+      const kib = (values: Array<number>) => firstAndSteady(values).map((value) => value.toFixed(1)).join(" / ")
+      const [rssFirstKiB, rssSteadyKiB] = firstAndSteady(perStream)
+      const steady = `first round / steady (mean of ${SETTINGS.heldRounds - 1})`
+      table.cell(`${label} ${SETTINGS.held} idle open streams: RSS per stream, ${steady} (KiB)`, column, kib(perStream))
+      table.cell(`${label} ${SETTINGS.held} idle open streams: live heap per stream, ${steady} (KiB)`, column, kib(heapPerStream))
+      table.cell(`${label} idle, before the first round: RSS / live heap (KiB)`, column, `${rounds[0]!.idleKiB} / ${rounds[0]!.idleHeapKiB}`)
+      return {
+        readings: { streams: SETTINGS.held, rounds, bytesPerStream: perStream.map(Math.round), heapBytesPerStream: heapPerStream.map(Math.round) },
+        figures: { rssFirstKiB, rssSteadyKiB }
+      }
+    }
+
+    // The yardstick: a forwarder that does nothing else, to show what the extra hop itself costs,
+    // in latency, throughput, a stream's first byte, and memory per idle stream.
+    const forwarder = (runtime: "node" | "bun") => scriptCommand(runtime, "bench/reference-proxy.ts")
+    const toMock = { BENCH_UPSTREAM: `http://127.0.0.1:${direct.port}` }
     const reference: Record<string, unknown> = {}
     for (const runtime of ["node", "bun"] as const) {
-      const proxy = await start(scriptCommand(runtime, "bench/reference-proxy.ts"), { BENCH_UPSTREAM: `http://127.0.0.1:${direct.port}` }, /"port":(\d+)/)
+      const column = `yardstick on ${runtime}`
+      const proxy = await start(forwarder(runtime), toMock, /"port":(\d+)/)
       const target: Target = { name: "reference", port: Number(proxy.match[1]), key: "unused" }
       try {
         const sides = await sequential(target)
         const saturated = await saturate(target)
-        reference[runtime] = { sequential: sides, saturation: saturated }
+        const streams = await load<StreamSides>({ kind: "stream", targets: [direct, target], body: chat("bench-model", true), count: SETTINGS.streams })
+        reference[runtime] = { sequential: sides, saturation: saturated, streaming: streams }
         const [d, r] = [sides.direct!.latency, sides.reference!.latency]
-        figures[`yardstick on ${runtime}`] = { addedP50: r.p50 - d.p50, addedP99: r.p99 - d.p99, throughputPct: share(saturated.requestsPerSecond, ceiling.requestsPerSecond) }
+        figures[column] = {
+          addedP50: r.p50 - d.p50,
+          addedP99: r.p99 - d.p99,
+          throughputPct: share(saturated.requestsPerSecond, ceiling.requestsPerSecond),
+          firstByteP50: streams.reference!.firstByte.p50 - streams.direct!.firstByte.p50
+        }
         addedLatency("yardstick (bare node:http forwarder)", runtime, sides, "reference")
         table.cell(`yardstick: throughput, ${SETTINGS.connections} connections (req/s)`, runtime, throughput(saturated.requestsPerSecond, ceiling.requestsPerSecond), ceiling.requestsPerSecond)
-        await wrkCell("yardstick: throughput measured by wrk (req/s)", `yardstick on ${runtime}`, runtime, target)
+        await wrkCell("yardstick: throughput measured by wrk (req/s)", column, runtime, target)
+        table.cell("yardstick: stream first byte, added p50 (ms)", runtime, plus(figures[column].firstByteP50!), streams.direct!.firstByte.p50)
       } finally {
         await stop(proxy)
+      }
+      const held = collecting(runtime, forwarder(runtime))
+      const holder = await start(held.command, { ...toMock, ...held.env }, /"port":(\d+)/)
+      try {
+        const memory = await holdIdleStreams(holder.child.pid!, { name: "reference", port: Number(holder.match[1]), key: "unused" }, "yardstick:", runtime)
+        reference[runtime] = { ...(reference[runtime] as object), idleStreams: memory.readings }
+        figures[column] = { ...figures[column], ...memory.figures }
+      } finally {
+        await stop(holder)
       }
     }
     results.reference = reference
@@ -307,43 +366,12 @@ const main = async () => {
       return { fixedRates, saturation, streaming: { burst, paced }, translation }
     }
 
-    // (e) Idle open streams: the relay's memory per stream, on a relay of its own that runs a
-    // full garbage collection before each reading, so the figure is memory kept, not garbage not
-    // yet collected. The first round from a fresh relay includes what grows once (the heap, the
-    // malloc arenas, the servers' pools); the later rounds show the steady state. Resident
-    // memory swings with the pages the heap keeps; the live heap is the steadier.
     const idleStreams = async (runtime: RuntimeName) => {
-      const holder = await startRelay("full", direct.port, runtime, collectingRelay(runtime))
+      const holder = await startRelay("full", direct.port, runtime, collecting(runtime, relayCommand(runtime)))
       try {
-        await load<Sides>({ kind: "sequential", targets: [holder.target], body: chat("bench-model"), count: 200 })
-        const perStream: Array<number> = []
-        const heapPerStream: Array<number> = []
-        const readings: Array<{ idleKiB: number; openKiB: number; idleHeapKiB: number; openHeapKiB: number }> = []
-        for (let round = 0; round < SETTINGS.heldRounds; round++) {
-          const idle = await collectedMemory(holder.child.pid!)
-          let open: ReturnType<typeof collectedMemory> | undefined
-          await load<{ open: number }>({ kind: "hold", target: holder.target, body: chat("slow-stream", true), count: SETTINGS.held, holdMs: 3_000 }, (line) => {
-            if (line.includes('"open"')) open ??= collectedMemory(holder.child.pid!)
-          })
-          const during = await open!
-          readings.push({ idleKiB: idle.rssKiB, openKiB: during.rssKiB, idleHeapKiB: idle.heapKiB, openHeapKiB: during.heapKiB })
-          perStream.push(((during.rssKiB - idle.rssKiB) * 1024) / SETTINGS.held)
-          heapPerStream.push(((during.heapKiB - idle.heapKiB) * 1024) / SETTINGS.held)
-          await new Promise((resolve) => setTimeout(resolve, 1_000))
-        }
-        // The first round, and the mean of the later ones.
-        const firstAndSteady = (values: Array<number>) => {
-          const later = values.slice(1)
-          return [values[0]! / 1024, later.reduce((sum, bytes) => sum + bytes, 0) / later.length / 1024] as const
-        }
-        const kib = (values: Array<number>) => firstAndSteady(values).map((value) => value.toFixed(1)).join(" / ")
-        const [rssFirstKiB, rssSteadyKiB] = firstAndSteady(perStream)
-        figures[runtime] = { ...figures[runtime], rssFirstKiB, rssSteadyKiB }
-        const rounds = `first round / steady (mean of ${SETTINGS.heldRounds - 1})`
-        table.cell(`(e) ${SETTINGS.held} idle open streams: RSS per stream, ${rounds} (KiB)`, runtime, kib(perStream))
-        table.cell(`(e) ${SETTINGS.held} idle open streams: live heap per stream, ${rounds} (KiB)`, runtime, kib(heapPerStream))
-        table.cell("(e) the relay idle, before the first round: RSS / live heap (KiB)", runtime, `${readings[0]!.idleKiB} / ${readings[0]!.idleHeapKiB}`)
-        return { streams: SETTINGS.held, rounds: readings, bytesPerStream: perStream.map(Math.round), heapBytesPerStream: heapPerStream.map(Math.round) }
+        const held = await holdIdleStreams(holder.child.pid!, holder.target, "(e)", runtime)
+        figures[runtime] = { ...figures[runtime], ...held.figures }
+        return held.readings
       } finally {
         await stopRelay(holder)
       }

@@ -19,8 +19,12 @@ describe("npm run bench, quick form", () => {
     const results = JSON.parse(readFileSync(join(ROOT, "bench/results/quick.json"), "utf8"))
     assert.equal(results.quick, true)
     for (const runtime of ["node", "bun"]) {
-      assert.equal(results.reference[runtime].sequential.reference.errors, 0, `the yardstick forwarder on ${runtime}`)
-      assert.equal(results.reference[runtime].saturation.errors, 0)
+      const yardstick = results.reference[runtime]
+      assert.equal(yardstick.sequential.reference.errors, 0, `the yardstick forwarder on ${runtime}`)
+      assert.equal(yardstick.saturation.errors, 0)
+      assert.equal(yardstick.streaming.reference.errors, 0)
+      assert.equal(yardstick.idleStreams.rounds.length, 2)
+      for (const round of yardstick.idleStreams.rounds) assert.ok(round.openHeapKiB > round.idleHeapKiB, `streams held through the yardstick on ${runtime} hold heap`)
     }
     assert.deepEqual(Object.keys(results.runtimes), runtimes)
     for (const runtime of runtimes) {
@@ -63,13 +67,14 @@ describe("npm run bench, quick form", () => {
       }
       for (const runtime of runtimes) assert.ok(results.wrk[`(c) ${runtime}`], `the relay's saturation on ${runtime} was measured with wrk too`)
     }
-    // Every target is compared, with a figure for the full stack on each runtime.
-    assert.match(run.stdout, new RegExp(`\\| target \\| yardstick on node \\| yardstick on bun \\| ${runtimes.join(" \\| ")} \\|`))
+    // Every target is compared, with a figure for the yardsticks and the full stack on each runtime.
+    const columns = ["yardstick on node", "yardstick on bun", ...runtimes]
+    assert.match(run.stdout, new RegExp(`\\| target \\| ${columns.join(" \\| ")} \\|`))
     assert.equal(results.targets.length, 6)
     for (const { target, measured } of results.targets as Array<{ target: string; measured: Record<string, { value: number; met: boolean }> }>) {
-      for (const runtime of runtimes) {
-        assert.ok(Number.isFinite(measured[runtime]?.value), `${runtime} has a figure for ${target}`)
-        assert.equal(typeof measured[runtime]!.met, "boolean")
+      for (const column of columns) {
+        assert.ok(Number.isFinite(measured[column]?.value), `${column} has a figure for ${target}`)
+        assert.equal(typeof measured[column]!.met, "boolean")
       }
     }
   })
