@@ -85,7 +85,7 @@ const collecting = (runtime: RuntimeName, command: Command): { readonly command:
 }
 
 /**
- * Resident memory and live heap (the JS heap and its buffers) of a relay started with
+ * Resident memory and live heap (the JS heap and its buffers) of a process started with
  * `collecting`, after a full collection, in KiB.
  */
 const collectedMemory = async (pid: number) => {
@@ -283,13 +283,15 @@ const main = async () => {
     const reference: Record<string, unknown> = {}
     for (const runtime of ["node", "bun"] as const) {
       const column = `yardstick on ${runtime}`
+      const yardstick: Record<string, unknown> = {}
+      reference[runtime] = yardstick
       const proxy = await start(forwarder(runtime), toMock, /"port":(\d+)/)
       const target: Target = { name: "reference", port: Number(proxy.match[1]), key: "unused" }
       try {
         const sides = await sequential(target)
         const saturated = await saturate(target)
         const streams = await load<StreamSides>({ kind: "stream", targets: [direct, target], body: chat("bench-model", true), count: SETTINGS.streams })
-        reference[runtime] = { sequential: sides, saturation: saturated, streaming: streams }
+        Object.assign(yardstick, { sequential: sides, saturation: saturated, streaming: streams })
         const [d, r] = [sides.direct!.latency, sides.reference!.latency]
         figures[column] = {
           addedP50: r.p50 - d.p50,
@@ -308,7 +310,7 @@ const main = async () => {
       const holder = await start(held.command, { ...toMock, ...held.env }, /"port":(\d+)/)
       try {
         const memory = await holdIdleStreams(holder.child.pid!, { name: "reference", port: Number(holder.match[1]), key: "unused" }, "yardstick:", runtime)
-        reference[runtime] = { ...(reference[runtime] as object), idleStreams: memory.readings }
+        yardstick.idleStreams = memory.readings
         figures[column] = { ...figures[column], ...memory.figures }
       } finally {
         await stop(holder)
