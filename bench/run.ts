@@ -229,11 +229,11 @@ const main = async () => {
     }
     const saturate = (target: Target) =>
       load<Saturation>({ kind: "saturate", target, body: chat("bench-model"), connections: SETTINGS.connections, durationMs: SETTINGS.saturateMs })
-    /** Rows of added latency at c=1, p50 and p99. */
+    /** Rows of added latency at c=1, p50 and p99; returns the two figures. */
     const addedLatency = (label: string, column: string, sides: Sides, name: string) => {
-      for (const p of ["p50", "p99"] as const) {
-        table.cell(`${label}, c=1, added latency ${p} (ms)`, column, plus(sides[name]!.latency[p] - sides.direct!.latency[p]), sides.direct!.latency[p])
-      }
+      const [d, r] = [sides.direct!.latency, sides[name]!.latency]
+      for (const p of ["p50", "p99"] as const) table.cell(`${label}, c=1, added latency ${p} (ms)`, column, plus(r[p] - d[p]), d[p])
+      return { addedP50: r.p50 - d.p50, addedP99: r.p99 - d.p99 }
     }
 
     // (e) Idle open streams: memory per stream, held through a process of its own (started with
@@ -292,14 +292,11 @@ const main = async () => {
         const saturated = await saturate(target)
         const streams = await load<StreamSides>({ kind: "stream", targets: [direct, target], body: chat("bench-model", true), count: SETTINGS.streams })
         Object.assign(yardstick, { sequential: sides, saturation: saturated, streaming: streams })
-        const [d, r] = [sides.direct!.latency, sides.reference!.latency]
         figures[column] = {
-          addedP50: r.p50 - d.p50,
-          addedP99: r.p99 - d.p99,
+          ...addedLatency("yardstick (bare node:http forwarder)", runtime, sides, "reference"),
           throughputPct: share(saturated.requestsPerSecond, ceiling.requestsPerSecond),
           firstByteP50: streams.reference!.firstByte.p50 - streams.direct!.firstByte.p50
         }
-        addedLatency("yardstick (bare node:http forwarder)", runtime, sides, "reference")
         table.cell(`yardstick: throughput, ${SETTINGS.connections} connections (req/s)`, runtime, throughput(saturated.requestsPerSecond, ceiling.requestsPerSecond), ceiling.requestsPerSecond)
         await wrkCell("yardstick: throughput measured by wrk (req/s)", column, runtime, target)
         table.cell("yardstick: stream first byte, added p50 (ms)", runtime, plus(figures[column].firstByteP50!), streams.direct!.firstByte.p50)
@@ -391,10 +388,9 @@ const main = async () => {
         try {
           const sides = await sequential(relay.target)
           stacks[stack] = sides
-          addedLatency(`(a/f) ${stack} stack`, runtime, sides, "relay")
+          const added = addedLatency(`(a/f) ${stack} stack`, runtime, sides, "relay")
           if (stack !== "full") continue
-          const { direct: d, relay: r } = { direct: sides.direct!.latency, relay: sides.relay!.latency }
-          figures[runtime] = { addedP50: r.p50 - d.p50, addedP99: r.p99 - d.p99 }
+          figures[runtime] = added
           loaded = await underLoad(runtime, relay)
         } finally {
           await stopRelay(relay)
