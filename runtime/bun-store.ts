@@ -1,12 +1,12 @@
 /// <reference types="bun-types" />
 import { Database } from "bun:sqlite"
 import type { SqlShape, SqlValue } from "../core/index.ts"
-import { STORE_PRAGMAS } from "./sqlite.ts"
+import { applyStorePragmas } from "./sqlite.ts"
 
 /** bun:sqlite behind the relay's Sql service. */
 export const openBunStore = (path: string): SqlShape => {
   const db = new Database(path, { create: true })
-  for (const pragma of STORE_PRAGMAS) db.exec(`PRAGMA ${pragma}`)
+  applyStorePragmas((pragma) => db.exec(`PRAGMA ${pragma}`))
   return {
     exec: (sql) => void db.exec(sql),
     prepare: (sql, options) => {

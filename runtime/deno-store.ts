@@ -1,11 +1,11 @@
 import { DatabaseSync } from "node:sqlite"
 import type { SqlShape, SqlValue } from "../core/index.ts"
-import { STORE_PRAGMAS } from "./sqlite.ts"
+import { applyStorePragmas } from "./sqlite.ts"
 
 /** node:sqlite (built into Deno) behind the relay's Sql service. */
 export const openDenoStore = (path: string): SqlShape => {
   const db = new DatabaseSync(path)
-  for (const pragma of STORE_PRAGMAS) db.exec(`PRAGMA ${pragma}`)
+  applyStorePragmas((pragma) => db.exec(`PRAGMA ${pragma}`))
   return {
     exec: (sql) => db.exec(sql),
     prepare: (sql, options) => {

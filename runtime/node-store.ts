@@ -1,11 +1,11 @@
 import Database from "better-sqlite3"
 import type { SqlShape, SqlValue } from "../core/index.ts"
-import { STORE_PRAGMAS } from "./sqlite.ts"
+import { applyStorePragmas } from "./sqlite.ts"
 
 /** better-sqlite3 behind the relay's Sql service, in WAL mode. */
 export const openNodeStore = (path: string): SqlShape => {
   const db = new Database(path)
-  for (const pragma of STORE_PRAGMAS) db.pragma(pragma)
+  applyStorePragmas((pragma) => db.pragma(pragma))
   return {
     exec: (sql) => void db.exec(sql),
     prepare: (sql, options) => {
