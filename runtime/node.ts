@@ -1,53 +1,12 @@
-import type { ServerResponse } from "node:http"
-import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server"
-import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
-import { buildStreamBodiesOnDemand, ownReaderOf, watchClientWith } from "../core/index.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
+import { nodeServe } from "./node-serve.ts"
 import { openNodeStore } from "./node-store.ts"
-import { whenClosedEarly, writeChunks } from "./node-stream-out.ts"
 import { onProcessSignal, start } from "./start.ts"
-
-/**
- * The relay's handler for the Node server: a streamed answer made by the core is written from
- * its ChunkReader by `writeChunks`; any other answer goes through the adapter as usual. The
- * response's close event tells the core of a client gone early, not the request's signal.
- */
-const respond = (handle: (request: Request) => Response | Promise<Response>) => async (request: Request, env: HttpBindings | Http2Bindings) => {
-  // The server is HTTP/1.1: its responses are node:http ServerResponses.
-  const outgoing = env.outgoing as ServerResponse
-  watchClientWith(request, (gone) => whenClosedEarly(outgoing, gone))
-  const response = await handle(request)
-  const reader = ownReaderOf(response)
-  if (reader === undefined) return response
-  void writeChunks(reader, response, outgoing)
-  return RESPONSE_ALREADY_SENT
-}
-
-// The adapter's Response is plain JavaScript, and `respond` writes streams from their readers.
-buildStreamBodiesOnDemand()
 
 await start({
   runtime: `node ${process.version}`,
   openStore: openNodeStore,
   http: nodeUpstreamHttp(),
-  serve: (handle, hostname, port) =>
-    new Promise((listening) => {
-      const server = serve({ fetch: respond(handle), hostname, port }, (address) => listening({ port: address.port, close }))
-      const closeIdle = () => {
-        if ("closeIdleConnections" in server) server.closeIdleConnections()
-      }
-      // Node keeps keep-alive connections open after close(): an idle one could carry new
-      // requests, and one whose stream has ended would hold the server until its client hangs
-      // up. Each is closed as soon as it has no request in flight.
-      const close = () =>
-        new Promise<void>((closed) => {
-          const sweep = setInterval(closeIdle, 50)
-          server.close(() => {
-            clearInterval(sweep)
-            closed()
-          })
-          closeIdle()
-        })
-    }),
+  serve: nodeServe,
   onSignal: onProcessSignal
 })

@@ -21,10 +21,8 @@ const bin = (name: string) => join(ROOT, "node_modules/.bin", name)
 /**
  * What the relay needs of Deno: npm packages from the installed node_modules, the network, the
  * files (config, store, data directory), the environment, and the host name (pino logs it).
- * `--unstable-no-legacy-abort`: a request's signal aborts only when its client goes away, not
- * after every answer, and Deno prints no warning about it on the first request.
  */
-const DENO_FLAGS = ["--node-modules-dir=manual", "--unstable-no-legacy-abort", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys=hostname"]
+const DENO_FLAGS = ["--node-modules-dir=manual", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys=hostname"]
 
 /**
  * Runs a TypeScript file of the repository under `runtime` as the `start`, `start:bun` and
