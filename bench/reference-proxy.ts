@@ -6,7 +6,8 @@ import type { AddressInfo } from "node:net"
  * keep-alive pool and no parsing, authentication, accounting or logging. What it adds over
  * calling the mock directly is what the extra hop itself costs on this machine (a third busy
  * process on the same cores, two more socket writes and wake-ups), so the relay's own cost is
- * its figures minus these. It runs on Node and on Bun.
+ * its figures minus these. It runs on Node and on Deno, whose relay serves and calls upstream
+ * through node:http too; Bun's is bench/reference-proxy-bun.ts.
  */
 const upstream = new URL(process.env.BENCH_UPSTREAM ?? "http://127.0.0.1:1")
 const agent = new Agent({ keepAlive: true })

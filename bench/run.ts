@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, tmpdir, totalmem } from "node:os"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
-import { BINARY, type Command, relayCommand, RUNTIMES, type RuntimeName, scriptCommand } from "../test/helpers/runtimes.ts"
+import { BINARY, type Command, relayCommand, RUNTIMES, type RuntimeName, scriptCommand, type SourceRuntime } from "../test/helpers/runtimes.ts"
 import type { Job, Target } from "./load.ts"
 import type { Summary } from "./stats.ts"
 import { heapMemoryFile } from "./gc-on-signal.ts"
@@ -181,6 +181,9 @@ const share = (requestsPerSecond: number, ceiling: number) => (100 * requestsPer
 const ms = (value: number) => value.toFixed(3)
 const plus = (value: number) => `${value < 0 ? "" : "+"}${value.toFixed(3)}`
 
+/** The runtimes a yardstick runs on; the executable's figures compare with Bun's. */
+const SOURCE_RUNTIMES: ReadonlyArray<SourceRuntime> = ["node", "bun", "deno"]
+
 /** The plugin stacks of bench.config.ts, from the providers alone to the shipped admission. */
 const STACKS = ["bare", "keys", "full"] as const
 
@@ -246,15 +249,20 @@ const main = async () => {
       await load<Sides>({ kind: "sequential", targets: [target], body: chat("bench-model"), count: 200 })
       const perStream: Array<number> = []
       const heapPerStream: Array<number> = []
-      const rounds: Array<{ idleKiB: number; openKiB: number; idleHeapKiB: number; openHeapKiB: number }> = []
+      const rounds: Array<{ open: number; idleKiB: number; openKiB: number; idleHeapKiB: number; openHeapKiB: number }> = []
       for (let round = 0; round < SETTINGS.heldRounds; round++) {
         const idle = await collectedMemory(pid)
+        // Read once every stream is open (the load generator says so); held is what it counted.
         let open: ReturnType<typeof collectedMemory> | undefined
+        let held = 0
         await load<{ open: number }>({ kind: "hold", target, body: chat("slow-stream", true), count: SETTINGS.held, holdMs: 3_000 }, (line) => {
-          if (line.includes('"open"')) open ??= collectedMemory(pid)
+          if (!line.includes('"open"') || open !== undefined) return
+          held = (JSON.parse(line) as { open: number }).open
+          open = collectedMemory(pid)
         })
-        const during = await open!
-        rounds.push({ idleKiB: idle.rssKiB, openKiB: during.rssKiB, idleHeapKiB: idle.heapKiB, openHeapKiB: during.heapKiB })
+        if (open === undefined) throw new Error(`${label} on ${column}: not all ${SETTINGS.held} streams opened`)
+        const during = await open
+        rounds.push({ open: held, idleKiB: idle.rssKiB, openKiB: during.rssKiB, idleHeapKiB: idle.heapKiB, openHeapKiB: during.heapKiB })
         perStream.push(((during.rssKiB - idle.rssKiB) * 1024) / SETTINGS.held)
         heapPerStream.push(((during.heapKiB - idle.heapKiB) * 1024) / SETTINGS.held)
         await new Promise((resolve) => setTimeout(resolve, 1_000))
@@ -277,11 +285,12 @@ const main = async () => {
     }
 
     // The yardstick: a forwarder that does nothing else, to show what the extra hop itself costs,
-    // in latency, throughput, a stream's first byte, and memory per idle stream.
-    const forwarder = (runtime: "node" | "bun") => scriptCommand(runtime, "bench/reference-proxy.ts")
+    // in latency, throughput, a stream's first byte, and memory per idle stream. On each runtime
+    // it uses the server and upstream client the relay uses there (the executable's are Bun's).
+    const forwarder = (runtime: SourceRuntime) => scriptCommand(runtime, runtime === "bun" ? "bench/reference-proxy-bun.ts" : "bench/reference-proxy.ts")
     const toMock = { BENCH_UPSTREAM: `http://127.0.0.1:${direct.port}` }
     const reference: Record<string, unknown> = {}
-    for (const runtime of ["node", "bun"] as const) {
+    for (const runtime of SOURCE_RUNTIMES) {
       const column = `yardstick on ${runtime}`
       const yardstick: Record<string, unknown> = {}
       reference[runtime] = yardstick
@@ -293,7 +302,7 @@ const main = async () => {
         const streams = await load<StreamSides>({ kind: "stream", targets: [direct, target], body: chat("bench-model", true), count: SETTINGS.streams })
         Object.assign(yardstick, { sequential: sides, saturation: saturated, streaming: streams })
         figures[column] = {
-          ...addedLatency("yardstick (bare node:http forwarder)", runtime, sides, "reference"),
+          ...addedLatency("yardstick (bare forwarder)", runtime, sides, "reference"),
           throughputPct: share(saturated.requestsPerSecond, ceiling.requestsPerSecond),
           firstByteP50: streams.reference!.firstByte.p50 - streams.direct!.firstByte.p50
         }
