@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { cpus, tmpdir, totalmem } from "node:os"
+import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { BINARY, type Command, relayCommand, RUNTIMES, type RuntimeName, scriptCommand, type SourceRuntime } from "../test/helpers/runtimes.ts"
 import type { Job, Target } from "./load.ts"
 import type { Summary } from "./stats.ts"
 import { heapMemoryFile } from "./gc-on-signal.ts"
+import { describeMachine, machineInfo } from "./machine.ts"
 import { MeasureTable } from "./table.ts"
 import { compareTargets, type Figures, targetTable } from "./targets.ts"
 import { ensureWrk, type WrkResult, wrkSaturate } from "./wrk.ts"
@@ -192,9 +193,10 @@ const main = async () => {
   const direct: Target = { name: "direct", port: Number(mock.match[1]), key: "sk-bench" }
   // Every runtime the relay runs on, and the executable when it was built.
   const runtimes = RUNTIMES.filter((runtime) => runtime !== "binary" || existsSync(BINARY))
+  const machine = machineInfo()
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+    machine,
     runtime: { node: process.version, bun: version("bun"), deno: version("deno") },
     settings: SETTINGS,
     quick: QUICK
@@ -412,6 +414,7 @@ const main = async () => {
   } finally {
     await stop(mock)
   }
+  console.log(`machine: ${describeMachine(machine)}\n`)
   console.log(table.markdown())
   console.log(`\nThe targets (full stack; "yardstick" is the bare forwarder):\n\n${targetTable(figures)}`)
   const file = join(ROOT, QUICK ? "bench/results/quick.json" : "bench/results/latest.json")

@@ -18,6 +18,9 @@ describe("npm run bench, quick form", () => {
     assert.match(run.stdout, new RegExp(`\\| measure \\| direct \\| ${runtimes.join(" \\| ")} \\|`))
     const results = JSON.parse(readFileSync(join(ROOT, "bench/results/quick.json"), "utf8"))
     assert.equal(results.quick, true)
+    // The machine is named, in the report and the figures, with how its idle CPUs wait.
+    assert.match(run.stdout, /^machine: \d+ CPUs /m)
+    assert.ok(results.machine.cpus > 0 && "cpuIdle" in results.machine)
     for (const runtime of ["node", "bun", "deno"]) {
       const yardstick = results.reference[runtime]
       assert.equal(yardstick.sequential.reference.errors, 0, `the yardstick forwarder on ${runtime}`)
