@@ -9,7 +9,7 @@ import type { Summary } from "./stats.ts"
 import { heapMemoryFile } from "./gc-on-signal.ts"
 import { describeMachine, machineInfo } from "./machine.ts"
 import { MeasureTable } from "./table.ts"
-import { compareTargets, type Figures, targetTable } from "./targets.ts"
+import { compareTargets, type Figures, ownCost, ownCostTable, targetTable } from "./targets.ts"
 import { ensureWrk, type WrkResult, wrkSaturate } from "./wrk.ts"
 
 /**
@@ -184,6 +184,10 @@ const plus = (value: number) => `${value < 0 ? "" : "+"}${value.toFixed(3)}`
 
 /** The runtimes a yardstick runs on; the executable's figures compare with Bun's. */
 const SOURCE_RUNTIMES: ReadonlyArray<SourceRuntime> = ["node", "bun", "deno"]
+
+/** Each relay column's yardstick column: its runtime's, Bun's for the executable. */
+const yardstickOf = (runtimes: ReadonlyArray<RuntimeName>) =>
+  Object.fromEntries(runtimes.map((runtime) => [runtime, `yardstick on ${runtime === "binary" ? "bun" : runtime}`]))
 
 /** The plugin stacks of bench.config.ts, from the providers alone to the shipped admission. */
 const STACKS = ["bare", "keys", "full"] as const
@@ -417,6 +421,9 @@ const main = async () => {
   console.log(`machine: ${describeMachine(machine)}\n`)
   console.log(table.markdown())
   console.log(`\nThe targets (full stack; "yardstick" is the bare forwarder):\n\n${targetTable(figures)}`)
+  const own = ownCost(figures, yardstickOf(runtimes))
+  results.ownCost = own
+  console.log(`\nWhat the relay adds over the yardstick of its own runtime (the hop's cost drops out):\n\n${ownCostTable(own)}`)
   const file = join(ROOT, QUICK ? "bench/results/quick.json" : "bench/results/latest.json")
   mkdirSync(join(ROOT, "bench/results"), { recursive: true })
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)

@@ -67,3 +67,40 @@ export const targetTable = (columns: Readonly<Record<string, Figures>>): string 
   })
   return [`| target | ${names.join(" | ")} |`, `|---|${names.map(() => "---|").join("")}`, ...rows].join("\n")
 }
+
+/**
+ * What each relay adds over the yardstick of its own runtime: the relay's figure minus the
+ * yardstick's, and for throughput the relay's rate as a share of the yardstick's. What the
+ * hop itself costs on the machine is in both figures, so it drops out: this is the part the
+ * relay's code controls. `yardstickOf` names each relay column's yardstick column.
+ */
+export const ownCost = (columns: Readonly<Record<string, Figures>>, yardstickOf: Readonly<Record<string, string>>) =>
+  Object.fromEntries(
+    Object.entries(yardstickOf).flatMap(([relay, yardstick]) => {
+      const [mine, base] = [columns[relay], columns[yardstick]]
+      if (mine === undefined || base === undefined) return []
+      const own: Partial<Record<keyof Figures, number>> = {}
+      for (const { figure, unit } of TARGETS) {
+        const [value, reference] = [mine[figure], base[figure]]
+        if (value === undefined || reference === undefined) continue
+        own[figure] = Number((unit === "%" ? (100 * value) / reference : value - reference).toFixed(3))
+      }
+      return [[relay, own]]
+    })
+  )
+
+const shownOwn = (value: number, unit: PerformanceTarget["unit"]) =>
+  unit === "%" ? `${Math.round(value)}% of the yardstick's` : `${value < 0 ? "" : "+"}${unit === "ms" ? value.toFixed(3) : value.toFixed(1)} ${unit}`
+
+/** `ownCost`'s figures as a markdown table: a row per target's measure, a column per relay. */
+export const ownCostTable = (own: ReturnType<typeof ownCost>): string => {
+  const names = Object.keys(own)
+  const rows = TARGETS.map(({ name, figure, unit }) => {
+    const cells = names.map((relay) => {
+      const value = own[relay]![figure]
+      return value === undefined ? "" : shownOwn(value, unit)
+    })
+    return `| ${name} | ${cells.join(" | ")} |`
+  })
+  return [`| over its runtime's yardstick | ${names.join(" | ")} |`, `|---|${names.map(() => "---|").join("")}`, ...rows].join("\n")
+}

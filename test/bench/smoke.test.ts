@@ -74,6 +74,9 @@ describe("npm run bench, quick form", () => {
       }
       for (const runtime of runtimes) assert.ok(results.wrk[`(c) ${runtime}`], `the relay's saturation on ${runtime} was measured with wrk too`)
     }
+    // Each runtime's relay is set against its own runtime's yardstick, the executable against Bun's.
+    assert.deepEqual(Object.keys(results.ownCost), runtimes)
+    for (const runtime of runtimes) assert.equal(Object.keys(results.ownCost[runtime]).length, 6, `every measure over the yardstick on ${runtime}`)
     // Every target is compared, with a figure for the yardsticks and the full stack on each runtime.
     const columns = ["yardstick on node", "yardstick on bun", "yardstick on deno", ...runtimes]
     assert.match(run.stdout, new RegExp(`\\| target \\| ${columns.join(" \\| ")} \\|`))

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
-import { compareTargets, TARGETS, targetTable } from "../../bench/targets.ts"
+import { compareTargets, ownCost, ownCostTable, TARGETS, targetTable } from "../../bench/targets.ts"
 
 describe("bench targets", () => {
   const columns = {
@@ -27,5 +27,27 @@ describe("bench targets", () => {
     assert.equal(lines[2], "| added latency p50, c=1, full stack: at most 0.250 ms | 0.200 ms, met | 0.500 ms, 2.00x the target |")
     assert.equal(lines[4], "| saturation throughput, share of direct: at least 60% | 61%, met | 15%, 0.25x the target |")
     assert.equal(lines[6], "| RSS per idle open stream, first round: at most 20.0 KiB |  | 30.0 KiB, 1.50x the target |")
+  })
+
+  it("takes each relay's figures against its own runtime's yardstick, and prints them", () => {
+    const figures = {
+      "yardstick on bun": { addedP50: 0.125, throughputPct: 64, rssFirstKiB: 4 },
+      bun: { addedP50: 0.375, throughputPct: 32, rssFirstKiB: 20.5, firstByteP50: 0.5 },
+      binary: { addedP50: 0.25, throughputPct: 48 },
+      node: { addedP50: 0.6 }
+    }
+    // The executable is measured against Bun's yardstick; a relay whose yardstick did not run is left out.
+    const own = ownCost(figures, { bun: "yardstick on bun", binary: "yardstick on bun", node: "yardstick on node" })
+    assert.deepEqual(own, {
+      bun: { addedP50: 0.25, throughputPct: 50, rssFirstKiB: 16.5 },
+      binary: { addedP50: 0.125, throughputPct: 75 }
+    })
+    const lines = ownCostTable(own).split("\n")
+    assert.equal(lines[0], "| over its runtime's yardstick | bun | binary |")
+    assert.equal(lines.length, 2 + TARGETS.length)
+    assert.equal(lines[2], "| added latency p50, c=1, full stack | +0.250 ms | +0.125 ms |")
+    assert.equal(lines[4], "| saturation throughput, share of direct | 50% of the yardstick's | 75% of the yardstick's |")
+    assert.equal(lines[5], "| stream first byte added, p50 |  |  |", "a figure the yardstick lacks is left empty")
+    assert.equal(lines[6], "| RSS per idle open stream, first round | +16.5 KiB |  |")
   })
 })
