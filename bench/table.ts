@@ -30,12 +30,16 @@ export class MeasureTable {
   }
 
   markdown(): string {
-    const lines = [...this.rows].map(([measure, { direct, cells }]) =>
-      `| ${measure} | ${range(direct)} | ${this.columns.map((column) => cells.get(column) ?? "").join(" | ")} |`
-    )
-    return [`| measure | direct | ${this.columns.join(" | ")} |`, `|---|---|${this.columns.map(() => "---|").join("")}`, ...lines].join("\n")
+    const rows = [...this.rows].map(([measure, { direct, cells }]) => [measure, range(direct), ...this.columns.map((column) => cells.get(column) ?? "")])
+    return markdownTable(["measure", "direct", ...this.columns], rows)
   }
 }
+
+const line = (cells: ReadonlyArray<string>) => `| ${cells.join(" | ")} |`
+
+/** A markdown table: the header's cells, then a line per row. */
+export const markdownTable = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string =>
+  [line(head), `|${head.map(() => "---|").join("")}`, ...rows.map(line)].join("\n")
 
 const figure = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(3))
 

@@ -1,3 +1,5 @@
+import { markdownTable } from "./table.ts"
+
 /**
  * The performance targets the relay is held to, and how one run's figures compare with them.
  * Latency and memory targets are limits (at most); throughput is a floor (at least). The
@@ -60,14 +62,14 @@ export const compareTargets = (columns: Readonly<Record<string, Figures>>) =>
 /** The same as a markdown table: a row per target, a column per stack measured. */
 export const targetTable = (columns: Readonly<Record<string, Figures>>): string => {
   const names = Object.keys(columns)
-  const rows = TARGETS.map((target) => {
-    const cells = names.map((name) => {
+  const rows = TARGETS.map((target) => [
+    `${target.name}: ${target.kind} ${shown(target.limit, target.unit)}`,
+    ...names.map((name) => {
       const value = columns[name]![target.figure]
       return value === undefined ? "" : verdict(target, value)
     })
-    return `| ${target.name}: ${target.kind} ${shown(target.limit, target.unit)} | ${cells.join(" | ")} |`
-  })
-  return [`| target | ${names.join(" | ")} |`, `|---|${names.map(() => "---|").join("")}`, ...rows].join("\n")
+  ])
+  return markdownTable(["target", ...names], rows)
 }
 
 /**
@@ -97,12 +99,12 @@ const shownOwn = (value: number, unit: PerformanceTarget["unit"]) =>
 /** `ownCost`'s figures as a markdown table: a row per target's measure, a column per relay. */
 export const ownCostTable = (own: ReturnType<typeof ownCost>): string => {
   const names = Object.keys(own)
-  const rows = TARGETS.map(({ name, ownName, figure, unit }) => {
-    const cells = names.map((relay) => {
+  const rows = TARGETS.map(({ name, ownName, figure, unit }) => [
+    ownName ?? name,
+    ...names.map((relay) => {
       const value = own[relay]![figure]
       return value === undefined ? "" : shownOwn(value, unit)
     })
-    return `| ${ownName ?? name} | ${cells.join(" | ")} |`
-  })
-  return [`| over its runtime's yardstick | ${names.join(" | ")} |`, `|---|${names.map(() => "---|").join("")}`, ...rows].join("\n")
+  ])
+  return markdownTable(["over its runtime's yardstick", ...names], rows)
 }
