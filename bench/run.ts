@@ -183,7 +183,7 @@ const ms = (value: number) => value.toFixed(3)
 const plus = (value: number) => `${value < 0 ? "" : "+"}${value.toFixed(3)}`
 
 /** The runtimes a yardstick runs on; the executable's figures compare with Bun's. */
-const SOURCE_RUNTIMES: ReadonlyArray<SourceRuntime> = ["node", "bun", "deno"]
+const SOURCE_RUNTIMES = RUNTIMES.filter((runtime): runtime is SourceRuntime => runtime !== "binary")
 
 /** Each relay column's yardstick column: its runtime's, Bun's for the executable. */
 const yardstickOf = (runtimes: ReadonlyArray<RuntimeName>) =>
