@@ -83,19 +83,28 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     const entry = options.catalog.entry(id)
     return entry !== undefined && served.has(entry.provider) ? entry : undefined
   }
+  // The model list is a proxied route the relay answers itself: its answers carry the caller's
+  // rate-limit state, as every proxied answer does, without counting against it.
+  const answerWith = (headers: Headers, response: Response) => {
+    for (const [name, value] of headers) response.headers.set(name, value)
+    return response
+  }
   for (const base of ["/v1", "/byok/v1"]) {
     app.get(`${base}/models`, async (c) => {
-      const caller = await kit.authenticate(c)
-      if (caller instanceof Error) return kit.errorResponse(c, caller)
-      return c.json(modelList(options.catalog, (entry) => served.has(entry.provider), startedAt))
+      const known = await options.pipeline.authenticateProxied(c.req.raw, c.get("requestId"))
+      if (known instanceof Error) return kit.errorResponse(c, known)
+      return answerWith(known.headers, c.json(modelList(options.catalog, (entry) => served.has(entry.provider), startedAt)))
     })
     app.get(`${base}/models/:id{.+}`, async (c) => {
-      const caller = await kit.authenticate(c)
-      if (caller instanceof Error) return kit.errorResponse(c, caller)
+      const known = await options.pipeline.authenticateProxied(c.req.raw, c.get("requestId"))
+      if (known instanceof Error) return kit.errorResponse(c, known)
       const entry = listable(c.req.param("id"))
-      return entry === undefined
-        ? kit.errorResponse(c, new ModelNotFound({ message: `model ${c.req.param("id")} is not available on this relay` }))
-        : c.json(modelObject(entry, startedAt))
+      return answerWith(
+        known.headers,
+        entry === undefined
+          ? kit.errorResponse(c, new ModelNotFound({ message: `model ${c.req.param("id")} is not available on this relay` }))
+          : c.json(modelObject(entry, startedAt))
+      )
     })
   }
   // Every admin route, whichever plugin adds it, sits behind the admin key.

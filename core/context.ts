@@ -1,7 +1,7 @@
 import type { ResolvedModel } from "./catalog.ts"
 import type { RelayError } from "./errors.ts"
 import type { FormPart } from "./multipart.ts"
-import { estimatePromptTokens, heuristicCount, outputAllowance, type TokenCounter } from "./tokens.ts"
+import { estimatePromptTokens, heuristicCount, outputAllowance, requestedOutputLimit, type TokenCounter } from "./tokens.ts"
 import type { Usage } from "./usage.ts"
 
 /** The API shape a caller speaks, which decides how its errors and bodies look. */
@@ -114,6 +114,11 @@ export class RequestContext {
       completionTokens: outputAllowance(this.body, this.target?.entry?.maxOutputTokens, fallback),
       imageOutputTokens: 0
     }
+  }
+
+  /** Whether the output reservation is the request's own figure, not the model's whole cap. */
+  outputLimitGiven(): boolean {
+    return this.reservedOutput !== undefined || requestedOutputLimit(this.body) !== undefined
   }
 
   elapsedMs(): number {

@@ -47,6 +47,12 @@ export interface Endpoint {
    * bodies up to the upload limit.
    */
   readonly decodeForm?: (ctx: RequestContext, fields: Record<string, string>) => RelayError | undefined
+  /**
+   * Refuses a request its model makes invalid (a limit above the model's cap), once the model
+   * is resolved and before admission: nothing is counted against the caller's limits or
+   * reserved from its balance.
+   */
+  readonly check?: (ctx: RequestContext) => RelayError | undefined
   readonly legs: Partial<Record<Protocol, EndpointLeg>>
   /**
    * Answers without the upstream when the provider speaks no protocol the endpoint has a leg

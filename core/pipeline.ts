@@ -47,7 +47,7 @@ export interface PipelineOptions {
 }
 
 /**
- * The request path, top to bottom: read and decode the body, authenticate, resolve the model,
+ * The request path, top to bottom: authenticate, read and decode the body, resolve the model,
  * admit, dispatch to the provider, answer; then settle every plugin exactly once, whether the
  * request succeeded, failed, or its client went away.
  */
@@ -56,6 +56,7 @@ export class Pipeline {
   private readonly admit: Step
   private readonly settleHooks: ReadonlyArray<NonNullable<PluginHooks["settle"]>>
   private readonly observers: ReadonlyArray<RequestObserver>
+  private readonly annotators: ReadonlyArray<NonNullable<PluginHooks["annotate"]>>
   private readonly providers: ReadonlyMap<string, ProviderAdapter>
   private readonly countTokens: TokenCounter
   private inflight = 0
@@ -67,6 +68,7 @@ export class Pipeline {
     this.admit = sequence(plugins.flatMap((p) => (p.admit ? [p.admit] : [])))
     this.settleHooks = plugins.flatMap((p) => (p.settle ? [p.settle] : [])).reverse()
     this.observers = plugins.flatMap((p) => (p.observe ? [p.observe] : []))
+    this.annotators = plugins.flatMap((p) => (p.annotate ? [p.annotate] : []))
     this.providers = new Map(plugins.flatMap((p) => (p.provider ? [[p.provider.name, p.provider] as const] : [])))
     this.countTokens = plugins.find((p) => p.countTokens)?.countTokens ?? heuristicCount
   }
@@ -105,19 +107,48 @@ export class Pipeline {
       return new Response(null, { status: CLIENT_CLOSED })
     }
     const error = Result.isSuccess(failure) ? failure.success : this.defect(ctx, exit.cause)
+    this.annotate(ctx)
     this.finish(ctx, { status: error.status, aborted: false, error })
     return errorResponse(endpoint.surface, error, ctx.responseHeaders)
   }
 
   /** Runs the authenticating plugins alone, for routes outside the proxy (the account API). */
   async authenticate(request: Request, requestId: string): Promise<Caller | RelayError> {
+    const ctx = await this.authenticated(request, requestId)
+    return ctx instanceof RequestContext ? ctx.caller! : ctx
+  }
+
+  /**
+   * Authenticates a proxied route the relay answers itself (the model list): its answer
+   * carries the headers the plugins give a request they did not admit.
+   */
+  async authenticateProxied(request: Request, requestId: string): Promise<{ readonly caller: Caller; readonly headers: Headers } | RelayError> {
+    const ctx = await this.authenticated(request, requestId)
+    if (!(ctx instanceof RequestContext)) return ctx
+    this.annotate(ctx)
+    return { caller: ctx.caller!, headers: ctx.responseHeaders }
+  }
+
+  private async authenticated(request: Request, requestId: string): Promise<RequestContext | RelayError> {
     const ctx = new RequestContext(requestId, "openai", "/account", request, false, this.countTokens)
     const exit = await this.options.runtime.runPromiseExit(this.authenticateStep(ctx))
     if (Exit.isSuccess(exit)) {
-      return ctx.caller ?? new Unauthorized({ message: "no plugin authenticates callers on this relay" })
+      return ctx.caller === undefined ? new Unauthorized({ message: "no plugin authenticates callers on this relay" }) : ctx
     }
     const failure = Cause.findError(exit.cause)
     return Result.isSuccess(failure) ? failure.success : this.defect(ctx, exit.cause)
+  }
+
+  /** Lets the plugins add their headers to an answer for a known caller they did not admit. */
+  private annotate(ctx: RequestContext) {
+    if (ctx.caller === undefined) return
+    for (const annotate of this.annotators) {
+      try {
+        annotate(ctx)
+      } catch (error) {
+        this.logDefect(ctx, Cause.die(error))
+      }
+    }
   }
 
   /** Resolves once every request has settled, or after `timeoutMs`; true if all settled. */
@@ -134,10 +165,15 @@ export class Pipeline {
 
   private program(ctx: RequestContext, endpoint: Endpoint) {
     const limit = endpoint.decodeForm ? this.options.maxUploadBytes : this.options.maxBodyBytes
-    return Effect.tryPromise({
-      try: () => readBody(ctx.request, limit),
-      catch: () => new InvalidRequest({ message: "request body could not be read" })
-    }).pipe(
+    // The caller first: a stranger learns nothing from how its body is judged, and a known
+    // caller's malformed request is still recorded against its account.
+    return this.authenticateStep(ctx).pipe(
+      Effect.flatMap(() =>
+        Effect.tryPromise({
+          try: () => readBody(ctx.request, limit),
+          catch: () => new InvalidRequest({ message: "request body could not be read" })
+        })
+      ),
       Effect.flatMap((bytes) => {
         if (!(bytes instanceof Uint8Array)) return Effect.fail(bytes)
         const type = ctx.request.headers.get("content-type") ?? ""
@@ -149,8 +185,7 @@ export class Pipeline {
         const invalid = endpoint.decode(ctx, ctx.body)
         return invalid ? Effect.fail(invalid) : Effect.void
       }),
-      Effect.flatMap(() => this.authenticateStep(ctx)),
-      Effect.flatMap(() => this.resolve(ctx)),
+      Effect.flatMap(() => this.resolve(ctx, endpoint)),
       Effect.flatMap(() => this.admit(ctx)),
       Effect.flatMap(() => this.dispatch(ctx, endpoint))
     )
@@ -174,13 +209,14 @@ export class Pipeline {
     return invalid ? Effect.fail(invalid) : Effect.void
   }
 
-  private resolve(ctx: RequestContext): Effect.Effect<void, RelayError> {
+  private resolve(ctx: RequestContext, endpoint: Endpoint): Effect.Effect<void, RelayError> {
     const target = this.options.catalog.resolve(ctx.model)
     if (target === undefined || !this.providers.has(target.provider)) {
       return Effect.fail(new ModelNotFound({ message: `model ${ctx.model} is not available on this relay` }))
     }
     ctx.target = target
-    return Effect.void
+    const refused = endpoint.check?.(ctx)
+    return refused ? Effect.fail(refused) : Effect.void
   }
 
   private dispatch(ctx: RequestContext, endpoint: Endpoint) {

@@ -89,6 +89,12 @@ export interface PluginHooks {
   /** Admits or refuses the request once caller and model are known (limits, balance, credential). */
   readonly admit?: (ctx: RequestContext) => Effect.Effect<void, RelayError>
   /**
+   * Adds its headers to an answer given to a known caller without admitting the request: a
+   * refusal before admission (a malformed body, an unknown model) or the model list. The
+   * limiter tells the caller its rate-limit state this way.
+   */
+  readonly annotate?: (ctx: RequestContext) => void
+  /**
    * Runs exactly once for every request that entered the pipeline, whatever its end: success,
    * an error (also one raised before this plugin's own step ran), or the client going away.
    */

@@ -61,11 +61,18 @@ export const estimatePromptTokens = (body: Record<string, unknown>, model: strin
   return count(parts.text, model) + parts.tokens + parts.images * IMAGE_TOKENS + messages * MESSAGE_OVERHEAD
 }
 
-/** The output tokens a request may use: its own limit, else the model's cap, else `fallback`. */
-export const outputAllowance = (body: Record<string, unknown>, modelCap: number | undefined, fallback: number): number => {
+/** The output limit a request body names itself, if any. */
+export const requestedOutputLimit = (body: Record<string, unknown>): number | undefined => {
   for (const field of ["max_completion_tokens", "max_tokens", "max_output_tokens"]) {
     const value = body[field]
-    if (typeof value === "number" && value > 0) return modelCap === undefined ? value : Math.min(value, modelCap)
+    if (typeof value === "number" && value > 0) return value
   }
+  return undefined
+}
+
+/** The output tokens a request may use: its own limit, else the model's cap, else `fallback`. */
+export const outputAllowance = (body: Record<string, unknown>, modelCap: number | undefined, fallback: number): number => {
+  const requested = requestedOutputLimit(body)
+  if (requested !== undefined) return modelCap === undefined ? requested : Math.min(requested, modelCap)
   return modelCap ?? fallback
 }

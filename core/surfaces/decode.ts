@@ -5,6 +5,9 @@ import type { JsonRewrite } from "../sse/rewrite.ts"
 import { aliased } from "./legs.ts"
 import { invalidFromSchema } from "./schema-error.ts"
 
+/** Longer is no model name, and is not worth recording. */
+const MODEL_NAME_MAX = 256
+
 /** What every request schema has: the model, and whether to stream. */
 interface Routed {
   readonly model: string
@@ -22,7 +25,12 @@ export const decodeWith = <A extends Routed, I>(
   const decode = Schema.decodeUnknownResult(schema)
   return (ctx: RequestContext, body: unknown) => {
     const result = decode(body)
-    if (Result.isFailure(result)) return invalidFromSchema(result.failure)
+    if (Result.isFailure(result)) {
+      // The usage record and log line of the refusal still say which model was asked for.
+      const model = typeof body === "object" && body !== null ? (body as Record<string, unknown>).model : undefined
+      if (typeof model === "string" && model.length <= MODEL_NAME_MAX) ctx.model = model
+      return invalidFromSchema(result.failure)
+    }
     ctx.model = result.success.model
     ctx.stream = result.success.stream === true || result.success.stream === "true"
     then?.(ctx, result.success)

@@ -1,13 +1,13 @@
-import type { Endpoint, EndpointLeg } from "../endpoint.ts"
+import type { RequestContext } from "../context.ts"
+import type { Endpoint } from "../endpoint.ts"
 import { InvalidRequest } from "../errors.ts"
-import type { Protocol } from "../plugin.ts"
 import { chatCompletions } from "./openai-chat.ts"
 
 /**
  * The RocketAIRoom Chat API refuses a `max_tokens` above the model's cap with a 400, where the
  * other surfaces lower it to the cap (SPEC sections 9 and 10).
  */
-const overCap = (ctx: Parameters<EndpointLeg["prepare"]>[0]): InvalidRequest | undefined => {
+const overCap = (ctx: RequestContext): InvalidRequest | undefined => {
   const cap = ctx.target?.entry?.maxOutputTokens
   if (cap === undefined) return undefined
   for (const field of ["max_tokens", "max_completion_tokens"]) {
@@ -19,15 +19,6 @@ const overCap = (ctx: Parameters<EndpointLeg["prepare"]>[0]): InvalidRequest | u
   return undefined
 }
 
-const refusingOverCap = (leg: EndpointLeg): EndpointLeg => ({
-  ...leg,
-  prepare: (ctx) => overCap(ctx) ?? leg.prepare(ctx)
-})
-
-const legs: Partial<Record<Protocol, EndpointLeg>> = Object.fromEntries(
-  Object.entries(chatCompletions.legs).map(([protocol, leg]) => [protocol, refusingOverCap(leg)])
-)
-
 /**
  * `POST /v1/chat`: the RocketAIRoom Chat API. It takes the chat-completions body and answers
  * the chat.completion shape (streaming when asked), with the product's own `chat-` ids and the
@@ -37,7 +28,8 @@ export const rocketChat: Endpoint = {
   route: "/chat",
   surface: "openai",
   decode: chatCompletions.decode,
-  legs,
+  check: overCap,
+  legs: chatCompletions.legs,
   rewrite: (ctx) => (payload) => {
     if (typeof payload.id === "string") payload.id = `chat-${payload.id.replace(/^chatcmpl-/, "")}`
     if (typeof payload.model === "string") payload.model = ctx.model

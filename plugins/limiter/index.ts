@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { definePlugin, RateLimited, type RequestContext, totalTokens } from "../../core/index.ts"
-import { type Limits, MemoryRateWindows, type RateWindows, type TokenTicket } from "./store.ts"
+import { type Limits, MemoryRateWindows, type RateWindows, type TokenTicket, type WindowState } from "./store.ts"
 
 export interface LimiterOptions {
   /** Whether tokens of BYOK requests count toward TPM (their requests always count toward RPM). */
@@ -21,9 +21,24 @@ interface Reservation {
 
 const RESERVATION = Symbol("limiter/reservation")
 
-const tokensNeeded = (ctx: RequestContext, defaultOutput: number) => {
+const tokensNeeded = (ctx: RequestContext, defaultOutput: number, limits: Limits) => {
+  const prompt = ctx.estimatedPromptTokens()
   const output = ctx.outputReservation(defaultOutput)
-  return ctx.estimatedPromptTokens() + output.completionTokens + output.imageOutputTokens
+  const needed = prompt + output.completionTokens + output.imageOutputTokens
+  // A request that names no output limit is reserved the model's whole output cap, a worst
+  // case: one above the tier's TPM would refuse every such request for ever. It is reserved up
+  // to what an empty window holds (settle puts the real count in its place); only a limit the
+  // caller asked for can make a request too large for its tier.
+  return ctx.outputLimitGiven() ? needed : Math.min(needed, Math.max(limits.tpm, prompt))
+}
+
+const setHeaders = (ctx: RequestContext, limits: Limits, state: WindowState) => {
+  const headers = ctx.responseHeaders
+  headers.set("x-ratelimit-limit", String(limits.rpm))
+  headers.set("x-ratelimit-remaining", String(state.requestsRemaining))
+  headers.set("x-ratelimit-reset", String(state.resetSeconds))
+  headers.set("x-ratelimit-limit-tokens", String(limits.tpm))
+  headers.set("x-ratelimit-remaining-tokens", String(state.tokensRemaining))
 }
 
 const refusal = (reason: "rpm" | "tpm" | "tpm_exceeded_by_request", limits: Limits, needed: number, retryAfterSeconds: number) => {
@@ -38,8 +53,9 @@ const refusal = (reason: "rpm" | "tpm" | "tpm_exceeded_by_request", limits: Limi
 /**
  * Requests and tokens per minute per account, across all of its keys, on `/v1` and `/byok/v1`
  * alike. Before dispatch it reserves the estimated prompt plus the output allowance; at settle
- * it replaces the reservation with the real usage. Every admitted or refused response carries
- * the X-RateLimit headers.
+ * it replaces the reservation with the real usage. Every proxied answer to a known caller
+ * carries the X-RateLimit headers: admitted, refused at admission, or refused before it (a bad
+ * body, an unknown model) and the model list, which show the windows without counting in them.
  */
 export const limiter = (options: LimiterOptions = {}) =>
   definePlugin("limiter", (info) =>
@@ -59,19 +75,20 @@ export const limiter = (options: LimiterOptions = {}) =>
           // Without an authenticated account there is nobody to count against.
           if (limits === undefined) return Effect.void
           const countsTokens = !ctx.byok || options.byokTokens !== false
-          const needed = countsTokens ? tokensNeeded(ctx, defaultOutput) : 0
+          const needed = countsTokens ? tokensNeeded(ctx, defaultOutput, limits) : 0
           const account = ctx.caller!.account.id
           const admission = windows.admit(account, limits, needed, Date.now())
-          const headers = ctx.responseHeaders
-          headers.set("x-ratelimit-limit", String(limits.rpm))
-          headers.set("x-ratelimit-remaining", String(admission.state.requestsRemaining))
-          headers.set("x-ratelimit-reset", String(admission.state.resetSeconds))
-          headers.set("x-ratelimit-limit-tokens", String(limits.tpm))
-          headers.set("x-ratelimit-remaining-tokens", String(admission.state.tokensRemaining))
+          setHeaders(ctx, limits, admission.state)
           if (!admission.admitted) return Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds))
           const reservation: Reservation = { account, ticket: admission.ticket, countsTokens }
           ctx.state.set(RESERVATION, reservation)
           return Effect.void
+        },
+        annotate: (ctx) => {
+          const limits = limitsOf(ctx)
+          // A request refused at admission (by this plugin or one after it) has its headers.
+          if (limits === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return
+          setHeaders(ctx, limits, windows.peek(ctx.caller!.account.id, limits, Date.now()))
         },
         settle: (ctx, outcome) =>
           Effect.sync(() => {

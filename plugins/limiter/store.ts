@@ -36,6 +36,8 @@ export type Admission =
 export interface RateWindows {
   /** Admits one request that may use `tokens`, counting it in both windows, or refuses it. */
   admit(account: string, limits: Limits, tokens: number, now: number): Admission
+  /** The windows' state, counting nothing: for an answer to a request that was not admitted. */
+  peek(account: string, limits: Limits, now: number): WindowState
   /** Replaces a reservation with the tokens really used. */
   reconcile(account: string, ticket: TokenTicket, actualTokens: number, now: number): void
 }
@@ -47,6 +49,12 @@ interface AccountWindows {
 }
 
 const seconds = (ms: number) => Math.ceil(ms / 1000)
+
+const stateOf = ({ requests, tokens }: AccountWindows, limits: Limits, now: number): WindowState => ({
+  requestsRemaining: Math.max(0, limits.rpm - requests.size(now)),
+  resetSeconds: seconds(requests.msUntilFree(now)),
+  tokensRemaining: Math.max(0, limits.tpm - tokens.used(now))
+})
 
 /** Windows of one relay node, in memory. */
 export class MemoryRateWindows implements RateWindows {
@@ -65,12 +73,9 @@ export class MemoryRateWindows implements RateWindows {
 
   admit(account: string, limits: Limits, tokens: number, now: number): Admission {
     if (++this.admissions % 4096 === 0) this.forgetIdle(now)
-    const { requests, tokens: window } = this.windows(account, now)
-    const state = (): WindowState => ({
-      requestsRemaining: Math.max(0, limits.rpm - requests.size(now)),
-      resetSeconds: seconds(requests.msUntilFree(now)),
-      tokensRemaining: Math.max(0, limits.tpm - window.used(now))
-    })
+    const entry = this.windows(account, now)
+    const { requests, tokens: window } = entry
+    const state = () => stateOf(entry, limits, now)
     if (requests.size(now) >= limits.rpm) {
       return { admitted: false, state: { ...state(), requestsRemaining: 0 }, reason: "rpm", retryAfterSeconds: Math.max(1, seconds(requests.msUntilFree(now))) }
     }
@@ -84,6 +89,11 @@ export class MemoryRateWindows implements RateWindows {
     requests.tryAdd(now, limits.rpm)
     const second = window.add(now, tokens)
     return { admitted: true, state: state(), ticket: { second, tokens } }
+  }
+
+  peek(account: string, limits: Limits, now: number): WindowState {
+    const entry = this.accounts.get(account)
+    return entry === undefined ? { requestsRemaining: limits.rpm, resetSeconds: 0, tokensRemaining: limits.tpm } : stateOf(entry, limits, now)
   }
 
   reconcile(account: string, ticket: TokenTicket, actualTokens: number, now: number): void {

@@ -163,12 +163,13 @@ describe("Pipeline", () => {
     assert.equal(h.outcomes[0]!.error?._tag, "InsufficientBalance")
   })
 
-  it("settles a decode failure, before authentication, exactly once", async () => {
+  it("authenticates before decoding, and settles a decode failure exactly once", async () => {
     const h = await harness(() => Effect.succeed(Response.json(completion)))
     const response = await h.pipeline.handle(request("{oops"), chatCompletions, false, "req_3")
     assert.equal(response.status, 400)
     await settled(h, 2)
-    assert.deepEqual(h.trace, ["b.settle", "a.settle"])
+    // The plugins saw who called: a malformed request is recorded against its caller.
+    assert.deepEqual(h.trace, ["a.authenticate", "b.authenticate", "b.settle", "a.settle"])
   })
 
   it("answers 404 model_not_found for a model no provider serves", async () => {

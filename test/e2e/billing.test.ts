@@ -164,6 +164,21 @@ describe("prepaid balances and usage records", () => {
     assert.equal(records[0]!.cost, "0.000000000")
   })
 
+  it("records a malformed request against its caller, and tells a stranger 401 before judging its body", async () => {
+    const { key } = await createAccount(relay, { name: "malformed", credits: "1.00" })
+    const post = (authorization: string | undefined, body: string) =>
+      fetch(`${relay.baseURL}/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+        body
+      })
+    assert.equal((await post(`Bearer ${key}`, "{oops")).status, 400)
+    assert.equal((await post(`Bearer ${key}`, JSON.stringify({ model: "gpt-4o-mini", messages: "hi" }))).status, 400)
+    const records = await usageOf(relay, key)
+    assert.deepEqual(records.map((r) => [r.status, r.model, r.cost]), [[400, "gpt-4o-mini", "0.000000000"], [400, "", "0.000000000"]])
+    assert.equal((await post(undefined, "{oops")).status, 401)
+  })
+
   it("books credits and corrections in the ledger, never overwriting", async () => {
     const { account } = await createAccount(relay, { name: "ledger", credits: 2 })
     const corrected = await relay.admin("POST", `/admin/accounts/${account.id}/credits`, { amount: "-0.5", note: "refund reversal" })

@@ -87,6 +87,42 @@ describe("rate limits per account (RPM and TPM)", () => {
     assert.equal(mock.chats.filter((r) => r.body.max_tokens === 1_000).length, 0, "nothing went upstream")
   })
 
+  it("admits a request without max_tokens whose model's output cap alone is over the tier's TPM", async () => {
+    const { account, key } = await createAccount(relay, { name: "cap-over-tpm", credits: "1.00" })
+    // gpt-4o-mini's cap here is 1,000 output tokens: more than this account's whole minute.
+    await relay.admin("PATCH", `/admin/accounts/${account.id}`, { tpm: 800 })
+    const implicit = await chat(relay, key, { model: "gpt-4o-mini" })
+    assert.equal(implicit.status, 200, await implicit.clone().text())
+    assert.equal(implicit.headers.get("x-ratelimit-remaining-tokens"), "0", "it reserves what the window holds")
+    // Its real usage (14 tokens) replaces the reservation at settle; a limit the caller names is
+    // still held to the tier.
+    const asked = await chat(relay, key, { model: "gpt-4o-mini", max_tokens: 900 })
+    assert.equal(asked.status, 429)
+    assert.match(((await asked.json()) as { error: { message: string } }).error.message, /alone needs about \d+ tokens/)
+  })
+
+  it("puts the rate-limit state on answers refused before admission and on the model list, counting none of them", async () => {
+    const { key } = await createAccount(relay, { name: "refused-early" })
+    const spent = await chat(relay, key, { model: "echo-1" })
+    assert.equal(spent.headers.get("x-ratelimit-remaining"), "59")
+    const badJson = await fetch(`${relay.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: "{oops"
+    })
+    const unknownModel = await chat(relay, key, { model: "no-such-model" })
+    const models = await fetch(`${relay.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } })
+    const oneModel = await fetch(`${relay.url}/v1/models/echo-1`, { headers: { authorization: `Bearer ${key}` } })
+    for (const [answer, status] of [[badJson, 400], [unknownModel, 404], [models, 200], [oneModel, 200]] as const) {
+      assert.equal(answer.status, status)
+      for (const header of HEADERS) assert.match(answer.headers.get(header) ?? "", /^\d+$/, `${header} on ${answer.url} ${status}`)
+      assert.equal(answer.headers.get("x-ratelimit-remaining"), "59", `${status} counts nothing`)
+    }
+    const stranger = await chat(relay, "sk-rr-unknownunknownunknownunknown00", { model: "echo-1" })
+    assert.equal(stranger.status, 401)
+    assert.equal(stranger.headers.get("x-ratelimit-limit"), null, "no caller, no window to show")
+  })
+
   it("corrects the token window with the real usage after the response", async () => {
     const { account, key } = await createAccount(relay, { name: "tpm-reconcile", credits: "1.00" })
     await relay.admin("PATCH", `/admin/accounts/${account.id}`, { tpm: 5_000 })

@@ -214,6 +214,15 @@ describe("RocketAIRoom Chat API from its shipped config", () => {
     assert.equal((await chat(key, { model: "rocket-1-pro", max_tokens: 8_192 })).status, 200, "rocket-1-pro allows 8,192")
   })
 
+  it("refuses an over-cap max_tokens before admission: a 400 even without balance, and nothing counted", async () => {
+    const { key } = await createAccount(relay, { name: "rocket-cap-broke" })
+    const over = await chat(key, { model: "rocket-1", max_tokens: 5_000 })
+    assert.equal(over.status, 400, "the request is invalid, whatever the balance")
+    assert.equal(over.headers.get("x-ratelimit-remaining"), "25", "no request of the window spent")
+    assert.equal(over.headers.get("x-ratelimit-remaining-tokens"), "12000")
+    assert.equal((await chat(key, { model: "rocket-1", max_tokens: 100 })).status, 402, "a valid one meets the balance")
+  })
+
   it("charges the flat per-1K prices on prompt and completion tokens", async () => {
     const { key } = await createAccount(relay, { name: "rocket-bill", credits: "1.00" })
     await chat(key, { model: "rocket-1-pro", messages: [{ role: "user", content: "one two three" }] })
