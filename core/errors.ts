@@ -49,9 +49,18 @@ export class RateLimited extends Data.TaggedError("RateLimited")<Fields & { read
   readonly code = "rate_limit_exceeded"
 }
 
-/** The upstream refused the request itself (a 4xx other than 429): its status is kept. */
+/**
+ * The upstream refused the request itself (a 4xx other than 429): its status is kept, and its
+ * own code (`context_length_exceeded`), type and param when it gave them as plain tokens. `code`
+ * stays the relay's, for logs; the surfaces show the caller the upstream's.
+ */
 export class UpstreamRejected extends Data.TaggedError("UpstreamRejected")<
-  Fields & { readonly upstreamStatus: number; readonly upstreamType?: string; readonly param?: string }
+  Fields & {
+    readonly upstreamStatus: number
+    readonly upstreamCode?: string
+    readonly upstreamType?: string
+    readonly param?: string
+  }
 > {
   get status() {
     return this.upstreamStatus

@@ -46,24 +46,43 @@ const retryAfterMs = (response: Response): number | undefined => {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }
 
-/** Reads `{ error: { message, type, param } }`, the error body of both OpenAI and Anthropic. */
-const readUpstreamError = async (
-  response: Response,
-  secrets: ReadonlyArray<string>
-): Promise<{ message: string; type?: string; param?: string }> => {
+/**
+ * A machine-readable field of an upstream error (code, type, param) is passed on only when it is
+ * a plain token that is no secret: the body is the upstream's, and may echo anything.
+ */
+const PLAIN_TOKEN = /^[A-Za-z0-9_.[\]-]{1,64}$/
+
+const plainToken = (value: unknown, secrets: ReadonlyArray<string>): string | undefined =>
+  typeof value === "string" && PLAIN_TOKEN.test(value) && redact(value, secrets) === value ? value : undefined
+
+interface UpstreamError {
+  readonly message: string
+  readonly code?: string
+  readonly type?: string
+  readonly param?: string
+}
+
+/**
+ * Reads `{ error: { message, type, param, code } }`, the error body of both OpenAI and
+ * Anthropic (which has no code or param). The message is redacted, and code, type and param
+ * are kept only as plain tokens; nothing else of the body is.
+ */
+const readUpstreamError = async (response: Response, secrets: ReadonlyArray<string>): Promise<UpstreamError> => {
   const text = await bytesOf(response).then((bytes) => decoder.decode(bytes), () => "")
-  let message = `upstream answered ${response.status}`
-  let type: string | undefined
-  let param: string | undefined
+  let error: { message?: unknown; code?: unknown; type?: unknown; param?: unknown } | undefined
   try {
-    const error = (JSON.parse(text) as { error?: { message?: unknown; type?: unknown; param?: unknown } }).error
-    if (typeof error?.message === "string" && error.message.length > 0) message = error.message
-    if (typeof error?.type === "string") type = error.type
-    if (typeof error?.param === "string") param = error.param
+    const parsed = (JSON.parse(text) as { error?: unknown } | null)?.error
+    if (typeof parsed === "object" && parsed !== null) error = parsed
   } catch {
     // Not JSON (a proxy's HTML page, say): the status alone is the message.
   }
-  return { message: redact(message, secrets), ...(type ? { type } : {}), ...(param ? { param } : {}) }
+  const message = typeof error?.message === "string" && error.message.length > 0
+    ? redact(error.message, secrets)
+    : `upstream answered ${response.status}`
+  const code = plainToken(error?.code, secrets)
+  const type = plainToken(error?.type, secrets)
+  const param = plainToken(error?.param, secrets)
+  return { message, ...(code ? { code } : {}), ...(type ? { type } : {}), ...(param ? { param } : {}) }
 }
 
 /**
@@ -168,6 +187,7 @@ const attempt = async (
           // Only a caller's own key reaches here rejected: tell them it is theirs.
           message: rejectedKey ? `${target.provider} rejected your stored credential: ${error.message}` : error.message,
           upstreamStatus: status,
+          ...(error.code ? { upstreamCode: error.code } : {}),
           ...(error.type ? { upstreamType: error.type } : {}),
           ...(error.param ? { param: error.param } : {})
         })

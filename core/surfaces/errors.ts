@@ -1,10 +1,12 @@
 import type { Surface } from "../context.ts"
 import { errorHeaders, type RelayError } from "../errors.ts"
-import { openAIErrorType } from "../translate/error-types.ts"
+import { knownOpenAIErrorType } from "../translate/error-types.ts"
 
 const openAIType = (error: RelayError): string => {
-  // An Anthropic upstream's rejection reaches an OpenAI caller in OpenAI's words.
-  if (error._tag === "UpstreamRejected" && error.upstreamType) return openAIErrorType(error.upstreamType)
+  // An Anthropic upstream's rejection reaches an OpenAI caller in OpenAI's words; a type that
+  // is neither API's would only confuse an SDK, so the status decides then.
+  const upstream = error._tag === "UpstreamRejected" && error.upstreamType ? knownOpenAIErrorType(error.upstreamType) : undefined
+  if (upstream) return upstream
   if (error.status === 402) return "insufficient_quota"
   if (error.status === 403) return "permission_error"
   if (error.status === 429) return "rate_limit_error"
@@ -36,16 +38,23 @@ const anthropicType = (error: RelayError): string => {
   }
 }
 
+/**
+ * The code the caller sees: the upstream's own for a request it rejected (an SDK caller looks
+ * for `context_length_exceeded`, not the relay's `upstream_rejected`), else the relay's.
+ */
+const callerCode = (error: RelayError): string =>
+  error._tag === "UpstreamRejected" && error.upstreamCode ? error.upstreamCode : error.code
+
 /** The JSON error body of a surface: OpenAI's `{ error: {...} }` or Anthropic's `{ type: "error", ... }`. */
 export const errorBody = (surface: Surface, error: RelayError): unknown =>
   surface === "anthropic"
-    ? { type: "error", error: { type: anthropicType(error), message: `${error.message} (${error.code})` } }
+    ? { type: "error", error: { type: anthropicType(error), message: `${error.message} (${callerCode(error)})` } }
     : {
       error: {
         message: error.message,
         type: openAIType(error),
         param: "param" in error && error.param !== undefined ? error.param : null,
-        code: error.code
+        code: callerCode(error)
       }
     }
 

@@ -70,6 +70,40 @@ describe("errorBody", () => {
     })
   })
 
+  it("OpenAI: an upstream rejection carries the upstream's own code, else upstream_rejected", () => {
+    const error = new UpstreamRejected({
+      message: "This model's maximum context length is 128000 tokens",
+      upstreamStatus: 400,
+      upstreamCode: "context_length_exceeded",
+      upstreamType: "invalid_request_error",
+      param: "messages"
+    })
+    assert.deepEqual(errorBody("openai", error), {
+      error: { message: error.message, type: "invalid_request_error", param: "messages", code: "context_length_exceeded" }
+    })
+    assert.equal(error.code, "upstream_rejected", "the relay's own code stays for its logs")
+  })
+
+  it("OpenAI: an upstream type that is neither API's gives way to the status's type", () => {
+    const body = errorBody("openai", new UpstreamRejected({ message: "m", upstreamStatus: 403, upstreamType: "whatever" })) as {
+      error: { type: string }
+    }
+    assert.equal(body.error.type, "permission_error")
+  })
+
+  it("Anthropic: an upstream rejection is typed by its status and names the upstream's code in the message", () => {
+    const error = new UpstreamRejected({
+      message: "prompt is too long",
+      upstreamStatus: 400,
+      upstreamCode: "context_length_exceeded",
+      upstreamType: "invalid_request_error"
+    })
+    assert.deepEqual(errorBody("anthropic", error), {
+      type: "error",
+      error: { type: "invalid_request_error", message: "prompt is too long (context_length_exceeded)" }
+    })
+  })
+
   it("OpenAI: an upstream rejection without a type is typed by its status", () => {
     assert.deepEqual(errorBody("openai", new UpstreamRejected({ message: "nope", upstreamStatus: 403 })), {
       error: { message: "nope", type: "permission_error", param: null, code: "upstream_rejected" }

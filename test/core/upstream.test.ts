@@ -142,14 +142,14 @@ describe("sendUpstream", () => {
     assert.equal(error.status, 502)
   })
 
-  it("turns a 400 into UpstreamRejected with the key redacted from the message", async () => {
+  it("turns a 400 into UpstreamRejected with its code, type and param, and the key redacted from the message", async () => {
     const secret = "sk-proj-SECRETvalue1234567890"
     const body = JSON.stringify({
       error: {
         message: `Invalid request for key ${secret}: 'messages' is too long`,
         type: "invalid_request_error",
         param: "messages",
-        code: null
+        code: "context_length_exceeded"
       }
     })
     const { http, tried } = fakeHttp({ [secret]: [reply(400, body)], other: [reply(200)] })
@@ -157,6 +157,7 @@ describe("sendUpstream", () => {
     assert.ok(error._tag === "UpstreamRejected")
     assert.equal(error.status, 400)
     assert.equal(error.upstreamStatus, 400)
+    assert.equal(error.upstreamCode, "context_length_exceeded")
     assert.equal(error.upstreamType, "invalid_request_error")
     assert.equal(error.param, "messages")
     assert.ok(!error.message.includes(secret), error.message)
@@ -164,6 +165,22 @@ describe("sendUpstream", () => {
     assert.match(error.message, /\[redacted\]/)
     assert.match(error.message, /'messages' is too long/)
     assert.deepEqual(tried(), [secret], "a request error is not retried with another key")
+  })
+
+  it("keeps the upstream's code, type and param only when each is a plain token and no secret", async () => {
+    const rejected = async (fields: Record<string, unknown>) => {
+      const { http } = fakeHttp({ plainsecret123: [reply(400, JSON.stringify({ error: { message: "no", ...fields } }))] })
+      const error = failureOf(await Effect.runPromiseExit(sendUpstream(http, log, target(["plainsecret123"]))))
+      assert.ok(error._tag === "UpstreamRejected")
+      return [error.upstreamCode, error.upstreamType, error.param]
+    }
+    assert.deepEqual(await rejected({ code: "invalid_value", type: "invalid_request_error", param: "messages[0].content" }), [
+      "invalid_value",
+      "invalid_request_error",
+      "messages[0].content"
+    ])
+    assert.deepEqual(await rejected({ code: "bad key plainsecret123", type: "a\r\nb", param: "x".repeat(65) }), [undefined, undefined, undefined])
+    assert.deepEqual(await rejected({ code: "plainsecret123", type: "sk-proj-abcdef123456", param: 7 }), [undefined, undefined, undefined])
   })
 
   it("redacts a non-key-shaped pool secret echoed in an error", async () => {

@@ -301,13 +301,13 @@ describe("POST /v1/messages with the Anthropic SDK", () => {
       assert.equal(openaiMock.requests.length, before)
     })
 
-    it("an upstream 400 reaches the SDK as an Anthropic-shaped error, with the upstream key redacted", async () => {
+    it("an upstream 400 reaches the SDK as an Anthropic-shaped error naming the upstream's code, with the upstream key redacted", async () => {
       await assert.rejects(
         client.messages.create({ model: "mock-bad-request", max_tokens: 32, messages: [{ role: "user", content: "x" }] }),
         (error: unknown) => {
           assert.ok(error instanceof Anthropic.BadRequestError)
           assert.equal(error.type, "invalid_request_error")
-          assert.match(error.message, /Invalid value for 'temperature'/)
+          assert.match(error.message, /Invalid value for 'temperature'.*\(invalid_value\)/)
           assert.ok(!error.message.includes(OPENAI_KEY))
           return true
         }

@@ -128,11 +128,16 @@ describe("bad input and upstream failures answer in OpenAI's error shape", () =>
     await expectError(await post(relay, chat("no-such-model-9")), 404, "model_not_found")
   })
 
-  it("an upstream 400 reaches the client with its status, type and param, and without the upstream key", async () => {
-    const error = await expectError(await post(relay, chat("mock-bad-request")), 400, "upstream_rejected", "temperature")
+  it("an upstream 400 reaches the client with its status, code, type and param, and without the upstream key", async () => {
+    const error = await expectError(await post(relay, chat("mock-bad-request")), 400, "invalid_value", "temperature")
     assert.equal(error.type, "invalid_request_error")
     assert.match(error.message, /Invalid value for 'temperature'/)
     assert.ok(!error.message.includes("sk-good-1"), `upstream key redacted from: ${error.message}`)
+    const client = new OpenAI({ baseURL: relay.baseURL, apiKey: relay.firstRunKey, maxRetries: 0 })
+    await assert.rejects(
+      client.chat.completions.create({ model: "mock-bad-request", messages: [{ role: "user", content: "x" }] }),
+      (error: unknown) => error instanceof OpenAI.BadRequestError && error.code === "invalid_value" && error.param === "temperature"
+    )
   })
 
   it("the openai SDK raises its own error class for relay errors", async () => {
