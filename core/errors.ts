@@ -68,13 +68,16 @@ export class UpstreamRejected extends Data.TaggedError("UpstreamRejected")<
   readonly code = "upstream_rejected"
 }
 
-/** Every pool key failed with a 5xx, a connection error or a rejected credential. */
+/** Every pool key failed, some with a 5xx or a connection error (keys the next request probes again). */
 export class UpstreamFailed extends Data.TaggedError("UpstreamFailed")<Fields> {
   readonly status = 502
   readonly code = "upstream_error"
 }
 
-/** No credential configured, or every pool key is rate-limited upstream. */
+/**
+ * No credential configured; or every pool key rests after a 429 or a rejected credential, or
+ * is overloaded (then with the seconds until a key is usable again).
+ */
 export class UpstreamUnavailable extends Data.TaggedError("UpstreamUnavailable")<
   Fields & { readonly retryAfterSeconds?: number; readonly overloaded?: boolean }
 > {

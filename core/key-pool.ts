@@ -56,14 +56,23 @@ export class KeyPool {
     return [...ready, ...resting]
   }
 
-  /** Seconds until the first key rate-limited upstream is usable again (undefined if none). */
+  /**
+   * Whole seconds (at least 1) until the first resting key, whatever its reason, is usable
+   * again; undefined if no key rests. What a caller turned away is told to wait.
+   */
   retryAfterSeconds(): number | undefined {
     const now = this.now()
     let soonest: number | undefined
     for (const slot of this.slots) {
-      if (slot.reason === "rate_limited" && slot.until > now) soonest = Math.min(soonest ?? Infinity, slot.until - now)
+      if (slot.until > now) soonest = Math.min(soonest ?? Infinity, slot.until - now)
     }
     return soonest === undefined ? undefined : Math.ceil(soonest / 1000)
+  }
+
+  /** Whether some key rests now for `reason`. */
+  rests(reason: CooldownReason): boolean {
+    const now = this.now()
+    return this.slots.some((slot) => slot.reason === reason && slot.until > now)
   }
 
   cool(slot: number, reason: CooldownReason, ms: number): void {

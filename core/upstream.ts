@@ -86,6 +86,23 @@ const readUpstreamError = async (response: Response, secrets: ReadonlyArray<stri
 }
 
 /**
+ * The 503 for a pool whose every key rests after a 429 or a rejected credential: it says which
+ * (a refused key is the operator's to fix, not a load problem), and when a key is tried again.
+ */
+const keysResting = (target: UpstreamTarget, rateLimited: boolean, rejected: boolean): UpstreamUnavailable => {
+  const { provider } = target
+  return new UpstreamUnavailable({
+    message: !rejected
+      ? `every ${provider} key is rate-limited upstream`
+      : rateLimited
+      ? `every ${provider} key is rate-limited upstream or was rejected (401/403); they are tried again after a rest`
+      : `${provider} rejected every key of this relay (401/403); they are tried again after a rest`,
+    // A key's rest can already be over (a 429 with Retry-After: 0): come back at once, then.
+    retryAfterSeconds: target.pool.retryAfterSeconds() ?? 1
+  })
+}
+
+/**
  * Success or a typed failure. Not told apart with `instanceof Response`: a runtime adapter may
  * replace the global Response class, and fetch's own responses are then of another class.
  */
@@ -129,20 +146,18 @@ const attempt = async (
   }
   const candidates = pool.candidates()
   if (candidates.length === 0) {
-    const retryAfterSeconds = pool.retryAfterSeconds()
+    // Keys resting after a failure are always candidates: only 429s and rejections leave none.
     return {
-      error: new UpstreamUnavailable({
-        message: pool.size === 0
-          ? `no upstream credential is configured for provider ${target.provider}`
-          : `every ${target.provider} key is rate-limited upstream`,
-        ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {})
-      })
+      error: pool.size === 0
+        ? new UpstreamUnavailable({ message: `no upstream credential is configured for provider ${target.provider}` })
+        : keysResting(target, pool.rests("rate_limited"), pool.rests("rejected"))
     }
   }
   const timedOut = () => ({
     error: new UpstreamTimeout({ message: `${target.provider} did not answer within ${target.timeoutMs / 1000} s` })
   })
   let rateLimited = 0
+  let rejected = 0
   let overloaded = 0
   for (const key of candidates) {
     const { url, init } = target.request(key.secret)
@@ -176,6 +191,7 @@ const attempt = async (
       pool.cool(key.slot, "failing", FAILURE_REST_MS)
     } else if ((status === 401 || status === 403) && target.owner === "shared") {
       // The operator's key was refused: that is not the caller's fault, so try another key.
+      rejected++
       pool.cool(key.slot, "rejected", REJECTED_REST_MS)
     } else {
       const error = await readUpstreamError(response, pool.secrets)
@@ -197,17 +213,21 @@ const attempt = async (
     readerOf(response)?.cancel()
     failed(key.slot, status === 429 ? "rate_limited" : status >= 500 ? "server_error" : "rejected", status)
   }
-  if (rateLimited === candidates.length) {
-    return {
-      error: new UpstreamUnavailable({
-        message: `every ${target.provider} key is rate-limited upstream`,
-        retryAfterSeconds: pool.retryAfterSeconds() ?? 1
-      })
-    }
+  // Every key now rests without being probed (unlike one that failed): the provider cannot be
+  // reached until a rest ends, which is SPEC's 503, the same answer the next request gets.
+  if (rateLimited + rejected === candidates.length) {
+    return { error: keysResting(target, rateLimited > 0, rejected > 0) }
   }
   // Overloaded only when every key said so; a mix with other failures is a plain failure.
   if (overloaded === candidates.length) {
-    return { error: new UpstreamUnavailable({ message: `${target.provider} is overloaded`, overloaded: true }) }
+    const retryAfterSeconds = pool.retryAfterSeconds()
+    return {
+      error: new UpstreamUnavailable({
+        message: `${target.provider} is overloaded`,
+        overloaded: true,
+        ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {})
+      })
+    }
   }
   return { error: new UpstreamFailed({ message: `every ${target.provider} key failed` }) }
 }

@@ -133,6 +133,7 @@ describe("sendUpstream", () => {
     const error = failureOf(await Effect.runPromiseExit(sendUpstream(http, log, target(["K1", "K2"]))))
     assert.ok(error._tag === "UpstreamUnavailable")
     assert.equal(error.overloaded, true)
+    assert.equal(error.retryAfterSeconds, 5, "the keys' rest after a failure")
   })
 
   it("reports a mix of overloaded and failing keys as UpstreamFailed, not overloaded", async () => {
@@ -216,8 +217,33 @@ describe("sendUpstream", () => {
     assert.deepEqual(tried(), ["K1", "K2"])
   })
 
-  it("fails with UpstreamFailed when every shared key is rejected", async () => {
-    const { http } = fakeHttp({ K1: [reply(401)], K2: [reply(403)] })
+  it("answers 503 with Retry-After, saying the keys were rejected, when every shared key is rejected, and again while they rest", async () => {
+    const { http, tried } = fakeHttp({ K1: [reply(401)], K2: [reply(403)] })
+    const t = target(["K1", "K2"])
+    for (const round of ["first", "second"]) {
+      const error = failureOf(await Effect.runPromiseExit(sendUpstream(http, log, t)))
+      assert.ok(error._tag === "UpstreamUnavailable", `${round}: ${error._tag}`)
+      assert.equal(error.status, 503)
+      assert.equal(error.retryAfterSeconds, 60, round)
+      assert.match(error.message, /rejected every key/, round)
+      assert.doesNotMatch(error.message, /rate-limited/, round)
+    }
+    assert.deepEqual(tried(), ["K1", "K2"], "the rejected keys are not called again while they rest")
+  })
+
+  it("names both causes, and the soonest key's return, when the keys are rate-limited or rejected", async () => {
+    const { http } = fakeHttp({ K1: [reply(429, "{}", { "retry-after": "12" })], K2: [reply(401)] })
+    const t = target(["K1", "K2"])
+    for (const round of ["first", "second"]) {
+      const error = failureOf(await Effect.runPromiseExit(sendUpstream(http, log, t)))
+      assert.ok(error._tag === "UpstreamUnavailable", `${round}: ${error._tag}`)
+      assert.equal(error.retryAfterSeconds, 12, round)
+      assert.match(error.message, /rate-limited upstream or was rejected/, round)
+    }
+  })
+
+  it("fails with UpstreamFailed when the keys are rejected or fail with 5xx", async () => {
+    const { http } = fakeHttp({ K1: [reply(401)], K2: [reply(500)] })
     const error = failureOf(await Effect.runPromiseExit(sendUpstream(http, log, target(["K1", "K2"]))))
     assert.equal(error._tag, "UpstreamFailed")
   })

@@ -34,6 +34,7 @@ const MOCK_KEYS = {
   "sk-limited-1": "rate429",
   "sk-limited-2": "rate429",
   "sk-rejected-1": "reject401",
+  "sk-rejected-2": "reject401",
   "sk-drops-1": "drop"
 } as const
 
@@ -209,6 +210,20 @@ describe("the shared key pool fails over before the first byte", () => {
     const again = await post(relay, chat("gpt-4o-mini"))
     assert.ok(Number(again.headers.get("retry-after")) >= 1)
     await expectError(again, 503, "upstream_unavailable")
+  })
+
+  it("every key rejected upstream (401) is a 503 saying so, with Retry-After, now and while the keys rest", async () => {
+    const relay = await start("sk-rejected-1,sk-rejected-2")
+    for (const round of ["first", "second"]) {
+      const response = await post(relay, chat("gpt-4o-mini"))
+      // The keys rest 60 s; the second request comes within a second or two of the first.
+      const retryAfter = Number(response.headers.get("retry-after"))
+      assert.ok(retryAfter >= 58 && retryAfter <= 60, `${round}: retry-after ${retryAfter}`)
+      const error = await expectError(response, 503, "upstream_unavailable")
+      assert.match(error.message, /rejected every key/, round)
+      assert.doesNotMatch(error.message, /rate-limited/, round)
+      assert.ok(!error.message.includes("sk-rej"), "no key in the message")
+    }
   })
 
   it("no configured key is a 503", async () => {
