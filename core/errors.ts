@@ -79,7 +79,7 @@ export class UpstreamFailed extends Data.TaggedError("UpstreamFailed")<Fields> {
  * is overloaded (then with the seconds until a key is usable again).
  */
 export class UpstreamUnavailable extends Data.TaggedError("UpstreamUnavailable")<
-  Fields & { readonly retryAfterSeconds?: number; readonly overloaded?: boolean }
+  Fields & { readonly retryAfterSeconds?: number }
 > {
   readonly status = 503
   readonly code = "upstream_unavailable"

@@ -224,7 +224,6 @@ const attempt = async (
     return {
       error: new UpstreamUnavailable({
         message: `${target.provider} is overloaded`,
-        overloaded: true,
         ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {})
       })
     }

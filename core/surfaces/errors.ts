@@ -15,7 +15,6 @@ const openAIType = (error: RelayError): string => {
 }
 
 const anthropicType = (error: RelayError): string => {
-  if (error._tag === "UpstreamUnavailable" && error.overloaded) return "overloaded_error"
   switch (error.status) {
     case 400:
       return "invalid_request_error"
@@ -31,6 +30,10 @@ const anthropicType = (error: RelayError): string => {
       return "request_too_large"
     case 429:
       return "rate_limit_error"
+    // SPEC maps 503 to overloaded_error whatever the cause (no key, every key resting, the
+    // upstream overloaded): for the caller each is a "not now" rather than a fault.
+    case 503:
+      return "overloaded_error"
     case 504:
       return "timeout_error"
     default:

@@ -29,14 +29,14 @@ const cases: ReadonlyArray<{ error: RelayError; status: number; openai: string; 
   { error: new RateLimited({ message: "slow down", retryAfterSeconds: 3 }), status: 429, openai: "rate_limit_error", anthropic: "rate_limit_error" },
   { error: new Internal({ message: "oops" }), status: 500, openai: "server_error", anthropic: "api_error" },
   { error: new UpstreamFailed({ message: "all failed" }), status: 502, openai: "server_error", anthropic: "api_error" },
-  { error: new UpstreamUnavailable({ message: "no keys" }), status: 503, openai: "server_error", anthropic: "api_error" },
-  { error: new UpstreamUnavailable({ message: "busy", overloaded: true }), status: 503, openai: "server_error", anthropic: "overloaded_error" },
+  { error: new UpstreamUnavailable({ message: "no keys" }), status: 503, openai: "server_error", anthropic: "overloaded_error" },
+  { error: new UpstreamUnavailable({ message: "busy", retryAfterSeconds: 5 }), status: 503, openai: "server_error", anthropic: "overloaded_error" },
   { error: new UpstreamTimeout({ message: "late" }), status: 504, openai: "server_error", anthropic: "timeout_error" }
 ]
 
 describe("errorBody", () => {
   for (const { error, status, openai, anthropic } of cases) {
-    const label = `${error._tag}${"overloaded" in error && error.overloaded ? " (overloaded)" : ""}`
+    const label = `${error._tag} (${error.message})`
 
     it(`${label}: status ${status}, OpenAI type ${openai}`, () => {
       assert.equal(error.status, status)

@@ -166,17 +166,17 @@ describe("the Anthropic key pool fails over, and its failures answer in Anthropi
     const relay = await start("sk-ant-limited-1,sk-ant-limited-2")
     const response = await post(relay)
     assert.equal(response.headers.get("retry-after"), "9")
-    await expectError(response, 503, "api_error", /rate-limited/)
+    await expectError(response, 503, "overloaded_error", /rate-limited/)
   })
 
   it("no configured key is a 503, on count_tokens too", async () => {
     const relay = await start("")
-    await expectError(await post(relay), 503, "api_error", /no upstream credential/)
+    await expectError(await post(relay), 503, "overloaded_error", /no upstream credential/)
     const count = await fetch(`${relay.baseURL}/messages/count_tokens`, {
       method: "POST",
       headers: { "x-api-key": relay.firstRunKey!, "content-type": "application/json" },
       body: JSON.stringify({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "x" }] })
     })
-    await expectError(count, 503, "api_error")
+    await expectError(count, 503, "overloaded_error")
   })
 })
