@@ -1,6 +1,7 @@
 import { Hono } from "hono"
 import type { Context as HonoContext, MiddlewareHandler } from "hono"
 import { cors } from "hono/cors"
+import { bearerToken } from "./bearer.ts"
 import { parseJsonObject, readBody } from "./body.ts"
 import type { Catalog } from "./catalog.ts"
 import type { Surface } from "./context.ts"
@@ -138,9 +139,8 @@ const routeKit = (options: AppOptions): RouteKit => {
     if (adminKey === undefined || adminKey === "") {
       return errorResponseFor(c, new RouteNotFound({ message: `no route for ${c.req.method} ${c.req.path}` }))
     }
-    const header = c.req.header("authorization") ?? ""
-    const token = header.startsWith("Bearer ") ? header.slice(7).trim() : ""
-    if (!isAdminKey(token)) return errorResponseFor(c, new Unauthorized({ message: "invalid admin key" }))
+    const token = bearerToken(c.req.header("authorization"))
+    if (token === undefined || !isAdminKey(token)) return errorResponseFor(c, new Unauthorized({ message: "invalid admin key" }))
     await next()
   }
 

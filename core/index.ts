@@ -3,6 +3,7 @@
  * and nowhere else in core/.
  */
 export { createApp, type AppOptions } from "./app.ts"
+export { bearerToken } from "./bearer.ts"
 export { buildStreamBodiesOnDemand, type ChunkReader, concatChunks, ownReaderOf, readAll, readerOf, readerResponse, streamReader, streamResponse, webStream } from "./chunk-reader.ts"
 export { type ClientWatch, watchClientWith } from "./client-gone.ts"
 export { Catalog, ModelEntry, ModelPricing, type ProviderPatterns, type ResolvedModel } from "./catalog.ts"

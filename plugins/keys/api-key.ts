@@ -1,4 +1,4 @@
-import { randomBase62 } from "../../core/index.ts"
+import { bearerToken, randomBase62 } from "../../core/index.ts"
 
 export const KEY_PREFIX = "sk-rr-"
 
@@ -19,10 +19,8 @@ export const isRelayKeyShape = (value: string): boolean => KEY_SHAPE.test(value)
 
 /** The relay key a request carries: `Authorization: Bearer` (OpenAI clients) or `x-api-key` (Anthropic clients). */
 export const keyFromHeaders = (headers: Headers): string | undefined => {
-  const authorization = headers.get("authorization")
-  if (authorization !== null && authorization.length > 7 && authorization.slice(0, 7).toLowerCase() === "bearer ") {
-    return authorization.slice(7).trim()
-  }
+  const bearer = bearerToken(headers.get("authorization"))
+  if (bearer !== undefined) return bearer
   const apiKey = headers.get("x-api-key")
   return apiKey === null || apiKey === "" ? undefined : apiKey.trim()
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict"
 import { createHash } from "node:crypto"
 import { describe, it } from "node:test"
+import { bearerToken } from "../../core/bearer.ts"
 import { randomBase62, secretsEqual, sha256Hex } from "../../core/secrets.ts"
 import { generateKey, isRelayKeyShape, KEY_PREFIX, keyFromHeaders } from "../../plugins/keys/api-key.ts"
 
@@ -81,6 +82,18 @@ describe("secretsEqual", () => {
   it("is not fooled by a prefix padded with NUL characters", () => {
     assert.equal(secretsEqual("abc", "abc\u0000"), false)
     assert.equal(secretsEqual("abc\u0000", "abc"), false)
+  })
+})
+
+describe("bearerToken", () => {
+  it("reads the token whatever the scheme's case, trimmed", () => {
+    for (const scheme of ["Bearer", "bearer", "BEARER", "bEaReR"]) assert.equal(bearerToken(`${scheme}   tok-1  `), "tok-1", scheme)
+  })
+
+  it("gives undefined for no header, another scheme or no token", () => {
+    for (const header of [null, undefined, "", "Bearer", "Bearer    ", "Basic dXNlcjpwYXNz", "Bearertok", "tok-1"]) {
+      assert.equal(bearerToken(header), undefined, String(header))
+    }
   })
 })
 

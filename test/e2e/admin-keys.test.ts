@@ -46,6 +46,15 @@ describe("admin API: accounts and keys", () => {
     assert.equal(body.error.code, "invalid_api_key")
   })
 
+  it("accepts the admin key whatever the case of the Bearer scheme", async () => {
+    for (const scheme of ["Bearer", "bearer", "BEARER"]) {
+      const response = await fetch(`${relay.url}/admin/accounts/acct_none`, { headers: { authorization: `${scheme} ${ADMIN_KEY}` } })
+      assert.equal(response.status, 404, `${scheme}: past the admin check to the unknown account`)
+    }
+    const basic = await fetch(`${relay.url}/admin/accounts/acct_none`, { headers: { authorization: `Basic ${ADMIN_KEY}` } })
+    assert.equal(basic.status, 401, "another scheme is refused")
+  })
+
   it("does not accept a relay key as the admin key", async () => {
     const response = await fetch(`${relay.url}/admin/accounts`, { headers: { authorization: `Bearer ${relay.firstRunKey}` } })
     assert.equal(response.status, 401)
