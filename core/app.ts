@@ -41,8 +41,19 @@ const RATE_LIMIT_HEADERS = [
   "x-ratelimit-remaining-tokens"
 ]
 
-/** A client's own request id is kept when it is a sane token; otherwise the relay makes one. */
-const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+const VISIBLE_ASCII = /^[\x20-\x7E]*$/
+
+/**
+ * A client's own request id, kept when it is visible ASCII and spaces, 1 to 256 characters once
+ * trimmed; anything else (control characters, non-ASCII, empty, too long) gives undefined, and
+ * the relay makes an id. The id is echoed in a header and written to logs and usage records:
+ * nothing that could split a header or a log line may pass.
+ */
+export const clientRequestId = (sent: string | undefined): string | undefined => {
+  if (sent === undefined || !VISIBLE_ASCII.test(sent)) return undefined
+  const id = sent.trim()
+  return id.length >= 1 && id.length <= 256 ? id : undefined
+}
 
 const surfaceOf = (path: string): Surface => (/^(?:\/byok)?\/v1\/messages(?:\/|$)/.test(path) ? "anthropic" : "openai")
 
@@ -51,8 +62,8 @@ export const createApp = (options: AppOptions): Hono<Env> => {
   const app = new Hono<Env>()
 
   app.use(async (c, next) => {
-    const sent = c.req.header("x-request-id")
-    const id = sent !== undefined && CLIENT_REQUEST_ID.test(sent) ? sent : `req_${randomBase62(24)}`
+    // The one place the id is read: the pipeline, error answers and logs all take it from here.
+    const id = clientRequestId(c.req.header("x-request-id")) ?? `req_${randomBase62(24)}`
     c.set("requestId", id)
     await next()
     c.res.headers.set("x-request-id", id)

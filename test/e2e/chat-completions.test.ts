@@ -39,14 +39,24 @@ describe("POST /v1/chat/completions through the openai provider", () => {
     assert.ok(!upstreamHeaders.includes(relay.firstRunKey!), "the relay key never goes upstream")
   })
 
-  it("keeps the client's x-request-id", async () => {
-    const response = await fetch(`${relay.baseURL}/chat/completions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${relay.firstRunKey}`, "content-type": "application/json", "x-request-id": "client-id-42" },
-      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
-    })
-    assert.equal(response.status, 200)
-    assert.equal(response.headers.get("x-request-id"), "client-id-42")
+  it("keeps the client's x-request-id when it is visible ASCII, in the answer and the log", async () => {
+    const withId = (id: string) =>
+      fetch(`${relay.baseURL}/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${relay.firstRunKey}`, "content-type": "application/json", "x-request-id": id },
+        body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] })
+      })
+    for (const id of ["client-id-42", "my id with spaces", "abc/def"]) {
+      const response = await withId(id)
+      assert.equal(response.status, 200)
+      assert.equal(response.headers.get("x-request-id"), id)
+      await eventually(() => assert.ok(relay.output().includes(`"request_id":${JSON.stringify(id)}`), `${id} in the log`))
+    }
+    for (const id of ["caf\u00e9", "z".repeat(257)]) {
+      const response = await withId(id)
+      assert.equal(response.status, 200)
+      assert.match(response.headers.get("x-request-id") ?? "", /^req_[0-9A-Za-z]{24}$/, `${id} replaced`)
+    }
   })
 
   it("streams the upstream's chunks unchanged, hiding the usage chunk it asked for on the client's behalf", async () => {
