@@ -25,7 +25,7 @@ export {
 export { migrate } from "./migrate.ts"
 export { type FormPart, formFields, formParts } from "./multipart.ts"
 export { modelObject } from "./models.ts"
-export { divRound, formatUsd, NANO_PER_USD, parseUsd } from "./money.ts"
+export { divRound, formatUsd, MONEY_LIMIT_NANO, NANO_PER_USD, parseUsd, USD_AMOUNT_RULE, withinMoneyLimit } from "./money.ts"
 export { Pipeline, type PipelineOptions } from "./pipeline.ts"
 export {
   definePlugin,

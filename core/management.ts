@@ -116,7 +116,7 @@ export interface Management {
   /** An account by id, from the plugin that keeps accounts. */
   readonly findAccount: (id: string) => Account | undefined
   /** Adds credit to an account, when a plugin keeps balances (billing); else undefined. */
-  readonly credit: ((accountId: string, amount: bigint, note: string | null) => void) | undefined
+  readonly credit: PluginHooks["credit"]
   readonly accounts: AccountDirectory | undefined
   readonly usage: UsageHistory | undefined
   readonly vault: CredentialVault | undefined

@@ -105,8 +105,11 @@ export interface PluginHooks {
   readonly accountView?: (account: Account) => Record<string, unknown>
   /** Looks an account up by id (the plugin that keeps accounts). */
   readonly findAccount?: (id: string) => Account | undefined
-  /** Adds credit to an account's balance (the billing plugin). */
-  readonly credit?: (accountId: string, amount: bigint, note: string | null) => void
+  /**
+   * Adds credit to an account's balance (the billing plugin). False, with nothing written, when
+   * the amount or the balance it would leave is beyond MONEY_LIMIT_NANO.
+   */
+  readonly credit?: (accountId: string, amount: bigint, note: string | null) => boolean
   /** Counts prompt tokens for admission estimates; the first plugin that offers one is used. */
   readonly countTokens?: TokenCounter
   /** Account and key management (the plugin that keeps accounts); the first one is used. */

@@ -1,5 +1,5 @@
 import pino from "pino"
-import { formatUsd, type Management, management, parseUsd, type RelayError } from "../core/index.ts"
+import { formatUsd, type Management, management, parseUsd, type RelayError, USD_AMOUNT_RULE } from "../core/index.ts"
 import { relayLog } from "./log.ts"
 import { loadSetup } from "./start.ts"
 import { openNodeStore } from "./node-store.ts"
@@ -129,10 +129,11 @@ const COMMANDS = {
 
   "credits add": async (args: Parsed, manage: Management): Promise<Output> => {
     const amount = parseUsd(args.positionals[1])
-    if (amount === undefined) throw new BadArgument(`amount: expected USD with at most 9 decimals, such as 5.00, got "${args.positionals[1]}"`)
+    const refused = `amount: ${USD_AMOUNT_RULE}; got "${args.positionals[1]}"`
+    if (amount === undefined) throw new BadArgument(refused)
     const credit = need(manage.credit, "keeps balances")
     const account = findAccount(manage, args.positionals[0]!)
-    credit(account.id, amount, option(args, "note") ?? null)
+    if (!credit(account.id, amount, option(args, "note") ?? null)) throw new BadArgument(refused)
     const view = manage.accountView(account) as unknown as AccountJson
     return { json: view, text: `Added ${formatUsd(amount)} USD to ${account.id}; the balance is ${view.balance}.` }
   },

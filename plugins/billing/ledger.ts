@@ -1,4 +1,4 @@
-import { migrate, type SqlShape } from "../../core/index.ts"
+import { migrate, MONEY_LIMIT_NANO, type SqlShape, withinMoneyLimit } from "../../core/index.ts"
 
 /**
  * Every account's money, in nano-USD.
@@ -94,7 +94,13 @@ export const makeLedger = (
   const append = sql.prepare("INSERT INTO ledger (account_id, kind, amount_nano, request_id, note, created_at) VALUES (?, ?, ?, ?, ?, ?)")
   const ensure = sql.prepare("INSERT INTO balances (account_id) VALUES (?) ON CONFLICT (account_id) DO NOTHING")
   const read = sql.prepare("SELECT balance_nano FROM balances WHERE account_id = ?", { bigints: true })
-  const addBalance = sql.prepare("UPDATE balances SET balance_nano = balance_nano + ? WHERE account_id = ?")
+  // Adds `delta` (bound twice) only if the balance stays within MONEY_LIMIT_NANO: SQLite would
+  // store an overflowing sum as a REAL, silently. Checked in the statement that writes it, so no
+  // other writer can come between. A charge, capped at the balance, always stays within.
+  const addBalance = sql.prepare(
+    `UPDATE balances SET balance_nano = balance_nano + ?
+     WHERE account_id = ? AND balance_nano + ? BETWEEN -${MONEY_LIMIT_NANO} AND ${MONEY_LIMIT_NANO}`
+  )
   const sums = sql.prepare(
     `SELECT COALESCE(SUM(CASE kind WHEN 'credit' THEN amount_nano WHEN 'charge' THEN -amount_nano END), 0) AS balance
      FROM ledger WHERE account_id = ?`,
@@ -137,7 +143,7 @@ export const makeLedger = (
     const charged = capped(decided, stored(account) - heldBy(account))
     if (charged > 0n) {
       append.run(account, "charge", charged, requestId, charged < cost ? `capped from ${cost}` : null, now())
-      addBalance.run(-charged, account)
+      addBalance.run(-charged, account, -charged)
     }
     also(charged)
     return charged
@@ -171,13 +177,19 @@ export const makeLedger = (
   return {
     balance: (account: string): Balance => ({ balance: stored(account), reserved: heldBy(account) }),
 
-    /** Adds a top-up or a correction (negative); never overwrites. */
-    credit(account: string, amount: bigint, note: string | null): void {
+    /**
+     * Adds a top-up or a correction (negative); never overwrites. False, with nothing written,
+     * when the amount or the balance it would leave is beyond MONEY_LIMIT_NANO.
+     */
+    credit(account: string, amount: bigint, note: string | null): boolean {
+      // Checked before binding: a driver may refuse a bigint past 64 bits, or wrap it around.
+      if (!withinMoneyLimit(amount)) return false
       known.delete(account)
-      sql.transaction(() => {
+      return sql.transaction(() => {
         ensure.run(account)
+        if (addBalance.run(amount, account, amount).changes === 0) return false
         append.run(account, "credit", amount, null, note, now())
-        addBalance.run(amount, account)
+        return true
       })
     },
 

@@ -1,6 +1,6 @@
 import { Result, Schema } from "effect"
 import type { Context, Hono } from "hono"
-import { InvalidRequest, invalidFromSchema, parseUsd, type RouteKit, RouteNotFound } from "../../core/index.ts"
+import { InvalidRequest, invalidFromSchema, parseUsd, type RouteKit, RouteNotFound, USD_AMOUNT_RULE } from "../../core/index.ts"
 import type { Ledger } from "./ledger.ts"
 import type { UsageRecords } from "./usage-records.ts"
 
@@ -28,10 +28,9 @@ export const billingRoutes = (app: Hono, kit: RouteKit, deps: { ledger: Ledger; 
     const input = decodeCredit(body)
     if (Result.isFailure(input)) return kit.errorResponse(c, invalidFromSchema(input.failure))
     const amount = parseUsd(input.success.amount)
-    if (amount === undefined) {
-      return kit.errorResponse(c, new InvalidRequest({ message: "amount: expected a USD amount with at most 9 decimals, such as \"5.00\"", param: "amount" }))
+    if (amount === undefined || !deps.ledger.credit(account.id, amount, input.success.note ?? null)) {
+      return kit.errorResponse(c, new InvalidRequest({ message: `amount: ${USD_AMOUNT_RULE}`, param: "amount" }))
     }
-    deps.ledger.credit(account.id, amount, input.success.note ?? null)
     return c.json(kit.accountView(account))
   })
 

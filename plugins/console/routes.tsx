@@ -12,7 +12,8 @@ import {
   parseUsd,
   type RelayInfo,
   type RouteKit,
-  secretsEqual
+  secretsEqual,
+  USD_AMOUNT_RULE
 } from "../../core/index.ts"
 import { htmlPage, requestOrigin, STYLESHEET } from "../web/index.ts"
 import { SCRIPT } from "./assets.ts"
@@ -313,8 +314,9 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
       const id = param(c, "id")
       const amount = parseUsd(field(form, "amount"))
       if (kit.credit === undefined || kit.findAccount(id) === undefined) return done(c, session, { error: "No such account, or this relay keeps no balances." }, accountPath(id))
-      if (amount === undefined) return done(c, session, { error: "Amount: a USD amount with at most 9 decimals, such as 5.00." }, accountPath(id))
-      kit.credit(id, amount, field(form, "note") || null)
+      if (amount === undefined || !kit.credit(id, amount, field(form, "note") || null)) {
+        return done(c, session, { error: `Amount: ${USD_AMOUNT_RULE}.` }, accountPath(id))
+      }
       return done(c, session, { notice: `Added ${nanoUsd(amount)} (${formatUsd(amount)} USD).` }, accountPath(id))
     })
   )

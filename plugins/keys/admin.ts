@@ -1,6 +1,6 @@
 import { Result, Schema } from "effect"
 import type { Hono } from "hono"
-import { type AccountDirectory, InvalidRequest, invalidFromSchema, parseUsd, type RouteKit, RouteNotFound } from "../../core/index.ts"
+import { type AccountDirectory, InvalidRequest, invalidFromSchema, parseUsd, type RouteKit, RouteNotFound, USD_AMOUNT_RULE } from "../../core/index.ts"
 
 const Limit = Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
 
@@ -31,11 +31,13 @@ export const adminRoutes = (app: Hono, kit: RouteKit, directory: AccountDirector
   app.post("/admin/accounts", async (c) => {
     const input = await decode(c, CreateAccount)
     if (input instanceof Error) return kit.errorResponse(c, input)
+    // Every check comes before the account is created: a refused request writes nothing. A new
+    // account's balance is its opening credit, which parseUsd keeps within the money limit.
     const credits = input.credits === undefined ? undefined : parseUsd(input.credits)
     if (input.credits !== undefined && (credits === undefined || kit.credit === undefined)) {
       const message = kit.credit === undefined
         ? "credits: this relay keeps no balances (no billing plugin)"
-        : "credits: expected a USD amount with at most 9 decimals, such as \"5.00\""
+        : `credits: ${USD_AMOUNT_RULE}`
       return kit.errorResponse(c, new InvalidRequest({ message, param: "credits" }))
     }
     const account = directory.create(input.name, input.tier)

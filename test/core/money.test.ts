@@ -1,7 +1,7 @@
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
 import fc from "fast-check"
-import { divRound, formatUsd, NANO_PER_USD, parseUsd } from "../../core/money.ts"
+import { divRound, formatUsd, MONEY_LIMIT_NANO, NANO_PER_USD, parseUsd } from "../../core/money.ts"
 
 describe("parseUsd", () => {
   it("parses decimal strings to nano-USD", () => {
@@ -37,8 +37,18 @@ describe("parseUsd", () => {
     assert.equal(parseUsd(0), 0n)
   })
 
-  it("parses very large decimal strings beyond 2^53 nano-USD", () => {
-    assert.equal(parseUsd("98765432109876.543210987"), 98_765_432_109_876_543_210_987n)
+  it("parses large decimal strings beyond 2^53 nano-USD exactly", () => {
+    assert.equal(parseUsd("987654321.543210987"), 987_654_321_543_210_987n)
+  })
+
+  it("parses amounts up to the money limit either way, and refuses any beyond it", () => {
+    assert.equal(MONEY_LIMIT_NANO, 10n ** 18n)
+    assert.equal(parseUsd("1000000000"), MONEY_LIMIT_NANO)
+    assert.equal(parseUsd("-1000000000.000000000"), -MONEY_LIMIT_NANO)
+    assert.equal(parseUsd(1e9), MONEY_LIMIT_NANO)
+    for (const beyond of ["1000000000.000000001", "-1000000000.000000001", "9000000000", "100000000000", "99999999999", "9223372036.854775808", 1e10]) {
+      assert.equal(parseUsd(beyond), undefined, String(beyond))
+    }
   })
 
   it("trims surrounding whitespace", () => {
@@ -91,9 +101,9 @@ describe("formatUsd", () => {
     assert.equal(formatUsd(-(2n ** 64n)), "-18446744073.709551616")
   })
 
-  it("round-trips with parseUsd for any amount", () => {
+  it("round-trips with parseUsd for any amount within the money limit", () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: -(10n ** 24n), max: 10n ** 24n }), (nano) => {
+      fc.property(fc.bigInt({ min: -MONEY_LIMIT_NANO, max: MONEY_LIMIT_NANO }), (nano) => {
         assert.equal(parseUsd(formatUsd(nano)), nano)
       })
     )

@@ -197,6 +197,39 @@ describe("prepaid balances and usage records", () => {
     ])
   })
 
+  it("refuses with a 400, writing nothing, an amount or a balance beyond 1e9 USD (past 64-bit nano-USD)", async () => {
+    const refused = async (answer: Response, param: string) => {
+      assert.equal(answer.status, 400)
+      const { error } = (await answer.json()) as { error: { type: string; param: string; message: string } }
+      assert.deepEqual([error.type, error.param], ["invalid_request_error", param])
+      assert.match(error.message, new RegExp(`^${param}: .*1000000000 USD`))
+    }
+    const { account } = await createAccount(relay, { name: "huge" })
+    const credits = `/admin/accounts/${account.id}/credits`
+    await refused(await relay.admin("POST", credits, { amount: "100000000000" }), "amount")
+    await refused(await relay.admin("POST", credits, { amount: 1e11 }), "amount")
+    await refused(await relay.admin("POST", credits, { amount: "9000000000" }), "amount")
+    await refused(await relay.admin("POST", credits, { amount: "9000000000" }), "amount")
+    // Within the limit one at a time, not together.
+    assert.equal((await relay.admin("POST", credits, { amount: "600000000" })).status, 200)
+    await refused(await relay.admin("POST", credits, { amount: "600000000" }), "amount")
+    assert.equal((await relay.admin("POST", credits, { amount: "-1600000000" })).status, 400)
+    const shown = await relay.admin("GET", `/admin/accounts/${account.id}`)
+    assert.equal(shown.status, 200)
+    assert.equal(((await shown.json()) as AccountView).balance, "600000000.000000000")
+
+    await refused(await relay.admin("POST", "/admin/accounts", { name: "big", credits: "99999999999" }), "credits")
+    const accounts = ((await (await relay.admin("GET", "/admin/accounts")).json()) as { data: Array<AccountView> }).data
+    assert.ok(!accounts.some((a) => a.name === "big"), "a refused opening credit creates no account")
+
+    const db = new Database(join(relay.dataDir, "relay.db"), { readonly: true })
+    const rows = db.prepare("SELECT amount_nano FROM ledger WHERE account_id = ?").safeIntegers(true).all(account.id)
+    const balance = db.prepare("SELECT typeof(balance_nano) AS type, balance_nano FROM balances WHERE account_id = ?").safeIntegers(true).get(account.id)
+    db.close()
+    assert.deepEqual(rows, [{ amount_nano: 600_000_000n * 1_000_000_000n }])
+    assert.deepEqual(balance, { type: "integer", balance_nano: 600_000_000n * 1_000_000_000n })
+  })
+
   it("shows the account and its usage to its own key and to the admin", async () => {
     const { account, key } = await createAccount(relay, { name: "self", tier: "professional", credits: "3.25" })
     const self = await balanceOf(relay, key)

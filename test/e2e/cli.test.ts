@@ -89,7 +89,7 @@ describe("relay command line", () => {
       [["accounts", "create", "x", "--tier"], /--tier needs a value \(TIER\)/],
       [["accounts", "list", "--json=yes"], /--json takes no value/],
       [["accounts", "create", "x", "--tier", "gold"], /unknown tier "gold"; configured tiers: starter, professional/],
-      [["credits", "add", "acct_x", "12.5.0"], /amount: expected USD with at most 9 decimals/],
+      [["credits", "add", "acct_x", "12.5.0"], /amount: expected a USD amount with at most 9 decimals/],
       [["serve", "--port", "eighty"], /--port must be a port number/]
     ]
     const runs = await Promise.all(cases.map(([args]) => relay(...args)))

@@ -158,7 +158,7 @@ describe("console over HTTP: sessions, CSRF, and what each party may do", () => 
     await visitor.post(`${location}/limits`, { tier: "gold", rpm: "", tpm: "" })
     assert.match((await visitor.get(location)).html, /unknown tier &quot;gold&quot;/)
     await visitor.post(`${location}/credits`, { amount: "1.2345678901" })
-    assert.match((await visitor.get(location)).html, /Amount: a USD amount with at most 9 decimals/)
+    assert.match((await visitor.get(location)).html, /Amount: expected a USD amount with at most 9 decimals/)
     account = (await (await relay.admin("GET", `/admin/accounts/${id}`)).json()) as AccountView
     assert.equal(account.balance, "3.250000000", "a refused amount books nothing")
 

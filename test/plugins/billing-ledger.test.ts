@@ -3,7 +3,7 @@ import { describe, it } from "node:test"
 import fc from "fast-check"
 import { type Balance, makeLedger, type Reservation } from "../../plugins/billing/ledger.ts"
 import { openNodeStore } from "../../runtime/node-store.ts"
-import type { SqlShape } from "../../core/index.ts"
+import { MONEY_LIMIT_NANO, type SqlShape } from "../../core/index.ts"
 
 const NOW = 1_700_000_000_000
 const USD = 1_000_000_000n
@@ -90,6 +90,42 @@ describe("ledger credit", () => {
     ledger.credit("a", big, null)
     assert.equal(ledger.balance("a").balance, 2n * big)
     assert.equal(ledger.fromLedger("a"), 2n * big)
+  })
+
+  it("refuses an amount beyond the money limit, writing nothing", () => {
+    const { ledger, rows } = fresh()
+    // 2^64 + 5 is 5 to a driver that wraps bigints around (bun:sqlite); others throw.
+    for (const amount of [MONEY_LIMIT_NANO + 1n, -MONEY_LIMIT_NANO - 1n, 2n ** 64n + 5n, 10n ** 20n]) {
+      assert.equal(ledger.credit("a", amount, null), false, String(amount))
+    }
+    assert.deepEqual(rows(), [])
+    assert.deepEqual(ledger.balance("a"), { balance: 0n, reserved: 0n })
+  })
+
+  it("refuses a credit that would take the balance beyond the limit either way; it stays an exact integer", () => {
+    const { sql, ledger, rows } = fresh()
+    assert.equal(ledger.credit("a", 9n * 10n ** 17n, "first"), true)
+    assert.equal(ledger.credit("a", 9n * 10n ** 17n, "second"), false)
+    assert.equal(ledger.credit("a", MONEY_LIMIT_NANO - 9n * 10n ** 17n, "to the limit"), true)
+    assert.equal(ledger.credit("a", 1n, "past it"), false)
+    assert.equal(ledger.credit("b", -MONEY_LIMIT_NANO, null), true)
+    assert.equal(ledger.credit("b", -1n, null), false)
+    assert.deepEqual(ledger.balance("a"), { balance: MONEY_LIMIT_NANO, reserved: 0n })
+    assert.equal(ledger.fromLedger("a"), MONEY_LIMIT_NANO)
+    assert.equal(ledger.balance("b").balance, -MONEY_LIMIT_NANO)
+    assert.deepEqual(rows().map((r) => r.note), ["first", "to the limit", null])
+    const types = sql.prepare("SELECT DISTINCT typeof(balance_nano) AS type FROM balances").all<{ type: string }>()
+    assert.deepEqual(types, [{ type: "integer" }])
+  })
+
+  it("checks the limit against the balance as stored, not as this process last read it", () => {
+    const { sql, ledger } = fresh()
+    ledger.credit("a", 1n, null)
+    assert.equal(ledger.balance("a").balance, 1n)
+    // Another process's credit, unseen by this one.
+    sql.prepare("UPDATE balances SET balance_nano = ? WHERE account_id = ?").run(MONEY_LIMIT_NANO, "a")
+    assert.equal(ledger.credit("a", 1n, null), false)
+    assert.equal(ledger.balance("a").balance, MONEY_LIMIT_NANO)
   })
 
   it("accounts are kept apart", () => {
