@@ -25,7 +25,16 @@ export const emptyUsage: Usage = {
   source: "estimated"
 }
 
-const count = (value: unknown): number => (typeof value === "number" && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0)
+/**
+ * The most tokens one count of one request may be: hundreds of times any context window. An
+ * upstream that reports more (1e308, or counts whose sum is Infinity, which BigInt refuses)
+ * is wrong; its count is clamped, so that a cost (tokens times a price) stays an exact and
+ * bounded integer and a settle never fails on it.
+ */
+export const MAX_TOKENS = 1_000_000_000
+
+/** An upstream's token count: a whole number from 0 to MAX_TOKENS, whatever it sent. */
+const count = (value: unknown): number => (typeof value === "number" && value > 0 ? Math.min(Math.floor(value), MAX_TOKENS) : 0)
 
 /** Reads an OpenAI `CompletionUsage` object (chat completions, embeddings). */
 export const fromOpenAIUsage = (raw: unknown): Usage | undefined => {

@@ -332,6 +332,26 @@ describe("balances and limits on the Anthropic surface", () => {
     })
   })
 
+  it("settles an upstream's absurd usage, streamed or not: recorded, and charged at most the balance", async () => {
+    const ask = { model: "claude-absurd-usage", max_tokens: 100, messages: [{ role: "user" as const, content: "hi" }] }
+    const modes = {
+      whole: (client: Anthropic) => client.messages.create(ask),
+      stream: (client: Anthropic) => client.messages.stream(ask).finalMessage()
+    }
+    for (const [mode, send] of Object.entries(modes)) {
+      const { key } = await createAccount(relay, { name: `claude-absurd-${mode}`, credits: "1.00" })
+      await send(new Anthropic({ baseURL: relay.url, apiKey: key, maxRetries: 0 }))
+      await eventually(async () => {
+        const [record] = await usageOf(relay, key)
+        assert.ok(record, `${mode}: the request is recorded`)
+        // Input, cache reads and cache writes at a billion tokens each; a negative output is none.
+        assert.deepEqual([record.prompt_tokens, record.cached_tokens, record.completion_tokens], [3e9, 1e9, 0], mode)
+        assert.equal(record.cost, "1.000000000", `${mode}: the whole balance, not more`)
+        assert.equal((await balanceOf(relay, key)).balance, "0.000000000", mode)
+      })
+    }
+  })
+
   it("answers 402 and 429 in Anthropic's shape", async () => {
     const { account, key } = await createAccount(relay, { name: "claude-refused" })
     const client = new Anthropic({ baseURL: relay.url, apiKey: key, maxRetries: 0 })

@@ -18,6 +18,8 @@ import type { AddressInfo } from "node:net"
  * - `claude-bad-request`: a 400 whose message quotes the key.
  * - `claude-cut`: the stream breaks off in the middle of an event.
  * - `claude-overloaded`: a mid-stream `overloaded_error` event.
+ * - `claude-absurd-usage`: usage no real upstream reports (1e308 input and cache tokens, negative
+ *   output).
  * - anything else echoes the last user text, cut at a stop sequence it contains.
  */
 export type AnthropicKeyBehaviour = "ok" | "fail500" | "overloaded529" | "rate429" | "reject401"
@@ -196,12 +198,14 @@ export class MockAnthropic {
     }
     const toolUse = callsTool ? { type: "tool_use", id: "toolu_mock01", name: tools[0]!.name, input: TOOL_INPUT } : undefined
     const thinking = model.startsWith("claude-thinking") ? { type: "thinking", thinking: "Let me think.", signature: "sig-mock" } : undefined
-    const usage = {
-      input_tokens: 10 + messages.length,
-      cache_creation_input_tokens: 5,
-      cache_read_input_tokens: 40,
-      output_tokens: text.split(" ").length + (toolUse ? 20 : 0)
-    }
+    const usage = model === "claude-absurd-usage"
+      ? { input_tokens: 1e308, cache_creation_input_tokens: 1e308, cache_read_input_tokens: 1e308, output_tokens: -3 }
+      : {
+        input_tokens: 10 + messages.length,
+        cache_creation_input_tokens: 5,
+        cache_read_input_tokens: 40,
+        output_tokens: text.split(" ").length + (toolUse ? 20 : 0)
+      }
     const id = `msg_mock${this.requests.length}`
     const content = [...(thinking ? [thinking] : []), ...(text === "" ? [] : [{ type: "text", text }]), ...(toolUse ? [toolUse] : [])]
 

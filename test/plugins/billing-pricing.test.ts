@@ -2,7 +2,8 @@ import assert from "node:assert/strict"
 import { describe, it } from "node:test"
 import { Result, Schema } from "effect"
 import { DEFAULT_MODELS } from "../../config/defaults.ts"
-import { emptyUsage, ModelEntry, parseUsd, type Usage } from "../../core/index.ts"
+import { emptyUsage, fromAnthropicUsage, ModelEntry, parseUsd, type Usage } from "../../core/index.ts"
+import { MAX_TOKENS } from "../../core/usage.ts"
 import { costOf, percentOf, type Rates, ratesOf } from "../../plugins/billing/pricing.ts"
 
 const usage = (fields: Partial<Usage>): Usage => ({
@@ -223,5 +224,14 @@ describe("percentOf", () => {
   it("is exact for costs beyond 2^53", () => {
     const big = 2n ** 70n
     assert.equal(percentOf(big, 5), big / 20n)
+  })
+})
+
+describe("costOf on an upstream's absurd usage", () => {
+  it("stays an exact integer, however large the counts reported", () => {
+    const absurd = fromAnthropicUsage({ input_tokens: 1e308, cache_read_input_tokens: 1e308, cache_creation_input_tokens: 1e308, output_tokens: 1e308 })!
+    const max = BigInt(MAX_TOKENS)
+    // Every count at MAX_TOKENS, each at its own rate per 1M tokens.
+    assert.equal(costOf(absurd, rates({ input: 1_000_000n, cachedInput: 2_000_000n, cacheWrite: 3_000_000n, output: 4_000_000n })), max * 10n)
   })
 })
