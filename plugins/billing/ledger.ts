@@ -169,6 +169,11 @@ export const makeLedger = (
           pending.resolve(sql.transaction(() => apply(pending)))
         } catch (error) {
           pending.reject(error)
+          // Its charge is lost, not its request's usage record: that is written alone, charging
+          // nothing. Should it fail too, the rejection has reported why.
+          try {
+            pending.also(0n)
+          } catch {}
         }
       }
     }
@@ -210,8 +215,9 @@ export const makeLedger = (
     /**
      * Releases a reservation (if any) and charges `cost`: decided now and held, written within
      * GROUP_COMMIT_MS in one transaction with `also` (the usage record, which is told the
-     * amount). A charge never takes the balance below zero, nor below what other requests
-     * hold: past that, it stops at what is available.
+     * amount; told 0 on its own when the charge cannot be written). A charge never takes the
+     * balance below zero, nor below what other requests hold: past that, it stops at what is
+     * available.
      */
     settle(account: string, reservation: Reservation | undefined, cost: bigint, requestId: string, also: (charged: bigint) => void): Settled {
       release(reservation as Hold | undefined)

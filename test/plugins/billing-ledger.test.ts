@@ -361,6 +361,22 @@ describe("ledger settle", () => {
     // Its reservation is freed all the same: a lost charge must not lock the account.
     assert.deepEqual(ledger.balance("a"), { balance: 80n, reserved: 0n })
   })
+
+  it("a charge that cannot be written still lets its request's usage record be written, charging nothing", async () => {
+    const { sql, ledger, rows } = fresh()
+    ledger.credit("a", 100n, null)
+    sql.exec(`CREATE TRIGGER doomed BEFORE INSERT ON ledger WHEN NEW.request_id = 'req_1' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`)
+    const told: Array<[string, bigint]> = []
+    const lost = ledger.settle("a", undefined, 30n, "req_1", (amount) => void told.push(["req_1", amount])).committed
+    const kept = ledger.settle("a", undefined, 20n, "req_2", (amount) => void told.push(["req_2", amount])).committed
+    ledger.commit()
+    await assert.rejects(lost, /disk I\/O error/)
+    assert.equal(await kept, 20n)
+    // The batch's transaction rolled back (its callbacks' writes with it); then each on its own.
+    assert.deepEqual(told.slice(-2), [["req_1", 0n], ["req_2", 20n]])
+    assert.deepEqual(rows().map((r) => [r.kind, r.amount_nano]), [["credit", 100n], ["charge", 20n]])
+    assert.deepEqual(ledger.balance("a"), { balance: 80n, reserved: 0n })
+  })
 })
 
 describe("ledger properties", () => {
