@@ -94,9 +94,12 @@ const toolInput = (args: string, param: string): Record<string, unknown> | Inval
 
 /**
  * Appends blocks to the conversation, merging a turn of the same role into the last one:
- * Anthropic wants turns to alternate, and every `tool_result` first in its user turn.
+ * Anthropic wants turns to alternate, and every `tool_result` first in its user turn. A message
+ * that left no blocks (empty text, no tool calls) is skipped: Anthropic refuses an empty turn,
+ * and as it merges consecutive turns of one role itself, the turns around it mean the same.
  */
 const append = (turns: Array<Turn>, role: Turn["role"], blocks: ReadonlyArray<AnthropicBlock>) => {
+  if (blocks.length === 0) return
   const last = turns.at(-1)
   if (last === undefined || last.role !== role) {
     turns.push({ role, content: [...blocks] })
@@ -153,8 +156,7 @@ export const toAnthropicRequest = (body: Body, target: TargetModel): Record<stri
           if (input instanceof InvalidRequest) return input
           blocks.push({ type: "tool_use", id: call.id, name: call.function.name, input })
         }
-        // An assistant message with nothing in it tells Claude nothing, and Anthropic refuses empty turns.
-        if (blocks.length > 0) append(turns, "assistant", blocks)
+        append(turns, "assistant", blocks)
         break
       }
       case "tool": {
@@ -168,6 +170,9 @@ export const toAnthropicRequest = (body: Body, target: TargetModel): Record<stri
         return invalidAt(`${param}.role`, "function messages cannot reach a Claude model; send tool messages")
     }
   }
+
+  // Anthropic requires at least one turn; a request of system prompts and empty messages has none.
+  if (turns.length === 0) return invalidAt("messages", "no user or assistant message has content; a Claude model needs at least one")
 
   const requested = body.max_completion_tokens ?? body.max_tokens
   const cap = target.maxOutputTokens

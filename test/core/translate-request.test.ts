@@ -149,6 +149,33 @@ describe("OpenAI request -> Anthropic request", () => {
     ])
   })
 
+  it("skips messages left without content, merging the turns around them as Anthropic would", () => {
+    const out = ok(toClaude({
+      model: "x",
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: "hello" },
+        { role: "user", content: "" },
+        { role: "user", content: null },
+        { role: "user", content: [{ type: "text", text: "" }] },
+        { role: "assistant", content: "again" },
+        { role: "assistant", content: null },
+        { role: "user", content: "bye" }
+      ]
+    }))
+    assert.deepEqual(out.messages, [
+      { role: "user", content: [{ type: "text", text: "hi" }] },
+      { role: "assistant", content: [{ type: "text", text: "hello" }, { type: "text", text: "again" }] },
+      { role: "user", content: [{ type: "text", text: "bye" }] }
+    ])
+  })
+
+  it("refuses a conversation with no user or assistant content, naming messages", () => {
+    refused(toClaude({ model: "x", messages: [{ role: "system", content: "Be terse." }] }), "messages")
+    refused(toClaude({ model: "x", messages: [{ role: "developer", content: "Be terse." }, { role: "user", content: "" }] }), "messages")
+    refused(toClaude({ model: "x", messages: [{ role: "user", content: [{ type: "text", text: "" }] }, { role: "assistant", content: null }] }), "messages")
+  })
+
   it("sends an https image as a URL source and a data URL as base64", () => {
     const out = ok(toClaude({
       model: "x",

@@ -178,6 +178,22 @@ describe("POST /v1/chat/completions to a Claude model with the openai SDK (trans
     assert.equal(mock.requests.length, before)
   })
 
+  it("leaves empty messages out of the conversation, and refuses one with nothing left with a 400 naming messages", async () => {
+    const completion = await client.chat.completions.create({
+      model: "claude-sonnet-4-6",
+      messages: [{ role: "user", content: "" }, { role: "user", content: "still here" }, { role: "assistant", content: "" }, { role: "user", content: [] }]
+    })
+    assert.equal(completion.choices[0]?.message.content, "still here")
+    assert.deepEqual(mock.messages.at(-1)!.body.messages, [{ role: "user", content: [{ type: "text", text: "still here" }] }])
+
+    const before = mock.requests.length
+    await assert.rejects(
+      client.chat.completions.create({ model: "claude-sonnet-4-6", messages: [{ role: "system", content: "Be terse." }] }),
+      (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === "messages" && error.type === "invalid_request_error"
+    )
+    assert.equal(mock.requests.length, before, "nothing reached the upstream")
+  })
+
   it("re-shapes an upstream Anthropic 400 into OpenAI's shape, with the upstream key redacted", async () => {
     await assert.rejects(
       client.chat.completions.create({ model: "claude-bad-request", messages: [{ role: "user", content: "x" }] }),

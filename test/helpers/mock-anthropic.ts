@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net"
  * messages, SSE events with `event:` lines, `input_json_delta` fragments, Anthropic error
  * bodies, count_tokens. Like the real API it refuses a request without `x-api-key` (401) or
  * `anthropic-version` (400), without `max_tokens`, whose first message is not the user's, with
- * an empty text block, a tool use not answered by a tool result, or a malformed image.
+ * an empty turn or text block, a tool use not answered by a tool result, or a malformed image.
  * It records every request, and the exact bytes of every answer.
  *
  * Keys (`keys` option): "ok", "fail500", "overloaded529", "rate429", "reject401"; any other
@@ -73,6 +73,9 @@ const invalidMessages = (body: Record<string, unknown>, needsMaxTokens: boolean)
   for (const [i, message] of (messages as Array<Message>).entries()) {
     if (message.role !== "user" && message.role !== "assistant") return `messages.${i}.role: must be "user" or "assistant"`
     const blocks = blocksOf(message.content)
+    if (blocks.length === 0 && !(message.role === "assistant" && i === messages.length - 1)) {
+      return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`
+    }
     if (pendingToolUses.length > 0) {
       const results = blocks.filter((b) => b.type === "tool_result").map((b) => b.tool_use_id)
       const leading = blocks.slice(0, results.length).every((b) => b.type === "tool_result")
