@@ -21,7 +21,8 @@ const DONE = "data: [DONE]\n\n"
  * An Anthropic Messages stream as OpenAI chat-completion chunks (PROTOCOLS.md 3.4). `id`,
  * `created` and `model` stay fixed for the whole stream. Each tool-use block becomes one tool
  * call, numbered in arrival order; its `input_json_delta` fragments become argument fragments
- * under that number. Thinking blocks are not shown: Chat Completions has no field for them.
+ * under that number, and a block that sent none gets `{}` at its stop. Thinking blocks are not
+ * shown: Chat Completions has no field for them.
  */
 export class AnthropicToOpenAIStream implements StreamTranslator {
   private readonly totals = new AnthropicStreamUsage()
@@ -29,6 +30,8 @@ export class AnthropicToOpenAIStream implements StreamTranslator {
   private id = ""
   /** The OpenAI tool-call index of each Anthropic tool-use block, by block index. */
   private readonly toolOfBlock = new Map<number, number>()
+  /** The tool calls that have had an argument fragment. */
+  private readonly argued = new Set<number>()
   private state: "streaming" | "done" | "failed" = "streaming"
   private finished = false
   /** Content deltas passed on: about one token each, the estimate for a cut stream. */
@@ -85,9 +88,16 @@ export class AnthropicToOpenAIStream implements StreamTranslator {
         const index = this.toolOfBlock.get(parsed.index ?? -1)
         if (delta?.type === "input_json_delta" && delta.partial_json && index !== undefined) {
           this.deltas++
+          this.argued.add(index)
           return this.toolCall({ index, function: { arguments: delta.partial_json } })
         }
         return ""
+      }
+      case "content_block_stop": {
+        // Anthropic sends no fragment for an empty input (PROTOCOLS.md 2.4: no fragments mean
+        // {}), but an OpenAI client would be left with "" arguments, which are not JSON.
+        const index = this.toolOfBlock.get(parsed.index ?? -1)
+        return index === undefined || this.argued.has(index) ? "" : this.toolCall({ index, function: { arguments: "{}" } })
       }
       case "message_delta": {
         this.totals.delta(parsed.usage)

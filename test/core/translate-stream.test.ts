@@ -110,8 +110,31 @@ describe("Anthropic stream -> OpenAI chunks", () => {
     const cuts = Array.from({ length: Math.floor(bytes.length / 7) }, (_, i) => (i + 1) * 7)
     const { text } = await translate(toOpenAI(), cutAt(bytes, cuts))
     const read = readOpenAIStream(text)
-    assert.deepEqual(read.calls, [{ id: "toolu_1", name: "search", arguments: args }, { id: "toolu_2", name: "noop", arguments: "" }])
+    assert.deepEqual(read.calls, [{ id: "toolu_1", name: "search", arguments: args }, { id: "toolu_2", name: "noop", arguments: "{}" }])
     assert.deepEqual(JSON.parse(read.calls[0]!.arguments), JSON.parse(args))
+  })
+
+  it("gives a tool use without input fragments, or with only empty ones, the arguments {}", async () => {
+    const events = [
+      ANTHROPIC_EVENTS[0]!,
+      anthropicEvent({ type: "content_block_start", index: 0, content_block: { type: "tool_use", id: "toolu_1", name: "now", input: {} } }),
+      anthropicEvent({ type: "content_block_stop", index: 0 }),
+      anthropicEvent({ type: "content_block_start", index: 1, content_block: { type: "tool_use", id: "toolu_2", name: "today", input: {} } }),
+      anthropicEvent({ type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: "" } }),
+      anthropicEvent({ type: "content_block_stop", index: 1 }),
+      anthropicEvent({ type: "content_block_start", index: 2, content_block: { type: "tool_use", id: "toolu_3", name: "get_weather", input: {} } }),
+      anthropicEvent({ type: "content_block_delta", index: 2, delta: { type: "input_json_delta", partial_json: "" } }),
+      anthropicEvent({ type: "content_block_delta", index: 2, delta: { type: "input_json_delta", partial_json: "{\"city\":\"Oslo\"}" } }),
+      anthropicEvent({ type: "content_block_stop", index: 2 }),
+      anthropicEvent({ type: "message_delta", delta: { stop_reason: "tool_use", stop_sequence: null }, usage: { output_tokens: 9 } }),
+      anthropicEvent({ type: "message_stop" })
+    ]
+    const { text } = await translate(toOpenAI(), [enc.encode(events.join(""))])
+    assert.deepEqual(readOpenAIStream(text).calls, [
+      { id: "toolu_1", name: "now", arguments: "{}" },
+      { id: "toolu_2", name: "today", arguments: "{}" },
+      { id: "toolu_3", name: "get_weather", arguments: "{\"city\":\"Oslo\"}" }
+    ])
   })
 
   it("maps each stop reason to its finish reason", async () => {
