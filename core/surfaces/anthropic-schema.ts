@@ -17,7 +17,8 @@ const Tool = Schema.Struct({
   /** Absent or "custom" for a tool the caller runs; a versioned name for Anthropic's server tools. */
   type: Schema.optional(Schema.String),
   description: Schema.optional(Schema.String),
-  input_schema: Schema.optional(Schema.Record(Schema.String, Schema.Unknown))
+  input_schema: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
+  strict: Schema.optional(Schema.Boolean)
 })
 
 const ToolChoice = Schema.Struct({

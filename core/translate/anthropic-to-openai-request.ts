@@ -171,7 +171,8 @@ export const toOpenAIRequest = (body: Body, target: TargetModel): Record<string,
       function: {
         name: tool.name,
         ...(tool.description !== undefined ? { description: tool.description } : {}),
-        parameters: tool.input_schema ?? { type: "object", properties: {} }
+        parameters: tool.input_schema ?? { type: "object", properties: {} },
+        ...(tool.strict !== undefined ? { strict: tool.strict } : {})
       }
     }))
     const choice = body.tool_choice

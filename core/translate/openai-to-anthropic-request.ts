@@ -195,14 +195,16 @@ export const toAnthropicRequest = (body: Body, target: TargetModel): Record<stri
   if (tools.length > 0) {
     const converted: Array<Record<string, unknown>> = []
     for (const [i, tool] of (tools as ReadonlyArray<Part>).entries()) {
-      const fn = tool.function as { name?: unknown; description?: unknown; parameters?: unknown } | undefined
+      const fn = tool.function as { name?: unknown; description?: unknown; parameters?: unknown; strict?: unknown } | undefined
       if (tool.type !== "function" || typeof fn?.name !== "string") {
         return invalidAt(`tools[${i}]`, "only function tools can reach a Claude model")
       }
       converted.push({
         name: fn.name,
         ...(typeof fn.description === "string" ? { description: fn.description } : {}),
-        input_schema: fn.parameters ?? { type: "object", properties: {} }
+        input_schema: fn.parameters ?? { type: "object", properties: {} },
+        // Both APIs hold a strict tool's calls to its schema (PROTOCOLS.md 3.6.9).
+        ...(typeof fn.strict === "boolean" ? { strict: fn.strict } : {})
       })
     }
     out.tools = converted

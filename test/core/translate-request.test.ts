@@ -84,7 +84,8 @@ describe("OpenAI request -> Anthropic request", () => {
       tools: [{
         name: "get_weather",
         description: "Weather by city",
-        input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] }
+        input_schema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+        strict: true
       }],
       tool_choice: { type: "auto" },
       metadata: { user_id: "u-123" }
@@ -219,6 +220,8 @@ describe("OpenAI request -> Anthropic request", () => {
   it("gives a tool without parameters an empty object schema, and refuses other tool types", () => {
     const out = ok(toClaude({ model: "x", messages: USER, tools: [{ type: "function", function: { name: "ping" } }] }))
     assert.deepEqual(out.tools, [{ name: "ping", input_schema: { type: "object", properties: {} } }])
+    const loose = ok(toClaude({ model: "x", messages: USER, tools: [{ type: "function", function: { name: "ping", strict: false } }, { type: "function", function: { name: "pong", strict: null } }] }))
+    assert.deepEqual(loose.tools, [{ name: "ping", input_schema: { type: "object", properties: {} }, strict: false }, { name: "pong", input_schema: { type: "object", properties: {} } }])
     refused(toClaude({ model: "x", messages: USER, tools: [{ type: "custom", custom: { name: "x" } }] }), "tools[0]")
   })
 
@@ -419,6 +422,20 @@ describe("Anthropic request -> OpenAI request", () => {
   it("turns a plain-text document into a text part", () => {
     const out = ok(toGpt({ model: "x", max_tokens: 10, messages: [{ role: "user", content: [{ type: "document", source: { type: "text", media_type: "text/plain", data: "notes" } }] }] }))
     assert.deepEqual(out.messages, [{ role: "user", content: "notes" }])
+  })
+
+  it("keeps a tool's strict flag", () => {
+    const out = ok(toGpt({
+      model: "x",
+      max_tokens: 10,
+      messages: USER,
+      tools: [{ name: "f", input_schema: { type: "object" }, strict: true }, { name: "g", input_schema: { type: "object" }, strict: false }, { name: "h", input_schema: { type: "object" } }]
+    }))
+    assert.deepEqual(out.tools, [
+      { type: "function", function: { name: "f", parameters: { type: "object" }, strict: true } },
+      { type: "function", function: { name: "g", parameters: { type: "object" }, strict: false } },
+      { type: "function", function: { name: "h", parameters: { type: "object" } } }
+    ])
   })
 
   it("does not offer Anthropic's server tools to another model", () => {
