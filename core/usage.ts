@@ -11,6 +11,8 @@ export interface Usage {
   /** The cached part of `imageInputTokens`, when the upstream reports one. */
   readonly imageCachedTokens?: number
   readonly imageOutputTokens: number
+  /** The reasoning (thinking) part of `completionTokens`, when the upstream reports one. */
+  readonly reasoningTokens?: number
   /** "upstream" when the provider reported it, "estimated" when the relay counted it. */
   readonly source: "upstream" | "estimated"
 }
@@ -36,11 +38,15 @@ export const MAX_TOKENS = 1_000_000_000
 /** An upstream's token count: a whole number from 0 to MAX_TOKENS, whatever it sent. */
 const count = (value: unknown): number => (typeof value === "number" && value > 0 ? Math.min(Math.floor(value), MAX_TOKENS) : 0)
 
+/** `reasoningTokens` from an upstream's count; an upstream that reports none gets no field rather than 0. */
+const reasoning = (value: unknown): Pick<Usage, "reasoningTokens"> => (typeof value === "number" ? { reasoningTokens: count(value) } : {})
+
 /** Reads an OpenAI `CompletionUsage` object (chat completions, embeddings). */
 export const fromOpenAIUsage = (raw: unknown): Usage | undefined => {
   if (raw === null || typeof raw !== "object") return undefined
   const usage = raw as Record<string, unknown>
   const promptDetails = (usage.prompt_tokens_details ?? {}) as Record<string, unknown>
+  const completionDetails = (usage.completion_tokens_details ?? {}) as Record<string, unknown>
   return {
     promptTokens: count(usage.prompt_tokens),
     completionTokens: count(usage.completion_tokens),
@@ -48,6 +54,7 @@ export const fromOpenAIUsage = (raw: unknown): Usage | undefined => {
     cacheWriteTokens: count(promptDetails.cache_write_tokens),
     imageInputTokens: 0,
     imageOutputTokens: 0,
+    ...reasoning(completionDetails.reasoning_tokens),
     source: "upstream"
   }
 }
@@ -61,6 +68,7 @@ export const fromAnthropicUsage = (raw: unknown): Usage | undefined => {
   const usage = raw as Record<string, unknown>
   const cacheRead = count(usage.cache_read_input_tokens)
   const cacheWrite = count(usage.cache_creation_input_tokens)
+  const outputDetails = (usage.output_tokens_details ?? {}) as Record<string, unknown>
   return {
     promptTokens: count(usage.input_tokens) + cacheRead + cacheWrite,
     completionTokens: count(usage.output_tokens),
@@ -68,6 +76,7 @@ export const fromAnthropicUsage = (raw: unknown): Usage | undefined => {
     cacheWriteTokens: cacheWrite,
     imageInputTokens: 0,
     imageOutputTokens: 0,
+    ...reasoning(outputDetails.thinking_tokens),
     source: "upstream"
   }
 }

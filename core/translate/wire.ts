@@ -16,6 +16,7 @@ export interface OpenAIUsage {
   readonly completion_tokens: number
   readonly total_tokens: number
   readonly prompt_tokens_details?: { readonly cached_tokens?: number; readonly cache_write_tokens?: number }
+  readonly completion_tokens_details?: { readonly reasoning_tokens?: number }
 }
 
 export interface OpenAIAssistantMessage {
@@ -72,6 +73,7 @@ export interface AnthropicUsage {
   readonly output_tokens: number
   readonly cache_creation_input_tokens: number
   readonly cache_read_input_tokens: number
+  readonly output_tokens_details?: { readonly thinking_tokens: number }
 }
 
 export interface AnthropicMessage {

@@ -82,7 +82,8 @@ describe("Anthropic message -> chat completion", () => {
       prompt_tokens: 462,
       completion_tokens: 58,
       total_tokens: 520,
-      prompt_tokens_details: { cached_tokens: 412, cache_write_tokens: 10 }
+      prompt_tokens_details: { cached_tokens: 412, cache_write_tokens: 10 },
+      completion_tokens_details: { reasoning_tokens: 0 }
     })
     assert.deepEqual(usage, { promptTokens: 462, completionTokens: 58, cachedTokens: 412, cacheWriteTokens: 10, imageInputTokens: 0, imageOutputTokens: 0, source: "upstream" })
   })
@@ -116,7 +117,7 @@ describe("chat completion -> Anthropic message", () => {
       ],
       stop_reason: "tool_use",
       stop_sequence: null,
-      usage: { input_tokens: 56, cache_creation_input_tokens: 0, cache_read_input_tokens: 64, output_tokens: 25 }
+      usage: { input_tokens: 56, cache_creation_input_tokens: 0, cache_read_input_tokens: 64, output_tokens: 25, output_tokens_details: { thinking_tokens: 0 } }
     })
     assert.equal(usage?.promptTokens, 120)
     assert.equal(usage?.cachedTokens, 64)
@@ -156,6 +157,19 @@ describe("usage and errors across protocols", () => {
     })
     assert.equal(fromAnthropicUsage({ input_tokens: 5, cache_read_input_tokens: null, output_tokens: 1 })?.promptTokens, 5)
     assert.equal(fromAnthropicUsage(null), undefined)
+  })
+
+  it("carries Anthropic's thinking tokens as OpenAI's reasoning tokens (0 when unreported), and back only when reported", () => {
+    const thought = toChatCompletion({ ...CLAUDE_MESSAGE, usage: { ...CLAUDE_MESSAGE.usage, output_tokens_details: { thinking_tokens: 30 } } }, "c")
+    assert.deepEqual(thought.body.usage?.completion_tokens_details, { reasoning_tokens: 30 })
+    assert.equal(thought.usage?.reasoningTokens, 30)
+    assert.equal(toChatCompletion(CLAUDE_MESSAGE, "c").usage?.reasoningTokens, undefined, "none reported, none invented in the relay's usage")
+
+    const usage = (completion_tokens_details?: unknown) =>
+      toAnthropicMessage({ ...GPT_COMPLETION, usage: { prompt_tokens: 120, completion_tokens: 25, total_tokens: 145, completion_tokens_details } }, "g").body.usage
+    assert.deepEqual(usage({ reasoning_tokens: 16 }).output_tokens_details, { thinking_tokens: 16 })
+    assert.equal(usage(undefined).output_tokens_details, undefined)
+    assert.equal(usage({ audio_tokens: 0 }).output_tokens_details, undefined)
   })
 
   it("names error types in the other protocol's words", () => {

@@ -66,7 +66,8 @@ describe("Anthropic stream -> OpenAI chunks", () => {
       prompt_tokens: 452,
       completion_tokens: 58,
       total_tokens: 510,
-      prompt_tokens_details: { cached_tokens: 412 }
+      prompt_tokens_details: { cached_tokens: 412 },
+      completion_tokens_details: { reasoning_tokens: 0 }
     })
     assert.deepEqual(ends, [{ kind: "complete" }])
     assert.deepEqual(translator.usage(), {
@@ -162,6 +163,18 @@ describe("Anthropic stream -> OpenAI chunks", () => {
     assert.equal(readOpenAIStream(text).usage?.completion_tokens, 7)
   })
 
+  it("reports the thinking tokens of message_delta as reasoning tokens", async () => {
+    const events = [
+      ANTHROPIC_EVENTS[0]!,
+      anthropicEvent({ type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 50, output_tokens_details: { thinking_tokens: 42 } } }),
+      anthropicEvent({ type: "message_stop" })
+    ]
+    const translator = toOpenAI()
+    const { text } = await translate(translator, [enc.encode(events.join(""))])
+    assert.deepEqual(readOpenAIStream(text).usage?.completion_tokens_details, { reasoning_tokens: 42 })
+    assert.equal(translator.usage().reasoningTokens, 42)
+  })
+
   for (const how of ["closes cleanly", "errors"] as const) {
     it(`a stream the upstream cuts mid-event (${how}) ends with the client's failure event, reported failed, usage estimated from what arrived`, async () => {
       const whole = ANTHROPIC_EVENTS.slice(0, 8).join("")
@@ -210,7 +223,7 @@ describe("OpenAI stream -> Anthropic events", () => {
     ])
     assert.equal(message!.stop_reason, "tool_use")
     assert.equal(message!.stop_sequence, null)
-    assert.deepEqual(message!.usage, { input_tokens: 56, cache_creation_input_tokens: 0, cache_read_input_tokens: 64, output_tokens: 25 })
+    assert.deepEqual(message!.usage, { input_tokens: 56, cache_creation_input_tokens: 0, cache_read_input_tokens: 64, output_tokens: 25, output_tokens_details: { thinking_tokens: 0 } })
     const start = JSON.parse(parseSse(text)[0]!.data!)
     assert.deepEqual(start.message.usage, { input_tokens: 0, output_tokens: 0 }, "OpenAI reports input only at the end")
     assert.deepEqual(ends, [{ kind: "complete" }])
@@ -241,6 +254,15 @@ describe("OpenAI stream -> Anthropic events", () => {
       assert.deepEqual(ends, [{ kind: "complete" }])
       assert.equal(translator.usage().source, "estimated")
     }
+  })
+
+  it("reports reasoning tokens as thinking tokens in the final message_delta, only when the upstream counted them", async () => {
+    const usageOf = async (usage: Record<string, unknown>) => {
+      const events = [delta({ content: "hi" }, "stop"), chunk([], { prompt_tokens: 5, completion_tokens: 30, total_tokens: 35, ...usage }), "data: [DONE]\n\n"]
+      return readAnthropicStream((await translate(toAnthropic(), [enc.encode(events.join(""))])).text).message!.usage
+    }
+    assert.deepEqual((await usageOf({ completion_tokens_details: { reasoning_tokens: 16 } })).output_tokens_details, { thinking_tokens: 16 })
+    assert.equal((await usageOf({})).output_tokens_details, undefined)
   })
 
   it("routes argument fragments by their tool-call index", async () => {

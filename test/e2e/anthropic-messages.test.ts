@@ -206,8 +206,15 @@ describe("POST /v1/messages with the Anthropic SDK", () => {
       assert.equal(message.model, "gpt-4o-mini")
       assert.deepEqual(message.content, [{ type: "text", text: "hello gpt" }])
       assert.equal(message.stop_reason, "end_turn")
-      // The mock counts 11 prompt tokens plus one per message (system, user): 13, of which 3 cached.
-      assert.deepEqual(message.usage, { input_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 3, output_tokens: 2 })
+      // The mock counts 11 prompt tokens plus one per message (system, user): 13, of which 3 cached;
+      // its 0 reasoning tokens are Anthropic's thinking tokens.
+      assert.deepEqual(message.usage, {
+        input_tokens: 10,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 3,
+        output_tokens: 2,
+        output_tokens_details: { thinking_tokens: 0 }
+      })
       const seen = openaiMock.chats.at(-1)!
       assert.equal(seen.headers.authorization, `Bearer ${OPENAI_KEY}`)
       assert.deepEqual(seen.body, {
