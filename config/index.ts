@@ -1,7 +1,7 @@
 /** What a config file imports: `defineConfig`, the plugin factories, and the shipped defaults. */
 export { DEFAULT_MODELS, RELAY_TIERS } from "./defaults.ts"
 export type { ConfigEnv } from "./env.ts"
-export { ConfigError, type ConfigDeclaration, defineConfig, type LoadedConfig, loadConfig, resolveConfig } from "./load.ts"
+export { ConfigError, type ConfigDeclaration, defineConfig, errorText, type LoadedConfig, loadConfig, resolveConfig } from "./load.ts"
 export type { RelayConfigInput } from "./schema.ts"
 export { billing, type BillingOptions } from "../plugins/billing/index.ts"
 export { type ConsoleOptions, webConsole } from "../plugins/console/index.ts"

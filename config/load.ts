@@ -47,6 +47,9 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError"
 }
 
+/** What went wrong, for a message to the operator: the error's message, without its stack. */
+export const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
 const DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024
 /** Image edits take up to 16 images; 64 MiB covers several full-size PNGs. */
 const DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
@@ -71,7 +74,7 @@ export const resolveConfig = (
     port = env.int("PORT", -1)
   } catch (error) {
     // A malformed variable read by the config: a message for the operator, not a stack.
-    throw new ConfigError(`config could not be read: ${error instanceof Error ? error.message : String(error)}`)
+    throw new ConfigError(`config could not be read: ${errorText(error)}`)
   }
   const decoded = Schema.decodeUnknownResult(RelayConfig)(declared)
   if (Result.isFailure(decoded)) {
@@ -119,7 +122,7 @@ export const loadConfig = async (
   try {
     module = await import(url.href)
   } catch (error) {
-    throw new ConfigError(`config ${url.pathname} could not be loaded: ${error instanceof Error ? error.message : String(error)}`)
+    throw new ConfigError(`config ${url.pathname} could not be loaded: ${errorText(error)}`)
   }
   if (module.default === undefined) throw new ConfigError(`config ${url.pathname} has no default export; export defineConfig({ ... })`)
   return resolveConfig(module.default, vars, dataDir)

@@ -1,6 +1,6 @@
 import pino from "pino"
 import { formatUsd, type Management, management, parseUsd, type RelayError, USD_AMOUNT_RULE } from "../core/index.ts"
-import { relayLog } from "./log.ts"
+import { logLevel, relayLog } from "./log.ts"
 import { loadSetup } from "./start.ts"
 import { openNodeStore } from "./node-store.ts"
 import { setupPlugins } from "./relay.ts"
@@ -156,7 +156,7 @@ export const runStoreCommand = async (name: StoreCommand, args: Parsed, env: Rea
   try {
     const { config, keyring } = await loadSetup(env)
     const sql = openNodeStore(config.storePath)
-    const log = relayLog(env.LOG_LEVEL ?? "warn", pino.destination(2))
+    const log = relayLog(logLevel(env.LOG_LEVEL, "warn"), pino.destination(2))
     const plugins = await setupPlugins(config, {
       sql,
       log,

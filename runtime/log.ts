@@ -1,4 +1,5 @@
 import pino, { type DestinationStream } from "pino"
+import { ConfigError } from "../config/index.ts"
 import type { LogShape } from "../core/index.ts"
 
 /**
@@ -25,6 +26,15 @@ const LOG_REDACT_PATHS = [
 ]
 
 export type RelayLog = LogShape & { readonly flush: () => void }
+
+const LEVELS = [...Object.keys(pino.levels.values), "silent"]
+
+/** `LOG_LEVEL`, or `fallback` when unset; a level pino does not know stops the relay with a message. */
+export const logLevel = (value: string | undefined, fallback: string): string => {
+  if (value === undefined || value === "") return fallback
+  if (!LEVELS.includes(value)) throw new ConfigError(`environment variable LOG_LEVEL must be one of ${LEVELS.join(", ")}, got "${value}"`)
+  return value
+}
 
 /**
  * The relay's JSON logger on `destination`. Every line passes the redaction paths except the

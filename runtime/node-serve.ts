@@ -29,8 +29,13 @@ const respond = (handle: (request: Request) => Response | Promise<Response>) => 
 export const nodeServe: Platform["serve"] = (handle, hostname, port) => {
   // The adapter's Response is plain JavaScript, and `respond` writes streams from their readers.
   buildStreamBodiesOnDemand()
-  return new Promise((listening) => {
-    const server = serve({ fetch: respond(handle), hostname, port }, (address) => listening({ port: address.port, close }))
+  return new Promise((listening, failed) => {
+    const server = serve({ fetch: respond(handle), hostname, port }, (address) => {
+      server.off("error", failed)
+      listening({ port: address.port, close })
+    })
+    // An address that cannot be bound (in use, a host that does not resolve) fails the start.
+    server.once("error", failed)
     const closeIdle = () => {
       if ("closeIdleConnections" in server) server.closeIdleConnections()
     }

@@ -24,7 +24,7 @@ import {
   UpstreamHttp,
   type UpstreamHttpShape
 } from "../core/index.ts"
-import type { LoadedConfig } from "../config/index.ts"
+import { ConfigError, errorText, type LoadedConfig } from "../config/index.ts"
 
 /** What each runtime supplies: its SQLite driver, logger, HTTP client and terminal. */
 export interface RuntimeServices {
@@ -64,7 +64,14 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
   const hooks: Array<PluginHooks> = []
   const providers = () => hooks.flatMap((h) => (h.provider ? [h.provider] : []))
   const info = { models: config.models, tiers: config.tiers, defaultTier: config.defaultTier, providers }
-  for (const plugin of config.plugins) hooks.push(await runtime.runPromise(plugin.setup(info)))
+  for (const [index, plugin] of config.plugins.entries()) {
+    try {
+      hooks.push(await runtime.runPromise(plugin.setup(info)))
+    } catch (error) {
+      // Most often an option of the wrong type, which no type checker saw in a config file.
+      throw new ConfigError(`config is invalid at plugins[${index}] (${plugin.name}): its setup failed: ${errorText(error)}`)
+    }
+  }
   return { runtime, hooks, providers }
 }
 

@@ -2,10 +2,10 @@ import { existsSync, mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import pino from "pino"
-import { ConfigError, loadConfig, type LoadedConfig } from "../config/index.ts"
+import { ConfigError, errorText, loadConfig, type LoadedConfig } from "../config/index.ts"
 import type { KeyringShape, SqlShape, UpstreamHttpShape } from "../core/index.ts"
 import { loadKeyring } from "./keyring.ts"
-import { relayLog } from "./log.ts"
+import { logLevel, relayLog } from "./log.ts"
 import { buildRelay, drainAndClose, type Relay } from "./relay.ts"
 
 /**
@@ -87,13 +87,16 @@ export const loadSetup = async (env: Readonly<Record<string, string | undefined>
   return { config, keyring: await loadKeyring(env, dataDir), dataDir }
 }
 
-/** The setup, or (a config or key that cannot start the relay) a message on stderr and exit 1. */
-const loadOrExit = async (executableDir: string | undefined): Promise<Setup> => {
+/**
+ * Runs a start-up step. If it fails (a bad config or key, a store that cannot open, an address
+ * that cannot be bound), the relay stops with exit 1 and one line on stderr saying which step
+ * failed and why, not a stack trace.
+ */
+const startupStep = async <A>(step: string, run: () => A | Promise<A>): Promise<A> => {
   try {
-    return await loadSetup(process.env, executableDir)
+    return await run()
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    process.stderr.write(`${error.message}\n`)
+    process.stderr.write(`${error instanceof ConfigError ? error.message : `${step}: ${errorText(error)}`}\n`)
     process.exit(1)
   }
 }
@@ -104,19 +107,15 @@ const loadOrExit = async (executableDir: string | undefined): Promise<Setup> => 
  * SIGINT stops accepting, drains in-flight requests, closes the store and exits 0.
  */
 export const start = async (platform: Platform): Promise<void> => {
-  const log = relayLog(process.env.LOG_LEVEL ?? "info", pino.destination({ dest: 1, sync: true }))
-  const { config, keyring } = await loadOrExit(platform.executableDir)
-
-  const relay = await buildRelay(config, {
-    sql: platform.openStore(config.storePath),
-    log,
-    http: platform.http,
-    operator: { notice: (text) => process.stdout.write(`${text}\n`) },
-    keyring
-  })
+  const level = await startupStep("LOG_LEVEL", () => logLevel(process.env.LOG_LEVEL, "info"))
+  const log = relayLog(level, pino.destination({ dest: 1, sync: true }))
+  const { config, keyring } = await startupStep("the data directory could not be made", () => loadSetup(process.env, platform.executableDir))
+  const sql = await startupStep(`the store ${config.storePath} could not be opened`, () => platform.openStore(config.storePath))
+  const relay = await startupStep("the relay could not be set up", () =>
+    buildRelay(config, { sql, log, http: platform.http, operator: { notice: (text) => process.stdout.write(`${text}\n`) }, keyring }))
 
   const { host, port } = config.server
-  const listener = await platform.serve(relay.fetch, host, port)
+  const listener = await startupStep(`the relay could not listen on ${host}:${port}`, () => platform.serve(relay.fetch, host, port))
   log.info({ host, port: listener.port, runtime: platform.runtime }, "listening")
 
   let stopping = false

@@ -2,7 +2,8 @@ import assert from "node:assert/strict"
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describe, it } from "node:test"
+import { type AddressInfo, createServer, type Server } from "node:net"
+import { after, before, describe, it } from "node:test"
 import OpenAI from "openai"
 import { type AccountView, createAccount } from "../helpers/accounts.ts"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
@@ -144,19 +145,20 @@ describe("graceful shutdown", () => {
   })
 })
 
-describe("a bad config stops the relay with a message naming the path", () => {
+describe("a relay that cannot start stops with a message naming what failed", () => {
   const cases: Array<[string, string, RegExp]> = [
     ["a model with a negative cap", `models: [{ id: "m", provider: "echo", maxOutputTokens: -5 }], plugins: [keys(), echo()]`, /models\[0\]\.maxOutputTokens/],
     ["a value that is not a plugin", `plugins: [keys(), "openai"]`, /plugins\[1\]/],
     ["a port out of range", `server: { port: 70000 }, plugins: [keys(), echo()]`, /server\.port/],
     ["no plugins", `plugins: []`, /plugins/],
-    ["a default tier that is not a tier", `defaultTier: "gold", plugins: [keys(), echo()]`, /defaultTier/]
+    ["a default tier that is not a tier", `defaultTier: "gold", plugins: [keys(), echo()]`, /defaultTier/],
+    ["a plugin option of the wrong type", `plugins: [keys(), openai({ keys: "sk-a,sk-b" }), echo()]`, /plugins\[1\] \(openai\): its setup failed/]
   ]
   for (const [name, body, expected] of cases) {
     it(name, async () => {
       const dir = mkdtempSync(join(tmpdir(), "relay-config-"))
       const file = join(dir, "relay.config.ts")
-      writeFileSync(file, `export default ({ echo, keys }) => ({ ${body} })\n`)
+      writeFileSync(file, `export default ({ echo, keys, openai }) => ({ ${body} })\n`)
       try {
         const { code, output } = await runRelayToExit({ RELAY_CONFIG: file })
         assert.equal(code, 1)
@@ -166,6 +168,39 @@ describe("a bad config stops the relay with a message naming the path", () => {
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }
+    })
+  }
+
+  // Past the config, each start-up step that fails names itself; none prints a stack trace.
+  const environments: Array<[string, () => Record<string, string>, RegExp]> = [
+    ["an unknown LOG_LEVEL", () => ({ LOG_LEVEL: "verbose" }), /LOG_LEVEL must be one of trace, debug, info/],
+    ["a store in a directory that does not exist", () => ({ RELAY_CONFIG: storeConfig("/nonexistent/dir/relay.db") }), /the store \/nonexistent\/dir\/relay\.db could not be opened/],
+    ["a host that does not resolve", () => ({ HOST: "no such host" }), /could not listen on no such host:0/],
+    ["a port already in use", () => ({ HOST: "127.0.0.1", PORT: String(busyPort) }), /could not listen on 127\.0\.0\.1:\d+/]
+  ]
+  let busy: Server | undefined
+  let busyPort = 0
+  const configs = mkdtempSync(join(tmpdir(), "relay-startup-"))
+  const storeConfig = (path: string) => {
+    const file = join(configs, "store.config.ts")
+    writeFileSync(file, `export default ({ echo, keys }) => ({ store: { path: ${JSON.stringify(path)} }, plugins: [keys(), echo()] })\n`)
+    return file
+  }
+  before(async () => {
+    busy = createServer()
+    await new Promise<void>((listening) => busy!.listen(0, "127.0.0.1", listening))
+    busyPort = (busy.address() as AddressInfo).port
+  })
+  after(() => {
+    busy?.close()
+    rmSync(configs, { recursive: true, force: true })
+  })
+  for (const [name, env, expected] of environments) {
+    it(name, async () => {
+      const { code, output } = await runRelayToExit(env())
+      assert.equal(code, 1)
+      assert.match(output, expected)
+      assert.ok(!/\n\s+at /.test(output), "a message, not a stack trace")
     })
   }
 
