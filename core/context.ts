@@ -1,5 +1,6 @@
 import type { ResolvedModel } from "./catalog.ts"
 import type { RelayError } from "./errors.ts"
+import { editTopLevel } from "./json-edit.ts"
 import type { FormPart } from "./multipart.ts"
 import { estimatePromptTokens, heuristicCount, outputAllowance, requestedOutputLimit, type TokenCounter } from "./tokens.ts"
 import type { Usage } from "./usage.ts"
@@ -59,10 +60,13 @@ export class RequestContext {
   caller: Caller | undefined
   model = ""
   stream = false
-  /** The decoded JSON body; forwarded as `rawBody` unless `bodyChanged`. */
+  /** The decoded JSON body; what goes upstream is `upstreamBody()`. */
   body: Record<string, unknown> = {}
   rawBody: Uint8Array<ArrayBuffer> = NO_BYTES
+  /** Set when a leg replaced `body` as a whole (a translation): it goes upstream re-serialised. */
   bodyChanged = false
+  /** Top-level fields changed by `setBodyField` (undefined: removed), written into `rawBody`'s own text. */
+  private bodyEdits: Map<string, unknown> | undefined
   /** An upload's form parts, located in `rawBody`. */
   form: ReadonlyArray<FormPart> | undefined
   /** The content type of the body sent upstream (an upload forwards its multipart form). */
@@ -102,10 +106,26 @@ export class RequestContext {
     return (this.promptEstimate ??= estimatePromptTokens(this.body, this.target?.upstreamModel ?? this.model, this.countTokens))
   }
 
-  /** Changes one top-level field of the body sent upstream. */
+  /** Changes one top-level field of the body sent upstream; undefined removes it. */
   setBodyField(name: string, value: unknown): void {
-    this.body[name] = value
-    this.bodyChanged = true
+    if (value === undefined) delete this.body[name]
+    else this.body[name] = value
+    ;(this.bodyEdits ??= new Map()).set(name, value)
+  }
+
+  /** Whether the body sent upstream differs from the client's. */
+  get bodyEdited(): boolean {
+    return this.bodyChanged || this.bodyEdits !== undefined
+  }
+
+  /**
+   * The body sent upstream: `body` re-serialised when a leg replaced it, else the client's own
+   * bytes with only the fields the relay set rewritten (see editTopLevel).
+   */
+  upstreamBody(): string | Uint8Array<ArrayBuffer> {
+    if (this.bodyChanged) return JSON.stringify(this.body)
+    if (this.bodyEdits === undefined) return this.rawBody
+    return editTopLevel(this.rawBody, this.bodyEdits) ?? JSON.stringify(this.body)
   }
 
   /** The output tokens admission reserves: the endpoint's own figure, else text up to the caps. */

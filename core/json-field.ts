@@ -28,7 +28,7 @@ const OPENS = (byte: number) => byte === 0x7b || byte === 0x5b
 const CLOSES = (byte: number) => byte === 0x7d || byte === 0x5d
 
 /** Where the JSON value that starts at `start` ends (the index after it), or -1. */
-const valueEnd = (bytes: Uint8Array, start: number) => {
+export const valueEnd = (bytes: Uint8Array, start: number) => {
   const first = bytes[start]
   if (first === undefined) return -1
   if (first === QUOTE) return stringEnd(bytes, start)

@@ -235,7 +235,7 @@ export class Pipeline {
     const leg = endpoint.legs[protocol]!
     const refused = leg.prepare(ctx)
     if (refused) return Effect.fail(refused)
-    const body = ctx.bodyChanged ? JSON.stringify(ctx.body) : ctx.rawBody
+    const body = ctx.upstreamBody()
     const rewrite = endpoint.rewrite?.(ctx, protocol === endpoint.surface)
     const answer = provider.send({ ctx, protocol, path: leg.path, body, contentType: ctx.contentType }).pipe(
       Effect.flatMap((upstream) => leg.respond(ctx, upstream, this.finish))

@@ -100,10 +100,7 @@ const imageLeg = (path: string): EndpointLeg => ({
     if (format instanceof InvalidRequest) return format
     if (ctx.form !== undefined) return prepareForm(ctx, ctx.form, format === "drop")
     useUpstreamModel(ctx)
-    if (format === "drop") {
-      delete ctx.body.response_format
-      ctx.bodyChanged = true
-    }
+    if (format === "drop") ctx.setBodyField("response_format", undefined)
   },
   respond(ctx, upstream, finish) {
     // A streamed image ends with a `*.completed` event that carries the usage.

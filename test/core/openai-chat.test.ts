@@ -10,7 +10,14 @@ import { chatCompletions, openAIChatLeg } from "../../core/surfaces/openai-chat.
 const makeCtx = (body: Record<string, unknown> = {}) => {
   const ctx = new RequestContext("req_1", "openai", "/chat/completions", new Request("http://x/"), false)
   ctx.body = body
+  ctx.rawBody = new TextEncoder().encode(JSON.stringify(body))
   return ctx
+}
+
+/** The body the relay sends upstream, parsed. */
+const sent = (ctx: RequestContext) => {
+  const body = ctx.upstreamBody()
+  return JSON.parse(typeof body === "string" ? body : new TextDecoder().decode(body)) as Record<string, unknown>
 }
 
 const USER = [{ role: "user", content: "Hi" }]
@@ -22,7 +29,7 @@ describe("chatCompletions.decode", () => {
     assert.equal(chatCompletions.decode(ctx, body), undefined)
     assert.equal(ctx.model, "gpt-4o")
     assert.equal(ctx.stream, true)
-    assert.equal(ctx.bodyChanged, false)
+    assert.equal(ctx.upstreamBody(), ctx.rawBody, "the client's own bytes go upstream")
   })
 
   it("treats a missing or null stream as not streaming", () => {
@@ -109,7 +116,7 @@ const prepared = (body: Record<string, unknown>, target: { upstreamModel?: strin
 describe("openAIChatLeg.prepare", () => {
   it("leaves a plain non-streaming request unchanged", () => {
     const ctx = prepared({ model: "gpt-4o", messages: USER, max_tokens: 100 }, { entry: entry({ id: "gpt-4o", maxOutputTokens: 1000 }) })
-    assert.equal(ctx.bodyChanged, false)
+    assert.equal(ctx.upstreamBody(), ctx.rawBody, "the client's own bytes go upstream")
     assert.equal(ctx.body.max_tokens, 100)
     assert.equal(ctx.body.stream_options, undefined)
   })
@@ -118,7 +125,7 @@ describe("openAIChatLeg.prepare", () => {
     const ctx = prepared({ model: "fast", messages: USER }, { upstreamModel: "gpt-4o-mini", entry: entry({ upstream: "gpt-4o-mini" }) })
     assert.equal(ctx.body.model, "gpt-4o-mini")
     assert.equal(ctx.model, "fast", "the client's name is kept for the response")
-    assert.equal(ctx.bodyChanged, true)
+    assert.deepEqual(sent(ctx), ctx.body)
   })
 
   it("clamps max_tokens and max_completion_tokens to the entry's maxOutputTokens", () => {
@@ -128,25 +135,25 @@ describe("openAIChatLeg.prepare", () => {
     )
     assert.equal(ctx.body.max_tokens, 4_096)
     assert.equal(ctx.body.max_completion_tokens, 4_096)
-    assert.equal(ctx.bodyChanged, true)
+    assert.deepEqual(sent(ctx), ctx.body)
   })
 
   it("keeps a max_tokens at or below the cap", () => {
     const ctx = prepared({ model: "fast", messages: USER, max_tokens: 4_096 }, { entry: entry({ maxOutputTokens: 4_096 }) })
     assert.equal(ctx.body.max_tokens, 4_096)
-    assert.equal(ctx.bodyChanged, false)
+    assert.equal(ctx.upstreamBody(), ctx.rawBody, "the client's own bytes go upstream")
   })
 
   it("does not clamp an uncatalogued model", () => {
     const ctx = prepared({ model: "gpt-9", messages: USER, max_tokens: 1_000_000 })
     assert.equal(ctx.body.max_tokens, 1_000_000)
-    assert.equal(ctx.bodyChanged, false)
+    assert.equal(ctx.upstreamBody(), ctx.rawBody, "the client's own bytes go upstream")
   })
 
   it("asks for stream usage when the client did not", () => {
     const ctx = prepared({ model: "gpt-4o", messages: USER, stream: true })
     assert.deepEqual(ctx.body.stream_options, { include_usage: true })
-    assert.equal(ctx.bodyChanged, true)
+    assert.deepEqual(sent(ctx), ctx.body)
   })
 
   it("keeps the client's other stream_options fields", () => {
@@ -167,7 +174,7 @@ describe("openAIChatLeg.prepare", () => {
   it("leaves a stream that already asks for usage unchanged", () => {
     const stream_options = { include_usage: true }
     const ctx = prepared({ model: "gpt-4o", messages: USER, stream: true, stream_options })
-    assert.equal(ctx.bodyChanged, false)
+    assert.equal(ctx.upstreamBody(), ctx.rawBody, "the client's own bytes go upstream")
     assert.equal(ctx.body.stream_options, stream_options)
   })
 })

@@ -81,6 +81,9 @@ const harness = async (
   return { pipeline: new Pipeline({ runtime, plugins: hooks, catalog, log, maxBodyBytes: 10_000, maxUploadBytes: 20_000 }), trace, outcomes, logs, sent }
 }
 
+/** A body the provider was handed, as text: the client's bytes (edited or not) or a rebuilt body. */
+const textOf = (body: unknown) => (typeof body === "string" ? body : new TextDecoder().decode(body as Uint8Array))
+
 const request = (body: unknown, signal?: AbortSignal) =>
   new Request("http://relay.test/v1/chat/completions", {
     method: "POST",
@@ -142,9 +145,9 @@ describe("Pipeline", () => {
     const h = await harness(() => Effect.succeed(Response.json(completion)))
     const raw = `{"model":"fake-small",  "messages":[{"role":"user","content":"hello"}], "seed": 42}`
     await h.pipeline.handle(request(raw), chatCompletions, false, "req_raw")
-    assert.equal(new TextDecoder().decode(h.sent[0]!.body as Uint8Array), raw)
+    assert.equal(textOf(h.sent[0]!.body), raw)
     await h.pipeline.handle(request({ ...chat, model: "alias-1" }), chatCompletions, false, "req_alias")
-    assert.equal(JSON.parse(h.sent[1]!.body as string).model, "fake-large")
+    assert.equal(JSON.parse(textOf(h.sent[1]!.body)).model, "fake-large")
   })
 
   it("settles every plugin once with the error when a plugin refuses, without dispatching", async () => {
@@ -202,7 +205,7 @@ describe("Pipeline", () => {
     assert.equal(h.outcomes[0]!.aborted, false)
     assert.ok(h.outcomes[0]!.ttfbMs! > 0)
     assert.equal(h.pipeline.pending, 0)
-    assert.deepEqual(JSON.parse(h.sent[0]!.body as string).stream_options, { include_usage: true })
+    assert.deepEqual(JSON.parse(textOf(h.sent[0]!.body)).stream_options, { include_usage: true })
   })
 
   it("settles a stream the client cancels as aborted, once", async () => {
@@ -348,7 +351,7 @@ describe("Pipeline: which leg serves a request", () => {
     const body = (await response.json()) as { type: string; model: string; content: unknown }
     assert.deepEqual({ type: body.type, model: body.model, content: body.content }, { type: "message", model: "alias-1", content: [{ type: "text", text: "hi" }] })
     assert.equal(h.sent[0]!.path, "/chat/completions")
-    assert.equal(JSON.parse(h.sent[0]!.body as string).model, "fake-large")
+    assert.equal(JSON.parse(textOf(h.sent[0]!.body)).model, "fake-large")
   })
 
   it("answers a token count from the relay's estimate, without the upstream, when no leg fits", async () => {

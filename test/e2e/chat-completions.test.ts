@@ -24,6 +24,22 @@ describe("POST /v1/chat/completions through the openai provider", () => {
     await mock.stop()
   })
 
+  it("asks a stream for usage without rewriting the rest of the client's body", async () => {
+    // Parsing and re-serialising would round this seed (above 2^53) and drop the escape.
+    const text = `{"model":"gpt-4o-mini","stream":true,"seed":9223372036854775807,"messages":[{"role":"user","content":"caf\\u00e9 ok"}]}`
+    const answer = await fetch(`${relay.baseURL}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${relay.firstRunKey}`, "content-type": "application/json" },
+      body: text
+    })
+    assert.equal(answer.status, 200)
+    assert.match(await answer.text(), /data: \[DONE\]/)
+    const seen = mock.chats.at(-1)!.raw
+    assert.ok(seen.includes(`"seed":9223372036854775807`), seen)
+    assert.ok(seen.includes(`"content":"caf\\u00e9 ok"`), seen)
+    assert.deepEqual(mock.chats.at(-1)!.body.stream_options, { include_usage: true })
+  })
+
   it("answers a non-streaming completion with the upstream's body, sending the shared key upstream", async () => {
     const { data, response } = await client.chat.completions
       .create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "ping over the relay" }], temperature: 0.3 })

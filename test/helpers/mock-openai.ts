@@ -23,6 +23,8 @@ export interface RecordedRequest {
   readonly path: string
   readonly headers: IncomingMessage["headers"]
   readonly body: Record<string, unknown>
+  /** The body as it arrived, for what parsing would change (integers above 2^53, escapes). */
+  readonly raw: string
   /** A multipart upload's text fields and files. */
   readonly upload: MediaRecord | undefined
   /** The client (the relay) went away before the response was complete. */
@@ -114,7 +116,7 @@ export class MockOpenAI {
     } catch {
       // recorded as empty; answered below
     }
-    const record: RecordedRequest = { path: req.url ?? "", headers: req.headers, body, upload, aborted: false, chunksSent: 0, sentAt: [] }
+    const record: RecordedRequest = { path: req.url ?? "", headers: req.headers, body, raw: raw.toString("utf8"), upload, aborted: false, chunksSent: 0, sentAt: [] }
     this.requests.push(record)
     res.on("close", () => {
       if (!res.writableFinished) record.aborted = true
