@@ -2,7 +2,7 @@ import type { Effect } from "effect"
 import type { Context as HonoContext, Hono, MiddlewareHandler } from "hono"
 import type { ModelEntry } from "./catalog.ts"
 import type { Account, Caller, Outcome, RequestContext, Surface } from "./context.ts"
-import type { RelayError } from "./errors.ts"
+import type { InvalidRequest, RelayError } from "./errors.ts"
 import type { AccountDirectory, CredentialVault, Management, UsageHistory } from "./management.ts"
 import type { CoreServices } from "./services.ts"
 import type { TokenCounter } from "./tokens.ts"
@@ -106,10 +106,12 @@ export interface PluginHooks {
   /** Looks an account up by id (the plugin that keeps accounts). */
   readonly findAccount?: (id: string) => Account | undefined
   /**
-   * Adds credit to an account's balance (the billing plugin). False, with nothing written, when
-   * the amount or the balance it would leave is beyond MONEY_LIMIT_NANO.
+   * Adds credit to an account's balance (the billing plugin). Every door books credit through
+   * it, so it alone checks the input: it answers the refusal, naming the field, with nothing
+   * written, when the amount or the balance it would leave is beyond MONEY_LIMIT_NANO (`amount`)
+   * or the note is too long (`note`); undefined once booked.
    */
-  readonly credit?: (accountId: string, amount: bigint, note: string | null) => boolean
+  readonly credit?: (accountId: string, amount: bigint, note: string | null) => InvalidRequest | undefined
   /** Counts prompt tokens for admission estimates; the first plugin that offers one is used. */
   readonly countTokens?: TokenCounter
   /** Account and key management (the plugin that keeps accounts); the first one is used. */

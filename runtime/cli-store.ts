@@ -129,11 +129,11 @@ const COMMANDS = {
 
   "credits add": async (args: Parsed, manage: Management): Promise<Output> => {
     const amount = parseUsd(args.positionals[1])
-    const refused = `amount: ${USD_AMOUNT_RULE}; got "${args.positionals[1]}"`
-    if (amount === undefined) throw new BadArgument(refused)
+    if (amount === undefined) throw new BadArgument(`amount: ${USD_AMOUNT_RULE}; got "${args.positionals[1]}"`)
     const credit = need(manage.credit, "keeps balances")
     const account = findAccount(manage, args.positionals[0]!)
-    if (!credit(account.id, amount, option(args, "note") ?? null)) throw new BadArgument(refused)
+    const refused = credit(account.id, amount, option(args, "note") ?? null)
+    if (refused !== undefined) return fail(refused)
     const view = manage.accountView(account) as unknown as AccountJson
     return { json: view, text: `Added ${formatUsd(amount)} USD to ${account.id}; the balance is ${view.balance}.` }
   },

@@ -68,7 +68,7 @@ const COMMANDS: ReadonlyArray<Command> = [
     name: "credits add",
     summary: "Add credit to an account's balance (negative for a correction)",
     positionals: [ACCOUNT_ID, { name: "amount", description: "USD, such as 5.00 or -1.25 (at most 9 decimals)" }],
-    options: [{ name: "note", value: "TEXT", description: "Why, kept in the ledger" }]
+    options: [{ name: "note", value: "TEXT", description: "Why, kept in the ledger (at most 500 characters)" }]
   },
   {
     name: "vault rotate",

@@ -5,12 +5,14 @@ import {
   emptyUsage,
   formatUsd,
   InsufficientBalance,
+  InvalidRequest,
   Log,
   type ModelEntry,
   ModelNotFound,
   type RequestContext,
   Sql,
-  type Usage
+  type Usage,
+  USD_AMOUNT_RULE
 } from "../../core/index.ts"
 import { makeLedger, type Reservation } from "./ledger.ts"
 import { costOf, percentOf, type Rates, ratesOf } from "./pricing.ts"
@@ -30,6 +32,9 @@ interface Charge {
 }
 
 const CHARGE = Symbol("billing/charge")
+
+/** The longest note a credit keeps in the ledger. */
+const NOTE_MAX_CHARS = 500
 
 /** A request that never reached the upstream used nothing, by the upstream's count. */
 const noUsage: Usage = { ...emptyUsage, source: "upstream" }
@@ -63,6 +68,14 @@ export const billing = (options: BillingOptions = {}) =>
       const reads = { list: committed(usage.list), dailySpend: committed(usage.dailySpend) }
       const byokFee = options.byokFeePercent ?? 0
       const defaultOutput = options.defaultOutputTokens ?? 16_384
+
+      // The one way credit is booked (admin API, console, command line), so one set of rules.
+      const credit = (accountId: string, amount: bigint, note: string | null): InvalidRequest | undefined => {
+        if (note !== null && note.length > NOTE_MAX_CHARS) {
+          return new InvalidRequest({ message: `note: expected at most ${NOTE_MAX_CHARS} characters`, param: "note" })
+        }
+        return ledger.credit(accountId, amount, note) ? undefined : new InvalidRequest({ message: `amount: ${USD_AMOUNT_RULE}`, param: "amount" })
+      }
 
       const priceFor = (ctx: RequestContext, cost: bigint) => (ctx.byok ? percentOf(cost, byokFee) : cost)
       // Catalog entries live as long as the relay: each one's prices are parsed once, not on
@@ -136,13 +149,13 @@ export const billing = (options: BillingOptions = {}) =>
           })
         },
 
-        credit: (accountId, amount, note) => ledger.credit(accountId, amount, note),
+        credit,
 
         accountView: committed((account: Account) => ({ balance: formatUsd(ledger.balance(account.id).balance) })),
 
         usage: reads,
 
-        routes: (app, kit) => billingRoutes(app, kit, { ledger, usage: reads }),
+        routes: (app, kit) => billingRoutes(app, kit, { credit, usage: reads }),
 
         // The charges still waiting are written before the store closes.
         stop: Effect.sync(() => ledger.commit())

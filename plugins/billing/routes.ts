@@ -1,12 +1,11 @@
 import { Result, Schema } from "effect"
 import type { Context, Hono } from "hono"
-import { InvalidRequest, invalidFromSchema, parseUsd, type RouteKit, RouteNotFound, USD_AMOUNT_RULE } from "../../core/index.ts"
-import type { Ledger } from "./ledger.ts"
+import { InvalidRequest, invalidFromSchema, parseUsd, type PluginHooks, type RouteKit, RouteNotFound, USD_AMOUNT_RULE } from "../../core/index.ts"
 import type { UsageRecords } from "./usage-records.ts"
 
 const Credit = Schema.Struct({
   amount: Schema.Union([Schema.String, Schema.Number]),
-  note: Schema.optional(Schema.String.check(Schema.isMaxLength(500)))
+  note: Schema.optional(Schema.String)
 })
 const decodeCredit = Schema.decodeUnknownResult(Credit)
 
@@ -19,7 +18,7 @@ const limitOf = (c: Context): number | InvalidRequest => {
 }
 
 /** Credits and usage listings: the admin API's and the account's own (SPEC sections 5 and 6). */
-export const billingRoutes = (app: Hono, kit: RouteKit, deps: { ledger: Ledger; usage: Pick<UsageRecords, "list"> }): void => {
+export const billingRoutes = (app: Hono, kit: RouteKit, deps: { credit: NonNullable<PluginHooks["credit"]>; usage: Pick<UsageRecords, "list"> }): void => {
   app.post("/admin/accounts/:id/credits", async (c) => {
     const account = kit.findAccount(c.req.param("id"))
     if (account === undefined) return kit.errorResponse(c, new RouteNotFound({ message: `no account ${c.req.param("id")}` }))
@@ -28,10 +27,9 @@ export const billingRoutes = (app: Hono, kit: RouteKit, deps: { ledger: Ledger; 
     const input = decodeCredit(body)
     if (Result.isFailure(input)) return kit.errorResponse(c, invalidFromSchema(input.failure))
     const amount = parseUsd(input.success.amount)
-    if (amount === undefined || !deps.ledger.credit(account.id, amount, input.success.note ?? null)) {
-      return kit.errorResponse(c, new InvalidRequest({ message: `amount: ${USD_AMOUNT_RULE}`, param: "amount" }))
-    }
-    return c.json(kit.accountView(account))
+    if (amount === undefined) return kit.errorResponse(c, new InvalidRequest({ message: `amount: ${USD_AMOUNT_RULE}`, param: "amount" }))
+    const refused = deps.credit(account.id, amount, input.success.note ?? null)
+    return refused === undefined ? c.json(kit.accountView(account)) : kit.errorResponse(c, refused)
   })
 
   app.get("/admin/accounts/:id/usage", (c) => {

@@ -314,9 +314,9 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
       const id = param(c, "id")
       const amount = parseUsd(field(form, "amount"))
       if (kit.credit === undefined || kit.findAccount(id) === undefined) return done(c, session, { error: "No such account, or this relay keeps no balances." }, accountPath(id))
-      if (amount === undefined || !kit.credit(id, amount, field(form, "note") || null)) {
-        return done(c, session, { error: `Amount: ${USD_AMOUNT_RULE}.` }, accountPath(id))
-      }
+      if (amount === undefined) return done(c, session, { error: `Amount: ${USD_AMOUNT_RULE}.` }, accountPath(id))
+      const refused = kit.credit(id, amount, field(form, "note") || null)
+      if (refused !== undefined) return done(c, session, { error: refused.message }, accountPath(id))
       return done(c, session, { notice: `Added ${nanoUsd(amount)} (${formatUsd(amount)} USD).` }, accountPath(id))
     })
   )

@@ -187,6 +187,10 @@ describe("prepaid balances and usage records", () => {
     const invalid = await relay.admin("POST", `/admin/accounts/${account.id}/credits`, { amount: "1.0000000001" })
     assert.equal(invalid.status, 400)
     assert.equal(((await invalid.json()) as { error: { param: string } }).error.param, "amount")
+    const longNote = await relay.admin("POST", `/admin/accounts/${account.id}/credits`, { amount: "1", note: "n".repeat(501) })
+    assert.equal(longNote.status, 400)
+    const { error } = (await longNote.json()) as { error: { param: string; message: string } }
+    assert.deepEqual([error.param, error.message], ["note", "note: expected at most 500 characters"])
     assert.equal((await relay.admin("POST", "/admin/accounts/acct_missing/credits", { amount: "1" })).status, 404)
     const db = new Database(join(relay.dataDir, "relay.db"), { readonly: true })
     const rows = db.prepare("SELECT kind, amount_nano, note FROM ledger WHERE account_id = ? ORDER BY id").all(account.id)

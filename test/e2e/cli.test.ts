@@ -123,6 +123,9 @@ describe("relay command line", () => {
 
     const credited = json<AccountView>(await relay("credits", "add", created.id, "5.25", "--note", "welcome", "--json"))
     assert.equal(credited.balance, "5.250000000")
+    const longNote = await relay("credits", "add", created.id, "1", "--note", "n".repeat(501))
+    assert.equal(longNote.code, 2)
+    assert.match(longNote.stderr, /relay credits add: note: expected at most 500 characters/)
     const corrected = await relay("credits", "add", created.id, "-0.25")
     assert.equal(corrected.code, 0, corrected.stderr)
     assert.match(corrected.stdout, /the balance is 5\.000000000/)

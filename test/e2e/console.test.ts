@@ -159,8 +159,11 @@ describe("console over HTTP: sessions, CSRF, and what each party may do", () => 
     assert.match((await visitor.get(location)).html, /unknown tier &quot;gold&quot;/)
     await visitor.post(`${location}/credits`, { amount: "1.2345678901" })
     assert.match((await visitor.get(location)).html, /Amount: expected a USD amount with at most 9 decimals/)
+    // The admin API's limit on notes, with its message.
+    await visitor.post(`${location}/credits`, { amount: "1", note: "n".repeat(501) })
+    assert.match((await visitor.get(location)).html, /role="alert">note: expected at most 500 characters/)
     account = (await (await relay.admin("GET", `/admin/accounts/${id}`)).json()) as AccountView
-    assert.equal(account.balance, "3.250000000", "a refused amount books nothing")
+    assert.equal(account.balance, "3.250000000", "a refused amount or note books nothing")
 
     await visitor.post(`${location}/keys`, { name: "ops" })
     const issued = /<code id="new-key">(sk-rr-[0-9A-Za-z]+)<\/code>/.exec((await visitor.get(location)).html)?.[1]
