@@ -31,7 +31,10 @@ export interface AccountChanges {
  */
 export interface AccountDirectory {
   readonly list: () => ReadonlyArray<Account>
-  /** Opens an account on `tier` (the default tier when undefined); an unknown tier is refused. */
+  /**
+   * Opens an account on `tier` (the default tier when undefined), named `name` trimmed; a name
+   * left empty or over 200 characters, or an unknown tier, is refused.
+   */
   readonly create: (name: string, tier: string | undefined) => Account | RelayError
   readonly update: (id: string, changes: AccountChanges) => Account | RelayError
   /** The account's keys, revoked ones included; undefined when there is no such account. */

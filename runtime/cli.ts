@@ -46,7 +46,7 @@ const COMMANDS: ReadonlyArray<Command> = [
   {
     name: "accounts create",
     summary: "Open an account",
-    positionals: [{ name: "name", description: "The account's name" }],
+    positionals: [{ name: "name", description: "The account's name (1 to 200 characters)" }],
     options: [{ name: "tier", value: "TIER", description: "Its rate-limit tier (default: the config's default tier)" }]
   },
   { name: "accounts list", summary: "List every account", positionals: [], options: [] },

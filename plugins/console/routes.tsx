@@ -287,9 +287,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   app.post(
     "/console/accounts",
     action(["admin"], (c, session, form, _visitor, accounts) => {
-      const name = field(form, "name")
-      if (name === "" || name.length > 200) return done(c, session, { error: "Name: between 1 and 200 characters." })
-      const account = accounts.create(name, field(form, "tier") || undefined)
+      const account = accounts.create(field(form, "name"), field(form, "tier") || undefined)
       if (account instanceof Error) return done(c, session, { error: account.message })
       return done(c, session, { notice: `Created account ${account.name}.` }, accountPath(account.id))
     })

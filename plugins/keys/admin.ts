@@ -5,7 +5,8 @@ import { type AccountDirectory, InvalidRequest, invalidFromSchema, parseUsd, typ
 const Limit = Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
 
 const CreateAccount = Schema.Struct({
-  name: Schema.NonEmptyString,
+  /** Its length is the account directory's rule, the same for every door. */
+  name: Schema.String,
   tier: Schema.optional(Schema.NonEmptyString),
   /** Opening credit in USD, booked by the billing plugin. */
   credits: Schema.optional(Schema.Union([Schema.String, Schema.Number]))

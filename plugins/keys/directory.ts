@@ -10,6 +10,9 @@ import { generateKey, isRelayKeyShape } from "./api-key.ts"
 import type { KeyCache } from "./cache.ts"
 import type { KeyRow, KeyStore } from "./store.ts"
 
+/** The longest account name, in characters once trimmed. */
+const NAME_MAX_CHARS = 200
+
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
 const keyInfo = (row: KeyRow): KeyInfo => ({
@@ -29,8 +32,9 @@ interface DirectoryDeps {
 }
 
 /**
- * Accounts and keys with the rules that guard them: known tiers only, and every change that
- * affects callers drops them from the key cache so it applies to the next request.
+ * Accounts and keys with the rules that guard them, for every door alike: trimmed names of 1 to
+ * 200 characters, known tiers only, and every change that affects callers drops them from the
+ * key cache so it applies to the next request.
  */
 export const makeDirectory = ({ store, cache, tiers, defaultTier }: DirectoryDeps): AccountDirectory => {
   const unknownTier = (tier: string) =>
@@ -40,7 +44,13 @@ export const makeDirectory = ({ store, cache, tiers, defaultTier }: DirectoryDep
   return {
     list: () => store.accounts(),
 
-    create: (name, tier = defaultTier) => (tiers[tier] === undefined ? unknownTier(tier) : store.createAccount(name, tier)),
+    create: (name, tier = defaultTier) => {
+      const trimmed = name.trim()
+      if (trimmed.length === 0 || trimmed.length > NAME_MAX_CHARS) {
+        return new InvalidRequest({ message: `name: expected 1 to ${NAME_MAX_CHARS} characters, not counting spaces at either end`, param: "name" })
+      }
+      return tiers[tier] === undefined ? unknownTier(tier) : store.createAccount(trimmed, tier)
+    },
 
     update: (id, changes) => {
       if (changes.tier !== undefined && tiers[changes.tier] === undefined) return unknownTier(changes.tier)

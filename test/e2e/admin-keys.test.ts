@@ -125,6 +125,19 @@ describe("admin API: accounts and keys", () => {
     const noName = await relay.admin("POST", "/admin/accounts", { tier: "starter" })
     assert.equal(noName.status, 400)
     assert.equal(((await noName.json()) as { error: { param: string } }).error.param, "name")
+    for (const name of ["", "   ", "x".repeat(201)]) {
+      const badName = await relay.admin("POST", "/admin/accounts", { name })
+      assert.equal(badName.status, 400, JSON.stringify(name))
+      const { error } = (await badName.json()) as { error: { type: string; param: string; message: string } }
+      assert.deepEqual([error.type, error.param, error.message], [
+        "invalid_request_error",
+        "name",
+        "name: expected 1 to 200 characters, not counting spaces at either end"
+      ])
+    }
+    const padded = await relay.admin("POST", "/admin/accounts", { name: ` ${"x".repeat(200)} ` })
+    assert.equal(padded.status, 201)
+    assert.equal(((await padded.json()) as AccountView).name, "x".repeat(200), "names are kept trimmed")
     const badTier = await relay.admin("POST", "/admin/accounts", { name: "x", tier: "platinum" })
     assert.equal(badTier.status, 400)
     assert.match(((await badTier.json()) as { error: { message: string } }).error.message, /platinum/)

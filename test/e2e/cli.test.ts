@@ -89,6 +89,8 @@ describe("relay command line", () => {
       [["accounts", "create", "x", "--tier"], /--tier needs a value \(TIER\)/],
       [["accounts", "list", "--json=yes"], /--json takes no value/],
       [["accounts", "create", "x", "--tier", "gold"], /unknown tier "gold"; configured tiers: starter, professional/],
+      [["accounts", "create", ""], /relay accounts create: name: expected 1 to 200 characters, not counting spaces at either end/],
+      [["accounts", "create", "   "], /relay accounts create: name: expected 1 to 200 characters/],
       [["credits", "add", "acct_x", "12.5.0"], /amount: expected a USD amount with at most 9 decimals/],
       [["serve", "--port", "eighty"], /--port must be a port number/]
     ]

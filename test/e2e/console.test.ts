@@ -137,6 +137,10 @@ describe("console over HTTP: sessions, CSRF, and what each party may do", () => 
     assert.match(home, /<h1>Accounts<\/h1>/)
     assert.ok(!home.includes(ADMIN_KEY))
 
+    // The admin API's rule for names, with its message.
+    await visitor.post("/console/accounts", { name: "x".repeat(201) })
+    assert.match((await visitor.get("/console")).html, /role="alert">name: expected 1 to 200 characters, not counting spaces at either end/)
+
     const created = await visitor.post("/console/accounts", { name: "<script>alert(1)</script>", tier: "professional" })
     assert.equal(created.status, 303)
     const location = created.headers.get("location")!
