@@ -9,12 +9,12 @@ const Credit = Schema.Struct({
 })
 const decodeCredit = Schema.decodeUnknownResult(Credit)
 
-/** `?limit=` of a usage listing: 50 unless given, at most 1000. */
+/** `?limit=` of a usage listing: 50 unless given; outside 1 to 1000 it is refused, never clamped. */
 const limitOf = (c: Context): number | InvalidRequest => {
   const raw = c.req.query("limit")
   if (raw === undefined) return 50
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) return new InvalidRequest({ message: "limit: expected a whole number from 1 to 1000", param: "limit" })
-  return Math.min(1000, Number(raw))
+  const limit = /^\d+$/.test(raw) ? Number(raw) : 0
+  return limit >= 1 && limit <= 1000 ? limit : new InvalidRequest({ message: "limit: expected a whole number from 1 to 1000", param: "limit" })
 }
 
 /** Credits and usage listings: the admin API's and the account's own (SPEC sections 5 and 6). */

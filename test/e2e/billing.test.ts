@@ -244,7 +244,16 @@ describe("prepaid balances and usage records", () => {
     assert.equal((await usageOf(relay, key, 1)).length, 1)
     const admin = (await (await relay.admin("GET", `/admin/accounts/${account.id}/usage?limit=5`)).json()) as { data: Array<UsageRecord> }
     assert.equal(admin.data.length, 2)
-    assert.equal((await relay.admin("GET", `/admin/accounts/${account.id}/usage?limit=x`)).status, 400)
+    assert.equal((await relay.admin("GET", `/admin/accounts/${account.id}/usage?limit=1000`)).status, 200)
+    for (const limit of ["x", "0", "1001", "100000"]) {
+      const admins = await relay.admin("GET", `/admin/accounts/${account.id}/usage?limit=${limit}`)
+      const own = await fetch(`${relay.baseURL}/account/usage?limit=${limit}`, { headers: { authorization: `Bearer ${key}` } })
+      for (const refused of [admins, own]) {
+        assert.equal(refused.status, 400, `limit=${limit}`)
+        const { error } = (await refused.json()) as { error: { param: string; message: string } }
+        assert.deepEqual([error.param, error.message], ["limit", "limit: expected a whole number from 1 to 1000"])
+      }
+    }
     const anonymous = await fetch(`${relay.baseURL}/account`)
     assert.equal(anonymous.status, 401)
   })
