@@ -36,6 +36,7 @@ export interface AccountDirectory {
    * left empty or over 200 characters, or an unknown tier, is refused.
    */
   readonly create: (name: string, tier: string | undefined) => Account | RelayError
+  /** Applies `changes`; changes that name no field are refused. */
   readonly update: (id: string, changes: AccountChanges) => Account | RelayError
   /** The account's keys, revoked ones included; undefined when there is no such account. */
   readonly keys: (accountId: string) => ReadonlyArray<KeyInfo> | undefined

@@ -1,4 +1,4 @@
-import { SchemaIssue } from "effect"
+import { Result, Schema, SchemaIssue } from "effect"
 import type { SchemaError } from "effect/Schema"
 import { InvalidRequest } from "../errors.ts"
 
@@ -26,4 +26,18 @@ export const invalidAt = (path: string, message: string): InvalidRequest => new 
 export const invalidFromSchema = (error: SchemaError): InvalidRequest => {
   const { path, message } = describeSchemaError(error)
   return path === "" ? new InvalidRequest({ message }) : invalidAt(path, message)
+}
+
+/**
+ * A decoder of a management request's JSON body (admin and account APIs) against a struct that
+ * refuses any field it does not declare: a misspelt optional field would otherwise pass as if it
+ * were absent. Its answer is the body, or a 400 naming the first offending field.
+ */
+export const strictBodyDecoder = <A, I>(struct: Schema.Codec<A, I> & { readonly fields: Schema.Struct.Fields }) => {
+  const schema = struct.annotate({ messageUnexpectedKey: `unknown field; expected one of ${Object.keys(struct.fields).join(", ")}` })
+  const decode = Schema.decodeUnknownResult(schema, { onExcessProperty: "error" })
+  return (body: unknown): A | InvalidRequest => {
+    const result = decode(body)
+    return Result.isSuccess(result) ? result.success : invalidFromSchema(result.failure)
+  }
 }

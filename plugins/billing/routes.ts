@@ -1,13 +1,12 @@
-import { Result, Schema } from "effect"
+import { Schema } from "effect"
 import type { Context, Hono } from "hono"
-import { InvalidRequest, invalidFromSchema, parseUsd, type PluginHooks, type RouteKit, RouteNotFound, USD_AMOUNT_RULE } from "../../core/index.ts"
+import { InvalidRequest, parseUsd, type PluginHooks, type RouteKit, RouteNotFound, strictBodyDecoder, USD_AMOUNT_RULE } from "../../core/index.ts"
 import type { UsageRecords } from "./usage-records.ts"
 
-const Credit = Schema.Struct({
+const decodeCredit = strictBodyDecoder(Schema.Struct({
   amount: Schema.Union([Schema.String, Schema.Number]),
   note: Schema.optional(Schema.String)
-})
-const decodeCredit = Schema.decodeUnknownResult(Credit)
+}))
 
 /** `?limit=` of a usage listing: 50 unless given; outside 1 to 1000 it is refused, never clamped. */
 const limitOf = (c: Context): number | InvalidRequest => {
@@ -25,10 +24,10 @@ export const billingRoutes = (app: Hono, kit: RouteKit, deps: { credit: NonNulla
     const body = await kit.readJson(c)
     if (body instanceof Error) return kit.errorResponse(c, body)
     const input = decodeCredit(body)
-    if (Result.isFailure(input)) return kit.errorResponse(c, invalidFromSchema(input.failure))
-    const amount = parseUsd(input.success.amount)
+    if (input instanceof InvalidRequest) return kit.errorResponse(c, input)
+    const amount = parseUsd(input.amount)
     if (amount === undefined) return kit.errorResponse(c, new InvalidRequest({ message: `amount: ${USD_AMOUNT_RULE}`, param: "amount" }))
-    const refused = deps.credit(account.id, amount, input.success.note ?? null)
+    const refused = deps.credit(account.id, amount, input.note ?? null)
     return refused === undefined ? c.json(kit.accountView(account)) : kit.errorResponse(c, refused)
   })
 

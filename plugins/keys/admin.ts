@@ -1,36 +1,34 @@
-import { Result, Schema } from "effect"
+import { Schema } from "effect"
 import type { Hono } from "hono"
-import { type AccountDirectory, InvalidRequest, invalidFromSchema, parseUsd, type RouteKit, RouteNotFound, USD_AMOUNT_RULE } from "../../core/index.ts"
+import { type AccountDirectory, InvalidRequest, parseUsd, type RouteKit, RouteNotFound, strictBodyDecoder, USD_AMOUNT_RULE } from "../../core/index.ts"
 
 const Limit = Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
 
-const CreateAccount = Schema.Struct({
+const decodeCreateAccount = strictBodyDecoder(Schema.Struct({
   /** Its length is the account directory's rule, the same for every door. */
   name: Schema.String,
   tier: Schema.optional(Schema.NonEmptyString),
   /** Opening credit in USD, booked by the billing plugin. */
   credits: Schema.optional(Schema.Union([Schema.String, Schema.Number]))
-})
-const UpdateAccount = Schema.Struct({
+}))
+const decodeUpdateAccount = strictBodyDecoder(Schema.Struct({
   tier: Schema.optional(Schema.NonEmptyString),
   rpm: Schema.optional(Limit),
   tpm: Schema.optional(Limit)
-})
-const CreateKey = Schema.Struct({ name: Schema.optional(Schema.String) })
+}))
+const decodeCreateKey = strictBodyDecoder(Schema.Struct({ name: Schema.optional(Schema.String) }))
 
 /** The admin API for accounts and keys (SPEC section 6), over the account directory. */
 export const adminRoutes = (app: Hono, kit: RouteKit, directory: AccountDirectory): void => {
-  const decode = async <A, I>(c: Parameters<RouteKit["readJson"]>[0], schema: Schema.Codec<A, I>) => {
+  const decode = async <A>(c: Parameters<RouteKit["readJson"]>[0], decodeBody: (body: unknown) => A | InvalidRequest) => {
     const body = await kit.readJson(c)
-    if (body instanceof Error) return body
-    const result = Schema.decodeUnknownResult(schema)(body)
-    return Result.isSuccess(result) ? result.success : invalidFromSchema(result.failure)
+    return body instanceof Error ? body : decodeBody(body)
   }
 
   const noAccount = (id: string) => new RouteNotFound({ message: `no account ${id}` })
 
   app.post("/admin/accounts", async (c) => {
-    const input = await decode(c, CreateAccount)
+    const input = await decode(c, decodeCreateAccount)
     if (input instanceof Error) return kit.errorResponse(c, input)
     // Every check comes before the account is created: a refused request writes nothing. A new
     // account's balance is its opening credit, which parseUsd keeps within the money limit.
@@ -55,14 +53,14 @@ export const adminRoutes = (app: Hono, kit: RouteKit, directory: AccountDirector
   })
 
   app.patch("/admin/accounts/:id", async (c) => {
-    const input = await decode(c, UpdateAccount)
+    const input = await decode(c, decodeUpdateAccount)
     if (input instanceof Error) return kit.errorResponse(c, input)
     const account = directory.update(c.req.param("id"), input)
     return account instanceof Error ? kit.errorResponse(c, account) : c.json(kit.accountView(account))
   })
 
   app.post("/admin/accounts/:id/keys", async (c) => {
-    const input = await decode(c, CreateKey)
+    const input = await decode(c, decodeCreateKey)
     if (input instanceof Error) return kit.errorResponse(c, input)
     const issued = await directory.issueKey(c.req.param("id"), input.name ?? null)
     return issued instanceof Error ? kit.errorResponse(c, issued) : c.json({ ...issued.info, key: issued.key }, 201)

@@ -53,6 +53,10 @@ export const makeDirectory = ({ store, cache, tiers, defaultTier }: DirectoryDep
     },
 
     update: (id, changes) => {
+      // A change that changes nothing is a mistake (a misspelt field, say), not a success.
+      if (changes.tier === undefined && changes.rpm === undefined && changes.tpm === undefined) {
+        return new InvalidRequest({ message: "nothing to change: expected at least one of tier, rpm, tpm" })
+      }
       if (changes.tier !== undefined && tiers[changes.tier] === undefined) return unknownTier(changes.tier)
       const account = store.updateAccount(id, changes)
       if (account === undefined) return noAccount(id)

@@ -121,6 +121,32 @@ describe("admin API: accounts and keys", () => {
     assert.equal(fetched.tier, "professional")
   })
 
+  it("refuses a field it does not know, and a change that changes nothing, instead of ignoring them", async () => {
+    const refused = async (answer: Response, param: string | null, message: string) => {
+      assert.equal(answer.status, 400)
+      const { error } = (await answer.json()) as { error: { type: string; param: string | null; message: string } }
+      assert.deepEqual([error.type, error.param, error.message], ["invalid_request_error", param, message])
+    }
+    const account = (await (await relay.admin("POST", "/admin/accounts", { name: "strict" })).json()) as AccountView
+    const path = `/admin/accounts/${account.id}`
+    await refused(await relay.admin("PATCH", path, { rpn: 5 }), "rpn", "rpn: unknown field; expected one of tier, rpm, tpm")
+    await refused(await relay.admin("PATCH", path, { tier: "professional", rpn: 5 }), "rpn", "rpn: unknown field; expected one of tier, rpm, tpm")
+    await refused(await relay.admin("PATCH", path, {}), null, "nothing to change: expected at least one of tier, rpm, tpm")
+    const unchanged = (await (await relay.admin("GET", path)).json()) as AccountView
+    assert.deepEqual(unchanged, account, "a refused change changes nothing")
+
+    await refused(
+      await relay.admin("POST", "/admin/accounts", { name: "typo", teir: "professional" }),
+      "teir",
+      "teir: unknown field; expected one of name, tier, credits"
+    )
+    const names = ((await (await relay.admin("GET", "/admin/accounts")).json()) as { data: Array<AccountView> }).data.map((a) => a.name)
+    assert.ok(!names.includes("typo"), "a refused body creates no account")
+
+    await refused(await relay.admin("POST", `${path}/keys`, { nmae: "ci" }), "nmae", "nmae: unknown field; expected one of name")
+    assert.deepEqual(((await (await relay.admin("GET", `${path}/keys`)).json()) as { data: unknown[] }).data, [])
+  })
+
   it("rejects bad admin input with 400s that name the field, and unknown ids with 404", async () => {
     const noName = await relay.admin("POST", "/admin/accounts", { tier: "starter" })
     assert.equal(noName.status, 400)

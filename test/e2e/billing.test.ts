@@ -191,6 +191,10 @@ describe("prepaid balances and usage records", () => {
     assert.equal(longNote.status, 400)
     const { error } = (await longNote.json()) as { error: { param: string; message: string } }
     assert.deepEqual([error.param, error.message], ["note", "note: expected at most 500 characters"])
+    const misspelt = await relay.admin("POST", `/admin/accounts/${account.id}/credits`, { amount: "1", nots: "typo" })
+    assert.equal(misspelt.status, 400)
+    const unknown = ((await misspelt.json()) as { error: { param: string; message: string } }).error
+    assert.deepEqual([unknown.param, unknown.message], ["nots", "nots: unknown field; expected one of amount, note"])
     assert.equal((await relay.admin("POST", "/admin/accounts/acct_missing/credits", { amount: "1" })).status, 404)
     const db = new Database(join(relay.dataDir, "relay.db"), { readonly: true })
     const rows = db.prepare("SELECT kind, amount_nano, note FROM ledger WHERE account_id = ? ORDER BY id").all(account.id)
