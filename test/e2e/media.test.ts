@@ -67,6 +67,20 @@ describe("embeddings and images through the shipped config", () => {
     )
   })
 
+  it("echo embeds up to OpenAI's 3072 dimensions, in either encoding, and refuses more with a 400 naming dimensions", async () => {
+    const floats = await client.embeddings.create({ model: "echo-1", input: "hi", dimensions: 3072, encoding_format: "float" })
+    const decoded = await client.embeddings.create({ model: "echo-1", input: "hi", dimensions: 3072 })
+    assert.equal(floats.data[0]!.embedding.length, 3072)
+    assert.deepEqual(decoded.data[0]!.embedding, floats.data[0]!.embedding, "the base64 answer decodes to the same floats")
+    for (const [dimensions, encoding_format] of [[3073, "float"], [40_000, undefined], [30_000_000, "float"]] as const) {
+      await assert.rejects(
+        client.embeddings.create({ model: "echo-1", input: "hi", dimensions, ...(encoding_format ? { encoding_format } : {}) }),
+        (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === "dimensions",
+        `${dimensions} dimensions`
+      )
+    }
+  })
+
   it("generates images, dropping response_format the GPT image models refuse, and bills their image tokens exactly", async () => {
     const before = await balance()
     const answer = await client.images.generate({ model: "gpt-image-2", prompt: "a glass teapot on walnut", size: "1024x1024", response_format: "b64_json", n: 2 })

@@ -172,8 +172,10 @@ export const echo = (options: EchoOptions = {}) =>
               return Effect.succeed(chatCompletion(body as ChatBody, delay))
             case "/v1/messages":
               return Effect.succeed(anthropicMessage(body as MessagesBody, delay))
-            case "/embeddings":
-              return Effect.succeed(embeddingsAnswer(body))
+            case "/embeddings": {
+              const answer = embeddingsAnswer(body)
+              return answer instanceof InvalidRequest ? Effect.fail(answer) : Effect.succeed(answer)
+            }
             case "/images/generations":
             case "/images/edits":
               return Effect.succeed(imagesAnswer(body))
