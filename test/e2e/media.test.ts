@@ -99,6 +99,55 @@ describe("embeddings and images through the shipped config", () => {
     )
   })
 
+  /** The usage record of the account's latest request, once it is written. */
+  const lastUsageRecord = async (surface: string) => {
+    let record: { surface: string; prompt_tokens: number; image_output_tokens: number } | undefined
+    await eventually(async () => {
+      const usage = (await (await fetch(`${relay.baseURL}/account/usage?limit=1`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+        data: Array<{ surface: string; prompt_tokens: number; image_output_tokens: number }>
+      }
+      record = usage.data[0]
+      assert.equal(record?.surface, surface)
+    })
+    return { prompt: record!.prompt_tokens, images: record!.image_output_tokens }
+  }
+
+  it("echo streams a generated image as OpenAI does: the partial images asked for, then the image with the whole answer's usage", async () => {
+    const whole = await client.images.generate({ model: "echo-1", prompt: "a red kite over dunes" })
+    const wholeRecord = await lastUsageRecord("images.generations")
+    const stream = await client.images.generate({ model: "echo-1", prompt: "a red kite over dunes", stream: true, partial_images: 2 })
+    const events = []
+    for await (const event of stream) events.push(event)
+    assert.deepEqual(events.map((e) => [e.type, e.type === "image_generation.partial_image" ? e.partial_image_index : null]), [
+      ["image_generation.partial_image", 0],
+      ["image_generation.partial_image", 1],
+      ["image_generation.completed", null]
+    ])
+    const completed = events.at(-1)!
+    assert.equal(completed.b64_json, whole.data![0]!.b64_json)
+    assert.ok(completed.type === "image_generation.completed")
+    assert.deepEqual(completed.usage, whole.usage, "the same usage as the whole answer")
+    assert.deepEqual(await lastUsageRecord("images.generations"), wholeRecord, "charged as the whole answer is")
+    assert.equal(wholeRecord.images, whole.usage!.output_tokens)
+  })
+
+  it("echo streams an edit with image_edit events, and refuses a stream of several images or too many partial ones", async () => {
+    const image = await toFile(new Uint8Array(64).fill(7), "a.png", { type: "image/png" })
+    const stream = await client.images.edit({ model: "echo-1", prompt: "make it blue", image, stream: true })
+    const events = []
+    for await (const event of stream) events.push(event)
+    assert.deepEqual(events.map((e) => e.type), ["image_edit.completed"])
+    assert.ok(events[0]!.type === "image_edit.completed" && events[0]!.usage.output_tokens > 0)
+    assert.equal((await lastUsageRecord("images.edits")).images, events[0]!.usage.output_tokens)
+    for (const [fields, param] of [[{ n: 2 }, "n"], [{ partial_images: 4 }, "partial_images"]] as const) {
+      await assert.rejects(
+        client.images.generate({ model: "echo-1", prompt: "kites", stream: true, ...fields }),
+        (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === param,
+        param
+      )
+    }
+  })
+
   it("refuses response_format url for GPT image models, sending nothing", async () => {
     const before = mock.requests.length
     await assert.rejects(

@@ -9,6 +9,7 @@ import {
   promptTextOfMessages,
   type UpstreamCall
 } from "../../../core/index.ts"
+import { eventStream, namedEvent } from "./events.ts"
 import { embeddingsAnswer, imagesAnswer } from "./media.ts"
 
 export interface EchoOptions {
@@ -17,7 +18,6 @@ export interface EchoOptions {
 }
 
 const decoder = new TextDecoder()
-const encoder = new TextEncoder()
 
 interface ChatBody {
   readonly model?: string
@@ -42,23 +42,7 @@ const lastUserText = (messages: ReadonlyArray<{ readonly role?: string; readonly
 /** Splits text into word-sized pieces that keep their spacing, as a model streams tokens. */
 const pieces = (text: string): Array<string> => text.match(/\s*\S+\s*/g) ?? (text === "" ? [] : [text])
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
 const newId = () => crypto.randomUUID().replaceAll("-", "").slice(0, 20)
-
-/** A stream of SSE events, one per pull, `chunkDelayMs` apart. */
-const eventStream = (events: ReadonlyArray<string>, chunkDelayMs: number): Response => {
-  let next = 0
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (next > 0 && chunkDelayMs > 0) await sleep(chunkDelayMs)
-      const event = events[next++]
-      if (event === undefined) controller.close()
-      else controller.enqueue(encoder.encode(event))
-    }
-  }, { highWaterMark: 0 })
-  return new Response(stream, { headers: { "content-type": "text/event-stream" } })
-}
 
 /**
  * An OpenAI chat-completions answer from the echo model. It speaks the real wire format,
@@ -109,9 +93,6 @@ const chatCompletion = (body: ChatBody, chunkDelayMs: number): Response => {
   return eventStream(events, chunkDelayMs)
 }
 
-/** An Anthropic event, with the `event:` line Anthropic's SDKs need. */
-const anthropicEvent = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
-
 /**
  * An Anthropic Messages answer from the echo model, in Anthropic's wire format: the message,
  * or its stream of events. Its input count is the same estimate `count_tokens` gives.
@@ -135,19 +116,22 @@ const anthropicMessage = (body: MessagesBody, chunkDelayMs: number): Response =>
   const block = text === ""
     ? []
     : [
-      anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
-      ...pieces(text).map((piece) => anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: piece } })),
-      anthropicEvent("content_block_stop", { index: 0 })
+      namedEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+      ...pieces(text).map((piece) => namedEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: piece } })),
+      namedEvent("content_block_stop", { index: 0 })
     ]
   return eventStream([
-    anthropicEvent("message_start", {
+    namedEvent("message_start", {
       message: { ...message, content: [], stop_reason: null, usage: { ...message.usage, output_tokens: 0 } }
     }),
     ...block,
-    anthropicEvent("message_delta", { delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: outputTokens } }),
-    anthropicEvent("message_stop", {})
+    namedEvent("message_delta", { delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: outputTokens } }),
+    namedEvent("message_stop", {})
   ], chunkDelayMs)
 }
+
+/** An answer, or the request's refusal as the failure the relay answers 400 with. */
+const answered = (answer: Response | InvalidRequest) => (answer instanceof InvalidRequest ? Effect.fail(answer) : Effect.succeed(answer))
 
 /** The built-in offline provider: answers by echoing the last user message, in either protocol. */
 export const echo = (options: EchoOptions = {}) =>
@@ -159,26 +143,25 @@ export const echo = (options: EchoOptions = {}) =>
         protocols: ["openai", "anthropic"] as const,
         keyless: true,
         send: (call: UpstreamCall) => {
+          const delay = options.chunkDelayMs ?? 0
           if (call.path === "/images/edits" && call.contentType.startsWith("multipart/")) {
             const bytes = typeof call.body === "string" ? new TextEncoder().encode(call.body) : call.body
             const parts = formParts(bytes, call.contentType)
             if (parts instanceof InvalidRequest) return Effect.fail(parts)
-            return Effect.succeed(imagesAnswer(formFields(bytes, parts)))
+            return answered(imagesAnswer(formFields(bytes, parts), "image_edit", delay))
           }
           const body = JSON.parse(typeof call.body === "string" ? call.body : decoder.decode(call.body))
-          const delay = options.chunkDelayMs ?? 0
           switch (call.path) {
             case "/chat/completions":
               return Effect.succeed(chatCompletion(body as ChatBody, delay))
             case "/v1/messages":
               return Effect.succeed(anthropicMessage(body as MessagesBody, delay))
-            case "/embeddings": {
-              const answer = embeddingsAnswer(body)
-              return answer instanceof InvalidRequest ? Effect.fail(answer) : Effect.succeed(answer)
-            }
+            case "/embeddings":
+              return answered(embeddingsAnswer(body))
             case "/images/generations":
+              return answered(imagesAnswer(body, "image_generation", delay))
             case "/images/edits":
-              return Effect.succeed(imagesAnswer(body))
+              return answered(imagesAnswer(body, "image_edit", delay))
             case "/v1/messages/count_tokens":
               return Effect.succeed(Response.json({ input_tokens: estimateTokens(promptTextOfMessages(body as CountTokensRequest)) }))
             default:

@@ -1,4 +1,5 @@
 import { estimateTokens, InvalidRequest } from "../../../core/index.ts"
+import { eventStream, namedEvent } from "./events.ts"
 
 /**
  * The echo provider's embeddings and images: deterministic stand-ins in OpenAI's wire format,
@@ -76,18 +77,44 @@ const PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfD
 /** Image output tokens the echo provider reports per image: OpenAI's low-quality 1024x1024 figure. */
 const ECHO_IMAGE_TOKENS = 272
 
-export const imagesAnswer = (fields: Record<string, unknown>): Response => {
+/** What echo's images are, reported with each as OpenAI reports its own. */
+const ECHO_IMAGE = { background: "transparent", output_format: "png", quality: "low", size: "1024x1024" } as const
+
+/** OpenAI's bound on the partial images a stream may ask for. */
+const MAX_PARTIAL_IMAGES = 3
+
+/**
+ * An images answer, whole or (`stream`, true in JSON or "true" in a form) as OpenAI streams it:
+ * the partial images asked for, then a `completed` event with the image and the usage the
+ * whole answer reports. `kind` names the events: `image_generation` or `image_edit`.
+ */
+export const imagesAnswer = (
+  fields: Record<string, unknown>,
+  kind: "image_generation" | "image_edit",
+  chunkDelayMs: number
+): Response | InvalidRequest => {
   const n = Number(fields.n ?? 1) || 1
   const textTokens = estimateTokens(String(fields.prompt ?? ""))
-  return Response.json({
-    created: Math.floor(Date.now() / 1000),
-    data: Array.from({ length: n }, () => ({ b64_json: PIXEL })),
-    usage: {
-      input_tokens: textTokens,
-      input_tokens_details: { text_tokens: textTokens, image_tokens: 0 },
-      output_tokens: n * ECHO_IMAGE_TOKENS,
-      output_tokens_details: { text_tokens: 0, image_tokens: n * ECHO_IMAGE_TOKENS },
-      total_tokens: textTokens + n * ECHO_IMAGE_TOKENS
-    }
-  })
+  const usage = {
+    input_tokens: textTokens,
+    input_tokens_details: { text_tokens: textTokens, image_tokens: 0 },
+    output_tokens: n * ECHO_IMAGE_TOKENS,
+    output_tokens_details: { text_tokens: 0, image_tokens: n * ECHO_IMAGE_TOKENS },
+    total_tokens: textTokens + n * ECHO_IMAGE_TOKENS
+  }
+  const created = Math.floor(Date.now() / 1000)
+  if (fields.stream !== true && fields.stream !== "true") {
+    return Response.json({ created, ...ECHO_IMAGE, data: Array.from({ length: n }, () => ({ b64_json: PIXEL })), usage })
+  }
+  // OpenAI refuses both: a stream carries one image, with at most three partial ones before it.
+  if (n !== 1) return new InvalidRequest({ message: "n: streaming is only supported with n=1", param: "n" })
+  const partials = Number(fields.partial_images ?? 0)
+  if (!Number.isInteger(partials) || partials < 0 || partials > MAX_PARTIAL_IMAGES) {
+    return new InvalidRequest({ message: `partial_images: a whole number from 0 to ${MAX_PARTIAL_IMAGES}`, param: "partial_images" })
+  }
+  const image = { b64_json: PIXEL, ...ECHO_IMAGE, created_at: created }
+  return eventStream([
+    ...Array.from({ length: partials }, (_, index) => namedEvent(`${kind}.partial_image`, { partial_image_index: index, ...image })),
+    namedEvent(`${kind}.completed`, { ...image, usage })
+  ], chunkDelayMs)
 }
