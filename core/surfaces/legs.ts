@@ -103,11 +103,21 @@ export interface PassthroughOptions {
   readonly failureEvent: Uint8Array
 }
 
+const EVENT_STREAM = /^text\/event-stream\b/i
+
+/**
+ * The upstream's stream, when the client asked for one and the upstream sent one. Some
+ * upstreams answer a stream request with a whole JSON body (an endpoint they cannot stream,
+ * say): sent on as a stream, it would reach the client labelled `text/event-stream`, where no
+ * SDK can read it, and its usage would go unread; it is answered whole instead. A whole answer
+ * is read without touching `body`, which would build a stream for it.
+ */
+const streamOf = (ctx: RequestContext, upstream: Response): ChunkReader | undefined =>
+  ctx.stream && EVENT_STREAM.test(upstream.headers.get("content-type") ?? "") ? readerOf(upstream) : undefined
+
 /** Same protocol on both sides: the upstream's bytes reach the client as they are. */
 export const respondPassthrough = (ctx: RequestContext, upstream: Response, finish: Finish, options: PassthroughOptions): LegResult => {
-  // A whole answer is read without touching `body`, which would build a stream for it.
-  if (!ctx.stream) return respondWhole(ctx, upstream, options.bodyUsage)
-  const source = readerOf(upstream)
+  const source = streamOf(ctx, upstream)
   if (source === undefined) return respondWhole(ctx, upstream, options.bodyUsage)
   return respondStream(ctx, upstream, finish, { usage: options.streamUsage, failureEvent: options.failureEvent }, (hooks) =>
     passthrough(source, options.tap, hooks))
@@ -136,7 +146,7 @@ export interface TranslatedOptions {
 
 /** Different protocols on the two sides: the upstream's answer is translated into the client's. */
 export const respondTranslated = (ctx: RequestContext, upstream: Response, finish: Finish, options: TranslatedOptions): LegResult => {
-  const source = ctx.stream ? readerOf(upstream) : undefined
+  const source = streamOf(ctx, upstream)
   if (source !== undefined) {
     const translator = options.translator()
     return respondStream(ctx, upstream, finish, { usage: () => translator.usage(), failureEvent: options.failureEvent }, (hooks) =>

@@ -131,6 +131,9 @@ const CLAUDE_STREAM = [
   event({ type: "message_stop" })
 ].join("")
 
+/** An upstream's stream, labelled as one. */
+const eventStream = (body: string) => new Response(body, { headers: { "content-type": "text/event-stream" } })
+
 describe("anthropicMessagesLeg (same protocol: passthrough)", () => {
   it("rewrites an alias and clamps max_tokens to the cap, and otherwise leaves the client's bytes alone", () => {
     const { ctx } = prepared(messages, anthropicMessagesLeg, { model: "fast", max_tokens: 32_000, messages: USER }, {
@@ -146,7 +149,7 @@ describe("anthropicMessagesLeg (same protocol: passthrough)", () => {
 
   it("streams the upstream's bytes unchanged and settles with their usage", async () => {
     const { ctx } = prepared(messages, anthropicMessagesLeg, { model: "claude-x", max_tokens: 100, stream: true, messages: USER })
-    const { exit, ends } = await respond(anthropicMessagesLeg, ctx, new Response(CLAUDE_STREAM))
+    const { exit, ends } = await respond(anthropicMessagesLeg, ctx, eventStream(CLAUDE_STREAM))
     const { response, streaming } = succeeded(exit)
     assert.equal(streaming, true)
     assert.equal(response.headers.get("content-type"), "text/event-stream; charset=utf-8")
@@ -154,6 +157,19 @@ describe("anthropicMessagesLeg (same protocol: passthrough)", () => {
     assert.deepEqual(ends, [{ status: 200, aborted: false }])
     assert.equal(ctx.usage?.promptTokens, 12)
     assert.equal(ctx.usage?.completionTokens, 2)
+    assert.equal(ctx.usage?.source, "upstream")
+  })
+
+  it("answers whole, with the upstream's content type and usage, when the upstream answers a stream request with JSON", async () => {
+    const raw = `{"id":"msg_1","type":"message","content":[],"usage":{"input_tokens":4,"output_tokens":1}}`
+    const { ctx } = prepared(messages, anthropicMessagesLeg, { model: "claude-x", max_tokens: 100, stream: true, messages: USER })
+    const { exit, ends } = await respond(anthropicMessagesLeg, ctx, new Response(raw, { headers: { "content-type": "application/json" } }))
+    const { response, streaming } = succeeded(exit)
+    assert.equal(streaming, false)
+    assert.equal(response.headers.get("content-type"), "application/json")
+    assert.equal(await response.text(), raw)
+    assert.deepEqual(ends, [], "settled as a whole answer is, not by a stream's end")
+    assert.equal(ctx.usage?.promptTokens, 4)
     assert.equal(ctx.usage?.source, "upstream")
   })
 
@@ -221,7 +237,7 @@ describe("anthropicChatLeg (OpenAI caller, Anthropic upstream)", () => {
   it("streams chunks with the usage chunk only for a client that asked for it", async () => {
     for (const include_usage of [false, true]) {
       const { ctx } = chat({ stream_options: { include_usage } })
-      const { exit, ends } = await respond(anthropicChatLeg, ctx, new Response(CLAUDE_STREAM))
+      const { exit, ends } = await respond(anthropicChatLeg, ctx, eventStream(CLAUDE_STREAM))
       const read = readOpenAIStream(await succeeded(exit).response.text())
       assert.equal(read.content, "Hello")
       assert.equal(read.finish, "stop")
@@ -232,10 +248,23 @@ describe("anthropicChatLeg (OpenAI caller, Anthropic upstream)", () => {
     }
   })
 
+  it("translates a whole message when the upstream answers a stream request with JSON", async () => {
+    const { ctx } = chat({})
+    const message = { id: "msg_1", type: "message", role: "assistant", model: "claude-x", content: [{ type: "text", text: "Hello" }], stop_reason: "end_turn", usage: { input_tokens: 9, output_tokens: 2 } }
+    const { exit } = await respond(anthropicChatLeg, ctx, Response.json(message))
+    const { response, streaming } = succeeded(exit)
+    assert.equal(streaming, false)
+    assert.equal(response.headers.get("content-type"), "application/json")
+    const body = (await response.json()) as { object: string; choices: Array<{ message: { content: string } }> }
+    assert.equal(body.object, "chat.completion")
+    assert.equal(body.choices[0]!.message.content, "Hello")
+    assert.equal(ctx.usage?.promptTokens, 9)
+  })
+
   it("echoes the client's model name in every chunk", async () => {
     const { ctx } = chat({})
     ctx.model = "my-alias"
-    const { exit } = await respond(anthropicChatLeg, ctx, new Response(CLAUDE_STREAM))
+    const { exit } = await respond(anthropicChatLeg, ctx, eventStream(CLAUDE_STREAM))
     const text = await succeeded(exit).response.text()
     assert.ok(!text.includes("claude-x"))
     assert.match(text, /"model":"my-alias"/)
@@ -251,7 +280,7 @@ describe("openAIMessagesLeg streaming", () => {
       `data: {"id":"c1","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":1,"total_tokens":8}}\n\n`,
       "data: [DONE]\n\n"
     ].join("")
-    const { exit, ends } = await respond(openAIMessagesLeg, ctx, new Response(sse))
+    const { exit, ends } = await respond(openAIMessagesLeg, ctx, eventStream(sse))
     const { message, stopped } = readAnthropicStream(await succeeded(exit).response.text())
     assert.equal(stopped, true)
     assert.deepEqual(message!.content, [{ type: "text", text: "Yo" }])

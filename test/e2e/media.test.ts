@@ -148,6 +148,24 @@ describe("embeddings and images through the shipped config", () => {
     }
   })
 
+  it("answers whole, and bills exactly, an upstream that answers a stream request with JSON", async () => {
+    const before = await balance()
+    // The mock, like some OpenAI-compatible servers, does not stream images.
+    const answer = await fetch(`${relay.baseURL}/images/generations`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-image-2", prompt: "a kite at dusk", stream: true })
+    })
+    assert.equal(mock.requests.at(-1)!.body.stream, true)
+    assert.equal(answer.status, 200)
+    assert.match(answer.headers.get("content-type")!, /^application\/json/)
+    const body = (await answer.json()) as { data: Array<{ b64_json: string }>; usage: { output_tokens: number } }
+    assert.equal(body.data.length, 1)
+    assert.equal(body.usage.output_tokens, IMAGE_OUTPUT_TOKENS)
+    // 4 prompt words at $5 per 1M text tokens, 1,056 image tokens at $30 per 1M: the body's usage.
+    await eventually(async () => assert.equal(before - (await balance()), 4n * 5_000n + BigInt(IMAGE_OUTPUT_TOKENS) * 30_000n))
+  })
+
   it("refuses response_format url for GPT image models, sending nothing", async () => {
     const before = mock.requests.length
     await assert.rejects(
