@@ -1,5 +1,6 @@
 import assert from "node:assert/strict"
 import { createHash } from "node:crypto"
+import { request as httpRequest } from "node:http"
 import { join } from "node:path"
 import { after, before, describe, it } from "node:test"
 import OpenAI, { toFile } from "openai"
@@ -221,12 +222,32 @@ describe("embeddings and images through the shipped config", () => {
     const noImage = await fetch(`${relay.baseURL}/images/edits`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: form })
     assert.equal(noImage.status, 400)
     assert.equal(((await noImage.json()) as { error: { param: string } }).error.param, "image")
-    const big = new FormData()
-    big.set("model", "gpt-image-2")
-    big.set("prompt", "too big")
-    big.set("image", new Blob([new Uint8Array(65 * 1024 * 1024)], { type: "image/png" }), "huge.png")
-    const tooLarge = await fetch(`${relay.baseURL}/images/edits`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: big })
+    // An upload that declares more than the limit is refused from its head, before its body:
+    // only its first bytes are sent. (Sending all 65 MiB raced the server's lingering close of
+    // a connection whose body it will not read, and the client could lose the answer.)
+    const tooLarge = await new Promise<{ status: number; body: string }>((answered, failed) => {
+      const boundary = "relay-test-boundary"
+      const upload = httpRequest(`${relay.baseURL}/images/edits`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${key}`,
+          "content-type": `multipart/form-data; boundary=${boundary}`,
+          "content-length": String(65 * 1024 * 1024)
+        }
+      })
+      upload.on("response", (response) => {
+        let body = ""
+        response.setEncoding("utf8").on("data", (text: string) => (body += text))
+        response.on("end", () => {
+          upload.destroy()
+          answered({ status: response.statusCode ?? 0, body })
+        })
+      })
+      upload.on("error", failed)
+      upload.write(`--${boundary}\r\ncontent-disposition: form-data; name="model"\r\n\r\ngpt-image-2\r\n`)
+    })
     assert.equal(tooLarge.status, 413)
+    assert.equal((JSON.parse(tooLarge.body) as { error: { type: string } }).error.type, "invalid_request_error")
     assert.equal(mock.requests.length, before)
   })
 })
