@@ -81,6 +81,8 @@ export class Pipeline {
   async handle(request: Request, endpoint: Endpoint, byok: boolean, requestId: string): Promise<Response> {
     const ctx = new RequestContext(requestId, endpoint.surface, endpoint.route, request, byok, this.countTokens)
     ctx.responseHeaders.set("x-request-id", requestId)
+    // Anthropic's SDK reads the id under Anthropic's own header name (`_request_id`).
+    if (endpoint.surface === "anthropic") ctx.responseHeaders.set("request-id", requestId)
     this.inflight++
     // Run without run options: each one costs the runtime a copy of its defaults per request.
     const fiber = this.options.runtime.runFork(this.program(ctx, endpoint))

@@ -48,10 +48,17 @@ const anthropicType = (error: RelayError): string => {
 const callerCode = (error: RelayError): string =>
   error._tag === "UpstreamRejected" && error.upstreamCode ? error.upstreamCode : error.code
 
-/** The JSON error body of a surface: OpenAI's `{ error: {...} }` or Anthropic's `{ type: "error", ... }`. */
-export const errorBody = (surface: Surface, error: RelayError): unknown =>
+/**
+ * The JSON error body of a surface: OpenAI's `{ error: {...} }` or Anthropic's `{ type: "error",
+ * error: {...}, request_id }` (the Anthropic SDK reads the id from there into its errors).
+ */
+export const errorBody = (surface: Surface, error: RelayError, requestId?: string | null): unknown =>
   surface === "anthropic"
-    ? { type: "error", error: { type: anthropicType(error), message: `${error.message} (${callerCode(error)})` } }
+    ? {
+      type: "error",
+      error: { type: anthropicType(error), message: `${error.message} (${callerCode(error)})` },
+      ...(requestId ? { request_id: requestId } : {})
+    }
     : {
       error: {
         message: error.message,
@@ -67,5 +74,7 @@ export const errorResponse = (surface: Surface, error: RelayError, headers?: Hea
   out.set("content-type", "application/json")
   const extra = errorHeaders(error)
   if (extra) for (const [name, value] of Object.entries(extra)) out.set(name, value)
-  return new Response(JSON.stringify(errorBody(surface, error)), { status: error.status, headers: out })
+  const requestId = out.get("x-request-id")
+  if (surface === "anthropic" && requestId !== null) out.set("request-id", requestId)
+  return new Response(JSON.stringify(errorBody(surface, error, requestId)), { status: error.status, headers: out })
 }

@@ -383,6 +383,11 @@ describe("Pipeline: which leg serves a request", () => {
     const response = await h.pipeline.handle(request(anthropicBody), messages, false, "req_429")
     assert.equal(response.status, 429)
     assert.equal(response.headers.get("retry-after"), "12")
-    assert.deepEqual(await response.json(), { type: "error", error: { type: "rate_limit_error", message: "rpm spent (rate_limit_exceeded)" } })
+    assert.equal(response.headers.get("request-id"), "req_429", "under Anthropic's own header name too")
+    assert.deepEqual(await response.json(), {
+      type: "error",
+      error: { type: "rate_limit_error", message: "rpm spent (rate_limit_exceeded)" },
+      request_id: "req_429"
+    })
   })
 })

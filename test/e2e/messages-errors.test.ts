@@ -7,14 +7,18 @@ import { type RelayProcess, startRelay } from "../helpers/relay.ts"
 interface AnthropicErrorBody {
   type: string
   error: { type: string; message: string }
+  request_id: string
 }
 
 const expectError = async (response: Response, status: number, type: string, message?: RegExp) => {
   assert.equal(response.status, status)
-  assert.match(response.headers.get("x-request-id") ?? "", /\S/)
+  const id = response.headers.get("x-request-id")
+  assert.match(id ?? "", /\S/)
+  assert.equal(response.headers.get("request-id"), id, "Anthropic's own header name carries the id too")
   assert.equal(response.headers.get("content-type"), "application/json")
   const body = (await response.json()) as AnthropicErrorBody
   assert.equal(body.type, "error")
+  assert.equal(body.request_id, id)
   assert.equal(body.error.type, type)
   assert.ok(body.error.message.length > 0)
   if (message) assert.match(body.error.message, message)
@@ -53,6 +57,17 @@ describe("errors on /v1/messages* answer in Anthropic's shape", () => {
     await mock.stop()
   })
 
+  it("gives the Anthropic SDK the request id, answered or refused", async () => {
+    const client = new Anthropic({ baseURL: relay.url, apiKey: relay.firstRunKey!, maxRetries: 0 })
+    const answer = await client.messages.create({ model: "claude-sonnet-4-6", max_tokens: 16, messages: [{ role: "user", content: "hi" }] })
+    assert.match(answer._request_id ?? "", /^req_/)
+    const refused = await client.messages
+      .create({ model: "no-such-model", max_tokens: 16, messages: [{ role: "user", content: "hi" }] })
+      .catch((error: unknown) => error)
+    assert.ok(refused instanceof Anthropic.NotFoundError)
+    assert.match(refused.requestID ?? "", /^req_/)
+  })
+
   it("401 authentication_error for a missing, malformed or unknown key, on both routes", async () => {
     for (const path of ["/messages", "/messages/count_tokens"]) {
       const missing = await fetch(`${relay.baseURL}${path}`, { method: "POST", body: message("claude-sonnet-4-6") })
@@ -67,6 +82,7 @@ describe("errors on /v1/messages* answer in Anthropic's shape", () => {
   })
 
   it("400 invalid_request_error naming the field, for malformed JSON and schema violations", async () => {
+    const before = mock.requests.length
     await expectError(await post("/messages", "{\"model\": "), 400, "invalid_request_error", /not valid JSON/)
     await expectError(await post("/messages", JSON.stringify({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "x" }] })), 400, "invalid_request_error", /^max_tokens: /)
     await expectError(
@@ -76,7 +92,7 @@ describe("errors on /v1/messages* answer in Anthropic's shape", () => {
       /^messages\[0\]\.role: /
     )
     await expectError(await post("/messages/count_tokens", JSON.stringify({ model: "claude-sonnet-4-6" })), 400, "invalid_request_error", /^messages: /)
-    assert.equal(mock.requests.length, 0, "nothing reached the upstream")
+    assert.equal(mock.requests.length, before, "nothing reached the upstream")
   })
 
   it("404 not_found_error for an unknown model and an unknown /v1/messages route", async () => {
