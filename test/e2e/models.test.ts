@@ -1,5 +1,6 @@
 import assert from "node:assert/strict"
 import { after, before, describe, it } from "node:test"
+import Anthropic from "@anthropic-ai/sdk"
 import OpenAI from "openai"
 import { type RelayProcess, ROOT, startRelay } from "../helpers/relay.ts"
 
@@ -33,6 +34,20 @@ describe("GET /v1/models: the priced catalog", () => {
     assert.equal(typeof mini.created, "number")
     const image = models.find((m) => m.id === "gpt-image-2")!
     assert.deepEqual(image.pricing, { input: "5", cached_input: "1.25", image_input: "8", image_cached_input: "2", image_output: "30" })
+  })
+
+  it("serves the Anthropic SDK the same catalog, in the fields it reads", async () => {
+    const anthropic = new Anthropic({ baseURL: relay.url, apiKey: relay.firstRunKey!, maxRetries: 0 })
+    const models = []
+    for await (const model of anthropic.models.list()) models.push(model)
+    const sonnet = models.find((m) => m.id === "claude-sonnet-4-6")!
+    assert.equal(sonnet.type, "model")
+    assert.equal(sonnet.display_name, "claude-sonnet-4-6")
+    assert.match(sonnet.created_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/)
+    assert.equal(new Set(models.map((m) => m.id)).size, models.length, "one page, no model twice")
+    const one = await anthropic.models.retrieve("gpt-4o-mini")
+    assert.equal(one.id, "gpt-4o-mini")
+    assert.equal(one.type, "model")
   })
 
   it("answers one model, or 404 in OpenAI's shape", async () => {
