@@ -31,7 +31,7 @@ export interface AppOptions {
   readonly healthy: () => boolean
 }
 
-type Env = { Variables: { requestId: string } }
+type Env = { Variables: { requestId: string; proxied: boolean } }
 
 const RATE_LIMIT_HEADERS = [
   "x-ratelimit-limit",
@@ -65,8 +65,18 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     // The one place the id is read: the pipeline, error answers and logs all take it from here.
     const id = clientRequestId(c.req.header("x-request-id")) ?? `req_${randomBase62(24)}`
     c.set("requestId", id)
+    const startedAt = performance.now()
     await next()
     c.res.headers.set("x-request-id", id)
+    // A proxied request's line is the pipeline's, at settle; every other route (admin,
+    // account, console, models) leaves a line here, so what an operator or a user did is in
+    // the log too. Health probes are left out: they would drown it.
+    if (!c.get("proxied") && c.req.path !== "/healthz") {
+      options.log.info(
+        { request_id: id, method: c.req.method, path: c.req.path, status: c.res.status, latency_ms: Math.round((performance.now() - startedAt) * 100) / 100 },
+        "request"
+      )
+    }
   })
 
   if (options.corsOrigins !== undefined) {
@@ -84,8 +94,12 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     options.healthy() ? c.json({ status: "ok" }) : c.json({ status: "unavailable" }, 503))
 
   for (const endpoint of options.endpoints) {
-    app.post(`/v1${endpoint.route}`, (c) => options.pipeline.handle(c.req.raw, endpoint, false, c.get("requestId")))
-    app.post(`/byok/v1${endpoint.route}`, (c) => options.pipeline.handle(c.req.raw, endpoint, true, c.get("requestId")))
+    for (const [base, byok] of [["/v1", false], ["/byok/v1", true]] as const) {
+      app.post(`${base}${endpoint.route}`, (c) => {
+        c.set("proxied", true)
+        return options.pipeline.handle(c.req.raw, endpoint, byok, c.get("requestId"))
+      })
+    }
   }
 
   const kit = routeKit(options)

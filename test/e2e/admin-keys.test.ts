@@ -1,7 +1,7 @@
 import assert from "node:assert/strict"
 import { after, before, describe, it } from "node:test"
 import OpenAI from "openai"
-import { ADMIN_KEY, type RelayProcess, startRelay } from "../helpers/relay.ts"
+import { ADMIN_KEY, eventually, type RelayProcess, startRelay } from "../helpers/relay.ts"
 
 interface AccountView {
   id: string
@@ -35,6 +35,24 @@ describe("admin API: accounts and keys", () => {
 
   after(async () => {
     await relay.stop()
+  })
+
+  it("leaves a log line for each admin and account call, without a secret, and none for health probes", async () => {
+    const created = await relay.admin("POST", "/admin/accounts", { name: "logged" })
+    const account = (await created.json()) as AccountView
+    const issued = (await (await relay.admin("POST", `/admin/accounts/${account.id}/keys`, {})).json()) as KeyView
+    await fetch(`${relay.baseURL}/account`, { headers: { authorization: `Bearer ${issued.key}` } })
+    await fetch(`${relay.url}/healthz`)
+    await eventually(() => {
+      const lines = relay.output().split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>)
+      const calls = lines.filter((line) => line.msg === "request" && typeof line.path === "string").map((line) => `${line.method} ${line.path} ${line.status}`)
+      assert.ok(calls.includes("POST /admin/accounts 201"), calls.join("\n"))
+      assert.ok(calls.includes(`POST /admin/accounts/${account.id}/keys 201`))
+      assert.ok(calls.includes("GET /v1/account 200"))
+      assert.ok(!calls.some((call) => call.includes("/healthz")))
+    })
+    assert.ok(!relay.output().includes(issued.key!), "the issued key is in its answer only")
+    assert.ok(!relay.output().includes(ADMIN_KEY))
   })
 
   it("refuses a wrong or missing admin key with 401", async () => {
