@@ -1,47 +1,96 @@
+import { concatChunks } from "../chunk-reader.ts"
+
 const LF = 0x0a
 const CR = 0x0d
+
+/** Where carried bytes end, as the next chunk's scan needs to know: inside a line, */
+const IN_LINE = 0
+/** just past a line's terminator (the next byte may begin the blank line), */
+const LINE_START = 1
+/** or on the CR of a blank line: its LF, if that is the next byte, still belongs to the event. */
+const BLANK_CR = 2
+
+/** What `blankLineEnd` says when the line has content, or when the bytes end too soon to tell. */
+const NOT_BLANK = -1
+const UNDECIDED = -2
+
+/** Where the line starting at `at` ends, past its terminator, if that line is blank. */
+const blankLineEnd = (bytes: Uint8Array, at: number): number => {
+  const byte = bytes[at]
+  if (byte === LF) return at + 1
+  if (byte === CR) return at + 1 === bytes.length ? UNDECIDED : bytes[at + 1] === LF ? at + 2 : NOT_BLANK
+  return byte === undefined ? UNDECIDED : NOT_BLANK
+}
 
 /**
  * Splits an SSE byte stream into whole events without decoding it. Event boundaries are a blank
  * line (`\n\n` or `\r\n\r\n`); every byte of those is ASCII, and UTF-8 never reuses ASCII bytes
  * inside a multi-byte character, so scanning bytes is exact. Complete events are handed out as
- * views of the incoming chunk (no copy); only an event that straddles chunks is copied once.
+ * views of the incoming chunk (no copy). An event that straddles chunks is kept as the pieces it
+ * came in and joined once, when its boundary arrives: joining at every chunk instead made one
+ * long event (a 32 MB image in 64 KB chunks) cost quadratic copying.
  */
 export class SseEventSplitter {
-  private carry: Uint8Array | undefined
+  /** The unterminated event, copied out of its chunks: a caller may reuse a chunk it has pushed. */
+  private pieces: Array<Uint8Array> = []
+  /** How `pieces` ends: each chunk is scanned once, so a boundary split across two is found here. */
+  private seam = IN_LINE
 
   /** Calls `onEvent` for each complete event in `chunk`, terminator included, in order. */
   push(chunk: Uint8Array, onEvent: (event: Uint8Array) => void): void {
-    let bytes = chunk
-    let scanFrom = 0
-    if (this.carry !== undefined) {
-      bytes = new Uint8Array(this.carry.length + chunk.length)
-      bytes.set(this.carry, 0)
-      bytes.set(chunk, this.carry.length)
-      // A boundary may straddle the join: look back far enough to see all of `\n\r\n`.
-      scanFrom = Math.max(0, this.carry.length - 2)
-      this.carry = undefined
-    }
+    if (chunk.length === 0) return
     let start = 0
-    // indexOf is the engine's own scan, several times faster than a loop over the bytes here.
-    for (let i = bytes.indexOf(LF, scanFrom); i !== -1; ) {
-      let end = -1
-      if (bytes[i + 1] === LF) end = i + 2
-      else if (bytes[i + 1] === CR && bytes[i + 2] === LF) end = i + 3
-      if (end === -1) {
-        i = bytes.indexOf(LF, i + 1)
-        continue
+    if (this.pieces.length > 0 && this.seam !== IN_LINE) {
+      const end = this.seam === LINE_START ? blankLineEnd(chunk, 0) : chunk[0] === LF ? 1 : NOT_BLANK
+      if (end >= 0) {
+        this.complete(chunk, end, onEvent)
+        start = end
+      } else if (end === UNDECIDED) {
+        // The chunk is a lone CR at the start of a line.
+        this.carry(chunk, 0, BLANK_CR)
+        return
       }
-      if (start < end) onEvent(bytes.subarray(start, end))
-      start = end
-      i = bytes.indexOf(LF, end)
     }
-    if (start < bytes.length) this.carry = bytes.slice(start)
+    let seam = IN_LINE
+    // indexOf is the engine's own scan, several times faster than a loop over the bytes here.
+    for (let i = chunk.indexOf(LF, start); i !== -1; ) {
+      const end = blankLineEnd(chunk, i + 1)
+      if (end === NOT_BLANK) {
+        i = chunk.indexOf(LF, i + 1)
+      } else if (end === UNDECIDED) {
+        seam = i + 1 === chunk.length ? LINE_START : BLANK_CR
+        break
+      } else {
+        if (start === 0 && this.pieces.length > 0) this.complete(chunk, end, onEvent)
+        else onEvent(chunk.subarray(start, end))
+        start = end
+        i = chunk.indexOf(LF, end)
+      }
+    }
+    if (start < chunk.length) this.carry(chunk, start, seam)
   }
 
-  /** The bytes of an event not yet terminated, if any. */
+  /** Whether an event is waiting for its boundary; unlike `pending`, costs no copy. */
+  get carrying(): boolean {
+    return this.pieces.length > 0
+  }
+
+  /** The bytes of an event not yet terminated, if any, joined into one: a copy, for a stream's end. */
   get pending(): Uint8Array | undefined {
-    return this.carry
+    return this.pieces.length === 0 ? undefined : concatChunks(this.pieces)
+  }
+
+  /** The carried event ends at `end` in `chunk`: hands it out whole. */
+  private complete(chunk: Uint8Array, end: number, onEvent: (event: Uint8Array) => void): void {
+    this.pieces.push(chunk.subarray(0, end))
+    const event = concatChunks(this.pieces)
+    this.pieces.length = 0
+    onEvent(event)
+  }
+
+  private carry(chunk: Uint8Array, from: number, seam: number): void {
+    this.pieces.push(chunk.slice(from))
+    this.seam = seam
   }
 }
 

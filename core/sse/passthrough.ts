@@ -103,14 +103,14 @@ export const passthrough = (upstream: ChunkReader, inspector: StreamInspector, h
         return value
       }
       const kept: Array<Uint8Array> = []
-      let whole = splitter.pending === undefined
+      let whole = !splitter.carrying
       splitter.push(value, (event) => {
         if (inspector.event(event)) kept.push(event)
         else whole = false
       })
       if (kept.length === 0) return undefined
       // Untouched chunk made of whole events: forward the very object we received.
-      return whole && splitter.pending === undefined ? value : concatChunks(kept)
+      return whole && !splitter.carrying ? value : concatChunks(kept)
     },
     done() {
       // A last event without its blank line: still read; unsent only when filtering.
