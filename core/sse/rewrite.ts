@@ -1,5 +1,5 @@
 import { type ChunkReader, concatChunks } from "../chunk-reader.ts"
-import { SseEventSplitter } from "./events.ts"
+import { LINE_END, SseEventSplitter } from "./events.ts"
 
 /** Changes one JSON payload in place (a chunk's `model`, a completion's `id`). */
 export type JsonRewrite = (payload: Record<string, unknown>) => void
@@ -10,7 +10,7 @@ const decoder = new TextDecoder()
 /** One SSE event with its `data:` payload rewritten; other lines (`event:`) kept as they were. */
 const rewriteEvent = (event: Uint8Array, rewrite: JsonRewrite): Uint8Array => {
   const text = decoder.decode(event)
-  const lines = text.split(/\r?\n/)
+  const lines = text.split(LINE_END)
   const data = lines.filter((line) => line.startsWith("data:")).map((line) => line.slice(line.charCodeAt(5) === 0x20 ? 6 : 5)).join("\n")
   if (data === "" || data === "[DONE]") return event
   let payload: unknown

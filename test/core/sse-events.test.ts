@@ -114,6 +114,56 @@ describe("SseEventSplitter", () => {
     assert.equal(dec.decode(splitter.pending!), "data: x")
   })
 
+  // Lines may also end with a lone CR (WHATWG HTML, event stream interpretation), and a stream
+  // may mix all three endings; this one shows a lone CR from its first event.
+  const CR_EVENTS = [
+    "data: {\"cr\":\"only 🚀\"}\r\r",
+    ...EVENTS.slice(0, -1),
+    "event: message\rdata: one\rdata: two\r\r",
+    ": comment\r\r",
+    "data: {\"line\":\"cr\"}\r\r\n",
+    "data: {\"line\":\"lf\"}\n\r",
+    "data: [DONE]\r\r"
+  ]
+  const CR_STREAM = enc.encode(CR_EVENTS.join(""))
+
+  // The last event's CR could yet be the first half of a CRLF: it waits, pending, for the end.
+  const CR_SPLIT = { events: CR_EVENTS.slice(0, -1), pending: CR_EVENTS.at(-1) }
+
+  it("ends lines at a lone CR too, for a split at every byte position and byte by byte", () => {
+    assert.deepEqual(split([CR_STREAM]), CR_SPLIT)
+    for (let cut = 0; cut <= CR_STREAM.length; cut++) {
+      assert.deepEqual(split([CR_STREAM.subarray(0, cut), CR_STREAM.subarray(cut)]), CR_SPLIT, `cut at ${cut}`)
+    }
+    assert.deepEqual(split(Array.from(CR_STREAM, (byte) => Uint8Array.of(byte))), CR_SPLIT)
+  })
+
+  it("ends lines at a lone CR for every pair of split positions", () => {
+    for (let a = 0; a <= CR_STREAM.length; a += 2) {
+      for (let b = a; b <= CR_STREAM.length; b += 5) {
+        const cuts = [CR_STREAM.subarray(0, a), CR_STREAM.subarray(a, b), CR_STREAM.subarray(b)]
+        assert.deepEqual(split(cuts), CR_SPLIT, `cuts at ${a} and ${b}`)
+      }
+    }
+  })
+
+  it("ends lines at a lone CR once a stream that began with LFs turns to them", () => {
+    const chunks = ["data: a\n\n", "data: b\r\r", "data: c\r\rdata: d\n\n"].map((text) => enc.encode(text))
+    assert.deepEqual(split(chunks).events, ["data: a\n\n", "data: b\r\r", "data: c\r\r", "data: d\n\n"])
+  })
+
+  it("waits for the byte after a blank line's CR, which may be its LF", () => {
+    const splitter = new SseEventSplitter()
+    const events: Array<string> = []
+    const push = (text: string) => splitter.push(enc.encode(text), (event) => events.push(dec.decode(event)))
+    push("data: a\r\r")
+    assert.deepEqual(events, [])
+    assert.equal(dec.decode(splitter.pending!), "data: a\r\r")
+    push("data: b\r\r\n")
+    assert.deepEqual(events, ["data: a\r\r", "data: b\r\r\n"])
+    assert.equal(splitter.pending, undefined)
+  })
+
   it("copies a long event's bytes a bounded number of times, however many chunks it spans", () => {
     // The work is counted, not timed: a time limit would be flaky on a busy machine and blind
     // to a slowdown it tolerates. The splitter copies bytes only with Uint8Array's set and
@@ -240,6 +290,11 @@ describe("eventData", () => {
   it("joins multi-line data with newlines, ignoring other fields", () => {
     assert.equal(data("event: x\ndata: one\n: note\ndata: two\nid: 7\n\n"), "one\ntwo")
     assert.equal(data("data: one\r\ndata: two\r\n\r\n"), "one\ntwo")
+  })
+
+  it("reads lines ended by a lone CR", () => {
+    assert.equal(data("event: x\rdata: one\r: note\rdata: two\r\r"), "one\ntwo")
+    assert.equal(data("data: [DONE]\r\r"), undefined)
   })
 
   it("decodes multi-byte UTF-8", () => {

@@ -111,6 +111,19 @@ describe("OpenAIUsageTap", () => {
     assert.equal(tap.usage?.cachedTokens, 0)
   })
 
+  it("reads usage from a stream whose lines end with a lone CR, and still forwards its bytes unchanged", async () => {
+    const events = STREAM_EVENTS.map((event) => event.replace(/\n\n$/, "\r\r"))
+    const bytes = enc.encode(events.join(""))
+    for (const filters of [true, false]) {
+      const tap = new OpenAIUsageTap(filters)
+      const out = await readAll(passthrough(sourceOf(cutAt(bytes, [100, 101, 400])).reader, tap, noopHooks))
+      assert.equal(usageOf(tap)?.promptTokens, 12, `filters=${filters}`)
+      assert.equal(tap.dataEvents, events.length)
+      const expected = filters ? events.filter((_, i) => STREAM_EVENTS[i] !== USAGE_CHUNK) : events
+      assert.equal(dec.decode(concatBytes(out)), expected.join(""), `filters=${filters}`)
+    }
+  })
+
   it("reads usage from a CRLF-terminated event", () => {
     const tap = new OpenAIUsageTap(true)
     assert.equal(tap.event(enc.encode(USAGE_CHUNK.replace(/\n\n$/, "\r\n\r\n"))), false)

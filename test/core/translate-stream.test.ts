@@ -231,6 +231,14 @@ describe("OpenAI stream -> Anthropic events", () => {
     assert.equal(translator.usage().source, "upstream")
   })
 
+  it("translates a stream whose lines end with a lone CR as it does one with LFs", async () => {
+    const crOnly = enc.encode(OPENAI_EVENTS.map((event) => event.replace(/\n\n$/, "\r\r")).join(""))
+    const expected = await translate(toAnthropic(), [OPENAI_STREAM])
+    const got = await translate(toAnthropic(), cutAt(crOnly, [50, 51, 700]))
+    assert.equal(got.text, expected.text)
+    assert.deepEqual(got.ends, [{ kind: "complete" }])
+  })
+
   it("holds message_delta after finish_reason until the usage chunk arrives", async () => {
     const translator = toAnthropic()
     const before = OPENAI_EVENTS.slice(0, 8).map((e) => translator.event(enc.encode(e))).join("")
