@@ -20,7 +20,7 @@ await start({
         return handle(request)
       }
     })
-    return { port: server.port ?? port, close: () => server.stop() }
+    return { port: server.port ?? port, close: () => server.stop(), cut: () => void server.stop(true) }
   },
   onSignal: onProcessSignal,
   ...(Bun.isStandaloneExecutable ? { executableDir: dirname(process.execPath) } : {})

@@ -32,12 +32,15 @@ export const nodeServe: Platform["serve"] = (handle, hostname, port) => {
   return new Promise((listening, failed) => {
     const server = serve({ fetch: respond(handle), hostname, port }, (address) => {
       server.off("error", failed)
-      listening({ port: address.port, close })
+      listening({ port: address.port, close, cut })
     })
     // An address that cannot be bound (in use, a host that does not resolve) fails the start.
     server.once("error", failed)
     const closeIdle = () => {
       if ("closeIdleConnections" in server) server.closeIdleConnections()
+    }
+    const cut = () => {
+      if ("closeAllConnections" in server) server.closeAllConnections()
     }
     // node:http keeps keep-alive connections open after close(): an idle one could carry new
     // requests, and one whose stream has ended would hold the server until its client hangs

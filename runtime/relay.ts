@@ -131,12 +131,23 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
   }
 }
 
-/** Lets in-flight requests and streams finish (up to `drainSeconds`), then closes the relay. */
-export const drainAndClose = async (relay: Relay, drainSeconds: number, log: LogShape): Promise<void> => {
+/** How long requests cut at the end of the drain have to settle: an abort and a write each. */
+const CUT_SETTLE_MS = 5_000
+
+/**
+ * Lets in-flight requests and streams finish (up to `drainSeconds`), cuts what is left, and
+ * closes the relay once every request has settled.
+ */
+export const drainAndClose = async (relay: Relay, drainSeconds: number, log: LogShape, cut: () => void): Promise<void> => {
   const pending = relay.pipeline.pending
   if (pending > 0) log.info({ pending }, "draining in-flight requests")
-  const drained = await relay.pipeline.drain(drainSeconds * 1000)
-  if (!drained) log.warn({ pending: relay.pipeline.pending }, "drain time is up; closing with requests still open")
+  if (!(await relay.pipeline.drain(drainSeconds * 1000))) {
+    log.warn({ pending: relay.pipeline.pending }, "drain time is up; cutting the requests still open")
+    // Each request cut settles as its client gone: its record written, a stream charged for
+    // what it delivered, before the store closes.
+    cut()
+    if (!(await relay.pipeline.drain(CUT_SETTLE_MS))) log.error({ pending: relay.pipeline.pending }, "requests still open after the cut; closing without them")
+  }
   await relay.close()
 }
 

@@ -25,6 +25,11 @@ export interface Listener {
    * connection has closed, each in flight as soon as its response has been written out.
    */
   readonly close: () => Promise<void>
+  /**
+   * Drops every connection still open, for what the drain time left running: each of those
+   * requests then ends as if its client had gone, and settles so.
+   */
+  readonly cut: () => void
 }
 
 export interface Platform {
@@ -120,11 +125,13 @@ export const start = async (platform: Platform): Promise<void> => {
 
   let stopping = false
   const stop = async (signal: ShutdownSignal) => {
-    if (stopping) return
+    // The second signal of the same name meets the runtime's default; the other name would
+    // only reach this handler, so it ends the process here, as a death by that signal would.
+    if (stopping) process.exit(signal === "SIGINT" ? 130 : 143)
     stopping = true
     log.info({ signal }, "shutting down")
     const closed = listener.close()
-    await drainAndClose(relay, config.server.drainSeconds, log)
+    await drainAndClose(relay, config.server.drainSeconds, log, listener.cut)
     // A drained stream has settled once its last chunk left the relay, which may be before the
     // server has written it out: exiting now could cut the response short.
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, FLUSH_MS))])

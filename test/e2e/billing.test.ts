@@ -1,5 +1,6 @@
 import assert from "node:assert/strict"
-import { rmSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, describe, it } from "node:test"
 import Database from "better-sqlite3"
@@ -283,6 +284,46 @@ describe("money across a restart", () => {
     } finally {
       await mock.stop()
       rmSync(relay.dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it("a stream still open when the drain time is up is cut, recorded and charged for what it delivered before the relay exits", async () => {
+    const mock = new MockOpenAI({ "sk-drain": "ok" })
+    const upstream = await mock.start()
+    // The metered config with a one-second drain.
+    const configDir = mkdtempSync(join(tmpdir(), "relay-drain-"))
+    const config = join(configDir, "relay.config.ts")
+    writeFileSync(config, `import metered from ${JSON.stringify(METERED_CONFIG)}\nexport default (relay) => ({ ...metered(relay), server: { drainSeconds: 1 } })\n`)
+    const relay = await startRelay({ config, env: { OPENAI_API_KEY: "sk-drain", OPENAI_BASE_URL: upstream }, keepData: true })
+    try {
+      const { account, key } = await createAccount(relay, { name: "drained", credits: "1" })
+      // mock-slow streams 100 chunks 30 ms apart: three seconds, longer than the drain.
+      const answer = await chat(relay, key, { model: "mock-slow", stream: true })
+      assert.equal(answer.status, 200)
+      const reader = answer.body!.getReader()
+      await reader.read()
+      const exit = relay.stop("SIGTERM")
+      const cut = await (async () => {
+        try {
+          while (!(await reader.read()).done);
+          return false
+        } catch {
+          return true
+        }
+      })()
+      assert.equal(await exit, 0)
+      assert.ok(cut, "the client sees its stream cut, not a clean end")
+      const db = new Database(join(relay.dataDir, "relay.db"))
+      const usage = db.prepare("SELECT status, completion_tokens, cost_nano FROM usage_records WHERE account_id = ?").all(account.id) as Array<{ status: number; completion_tokens: number; cost_nano: number }>
+      const charges = db.prepare("SELECT amount_nano FROM ledger WHERE account_id = ? AND kind = 'charge'").all(account.id) as Array<{ amount_nano: number }>
+      db.close()
+      assert.equal(usage.length, 1, "the cut stream is recorded")
+      assert.ok(usage[0]!.completion_tokens > 0 && usage[0]!.completion_tokens < 100, `charged for what it delivered (${usage[0]!.completion_tokens} of 100)`)
+      assert.deepEqual(charges, [{ amount_nano: usage[0]!.cost_nano }])
+    } finally {
+      await mock.stop()
+      rmSync(relay.dataDir, { recursive: true, force: true })
+      rmSync(configDir, { recursive: true, force: true })
     }
   })
 

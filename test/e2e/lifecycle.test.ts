@@ -145,6 +145,34 @@ describe("graceful shutdown", () => {
   })
 })
 
+describe("a second signal during the drain", () => {
+  for (const [first, second, code] of [["SIGTERM", "SIGINT", 130], ["SIGINT", "SIGTERM", 143]] as const) {
+    it(`${second} after ${first} ends the process at once, without waiting for the stream`, async () => {
+      const mock = new MockOpenAI({ "sk-drain": "ok" })
+      const upstream = await mock.start()
+      const relay = await startRelay({ env: { OPENAI_API_KEY: "sk-drain", OPENAI_BASE_URL: upstream } })
+      try {
+        const client = new OpenAI({ baseURL: relay.baseURL, apiKey: relay.firstRunKey, maxRetries: 0 })
+        const stream = await client.chat.completions.create({ model: "mock-slow", stream: true, messages: [{ role: "user", content: "drain" }] })
+        const iterator = stream[Symbol.asyncIterator]()
+        await iterator.next()
+        const exited = new Promise<number | null>((resolve) => relay.child.once("exit", resolve))
+        relay.child.kill(first)
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        relay.child.kill(second)
+        assert.equal(await exited, code)
+        // The stream had three seconds left: it was cut, not waited for.
+        await assert.rejects(async () => {
+          for (let next = await iterator.next(); !next.done; next = await iterator.next());
+        })
+      } finally {
+        await relay.stop()
+        await mock.stop()
+      }
+    })
+  }
+})
+
 describe("a relay that cannot start stops with a message naming what failed", () => {
   const cases: Array<[string, string, RegExp]> = [
     ["a model with a negative cap", `models: [{ id: "m", provider: "echo", maxOutputTokens: -5 }], plugins: [keys(), echo()]`, /models\[0\]\.maxOutputTokens/],
