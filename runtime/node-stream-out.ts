@@ -38,8 +38,11 @@ export const writeChunks = (reader: ChunkReader, response: Response, outgoing: S
 }
 
 const pump = async (reader: ChunkReader, outgoing: ServerResponse): Promise<void> => {
+  let cancelled = false
   const onClose = () => {
-    if (!outgoing.writableFinished) reader.cancel("the client went away")
+    if (cancelled || outgoing.writableFinished) return
+    cancelled = true
+    reader.cancel("the client went away")
   }
   // An error event on the response (a write to a broken connection) must not go unheard: it
   // would end the process. Either way the reader is cancelled.
@@ -49,7 +52,9 @@ const pump = async (reader: ChunkReader, outgoing: ServerResponse): Promise<void
     const first = reader.read()
     if ((await Promise.race([first, thisTurn()])) === SLOW) outgoing.flushHeaders()
     for (let chunk = await first; chunk !== undefined; chunk = await reader.read()) {
-      if (outgoing.destroyed) return
+      // Destroyed before its close event has run (it comes a tick later, and the finally below
+      // removes its listener): the client is gone all the same.
+      if (outgoing.destroyed) return onClose()
       if (!outgoing.write(chunk)) await drained(outgoing)
     }
     if (!outgoing.destroyed) outgoing.end()

@@ -86,6 +86,29 @@ describe("writing a chunk reader to a node:http response", () => {
     assert.equal(endless.cancels.length, 1)
   })
 
+  it("cancels the reader when the response is destroyed before its close event has run", async () => {
+    const cancels: Array<unknown> = []
+    const server = createServer((_req, res) => {
+      let reads = 0
+      const reader: ChunkReader = {
+        read: async () => {
+          // The connection breaks between two reads: destroyed now, its close event a tick later.
+          if (++reads === 2) res.destroy()
+          return enc.encode("data: tick\n\n")
+        },
+        cancel: (reason) => void cancels.push(reason)
+      }
+      void writeChunks(reader, new Response(null, { status: 200, headers: { "content-type": "text/event-stream" } }), res)
+    })
+    servers.push(server)
+    await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening))
+    const req = request({ port: (server.address() as AddressInfo).port, host: "127.0.0.1" }, (res) => res.resume())
+    req.on("error", () => undefined)
+    req.end()
+    for (let waited = 0; cancels.length === 0 && waited < 2_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.equal(cancels.length, 1, "the upstream is let go, and the request settles")
+  })
+
   it("reads no faster than the client takes the bytes", async () => {
     const big = "x".repeat(64 * 1024)
     let reads = 0
