@@ -1,6 +1,6 @@
 import type { ResolvedModel } from "./catalog.ts"
 import type { RelayError } from "./errors.ts"
-import { editTopLevel } from "./json-edit.ts"
+import { appendTopLevel, editTopLevel } from "./json-edit.ts"
 import type { FormPart } from "./multipart.ts"
 import { estimatePromptTokens, heuristicCount, outputAllowance, requestedOutputLimit, type TokenCounter } from "./tokens.ts"
 import type { Usage } from "./usage.ts"
@@ -67,6 +67,8 @@ export class RequestContext {
   bodyChanged = false
   /** Top-level fields changed by `setBodyField` (undefined: removed), written into `rawBody`'s own text. */
   private bodyEdits: Map<string, unknown> | undefined
+  /** Whether every edit adds a field the client's body did not have. */
+  private bodyEditsAddOnly = true
   /** An upload's form parts, located in `rawBody`. */
   form: ReadonlyArray<FormPart> | undefined
   /** The content type of the body sent upstream (an upload forwards its multipart form). */
@@ -108,6 +110,7 @@ export class RequestContext {
 
   /** Changes one top-level field of the body sent upstream; undefined removes it. */
   setBodyField(name: string, value: unknown): void {
+    if (value === undefined || name in this.body) this.bodyEditsAddOnly = false
     if (value === undefined) delete this.body[name]
     else this.body[name] = value
     ;(this.bodyEdits ??= new Map()).set(name, value)
@@ -125,7 +128,8 @@ export class RequestContext {
   upstreamBody(): string | Uint8Array<ArrayBuffer> {
     if (this.bodyChanged) return JSON.stringify(this.body)
     if (this.bodyEdits === undefined) return this.rawBody
-    return editTopLevel(this.rawBody, this.bodyEdits) ?? JSON.stringify(this.body)
+    const edited = this.bodyEditsAddOnly ? appendTopLevel(this.rawBody, this.bodyEdits) : editTopLevel(this.rawBody, this.bodyEdits)
+    return edited ?? JSON.stringify(this.body)
   }
 
   /** The output tokens admission reserves: the endpoint's own figure, else text up to the caps. */

@@ -53,6 +53,29 @@ const membersOf = (bytes: Uint8Array): Array<Member> | undefined => {
   return members
 }
 
+const CLOSE_OBJECT = 0x7d
+
+/**
+ * The JSON object in `bytes` with `fields`, none of which it has, added at its end: the common
+ * edit (a stream asked for its usage) without walking the members. Undefined if `bytes` does
+ * not end an object.
+ */
+export const appendTopLevel = (bytes: Uint8Array, fields: ReadonlyMap<string, unknown>): Uint8Array<ArrayBuffer> | undefined => {
+  let close = bytes.length - 1
+  while (isJsonSpace(bytes[close])) close--
+  if (bytes[close] !== CLOSE_OBJECT) return undefined
+  let last = close - 1
+  while (isJsonSpace(bytes[last])) last--
+  let text = ""
+  for (const [name, value] of fields) text += `${text === "" && bytes[last] === OPEN_OBJECT ? "" : ","}${JSON.stringify(name)}:${JSON.stringify(value)}`
+  const added = encoder.encode(text)
+  const out = new Uint8Array(close + added.length + bytes.length - close)
+  out.set(bytes.subarray(0, close))
+  out.set(added, close)
+  out.set(bytes.subarray(close), close + added.length)
+  return out
+}
+
 /**
  * The JSON object in `bytes` with some top-level fields set (or removed, for undefined), every
  * other member kept as the client wrote it. A body that goes upstream with a field or two

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
-import { editTopLevel } from "../../core/json-edit.ts"
+import { appendTopLevel, editTopLevel } from "../../core/json-edit.ts"
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -41,5 +41,28 @@ describe("editTopLevel", () => {
   it("answers undefined for text that is not an object", () => {
     assert.equal(edit(`[1,2]`, { a: 1 }), undefined)
     assert.equal(edit(`{"a":`, { a: 1 }), undefined)
+  })
+})
+
+describe("appendTopLevel", () => {
+  const append = (text: string, fields: Record<string, unknown>) => {
+    const out = appendTopLevel(encoder.encode(text), new Map(Object.entries(fields)))
+    return out === undefined ? undefined : decoder.decode(out)
+  }
+
+  it("adds fields at the end of the object, leaving every byte before them as written", () => {
+    assert.equal(
+      append(`{"seed": 9223372036854775807, "n":1}\n`, { stream_options: { include_usage: true }, x: "y" }),
+      `{"seed": 9223372036854775807, "n":1,"stream_options":{"include_usage":true},"x":"y"}\n`
+    )
+  })
+
+  it("adds to an empty object without a leading comma", () => {
+    assert.equal(append(`{ }`, { a: 1 }), `{ "a":1}`)
+    assert.equal(append(`{}`, { a: 1, b: 2 }), `{"a":1,"b":2}`)
+  })
+
+  it("answers undefined for text that does not end an object", () => {
+    assert.equal(append(`[1]`, { a: 1 }), undefined)
   })
 })
