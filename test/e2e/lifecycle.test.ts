@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test"
 import OpenAI from "openai"
 import { type AccountView, createAccount } from "../helpers/accounts.ts"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
-import { ROOT, runRelayToExit, startRelay } from "../helpers/relay.ts"
+import { type RelayProcess, ROOT, runRelayToExit, startRelay } from "../helpers/relay.ts"
 
 const SHIPPED_CONFIG = join(ROOT, "relay.config.ts")
 const METERED_CONFIG = join(ROOT, "test/fixtures/relay.metered-config.ts")
@@ -115,16 +115,29 @@ describe("two relays started together on a new data directory", () => {
   })
 })
 
+/**
+ * Runs `during` against a relay with one slow stream open (mock-slow: 100 chunks 30 ms apart),
+ * its first chunk read; stops both processes afterwards.
+ */
+const withOpenStream = async (during: (relay: RelayProcess, rest: AsyncIterator<OpenAI.ChatCompletionChunk>) => Promise<void>) => {
+  const mock = new MockOpenAI({ "sk-drain": "ok" })
+  const upstream = await mock.start()
+  const relay = await startRelay({ env: { OPENAI_API_KEY: "sk-drain", OPENAI_BASE_URL: upstream } })
+  try {
+    const client = new OpenAI({ baseURL: relay.baseURL, apiKey: relay.firstRunKey, maxRetries: 0 })
+    const stream = await client.chat.completions.create({ model: "mock-slow", stream: true, messages: [{ role: "user", content: "drain" }] })
+    const iterator = stream[Symbol.asyncIterator]()
+    await iterator.next()
+    await during(relay, iterator)
+  } finally {
+    await relay.stop()
+    await mock.stop()
+  }
+}
+
 describe("graceful shutdown", () => {
-  it("lets an in-flight stream finish on SIGTERM, refuses new connections, then exits 0", async () => {
-    const mock = new MockOpenAI({ "sk-drain": "ok" })
-    const upstream = await mock.start()
-    const relay = await startRelay({ env: { OPENAI_API_KEY: "sk-drain", OPENAI_BASE_URL: upstream } })
-    try {
-      const client = new OpenAI({ baseURL: relay.baseURL, apiKey: relay.firstRunKey, maxRetries: 0 })
-      const stream = await client.chat.completions.create({ model: "mock-slow", stream: true, messages: [{ role: "user", content: "drain" }] })
-      const iterator = stream[Symbol.asyncIterator]()
-      await iterator.next()
+  it("lets an in-flight stream finish on SIGTERM, refuses new connections, then exits 0", () =>
+    withOpenStream(async (relay, iterator) => {
       const exit = relay.stop("SIGTERM")
       await new Promise((resolve) => setTimeout(resolve, 200))
       await assert.rejects(fetch(`${relay.url}/healthz`), "no new connections while draining")
@@ -138,24 +151,11 @@ describe("graceful shutdown", () => {
       assert.equal(chunks, 102)
       assert.equal(await exit, 0)
       assert.match(relay.output(), /"msg":"stopped"/)
-    } finally {
-      await relay.stop()
-      await mock.stop()
-    }
-  })
-})
+    }))
 
-describe("a second signal during the drain", () => {
   for (const [first, second, code] of [["SIGTERM", "SIGINT", 130], ["SIGINT", "SIGTERM", 143]] as const) {
-    it(`${second} after ${first} ends the process at once, without waiting for the stream`, async () => {
-      const mock = new MockOpenAI({ "sk-drain": "ok" })
-      const upstream = await mock.start()
-      const relay = await startRelay({ env: { OPENAI_API_KEY: "sk-drain", OPENAI_BASE_URL: upstream } })
-      try {
-        const client = new OpenAI({ baseURL: relay.baseURL, apiKey: relay.firstRunKey, maxRetries: 0 })
-        const stream = await client.chat.completions.create({ model: "mock-slow", stream: true, messages: [{ role: "user", content: "drain" }] })
-        const iterator = stream[Symbol.asyncIterator]()
-        await iterator.next()
+    it(`${second} after ${first} ends the process at once, without waiting for the stream`, () =>
+      withOpenStream(async (relay, iterator) => {
         const exited = new Promise<number | null>((resolve) => relay.child.once("exit", resolve))
         relay.child.kill(first)
         await new Promise((resolve) => setTimeout(resolve, 200))
@@ -165,11 +165,7 @@ describe("a second signal during the drain", () => {
         await assert.rejects(async () => {
           for (let next = await iterator.next(); !next.done; next = await iterator.next());
         })
-      } finally {
-        await relay.stop()
-        await mock.stop()
-      }
-    })
+      }))
   }
 })
 
