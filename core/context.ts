@@ -116,11 +116,6 @@ export class RequestContext {
     ;(this.bodyEdits ??= new Map()).set(name, value)
   }
 
-  /** Whether the body sent upstream differs from the client's. */
-  get bodyEdited(): boolean {
-    return this.bodyChanged || this.bodyEdits !== undefined
-  }
-
   /**
    * The body sent upstream: `body` re-serialised when a leg replaced it, else the client's own
    * bytes with only the fields the relay set rewritten (see editTopLevel).

@@ -143,7 +143,7 @@ describe("anthropicMessagesLeg (same protocol: passthrough)", () => {
     assert.equal(ctx.body.model, "claude-haiku-4-5")
     assert.equal(ctx.body.max_tokens, 8_192)
     const untouched = prepared(messages, anthropicMessagesLeg, { model: "claude-x", max_tokens: 100, messages: USER }, { entry: entry({ maxOutputTokens: 8_192 }) })
-    assert.equal(untouched.ctx.bodyEdited, false)
+    assert.equal(untouched.ctx.upstreamBody(), untouched.ctx.rawBody, "the client's own bytes go upstream")
     assert.equal(anthropicMessagesLeg.path, "/v1/messages")
   })
 
