@@ -114,7 +114,7 @@ const startupStep = async <A>(step: string, run: () => A | Promise<A>): Promise<
 export const start = async (platform: Platform): Promise<void> => {
   const level = await startupStep("LOG_LEVEL", () => logLevel(process.env.LOG_LEVEL, "info"))
   const log = relayLog(level, pino.destination({ dest: 1, sync: true }))
-  const { config, keyring } = await startupStep("the data directory could not be made", () => loadSetup(process.env, platform.executableDir))
+  const { config, keyring } = await startupStep("the data directory could not be used", () => loadSetup(process.env, platform.executableDir))
   const sql = await startupStep(`the store ${config.storePath} could not be opened`, () => platform.openStore(config.storePath))
   const relay = await startupStep("the relay could not be set up", () =>
     buildRelay(config, { sql, log, http: platform.http, operator: { notice: (text) => process.stdout.write(`${text}\n`) }, keyring }))
