@@ -6,7 +6,9 @@ import { parseJsonObject, readBody } from "./body.ts"
 import type { Catalog } from "./catalog.ts"
 import type { Surface } from "./context.ts"
 import type { Endpoint } from "./endpoint.ts"
-import { Internal, ModelNotFound, type RelayError, RouteNotFound, Unauthorized } from "./errors.ts"
+import { Internal, ModelNotFound, type RelayError, RouteNotFound, ShuttingDown, StoreUnavailable, Unauthorized } from "./errors.ts"
+import type { RequestGate } from "./request-gate.ts"
+import { storeRefusal } from "./store-health.ts"
 import { management } from "./management.ts"
 import { modelList, modelObject } from "./models.ts"
 import type { Pipeline } from "./pipeline.ts"
@@ -27,8 +29,10 @@ export interface AppOptions {
   readonly corsOrigins: ReadonlyArray<string> | undefined
   readonly maxBodyBytes: number
   readonly log: LogShape
-  /** Whether the store answers. */
-  readonly healthy: () => boolean
+  /** Why the relay cannot serve (the store does not answer, or refuses writes); undefined when it can. */
+  readonly unhealthy: () => string | undefined
+  /** Lets requests in until the relay stops. */
+  readonly gate: RequestGate
 }
 
 type Env = { Variables: { requestId: string; proxied: boolean } }
@@ -60,6 +64,25 @@ const surfaceOf = (path: string): Surface => (/^(?:\/byok)?\/v1\/messages(?:\/|$
 /** The HTTP face of the relay: proxied endpoints, plugin routes, health, and error shapes. */
 export const createApp = (options: AppOptions): Hono<Env> => {
   const app = new Hono<Env>()
+  const gate = options.gate
+  const kit = routeKit(options)
+
+  // First of all: a stopping relay takes no new request, on any connection, and says so in the
+  // caller's shape; `Connection: close` makes a kept-alive client open its next one elsewhere.
+  app.use(async (c, next) => {
+    if (!gate.enter()) {
+      const headers = { connection: "close" }
+      if (c.req.path === "/healthz") return c.json({ status: "draining" }, 503, headers)
+      const response = kit.errorResponse(c, new ShuttingDown({ message: "the relay is shutting down; try again", retryAfterSeconds: 1 }), surfaceOf(c.req.path))
+      response.headers.set("connection", "close")
+      return response
+    }
+    try {
+      await next()
+    } finally {
+      gate.leave()
+    }
+  })
 
   app.use(async (c, next) => {
     // The one place the id is read: the pipeline, error answers and logs all take it from here.
@@ -90,8 +113,10 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     }))
   }
 
-  app.get("/healthz", (c) =>
-    options.healthy() ? c.json({ status: "ok" }) : c.json({ status: "unavailable" }, 503))
+  app.get("/healthz", (c) => {
+    const problem = options.unhealthy()
+    return problem === undefined ? c.json({ status: "ok" }) : c.json({ status: "unavailable", reason: problem }, 503)
+  })
 
   for (const endpoint of options.endpoints) {
     for (const [base, byok] of [["/v1", false], ["/byok/v1", true]] as const) {
@@ -102,7 +127,6 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     }
   }
 
-  const kit = routeKit(options)
   const startedAt = Date.now()
   const served = new Set(options.providers)
   const listable = (id: string) => {
@@ -141,6 +165,12 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     kit.errorResponse(c, new RouteNotFound({ message: `no route for ${c.req.method} ${c.req.path}` }), surfaceOf(c.req.path)))
 
   app.onError((error, c) => {
+    // A write the store refused (a full disk, a lock held elsewhere) is the store's, not a bug.
+    const refusal = storeRefusal(error)
+    if (refusal !== undefined) {
+      options.log.warn({ request_id: c.get("requestId"), reason: refusal }, "the store refused a write")
+      return kit.errorResponse(c, new StoreUnavailable({ message: `the relay cannot record this change right now (${refusal}); try again shortly`, retryAfterSeconds: 5 }), surfaceOf(c.req.path))
+    }
     options.log.error({ request_id: c.get("requestId"), error: `${error.name}: ${error.message}` }, "unhandled error")
     return kit.errorResponse(c, new Internal({ message: "the relay failed to handle this request" }), surfaceOf(c.req.path))
   })

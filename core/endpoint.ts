@@ -11,8 +11,13 @@ export interface ResponseEnd {
   readonly error?: RelayError
 }
 
-/** Hands a finished response to the pipeline, which settles the request exactly once. */
-export type Finish = (ctx: RequestContext, end: ResponseEnd) => void
+/**
+ * Hands a finished response to the pipeline, which settles the request exactly once. Resolves
+ * once the settle is durable, with the error of a plugin that could not make it so: the end of
+ * the answer (the last bytes of a stream) goes to the client only after that, and not at all
+ * on an error, so that no answer is delivered whole without its charge on record.
+ */
+export type Finish = (ctx: RequestContext, end: ResponseEnd) => Promise<RelayError | undefined>
 
 /** One way of serving an endpoint: the upstream speaks `protocol`. */
 export interface EndpointLeg {

@@ -90,6 +90,21 @@ export class UpstreamTimeout extends Data.TaggedError("UpstreamTimeout")<Fields>
   readonly code = "upstream_timeout"
 }
 
+/**
+ * The store refuses writes (a full disk, a read-only file, a lock held elsewhere): the relay
+ * cannot record what a request would cost, so it serves none until it can (fail closed).
+ */
+export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<Fields & { readonly retryAfterSeconds?: number }> {
+  readonly status = 503
+  readonly code = "store_unavailable"
+}
+
+/** The relay is shutting down: it takes no new request (another node, or this one restarted, will). */
+export class ShuttingDown extends Data.TaggedError("ShuttingDown")<Fields & { readonly retryAfterSeconds?: number }> {
+  readonly status = 503
+  readonly code = "shutting_down"
+}
+
 export class Internal extends Data.TaggedError("Internal")<Fields> {
   readonly status = 500
   readonly code = "internal_error"
@@ -108,11 +123,13 @@ export type RelayError =
   | UpstreamFailed
   | UpstreamUnavailable
   | UpstreamTimeout
+  | StoreUnavailable
+  | ShuttingDown
   | Internal
 
 /** Extra response headers an error asks for (Retry-After on 429 and 503). */
 export const errorHeaders = (error: RelayError): Record<string, string> | undefined => {
-  if ((error._tag === "RateLimited" || error._tag === "UpstreamUnavailable") && error.retryAfterSeconds !== undefined) {
+  if ((error._tag === "RateLimited" || error._tag === "UpstreamUnavailable" || error._tag === "StoreUnavailable" || error._tag === "ShuttingDown") && error.retryAfterSeconds !== undefined) {
     return { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))) }
   }
   return undefined

@@ -59,6 +59,8 @@ export {
   type UpstreamHttpShape,
   type UpstreamSend
 } from "./services.ts"
+export { RequestGate } from "./request-gate.ts"
+export { STORE_LOCKED, StoreHealth, StoreHealthState, storeRefusal } from "./store-health.ts"
 export { AnthropicUsageTap } from "./sse/anthropic-usage-tap.ts"
 export { passthrough, type PassthroughHooks, type StreamEnd, type StreamInspector } from "./sse/passthrough.ts"
 export { OpenAIUsageTap } from "./sse/usage-tap.ts"

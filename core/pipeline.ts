@@ -99,18 +99,25 @@ export class Pipeline {
     })
     if (Exit.isSuccess(exit)) {
       const { response, streaming } = exit.value
-      if (!streaming) this.finish(ctx, { status: response.status, aborted: false })
-      else if (!ctx.settled) this.notify(ctx, (observer) => observer.streamOpened?.(ctx))
-      return response
+      if (streaming) {
+        if (!ctx.settled) this.notify(ctx, (observer) => observer.streamOpened?.(ctx))
+        return response
+      }
+      // A whole answer is its own end: it leaves once its charge is on record, or not at all.
+      const unrecorded = await this.finish(ctx, { status: response.status, aborted: false })
+      if (unrecorded === undefined) return response
+      await response.body?.cancel()
+      return errorResponse(endpoint.surface, unrecorded, ctx.responseHeaders)
     }
     const failure = Cause.findError(exit.cause)
     if (Result.isFailure(failure) && Cause.hasInterruptsOnly(exit.cause)) {
-      this.finish(ctx, { status: CLIENT_CLOSED, aborted: true })
+      void this.finish(ctx, { status: CLIENT_CLOSED, aborted: true })
       return new Response(null, { status: CLIENT_CLOSED })
     }
     const error = Result.isSuccess(failure) ? failure.success : this.defect(ctx, exit.cause)
     this.annotate(ctx)
-    this.finish(ctx, { status: error.status, aborted: false, error })
+    // An error answer carries no charge: it need not wait for the record.
+    void this.finish(ctx, { status: error.status, aborted: false, error })
     return errorResponse(endpoint.surface, error, ctx.responseHeaders)
   }
 
@@ -246,7 +253,7 @@ export class Pipeline {
   }
 
   private readonly finish: Finish = (ctx, end) => {
-    if (ctx.settled) return
+    if (ctx.settled) return Promise.resolve(undefined)
     ctx.settled = true
     const outcome: Outcome = {
       status: end.status,
@@ -257,36 +264,50 @@ export class Pipeline {
       ttfbMs: ctx.ttfbMs
     }
     // After this turn of the event loop, together with every other request that finished in
-    // it: the answers are written to their clients first, so the settle work (ledger, usage
-    // record, log line) stays off their latency, and plugins can write one batch for all.
+    // it, so that plugins can write one batch for all (one commit for their charges).
     if (this.finished.length === 0) setImmediate(this.settleFinished)
-    this.finished.push({ ctx, outcome })
+    return new Promise((done) => this.finished.push({ ctx, outcome, done }))
   }
 
-  private finished: Array<{ readonly ctx: RequestContext; readonly outcome: Outcome }> = []
+  private finished: Array<{
+    readonly ctx: RequestContext
+    readonly outcome: Outcome
+    readonly done: (unrecorded: RelayError | undefined) => void
+  }> = []
 
   private readonly settleFinished = () => {
     const batch = this.finished
     this.finished = []
-    for (const { ctx, outcome } of batch) void this.settle(ctx, outcome)
+    for (const { ctx, outcome, done } of batch) void this.settle(ctx, outcome).then(done)
   }
 
-  private async settle(ctx: RequestContext, outcome: Outcome) {
+  /** Runs every settle hook; the error of one that could not make its record durable. */
+  private async settle(ctx: RequestContext, outcome: Outcome): Promise<RelayError | undefined> {
+    let unrecorded: RelayError | undefined
     if (this.settleHooks.length > 0) {
       await this.options.runtime.runPromise(
-        Effect.forEach(this.settleHooks, (settle) => Effect.catchCause(settle(ctx, outcome), (cause) => this.logDefect(ctx, cause)), {
-          discard: true
-        })
+        Effect.forEach(
+          this.settleHooks,
+          (settle) =>
+            Effect.catchCause(settle(ctx, outcome), (cause) => {
+              const failure = Cause.findError(cause)
+              if (Result.isSuccess(failure)) unrecorded = failure.success
+              else this.logDefect(ctx, cause)
+              return Effect.void
+            }),
+          { discard: true }
+        )
       ).catch((error) => this.logDefect(ctx, Cause.die(error)))
     }
     this.notify(ctx, (observer) => observer.settled(ctx, outcome))
-    this.logRequest(ctx, outcome)
+    this.logRequest(ctx, outcome, unrecorded)
     this.inflight--
     if (this.inflight === 0) {
       const waiters = this.idleWaiters
       this.idleWaiters = []
       for (const wake of waiters) wake()
     }
+    return unrecorded
   }
 
   /** Tells every observer; a failing observer is logged and never fails the request. */
@@ -315,7 +336,7 @@ export class Pipeline {
     return Effect.void
   }
 
-  private logRequest(ctx: RequestContext, outcome: Outcome) {
+  private logRequest(ctx: RequestContext, outcome: Outcome, unrecorded: RelayError | undefined) {
     const usage = outcome.usage
     this.options.log.request({
       request_id: ctx.id,
@@ -327,7 +348,7 @@ export class Pipeline {
       stream: ctx.stream,
       status: outcome.status,
       aborted: outcome.aborted || undefined,
-      error: outcome.error?.code,
+      error: (outcome.error ?? unrecorded)?.code,
       prompt_tokens: usage?.promptTokens,
       completion_tokens: usage?.completionTokens,
       cached_tokens: usage?.cachedTokens,

@@ -97,8 +97,11 @@ export interface PluginHooks {
   /**
    * Runs exactly once for every request that entered the pipeline, whatever its end: success,
    * an error (also one raised before this plugin's own step ran), or the client going away.
+   * It ends once what it records is durable: the end of a successful answer waits for it. It
+   * fails (`StoreUnavailable`) when the store cannot take the record now; the answer's end is
+   * then withheld from the client, while the plugin keeps the record and writes it later.
    */
-  readonly settle?: (ctx: RequestContext, outcome: Outcome) => Effect.Effect<void>
+  readonly settle?: (ctx: RequestContext, outcome: Outcome) => Effect.Effect<void, RelayError>
   readonly provider?: ProviderAdapter
   readonly routes?: (app: Hono, kit: RouteKit) => void
   /** Fields this plugin adds to an account's JSON (the billing plugin adds the balance). */

@@ -1,4 +1,5 @@
 import { Context } from "effect"
+import type { StoreHealth } from "./store-health.ts"
 
 /**
  * The services a runtime supplies. Everything in core/ and plugins/ reaches the outside world
@@ -100,4 +101,4 @@ export interface KeyringShape {
 
 export class Keyring extends Context.Service<Keyring, KeyringShape>()("relay/Keyring") {}
 
-export type CoreServices = Sql | Log | UpstreamHttp | Operator | Keyring
+export type CoreServices = Sql | Log | UpstreamHttp | Operator | Keyring | StoreHealth

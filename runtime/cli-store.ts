@@ -1,5 +1,5 @@
 import pino from "pino"
-import { formatUsd, type Management, management, parseUsd, type RelayError, USD_AMOUNT_RULE } from "../core/index.ts"
+import { formatUsd, type Management, management, parseUsd, type RelayError, StoreHealthState, USD_AMOUNT_RULE } from "../core/index.ts"
 import { logLevel, relayLog } from "./log.ts"
 import { loadSetup } from "./start.ts"
 import { openNodeStore } from "./node-store.ts"
@@ -162,7 +162,8 @@ export const runStoreCommand = async (name: StoreCommand, args: Parsed, env: Rea
       log,
       http: { send: () => ({ response: Promise.reject(new Error("the command line calls no upstream")), abort: () => undefined }) },
       operator: { notice: (text) => void process.stderr.write(`${text}\n`) },
-      keyring
+      keyring,
+      storeHealth: new StoreHealthState()
     })
     try {
       const output = await COMMANDS[name](args, management(plugins.hooks))

@@ -16,11 +16,14 @@ import {
   imageEdits,
   imageGenerations,
   Pipeline,
+  RequestGate,
   rocketChat,
   type PluginHooks,
   type ProviderAdapter,
   Sql,
   type SqlShape,
+  StoreHealth,
+  type StoreHealthState,
   UpstreamHttp,
   type UpstreamHttpShape
 } from "../core/index.ts"
@@ -33,11 +36,15 @@ export interface RuntimeServices {
   readonly http: UpstreamHttpShape
   readonly operator: OperatorShape
   readonly keyring: KeyringShape
+  /** Whether the store takes writes: its writers report here, `/healthz` reads it. */
+  readonly storeHealth: StoreHealthState
 }
 
 export interface Relay {
   readonly fetch: (request: Request) => Response | Promise<Response>
   readonly pipeline: Pipeline
+  /** Lets requests in until the relay stops; then tells when those inside have their answers. */
+  readonly gate: RequestGate
   /** Releases the Effect runtime and closes the store. */
   readonly close: () => Promise<void>
 }
@@ -59,7 +66,8 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
     Layer.succeed(Log, services.log),
     Layer.succeed(UpstreamHttp, services.http),
     Layer.succeed(Operator, services.operator),
-    Layer.succeed(Keyring, services.keyring)
+    Layer.succeed(Keyring, services.keyring),
+    Layer.succeed(StoreHealth, services.storeHealth)
   ))
   const hooks: Array<PluginHooks> = []
   const providers = () => hooks.flatMap((h) => (h.provider ? [h.provider] : []))
@@ -98,7 +106,8 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
     maxBodyBytes: config.server.maxBodyBytes,
     maxUploadBytes: config.server.maxUploadBytes
   })
-  const health = services.sql.prepare("SELECT 1 AS ok")
+  const probe = services.sql.prepare("SELECT 1 AS ok")
+  const gate = new RequestGate()
   const app = createApp({
     pipeline,
     plugins: hooks,
@@ -109,11 +118,13 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
     corsOrigins: config.server.corsOrigins,
     maxBodyBytes: config.server.maxBodyBytes,
     log: services.log,
-    healthy: () => {
+    gate,
+    unhealthy: () => {
+      if (!services.storeHealth.writable) return `the store refuses writes: ${services.storeHealth.reason}`
       try {
-        return health.get() !== undefined
+        return probe.get() === undefined ? "the store does not answer" : undefined
       } catch {
-        return false
+        return "the store does not answer"
       }
     }
   })
@@ -123,6 +134,7 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
   return {
     fetch: app.fetch,
     pipeline,
+    gate,
     close: async () => {
       for (const h of hooks) if (h.stop) await runtime.runPromise(h.stop)
       await runtime.dispose()
@@ -139,9 +151,14 @@ const CUT_SETTLE_MS = 5_000
  * closes the relay once every request has settled.
  */
 export const drainAndClose = async (relay: Relay, drainSeconds: number, log: LogShape, cut: () => void): Promise<void> => {
+  relay.gate.close()
   const pending = relay.pipeline.pending
   if (pending > 0) log.info({ pending }, "draining in-flight requests")
-  if (!(await relay.pipeline.drain(drainSeconds * 1000))) {
+  const deadline = Date.now() + drainSeconds * 1000
+  // Requests inside the gate first (an admin call, a request still reading its body), then
+  // those the pipeline has yet to settle (streams among them).
+  const drained = (await relay.gate.idle(drainSeconds * 1000)) && (await relay.pipeline.drain(Math.max(0, deadline - Date.now())))
+  if (!drained) {
     log.warn({ pending: relay.pipeline.pending }, "drain time is up; cutting the requests still open")
     // Each request cut settles as its client gone: its record written, a stream charged for
     // what it delivered, before the store closes.

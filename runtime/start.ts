@@ -3,10 +3,11 @@ import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import pino from "pino"
 import { ConfigError, errorText, loadConfig, type LoadedConfig } from "../config/index.ts"
-import type { KeyringShape, SqlShape, UpstreamHttpShape } from "../core/index.ts"
+import { type KeyringShape, type SqlShape, StoreHealthState, type UpstreamHttpShape } from "../core/index.ts"
 import { loadKeyring } from "./keyring.ts"
 import { logLevel, relayLog } from "./log.ts"
 import { buildRelay, drainAndClose, type Relay } from "./relay.ts"
+import { holdServeLock } from "./serve-lock.ts"
 
 /**
  * Starting and stopping the relay, the same on every runtime. Each entry point (node.ts,
@@ -116,8 +117,14 @@ export const start = async (platform: Platform): Promise<void> => {
   const log = relayLog(level, pino.destination({ dest: 1, sync: true }))
   const { config, keyring } = await startupStep("the data directory could not be used", () => loadSetup(process.env, platform.executableDir))
   const sql = await startupStep(`the store ${config.storePath} could not be opened`, () => platform.openStore(config.storePath))
+  const serveLock = await startupStep("the relay could not start", () => holdServeLock(platform.openStore, config.storePath))
+  const storeHealth = new StoreHealthState()
   const relay = await startupStep("the relay could not be set up", () =>
-    buildRelay(config, { sql, log, http: platform.http, operator: { notice: (text) => process.stdout.write(`${text}\n`) }, keyring }))
+    buildRelay(config, { sql, log, http: platform.http, operator: { notice: (text) => process.stdout.write(`${text}\n`) }, keyring, storeHealth }))
+  // From here on a lock held by another process (a store command, an outside tool) must never
+  // hold up the event loop: a write it blocks fails at once and is tried again later (charges
+  // are kept until then), instead of the driver waiting synchronously for the lock.
+  sql.exec("PRAGMA busy_timeout = 0")
 
   const { host, port } = config.server
   const listener = await startupStep(`the relay could not listen on ${host}:${port}`, () => platform.serve(relay.fetch, host, port))
@@ -132,6 +139,7 @@ export const start = async (platform: Platform): Promise<void> => {
     log.info({ signal }, "shutting down")
     const closed = listener.close()
     await drainAndClose(relay, config.server.drainSeconds, log, listener.cut)
+    serveLock.release()
     // A drained stream has settled once its last chunk left the relay, which may be before the
     // server has written it out: exiting now could cut the response short.
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, FLUSH_MS))])

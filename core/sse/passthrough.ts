@@ -1,4 +1,5 @@
 import { type ChunkReader, concatChunks } from "../chunk-reader.ts"
+import type { RelayError } from "../errors.ts"
 import { SseEventSplitter } from "./events.ts"
 
 /** Watches the events of a stream as they pass; may keep one from the client. */
@@ -10,6 +11,11 @@ export interface StreamInspector {
    * every upstream chunk goes out as soon as it arrives, as the very same object.
    */
   readonly filters: boolean
+  /**
+   * The stream's terminal event (`[DONE]`, `message_stop`...) has passed: it is whole. Without
+   * it the inspector knows no terminal event, and the upstream's close completes the stream.
+   */
+  readonly finished?: boolean
 }
 
 export type StreamEnd =
@@ -20,8 +26,12 @@ export type StreamEnd =
 export interface PassthroughHooks {
   /** The first bytes are about to reach the client. */
   readonly firstByte: () => void
-  /** Called exactly once: the stream completed, the client went away, or the upstream failed. */
-  readonly end: (end: StreamEnd) => void
+  /**
+   * Called exactly once: the stream completed, the client went away, or the upstream failed.
+   * Resolves once the request is on record, with the error that kept it off: the stream's last
+   * bytes wait for it, and give way to `failureEvent` on an error.
+   */
+  readonly end: (end: StreamEnd) => Promise<RelayError | undefined>
   /** Sent to the client when the upstream fails mid-stream, so its SDK raises an error. */
   readonly failureEvent: Uint8Array
 }
@@ -32,6 +42,11 @@ export interface StreamPump {
   chunk(value: Uint8Array): Uint8Array | undefined
   /** The upstream closed: the client's last bytes, and how the stream ended. */
   done(): { readonly bytes: Uint8Array | undefined; readonly end: StreamEnd }
+  /**
+   * The client's terminal event is in the bytes of the last `chunk`: the stream is whole from
+   * the client's view, whether or not the upstream has closed yet.
+   */
+  readonly finished: boolean
 }
 
 /**
@@ -44,10 +59,10 @@ export const relayStream = (upstream: ChunkReader, pump: StreamPump, hooks: Pass
   let ended = false
   let closed = false
   let started = false
-  const end = (outcome: StreamEnd) => {
-    if (ended) return
+  const end = (outcome: StreamEnd): Promise<RelayError | undefined> => {
+    if (ended) return Promise.resolve(undefined)
     ended = true
-    hooks.end(outcome)
+    return hooks.end(outcome)
   }
   const send = (bytes: Uint8Array) => {
     if (!started) {
@@ -56,7 +71,17 @@ export const relayStream = (upstream: ChunkReader, pump: StreamPump, hooks: Pass
     }
     return bytes
   }
+  let cancelled = false
+  /** Refused a record, the client gets the failure event in place of the stream's end. */
+  const refuse = (reason: unknown) => {
+    closed = true
+    upstream.cancel(reason)
+    return send(hooks.failureEvent)
+  }
 
+  // The bytes that make the stream whole leave only once its charge is on record: a relay that
+  // dies meanwhile leaves the client a cut stream (its SDK raises), never a whole answer
+  // unbilled.
   return {
     async read() {
       if (closed) return undefined
@@ -66,25 +91,33 @@ export const relayStream = (upstream: ChunkReader, pump: StreamPump, hooks: Pass
           if (closed) return undefined
           if (value === undefined) {
             closed = true
-            const last = pump.done()
-            const bytes = last.bytes !== undefined && last.bytes.length > 0 ? send(last.bytes) : undefined
-            end(last.end)
-            return bytes
+            const done = pump.done()
+            const unrecorded = await end(done.end)
+            if (cancelled) return undefined
+            if (unrecorded !== undefined) return send(hooks.failureEvent)
+            return done.bytes !== undefined && done.bytes.length > 0 ? send(done.bytes) : undefined
           }
           const out = pump.chunk(value)
+          if (pump.finished && !ended) {
+            const unrecorded = await end({ kind: "complete" })
+            if (cancelled) return undefined
+            if (unrecorded !== undefined) return refuse(unrecorded)
+          }
+          // Whatever the upstream sends after the end is passed on until it closes.
           if (out !== undefined) return send(out)
         }
       } catch (error) {
         if (closed) return undefined
         closed = true
         const bytes = send(hooks.failureEvent)
-        end({ kind: "failed", error })
+        void end({ kind: "failed", error })
         return bytes
       }
     },
     cancel(reason) {
       closed = true
-      end({ kind: "aborted" })
+      cancelled = true
+      void end({ kind: "aborted" })
       upstream.cancel(reason)
     }
   }
@@ -116,7 +149,17 @@ export const passthrough = (upstream: ChunkReader, inspector: StreamInspector, h
       // A last event without its blank line: still read; unsent only when filtering.
       const rest = splitter.pending
       const keep = rest !== undefined && inspector.event(rest) && inspector.filters
-      return { bytes: keep ? rest : undefined, end: { kind: "complete" } }
+      const bytes = keep ? rest : undefined
+      if (inspector.finished !== false) return { bytes, end: { kind: "complete" } }
+      // Closed before its terminal event: the client's SDK must raise, not take a truncated
+      // answer for a whole one.
+      return {
+        bytes: bytes === undefined ? hooks.failureEvent : concatChunks([bytes, hooks.failureEvent]),
+        end: { kind: "failed", error: new Error("the upstream stream ended before its last event") }
+      }
+    },
+    get finished() {
+      return inspector.finished === true
     }
   }, hooks)
 }

@@ -17,6 +17,8 @@ export interface StreamTranslator {
   event(event: Uint8Array): string
   /** The upstream closed. */
   end(): TranslationEnd
+  /** The client's terminal event has been given out (by `event`): the stream is whole. */
+  readonly finished: boolean
 }
 
 const encoder = new TextEncoder()
@@ -55,6 +57,9 @@ export const translateStream = (upstream: ChunkReader, translator: StreamTransla
           return { bytes, end: { kind: "failed", error: new Error("the upstream stream ended before its last event") } }
         }
       }
+    },
+    get finished() {
+      return translator.finished
     }
   }, hooks)
 }

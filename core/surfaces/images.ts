@@ -104,7 +104,7 @@ const imageLeg = (path: string): EndpointLeg => ({
   },
   respond(ctx, upstream, finish) {
     // A streamed image ends with a `*.completed` event that carries the usage.
-    const tap = new OpenAIUsageTap(false, fromImageUsage)
+    const tap = new OpenAIUsageTap(false, fromImageUsage, true)
     return respondPassthrough(ctx, upstream, finish, {
       tap,
       streamUsage: () => tap.usage ?? estimatedUsage(undefined, () => ctx.estimatedPromptTokens(), 0),

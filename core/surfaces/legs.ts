@@ -5,10 +5,10 @@ import { NO_BYTES, type RequestContext } from "../context.ts"
 import type { Finish } from "../endpoint.ts"
 import { type RelayError, UpstreamFailed } from "../errors.ts"
 import { topLevelField } from "../json-field.ts"
-import { USAGE_KEY } from "../sse/events.ts"
+import { isJsonSpace, USAGE_KEY } from "../sse/events.ts"
 import { passthrough, type PassthroughHooks, type StreamInspector } from "../sse/passthrough.ts"
 import { type StreamTranslator, translateStream } from "../sse/translate.ts"
-import { estimateTokens, type Usage } from "../usage.ts"
+import { estimatedUsage, estimateTokens, type Usage } from "../usage.ts"
 import { bytesOf, heldBytesOf, wholeResponse } from "../whole-body.ts"
 
 export const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
@@ -63,7 +63,7 @@ const respondStream = (
     },
     end: (end) => {
       ctx.usage = options.usage()
-      finish(ctx, {
+      return finish(ctx, {
         status,
         aborted: end.kind === "aborted",
         ...(end.kind === "failed" ? { error: new UpstreamFailed({ message: "the upstream stream failed" }) } : {})
@@ -104,36 +104,78 @@ export interface PassthroughOptions {
 }
 
 const EVENT_STREAM = /^text\/event-stream\b/i
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i
 
 /**
  * The upstream's stream, when the client asked for one and the upstream sent one. Some
  * upstreams answer a stream request with a whole JSON body (an endpoint they cannot stream,
  * say): sent on as a stream, it would reach the client labelled `text/event-stream`, where no
- * SDK can read it, and its usage would go unread; it is answered whole instead. A whole answer
- * is read without touching `body`, which would build a stream for it.
+ * SDK can read it, and its usage would go unread; it is answered whole instead. Anything else
+ * (a stream labelled `text/plain`, say) is not what the surface promises: the SDKs may read it,
+ * but the relay could not, and would charge nothing for it. A whole answer is read without
+ * touching `body`, which would build a stream for it.
  */
-const streamOf = (ctx: RequestContext, upstream: Response): ChunkReader | undefined =>
-  ctx.stream && EVENT_STREAM.test(upstream.headers.get("content-type") ?? "") ? readerOf(upstream) : undefined
+const streamOf = (ctx: RequestContext, upstream: Response): ChunkReader | UpstreamFailed | undefined => {
+  if (!ctx.stream) return undefined
+  const type = upstream.headers.get("content-type") ?? ""
+  if (EVENT_STREAM.test(type)) return readerOf(upstream)
+  if (JSON_TYPE.test(type)) return undefined
+  return notPromised(upstream, `the upstream answered a stream request with content type ${JSON.stringify(type.slice(0, 64))}`)
+}
+
+/** An answer the relay will not pass on: its body is let go, and the caller gets a 502. */
+const notPromised = (upstream: Response, message: string) => {
+  upstream.body?.cancel().catch(() => {})
+  return new UpstreamFailed({ message })
+}
 
 /** Same protocol on both sides: the upstream's bytes reach the client as they are. */
 export const respondPassthrough = (ctx: RequestContext, upstream: Response, finish: Finish, options: PassthroughOptions): LegResult => {
   const source = streamOf(ctx, upstream)
-  if (source === undefined) return respondWhole(ctx, upstream, options.bodyUsage)
+  if (source instanceof UpstreamFailed) return Effect.fail(source)
+  if (source === undefined) {
+    return respondWhole(ctx, upstream, options.bodyUsage, (bytes) => estimatedUsage(undefined, promptEstimate(ctx), estimateTokens(decoder.decode(bytes))))
+  }
   return respondStream(ctx, upstream, finish, { usage: options.streamUsage, failureEvent: options.failureEvent }, (hooks) =>
     passthrough(source, options.tap, hooks))
 }
 
-/** A whole (non-streaming) upstream body, passed through as sent; `bodyUsage` reads its `usage` field. */
-export const respondWhole = (ctx: RequestContext, upstream: Response, bodyUsage: (usage: unknown) => Usage | undefined): LegResult =>
-  readBody(ctx, upstream).pipe(Effect.map((bytes) => {
-    // Only the usage is parsed: an answer of embeddings or images runs to megabytes. A body
-    // that is not JSON still reaches the client as sent; it simply reports no usage.
-    ctx.usage = bodyUsage(topLevelField(bytes, USAGE_KEY))
+const OPEN_BRACE = 0x7b
+const CLOSE_BRACE = 0x7d
+
+/**
+ * Whether `bytes` look like one JSON object, as every surface's whole answer is: braces at both
+ * ends. Cheap on a body of megabytes (an embeddings or images answer), and enough to tell an
+ * answer from plain text or a body cut short, which no SDK could use either.
+ */
+const isJsonObject = (bytes: Uint8Array): boolean => {
+  let first = 0
+  let last = bytes.length - 1
+  while (first <= last && isJsonSpace(bytes[first])) first++
+  while (last > first && isJsonSpace(bytes[last])) last--
+  return last > first && bytes[first] === OPEN_BRACE && bytes[last] === CLOSE_BRACE
+}
+
+/**
+ * A whole (non-streaming) upstream body, passed through as sent; `bodyUsage` reads its `usage`
+ * field. The body must be a JSON object, as every surface promises: anything else is a 502,
+ * never an answer passed on free. A body without usage is charged at `estimate`, if given.
+ */
+export const respondWhole = (
+  ctx: RequestContext,
+  upstream: Response,
+  bodyUsage: (usage: unknown) => Usage | undefined,
+  estimate?: (body: Uint8Array) => Usage
+): LegResult =>
+  readBody(ctx, upstream).pipe(Effect.flatMap((bytes) => {
+    if (!isJsonObject(bytes)) return Effect.fail(new UpstreamFailed({ message: "the upstream answered with a body that is not a JSON object" }))
+    // Only the usage is parsed: an answer of embeddings or images runs to megabytes.
+    ctx.usage = bodyUsage(topLevelField(bytes, USAGE_KEY)) ?? estimate?.(bytes)
     const contentType = upstream.headers.get("content-type") ?? "application/json"
-    return {
+    return Effect.succeed({
       response: wholeResponse(bytes, { status: upstream.status, headers: withHeaders(ctx, { "content-type": contentType }) }),
       streaming: false
-    }
+    })
   }))
 
 export interface TranslatedOptions {
@@ -147,6 +189,7 @@ export interface TranslatedOptions {
 /** Different protocols on the two sides: the upstream's answer is translated into the client's. */
 export const respondTranslated = (ctx: RequestContext, upstream: Response, finish: Finish, options: TranslatedOptions): LegResult => {
   const source = streamOf(ctx, upstream)
+  if (source instanceof UpstreamFailed) return Effect.fail(source)
   if (source !== undefined) {
     const translator = options.translator()
     return respondStream(ctx, upstream, finish, { usage: () => translator.usage(), failureEvent: options.failureEvent }, (hooks) =>

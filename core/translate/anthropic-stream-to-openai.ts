@@ -33,7 +33,8 @@ export class AnthropicToOpenAIStream implements StreamTranslator {
   /** The tool calls that have had an argument fragment. */
   private readonly argued = new Set<number>()
   private state: "streaming" | "done" | "failed" = "streaming"
-  private finished = false
+  /** `message_stop` has been translated: the client's `[DONE]` is out. */
+  finished = false
   /** Content deltas passed on: about one token each, the estimate for a cut stream. */
   private deltas = 0
 

@@ -36,6 +36,10 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
   private refused = false
   private upstreamUsage: Usage | undefined
   private state: "streaming" | "done" | "failed" = "streaming"
+
+  get finished(): boolean {
+    return this.state === "done"
+  }
   private deltas = 0
 
   constructor(private readonly options: OpenAIToAnthropicOptions) {}

@@ -11,10 +11,12 @@ import {
   ModelNotFound,
   type RequestContext,
   Sql,
+  StoreHealth,
+  StoreUnavailable,
   type Usage,
   USD_AMOUNT_RULE
 } from "../../core/index.ts"
-import { makeLedger, type Reservation } from "./ledger.ts"
+import { ChargeKept, makeLedger, type Reservation } from "./ledger.ts"
 import { costOf, percentOf, type Rates, ratesOf } from "./pricing.ts"
 import { billingRoutes } from "./routes.ts"
 import { makeUsageRecords } from "./usage-records.ts"
@@ -32,6 +34,9 @@ interface Charge {
 }
 
 const CHARGE = Symbol("billing/charge")
+
+/** Tries at writing kept charges when the relay closes, 100 ms apart. */
+const STOP_ATTEMPTS = 30
 
 /** The longest note a credit keeps in the ledger. */
 const NOTE_MAX_CHARS = 500
@@ -57,7 +62,14 @@ export const billing = (options: BillingOptions = {}) =>
     Effect.gen(function*() {
       const sql = yield* Sql
       const log = yield* Log
-      const ledger = makeLedger(sql)
+      const health = yield* StoreHealth
+      const ledger = makeLedger(sql, {
+        health,
+        report: ({ refused, kept, recovered }) => {
+          if (refused !== undefined) log.error({ reason: refused, kept }, "the store refuses writes: charges are kept and retried, and billable requests refused (503) until it takes them")
+          else log.warn({ written: recovered }, "the store takes writes again: the kept charges are written and requests served")
+        }
+      })
       const usage = makeUsageRecords(sql)
       // Reads of money and usage see every settled request: the charges waiting to be written
       // are written first.
@@ -94,6 +106,10 @@ export const billing = (options: BillingOptions = {}) =>
           const rates = ratesFor(ctx.target?.entry)
           if (rates === undefined && !ctx.byok) {
             return Effect.fail(new ModelNotFound({ message: `model ${ctx.model} has no price on this relay` }))
+          }
+          // Fail closed: what the relay cannot record, it does not serve.
+          if (!health.writable && rates !== undefined && (!ctx.byok || byokFee > 0)) {
+            return Effect.fail(new StoreUnavailable({ message: `the relay cannot record charges right now (${health.reason}); try again shortly`, retryAfterSeconds: 5 }))
           }
           let reservation: Reservation | undefined
           if (rates !== undefined) {
@@ -135,18 +151,25 @@ export const billing = (options: BillingOptions = {}) =>
               latencyMs: outcome.latencyMs,
               ttfbMs: outcome.ttfbMs
             })
-          return Effect.sync(() => {
-            // Decided now, written with the others of the next few milliseconds: the settle
-            // does not wait for the disk, and neither do the settles after it.
+          // The charge is decided now and written with the others of this turn of the event
+          // loop; the settle ends once it is durable, and the end of the answer waits for that.
+          return Effect.suspend(() => {
             const { charged, committed } = ledger.settle(caller.account.id, charge?.reservation, cost, ctx.id, record)
             ctx.charged = charged
             if (charged < cost) {
               log.warn({ request_id: ctx.id, account: caller.account.id, cost: formatUsd(cost), charged: formatUsd(charged) }, "charge capped at the balance")
             }
-            committed.catch((error: unknown) =>
-              log.error({ request_id: ctx.id, account: caller.account.id, error: error instanceof Error ? error.name : "unknown" }, "charge could not be written")
-            )
-          })
+            return Effect.tryPromise({
+              try: () => committed,
+              catch: (error) => {
+                if (error instanceof ChargeKept) {
+                  return new StoreUnavailable({ message: `the relay cannot record this request's charge right now (${error.reason})`, retryAfterSeconds: 5 })
+                }
+                log.error({ request_id: ctx.id, account: caller.account.id, error: error instanceof Error ? error.name : "unknown" }, "charge could not be written")
+                return new StoreUnavailable({ message: "the relay could not record this request's charge" })
+              }
+            })
+          }).pipe(Effect.asVoid)
         },
 
         credit,
@@ -157,7 +180,17 @@ export const billing = (options: BillingOptions = {}) =>
 
         routes: (app, kit) => billingRoutes(app, kit, { credit, usage: reads }),
 
-        // The charges still waiting are written before the store closes.
-        stop: Effect.sync(() => ledger.commit())
+        // The charges still waiting are written before the store closes; kept ones get a few
+        // more tries, and are named in the log if the store still refuses them.
+        stop: Effect.promise(async () => {
+          ledger.stopRetrying()
+          for (let attempt = 0; attempt < STOP_ATTEMPTS; attempt++) {
+            ledger.commit()
+            ledger.stopRetrying()
+            if (ledger.pending === 0) return
+            await new Promise((resolve) => setTimeout(resolve, 100))
+          }
+          log.error({ kept: ledger.pending, reason: health.reason }, "closing with charges the store would not take: they are lost")
+        })
       }
     }))

@@ -1,4 +1,4 @@
-import { migrate, MONEY_LIMIT_NANO, type SqlShape, withinMoneyLimit } from "../../core/index.ts"
+import { migrate, MONEY_LIMIT_NANO, type SqlShape, STORE_LOCKED, StoreHealthState, storeRefusal, withinMoneyLimit } from "../../core/index.ts"
 
 /**
  * Every account's money, in nano-USD.
@@ -10,17 +10,21 @@ import { migrate, MONEY_LIMIT_NANO, type SqlShape, withinMoneyLimit } from "../.
  * reservations moved to memory also hold `reserve` and `release` rows; they moved no money.)
  *
  * Reservations, the money set aside while a request runs, live in memory: the relay is the one
- * process that serves from its store, so its memory is the authority on what is in flight, and
- * a crash leaves nothing locked. Keeping them off the disk takes a durable write off every
- * request's path.
+ * process that serves from its store (it holds the store's serve lock), so its memory is the
+ * authority on what is in flight, and a crash leaves nothing locked. Keeping them off the disk
+ * takes a durable write off every request's path.
  *
  * A settle decides its charge at once (the request's cost, or what is left of the balance when
- * that is less) and holds it in place of the reservation; the charge is written later, with
- * the other settles of GROUP_COMMIT_MS, in one transaction. A commit per request cost a Node
- * relay at 1,500 requests per second about 110 us of CPU per request, a fifth of its whole
- * cost. Nothing can be reserved against a held charge, and whoever reads money or usage
- * commits first (`commit`). A process killed outright loses the charges of its last
- * GROUP_COMMIT_MS; a relay that closes commits them.
+ * that is less) and holds it in place of the reservation; the charge is written with the other
+ * settles of the same turn of the event loop, in one transaction (group commit: a commit per
+ * request cost a Node relay at 1,500 requests per second about 110 us of CPU per request, a
+ * fifth of its whole cost). `committed` tells the request when its charge is durable: the relay
+ * sends the end of an answer only then, so a crash can lose no charge of an answer delivered.
+ *
+ * A charge the store refuses (a full disk, a read-only file, a lock held elsewhere) is kept in
+ * memory, still held against the balance, and written again until the store takes it: exactly
+ * once, since a refused transaction wrote nothing. Meanwhile `health` says the store refuses
+ * writes, and billing admits no request it would have to charge.
  */
 const MIGRATIONS = [
   `CREATE TABLE ledger (
@@ -59,14 +63,31 @@ export interface Reservation {
 /** How long admission trusts a balance it read, for writes by other processes. */
 const FRESH_MS = 500
 
-/** How long a charge may wait to be written with others. */
-export const GROUP_COMMIT_MS = 10
+/** Waits between attempts to write charges the store refused: short first, then every second. */
+const RETRY_MS = [10, 25, 50, 100, 250, 500, 1_000]
+
+/**
+ * How long a charge waits out a lock held by another process (a store command's write takes
+ * milliseconds) before its request is told the store refuses it and admission stops.
+ */
+const LOCK_GRACE_MS = 1_000
 
 /** A settled request: its charge, decided now, and when it is written. */
 export interface Settled {
   readonly charged: bigint
-  /** The amount written (less than `charged` only if the balance fell meanwhile). */
+  /**
+   * The amount written (less than `charged` only if the balance fell meanwhile), once durable.
+   * Rejected with `ChargeKept` if the store refuses it: the charge is then kept and written
+   * later, but the request cannot wait for that.
+   */
   readonly committed: Promise<bigint>
+}
+
+/** The store refused a charge for now; it is kept and written once the store takes writes. */
+export class ChargeKept extends Error {
+  constructor(readonly reason: string) {
+    super(`the charge is kept until the store takes writes again: ${reason}`)
+  }
 }
 
 interface Hold extends Reservation {
@@ -82,14 +103,26 @@ interface PendingSettle {
   readonly also: (charged: bigint) => void
   readonly resolve: (charged: bigint) => void
   readonly reject: (error: unknown) => void
+  /** Its request was told the store refused it (it is told once). */
+  told: boolean
+  /** When it was settled. */
+  readonly since: number
 }
 
-/** `schedule` runs the group commit; by default GROUP_COMMIT_MS after the first charge queued. */
-export const makeLedger = (
-  sql: SqlShape,
-  now: () => number = Date.now,
-  schedule: (commit: () => void) => void = (commit) => void setTimeout(commit, GROUP_COMMIT_MS)
-) => {
+export interface LedgerOptions {
+  readonly now?: () => number
+  /** Runs the group commit; by default once the current turn of the event loop is done. */
+  readonly schedule?: (commit: () => void) => void
+  /** Where refusals and recoveries are reported (admission, /healthz and /metrics read it). */
+  readonly health?: StoreHealthState
+  /** Told when the store refuses charges and when it takes them again. */
+  readonly report?: (event: { readonly refused?: string; readonly kept: number; readonly recovered?: number }) => void
+}
+
+export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
+  const now = options.now ?? Date.now
+  const schedule = options.schedule ?? ((commit) => void setImmediate(commit))
+  const health = options.health ?? new StoreHealthState()
   migrate(sql, "billing.ledger", MIGRATIONS)
   const append = sql.prepare("INSERT INTO ledger (account_id, kind, amount_nano, request_id, note, created_at) VALUES (?, ?, ?, ?, ?, ?)")
   const ensure = sql.prepare("INSERT INTO balances (account_id) VALUES (?) ON CONFLICT (account_id) DO NOTHING")
@@ -107,15 +140,23 @@ export const makeLedger = (
     { bigints: true }
   )
 
-  /** Money held per account by open reservations. */
+  /** Money held per account by open reservations and by charges not yet written. */
   const held = new Map<string, bigint>()
   const heldBy = (account: string) => held.get(account) ?? 0n
+  const adjust = (account: string, delta: bigint) => {
+    const left = heldBy(account) + delta
+    if (left === 0n) held.delete(account)
+    else held.set(account, left)
+  }
   const release = (hold: Hold | undefined) => {
     if (hold === undefined || !hold.open) return
     hold.open = false
-    const left = heldBy(hold.account) - hold.amount
-    if (left === 0n) held.delete(hold.account)
-    else held.set(hold.account, left)
+    adjust(hold.account, -hold.amount)
+  }
+  const rehold = (hold: Hold | undefined) => {
+    if (hold === undefined || hold.open) return
+    hold.open = true
+    adjust(hold.account, hold.amount)
   }
   const stored = (account: string) => read.get<{ balance_nano: bigint }>(account)?.balance_nano ?? 0n
 
@@ -149,34 +190,96 @@ export const makeLedger = (
     return charged
   }
 
+  /** Charges the store refused, oldest first, written before any newer one. */
+  let kept: Array<PendingSettle> = []
   let queue: Array<PendingSettle> = []
-  const commit = () => {
-    // A read may have committed the queue before its scheduled time.
-    if (queue.length === 0) return
-    const batch = queue
-    queue = []
-    // Each is written against the balance the one before left, so their holds go first; one
-    // that cannot be written frees its money too (a lost charge beats a locked account).
+  let retry: ReturnType<typeof setTimeout> | undefined
+  let attempts = 0
+
+  /**
+   * Writes `batch` in one transaction against the balances as stored (so their holds are let
+   * go first, and taken again if the write fails). Returns the error when it was not written.
+   */
+  const write = (batch: ReadonlyArray<PendingSettle>): { readonly charged: Array<bigint> } | { readonly error: unknown } => {
     for (const pending of batch) release(pending.hold)
-    for (const pending of batch) known.delete(pending.account)
     try {
-      const charged = sql.transaction(() => batch.map(apply))
-      batch.forEach((pending, i) => pending.resolve(charged[i]!))
-    } catch {
-      // One settle that cannot be written must not cost the others theirs: each on its own.
-      for (const pending of batch) {
-        try {
-          pending.resolve(sql.transaction(() => apply(pending)))
-        } catch (error) {
-          pending.reject(error)
-          // Its charge is lost, not its request's usage record: that is written alone, charging
-          // nothing. Should it fail too, the rejection has reported why.
-          try {
-            pending.also(0n)
-          } catch {}
-        }
-      }
+      return { charged: sql.transaction(() => batch.map(apply)) }
+    } catch (error) {
+      for (const pending of batch) rehold(pending.hold)
+      return { error }
     }
+  }
+
+  const keep = (pending: PendingSettle, reason: string) => {
+    kept.push(pending)
+    if (reason === STORE_LOCKED && now() - pending.since < LOCK_GRACE_MS) return
+    // Told once: the request stops waiting; its charge does not stop being written.
+    if (pending.told) return
+    pending.told = true
+    pending.reject(new ChargeKept(reason))
+  }
+
+  const refusedNow = (reason: string) => {
+    // A lock is the store refusing only once a charge has waited it out.
+    if (kept.some((pending) => pending.told) && health.refused(reason)) options.report?.({ refused: reason, kept: kept.length })
+    health.setKept(kept.length)
+    if (retry === undefined) {
+      retry = setTimeout(() => {
+        retry = undefined
+        commit()
+      }, RETRY_MS[Math.min(attempts++, RETRY_MS.length - 1)])
+    }
+  }
+
+  const commit = (): void => {
+    if (queue.length === 0 && kept.length === 0) return
+    const earlier = kept
+    const fresh = queue
+    kept = []
+    queue = []
+    // Each is written against the balance the one before left.
+    const batch = earlier.length === 0 ? fresh : earlier.concat(fresh)
+    for (const pending of batch) known.delete(pending.account)
+    const result = write(batch)
+    if ("charged" in result) {
+      batch.forEach((pending, i) => pending.resolve(result.charged[i]!))
+      attempts = 0
+      health.setKept(0)
+      if (health.recovered()) options.report?.({ kept: 0, recovered: earlier.length })
+      return
+    }
+    const refusal = storeRefusal(result.error)
+    if (refusal !== undefined) {
+      for (const pending of batch) keep(pending, refusal)
+      refusedNow(refusal)
+      return
+    }
+    // Not the store but one settle (its usage record, say) failed: each on its own, so it
+    // costs no other its charge.
+    let refused: string | undefined
+    for (const pending of batch) {
+      const alone = write([pending])
+      if ("charged" in alone) {
+        pending.resolve(alone.charged[0]!)
+        continue
+      }
+      const reason = storeRefusal(alone.error)
+      if (reason !== undefined) {
+        refused = reason
+        keep(pending, reason)
+        continue
+      }
+      // Its charge cannot be written, ever; its request's usage record still is, charging
+      // nothing, and its money is freed (it would otherwise stay held for good).
+      release(pending.hold)
+      pending.reject(alone.error)
+      try {
+        sql.transaction(() => pending.also(0n))
+      } catch {}
+    }
+    if (refused !== undefined) return refusedNow(refused)
+    health.setKept(0)
+    if (health.recovered()) options.report?.({ kept: 0, recovered: earlier.length })
   }
 
   return {
@@ -184,7 +287,8 @@ export const makeLedger = (
 
     /**
      * Adds a top-up or a correction (negative); never overwrites. False, with nothing written,
-     * when the amount or the balance it would leave is beyond MONEY_LIMIT_NANO.
+     * when the amount or the balance it would leave is beyond MONEY_LIMIT_NANO. Throws when the
+     * store refuses the write.
      */
     credit(account: string, amount: bigint, note: string | null): boolean {
       // Checked before binding: a driver may refuse a bigint past 64 bits, or wrap it around.
@@ -207,17 +311,17 @@ export const makeLedger = (
       const balance = admissionBalance(account)
       const reserved = heldBy(account)
       if (balance - reserved < amount) return { balance, reserved }
-      held.set(account, reserved + amount)
+      adjust(account, amount)
       const hold: Hold = { account, amount, open: true }
       return hold
     },
 
     /**
-     * Releases a reservation (if any) and charges `cost`: decided now and held, written within
-     * GROUP_COMMIT_MS in one transaction with `also` (the usage record, which is told the
-     * amount; told 0 on its own when the charge cannot be written). A charge never takes the
-     * balance below zero, nor below what other requests hold: past that, it stops at what is
-     * available.
+     * Releases a reservation (if any) and charges `cost`: decided now and held, written at the
+     * end of this turn of the event loop in one transaction with `also` (the usage record, which
+     * is told the amount; told 0 on its own when the charge can never be written). A charge
+     * never takes the balance below zero, nor below what other requests hold: past that, it
+     * stops at what is available.
      */
     settle(account: string, reservation: Reservation | undefined, cost: bigint, requestId: string, also: (charged: bigint) => void): Settled {
       release(reservation as Hold | undefined)
@@ -230,17 +334,29 @@ export const makeLedger = (
       let hold: Hold | undefined
       if (charged > 0n) {
         hold = { account, amount: charged, open: true }
-        held.set(account, heldBy(account) + charged)
+        adjust(account, charged)
       }
       const committed = new Promise<bigint>((resolve, reject) => {
-        if (queue.length === 0) schedule(commit)
-        queue.push({ account, hold, cost, charged, requestId, also, resolve, reject })
+        // While charges are kept, the retry writes the new ones with them.
+        if (queue.length === 0 && retry === undefined) schedule(commit)
+        queue.push({ account, hold, cost, charged, requestId, also, resolve, reject, told: false, since: now() })
       })
       return { charged, committed }
     },
 
     /** Writes the charges waiting now, instead of at the scheduled time: before a read. */
     commit,
+
+    /** Charges waiting to be written (kept after a refusal, or queued). */
+    get pending(): number {
+      return kept.length + queue.length
+    },
+
+    /** Stops retrying on a timer (the relay is closing; a last `commit` may still write them). */
+    stopRetrying(): void {
+      if (retry !== undefined) clearTimeout(retry)
+      retry = undefined
+    },
 
     /** The balance recomputed from the ledger alone. */
     fromLedger: (account: string): bigint => sums.get<{ balance: bigint }>(account)!.balance

@@ -112,7 +112,7 @@ const prepared = (
 
 const respond = async (leg: EndpointLeg, ctx: RequestContext, upstream: Response) => {
   const ends: Array<ResponseEnd> = []
-  const exit = await Effect.runPromiseExit(leg.respond(ctx, upstream, (_, end) => void ends.push(end)))
+  const exit = await Effect.runPromiseExit(leg.respond(ctx, upstream, async (_, end) => void ends.push(end)))
   return { exit, ends }
 }
 

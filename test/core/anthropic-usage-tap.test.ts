@@ -19,7 +19,7 @@ const EVENTS = [
 ]
 const STREAM = enc.encode(EVENTS.join(""))
 
-const hooks = { firstByte: () => undefined, end: () => undefined, failureEvent: new Uint8Array() }
+const hooks = { firstByte: () => undefined, end: async () => undefined, failureEvent: new Uint8Array() }
 
 describe("AnthropicUsageTap", () => {
   it("reads input and cache counts from message_start and the output from message_delta", () => {

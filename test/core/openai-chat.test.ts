@@ -189,7 +189,7 @@ describe("openAIChatLeg.respond (streaming)", () => {
     const ctx = prepared(body)
     const ends: Array<ResponseEnd> = []
     const upstream = new Response(sse([content, usage, "[DONE]"]), { status: 200, headers: { "content-type": "text/event-stream" } })
-    const { response, streaming } = await Effect.runPromise(openAIChatLeg.respond(ctx, upstream, (_, end) => void ends.push(end)))
+    const { response, streaming } = await Effect.runPromise(openAIChatLeg.respond(ctx, upstream, async (_, end) => void ends.push(end)))
     const text = await response.text()
     return { ctx, ends, text, streaming, response }
   }

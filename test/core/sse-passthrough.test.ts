@@ -15,9 +15,10 @@ const recordingHooks = () => {
       firstBytes++
       log.push("firstByte")
     },
-    end: (end) => {
+    end: async (end) => {
       ends.push(end)
       log.push(`end:${end.kind}`)
+      return undefined
     },
     failureEvent: FAILURE
   }

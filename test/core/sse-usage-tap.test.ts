@@ -29,7 +29,7 @@ const feed = (tap: OpenAIUsageTap, events: ReadonlyArray<string>) => events.map(
 /** Reads usage through a call, so an earlier `assert.equal(tap.usage, undefined)` does not narrow it. */
 const usageOf = (tap: OpenAIUsageTap) => tap.usage
 
-const noopHooks = { firstByte: () => undefined, end: () => undefined, failureEvent: new Uint8Array() }
+const noopHooks = { firstByte: () => undefined, end: async () => undefined, failureEvent: new Uint8Array() }
 
 describe("OpenAIUsageTap", () => {
   it("reads the upstream usage from the usage-only chunk", () => {

@@ -12,7 +12,7 @@ export const translate = async (translator: StreamTranslator, chunks: ReadonlyAr
   const ends: Array<StreamEnd> = []
   const stream = translateStream(sourceOf(chunks, options).reader, translator, {
     firstByte: () => undefined,
-    end: (end) => void ends.push(end),
+    end: async (end) => void ends.push(end),
     failureEvent: FAILURE
   })
   const text = dec.decode(concatBytes(await readAll(stream)))

@@ -327,7 +327,7 @@ describe("translated streams and the client", () => {
   it("cancelling the client's stream cancels the upstream body and reports aborted once", async () => {
     const source = sourceOf(ANTHROPIC_EVENTS.map((e) => enc.encode(e)))
     const ends: Array<StreamEnd> = []
-    const stream = webStream(translateStream(source.reader, toOpenAI(), { firstByte: () => undefined, end: (e) => void ends.push(e), failureEvent: FAILURE }))
+    const stream = webStream(translateStream(source.reader, toOpenAI(), { firstByte: () => undefined, end: async (e) => void ends.push(e), failureEvent: FAILURE }))
     const reader = stream.getReader()
     await reader.read()
     await reader.cancel()

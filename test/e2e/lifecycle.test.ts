@@ -83,19 +83,21 @@ describe("first run with the shipped config", () => {
   })
 })
 
-describe("two relays started together on a new data directory", () => {
-  it("create one default account, print one key, and seal BYOK credentials with one master key", async () => {
+describe("one relay per data directory", () => {
+  it("a second relay on a directory a running relay serves refuses to start and says why; once the first stops, it starts on the same store", async () => {
     const own = "sk-user-own-key-5151"
     const mock = new MockOpenAI({ "sk-shared-000": "ok", [own]: "ok" })
     const env = { OPENAI_API_KEY: "sk-shared-000", OPENAI_BASE_URL: await mock.start() }
     const dataDir = mkdtempSync(join(tmpdir(), "relay-twins-"))
-    const [a, b] = await Promise.all([startRelay({ config: METERED_CONFIG, dataDir, env }), startRelay({ config: METERED_CONFIG, dataDir, env })])
+    const a = await startRelay({ config: METERED_CONFIG, dataDir, env })
     try {
-      const printed = [a.firstRunKey, b.firstRunKey].filter((key) => key !== undefined)
-      assert.equal(printed.length, 1, "one of them creates the default account and prints its key")
-      const accounts = (await (await b.admin("GET", "/admin/accounts")).json()) as { data: Array<AccountView> }
-      assert.deepEqual(accounts.data.map((account) => account.name), ["default"])
-
+      // Two relays on one store would admit against the same balance and limits twice.
+      await assert.rejects(startRelay({ config: METERED_CONFIG, dataDir, env }), (error: Error) => {
+        assert.match(error.message, /exited with 1 before listening/)
+        assert.match(error.message, /another relay is serving from the store .*relay\.db/)
+        assert.doesNotMatch(error.message, /\n\s+at /, "a message, not a stack trace")
+        return true
+      })
       const { key } = await createAccount(a, { name: "twin-byok", credits: "1.00" })
       const put = await fetch(`${a.baseURL}/account/byok/openai`, {
         method: "PUT",
@@ -103,13 +105,35 @@ describe("two relays started together on a new data directory", () => {
         body: JSON.stringify({ api_key: own })
       })
       assert.equal(put.status, 200)
-      const client = new OpenAI({ baseURL: `${b.url}/byok/v1`, apiKey: key, maxRetries: 0 })
-      const reply = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "sealed by the other" }] })
-      assert.equal(reply.choices[0]?.message.content, "sealed by the other")
-      assert.equal(mock.chats.at(-1)!.headers.authorization, `Bearer ${own}`, "the credential one relay sealed opens in the other")
+      assert.equal(await a.stop(), 0)
+
+      // The lock goes with its process: the next relay on the directory starts, on the same store.
+      const b = await startRelay({ config: METERED_CONFIG, dataDir, env })
+      try {
+        assert.equal(b.firstRunKey, undefined, "the store already has its default account")
+        const client = new OpenAI({ baseURL: `${b.url}/byok/v1`, apiKey: key, maxRetries: 0 })
+        const reply = await client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "sealed by the other" }] })
+        assert.equal(reply.choices[0]?.message.content, "sealed by the other")
+        assert.equal(mock.chats.at(-1)!.headers.authorization, `Bearer ${own}`, "the credential one relay sealed opens in the next")
+      } finally {
+        await b.stop()
+      }
     } finally {
-      await Promise.all([a.stop(), b.stop()])
+      await a.stop()
       await mock.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it("a relay killed outright leaves no lock behind", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "relay-killed-"))
+    try {
+      const a = await startRelay({ dataDir })
+      await a.stop("SIGKILL")
+      const b = await startRelay({ dataDir })
+      assert.equal((await fetch(`${b.url}/healthz`)).status, 200)
+      assert.equal(await b.stop(), 0)
+    } finally {
       rmSync(dataDir, { recursive: true, force: true })
     }
   })

@@ -1,5 +1,5 @@
 import { Layer } from "effect"
-import { Keyring, type KeyringShape, Log, type LogShape, Operator, type RelayInfo, Sql, type SqlShape, UpstreamHttp } from "../../core/index.ts"
+import { Keyring, type KeyringShape, Log, type LogShape, Operator, type RelayInfo, Sql, type SqlShape, StoreHealth, StoreHealthState, UpstreamHttp } from "../../core/index.ts"
 import { openNodeStore } from "../../runtime/node-store.ts"
 
 /** A keyring of one fixed key, as the runtime would supply it. */
@@ -10,13 +10,14 @@ export const testKeyring = async (): Promise<KeyringShape> => {
 }
 
 /** The core services for in-process tests: an in-memory store, a recording log, no network. */
-export const testServices = async (options: { sql?: SqlShape; log?: LogShape } = {}) =>
+export const testServices = async (options: { sql?: SqlShape; log?: LogShape; storeHealth?: StoreHealthState } = {}) =>
   Layer.mergeAll(
     Layer.succeed(Sql, options.sql ?? openNodeStore(":memory:")),
     Layer.succeed(Log, options.log ?? { debug() {}, info() {}, warn() {}, error() {}, request() {} }),
     Layer.succeed(UpstreamHttp, { send: () => ({ response: Promise.reject(new Error("no network in unit tests")), abort: () => undefined }) }),
     Layer.succeed(Operator, { notice: () => undefined }),
-    Layer.succeed(Keyring, await testKeyring())
+    Layer.succeed(Keyring, await testKeyring()),
+    Layer.succeed(StoreHealth, options.storeHealth ?? new StoreHealthState())
   )
 
 /** What plugins learn at setup, for tests that set one up alone. */

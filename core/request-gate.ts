@@ -1,0 +1,46 @@
+/**
+ * The door every request comes through. Once the relay stops it lets no new request in (on a
+ * new connection or a kept-alive one), and tells when the requests already in have been
+ * answered, so the store is closed under none of them.
+ */
+export class RequestGate {
+  private open = true
+  private inside = 0
+  private waiters: Array<() => void> = []
+
+  /** Lets a request in; false once the relay is stopping. */
+  enter(): boolean {
+    if (!this.open) return false
+    this.inside++
+    return true
+  }
+
+  /** The request has its answer (a stream's end is the pipeline's to await). */
+  leave(): void {
+    this.inside--
+    if (this.inside > 0) return
+    const waiters = this.waiters
+    this.waiters = []
+    for (const wake of waiters) wake()
+  }
+
+  get accepting(): boolean {
+    return this.open
+  }
+
+  close(): void {
+    this.open = false
+  }
+
+  /** Resolves once no request is inside, or after `timeoutMs`; true if none is. */
+  idle(timeoutMs: number): Promise<boolean> {
+    if (this.inside === 0) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs)
+      this.waiters.push(() => {
+        clearTimeout(timer)
+        resolve(true)
+      })
+    })
+  }
+}
