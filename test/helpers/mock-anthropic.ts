@@ -26,6 +26,8 @@ export type AnthropicKeyBehaviour = "ok" | "fail500" | "overloaded529" | "rate42
 
 export interface AnthropicRecord {
   readonly path: string
+  /** The query string, `?` included, or "". */
+  readonly query: string
   readonly headers: IncomingMessage["headers"]
   readonly body: Record<string, unknown>
   /** The bytes answered (a stream's, as far as it went). */
@@ -145,7 +147,9 @@ export class MockAnthropic {
     } catch {
       // recorded as empty; refused below
     }
-    const record: AnthropicRecord = { path: req.url ?? "", headers: req.headers, body, response: "", aborted: false, chunksSent: 0 }
+    // The path without its query: Claude Code sends `?beta=true`, which the real API accepts.
+    const path = (req.url ?? "").split("?")[0]!
+    const record: AnthropicRecord = { path, query: (req.url ?? "").slice(path.length), headers: req.headers, body, response: "", aborted: false, chunksSent: 0 }
     this.requests.push(record)
     res.on("close", () => {
       if (!res.writableFinished) record.aborted = true
@@ -165,12 +169,12 @@ export class MockAnthropic {
     if (behaviour === "rate429") return json(429, errorBody("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"), { "retry-after": "9" })
     if (typeof req.headers["anthropic-version"] !== "string") return json(400, errorBody("invalid_request_error", "anthropic-version: header is required"))
 
-    if (req.url === "/v1/messages/count_tokens") {
+    if (path === "/v1/messages/count_tokens") {
       const problem = invalidMessages(body, false)
       if (problem) return json(400, errorBody("invalid_request_error", problem))
       return json(200, JSON.stringify({ input_tokens: countTokensFor(body.messages as Array<unknown>) }))
     }
-    if (req.url !== "/v1/messages") return json(404, errorBody("not_found_error", `Not found: ${req.url}`))
+    if (path !== "/v1/messages") return json(404, errorBody("not_found_error", `Not found: ${req.url}`))
     const problem = invalidMessages(body, true)
     if (problem) return json(400, errorBody("invalid_request_error", problem))
 
