@@ -19,7 +19,8 @@ import { sampleOf, toolDirective } from "./scripted-answers.ts"
  * key is an authentication_error. Models:
  * - `claude-tools*`: text plus a tool_use of the first declared tool, its input streamed in
  *   4-character fragments; after a tool result, text quoting it.
- * - any model: a tool_use of the tool the last user turn names with `<call tool="...">` (see
+ * - any model: a tool_use of the tool `tool_choice` forces, or else of the tool the last user
+ *   turn names with `<call tool="...">` (see
  *   scripted-answers.ts); with `output_config.format`, a JSON answer that fits its schema.
  * - `claude-thinking*`, or thinking enabled with a budget: a thinking block before the text.
  * - `claude-slow`: 100 text deltas 30 ms apart. `claude-max`: stops at max_tokens.
@@ -249,8 +250,15 @@ export class MockAnthropic {
     // The last turn, not an instruction after it (a system message may follow the tool results).
     const last = messages.findLast((m) => m.role !== "system")!
     const results = blocksOf(last.content).filter((b) => b.type === "tool_result")
-    const tools = (body.tools ?? []) as Array<{ name: string }>
-    const directive = results.length === 0 ? toolDirective(textOf(last.content), tools.map((tool) => tool.name)) : undefined
+    const tools = (body.tools ?? []) as Array<{ name: string; input_schema?: Parameters<typeof sampleOf>[0] }>
+    // A forced tool is called, as the real API does, with an input that fits its schema.
+    const choice = body.tool_choice as { type?: string; name?: string } | undefined
+    const forced = results.length > 0 ? undefined : choice?.type === "tool" ? tools.find((tool) => tool.name === choice.name) : choice?.type === "any" ? tools[0] : undefined
+    const directive = results.length > 0
+      ? undefined
+      : forced !== undefined
+      ? { name: forced.name, input: sampleOf(forced.input_schema) as Record<string, unknown> }
+      : toolDirective(textOf(last.content), tools.map((tool) => tool.name))
     const callsTool = directive !== undefined || (model.startsWith("claude-tools") && results.length === 0 && tools.length > 0)
     const format = (body.output_config as { format?: { schema?: Parameters<typeof sampleOf>[0] } } | undefined)?.format
 

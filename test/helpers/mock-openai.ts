@@ -15,8 +15,9 @@ import { sampleOf, toolDirective } from "./scripted-answers.ts"
  *   answers with two tool calls whose arguments arrive in fragments (and, after tool results,
  *   with text quoting them); `mock-bad-request` answers 400; `mock-hang` never answers;
  *   a model named `*reasoner*` answers with `reasoning_content` first (as DeepSeek does);
- *   anything else echoes the last user message. Any model calls the tool the last user
- *   message names with `<call tool="...">` (see scripted-answers.ts), and answers a
+ *   anything else echoes the last user message. Any model calls the function `tool_choice`
+ *   forces, or else the tool the last user message names with `<call tool="...">` (see
+ *   scripted-answers.ts), and answers a
  *   `json_schema` response format with JSON that fits the schema.
  * Like the real API it refuses (400, naming the param) a tool message that answers no tool
  * call of the assistant message before it, an unknown content part, or a bad token limit; an
@@ -189,8 +190,17 @@ export class MockOpenAI {
     // The turn so far, less instructions after it (a client may add a system message after the tool results).
     const turn = messages.slice(0, messages.findLastIndex((m) => m.role !== "system" && m.role !== "developer") + 1)
     const toolResults = turn.at(-1)?.role === "tool" ? turn.slice(turn.findLastIndex((m) => m.role !== "tool") + 1) : []
-    const declared = ((body.tools ?? []) as Array<{ function?: { name?: string } }>).map((tool) => String(tool.function?.name))
-    const directive = turn.at(-1)?.role === "user" ? toolDirective(textOf(turn.at(-1)!.content), declared) : undefined
+    const tools = (body.tools ?? []) as Array<{ function?: { name?: string; parameters?: Parameters<typeof sampleOf>[0] } }>
+    // A forced function is called, as the real API does, with arguments that fit its schema.
+    const choice = body.tool_choice as { function?: { name?: string } } | string | undefined
+    const forced = turn.at(-1)?.role !== "user"
+      ? undefined
+      : choice === "required" ? tools[0] : typeof choice === "object" ? tools.find((tool) => tool.function?.name === choice.function?.name) : undefined
+    const directive = forced !== undefined
+      ? { name: String(forced.function?.name), input: sampleOf(forced.function?.parameters) as Record<string, unknown> }
+      : turn.at(-1)?.role === "user"
+      ? toolDirective(textOf(turn.at(-1)!.content), tools.map((tool) => String(tool.function?.name)))
+      : undefined
     const calls = directive !== undefined
       ? [{ id: `call_mock${this.requests.length}`, name: directive.name, arguments: JSON.stringify(directive.input) }]
       : TOOL_CALLS
