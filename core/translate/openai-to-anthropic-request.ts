@@ -135,8 +135,8 @@ const toolChoiceOf = (choice: unknown): Record<string, unknown> | InvalidRequest
  */
 const thinkingFor = (body: Body, target: TargetModel, turns: ReadonlyArray<Turn>, maxTokens: number) => {
   if (!target.reasoning) return undefined
-  const choice = body.tool_choice
-  if (choice === "required" || (typeof choice === "object" && choice !== null)) return undefined
+  const choice = body.tool_choice as string | { type?: unknown } | null | undefined
+  if (choice === "required" || (typeof choice === "object" && choice?.type === "function")) return undefined
   const lastAssistant = turns.findLast((turn) => turn.role === "assistant")
   if (lastAssistant?.content.some((block) => block.type === "tool_use")) return undefined
   return anthropicThinkingOf(body.reasoning_effort, target.model, maxTokens)
