@@ -107,7 +107,7 @@ const userMessages = (content: ReadonlyArray<Block>, param: string): Array<ChatM
 /**
  * An assistant turn: text joined, tool uses as tool calls. Thinking blocks are dropped: those
  * the relay made from an OpenAI-protocol model's reasoning go back to no such server (OpenAI
- * has no input for them, and DeepSeek refuses `reasoning_content` sent back), and Claude's
+ * has no input for them, and DeepSeek's reasoner refuses `reasoning_content` sent back), and Claude's
  * signed ones mean nothing elsewhere. Server-tool blocks, which only Anthropic runs, go too.
  */
 const assistantMessage = (content: ReadonlyArray<Block>): ChatMessage | undefined => {

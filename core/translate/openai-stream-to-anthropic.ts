@@ -19,8 +19,8 @@ const sse = (type: string, data: Record<string, unknown>): string => `event: ${t
 /**
  * An OpenAI chat-completion stream as Anthropic Messages events (PROTOCOLS.md 3.4). Content
  * blocks open and close in order: reasoning (`reasoning_content` or `reasoning`, as
- * OpenAI-compatible servers stream it) opens a thinking block, text a text block, a tool call with an id opens a
- * tool-use block, and each argument fragment goes to its call's block, found by the call's
+ * OpenAI-compatible servers stream it) opens a thinking block, text a text block, a tool call
+ * with an id a tool-use block, and each argument fragment goes to its call's block, found by the call's
  * OpenAI index (a fragment arriving after its block closed still names that block, which the
  * SDKs accumulate by index). OpenAI reports usage only at the end, so `message_start` says 0 input tokens
  * and the final `message_delta` carries the real input, cache and output counts; it is held
