@@ -21,9 +21,11 @@ interface ClaudeResult {
 /**
  * Runs Claude Code once, headless (`claude -p`), as a new user would: a throw-away HOME, the
  * relay (or a mock) as its Anthropic base URL, nothing sent anywhere else. Read is the one
- * tool it may use without asking.
+ * tool it may use without asking (`--dangerously-skip-permissions` is refused to root). The
+ * key goes as `ANTHROPIC_API_KEY` (sent as `x-api-key`) or, with `bearer`, as
+ * `ANTHROPIC_AUTH_TOKEN` (sent as `Authorization: Bearer`).
  */
-const runClaude = async (options: { baseUrl: string; apiKey: string; model: string; prompt: string; cwd: string }): Promise<ClaudeResult> => {
+const runClaude = async (options: { baseUrl: string; apiKey: string; model: string; prompt: string; cwd: string; bearer?: boolean }): Promise<ClaudeResult> => {
   const home = mkdtempSync(join(tmpdir(), "claude-home-"))
   try {
     const child = spawn(clientBin("claude"), ["-p", options.prompt, "--output-format", "json", "--model", options.model, "--allowedTools", "Read"], {
@@ -32,7 +34,7 @@ const runClaude = async (options: { baseUrl: string; apiKey: string; model: stri
         PATH: process.env.PATH,
         HOME: home,
         ANTHROPIC_BASE_URL: options.baseUrl,
-        ANTHROPIC_API_KEY: options.apiKey,
+        ...(options.bearer ? { ANTHROPIC_AUTH_TOKEN: options.apiKey } : { ANTHROPIC_API_KEY: options.apiKey }),
         // Its side requests (titles, summaries) go to the model under test, not to a Haiku the catalog may lack.
         ANTHROPIC_SMALL_FAST_MODEL: options.model,
         ANTHROPIC_DEFAULT_HAIKU_MODEL: options.model,
@@ -58,7 +60,7 @@ const runClaude = async (options: { baseUrl: string; apiKey: string; model: stri
   }
 }
 
-/** Every text Claude Code sent in a request's user turns (its prompt sits among system reminders). */
+/** The `anthropic-beta` values of a request. */
 const betasOf = (headers: Record<string, unknown>): Array<string> => String(headers["anthropic-beta"] ?? "").split(",").filter((beta) => beta !== "")
 
 describe("Claude Code (the real CLI) through the relay", () => {
@@ -119,9 +121,9 @@ describe("Claude Code (the real CLI) through the relay", () => {
     assert.match(JSON.stringify(last.at(-1)!.content), /"type":"tool_result".*tangerine-42/s, "the file's text went back as a tool result")
   })
 
-  it("answers on a GPT model: Claude Code's request translated, effort as reasoning_effort", async () => {
+  it("answers on a GPT model: Claude Code's request translated, effort as reasoning_effort (key as a bearer token)", async () => {
     const before = openai.chats.length
-    const result = await runClaude({ baseUrl: relay.url, apiKey: key, model: "gpt-5.5", prompt: "Say marker-plain-gpt back.", cwd: workdir })
+    const result = await runClaude({ baseUrl: relay.url, apiKey: key, model: "gpt-5.5", prompt: "Say marker-plain-gpt back.", cwd: workdir, bearer: true })
     assert.equal(result.is_error, false, result.result)
     assert.match(result.result, /marker-plain-gpt/)
     const seen = openai.chats.slice(before).find((r) => r.raw.includes("marker-plain-gpt"))!
