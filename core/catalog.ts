@@ -35,6 +35,11 @@ export const ModelEntry = Schema.Struct({
   contextWindow: Schema.optional(PositiveInt),
   maxOutputTokens: Schema.optional(PositiveInt),
   pricing: Schema.optional(ModelPricing),
+  /**
+   * The model reasons (takes `reasoning_effort`, or Claude's thinking): translated reasoning
+   * controls reach it. Unset, the model's name decides (o-series and gpt-5 do, gpt-4o does not).
+   */
+  reasoning: Schema.optional(Schema.Boolean),
   /** Seconds since the epoch, shown as `created` in the model list. */
   created: Schema.optional(Schema.Int)
 })

@@ -7,7 +7,7 @@ import { OpenAIToAnthropicStream } from "../translate/openai-stream-to-anthropic
 import { fromAnthropicUsage } from "../usage.ts"
 import { MessagesRequest } from "./anthropic-schema.ts"
 import { decodeWith, echoAlias } from "./decode.ts"
-import { capTokens, promptEstimate, respondPassthrough, respondTranslated, useUpstreamModel } from "./legs.ts"
+import { capTokens, promptEstimate, respondPassthrough, respondTranslated, translationTarget, useUpstreamModel } from "./legs.ts"
 
 /** Sent when the upstream fails mid-stream: Anthropic's SDKs raise an `error` event. */
 const ANTHROPIC_FAILURE_EVENT = new TextEncoder().encode(
@@ -36,11 +36,7 @@ export const anthropicMessagesLeg: EndpointLeg = {
 export const openAIMessagesLeg: EndpointLeg = {
   path: "/chat/completions",
   prepare(ctx) {
-    const target = ctx.target!
-    const translated = toOpenAIRequest(ctx.body as MessagesRequest & Record<string, unknown>, {
-      model: target.upstreamModel,
-      maxOutputTokens: target.entry?.maxOutputTokens
-    })
+    const translated = toOpenAIRequest(ctx.body as MessagesRequest & Record<string, unknown>, translationTarget(ctx))
     if (translated instanceof InvalidRequest) return translated
     ctx.body = translated
     ctx.bodyChanged = true

@@ -6,7 +6,12 @@ const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 const ContentBlock = Schema.Struct({ type: Schema.NonEmptyString })
 
 const Message = Schema.Struct({
-  role: Schema.Literals(["user", "assistant"]),
+  /**
+   * `system` is an instruction at its place in the conversation (Anthropic's
+   * mid-conversation-system beta; Claude Code sends them): passed to Claude as sent, and to
+   * other models as a system message at that place.
+   */
+  role: Schema.Literals(["user", "assistant", "system"]),
   content: Schema.Union([Schema.String, Schema.Array(ContentBlock)])
 })
 
@@ -52,7 +57,15 @@ export const MessagesRequest = Schema.Struct({
   temperature: Schema.optional(Schema.Number),
   top_p: Schema.optional(Schema.Number),
   top_k: Schema.optional(Schema.Number),
-  metadata: Schema.optional(Schema.Struct({ user_id: Schema.optional(Schema.NullOr(Schema.String)) }))
+  metadata: Schema.optional(Schema.Struct({ user_id: Schema.optional(Schema.NullOr(Schema.String)) })),
+  /** Open to thinking types Anthropic adds later: a Claude upstream judges them, a translator reads the ones it knows. */
+  thinking: Schema.optional(Schema.Struct({ type: Schema.NonEmptyString, budget_tokens: Schema.optional(PositiveInt) })),
+  output_config: Schema.optional(Schema.Struct({
+    effort: Schema.optional(Schema.String),
+    format: Schema.optional(Schema.Struct({ type: Schema.NonEmptyString, schema: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)) }))
+  })),
+  context_management: Schema.optional(Schema.Struct({ edits: Schema.optional(Schema.Array(Schema.Struct({ type: Schema.NonEmptyString }))) })),
+  service_tier: Schema.optional(Schema.String)
 })
 
 export type CountTokensRequest = Schema.Schema.Type<typeof CountTokensRequest>

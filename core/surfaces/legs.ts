@@ -8,6 +8,8 @@ import { topLevelField } from "../json-field.ts"
 import { isJsonSpace, USAGE_KEY } from "../sse/events.ts"
 import { passthrough, type PassthroughHooks, type StreamInspector } from "../sse/passthrough.ts"
 import { type StreamTranslator, translateStream } from "../sse/translate.ts"
+import type { TargetModel } from "../translate/openai-to-anthropic-request.ts"
+import { reasons } from "../translate/reasoning.ts"
 import { estimatedUsage, estimateTokens, type Usage } from "../usage.ts"
 import { bytesOf, heldBytesOf, wholeResponse } from "../whole-body.ts"
 
@@ -28,6 +30,16 @@ export const aliased = (ctx: RequestContext): boolean => ctx.target !== undefine
 export const useUpstreamModel = (ctx: RequestContext): void => {
   const target = ctx.target!
   if (target.upstreamModel !== ctx.model) ctx.setBodyField("model", target.upstreamModel)
+}
+
+/** The model a translated request is written for. */
+export const translationTarget = (ctx: RequestContext): TargetModel => {
+  const target = ctx.target!
+  return {
+    model: target.upstreamModel,
+    maxOutputTokens: target.entry?.maxOutputTokens,
+    reasoning: reasons(target.upstreamModel, target.entry)
+  }
 }
 
 /** Lowers a token limit above the catalogued model's output cap to the cap (SPEC section 10). */

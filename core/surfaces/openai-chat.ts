@@ -7,7 +7,7 @@ import { toChatCompletion } from "../translate/anthropic-to-openai-response.ts"
 import { toAnthropicRequest } from "../translate/openai-to-anthropic-request.ts"
 import { estimatedUsage, fromOpenAIUsage } from "../usage.ts"
 import { decodeWith, echoAlias } from "./decode.ts"
-import { capTokens, promptEstimate, respondPassthrough, respondTranslated, useUpstreamModel } from "./legs.ts"
+import { capTokens, promptEstimate, respondPassthrough, respondTranslated, translationTarget, useUpstreamModel } from "./legs.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
 const optionalNullable = <S extends Schema.Top>(schema: S) => Schema.optional(Schema.NullOr(schema))
@@ -85,11 +85,7 @@ export const openAIChatLeg: EndpointLeg = {
 export const anthropicChatLeg: EndpointLeg = {
   path: "/v1/messages",
   prepare(ctx) {
-    const target = ctx.target!
-    const translated = toAnthropicRequest(ctx.body as ChatCompletionRequest & Record<string, unknown>, {
-      model: target.upstreamModel,
-      maxOutputTokens: target.entry?.maxOutputTokens
-    })
+    const translated = toAnthropicRequest(ctx.body as ChatCompletionRequest & Record<string, unknown>, translationTarget(ctx))
     if (translated instanceof InvalidRequest) return translated
     // Read before the body is replaced: Anthropic always reports usage, the client decides whether it sees it.
     const options = ctx.body.stream_options as { include_usage?: boolean } | null | undefined

@@ -21,8 +21,9 @@ const DONE = "data: [DONE]\n\n"
  * An Anthropic Messages stream as OpenAI chat-completion chunks (PROTOCOLS.md 3.4). `id`,
  * `created` and `model` stay fixed for the whole stream. Each tool-use block becomes one tool
  * call, numbered in arrival order; its `input_json_delta` fragments become argument fragments
- * under that number, and a block that sent none gets `{}` at its stop. Thinking blocks are not
- * shown: Chat Completions has no field for them.
+ * under that number, and a block that sent none gets `{}` at its stop. Thinking arrives as
+ * `reasoning_content` deltas, as OpenAI-compatible servers stream reasoning; its signature,
+ * which no OpenAI client could send back, is not passed on.
  */
 export class AnthropicToOpenAIStream implements StreamTranslator {
   private readonly totals = new AnthropicStreamUsage()
@@ -85,6 +86,10 @@ export class AnthropicToOpenAIStream implements StreamTranslator {
         if (delta?.type === "text_delta" && delta.text) {
           this.deltas++
           return this.chunk({ content: delta.text })
+        }
+        if (delta?.type === "thinking_delta" && delta.thinking) {
+          this.deltas++
+          return this.chunk({ reasoning_content: delta.thinking })
         }
         const index = this.toolOfBlock.get(parsed.index ?? -1)
         if (delta?.type === "input_json_delta" && delta.partial_json && index !== undefined) {

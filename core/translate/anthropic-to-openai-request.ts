@@ -2,6 +2,7 @@ import { InvalidRequest } from "../errors.ts"
 import { invalidAt } from "../surfaces/schema-error.ts"
 import type { MessagesRequest } from "../surfaces/anthropic-schema.ts"
 import type { TargetModel } from "./openai-to-anthropic-request.ts"
+import { openAIEffortOf } from "./reasoning.ts"
 import type { OpenAIToolCall } from "./wire.ts"
 
 /** OpenAI takes at most four stop sequences. */
@@ -104,8 +105,10 @@ const userMessages = (content: ReadonlyArray<Block>, param: string): Array<ChatM
 }
 
 /**
- * An assistant turn: text joined, tool uses as tool calls. Thinking blocks are dropped (an
- * OpenAI model cannot take them back), as are server-tool blocks, which only Anthropic runs.
+ * An assistant turn: text joined, tool uses as tool calls. Thinking blocks are dropped: those
+ * the relay made from an OpenAI-protocol model's reasoning go back to no such server (OpenAI
+ * has no input for them, and DeepSeek's reasoner refuses `reasoning_content` sent back), and Claude's
+ * signed ones mean nothing elsewhere. Server-tool blocks, which only Anthropic runs, go too.
  */
 const assistantMessage = (content: ReadonlyArray<Block>): ChatMessage | undefined => {
   let text = ""
@@ -123,6 +126,58 @@ const assistantMessage = (content: ReadonlyArray<Block>): ChatMessage | undefine
 const systemText = (system: Body["system"]): string =>
   system === undefined ? "" : typeof system === "string" ? system : system.map((block) => block.text).join("\n\n")
 
+/** A mid-conversation system message's text: a string or text blocks (their cache_control has no OpenAI input). */
+const systemMessageText = (content: ReadonlyArray<Block>, param: string): string | InvalidRequest => {
+  const texts: Array<string> = []
+  for (const [j, block] of content.entries()) {
+    if (block.type !== "text") return invalidAt(`${param}[${j}].type`, "a system message holds text blocks only")
+    const text = textOf(block, `${param}[${j}]`)
+    if (text instanceof InvalidRequest) return text
+    texts.push(text)
+  }
+  return texts.join("\n\n")
+}
+
+/**
+ * Context edits an OpenAI model is served without: clearing thinking, which never reaches it
+ * (see `assistantMessage`). Others (clearing old tool results) would change what the model
+ * sees, which the relay cannot do for it: refused.
+ */
+const HARMLESS_EDIT = /^clear_thinking_/
+
+/** Anthropic's service tiers in OpenAI's words. */
+const SERVICE_TIERS: Record<string, string> = { auto: "auto", standard_only: "default" }
+
+/** Request fields for features only Anthropic's servers run: refused, as the request would mean something else without them. */
+const ANTHROPIC_ONLY = ["container", "mcp_servers"] as const
+
+/**
+ * The fields besides the conversation that decide how an OpenAI model serves the request:
+ * reasoning effort (for a model that reasons), service tier, context edits; a 400 naming the
+ * field for what it cannot honour. Prompt caching needs nothing: OpenAI caches by itself.
+ */
+const servingFields = (body: Body, target: TargetModel): Record<string, unknown> | InvalidRequest => {
+  const out: Record<string, unknown> = {}
+  if (target.reasoning) {
+    const effort = openAIEffortOf(body)
+    if (effort !== undefined) out.reasoning_effort = effort
+  }
+  for (const [i, edit] of (body.context_management?.edits ?? []).entries()) {
+    if (!HARMLESS_EDIT.test(edit.type)) {
+      return invalidAt(`context_management.edits[${i}].type`, `${JSON.stringify(edit.type)} is served by Claude models only`)
+    }
+  }
+  if (body.service_tier !== undefined) {
+    const tier = SERVICE_TIERS[body.service_tier]
+    if (tier === undefined) return invalidAt("service_tier", "expected \"auto\" or \"standard_only\"")
+    out.service_tier = tier
+  }
+  for (const field of ANTHROPIC_ONLY) {
+    if (body[field] !== undefined) return invalidAt(field, "is served by Claude models only")
+  }
+  return out
+}
+
 /**
  * An Anthropic Messages request as a chat-completions request for an OpenAI-protocol model
  * (PROTOCOLS.md 3.1, the other way). Fails with a 400 naming the field for what cannot cross.
@@ -138,7 +193,11 @@ export const toOpenAIRequest = (body: Body, target: TargetModel): Record<string,
       continue
     }
     const blocks = content as ReadonlyArray<Block>
-    if (message.role === "user") {
+    if (message.role === "system") {
+      const text = systemMessageText(blocks, `messages[${i}].content`)
+      if (text instanceof InvalidRequest) return text
+      if (text !== "") messages.push({ role: "system", content: text })
+    } else if (message.role === "user") {
       const converted = userMessages(blocks, `messages[${i}].content`)
       if (converted instanceof InvalidRequest) return converted
       messages.push(...converted)
@@ -148,11 +207,14 @@ export const toOpenAIRequest = (body: Body, target: TargetModel): Record<string,
     }
   }
 
+  const serving = servingFields(body, target)
+  if (serving instanceof InvalidRequest) return serving
   const cap = target.maxOutputTokens
   const out: Record<string, unknown> = {
     model: target.model,
     messages,
-    max_completion_tokens: Math.min(body.max_tokens, cap ?? body.max_tokens)
+    max_completion_tokens: Math.min(body.max_tokens, cap ?? body.max_tokens),
+    ...serving
   }
   if (body.temperature !== undefined) out.temperature = body.temperature
   if (body.top_p !== undefined) out.top_p = body.top_p
@@ -187,7 +249,7 @@ export const toOpenAIRequest = (body: Body, target: TargetModel): Record<string,
     }
   }
 
-  const format = (body.output_config as { format?: { type?: unknown; schema?: unknown } } | undefined)?.format
+  const format = body.output_config?.format
   if (format?.type === "json_schema" && format.schema !== undefined) {
     out.response_format = { type: "json_schema", json_schema: { name: "output", schema: format.schema } }
   }

@@ -18,8 +18,9 @@ const sse = (type: string, data: Record<string, unknown>): string => `event: ${t
 
 /**
  * An OpenAI chat-completion stream as Anthropic Messages events (PROTOCOLS.md 3.4). Content
- * blocks open and close in order: text opens a text block, a tool call with an id opens a
- * tool-use block, and each argument fragment goes to its call's block, found by the call's
+ * blocks open and close in order: reasoning (`reasoning_content` or `reasoning`, as
+ * OpenAI-compatible servers stream it) opens a thinking block, text a text block, a tool call
+ * with an id a tool-use block, and each argument fragment goes to its call's block, found by the call's
  * OpenAI index (a fragment arriving after its block closed still names that block, which the
  * SDKs accumulate by index). OpenAI reports usage only at the end, so `message_start` says 0 input tokens
  * and the final `message_delta` carries the real input, cache and output counts; it is held
@@ -28,8 +29,8 @@ const sse = (type: string, data: Record<string, unknown>): string => `event: ${t
 export class OpenAIToAnthropicStream implements StreamTranslator {
   private started = false
   private blocks = 0
-  /** The open content block: its index, and for a tool-use block the OpenAI tool-call index. */
-  private open: { readonly index: number; readonly tool?: number } | undefined
+  /** The open content block. */
+  private open: { readonly index: number; readonly kind: "text" | "thinking" | "tool" } | undefined
   /** The Anthropic block index of each OpenAI tool call. */
   private readonly blockOfTool = new Map<number, number>()
   private stopReason: string | undefined
@@ -68,18 +69,24 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
     return sse("content_block_stop", { index })
   }
 
-  private openBlock(block: Record<string, unknown>, tool?: number): string {
+  private openBlock(block: Record<string, unknown>, kind: "text" | "thinking" | "tool", tool?: number): string {
     const index = this.blocks++
     const closed = this.close()
-    this.open = tool === undefined ? { index } : { index, tool }
+    this.open = { index, kind }
     if (tool !== undefined) this.blockOfTool.set(tool, index)
     return closed + sse("content_block_start", { index, content_block: block })
   }
 
   private text(text: string): string {
-    const opened = this.open !== undefined && this.open.tool === undefined ? "" : this.openBlock({ type: "text", text: "" })
+    const opened = this.open?.kind === "text" ? "" : this.openBlock({ type: "text", text: "" }, "text")
     this.deltas++
     return opened + sse("content_block_delta", { index: this.open!.index, delta: { type: "text_delta", text } })
+  }
+
+  private thinking(thinking: string): string {
+    const opened = this.open?.kind === "thinking" ? "" : this.openBlock({ type: "thinking", thinking: "", signature: "" }, "thinking")
+    this.deltas++
+    return opened + sse("content_block_delta", { index: this.open!.index, delta: { type: "thinking_delta", thinking } })
   }
 
   private finishMessage(): string {
@@ -113,6 +120,8 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
     if (usage !== undefined) this.upstreamUsage = usage
     const choice = chunk.choices?.[0]
     const delta = choice?.delta
+    const reasoning = delta?.reasoning_content ?? delta?.reasoning
+    if (typeof reasoning === "string" && reasoning !== "") out += this.thinking(reasoning)
     if (typeof delta?.content === "string" && delta.content !== "") out += this.text(delta.content)
     if (typeof delta?.refusal === "string" && delta.refusal !== "") {
       this.refused = true
@@ -121,7 +130,7 @@ export class OpenAIToAnthropicStream implements StreamTranslator {
     for (const call of delta?.tool_calls ?? []) {
       const tool = call.index ?? 0
       if (call.id !== undefined && !this.blockOfTool.has(tool)) {
-        out += this.openBlock({ type: "tool_use", id: call.id, name: call.function?.name ?? "", input: {} }, tool)
+        out += this.openBlock({ type: "tool_use", id: call.id, name: call.function?.name ?? "", input: {} }, "tool", tool)
       }
       const index = this.blockOfTool.get(tool)
       const args = call.function?.arguments

@@ -1,6 +1,7 @@
 import { InvalidRequest } from "../errors.ts"
 import { invalidAt } from "../surfaces/schema-error.ts"
 import type { ChatCompletionRequest } from "../surfaces/openai-chat.ts"
+import { anthropicThinkingOf } from "./reasoning.ts"
 import type { AnthropicBlock } from "./wire.ts"
 
 /**
@@ -17,6 +18,8 @@ export interface TargetModel {
   readonly model: string
   /** The catalogued output cap, if any. */
   readonly maxOutputTokens: number | undefined
+  /** The model reasons: reasoning controls reach it (see `reasoning.ts`). */
+  readonly reasoning: boolean
 }
 
 type Body = ChatCompletionRequest & Record<string, unknown>
@@ -125,6 +128,21 @@ const toolChoiceOf = (choice: unknown): Record<string, unknown> | InvalidRequest
 }
 
 /**
+ * Claude's thinking for the request's `reasoning_effort`, where Claude can think: a model that
+ * reasons, no forced tool (Claude refuses forced tool use while thinking), and no tool call in
+ * the last assistant turn. Claude wants that turn's thinking back, signed, before its tool
+ * use; Chat Completions has no field that brings it back, so the loop goes on without.
+ */
+const thinkingFor = (body: Body, target: TargetModel, turns: ReadonlyArray<Turn>, maxTokens: number) => {
+  if (!target.reasoning) return undefined
+  const choice = body.tool_choice as string | { type?: unknown } | null | undefined
+  if (choice === "required" || (typeof choice === "object" && choice?.type === "function")) return undefined
+  const lastAssistant = turns.findLast((turn) => turn.role === "assistant")
+  if (lastAssistant?.content.some((block) => block.type === "tool_use")) return undefined
+  return anthropicThinkingOf(body.reasoning_effort, target.model, maxTokens)
+}
+
+/**
  * A chat-completions request as an Anthropic Messages request for a Claude model
  * (PROTOCOLS.md 3.1). Fails with a 400 naming the field for what Claude cannot take.
  */
@@ -181,9 +199,17 @@ export const toAnthropicRequest = (body: Body, target: TargetModel): Record<stri
     max_tokens: requested == null ? cap ?? DEFAULT_ANTHROPIC_MAX_TOKENS : Math.min(requested, cap ?? requested),
     messages: turns
   }
+  const outputConfig: Record<string, unknown> = {}
   if (system.length > 0) out.system = system
-  if (typeof body.temperature === "number") out.temperature = Math.min(body.temperature, MAX_ANTHROPIC_TEMPERATURE)
-  if (typeof body.top_p === "number") out.top_p = body.top_p
+  const thinking = thinkingFor(body, target, turns, out.max_tokens as number)
+  if (thinking !== undefined) {
+    out.thinking = thinking.thinking
+    if (thinking.effort !== undefined) outputConfig.effort = thinking.effort
+  } else {
+    // Claude refuses sampling changes while it thinks: they reach it only without thinking.
+    if (typeof body.temperature === "number") out.temperature = Math.min(body.temperature, MAX_ANTHROPIC_TEMPERATURE)
+    if (typeof body.top_p === "number") out.top_p = body.top_p
+  }
   if (typeof body.stop === "string") out.stop_sequences = [body.stop]
   else if (Array.isArray(body.stop)) {
     if (!body.stop.every((stop) => typeof stop === "string")) return invalidAt("stop", "expected a string or an array of strings")
@@ -222,7 +248,8 @@ export const toAnthropicRequest = (body: Body, target: TargetModel): Record<stri
   if (typeof user === "string") out.metadata = { user_id: user }
   const format = body.response_format as { type?: unknown; json_schema?: { schema?: unknown } } | null | undefined
   if (format?.type === "json_schema" && format.json_schema?.schema !== undefined) {
-    out.output_config = { format: { type: "json_schema", schema: format.json_schema.schema } }
+    outputConfig.format = { type: "json_schema", schema: format.json_schema.schema }
   }
+  if (Object.keys(outputConfig).length > 0) out.output_config = outputConfig
   return out
 }

@@ -15,13 +15,17 @@ const inputOf = (args: string): unknown => {
 
 /**
  * A chat completion's first choice as an Anthropic message, named `model` (the client's own
- * name for it). A refusal becomes a text block and stop reason `refusal`.
+ * name for it). Reasoning (`reasoning_content` or `reasoning`, from OpenAI-compatible
+ * servers) becomes a thinking block; a refusal a text block and stop reason `refusal`.
  */
 export const toAnthropicMessage = (raw: unknown, model: string): { body: AnthropicMessage; usage: Usage | undefined } => {
   const completion = (raw ?? {}) as Partial<OpenAIChatCompletion>
   const choice = completion.choices?.[0]
   const message = choice?.message
   const content: Array<AnthropicBlock> = []
+  const reasoning = message?.reasoning_content ?? message?.reasoning
+  // Unsigned: a client sends it back in a later turn, where the relay leaves thinking out.
+  if (typeof reasoning === "string" && reasoning !== "") content.push({ type: "thinking", thinking: reasoning, signature: "" })
   if (typeof message?.content === "string" && message.content !== "") content.push({ type: "text", text: message.content })
   const refused = typeof message?.refusal === "string" && message.refusal !== ""
   if (refused) content.push({ type: "text", text: message.refusal! })

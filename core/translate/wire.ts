@@ -24,6 +24,12 @@ export interface OpenAIAssistantMessage {
   readonly content: string | null
   readonly refusal: string | null
   readonly tool_calls?: ReadonlyArray<OpenAIToolCall>
+  /**
+   * The model's reasoning: not OpenAI's own field but the one OpenAI-compatible servers
+   * (DeepSeek, vLLM) answer with; `reasoning` is Ollama's and newer vLLM's name for it.
+   */
+  readonly reasoning_content?: string
+  readonly reasoning?: string
 }
 
 export interface OpenAIChatCompletion {
@@ -56,6 +62,8 @@ export interface OpenAIChunk {
       readonly content?: string | null
       readonly refusal?: string | null
       readonly tool_calls?: ReadonlyArray<OpenAIChunkToolCall>
+      readonly reasoning_content?: string | null
+      readonly reasoning?: string | null
     }
     readonly finish_reason?: string | null
   }>
@@ -65,6 +73,7 @@ export interface OpenAIChunk {
 
 export type AnthropicBlock =
   | { readonly type: "text"; readonly text: string }
+  | { readonly type: "thinking"; readonly thinking: string; readonly signature: string }
   | { readonly type: "tool_use"; readonly id: string; readonly name: string; readonly input: unknown }
   | { readonly type: string; readonly [field: string]: unknown }
 
@@ -97,6 +106,7 @@ export interface AnthropicEvent {
     readonly type?: string
     readonly text?: string
     readonly partial_json?: string
+    readonly thinking?: string
     readonly stop_reason?: string | null
   }
   readonly usage?: unknown

@@ -58,8 +58,8 @@ export const readOpenAIStream = (text: string) => {
     readChunk(reading, chunk)
   }
   assert.ok(reading.ids.size <= 1, "one id for the whole stream")
-  const { content, calls, finish, usage } = reading
-  return { content, calls, finish, usage, done, error }
+  const { content, reasoning, calls, finish, usage } = reading
+  return { content, reasoning, calls, finish, usage, done, error }
 }
 
 type Block = Record<string, unknown> & { type: string }
@@ -96,6 +96,7 @@ export const readAnthropicStream = (text: string) => {
         assert.ok(open.has(parsed.index), `delta for open block ${parsed.index}`)
         const block = message!.content[parsed.index]!
         if (parsed.delta.type === "text_delta") block.text = `${block.text}${parsed.delta.text}`
+        if (parsed.delta.type === "thinking_delta") block.thinking = `${block.thinking}${parsed.delta.thinking}`
         if (parsed.delta.type === "input_json_delta") json.set(parsed.index, (json.get(parsed.index) ?? "") + parsed.delta.partial_json)
         break
       }

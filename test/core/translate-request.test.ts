@@ -4,18 +4,16 @@ import { InvalidRequest } from "../../core/errors.ts"
 import type { MessagesRequest } from "../../core/surfaces/anthropic-schema.ts"
 import type { ChatCompletionRequest } from "../../core/surfaces/openai-chat.ts"
 import { toOpenAIRequest } from "../../core/translate/anthropic-to-openai-request.ts"
-import { DEFAULT_ANTHROPIC_MAX_TOKENS, toAnthropicRequest } from "../../core/translate/openai-to-anthropic-request.ts"
+import { DEFAULT_ANTHROPIC_MAX_TOKENS, type TargetModel, toAnthropicRequest } from "../../core/translate/openai-to-anthropic-request.ts"
 
 type ChatBody = ChatCompletionRequest & Record<string, unknown>
 type MessagesBody = MessagesRequest & Record<string, unknown>
 
-const CLAUDE = { model: "claude-sonnet-4-5", maxOutputTokens: 64_000 }
-const GPT = { model: "gpt-4o", maxOutputTokens: 16_384 }
+const CLAUDE: TargetModel = { model: "claude-sonnet-4-5", maxOutputTokens: 64_000, reasoning: true }
+const GPT: TargetModel = { model: "gpt-4o", maxOutputTokens: 16_384, reasoning: false }
 
-const toClaude = (body: Record<string, unknown>, target: { model: string; maxOutputTokens: number | undefined } = CLAUDE) =>
-  toAnthropicRequest(body as ChatBody, target)
-const toGpt = (body: Record<string, unknown>, target: { model: string; maxOutputTokens: number | undefined } = GPT) =>
-  toOpenAIRequest(body as MessagesBody, target)
+const toClaude = (body: Record<string, unknown>, target: TargetModel = CLAUDE) => toAnthropicRequest(body as ChatBody, target)
+const toGpt = (body: Record<string, unknown>, target: TargetModel = GPT) => toOpenAIRequest(body as MessagesBody, target)
 
 const ok = <T>(value: T | InvalidRequest): T => {
   assert.ok(!(value instanceof InvalidRequest), value instanceof InvalidRequest ? value.message : "")
@@ -191,7 +189,7 @@ describe("OpenAI request -> Anthropic request", () => {
     assert.equal(ok(toClaude({ model: "x", messages: USER, max_tokens: 500, max_completion_tokens: 700 })).max_tokens, 700)
     assert.equal(ok(toClaude({ model: "x", messages: USER, max_completion_tokens: 100_000 })).max_tokens, 64_000)
     assert.equal(ok(toClaude({ model: "x", messages: USER })).max_tokens, 64_000)
-    assert.equal(ok(toClaude({ model: "x", messages: USER }, { model: "claude-new", maxOutputTokens: undefined })).max_tokens, DEFAULT_ANTHROPIC_MAX_TOKENS)
+    assert.equal(ok(toClaude({ model: "x", messages: USER }, { model: "claude-new", maxOutputTokens: undefined, reasoning: true })).max_tokens, DEFAULT_ANTHROPIC_MAX_TOKENS)
   })
 
   it("clamps temperature to Anthropic's 0-1, keeps top_p, and turns stop into stop_sequences", () => {
@@ -236,13 +234,43 @@ describe("OpenAI request -> Anthropic request", () => {
       logit_bias: { "1": 2 },
       frequency_penalty: 0.5,
       presence_penalty: 0.5,
-      reasoning_effort: "high",
       response_format: { type: "json_object" },
       service_tier: "auto",
       store: true,
       stream_options: { include_usage: true }
     }))
     assert.deepEqual(Object.keys(out).sort(), ["max_tokens", "messages", "model"])
+  })
+
+  it("maps reasoning_effort to thinking: a budget below max_tokens, adaptive with effort where the model has it", () => {
+    const budget = ok(toClaude({ model: "x", messages: USER, max_tokens: 10_000, reasoning_effort: "high", temperature: 0.2 }))
+    assert.deepEqual(budget.thinking, { type: "enabled", budget_tokens: 9_999 })
+    assert.equal(budget.temperature, undefined, "Claude refuses a temperature while thinking")
+    assert.deepEqual(ok(toClaude({ model: "x", messages: USER, reasoning_effort: "low" })).thinking, { type: "enabled", budget_tokens: 2_048 })
+    const adaptive = ok(toClaude(
+      { model: "x", messages: USER, reasoning_effort: "medium", response_format: { type: "json_schema", json_schema: { name: "r", schema: { type: "object" } } } },
+      { model: "claude-sonnet-4-6", maxOutputTokens: 64_000, reasoning: true }
+    ))
+    assert.deepEqual(adaptive.thinking, { type: "adaptive" })
+    assert.deepEqual(adaptive.output_config, { effort: "medium", format: { type: "json_schema", schema: { type: "object" } } })
+  })
+
+  it("leaves thinking out where Claude would refuse it or cannot think", () => {
+    for (const effort of ["none", "minimal"]) assert.equal(ok(toClaude({ model: "x", messages: USER, reasoning_effort: effort })).thinking, undefined)
+    assert.equal(ok(toClaude({ model: "x", messages: USER, max_tokens: 1_000, reasoning_effort: "high" })).thinking, undefined, "no room for a budget")
+    assert.equal(ok(toClaude({ model: "x", messages: USER, reasoning_effort: "high" }, { ...CLAUDE, reasoning: false })).thinking, undefined)
+    const forced = ok(toClaude({ model: "x", messages: USER, tools: [WEATHER_TOOL], tool_choice: "required", reasoning_effort: "high" }))
+    assert.equal(forced.thinking, undefined)
+    const loop = ok(toClaude({
+      model: "x",
+      reasoning_effort: "high",
+      messages: [
+        ...USER,
+        { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "get_weather", arguments: "{}" } }] },
+        { role: "tool", tool_call_id: "c1", content: "sunny" }
+      ]
+    }))
+    assert.equal(loop.thinking, undefined, "the turn's signed thinking cannot be sent back")
   })
 
   it("maps a JSON-schema response format to output_config", () => {
@@ -352,7 +380,7 @@ describe("Anthropic request -> OpenAI request", () => {
       { role: "user", content: "more" }
     ])
     assert.equal(out.max_completion_tokens, 16_384)
-    assert.equal(ok(toGpt({ model: "x", max_tokens: 100_000, messages: USER }, { model: "gpt-x", maxOutputTokens: undefined })).max_completion_tokens, 100_000)
+    assert.equal(ok(toGpt({ model: "x", max_tokens: 100_000, messages: USER }, { model: "gpt-x", maxOutputTokens: undefined, reasoning: false })).max_completion_tokens, 100_000)
   })
 
   it("moves a tool result's images to a user message after the tool messages", () => {
@@ -402,16 +430,57 @@ describe("Anthropic request -> OpenAI request", () => {
       max_tokens: 10,
       messages: USER,
       output_config: { effort: "high", format: { type: "json_schema", schema } },
-      service_tier: "auto",
+      thinking: { type: "adaptive" },
+      service_tier: "standard_only",
       cache_control: { type: "ephemeral" },
+      context_management: { edits: [{ type: "clear_thinking_20251015", keep: "all" }] },
+      metadata: { user_id: "{\"device_id\":\"d\"}" },
       top_k: 5
     }))
     assert.deepEqual(out, {
       model: "gpt-4o",
       messages: [{ role: "user", content: "hi" }],
       max_completion_tokens: 10,
+      service_tier: "default",
       response_format: { type: "json_schema", json_schema: { name: "output", schema } }
     })
+  })
+
+  it("maps thinking and effort to reasoning_effort for a model that reasons", () => {
+    const GPT5: TargetModel = { model: "gpt-5.5", maxOutputTokens: undefined, reasoning: true }
+    const effort = (fields: Record<string, unknown>) => ok(toGpt({ model: "x", max_tokens: 32_000, messages: USER, ...fields }, GPT5)).reasoning_effort
+    assert.equal(effort({ thinking: { type: "adaptive" }, output_config: { effort: "high" } }), "high")
+    assert.equal(effort({ output_config: { effort: "max" } }), "xhigh")
+    assert.equal(effort({ thinking: { type: "enabled", budget_tokens: 2_000 } }), "low")
+    assert.equal(effort({ thinking: { type: "enabled", budget_tokens: 10_000 } }), "medium")
+    assert.equal(effort({ thinking: { type: "enabled", budget_tokens: 20_000 } }), "high")
+    assert.equal(effort({ thinking: { type: "adaptive" } }), undefined, "the model's own default")
+    assert.equal(effort({ thinking: { type: "disabled" }, output_config: { effort: "low" } }), undefined)
+  })
+
+  it("puts a mid-conversation system message in its place; refuses what only Claude serves, naming the field", () => {
+    const out = ok(toGpt({
+      model: "x",
+      max_tokens: 10,
+      system: "Be terse.",
+      messages: [
+        ...USER,
+        { role: "assistant", content: "Hello." },
+        { role: "system", content: [{ type: "text", text: "Now answer in French.", cache_control: { type: "ephemeral" } }] },
+        { role: "user", content: "again" }
+      ]
+    }))
+    assert.deepEqual(out.messages, [
+      { role: "system", content: "Be terse." },
+      { role: "user", content: "hi" },
+      { role: "assistant", content: "Hello." },
+      { role: "system", content: "Now answer in French." },
+      { role: "user", content: "again" }
+    ])
+    refused(toGpt({ model: "x", max_tokens: 10, messages: [{ role: "system", content: [{ type: "image" }] }, ...USER] }), "messages[0].content[0].type")
+    refused(toGpt({ model: "x", max_tokens: 10, messages: USER, context_management: { edits: [{ type: "clear_tool_uses_20250919" }] } }), "context_management.edits[0].type")
+    refused(toGpt({ model: "x", max_tokens: 10, messages: USER, service_tier: "priority" }), "service_tier")
+    refused(toGpt({ model: "x", max_tokens: 10, messages: USER, container: "c1" }), "container")
   })
 
   it("keeps a final assistant message (Claude's prefill) as an assistant message", () => {

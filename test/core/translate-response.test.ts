@@ -73,7 +73,8 @@ describe("Anthropic message -> chat completion", () => {
         role: "assistant",
         content: "Checking.",
         refusal: null,
-        tool_calls: [{ id: "toolu_01C", type: "function", function: { name: "get_weather", arguments: "{\"city\":\"Rome\"}" } }]
+        tool_calls: [{ id: "toolu_01C", type: "function", function: { name: "get_weather", arguments: "{\"city\":\"Rome\"}" } }],
+        reasoning_content: "…"
       },
       finish_reason: "tool_calls",
       logprobs: null
@@ -121,6 +122,16 @@ describe("chat completion -> Anthropic message", () => {
     })
     assert.equal(usage?.promptTokens, 120)
     assert.equal(usage?.cachedTokens, 64)
+  })
+
+  it("puts reasoning_content (DeepSeek, vLLM) or reasoning (Ollama) first, as a thinking block", () => {
+    for (const field of ["reasoning_content", "reasoning"]) {
+      const completion = { id: "c", choices: [{ index: 0, message: { content: "42", [field]: "Add them." }, finish_reason: "stop" }] }
+      assert.deepEqual(toAnthropicMessage(completion, "m").body.content, [
+        { type: "thinking", thinking: "Add them.", signature: "" },
+        { type: "text", text: "42" }
+      ])
+    }
   })
 
   it("translates the first choice only", () => {

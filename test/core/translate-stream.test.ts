@@ -58,7 +58,8 @@ describe("Anthropic stream -> OpenAI chunks", () => {
     const translator = toOpenAI()
     const { text, ends } = await translate(translator, [ANTHROPIC_STREAM])
     const read = readOpenAIStream(text)
-    assert.equal(read.content, "Checking.", "thinking is not shown; text is")
+    assert.equal(read.content, "Checking.")
+    assert.equal(read.reasoning, "User wants weather…", "thinking arrives as reasoning_content")
     assert.deepEqual(read.calls, [{ id: "toolu_01C", name: "get_weather", arguments: "{\"city\": \"Rome\"}" }])
     assert.equal(read.finish, "tool_calls")
     assert.equal(read.done, true)
@@ -229,6 +230,24 @@ describe("OpenAI stream -> Anthropic events", () => {
     assert.deepEqual(ends, [{ kind: "complete" }])
     assert.equal(translator.usage().promptTokens, 120)
     assert.equal(translator.usage().source, "upstream")
+  })
+
+  it("streams reasoning_content (DeepSeek, vLLM) or reasoning (Ollama) as a thinking block before the text", async () => {
+    for (const field of ["reasoning_content", "reasoning"]) {
+      const events = [
+        delta({ role: "assistant", content: "" }),
+        delta({ [field]: "Think " }),
+        delta({ [field]: "hard." }),
+        delta({ content: "Done." }),
+        delta({}, "stop"),
+        chunk([], { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 }),
+        "data: [DONE]\n\n"
+      ]
+      const { text } = await translate(toAnthropic(), [enc.encode(events.join(""))])
+      const { message, stopped } = readAnthropicStream(text)
+      assert.equal(stopped, true)
+      assert.deepEqual(message!.content, [{ type: "thinking", thinking: "Think hard.", signature: "" }, { type: "text", text: "Done." }], field)
+    }
   })
 
   it("translates a stream whose lines end with a lone CR as it does one with LFs", async () => {

@@ -5,7 +5,7 @@ import { join } from "node:path"
 import { type AddressInfo, createServer, type Server } from "node:net"
 import { after, before, describe, it } from "node:test"
 import OpenAI from "openai"
-import { type AccountView, createAccount } from "../helpers/accounts.ts"
+import { createAccount } from "../helpers/accounts.ts"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
 import { type RelayProcess, ROOT, runRelayToExit, startRelay } from "../helpers/relay.ts"
 

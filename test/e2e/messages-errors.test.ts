@@ -86,7 +86,7 @@ describe("errors on /v1/messages* answer in Anthropic's shape", () => {
     await expectError(await post("/messages", "{\"model\": "), 400, "invalid_request_error", /not valid JSON/)
     await expectError(await post("/messages", JSON.stringify({ model: "claude-sonnet-4-6", messages: [{ role: "user", content: "x" }] })), 400, "invalid_request_error", /^max_tokens: /)
     await expectError(
-      await post("/messages", JSON.stringify({ model: "claude-sonnet-4-6", max_tokens: 8, messages: [{ role: "system", content: "x" }] })),
+      await post("/messages", JSON.stringify({ model: "claude-sonnet-4-6", max_tokens: 8, messages: [{ role: "tool", content: "x" }] })),
       400,
       "invalid_request_error",
       /^messages\[0\]\.role: /

@@ -1,19 +1,28 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import { sampleOf, toolDirective } from "./scripted-answers.ts"
 
 /**
  * A mock Anthropic upstream that speaks the real Messages wire format (PROTOCOLS.md 2): JSON
  * messages, SSE events with `event:` lines, `input_json_delta` fragments, Anthropic error
  * bodies, count_tokens. Like the real API it refuses a request without `x-api-key` (401) or
  * `anthropic-version` (400), without `max_tokens`, whose first message is not the user's, with
- * an empty turn or text block, a tool use not answered by a tool result, or a malformed image.
+ * an empty turn or text block, a tool use not answered by a tool result, or a malformed image;
+ * a system message inside `messages` that is not text; a malformed
+ * `thinking`, `output_config` or `context_management`; sampling changes or forced tool use
+ * while thinking; and, with thinking enabled, a tool loop whose last assistant turn does not
+ * start with its thinking. It accepts what the real API accepts besides (`cache_control`,
+ * `metadata`, `service_tier`, server tools), and the `?beta=true` query Claude Code sends.
  * It records every request, and the exact bytes of every answer.
  *
  * Keys (`keys` option): "ok", "fail500", "overloaded529", "rate429", "reject401"; any other
  * key is an authentication_error. Models:
  * - `claude-tools*`: text plus a tool_use of the first declared tool, its input streamed in
  *   4-character fragments; after a tool result, text quoting it.
- * - `claude-thinking*`: a thinking block before the text.
+ * - any model: a tool_use of the tool `tool_choice` forces, or else of the tool the last user
+ *   turn names with `<call tool="...">` (see
+ *   scripted-answers.ts); with `output_config.format`, a JSON answer that fits its schema.
+ * - `claude-thinking*`, or thinking enabled with a budget: a thinking block before the text.
  * - `claude-slow`: 100 text deltas 30 ms apart. `claude-max`: stops at max_tokens.
  * - `claude-bad-request`: a 400 whose message quotes the key.
  * - `claude-cut`: the stream breaks off in the middle of an event.
@@ -26,6 +35,8 @@ export type AnthropicKeyBehaviour = "ok" | "fail500" | "overloaded529" | "rate42
 
 export interface AnthropicRecord {
   readonly path: string
+  /** The query string, `?` included, or "". */
+  readonly query: string
   readonly headers: IncomingMessage["headers"]
   readonly body: Record<string, unknown>
   /** The bytes answered (a stream's, as far as it went). */
@@ -55,7 +66,52 @@ const textOf = (content: unknown): string =>
 const toolResultText = (block: Block): string =>
   typeof block.content === "string" ? block.content : textOf(block.content)
 
-/** The checks the real API makes that a translating relay could get wrong; the first failure's message. */
+const EFFORTS = new Set(["low", "medium", "high", "xhigh", "max"])
+
+/** `thinking`'s type when it is on ("enabled" or "adaptive"), else undefined. */
+const thinkingOn = (body: Record<string, unknown>): string | undefined => {
+  const type = (body.thinking as { type?: unknown } | undefined)?.type
+  return type === "enabled" || type === "adaptive" ? type : undefined
+}
+
+/** The checks of thinking, effort, structured output and context edits, as the real API makes them. */
+const invalidControls = (body: Record<string, unknown>): string | undefined => {
+  const thinking = body.thinking as { type?: unknown; budget_tokens?: unknown } | undefined
+  if (thinking !== undefined) {
+    if (!["enabled", "disabled", "adaptive"].includes(String(thinking.type))) return "thinking.type: Input should be 'enabled', 'disabled' or 'adaptive'"
+    if (thinking.type === "enabled") {
+      const budget = thinking.budget_tokens
+      if (typeof budget !== "number" || !Number.isInteger(budget) || budget < 1024) return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+      if (typeof body.max_tokens === "number" && budget >= body.max_tokens) return "`max_tokens` must be greater than `thinking.budget_tokens`"
+    }
+  }
+  if (thinkingOn(body) !== undefined) {
+    if (typeof body.temperature === "number" && body.temperature !== 1) return "`temperature` may only be set to 1 when thinking is enabled or in adaptive mode"
+    if (body.top_k !== undefined) return "`top_k` must be unset when thinking is enabled or in adaptive mode"
+    const choice = (body.tool_choice as { type?: unknown } | undefined)?.type
+    if (choice === "any" || choice === "tool") return "Thinking may not be enabled when tool_choice forces tool use."
+  }
+  const config = body.output_config as { effort?: unknown; format?: { type?: unknown; schema?: unknown } } | undefined
+  if (config !== undefined) {
+    if (config.effort !== undefined && !EFFORTS.has(String(config.effort))) return "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"
+    if (config.format !== undefined && (config.format.type !== "json_schema" || typeof config.format.schema !== "object")) {
+      return "output_config.format: expected a json_schema format with a schema"
+    }
+  }
+  const management = body.context_management as { edits?: unknown } | undefined
+  if (management !== undefined) {
+    if (!Array.isArray(management.edits) || !management.edits.every((edit) => typeof (edit as { type?: unknown })?.type === "string")) {
+      return "context_management.edits: expected a list of edits, each with a type"
+    }
+  }
+  return undefined
+}
+
+/**
+ * The checks the real API makes that a translating relay could get wrong; the first failure's
+ * message. A system message inside `messages` is an instruction at that point, as the real API
+ * (and Anthropic's SDK types since 1.13) have it.
+ */
 const invalidMessages = (body: Record<string, unknown>, needsMaxTokens: boolean): string | undefined => {
   if (typeof body.model !== "string") return "model: Field required"
   if (needsMaxTokens) {
@@ -69,9 +125,15 @@ const invalidMessages = (body: Record<string, unknown>, needsMaxTokens: boolean)
   if (body.stop_sequences !== undefined && (!Array.isArray(body.stop_sequences) || !body.stop_sequences.every((s) => typeof s === "string"))) {
     return "stop_sequences: must be a list of strings"
   }
+  const controls = invalidControls(body)
+  if (controls !== undefined) return controls
   let pendingToolUses: Array<string> = []
   for (const [i, message] of (messages as Array<Message>).entries()) {
-    if (message.role !== "user" && message.role !== "assistant") return `messages.${i}.role: must be "user" or "assistant"`
+    if (message.role === "system") {
+      if (!blocksOf(message.content).every((b) => b.type === "text" && typeof b.text === "string" && b.text !== "")) return `messages.${i}: a system message holds non-empty text`
+      continue
+    }
+    if (message.role !== "user" && message.role !== "assistant") return `messages.${i}.role: Expected "user" | "assistant"`
     const blocks = blocksOf(message.content)
     if (blocks.length === 0 && !(message.role === "assistant" && i === messages.length - 1)) {
       return `messages.${i}: all messages must have non-empty content except for the optional final assistant message`
@@ -106,6 +168,12 @@ const invalidMessages = (body: Record<string, unknown>, needsMaxTokens: boolean)
     if (typeof tool.name !== "string" || schema?.type !== "object") return `tools.${i}: a tool needs a name and an object input_schema`
   }
   if (body.tool_choice !== undefined && !Array.isArray(body.tools)) return "tool_choice: may only be specified while providing tools"
+  // With thinking on, a tool loop's last assistant turn must give its thinking back first.
+  const lastAssistant = (messages as Array<Message>).findLast((m) => m.role === "assistant")
+  const lastBlocks = blocksOf(lastAssistant?.content)
+  if (thinkingOn(body) === "enabled" && lastBlocks.some((b) => b.type === "tool_use") && lastBlocks[0]?.type !== "thinking" && lastBlocks[0]?.type !== "redacted_thinking") {
+    return "messages: Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is enabled, a final `assistant` message must start with a thinking block"
+  }
   return undefined
 }
 
@@ -145,7 +213,9 @@ export class MockAnthropic {
     } catch {
       // recorded as empty; refused below
     }
-    const record: AnthropicRecord = { path: req.url ?? "", headers: req.headers, body, response: "", aborted: false, chunksSent: 0 }
+    // The path without its query: Claude Code sends `?beta=true`, which the real API accepts.
+    const path = (req.url ?? "").split("?")[0]!
+    const record: AnthropicRecord = { path, query: (req.url ?? "").slice(path.length), headers: req.headers, body, response: "", aborted: false, chunksSent: 0 }
     this.requests.push(record)
     res.on("close", () => {
       if (!res.writableFinished) record.aborted = true
@@ -165,22 +235,32 @@ export class MockAnthropic {
     if (behaviour === "rate429") return json(429, errorBody("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"), { "retry-after": "9" })
     if (typeof req.headers["anthropic-version"] !== "string") return json(400, errorBody("invalid_request_error", "anthropic-version: header is required"))
 
-    if (req.url === "/v1/messages/count_tokens") {
+    if (path === "/v1/messages/count_tokens") {
       const problem = invalidMessages(body, false)
       if (problem) return json(400, errorBody("invalid_request_error", problem))
       return json(200, JSON.stringify({ input_tokens: countTokensFor(body.messages as Array<unknown>) }))
     }
-    if (req.url !== "/v1/messages") return json(404, errorBody("not_found_error", `Not found: ${req.url}`))
+    if (path !== "/v1/messages") return json(404, errorBody("not_found_error", `Not found: ${req.url}`))
     const problem = invalidMessages(body, true)
     if (problem) return json(400, errorBody("invalid_request_error", problem))
 
     const model = body.model as string
     if (model === "claude-bad-request") return json(400, errorBody("invalid_request_error", `prompt is too long for key ${key}`))
     const messages = body.messages as Array<Message>
-    const last = messages.at(-1)!
+    // The last turn, not an instruction after it (a system message may follow the tool results).
+    const last = messages.findLast((m) => m.role !== "system")!
     const results = blocksOf(last.content).filter((b) => b.type === "tool_result")
-    const tools = (body.tools ?? []) as Array<{ name: string }>
-    const callsTool = model.startsWith("claude-tools") && results.length === 0 && tools.length > 0
+    const tools = (body.tools ?? []) as Array<{ name: string; input_schema?: Parameters<typeof sampleOf>[0] }>
+    // A forced tool is called, as the real API does, with an input that fits its schema.
+    const choice = body.tool_choice as { type?: string; name?: string } | undefined
+    const forced = results.length > 0 ? undefined : choice?.type === "tool" ? tools.find((tool) => tool.name === choice.name) : choice?.type === "any" ? tools[0] : undefined
+    const directive = results.length > 0
+      ? undefined
+      : forced !== undefined
+      ? { name: forced.name, input: sampleOf(forced.input_schema) as Record<string, unknown> }
+      : toolDirective(textOf(last.content), tools.map((tool) => tool.name))
+    const callsTool = directive !== undefined || (model.startsWith("claude-tools") && results.length === 0 && tools.length > 0)
+    const format = (body.output_config as { format?: { schema?: Parameters<typeof sampleOf>[0] } } | undefined)?.format
 
     let text = results.length > 0
       ? `tool said: ${results.map(toolResultText).join(" | ")}`
@@ -188,6 +268,7 @@ export class MockAnthropic {
       ? Array.from({ length: 100 }, (_, i) => `w${i} `).join("")
       : textOf([...messages].reverse().find((m) => m.role === "user" && textOf(m.content) !== "")?.content)
     if (callsTool) text = "Let me check."
+    else if (format !== undefined) text = JSON.stringify(sampleOf(format.schema))
     let stopReason = callsTool ? "tool_use" : model === "claude-max" ? "max_tokens" : "end_turn"
     let stopSequence: string | null = null
     for (const stop of (body.stop_sequences ?? []) as Array<string>) {
@@ -199,8 +280,12 @@ export class MockAnthropic {
         break
       }
     }
-    const toolUse = callsTool ? { type: "tool_use", id: "toolu_mock01", name: tools[0]!.name, input: TOOL_INPUT } : undefined
-    const thinking = model.startsWith("claude-thinking") ? { type: "thinking", thinking: "Let me think.", signature: "sig-mock" } : undefined
+    const toolUse = callsTool
+      ? { type: "tool_use", id: directive === undefined ? "toolu_mock01" : `toolu_mock${this.requests.length}`, name: directive?.name ?? tools[0]!.name, input: directive?.input ?? TOOL_INPUT }
+      : undefined
+    // Thinking within a budget always thinks; adaptive thinking is the model's choice (this one does not).
+    const thinks = model.startsWith("claude-thinking") || thinkingOn(body) === "enabled"
+    const thinking = thinks ? { type: "thinking", thinking: "Let me think.", signature: "sig-mock" } : undefined
     const usage = model === "claude-absurd-usage"
       ? { input_tokens: 1e308, cache_creation_input_tokens: 1e308, cache_read_input_tokens: 1e308, output_tokens: -3 }
       : {
@@ -230,7 +315,7 @@ export class MockAnthropic {
         for (const word of text.match(/\S+\s*/g) ?? []) events.push(sse({ type: "content_block_delta", index, delta: { type: "text_delta", text: word } }))
       } else {
         events.push(sse({ type: "content_block_start", index, content_block: { ...toolUse, input: {} } }))
-        const json = JSON.stringify(TOOL_INPUT)
+        const json = JSON.stringify(toolUse!.input)
         for (let i = 0; i < json.length; i += 4) {
           events.push(sse({ type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: json.slice(i, i + 4) } }))
         }

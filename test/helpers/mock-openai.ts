@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { answerEmbeddings, answerImages, type MediaRecord, readMultipart } from "./mock-openai-media.ts"
+import { sampleOf, toolDirective } from "./scripted-answers.ts"
 
 /**
  * A mock OpenAI upstream that speaks the real chat-completions wire format (JSON and SSE,
@@ -13,9 +14,15 @@ import { answerEmbeddings, answerImages, type MediaRecord, readMultipart } from 
  *   (streaming: after the first word) of `metadata.pause_ms` (default 300); `mock-tools`
  *   answers with two tool calls whose arguments arrive in fragments (and, after tool results,
  *   with text quoting them); `mock-bad-request` answers 400; `mock-hang` never answers;
- *   anything else echoes the last user message.
+ *   a model named `*reasoner*` answers with `reasoning_content` first (as DeepSeek does);
+ *   anything else echoes the last user message. Any model calls the function `tool_choice`
+ *   forces, or else the tool the last user message names with `<call tool="...">` (see
+ *   scripted-answers.ts), and answers a
+ *   `json_schema` response format with JSON that fits the schema.
  * Like the real API it refuses (400, naming the param) a tool message that answers no tool
- * call of the assistant message before it, an unknown content part, or a bad token limit.
+ * call of the assistant message before it, an unknown content part, or a bad token limit; an
+ * unknown request field; `reasoning_effort` for a model that does not reason; and, for a
+ * reasoner, its `reasoning_content` sent back.
  */
 export type KeyBehaviour = "ok" | "fail500" | "rate429" | "reject401" | "drop"
 
@@ -49,8 +56,26 @@ const textOf = (content: unknown): string =>
 
 const PART_TYPES = new Set(["text", "image_url", "input_audio", "file", "refusal"])
 
+/** The request fields of Chat Completions (PROTOCOLS.md 1.1); the real API refuses any other. */
+const CHAT_FIELDS = new Set([
+  "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "n", "stream", "stream_options",
+  "tools", "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort", "user", "safety_identifier",
+  "frequency_penalty", "presence_penalty", "logit_bias", "logprobs", "top_logprobs", "seed", "metadata", "store",
+  "service_tier", "modalities", "audio", "prediction", "verbosity", "web_search_options", "prompt_cache_key",
+  "prompt_cache_retention", "functions", "function_call"
+])
+
+/** Models that reason: OpenAI's o-series and gpt-5, and the scripted reasoners. */
+export const reasoningModel = (model: string): boolean => /^(o\d|gpt-5)/.test(model) || model.includes("reasoner")
+
 /** The checks the real API makes that a translating relay could get wrong: the failing param and why. */
 const invalidRequest = (body: Record<string, unknown>): { param: string; message: string } | undefined => {
+  for (const field of Object.keys(body)) {
+    if (!CHAT_FIELDS.has(field)) return { param: field, message: `Unrecognized request argument supplied: ${field}` }
+  }
+  if (body.reasoning_effort !== undefined && !reasoningModel(String(body.model))) {
+    return { param: "reasoning_effort", message: "Unsupported parameter: 'reasoning_effort' is not supported with this model." }
+  }
   for (const field of ["max_tokens", "max_completion_tokens"]) {
     const value = body[field]
     if (value !== undefined && (!Number.isInteger(value) || (value as number) < 1)) return { param: field, message: "must be a positive integer" }
@@ -65,6 +90,10 @@ const invalidRequest = (body: Record<string, unknown>): { param: string; message
       continue
     }
     calls = message.role === "assistant" ? (message.tool_calls ?? []).map((call) => call.id) : []
+    // DeepSeek's reasoner refuses its reasoning sent back.
+    if (message.role === "assistant" && "reasoning_content" in message && String(body.model).includes("reasoner")) {
+      return { param: `messages.[${i}].reasoning_content`, message: "reasoning_content is not accepted in input messages" }
+    }
     if (!Array.isArray(message.content)) continue
     for (const [j, part] of (message.content as Array<{ type?: unknown; image_url?: { url?: unknown } }>).entries()) {
       if (!PART_TYPES.has(String(part.type))) return { param: `messages.[${i}].content.[${j}].type`, message: "invalid content part type" }
@@ -158,13 +187,33 @@ export class MockOpenAI {
     const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true
     const messages = (body.messages ?? []) as Array<{ role: string; content: unknown }>
     const lastUser = [...messages].reverse().find((m) => m.role === "user")
-    const toolResults = messages.at(-1)?.role === "tool" ? messages.slice(messages.findLastIndex((m) => m.role !== "tool") + 1) : []
-    const callsTools = model === "mock-tools" && toolResults.length === 0
-    const text = toolResults.length > 0
+    // The turn so far, less instructions after it (a client may add a system message after the tool results).
+    const turn = messages.slice(0, messages.findLastIndex((m) => m.role !== "system" && m.role !== "developer") + 1)
+    const toolResults = turn.at(-1)?.role === "tool" ? turn.slice(turn.findLastIndex((m) => m.role !== "tool") + 1) : []
+    const tools = (body.tools ?? []) as Array<{ function?: { name?: string; parameters?: Parameters<typeof sampleOf>[0] } }>
+    // A forced function is called, as the real API does, with arguments that fit its schema.
+    const choice = body.tool_choice as { function?: { name?: string } } | string | undefined
+    const forced = turn.at(-1)?.role !== "user"
+      ? undefined
+      : choice === "required" ? tools[0] : typeof choice === "object" ? tools.find((tool) => tool.function?.name === choice.function?.name) : undefined
+    const directive = forced !== undefined
+      ? { name: String(forced.function?.name), input: sampleOf(forced.function?.parameters) as Record<string, unknown> }
+      : turn.at(-1)?.role === "user"
+      ? toolDirective(textOf(turn.at(-1)!.content), tools.map((tool) => String(tool.function?.name)))
+      : undefined
+    const calls = directive !== undefined
+      ? [{ id: `call_mock${this.requests.length}`, name: directive.name, arguments: JSON.stringify(directive.input) }]
+      : TOOL_CALLS
+    const callsTools = directive !== undefined || (model === "mock-tools" && toolResults.length === 0)
+    const format = body.response_format as { type?: string; json_schema?: { schema?: Parameters<typeof sampleOf>[0] } } | undefined
+    // A scripted reasoner thinks out loud first, as DeepSeek's and vLLM's reasoning models do.
+    const reasoning = model.includes("reasoner") ? "Let me think." : undefined
+    let text = toolResults.length > 0
       ? `tool said: ${toolResults.map((m) => textOf(m.content)).join(" | ")}`
       : model === "mock-slow"
       ? Array.from({ length: 100 }, (_, i) => `w${i} `).join("")
       : textOf(lastUser?.content)
+    if (format?.type === "json_schema" && toolResults.length === 0) text = JSON.stringify(sampleOf(format.json_schema?.schema))
     const pauseMs = Number((body.metadata as { pause_ms?: string } | undefined)?.pause_ms ?? 300)
     const usage = {
       prompt_tokens: 11 + messages.length,
@@ -185,9 +234,9 @@ export class MockOpenAI {
           role: "assistant",
           content: null,
           refusal: null,
-          tool_calls: TOOL_CALLS.map((call) => ({ id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } }))
+          tool_calls: calls.map((call) => ({ id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } }))
         }
-        : { role: "assistant", content: text, refusal: null, annotations: [] }
+        : { role: "assistant", content: text, refusal: null, annotations: [], ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}) }
       return this.json(res, 200, JSON.stringify({
         id,
         object: "chat.completion",
@@ -214,7 +263,7 @@ export class MockOpenAI {
     const events: Array<string> = []
     if (callsTools) {
       events.push(chunk({ role: "assistant", content: null }, null))
-      TOOL_CALLS.forEach((call, index) => {
+      calls.forEach((call, index) => {
         events.push(chunk({ tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }, null))
         for (let i = 0; i < call.arguments.length; i += 5) {
           events.push(chunk({ tool_calls: [{ index, function: { arguments: call.arguments.slice(i, i + 5) } }] }, null))
@@ -223,6 +272,7 @@ export class MockOpenAI {
       events.push(chunk({}, "tool_calls"))
     } else {
       events.push(chunk({ role: "assistant", content: "", refusal: null }, null))
+      for (const word of reasoning?.match(/\S+\s*/g) ?? []) events.push(chunk({ reasoning_content: word }, null))
       for (const word of text.match(/\S+\s*/g) ?? []) events.push(chunk({ content: word }, null))
       events.push(chunk({}, "stop"))
     }

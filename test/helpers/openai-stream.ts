@@ -17,6 +17,8 @@ export interface WireUsage {
 /** What a chat-completions stream adds up to, read the way the openai SDK's consumers read it. */
 export interface StreamReading {
   content: string
+  /** `reasoning_content` deltas, as OpenAI-compatible servers stream reasoning. */
+  reasoning: string
   calls: Array<StreamedCall>
   finish: string | null
   usage: WireUsage | undefined
@@ -31,6 +33,7 @@ interface Chunk {
   readonly choices: ReadonlyArray<{
     readonly delta: {
       readonly content?: string | null
+      readonly reasoning_content?: string | null
       readonly tool_calls?: ReadonlyArray<{ index: number; id?: string; function?: { name?: string; arguments?: string } }>
     }
     readonly finish_reason?: string | null
@@ -39,6 +42,7 @@ interface Chunk {
 
 export const emptyReading = (): StreamReading => ({
   content: "",
+  reasoning: "",
   calls: [],
   finish: null,
   usage: undefined,
@@ -54,6 +58,7 @@ export const readChunk = (reading: StreamReading, chunk: Chunk): void => {
   const choice = chunk.choices[0]
   if (choice === undefined) return
   reading.content += choice.delta.content ?? ""
+  reading.reasoning += choice.delta.reasoning_content ?? ""
   for (const fragment of choice.delta.tool_calls ?? []) {
     const call = (reading.calls[fragment.index] ??= { id: "", name: "", arguments: "" })
     if (fragment.id) call.id = fragment.id
