@@ -2,7 +2,7 @@ import { Cause, Effect, Exit, Fiber, type ManagedRuntime, Result } from "effect"
 import { parseJsonObject, readBody } from "./body.ts"
 import { readerOf, streamResponse } from "./chunk-reader.ts"
 import { whenClientGone } from "./client-gone.ts"
-import { formFields, formParts } from "./multipart.ts"
+import { formFields, readForm } from "./multipart.ts"
 import type { Catalog } from "./catalog.ts"
 import { type Caller, type Outcome, RequestContext } from "./context.ts"
 import type { Endpoint, Finish } from "./endpoint.ts"
@@ -207,12 +207,14 @@ export class Pipeline {
     bytes: Uint8Array<ArrayBuffer>,
     type: string
   ): Effect.Effect<void, RelayError> {
-    const parts = formParts(bytes, type)
-    if (parts instanceof InvalidRequest) return Effect.fail(parts)
-    const fields = formFields(bytes, parts)
-    ctx.rawBody = bytes
-    ctx.form = parts
-    ctx.contentType = type
+    const form = readForm(bytes, type)
+    if (form instanceof InvalidRequest) return Effect.fail(form)
+    const fields = formFields(form.body, form.parts)
+    if (fields instanceof InvalidRequest) return Effect.fail(fields)
+    // What goes upstream is the form as read, rebuilt: exactly what is checked here.
+    ctx.rawBody = form.body
+    ctx.form = form.parts
+    ctx.contentType = form.contentType
     ctx.body = fields
     const invalid = decode(ctx, fields)
     return invalid ? Effect.fail(invalid) : Effect.void

@@ -38,9 +38,14 @@ export class StoreHealthState {
     return this.refusal
   }
 
-  /** A write was refused; true when the store had taken writes until now. */
-  refused(reason: string): boolean {
+  /** An attempt at writing was refused (a lock may still pass before it counts as `refused`). */
+  attemptRefused(): void {
     this.refusedWrites++
+    this.changed()
+  }
+
+  /** The store refuses writes; true when it had taken them until now. */
+  refused(reason: string): boolean {
     const changed = this.refusal === undefined
     this.refusal = reason
     this.changed()

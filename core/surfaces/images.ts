@@ -116,6 +116,8 @@ const imageLeg = (path: string): EndpointLeg => ({
   }
 })
 
+const FILE_FIELDS = new Set(["image", "image[]", "mask"])
+
 /** `POST /v1/images/generations`: GPT image generation, charged from the answer's image usage. */
 export const imageGenerations: Endpoint = {
   route: "/images/generations",
@@ -133,7 +135,13 @@ export const imageEdits: Endpoint = {
   surface: "openai",
   decode: decodeWith(ImageEditRequest, reserveImages),
   decodeForm(ctx, fields) {
-    const images = ctx.form!.filter((part) => part.filename !== undefined && (part.name === "image" || part.name === "image[]"))
+    // Files go by these names only, a mask at most once: any other file could carry a field
+    // (a model, a count) that the upstream would read and the relay would not have checked.
+    const files = ctx.form!.filter((part) => part.filename !== undefined)
+    const stray = files.find((part) => !FILE_FIELDS.has(part.name))
+    if (stray !== undefined) return new InvalidRequest({ message: `${stray.name}: an edit takes files only as image, image[] and mask`, param: stray.name })
+    if (files.filter((part) => part.name === "mask").length > 1) return new InvalidRequest({ message: "mask: at most one mask", param: "mask" })
+    const images = files.filter((part) => part.name === "image" || part.name === "image[]")
     if (images.length === 0) return new InvalidRequest({ message: "image: an edit needs at least one image file", param: "image" })
     if (images.length > 16) return new InvalidRequest({ message: "image: at most 16 images", param: "image" })
     return decodeForm(ctx, fields)

@@ -220,6 +220,7 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
   }
 
   const refusedNow = (reason: string) => {
+    health.attemptRefused()
     // A lock is the store refusing only once a charge has waited it out.
     if (kept.some((pending) => pending.told) && health.refused(reason)) options.report?.({ refused: reason, kept: kept.length })
     health.setKept(kept.length)

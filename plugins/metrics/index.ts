@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { definePlugin, type Outcome, type RequestContext } from "../../core/index.ts"
+import { definePlugin, type Outcome, type RequestContext, StoreHealth } from "../../core/index.ts"
 import { Counter, Gauge, Histogram, Registry, UsdCounter } from "./registry.ts"
 
 export interface MetricsOptions {
@@ -30,7 +30,8 @@ const TOKEN_KINDS = [
  */
 export const metrics = (options: MetricsOptions = {}) =>
   definePlugin("metrics", (info) =>
-    Effect.sync(() => {
+    Effect.gen(function*() {
+      const storeHealth = yield* StoreHealth
       const registry = new Registry()
       const requests = registry.add(
         new Counter("relay_requests_total", "Proxied requests by surface, model, provider, BYOK and response status.", [
@@ -61,6 +62,23 @@ export const metrics = (options: MetricsOptions = {}) =>
       )
       const rejections = registry.add(new Counter("relay_limiter_rejections_total", "Requests refused by the rate limiter (429), by the account's tier.", ["tier"]))
       const openStreams = registry.add(new Gauge("relay_open_streams", "Streamed responses in progress.", []))
+      // The store's state as its writers last found it: an alert on `relay_store_writable == 0`
+      // catches a full disk before the balances drift.
+      const storeGauges = {
+        writable: registry.add(new Gauge("relay_store_writable", "1 while the store takes writes; 0 while it refuses them and billable requests get 503.", [])),
+        kept: registry.add(new Gauge("relay_store_kept_charges", "Charges held in memory until the store takes them.", [])),
+        refused: registry.add(new Gauge("relay_store_refused_writes", "Write attempts the store refused since start.", []))
+      }
+      const shown = { writable: 0, kept: 0, refused: 0 }
+      const showStore = () => {
+        const now = { writable: storeHealth.writable ? 1 : 0, kept: storeHealth.keptCharges, refused: storeHealth.refusedWrites }
+        for (const name of ["writable", "kept", "refused"] as const) {
+          storeGauges[name].add({}, now[name] - shown[name])
+          shown[name] = now[name]
+        }
+      }
+      showStore()
+      storeHealth.onChange(showStore)
 
       // A label value from the caller's input must not make a new series per request: models
       // outside the catalog (routed by name on BYOK, or unknown) share one value.

@@ -14,6 +14,8 @@ import { sampleOf, toolDirective } from "./scripted-answers.ts"
  *   (streaming: after the first word) of `metadata.pause_ms` (default 300); `mock-tools`
  *   answers with two tool calls whose arguments arrive in fragments (and, after tool results,
  *   with text quoting them); `mock-bad-request` answers 400; `mock-hang` never answers;
+ *   `mock-not-json` answers a 200 of plain text; `mock-plain-stream` streams labelled
+ *   `text/plain`; `mock-cut-stream` ends its stream by closing the connection, without `[DONE]`;
  *   a model named `*reasoner*` answers with `reasoning_content` first (as DeepSeek does);
  *   anything else echoes the last user message. Any model calls the function `tool_choice`
  *   forces, or else the tool the last user message names with `<call tool="...">` (see
@@ -227,6 +229,11 @@ export class MockOpenAI {
     const created = 1_730_000_000
 
     if (!stream) {
+      // Answers that no OpenAI client could take for a completion, yet are a 200.
+      if (model === "mock-not-json") {
+        res.writeHead(200, { "content-type": "text/plain" })
+        return res.end(`${text}\n`)
+      }
       if (model === "mock-slow") await sleep(300)
       if (model === "mock-pause") await sleep(pauseMs)
       const message = callsTools
@@ -249,7 +256,14 @@ export class MockOpenAI {
       }))
     }
 
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" })
+    if (model === "mock-cut-stream") {
+      // The body ends where the connection does: no chunked framing to miss, no [DONE].
+      res.useChunkedEncodingByDefault = false
+      res.shouldKeepAlive = false
+    }
+    // A stream labelled as plain text: SDKs still read it, a usage tap would not.
+    const streamType = model === "mock-plain-stream" ? "text/plain; charset=utf-8" : "text/event-stream; charset=utf-8"
+    res.writeHead(200, { "content-type": streamType, "cache-control": "no-cache" })
     const chunk = (delta: object, finish: string | null) =>
       `data: ${JSON.stringify({
         id,
@@ -279,7 +293,7 @@ export class MockOpenAI {
     if (includeUsage) {
       events.push(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_mock", choices: [], usage })}\n\n`)
     }
-    events.push("data: [DONE]\n\n")
+    if (model !== "mock-cut-stream") events.push("data: [DONE]\n\n")
     for (const event of events) {
       if (record.aborted || res.destroyed) return
       // Split some events across writes, as real upstreams do.

@@ -125,7 +125,7 @@ export const settles = async (relay: RelayProcess): Promise<Array<SettleRecord>>
   ((await (await relay.admin("GET", "/test/settles")).json()) as { data: Array<SettleRecord> }).data
 
 /** Waits until `check` passes (settles happen just after the response ends). */
-export const eventually = async (check: () => Promise<void> | void, ms = 3_000) => {
+export const eventually = async <T>(check: () => Promise<T> | T, ms = 3_000): Promise<T> => {
   const deadline = Date.now() + ms
   for (;;) {
     try {

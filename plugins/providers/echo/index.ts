@@ -4,7 +4,7 @@ import {
   definePlugin,
   estimateTokens,
   formFields,
-  formParts,
+  readForm,
   InvalidRequest,
   promptTextOfMessages,
   type UpstreamCall
@@ -146,9 +146,11 @@ export const echo = (options: EchoOptions = {}) =>
           const delay = options.chunkDelayMs ?? 0
           if (call.path === "/images/edits" && call.contentType.startsWith("multipart/")) {
             const bytes = typeof call.body === "string" ? new TextEncoder().encode(call.body) : call.body
-            const parts = formParts(bytes, call.contentType)
-            if (parts instanceof InvalidRequest) return Effect.fail(parts)
-            return answered(imagesAnswer(formFields(bytes, parts), "image_edit", delay))
+            const form = readForm(bytes, call.contentType)
+            if (form instanceof InvalidRequest) return Effect.fail(form)
+            const fields = formFields(form.body, form.parts)
+            if (fields instanceof InvalidRequest) return Effect.fail(fields)
+            return answered(imagesAnswer(fields, "image_edit", delay))
           }
           const body = JSON.parse(typeof call.body === "string" ? call.body : decoder.decode(call.body))
           switch (call.path) {
