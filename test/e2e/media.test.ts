@@ -204,6 +204,45 @@ describe("embeddings and images through the shipped config", () => {
     await eventually(async () => assert.equal(before - (await balance()), cost))
   })
 
+  it("refuses a crafted form that would send the upstream another model, count or quality than the one admitted", async () => {
+    const sent = mock.requests.length
+    const part = (disposition: string, value: string) => `--B\r\nContent-Disposition: form-data; ${disposition}\r\n\r\n${value}\r\n`
+    const png = `--B\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n`
+    const crafted = [
+      // A loose reader finds name="model" inside xname="model"; the last duplicate wins upstream.
+      part('xname="model"; name="prompt"', "gpt-image-1"),
+      part('name="model"', "gpt-image-2"),
+      part('name="n"', "1"),
+      part('name="quality"', "low"),
+      part('name="n"', "10"),
+      part('name="quality"', "high"),
+      png
+    ].join("") + "--B--\r\n"
+    const answer = await fetch(`${relay.baseURL}/images/edits`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "multipart/form-data; boundary=B" },
+      body: crafted
+    })
+    assert.equal(answer.status, 400)
+    assert.match(((await answer.json()) as { error: { message: string } }).error.message, /"xname"/)
+    const twice = await fetch(`${relay.baseURL}/images/edits`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "multipart/form-data; boundary=B" },
+      body: part('name="model"', "gpt-image-2") + part('name="prompt"', "p") + part('name="n"', "1") + part('name="n"', "10") + png + "--B--\r\n"
+    })
+    assert.equal(twice.status, 400)
+    const error = ((await twice.json()) as { error: { message: string; param: string } }).error
+    assert.equal(error.param, "n")
+    assert.match(error.message, /more than once/)
+    const fileAsField = await fetch(`${relay.baseURL}/images/edits`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "multipart/form-data; boundary=B" },
+      body: part('name="model"', "gpt-image-2") + part('name="prompt"', "p") + png + `--B\r\nContent-Disposition: form-data; name="n"; filename="n.txt"\r\n\r\n10\r\n--B--\r\n`
+    })
+    assert.equal(fileAsField.status, 400, "a routed field cannot hide in a file part")
+    assert.equal(mock.requests.length, sent, "nothing reached the upstream")
+  })
+
   it("edits from a JSON body with image URLs", async () => {
     const answer = await fetch(`${relay.baseURL}/images/edits`, {
       method: "POST",

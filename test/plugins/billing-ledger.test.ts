@@ -1,7 +1,8 @@
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
 import fc from "fast-check"
-import { type Balance, makeLedger, type Reservation } from "../../plugins/billing/ledger.ts"
+import { type Balance, ChargeKept, makeLedger, type Reservation } from "../../plugins/billing/ledger.ts"
+import { StoreHealthState } from "../../core/index.ts"
 import { openNodeStore } from "../../runtime/node-store.ts"
 import { MONEY_LIMIT_NANO, type SqlShape } from "../../core/index.ts"
 
@@ -378,6 +379,75 @@ describe("ledger settle", () => {
     assert.deepEqual(ledger.balance("a"), { balance: 80n, reserved: 0n })
   })
 })
+
+describe("ledger when the store refuses writes", () => {
+  const failing = () => {
+    const { sql, rows } = fresh()
+    const health = new StoreHealthState()
+    const kept = makeLedger(sql, { now: () => Date.now(), schedule: () => {}, health })
+    kept.credit("a", 100n, null)
+    const refuse = (message: string) => sql.exec(`CREATE TRIGGER refuse BEFORE INSERT ON ledger BEGIN SELECT RAISE(ABORT, '${message}'); END`)
+    const accept = () => sql.exec("DROP TRIGGER refuse")
+    return { ledger: kept, rows, health, refuse, accept }
+  }
+
+  it("keeps a refused charge, still held, tells its request once, and writes it exactly once when the store takes writes again", async () => {
+    const { ledger, rows, health, refuse, accept } = failing()
+    refuse("database or disk is full")
+    const told: Array<bigint> = []
+    const { charged, committed } = ledger.settle("a", reserve(ledger, "a", 40n), 30n, "req_1", (amount) => void told.push(amount))
+    assert.equal(charged, 30n)
+    ledger.commit()
+    await assert.rejects(committed, (error: Error) => error instanceof ChargeKept && /disk is full/.test(error.message))
+    assert.equal(health.writable, false)
+    assert.equal(health.keptCharges, 1)
+    assert.deepEqual(ledger.balance("a"), { balance: 100n, reserved: 30n }, "the kept charge stays held: nothing can be reserved against it")
+    ledger.commit()
+    assert.equal(ledger.pending, 1, "a second refusal keeps it again")
+    accept()
+    ledger.commit()
+    ledger.stopRetrying()
+    assert.equal(health.writable, true)
+    assert.equal(health.keptCharges, 0)
+    assert.deepEqual(rows().map((r) => [r.kind, r.amount_nano]), [["credit", 100n], ["charge", 30n]])
+    assert.deepEqual(told, [30n], "its usage record is written with it, once")
+    assert.deepEqual(ledger.balance("a"), { balance: 70n, reserved: 0n })
+  })
+
+  it("waits out a short lock held elsewhere without telling the request or refusing admission", async () => {
+    const { ledger, health, refuse, accept } = failing()
+    refuse("database is locked")
+    const { committed } = ledger.settle("a", undefined, 5n, "req_1", () => {})
+    ledger.commit()
+    assert.equal(health.writable, true, "a lock is the store refusing only once a charge has waited it out")
+    assert.equal(ledger.pending, 1)
+    accept()
+    ledger.commit()
+    ledger.stopRetrying()
+    assert.equal(await committed, 5n)
+  })
+
+  it("retries on its own", async () => {
+    const { ledger, health, refuse, accept } = failing()
+    refuse("attempt to write a readonly database")
+    const { committed } = ledger.settle("a", undefined, 7n, "req_1", () => {})
+    ledger.commit()
+    await assert.rejects(committed, ChargeKept)
+    assert.match(health.reason ?? "", /read-only/)
+    accept()
+    await eventuallyTrue(() => ledger.pending === 0)
+    assert.equal(health.writable, true)
+    assert.equal(ledger.fromLedger("a"), 93n)
+  })
+})
+
+const eventuallyTrue = async (check: () => boolean) => {
+  const deadline = Date.now() + 3_000
+  while (!check()) {
+    assert.ok(Date.now() < deadline, "in time")
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
 
 describe("ledger properties", () => {
   type Op =
