@@ -107,8 +107,9 @@ export const billing = (options: BillingOptions = {}) =>
           if (rates === undefined && !ctx.byok) {
             return Effect.fail(new ModelNotFound({ message: `model ${ctx.model} has no price on this relay` }))
           }
-          // Fail closed: what the relay cannot record, it does not serve.
-          if (!health.writable && rates !== undefined && (!ctx.byok || byokFee > 0)) {
+          // Fail closed: what the relay cannot record, it does not serve (every request leaves
+          // a usage record, BYOK ones too, and the end of its answer waits for it).
+          if (!health.writable) {
             return Effect.fail(new StoreUnavailable({ message: `the relay cannot record charges right now (${health.reason}); try again shortly`, retryAfterSeconds: 5 }))
           }
           let reservation: Reservation | undefined
