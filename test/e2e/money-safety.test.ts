@@ -128,18 +128,17 @@ describe("the relay fails closed when the store refuses writes", () => {
       })().then((chunks) => ({ chunks }), (error: Error) => ({ error }))
       const probes: Array<{ status: number; ms: number }> = []
       while (performance.now() - lockedAt < 10_000) {
-        // A stalled event loop stays stalled (a driver waiting on a lock waits seconds): a slow
-        // answer is asked again at once, so the machine's own hiccups do not count.
-        const probe = await probeHealth(relay)
-        probes.push(probe.ms < 100 ? probe : await probeHealth(relay))
+        probes.push(await probeHealth(relay))
         await new Promise((resolve) => setTimeout(resolve, 200))
       }
       outsider.exec("COMMIT")
       outsider.close()
 
       assert.ok(probes.length >= 30)
+      // A driver waiting on the lock would stall the relay for seconds at a time. A busy machine
+      // may delay one probe or two a little past 100 ms; never more, never by much.
       const slow = probes.filter((probe) => probe.ms >= 100)
-      assert.deepEqual(slow, [], "every /healthz answered within 100 ms")
+      assert.ok(slow.length <= 2 && slow.every((probe) => probe.ms < 250), `every /healthz answered within 100 ms: ${JSON.stringify(slow)}`)
       assert.ok(probes.some((probe) => probe.status === 503), "once a charge has waited out the lock, /healthz says the store refuses writes")
       const outcome = await streamed
       assert.ok("error" in outcome, "the stream's end was withheld while its charge could not be written")
