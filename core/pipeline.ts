@@ -280,11 +280,14 @@ export class Pipeline {
   private readonly settleFinished = () => {
     const batch = this.finished
     this.finished = []
-    for (const { ctx, outcome, done } of batch) void this.settle(ctx, outcome).then(done)
+    for (const { ctx, outcome, done } of batch) void this.settle(ctx, outcome, done)
   }
 
-  /** Runs every settle hook; the error of one that could not make its record durable. */
-  private async settle(ctx: RequestContext, outcome: Outcome): Promise<RelayError | undefined> {
+  /**
+   * Runs every settle hook, then tells `done` (with the error of one that could not make its
+   * record durable): the answer's end leaves then, and the observers and the log line after.
+   */
+  private async settle(ctx: RequestContext, outcome: Outcome, done: (unrecorded: RelayError | undefined) => void) {
     let unrecorded: RelayError | undefined
     if (this.settleHooks.length > 0) {
       await this.options.runtime.runPromise(
@@ -301,6 +304,7 @@ export class Pipeline {
         )
       ).catch((error) => this.logDefect(ctx, Cause.die(error)))
     }
+    done(unrecorded)
     this.notify(ctx, (observer) => observer.settled(ctx, outcome))
     this.logRequest(ctx, outcome, unrecorded)
     this.inflight--
@@ -309,7 +313,6 @@ export class Pipeline {
       this.idleWaiters = []
       for (const wake of waiters) wake()
     }
-    return unrecorded
   }
 
   /** Tells every observer; a failing observer is logged and never fails the request. */
