@@ -111,7 +111,11 @@ interface PendingSettle {
 
 export interface LedgerOptions {
   readonly now?: () => number
-  /** Runs the group commit; by default once the current turn of the event loop is done. */
+  /**
+   * Runs the group commit; by default in a microtask, once the code that settles is done: the
+   * pipeline settles every request that finished in one turn of the event loop together, so
+   * their charges make one transaction, and none waits a turn of the loop more for it.
+   */
   readonly schedule?: (commit: () => void) => void
   /** Where refusals and recoveries are reported (admission, /healthz and /metrics read it). */
   readonly health?: StoreHealthState
@@ -121,7 +125,7 @@ export interface LedgerOptions {
 
 export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
   const now = options.now ?? Date.now
-  const schedule = options.schedule ?? ((commit) => void setImmediate(commit))
+  const schedule = options.schedule ?? queueMicrotask
   const health = options.health ?? new StoreHealthState()
   migrate(sql, "billing.ledger", MIGRATIONS)
   const append = sql.prepare("INSERT INTO ledger (account_id, kind, amount_nano, request_id, note, created_at) VALUES (?, ?, ?, ?, ?, ?)")
