@@ -66,7 +66,7 @@ export const metrics = (options: MetricsOptions = {}) =>
       // catches a full disk before the balances drift.
       const storeGauges = {
         writable: registry.add(new Gauge("relay_store_writable", "1 while the store takes writes; 0 while it refuses them and billable requests get 503.", [])),
-        kept: registry.add(new Gauge("relay_store_kept_charges", "Charges held in memory until the store takes them.", [])),
+        kept: registry.add(new Gauge("relay_store_kept_records", "Charges and usage records held in memory until the store takes them.", [])),
         refused: registry.add(new Gauge("relay_store_refused_writes", "Write attempts the store refused since start.", []))
       }
       const shown = { writable: 0, kept: 0, refused: 0 }
