@@ -65,9 +65,9 @@ export const billing = (options: BillingOptions = {}) =>
       const health = yield* StoreHealth
       const ledger = makeLedger(sql, {
         health,
-        report: ({ refused, kept, recovered }) => {
-          if (refused !== undefined) log.error({ reason: refused, kept }, "the store refuses writes: charges are kept and retried, and billable requests refused (503) until it takes them")
-          else log.warn({ written: recovered }, "the store takes writes again: the kept charges are written and requests served")
+        report: ({ refused, kept, recovered, dropped }) => {
+          if (refused !== undefined) log.error({ reason: refused, kept }, "the store refuses writes: charges are kept and retried, and requests refused (503) until it takes them")
+          else log.warn({ written: recovered, dropped_free_records: dropped || undefined }, "the store takes writes again: the kept charges are written and requests served")
         }
       })
       const usage = makeUsageRecords(sql)

@@ -72,6 +72,13 @@ const RETRY_MS = [10, 25, 50, 100, 250, 500, 1_000]
  */
 const LOCK_GRACE_MS = 1_000
 
+/**
+ * Records of requests that cost nothing (refusals, mostly) kept at most while the store refuses
+ * writes: a client hammering an unwritable relay must not grow its memory without end. Charges
+ * are never dropped; admission stops taking them.
+ */
+const MAX_KEPT_FREE = 10_000
+
 /** A settled request: its charge, decided now, and when it is written. */
 export interface Settled {
   readonly charged: bigint
@@ -120,7 +127,7 @@ export interface LedgerOptions {
   /** Where refusals and recoveries are reported (admission, /healthz and /metrics read it). */
   readonly health?: StoreHealthState
   /** Told when the store refuses charges and when it takes them again. */
-  readonly report?: (event: { readonly refused?: string; readonly kept: number; readonly recovered?: number }) => void
+  readonly report?: (event: { readonly refused?: string; readonly kept: number; readonly recovered?: number; readonly dropped?: number }) => void
 }
 
 export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
@@ -199,6 +206,9 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
   let queue: Array<PendingSettle> = []
   let retry: ReturnType<typeof setTimeout> | undefined
   let attempts = 0
+  /** Free records in `kept`, and those dropped past MAX_KEPT_FREE since the store last took writes. */
+  let keptFree = 0
+  let dropped = 0
 
   /**
    * Writes `batch` in one transaction against the balances as stored (so their holds are let
@@ -215,6 +225,14 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
   }
 
   const keep = (pending: PendingSettle, reason: string) => {
+    if (pending.charged === 0n) {
+      if (keptFree >= MAX_KEPT_FREE) {
+        dropped++
+        pending.reject(new ChargeKept(reason))
+        return
+      }
+      keptFree++
+    }
     kept.push(pending)
     if (reason === STORE_LOCKED && now() - pending.since < LOCK_GRACE_MS) return
     // Told once: the request stops waiting; its charge does not stop being written.
@@ -236,12 +254,18 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
     }
   }
 
+  const recovered = (written: number) => {
+    if (health.recovered()) options.report?.({ kept: 0, recovered: written, dropped })
+    dropped = 0
+  }
+
   const commit = (): void => {
     if (queue.length === 0 && kept.length === 0) return
     const earlier = kept
     const fresh = queue
     kept = []
     queue = []
+    keptFree = 0
     // Each is written against the balance the one before left.
     const batch = earlier.length === 0 ? fresh : earlier.concat(fresh)
     for (const pending of batch) known.delete(pending.account)
@@ -250,7 +274,7 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
       batch.forEach((pending, i) => pending.resolve(result.charged[i]!))
       attempts = 0
       health.setKept(0)
-      if (health.recovered()) options.report?.({ kept: 0, recovered: earlier.length })
+      recovered(earlier.length)
       return
     }
     const refusal = storeRefusal(result.error)
@@ -284,7 +308,7 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
     }
     if (refused !== undefined) return refusedNow(refused)
     health.setKept(0)
-    if (health.recovered()) options.report?.({ kept: 0, recovered: earlier.length })
+    recovered(earlier.length)
   }
 
   return {

@@ -426,6 +426,18 @@ describe("ledger when the store refuses writes", () => {
     assert.equal(await committed, 5n)
   })
 
+  it("keeps at most 10,000 records of requests that cost nothing, and every charge", async () => {
+    const { ledger, refuse } = failing()
+    refuse("database or disk is full")
+    const settled = Array.from({ length: 10_050 }, (_, i) => ledger.settle("a", undefined, 0n, `free_${i}`, () => {}).committed)
+    const charge = ledger.settle("a", undefined, 3n, "paid", () => {}).committed
+    ledger.commit()
+    ledger.stopRetrying()
+    await Promise.allSettled([...settled, charge])
+    assert.equal(ledger.pending, 10_001, "10,000 free records and the one charge")
+    await assert.rejects(charge, ChargeKept)
+  })
+
   it("retries on its own", async () => {
     const { ledger, health, refuse, accept } = failing()
     refuse("attempt to write a readonly database")
