@@ -7,8 +7,11 @@ import type { AccountDirectory, CredentialVault, Management, UsageHistory } from
 import type { CoreServices } from "./services.ts"
 import type { TokenCounter } from "./tokens.ts"
 
-/** The wire protocol an upstream speaks. */
-export type Protocol = "openai" | "anthropic"
+/**
+ * The wire protocol an upstream speaks: OpenAI chat completions (and the rest of OpenAI's API),
+ * Anthropic Messages, or OpenAI's Responses API, which only OpenAI itself serves.
+ */
+export type Protocol = "openai" | "anthropic" | "openai-responses"
 
 export interface UpstreamCall {
   readonly ctx: RequestContext
@@ -16,6 +19,8 @@ export interface UpstreamCall {
   /** Path below the provider's API root, such as `/chat/completions`. */
   readonly path: string
   readonly body: Uint8Array<ArrayBuffer> | string
+  /** POST unless given: a stored response is read (GET) or deleted (DELETE) upstream, without a body. */
+  readonly method?: "GET" | "DELETE"
   /** The body's content type: JSON, or the client's multipart form for an upload. */
   readonly contentType: string
 }

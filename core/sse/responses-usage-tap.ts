@@ -1,0 +1,37 @@
+import { fromResponsesUsage, type Usage } from "../usage.ts"
+import { DATA_FIELD, eventData, hasObjectField, includesAscii, USAGE_KEY } from "./events.ts"
+import type { StreamInspector } from "./passthrough.ts"
+
+/**
+ * Reads an OpenAI Responses stream as it passes: the usage and the response of its terminal
+ * event (`response.completed`, `.incomplete` or `.failed`, the only ones with a usage object,
+ * so the only ones decoded). It never keeps an event from the client.
+ */
+export class ResponsesUsageTap implements StreamInspector {
+  readonly filters = false
+  usage: Usage | undefined
+  private response: Record<string, unknown> | undefined
+  /** Data events seen: one sequence number each, and about one token each for a cut stream. */
+  dataEvents = 0
+
+  /** `onFinished` is told the response of a `response.completed` or `.incomplete` before the client gets it. */
+  constructor(private readonly onFinished?: (response: Record<string, unknown>) => void) {}
+
+  event(event: Uint8Array): boolean {
+    if (!includesAscii(event, DATA_FIELD)) return true
+    this.dataEvents++
+    if (!hasObjectField(event, USAGE_KEY)) return true
+    const data = eventData(event)
+    if (data === undefined) return true
+    try {
+      const response = (JSON.parse(data) as { response?: unknown }).response
+      if (response === null || typeof response !== "object") return true
+      this.response = response as Record<string, unknown>
+      this.usage = fromResponsesUsage(this.response.usage)
+      if (this.response.status === "completed" || this.response.status === "incomplete") this.onFinished?.(this.response)
+    } catch {
+      // A malformed event: the stream's end reports what is known.
+    }
+    return true
+  }
+}

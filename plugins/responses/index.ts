@@ -1,0 +1,152 @@
+import { Effect, Exit } from "effect"
+import type { Context, Hono } from "hono"
+import {
+  type Caller,
+  definePlugin,
+  inputItems,
+  InvalidRequest,
+  type RelayError,
+  type RelayInfo,
+  RequestContext,
+  type RouteKit,
+  RouteNotFound,
+  setContinued,
+  setResponseKeeper,
+  Sql
+} from "../../core/index.ts"
+import { makeResponseStore, type ResponseStore, type StoredResponse } from "./store.ts"
+
+export interface ResponseStoreOptions {
+  /** Days a stored response can be continued, read and listed; OpenAI keeps its own 30 days. */
+  readonly retentionDays?: number
+}
+
+const DAY_MS = 86_400_000
+
+const notFound = (id: string) => new RouteNotFound({ message: `No response found with id '${id}'.` })
+
+/**
+ * Stored responses (SPEC section 14). A response the relay translated (a Claude model's, say)
+ * is kept with its input for its account, so `previous_response_id` continues it on any model
+ * and `GET`, `DELETE` and `input_items` answer for it. A response OpenAI keeps itself is only
+ * recorded as the account's: those calls go to OpenAI, and no account reaches another's.
+ */
+export const responseStore = (options: ResponseStoreOptions = {}) =>
+  definePlugin("responses", (info) =>
+    Effect.gen(function*() {
+      const store = makeResponseStore(yield* Sql, (options.retentionDays ?? 30) * DAY_MS)
+      return {
+        admit: (ctx: RequestContext) => Effect.suspend(() => admit(store, ctx)),
+        routes: (app: Hono, kit: RouteKit) => routes(app, kit, store, info)
+      }
+    }))
+
+/**
+ * Hands a Responses request its keeper, and puts the turns of the response it continues (one
+ * the relay keeps) before its input.
+ */
+const admit = (store: ResponseStore, ctx: RequestContext): Effect.Effect<void, RelayError> => {
+  const caller = ctx.caller
+  if (ctx.route !== "/responses" || caller === undefined) return Effect.void
+  const account = caller.account.id
+  setResponseKeeper(ctx, {
+    keep: (response, input, upstream) => {
+      if (typeof response.id !== "string") return
+      store.put(account, upstream
+        ? { id: response.id, provider: ctx.target?.provider ?? null, byok: ctx.byok }
+        : { id: response.id, provider: null, byok: ctx.byok, response, input })
+    }
+  })
+  const previous = ctx.body.previous_response_id
+  if (typeof previous !== "string") return Effect.void
+  const kept = store.get(account, previous)
+  // On the caller's own OpenAI key an id the relay never saw is theirs for OpenAI to judge.
+  if (kept === undefined) return ctx.byok ? Effect.void : Effect.fail(notFound(previous))
+  if (kept.provider !== null || kept.response === undefined) return Effect.void
+  const output = Array.isArray(kept.response.output) ? kept.response.output : []
+  ctx.setBodyField("input", [...kept.input, ...output, ...inputItems(ctx.body.input)])
+  ctx.setBodyField("previous_response_id", undefined)
+  setContinued(ctx, previous)
+  return Effect.void
+}
+
+/** `?limit=` and `?order=` of an input-item listing, as OpenAI takes them. */
+const listingOf = (c: Context): { readonly limit: number; readonly order: "asc" | "desc" } | InvalidRequest => {
+  const raw = c.req.query("limit") ?? "20"
+  const limit = /^\d+$/.test(raw) ? Number(raw) : 0
+  if (limit < 1 || limit > 100) return new InvalidRequest({ message: "limit: expected a whole number from 1 to 100", param: "limit" })
+  const order = c.req.query("order") ?? "desc"
+  if (order !== "asc" && order !== "desc") return new InvalidRequest({ message: "order: expected asc or desc", param: "order" })
+  return { limit, order }
+}
+
+/** A kept response's input items, listed as OpenAI lists them; an item without an id gets one by position. */
+const inputItemList = (kept: StoredResponse, listing: { readonly limit: number; readonly order: "asc" | "desc" }) => {
+  const items = kept.input.map((item, i) => {
+    const record = item as Record<string, unknown>
+    return { ...(record.type === undefined ? { type: "message" } : {}), ...record, id: typeof record.id === "string" ? record.id : `${kept.id}_input_${i}` }
+  })
+  const ordered = listing.order === "asc" ? items : items.reverse()
+  const page = ordered.slice(0, listing.limit)
+  return { object: "list", data: page, first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null, has_more: ordered.length > page.length }
+}
+
+const routes = (app: Hono, kit: RouteKit, store: ResponseStore, info: RelayInfo) => {
+  /** Sends a call on a response OpenAI keeps to the provider that served it, with the operator's keys. */
+  const forward = async (c: Context, kept: StoredResponse, method: "GET" | "DELETE", path: string): Promise<Response> => {
+    const provider = info.providers().find((p) => p.name === kept.provider)
+    // A response made with the caller's own key is reached with that key, at its provider.
+    if (provider === undefined || kept.byok) {
+      return kit.errorResponse(c, new InvalidRequest({ message: `response ${kept.id} was made with your own ${kept.provider} key: read it at ${kept.provider}` }))
+    }
+    const ctx = new RequestContext(c.get("requestId") as string, "openai", "/responses", c.req.raw, false)
+    const exit = await Effect.runPromiseExit(
+      provider.send({ ctx, protocol: "openai-responses", path, body: "", contentType: "application/json", method })
+    )
+    if (Exit.isFailure(exit)) {
+      const error = exit.cause.reasons.find((reason) => reason._tag === "Fail")
+      return kit.errorResponse(c, error?._tag === "Fail" ? error.error : notFound(kept.id))
+    }
+    const upstream = exit.value
+    return new Response(upstream.body, { status: upstream.status, headers: { "content-type": upstream.headers.get("content-type") ?? "application/json" } })
+  }
+
+  /** The caller's kept response named by the path, or the answer to give instead. */
+  const lookup = async (c: Context): Promise<{ caller: Caller; kept: StoredResponse } | Response> => {
+    const caller = await kit.authenticate(c)
+    if (caller instanceof Error) return kit.errorResponse(c, caller)
+    const id = c.req.param("id")!
+    const kept = store.get(caller.account.id, id)
+    return kept === undefined ? kit.errorResponse(c, notFound(id)) : { caller, kept }
+  }
+
+  for (const base of ["/v1", "/byok/v1"]) {
+    app.get(`${base}/responses/:id`, async (c) => {
+      const found = await lookup(c)
+      if (found instanceof Response) return found
+      const { kept } = found
+      return kept.provider === null ? c.json(kept.response) : forward(c, kept, "GET", `/responses/${encodeURIComponent(kept.id)}`)
+    })
+    app.get(`${base}/responses/:id/input_items`, async (c) => {
+      const found = await lookup(c)
+      if (found instanceof Response) return found
+      const { kept } = found
+      const query = new URL(c.req.url).search
+      if (kept.provider !== null) return forward(c, kept, "GET", `/responses/${encodeURIComponent(kept.id)}/input_items${query}`)
+      const listing = listingOf(c)
+      return listing instanceof InvalidRequest ? kit.errorResponse(c, listing) : c.json(inputItemList(kept, listing))
+    })
+    app.delete(`${base}/responses/:id`, async (c) => {
+      const found = await lookup(c)
+      if (found instanceof Response) return found
+      const { caller, kept } = found
+      if (kept.provider !== null) {
+        const answer = await forward(c, kept, "DELETE", `/responses/${encodeURIComponent(kept.id)}`)
+        if (answer.ok) store.delete(caller.account.id, kept.id)
+        return answer
+      }
+      store.delete(caller.account.id, kept.id)
+      return c.json({ id: kept.id, object: "response", deleted: true })
+    })
+  }
+}
