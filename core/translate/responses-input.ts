@@ -54,20 +54,39 @@ const customParameters = {
 }
 
 /**
- * The request's tools for a model whose provider runs none of OpenAI's built-in tools: function
- * and custom tools are kept; a built-in one (`web_search`, `file_search`...) is refused by name.
+ * Whether the request leaves its tools optional: the model may answer without any given tool
+ * (`tool_choice` absent, `auto` or `none`, or naming a function or custom tool).
  */
-export const toolSpecs = (tools: unknown, model: string): ReadonlyArray<ToolSpec> | InvalidRequest => {
+const toolsOptional = (choice: unknown): boolean => {
+  if (choice === undefined || choice === null || choice === "auto" || choice === "none") return true
+  const type = (choice as { type?: unknown }).type
+  return type === "function" || type === "custom"
+}
+
+/**
+ * The request's tools for a model whose provider runs none of OpenAI's built-in tools. Function
+ * and custom tools are kept, and the function tools of a `namespace` (Codex groups some so).
+ * A built-in tool (`web_search`, `file_search`...) is dropped where the request leaves tools
+ * optional, as Codex does with the web search it always offers; where the request requires a
+ * tool call it is refused by name, since the model could not make the call it demands.
+ */
+export const toolSpecs = (tools: unknown, model: string, choice?: unknown): ReadonlyArray<ToolSpec> | InvalidRequest => {
   if (!Array.isArray(tools)) return []
   const specs: Array<ToolSpec> = []
-  for (const [i, tool] of (tools as ReadonlyArray<Record<string, unknown>>).entries()) {
+  const entries = (tools as ReadonlyArray<Record<string, unknown>>).flatMap((tool, i) =>
+    tool.type === "namespace" && Array.isArray(tool.tools)
+      ? (tool.tools as ReadonlyArray<Record<string, unknown>>).map((inner, j) => ({ tool: inner, at: `tools[${i}].tools[${j}]` }))
+      : [{ tool, at: `tools[${i}]` }]
+  )
+  for (const { tool, at } of entries) {
     if (tool.type !== "function" && tool.type !== "custom") {
+      if (toolsOptional(choice)) continue
       return invalidAt(
-        `tools[${i}].type`,
+        `${at}.type`,
         `the built-in tool ${JSON.stringify(tool.type)} cannot run on ${model}; only function and custom tools reach this model`
       )
     }
-    if (typeof tool.name !== "string" || tool.name === "") return invalidAt(`tools[${i}].name`, "a tool needs a name")
+    if (typeof tool.name !== "string" || tool.name === "") return invalidAt(`${at}.name`, "a tool needs a name")
     const description = typeof tool.description === "string" ? tool.description : undefined
     if (tool.type === "function") {
       specs.push({

@@ -148,7 +148,7 @@ export const responsesToAnthropic = (body: Body, target: TargetModel & { readonl
   if (system.length > 0) out.system = system
   if (body.stream === true) out.stream = true
 
-  const specs = toolSpecs(body.tools, target.clientModel)
+  const specs = toolSpecs(body.tools, target.clientModel, body.tool_choice)
   if (specs instanceof InvalidRequest) return specs
   const choice = toolChoiceOf(body.tool_choice)
   if (choice instanceof InvalidRequest) return choice

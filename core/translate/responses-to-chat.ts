@@ -117,7 +117,7 @@ export const responsesToChat = (body: Body, target: { readonly model: string; re
     // The usage arrives only when asked for; every stream is settled from it.
     out.stream_options = { include_usage: true }
   }
-  const specs = toolSpecs(body.tools, target.clientModel)
+  const specs = toolSpecs(body.tools, target.clientModel, body.tool_choice)
   if (specs instanceof InvalidRequest) return specs
   const choice = toolChoiceOf(body.tool_choice)
   if (choice instanceof InvalidRequest) return choice

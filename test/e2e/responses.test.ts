@@ -333,11 +333,15 @@ describe("POST /v1/responses with the openai SDK", () => {
       assert.equal(cut.status, "incomplete")
       assert.deepEqual(cut.incomplete_details, { reason: "max_output_tokens" })
 
-      const refused = await post({ model: "claude-sonnet-4-6", input: "search", tools: [{ type: "web_search" }] })
+      const refused = await post({ model: "claude-sonnet-4-6", input: "search", tools: [{ type: "web_search" }], tool_choice: "required" })
       assert.equal(refused.status, 400)
       const body = (await refused.json()) as { error: { message: string; param: string } }
       assert.equal(body.error.param, "tools[0].type")
       assert.match(body.error.message, /web_search/)
+      // Offered with tools left optional (as Codex offers web search), it is dropped instead.
+      const optional = await client.responses.create({ model: "claude-sonnet-4-6", input: "no search needed", tools: [{ type: "web_search" }, WEATHER_TOOL] })
+      assert.equal(optional.output_text, "no search needed")
+      assert.deepEqual((anthropic.messages.at(-1)!.body.tools as Array<{ name: string }>).map((tool) => tool.name), ["get_weather"])
 
       const events = await eventsOf(await post({ model: "claude-cut", input: "one two three four", stream: true }))
       assertGrammar(events)
