@@ -12,6 +12,15 @@ const CONFIG = join(ROOT, "test/fixtures/relay.responses-config.ts")
 const OPENAI_KEY = "sk-responses-openai"
 const ANTHROPIC_KEY = "sk-ant-responses"
 const GEMINI_KEY = "sk-responses-gemini"
+const OWN_ANTHROPIC_KEY = "sk-ant-own-responses"
+
+const PATCH_TOOL = {
+  type: "custom" as const,
+  name: "apply_patch",
+  description: "Applies a patch.",
+  format: { type: "grammar" as const, syntax: "lark" as const, definition: "start: \"*** Begin Patch\" /(.|\\n)*/" }
+}
+const PATCH = "*** Begin Patch\n*** Add File: a.txt\n+hi\n*** End Patch"
 
 const WEATHER_TOOL = {
   type: "function" as const,
@@ -74,7 +83,7 @@ const usageOf = async (relay: RelayProcess, key: string): Promise<Array<UsageRec
 describe("POST /v1/responses with the openai SDK", () => {
   const openai = new MockOpenAI({ [OPENAI_KEY]: "ok" })
   const gemini = new MockOpenAI({ [GEMINI_KEY]: "ok" })
-  const anthropic = new MockAnthropic({ [ANTHROPIC_KEY]: "ok" })
+  const anthropic = new MockAnthropic({ [ANTHROPIC_KEY]: "ok", [OWN_ANTHROPIC_KEY]: "ok" })
   let relay: RelayProcess
   let client: OpenAI
   let key: string
@@ -347,6 +356,86 @@ describe("POST /v1/responses with the openai SDK", () => {
       assertGrammar(events)
       assert.equal(events.at(-1)!.event, "response.failed")
       assert.equal((events.at(-1)!.data.response as { status: string }).status, "failed")
+    })
+  })
+
+  describe("through the same pipeline as every surface", () => {
+    it("runs a custom tool (Codex's apply_patch) on Claude, streamed, and takes its output back", async () => {
+      const body = { model: "claude-sonnet-4-6", input: `patch it CALL apply_patch ${JSON.stringify({ input: PATCH })}`, tools: [PATCH_TOOL], stream: true, store: false }
+      const events = await eventsOf(await post(body))
+      assertGrammar(events)
+      assert.ok(events.some((e) => e.event === "response.custom_tool_call_input.done" && e.data.input === PATCH))
+      const tool = (anthropic.messages.at(-1)!.body.tools as Array<{ name: string; description: string; input_schema: { required: Array<string> } }>)[0]!
+      assert.equal(tool.name, "apply_patch")
+      assert.match(tool.description, /lark grammar:\nstart: "\*\*\* Begin Patch"/)
+      assert.deepEqual(tool.input_schema.required, ["input"])
+      const item = (events.at(-1)!.data.response as { output: Array<Record<string, unknown>> }).output.find((o) => o.type === "custom_tool_call")!
+      assert.equal(item.input, PATCH)
+      const next = await client.responses.create({
+        model: "claude-sonnet-4-6",
+        tools: [PATCH_TOOL],
+        store: false,
+        input: [
+          { role: "user", content: "patch it" },
+          { type: "custom_tool_call", call_id: String(item.call_id), name: "apply_patch", input: PATCH },
+          { type: "custom_tool_call_output", call_id: String(item.call_id), output: "Done!" }
+        ]
+      })
+      assert.equal(next.output_text, "tool said: Done!")
+      const turns = anthropic.messages.at(-1)!.body.messages as Array<{ content: Array<Record<string, unknown>> }>
+      assert.deepEqual(turns[1]!.content[0], { type: "tool_use", id: item.call_id, name: "apply_patch", input: { input: PATCH } })
+    })
+
+    it("serves an alias, answers errors in OpenAI's shape, and reserves max_output_tokens against the TPM limit", async () => {
+      const aliased = await client.responses.create({ model: "house-responses", input: "alias", store: false })
+      assert.equal(aliased.model, "house-responses")
+      assert.equal(anthropic.messages.at(-1)!.body.model, "claude-tools-1")
+
+      const unknown = await post({ model: "no-such-model", input: "x" })
+      assert.equal(unknown.status, 404)
+      assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, "model_not_found")
+      const malformed = await post({ model: "claude-sonnet-4-6", input: 42 })
+      assert.equal(malformed.status, 400)
+      assert.equal(((await malformed.json()) as { error: { param: string } }).error.param, "input")
+      const noKey = await fetch(`${relay.url}/v1/responses`, { method: "POST", body: "{}" })
+      assert.equal(noKey.status, 401)
+      assert.equal(((await noKey.json()) as { error: { code: string } }).error.code, "invalid_api_key")
+
+      const { account, key: tight } = await createAccount(relay, { name: "tight", credits: "5" })
+      await relay.admin("PATCH", `/admin/accounts/${account.id}`, { tpm: 1_000 })
+      const before = anthropic.messages.length
+      const over = await post({ model: "claude-sonnet-4-6", input: "small prompt", max_output_tokens: 1_500 }, tight)
+      assert.equal(over.status, 429)
+      assert.equal(anthropic.messages.length, before, "nothing was sent upstream")
+      const under = await post({ model: "claude-sonnet-4-6", input: "small prompt", max_output_tokens: 100 }, tight)
+      assert.equal(under.status, 200)
+    })
+
+    it("serves /byok/v1/responses with the caller's own key, uncharged", async () => {
+      const { key: own } = await createAccount(relay, { name: "byok-responses" })
+      const missing = await fetch(`${relay.url}/byok/v1/responses`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${own}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "claude-sonnet-4-6", input: "mine" })
+      })
+      assert.equal(missing.status, 403)
+      assert.equal(((await missing.json()) as { error: { code: string } }).error.code, "byok_credential_missing")
+      const stored = await fetch(`${relay.baseURL}/account/byok/anthropic`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${own}`, "content-type": "application/json" },
+        body: JSON.stringify({ api_key: OWN_ANTHROPIC_KEY })
+      })
+      assert.equal(stored.status, 200)
+      const byok = new OpenAI({ baseURL: `${relay.url}/byok/v1`, apiKey: own, maxRetries: 0 })
+      const response = await byok.responses.create({ model: "claude-sonnet-4-6", input: "mine" })
+      assert.equal(response.output_text, "mine")
+      assert.equal(anthropic.messages.at(-1)!.headers["x-api-key"], OWN_ANTHROPIC_KEY)
+      const read = await byok.responses.retrieve(response.id)
+      assert.equal(read.id, response.id)
+      await eventually(async () => {
+        const [record] = await usageOf(relay, own)
+        assert.deepEqual([record!.surface, record!.cost], ["responses", "0.000000000"])
+      })
     })
   })
 
