@@ -3,14 +3,12 @@ import { DATA_FIELD, eventData, hasObjectField, includesAscii, USAGE_KEY } from 
 import type { StreamInspector } from "./passthrough.ts"
 
 /**
- * Reads an OpenAI Responses stream as it passes: the usage and the response of its terminal
- * event (`response.completed`, `.incomplete` or `.failed`, the only ones with a usage object,
+ * Reads an OpenAI Responses stream as it passes: the usage of its terminal event (`response.completed`, `.incomplete` or `.failed`, the only ones with a usage object,
  * so the only ones decoded). It never keeps an event from the client.
  */
 export class ResponsesUsageTap implements StreamInspector {
   readonly filters = false
   usage: Usage | undefined
-  private response: Record<string, unknown> | undefined
   /** Data events seen: one sequence number each, and about one token each for a cut stream. */
   dataEvents = 0
 
@@ -26,9 +24,9 @@ export class ResponsesUsageTap implements StreamInspector {
     try {
       const response = (JSON.parse(data) as { response?: unknown }).response
       if (response === null || typeof response !== "object") return true
-      this.response = response as Record<string, unknown>
-      this.usage = fromResponsesUsage(this.response.usage)
-      if (this.response.status === "completed" || this.response.status === "incomplete") this.onFinished?.(this.response)
+      const { usage, status } = response as { usage?: unknown; status?: unknown }
+      this.usage = fromResponsesUsage(usage)
+      if (status === "completed" || status === "incomplete") this.onFinished?.(response as Record<string, unknown>)
     } catch {
       // A malformed event: the stream's end reports what is known.
     }

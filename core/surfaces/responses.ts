@@ -10,7 +10,7 @@ import { anthropicToResponse, AnthropicToResponsesStream } from "../translate/re
 import { chatToResponse, ChatToResponsesStream } from "../translate/responses-from-chat.ts"
 import { inputItems } from "../translate/responses-input.ts"
 import { ResponseBuilder } from "../translate/responses-output.ts"
-import { responsesToAnthropic } from "../translate/responses-to-anthropic.ts"
+import { isThinkingState, responsesToAnthropic } from "../translate/responses-to-anthropic.ts"
 import { responsesToChat } from "../translate/responses-to-chat.ts"
 import { estimatedUsage, fromResponsesUsage, type Usage } from "../usage.ts"
 import { decodeWith, echoAlias } from "./decode.ts"
@@ -89,7 +89,7 @@ const prepareTranslated = (
   if (typeof body.previous_response_id === "string") {
     return invalidAt(
       "previous_response_id",
-      `response ${body.previous_response_id} is kept by OpenAI, not by this relay: continue it on an OpenAI model, or send the whole conversation as input`
+      `response ${body.previous_response_id} cannot be continued on ${ctx.model}: this relay does not keep it (OpenAI does, or no one): continue it on an OpenAI model, or send the whole conversation as input`
     )
   }
   const translated = translate(body)
@@ -169,6 +169,14 @@ export const openAIResponsesLeg: EndpointLeg = {
   prepare(ctx) {
     useUpstreamModel(ctx)
     capTokens(ctx, "max_output_tokens")
+    // A kept response of another model continues here: its Claude thinking would only make
+    // OpenAI refuse the request, as reasoning it cannot decrypt.
+    if (continuedFrom(ctx) !== undefined && Array.isArray(ctx.body.input)) {
+      const input = ctx.body.input as ReadonlyArray<{ type?: unknown; encrypted_content?: unknown }>
+      if (input.some((item) => item.type === "reasoning" && isThinkingState(item.encrypted_content))) {
+        ctx.setBodyField("input", input.filter((item) => !(item.type === "reasoning" && isThinkingState(item.encrypted_content))))
+      }
+    }
   },
   respond(ctx, upstream, finish) {
     const keeper = ctx.body.store === false ? undefined : responseKeeper(ctx)

@@ -29,6 +29,9 @@ export const thinkingState = (block: Readonly<Record<string, unknown>>): string 
   return THINKING_STATE + btoa(binary)
 }
 
+/** Whether a reasoning item's `encrypted_content` is Claude's thinking, which no other model can read. */
+export const isThinkingState = (encrypted: unknown): boolean => typeof encrypted === "string" && encrypted.startsWith(THINKING_STATE)
+
 /** The thinking block a reasoning item carries; undefined for one that is not Claude's (OpenAI's own). */
 const thinkingOf = (encrypted: unknown): AnthropicBlock | undefined => {
   if (typeof encrypted !== "string" || !encrypted.startsWith(THINKING_STATE)) return undefined

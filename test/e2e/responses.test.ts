@@ -308,6 +308,16 @@ describe("POST /v1/responses with the openai SDK", () => {
       await assert.rejects(client.responses.retrieve(second.id), isNotFound)
     })
 
+    it("continues a Claude response on a GPT model: OpenAI gets the turns, not Claude's thinking", async () => {
+      const first = await client.responses.create({ model: "claude-thinking-1", input: "think first", reasoning: { effort: "low" }, max_output_tokens: 1_800 })
+      assert.ok(first.output.some((item) => item.type === "reasoning"))
+      const second = await client.responses.create({ model: "gpt-4o-mini", input: "now you", previous_response_id: first.id })
+      assert.equal(second.output_text, "now you")
+      const sent = openai.responses.at(-1)!.body as { input: Array<{ type?: string; role?: string }>; previous_response_id?: unknown }
+      assert.equal(sent.previous_response_id, undefined)
+      assert.deepEqual(sent.input.map((item) => item.type ?? item.role), ["message", "message", "message"])
+    })
+
     it("maps reasoning to Claude's thinking and back, its signed block carried in encrypted_content", async () => {
       const first = await client.responses.create({
         model: "claude-thinking-1",
