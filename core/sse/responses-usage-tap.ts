@@ -1,6 +1,8 @@
 import { fromResponsesUsage, type Usage } from "../usage.ts"
-import { DATA_FIELD, eventData, hasObjectField, includesAscii, USAGE_KEY } from "./events.ts"
+import { asciiPattern, DATA_FIELD, eventData, hasObjectField, includesAscii, USAGE_KEY } from "./events.ts"
 import type { StreamInspector } from "./passthrough.ts"
+
+const CREATED = asciiPattern('"response.created"')
 
 /**
  * Reads an OpenAI Responses stream as it passes: the usage of its terminal event (`response.completed`, `.incomplete` or `.failed`, the only ones with a usage object,
@@ -15,9 +17,13 @@ export class ResponsesUsageTap implements StreamInspector {
   /** `onFinished` is told the response of a `response.completed` or `.incomplete` before the client gets it. */
   constructor(private readonly onFinished?: (response: Record<string, unknown>) => void) {}
 
+  /** The response as `response.created` told it, which a failure event repeats. */
+  started: Record<string, unknown> | undefined
+
   event(event: Uint8Array): boolean {
     if (!includesAscii(event, DATA_FIELD)) return true
     this.dataEvents++
+    if (this.started === undefined && includesAscii(event, CREATED)) this.started = this.responseOf(event)
     if (!hasObjectField(event, USAGE_KEY)) return true
     const data = eventData(event)
     if (data === undefined) return true
@@ -31,5 +37,16 @@ export class ResponsesUsageTap implements StreamInspector {
       // A malformed event: the stream's end reports what is known.
     }
     return true
+  }
+
+  private responseOf(event: Uint8Array): Record<string, unknown> | undefined {
+    const data = eventData(event)
+    if (data === undefined) return undefined
+    try {
+      const response = (JSON.parse(data) as { response?: unknown }).response
+      return response !== null && typeof response === "object" ? response as Record<string, unknown> : undefined
+    } catch {
+      return undefined
+    }
   }
 }

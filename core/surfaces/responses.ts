@@ -159,9 +159,18 @@ export const chatResponsesLeg = translatedLeg(
 const ID_KEY = asciiPattern('"id"')
 const STATUS_KEY = asciiPattern('"status"')
 
-/** The failure event of a passed-through stream, numbered after the events the client got. */
-const passthroughFailure = (tap: ResponsesUsageTap) => () =>
-  encoder.encode(`event: error\ndata: ${JSON.stringify({ type: "error", sequence_number: tap.dataEvents, code: "server_error", message: FAILED, param: null })}\n\n`)
+/**
+ * The failure event of a passed-through stream, numbered after the events the client got: the
+ * started response as failed, or a bare `error` event when none had started.
+ */
+const passthroughFailure = (tap: ResponsesUsageTap) => () => {
+  const sequence_number = tap.dataEvents
+  const error = { code: "server_error", message: FAILED }
+  const event = tap.started === undefined
+    ? { type: "error", sequence_number, ...error, param: null }
+    : { type: "response.failed", sequence_number, response: { ...tap.started, status: "failed", error } }
+  return encoder.encode(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`)
+}
 
 /** Responses to OpenAI: passed through, with the usage read from the terminal event. */
 export const openAIResponsesLeg: EndpointLeg = {

@@ -168,6 +168,14 @@ describe("POST /v1/responses with the openai SDK", () => {
       assert.deepEqual(JSON.parse(structured.output_text), { answer: "forty-two" })
     })
 
+    it("ends a stream OpenAI breaks off with response.failed, numbered after what was sent", async () => {
+      const events = await eventsOf(await post({ model: "mock-cut", input: "one two three", stream: true }))
+      assertGrammar(events)
+      assert.deepEqual(events.map((e) => e.event).slice(-2), ["response.output_text.delta", "response.failed"])
+      const failed = events.at(-1)!.data.response as { id: string; status: string; error: { code: string } }
+      assert.deepEqual([failed.id, failed.status, failed.error.code], [(events[0]!.data.response as { id: string }).id, "failed", "server_error"])
+    })
+
     it("continues with previous_response_id at OpenAI; GET, input_items and DELETE reach OpenAI for the owner only", async () => {
       const first = await client.responses.create({ model: "gpt-4o-mini", input: "first turn" })
       const second = await client.responses.create({ model: "gpt-4o-mini", input: "second turn", previous_response_id: first.id })
@@ -257,6 +265,24 @@ describe("POST /v1/responses with the openai SDK", () => {
       assert.equal(completed.status, "completed")
       assert.equal(completed.output[0]!.content[0]!.text, "one two three")
       assert.equal(completed.usage.output_tokens, 3)
+    })
+
+    it("streams Claude's thinking as reasoning summary events before the text", async () => {
+      const events = await eventsOf(await post({ model: "claude-thinking-1", input: "ponder", reasoning: { effort: "low", summary: "auto" }, stream: true, store: false }))
+      assertGrammar(events)
+      assert.deepEqual(events.map((e) => e.event).slice(2, 10), [
+        "response.output_item.added",
+        "response.reasoning_summary_part.added",
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_summary_text.done",
+        "response.reasoning_summary_part.done",
+        "response.output_item.done",
+        "response.output_item.added",
+        "response.content_part.added"
+      ])
+      const reasoning = events[7]!.data.item as { type: string; summary: Array<{ text: string }>; encrypted_content: string }
+      assert.deepEqual([reasoning.type, reasoning.summary[0]!.text], ["reasoning", "Let me think."])
+      assert.match(reasoning.encrypted_content, /^rr-thinking:/)
     })
 
     it("runs a function tool round trip, streamed with the SDK", async () => {

@@ -14,6 +14,7 @@ import type { ServerResponse } from "node:http"
  * - with `text.format` json_schema: `{"answer": <the last user text>}`;
  * - otherwise the last user text, plus ` (after N earlier items)` when it continues a response.
  * Usage: 20 + input items in, 4 of them cached; a word a token out, plus 2 reasoning tokens.
+ * `mock-cut` streams its first text delta, then drops the connection.
  */
 
 export const TOOL_ARGUMENTS = JSON.stringify({ city: "Paris" })
@@ -169,6 +170,11 @@ export class MockResponses {
       send("response.content_part.added", { item_id: item.id, output_index: 0, content_index: 0, part: { type: "output_text", text: "", annotations: [] } })
       for (const word of text.match(/\S+\s*/g) ?? []) {
         send("response.output_text.delta", { item_id: item.id, output_index: 0, content_index: 0, delta: word, logprobs: [] })
+        if (body.model === "mock-cut") {
+          // Let the bytes so far reach the relay, as a connection dropped mid-answer does.
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          return res.socket?.destroy()
+        }
       }
       send("response.output_text.done", { item_id: item.id, output_index: 0, content_index: 0, text, logprobs: [] })
       send("response.content_part.done", { item_id: item.id, output_index: 0, content_index: 0, part: { type: "output_text", text, annotations: [] } })
