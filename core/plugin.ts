@@ -80,6 +80,11 @@ export interface RouteKit extends Management {
   readonly readJson: (c: HonoContext) => Promise<Record<string, unknown> | RelayError>
   /** Who calls a non-proxied route (the account API), by the authenticating plugins. */
   readonly authenticate: (c: HonoContext) => Promise<Caller | RelayError>
+  /**
+   * Who calls a proxied route a plugin answers itself (a stored response), with the headers
+   * every proxied answer carries (the caller's rate-limit state), not counted against it.
+   */
+  readonly authenticateProxied: (c: HonoContext) => Promise<{ readonly caller: Caller; readonly headers: Headers } | RelayError>
   /** Whether `secret` is the admin key (false when none is configured): a sign-in form's check. */
   readonly isAdminKey: (secret: string) => boolean
 }

@@ -111,42 +111,38 @@ const routes = (app: Hono, kit: RouteKit, store: ResponseStore, info: RelayInfo)
     return new Response(upstream.body, { status: upstream.status, headers: { "content-type": upstream.headers.get("content-type") ?? "application/json" } })
   }
 
-  /** The caller's kept response named by the path, or the answer to give instead. */
-  const lookup = async (c: Context): Promise<{ caller: Caller; kept: StoredResponse } | Response> => {
-    const caller = await kit.authenticate(c)
-    if (caller instanceof Error) return kit.errorResponse(c, caller)
+  /**
+   * Answers for the caller's kept response named by the path (404 when the account has none
+   * such); the answer carries the caller's rate-limit headers, as every proxied answer does.
+   */
+  const answer = async (c: Context, respond: (caller: Caller, kept: StoredResponse) => Response | Promise<Response>): Promise<Response> => {
+    const known = await kit.authenticateProxied(c)
+    if (known instanceof Error) return kit.errorResponse(c, known)
     const id = c.req.param("id")!
-    const kept = store.get(caller.account.id, id)
-    return kept === undefined ? kit.errorResponse(c, notFound(id)) : { caller, kept }
+    const kept = store.get(known.caller.account.id, id)
+    const response = kept === undefined ? kit.errorResponse(c, notFound(id)) : await respond(known.caller, kept)
+    for (const [name, value] of known.headers) response.headers.set(name, value)
+    return response
   }
 
   for (const base of ["/v1", "/byok/v1"]) {
-    app.get(`${base}/responses/:id`, async (c) => {
-      const found = await lookup(c)
-      if (found instanceof Response) return found
-      const { kept } = found
-      return kept.provider === null ? c.json(kept.response) : forward(c, kept, "GET", `/responses/${encodeURIComponent(kept.id)}`)
-    })
-    app.get(`${base}/responses/:id/input_items`, async (c) => {
-      const found = await lookup(c)
-      if (found instanceof Response) return found
-      const { kept } = found
-      const query = new URL(c.req.url).search
-      if (kept.provider !== null) return forward(c, kept, "GET", `/responses/${encodeURIComponent(kept.id)}/input_items${query}`)
-      const listing = listingOf(c)
-      return listing instanceof InvalidRequest ? kit.errorResponse(c, listing) : c.json(inputItemList(kept, listing))
-    })
-    app.delete(`${base}/responses/:id`, async (c) => {
-      const found = await lookup(c)
-      if (found instanceof Response) return found
-      const { caller, kept } = found
-      if (kept.provider !== null) {
-        const answer = await forward(c, kept, "DELETE", `/responses/${encodeURIComponent(kept.id)}`)
-        if (answer.ok) store.delete(caller.account.id, kept.id)
-        return answer
-      }
-      store.delete(caller.account.id, kept.id)
-      return c.json({ id: kept.id, object: "response", deleted: true })
-    })
+    app.get(`${base}/responses/:id`, (c) =>
+      answer(c, (_, kept) => kept.provider === null ? c.json(kept.response) : forward(c, kept, "GET", `/responses/${encodeURIComponent(kept.id)}`)))
+    app.get(`${base}/responses/:id/input_items`, (c) =>
+      answer(c, (_, kept) => {
+        if (kept.provider !== null) return forward(c, kept, "GET", `/responses/${encodeURIComponent(kept.id)}/input_items${new URL(c.req.url).search}`)
+        const listing = listingOf(c)
+        return listing instanceof InvalidRequest ? kit.errorResponse(c, listing) : c.json(inputItemList(kept, listing))
+      }))
+    app.delete(`${base}/responses/:id`, (c) =>
+      answer(c, async (caller, kept) => {
+        if (kept.provider === null) {
+          store.delete(caller.account.id, kept.id)
+          return c.json({ id: kept.id, object: "response", deleted: true })
+        }
+        const deleted = await forward(c, kept, "DELETE", `/responses/${encodeURIComponent(kept.id)}`)
+        if (deleted.ok) store.delete(caller.account.id, kept.id)
+        return deleted
+      }))
   }
 }

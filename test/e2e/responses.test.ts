@@ -329,6 +329,11 @@ describe("POST /v1/responses with the openai SDK", () => {
       assert.equal(refused.status, 404)
       assert.equal(((await refused.json()) as { error: { code: string } }).error.code, "not_found")
 
+      const raw = await fetch(`${relay.url}/v1/responses/${second.id}`, { headers: { authorization: `Bearer ${key}` } })
+      assert.equal(raw.headers.get("x-ratelimit-limit"), "60", "a proxied answer carries the caller's rate-limit state")
+      const missing = await fetch(`${relay.url}/v1/responses/resp_nope`, { headers: { authorization: `Bearer ${key}` } })
+      assert.equal(missing.status, 404)
+      assert.equal(missing.headers.get("x-ratelimit-limit"), "60")
       const deleted = await fetch(`${relay.url}/v1/responses/${second.id}`, { method: "DELETE", headers: { authorization: `Bearer ${key}` } })
       assert.deepEqual(await deleted.json(), { id: second.id, object: "response", deleted: true })
       await assert.rejects(client.responses.retrieve(second.id), isNotFound)
