@@ -92,14 +92,20 @@ const inputItemList = (kept: StoredResponse, listing: { readonly limit: number; 
 }
 
 const routes = (app: Hono, kit: RouteKit, store: ResponseStore, info: RelayInfo) => {
-  /** Sends a call on a response OpenAI keeps to the provider that served it, with the operator's keys. */
-  const forward = async (c: Context, kept: StoredResponse, method: "GET" | "DELETE", path: string): Promise<Response> => {
+  /**
+   * Sends a call on a response its provider keeps to that provider: with the operator's keys, or
+   * for one made with the caller's own key (BYOK), with that key again.
+   */
+  const forward = async (c: Context, caller: Caller, kept: StoredResponse, method: "GET" | "DELETE", path: string): Promise<Response> => {
     const provider = info.providers().find((p) => p.name === kept.provider)
-    // A response made with the caller's own key is reached with that key, at its provider.
-    if (provider === undefined || kept.byok) {
-      return kit.errorResponse(c, new InvalidRequest({ message: `response ${kept.id} was made with your own ${kept.provider} key: read it at ${kept.provider}` }))
+    if (provider === undefined) return kit.errorResponse(c, notFound(kept.id))
+    const requestId = c.get("requestId") as string
+    const ctx = new RequestContext(requestId, "openai", "/responses", c.req.raw, kept.byok)
+    if (kept.byok) {
+      const secret = await kit.vault?.secretFor(caller.account.id, provider.name, requestId)
+      if (secret instanceof Error) return kit.errorResponse(c, secret)
+      ctx.credential = secret
     }
-    const ctx = new RequestContext(c.get("requestId") as string, "openai", "/responses", c.req.raw, false)
     const exit = await Effect.runPromiseExit(
       provider.send({ ctx, protocol: "openai-responses", path, body: "", contentType: "application/json", method })
     )
@@ -127,10 +133,10 @@ const routes = (app: Hono, kit: RouteKit, store: ResponseStore, info: RelayInfo)
 
   for (const base of ["/v1", "/byok/v1"]) {
     app.get(`${base}/responses/:id`, (c) =>
-      answer(c, (_, kept) => kept.provider === null ? c.json(kept.response) : forward(c, kept, "GET", `/responses/${encodeURIComponent(kept.id)}`)))
+      answer(c, (caller, kept) => kept.provider === null ? c.json(kept.response) : forward(c, caller, kept, "GET", `/responses/${encodeURIComponent(kept.id)}`)))
     app.get(`${base}/responses/:id/input_items`, (c) =>
-      answer(c, (_, kept) => {
-        if (kept.provider !== null) return forward(c, kept, "GET", `/responses/${encodeURIComponent(kept.id)}/input_items${new URL(c.req.url).search}`)
+      answer(c, (caller, kept) => {
+        if (kept.provider !== null) return forward(c, caller, kept, "GET", `/responses/${encodeURIComponent(kept.id)}/input_items${new URL(c.req.url).search}`)
         const listing = listingOf(c)
         return listing instanceof InvalidRequest ? kit.errorResponse(c, listing) : c.json(inputItemList(kept, listing))
       }))
@@ -140,7 +146,7 @@ const routes = (app: Hono, kit: RouteKit, store: ResponseStore, info: RelayInfo)
           store.delete(caller.account.id, kept.id)
           return c.json({ id: kept.id, object: "response", deleted: true })
         }
-        const deleted = await forward(c, kept, "DELETE", `/responses/${encodeURIComponent(kept.id)}`)
+        const deleted = await forward(c, caller, kept, "DELETE", `/responses/${encodeURIComponent(kept.id)}`)
         if (deleted.ok) store.delete(caller.account.id, kept.id)
         return deleted
       }))

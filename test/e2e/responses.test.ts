@@ -13,6 +13,7 @@ const OPENAI_KEY = "sk-responses-openai"
 const ANTHROPIC_KEY = "sk-ant-responses"
 const GEMINI_KEY = "sk-responses-gemini"
 const OWN_ANTHROPIC_KEY = "sk-ant-own-responses"
+const OWN_OPENAI_KEY = "sk-own-openai-responses"
 
 const PATCH_TOOL = {
   type: "custom" as const,
@@ -81,7 +82,7 @@ const usageOf = async (relay: RelayProcess, key: string): Promise<Array<UsageRec
 }
 
 describe("POST /v1/responses with the openai SDK", () => {
-  const openai = new MockOpenAI({ [OPENAI_KEY]: "ok" })
+  const openai = new MockOpenAI({ [OPENAI_KEY]: "ok", [OWN_OPENAI_KEY]: "ok" })
   const gemini = new MockOpenAI({ [GEMINI_KEY]: "ok" })
   const anthropic = new MockAnthropic({ [ANTHROPIC_KEY]: "ok", [OWN_ANTHROPIC_KEY]: "ok" })
   let relay: RelayProcess
@@ -477,6 +478,21 @@ describe("POST /v1/responses with the openai SDK", () => {
         const [record] = await usageOf(relay, own)
         assert.deepEqual([record!.surface, record!.cost], ["responses", "0.000000000"])
       })
+
+      // A response OpenAI keeps, made with the caller's own OpenAI key, is read and deleted with it.
+      await fetch(`${relay.baseURL}/account/byok/openai`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${own}`, "content-type": "application/json" },
+        body: JSON.stringify({ api_key: OWN_OPENAI_KEY })
+      })
+      const atOpenAI = await byok.responses.create({ model: "gpt-4o-mini", input: "kept at openai" })
+      assert.equal(openai.responses.at(-1)!.headers.authorization, `Bearer ${OWN_OPENAI_KEY}`)
+      const reread = await byok.responses.retrieve(atOpenAI.id)
+      assert.equal(reread.output_text, "kept at openai")
+      assert.equal(openai.requests.at(-1)!.path, `/v1/responses/${atOpenAI.id}`)
+      assert.equal(openai.requests.at(-1)!.headers.authorization, `Bearer ${OWN_OPENAI_KEY}`)
+      await byok.responses.delete(atOpenAI.id)
+      assert.deepEqual([openai.requests.at(-1)!.path, openai.requests.at(-1)!.headers.authorization], [`/v1/responses/${atOpenAI.id}`, `Bearer ${OWN_OPENAI_KEY}`])
     })
   })
 
