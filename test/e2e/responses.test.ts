@@ -432,6 +432,12 @@ describe("POST /v1/responses with the openai SDK", () => {
       const aliased = await client.responses.create({ model: "house-responses", input: "alias", store: false })
       assert.equal(aliased.model, "house-responses")
       assert.equal(anthropic.messages.at(-1)!.body.model, "claude-tools-1")
+      // Passed through to OpenAI, the answer names the model as the client asked for it too.
+      const whole = await client.responses.create({ model: "house-gpt", input: "alias", store: false })
+      assert.equal(whole.model, "house-gpt")
+      assert.equal(openai.responses.at(-1)!.body.model, "gpt-4o-mini")
+      const streamed = await eventsOf(await post({ model: "house-gpt", input: "alias", stream: true, store: false }))
+      assert.deepEqual([...new Set(streamed.flatMap((e) => e.data.response === undefined ? [] : [(e.data.response as { model: string }).model]))], ["house-gpt"])
 
       const unknown = await post({ model: "no-such-model", input: "x" })
       assert.equal(unknown.status, 404)
