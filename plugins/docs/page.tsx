@@ -195,7 +195,7 @@ export const DocsPage = (props: DocsPageProps) => {
         for Claude and the others, tools, reasoning and streaming included. A stored response (<code>store</code> is on
         unless you turn it off) can be continued with <code>previous_response_id</code>, read and deleted by your account only.
       </p>
-      <Code label="cURL" code={responsesExample(base, props.exampleModel)} />
+      <Code label="cURL (Responses API)" code={responsesExample(base, props.exampleModel)} />
       <Code label="Codex CLI" code={codexExample(base, props.exampleModel)} />
       <h3>BYOK</h3>
       <Code label="Store your own provider key, then call through /byok/v1" code={byokExample(props.origin, props.exampleModel)} />
