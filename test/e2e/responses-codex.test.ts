@@ -25,6 +25,7 @@ const TASK = `Read task.txt and tell me the secret word. CALL exec_command {"cmd
 const codexConfig = (model: string, baseURL: string) => `
 model = "${model}"
 model_provider = "relay"
+model_reasoning_effort = "low"
 approval_policy = "never"
 sandbox_mode = "danger-full-access"
 check_for_update_on_startup = false
@@ -103,7 +104,7 @@ describe("Codex CLI (codex exec) through /v1/responses", () => {
     for (const home of homes) rmSync(home, { recursive: true, force: true })
   })
 
-  for (const model of ["gpt-4o-mini", "claude-sonnet-4-6"]) {
+  for (const model of ["gpt-4o-mini", "claude-sonnet-4-6", "claude-thinking-1"]) {
     it(`completes a task that needs a shell command on ${model}`, { timeout: 120_000 }, async () => {
       const home = mkdtempSync(join(tmpdir(), "codex-home-"))
       homes.push(home)
@@ -125,6 +126,15 @@ describe("Codex CLI (codex exec) through /v1/responses", () => {
           (request.body.messages as Array<{ content: unknown }>).flatMap((message) => Array.isArray(message.content) ? message.content : [])
         ) as Array<{ type: string; content?: unknown }>
         assert.ok(results.some((block) => block.type === "tool_result" && JSON.stringify(block.content).includes("pelican")))
+        if (model === "claude-thinking-1") {
+          // Codex asked for reasoning: Claude thought, and its signed thinking came back to it
+          // through Codex (as a reasoning item's encrypted_content) before the tool use.
+          const last = anthropic.messages.at(-1)!.body
+          assert.deepEqual(last.thinking, { type: "enabled", budget_tokens: 1_999 })
+          const assistant = (last.messages as Array<{ role: string; content: Array<Record<string, unknown>> }>).find((m) => m.role === "assistant")!
+          assert.deepEqual(assistant.content.map((block) => block.type), ["thinking", "text", "tool_use"])
+          assert.equal(assistant.content[0]!.signature, "sig-mock")
+        }
       }
       await eventually(async () => {
         const usage = await fetch(`${relay.url}/v1/account/usage?limit=100`, { headers: { authorization: `Bearer ${key}` } })
