@@ -373,6 +373,32 @@ describe("POST /v1/responses with the openai SDK", () => {
       ])
     })
 
+    it("carries images and PDFs to Claude", async () => {
+      const pixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+      await client.responses.create({
+        model: "claude-sonnet-4-6",
+        store: false,
+        input: [{
+          role: "user",
+          content: [
+            { type: "input_text", text: "what is this?" },
+            { type: "input_image", image_url: `data:image/png;base64,${pixel}`, detail: "auto" },
+            { type: "input_image", image_url: "https://example.com/cat.jpg", detail: "low" },
+            { type: "input_file", filename: "a.pdf", file_data: "data:application/pdf;base64,JVBERi0=" }
+          ]
+        }]
+      })
+      assert.deepEqual((anthropic.messages.at(-1)!.body.messages as Array<{ content: unknown }>)[0]!.content, [
+        { type: "text", text: "what is this?" },
+        { type: "image", source: { type: "base64", media_type: "image/png", data: pixel } },
+        { type: "image", source: { type: "url", url: "https://example.com/cat.jpg" } },
+        { type: "document", source: { type: "base64", media_type: "application/pdf", data: "JVBERi0=" } }
+      ])
+      const refused = await post({ model: "claude-sonnet-4-6", input: [{ role: "user", content: [{ type: "input_image", file_id: "file-1" }] }] })
+      assert.equal(refused.status, 400)
+      assert.equal(((await refused.json()) as { error: { param: string } }).error.param, "input[0].content[0].image_url")
+    })
+
     it("answers structured output as Claude's json_schema format", async () => {
       const response = await client.responses.create({ model: "claude-sonnet-4-6", input: "{\"answer\":\"yes\"}", text: { format: ANSWER_FORMAT } })
       assert.deepEqual(JSON.parse(response.output_text), { answer: "yes" })
@@ -398,6 +424,11 @@ describe("POST /v1/responses with the openai SDK", () => {
       assertGrammar(events)
       assert.equal(events.at(-1)!.event, "response.failed")
       assert.equal((events.at(-1)!.data.response as { status: string }).status, "failed")
+
+      // Claude's own mid-stream error event becomes response.failed with its message.
+      const overloaded = await eventsOf(await post({ model: "claude-overloaded", input: "x", stream: true }))
+      assertGrammar(overloaded)
+      assert.deepEqual((overloaded.at(-1)!.data.response as { error: unknown }).error, { code: "server_is_overloaded", message: "Overloaded" })
     })
   })
 
