@@ -176,6 +176,11 @@ const passthroughFailure = (tap: ResponsesUsageTap) => () => {
 export const openAIResponsesLeg: EndpointLeg = {
   path: "/responses",
   prepare(ctx) {
+    // Only a relay that records whose each response is may let one account continue one on
+    // the operator's shared keys: without that record any account could reach another's.
+    if (typeof ctx.body.previous_response_id === "string" && responseKeeper(ctx) === undefined && !ctx.byok) {
+      return invalidAt("previous_response_id", "this relay keeps no record of responses, so none can be continued: send the whole conversation as input")
+    }
     useUpstreamModel(ctx)
     capTokens(ctx, "max_output_tokens")
     // A kept response of another model continues here: its Claude thinking would only make

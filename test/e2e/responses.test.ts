@@ -549,3 +549,33 @@ describe("POST /v1/responses with the openai SDK", () => {
     })
   })
 })
+
+describe("POST /v1/responses on a relay that keeps no responses", () => {
+  const openai = new MockOpenAI({ [OPENAI_KEY]: "ok" })
+  let relay: RelayProcess
+
+  before(async () => {
+    relay = await startRelay({ config: join(ROOT, "config/rocketairoom.config.ts"), env: { OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: await openai.start() } })
+  })
+
+  after(async () => {
+    await relay.stop()
+    await openai.stop()
+  })
+
+  it("serves its models, and refuses previous_response_id, which it could not check the owner of", async () => {
+    const { key } = await createAccount(relay, { name: "no-store", credits: "5" })
+    const client = new OpenAI({ baseURL: relay.baseURL, apiKey: key, maxRetries: 0 })
+    const first = await client.responses.create({ model: "rocket-1", input: "hello rocket" })
+    assert.equal(first.output_text, "hello rocket")
+    assert.equal(openai.responses.at(-1)!.body.model, "gpt-4o-mini")
+    const before = openai.responses.length
+    await assert.rejects(
+      client.responses.create({ model: "rocket-1", input: "again", previous_response_id: first.id }),
+      (error: unknown) => error instanceof OpenAI.APIError && error.status === 400 && (error.error as { param?: string }).param === "previous_response_id"
+    )
+    assert.equal(openai.responses.length, before, "nothing was sent upstream")
+    const read = await fetch(`${relay.url}/v1/responses/${first.id}`, { headers: { authorization: `Bearer ${key}` } })
+    assert.equal(read.status, 404)
+  })
+})
