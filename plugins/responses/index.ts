@@ -5,6 +5,8 @@ import {
   definePlugin,
   inputItems,
   InvalidRequest,
+  Log,
+  type LogShape,
   type RelayError,
   type RelayInfo,
   RequestContext,
@@ -35,8 +37,9 @@ export const responseStore = (options: ResponseStoreOptions = {}) =>
   definePlugin("responses", (info) =>
     Effect.gen(function*() {
       const store = makeResponseStore(yield* Sql, (options.retentionDays ?? 30) * DAY_MS)
+      const log = yield* Log
       return {
-        admit: (ctx: RequestContext) => Effect.suspend(() => admit(store, ctx)),
+        admit: (ctx: RequestContext) => admit(store, log, ctx),
         routes: (app: Hono, kit: RouteKit) => routes(app, kit, store, info)
       }
     }))
@@ -45,16 +48,21 @@ export const responseStore = (options: ResponseStoreOptions = {}) =>
  * Hands a Responses request its keeper, and puts the turns of the response it continues (one
  * the relay keeps) before its input.
  */
-const admit = (store: ResponseStore, ctx: RequestContext): Effect.Effect<void, RelayError> => {
+const admit = (store: ResponseStore, log: LogShape, ctx: RequestContext): Effect.Effect<void, RelayError> => {
   const caller = ctx.caller
   if (ctx.route !== "/responses" || caller === undefined) return Effect.void
   const account = caller.account.id
   setResponseKeeper(ctx, {
     keep: (response, input, upstream) => {
       if (typeof response.id !== "string") return
-      store.put(account, upstream
-        ? { id: response.id, provider: ctx.target?.provider ?? null, byok: ctx.byok }
-        : { id: response.id, provider: null, byok: ctx.byok, response, input })
+      try {
+        store.put(account, upstream
+          ? { id: response.id, provider: ctx.target?.provider ?? null, byok: ctx.byok }
+          : { id: response.id, provider: null, byok: ctx.byok, response, input })
+      } catch (error) {
+        // The answer itself is whole: the client still gets it, only unable to continue from it.
+        log.error({ request_id: ctx.id, error: error instanceof Error ? error.message : String(error) }, "response could not be stored")
+      }
     }
   })
   const previous = ctx.body.previous_response_id
