@@ -4,9 +4,13 @@ import type { StreamInspector } from "./passthrough.ts"
 
 const CREATED = asciiPattern('"response.created"')
 
+/** A failed response's terminal event, which may come without usage. */
+const FAILED = asciiPattern('"response.failed"')
+
 /**
- * Reads an OpenAI Responses stream as it passes: the usage of its terminal event (`response.completed`, `.incomplete` or `.failed`, the only ones with a usage object,
- * so the only ones decoded). It never keeps an event from the client.
+ * Reads an OpenAI Responses stream as it passes: the usage of its terminal event
+ * (`response.completed`, `.incomplete` or `.failed`, the only ones with a usage object, so the
+ * only ones decoded), which also makes the stream whole. It never keeps an event from the client.
  */
 export class ResponsesUsageTap implements StreamInspector {
   readonly filters = false
@@ -19,12 +23,17 @@ export class ResponsesUsageTap implements StreamInspector {
 
   /** The response as `response.created` told it, which a failure event repeats. */
   started: Record<string, unknown> | undefined
+  /** The terminal event passed: the stream is whole (a close before it is a failure). */
+  finished = false
 
   event(event: Uint8Array): boolean {
     if (!includesAscii(event, DATA_FIELD)) return true
     this.dataEvents++
     if (this.started === undefined && includesAscii(event, CREATED)) this.started = this.responseOf(event)
-    if (!hasObjectField(event, USAGE_KEY)) return true
+    if (!hasObjectField(event, USAGE_KEY)) {
+      if (includesAscii(event, FAILED)) this.finished = true
+      return true
+    }
     const data = eventData(event)
     if (data === undefined) return true
     try {
@@ -32,6 +41,7 @@ export class ResponsesUsageTap implements StreamInspector {
       if (response === null || typeof response !== "object") return true
       const { usage, status } = response as { usage?: unknown; status?: unknown }
       this.usage = fromResponsesUsage(usage)
+      this.finished = status === "completed" || status === "incomplete" || status === "failed"
       if (status === "completed" || status === "incomplete") this.onFinished?.(response as Record<string, unknown>)
     } catch {
       // A malformed event: the stream's end reports what is known.

@@ -14,7 +14,7 @@ import { isThinkingState, responsesToAnthropic } from "../translate/responses-to
 import { responsesToChat } from "../translate/responses-to-chat.ts"
 import { estimatedUsage, fromResponsesUsage, type Usage } from "../usage.ts"
 import { decodeWith, echoAlias } from "./decode.ts"
-import { capTokens, promptEstimate, respondPassthrough, respondTranslated, useUpstreamModel } from "./legs.ts"
+import { capTokens, promptEstimate, respondPassthrough, respondTranslated, translationTarget, useUpstreamModel } from "./legs.ts"
 import { continuedFrom, responseKeeper } from "./responses-state.ts"
 import { invalidAt } from "./schema-error.ts"
 
@@ -136,8 +136,7 @@ const translatedLeg = (
 /** Responses to a Claude model: translated to and from Anthropic Messages. */
 export const anthropicResponsesLeg = translatedLeg(
   "/v1/messages",
-  (ctx) => (body) =>
-    responsesToAnthropic(body, { model: ctx.target!.upstreamModel, maxOutputTokens: ctx.target!.entry?.maxOutputTokens, clientModel: ctx.model }),
+  (ctx) => (body) => responsesToAnthropic(body, { ...translationTarget(ctx), clientModel: ctx.model }),
   ({ builder, customTools }, promptTokens) => new AnthropicToResponsesStream(builder, customTools, promptTokens),
   anthropicToResponse
 )

@@ -103,6 +103,10 @@ export class AnthropicToResponsesStream implements StreamTranslator {
     private readonly promptTokens: () => number
   ) {}
 
+  get finished(): boolean {
+    return this.state === "done"
+  }
+
   event(event: Uint8Array): string {
     if (this.state !== "streaming") return ""
     const data = eventData(event)

@@ -80,6 +80,10 @@ export class ChatToResponsesStream implements StreamTranslator {
     private readonly promptTokens: () => number
   ) {}
 
+  get finished(): boolean {
+    return this.state === "done"
+  }
+
   /** Ends the tool call being streamed; a custom call's input is told now, whole. */
   private closeCall(): string {
     const call = this.call

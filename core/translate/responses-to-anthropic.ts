@@ -9,6 +9,7 @@ import {
   toolInput,
   type Turn
 } from "./openai-to-anthropic-request.ts"
+import { anthropicThinkingOf } from "./reasoning.ts"
 import { contentParts, CUSTOM_INPUT, inputItems, itemKind, jsonSchemaFormat, textOf, toolChoiceOf, toolSpecs } from "./responses-input.ts"
 import type { AnthropicBlock } from "./wire.ts"
 
@@ -44,10 +45,6 @@ const thinkingOf = (encrypted: unknown): AnthropicBlock | undefined => {
   }
 }
 
-/** Thinking budgets by Responses `reasoning.effort`; `none` and `minimal` leave thinking off. */
-const THINKING_BUDGET: Readonly<Record<string, number>> = { low: 2_048, medium: 8_192, high: 16_384, xhigh: 32_000, max: 32_000 }
-/** Anthropic's smallest thinking budget. */
-const MIN_THINKING_BUDGET = 1_024
 
 type Body = Readonly<Record<string, unknown>>
 
@@ -177,19 +174,27 @@ export const responsesToAnthropic = (body: Body, target: TargetModel & { readonl
     if (mapped !== undefined) out.tool_choice = mapped
   }
 
-  // Claude thinks within max_tokens, by a budget below it; it cannot think when a tool is forced.
+  // Claude thinks as the chat translation has it think (reasoning.ts), where it can: a model
+  // that reasons, no forced tool (refused while thinking), and no tool call in the last
+  // assistant turn unless that turn's signed thinking came back before it, as Claude requires.
+  const outputConfig: Record<string, unknown> = {}
   const effort = (body.reasoning as { effort?: unknown } | null | undefined)?.effort
-  const budget = typeof effort === "string" ? THINKING_BUDGET[effort] : undefined
-  const thinkingBudget = budget === undefined || forced ? 0 : Math.min(budget, maxTokens - 1)
-  if (thinkingBudget >= MIN_THINKING_BUDGET) out.thinking = { type: "enabled", budget_tokens: thinkingBudget }
-  else {
+  const lastAssistant = turns.findLast((turn) => turn.role === "assistant")?.content
+  const unsigned = lastAssistant !== undefined && lastAssistant.some((block) => block.type === "tool_use") &&
+    lastAssistant[0]?.type !== "thinking" && lastAssistant[0]?.type !== "redacted_thinking"
+  const thinking = target.reasoning && !forced && !unsigned ? anthropicThinkingOf(effort, target.model, maxTokens) : undefined
+  if (thinking !== undefined) {
+    out.thinking = thinking.thinking
+    if (thinking.effort !== undefined) outputConfig.effort = thinking.effort
+  } else {
     // Sampling settings are refused beside thinking; without it they apply.
     if (typeof body.temperature === "number") out.temperature = Math.min(body.temperature, MAX_ANTHROPIC_TEMPERATURE)
     if (typeof body.top_p === "number") out.top_p = body.top_p
   }
 
   const format = jsonSchemaFormat(body.text)
-  if (format !== undefined) out.output_config = { format: { type: "json_schema", schema: format.schema } }
+  if (format !== undefined) outputConfig.format = { type: "json_schema", schema: format.schema }
+  if (Object.keys(outputConfig).length > 0) out.output_config = outputConfig
   const user = body.safety_identifier ?? body.user
   if (typeof user === "string") out.metadata = { user_id: user }
   // A cache key says the caller wants its prompt prefix cached: Claude caches only when asked.

@@ -7,7 +7,8 @@ import { responsesToAnthropic } from "../../core/translate/responses-to-anthropi
 import { responsesToChat } from "../../core/translate/responses-to-chat.ts"
 
 const encoder = new TextEncoder()
-const TARGET = { model: "claude-x", maxOutputTokens: 8_000, clientModel: "claude-x" }
+/** A Claude model that thinks within a budget (not adaptively). */
+const TARGET = { model: "claude-sonnet-4-5", maxOutputTokens: 8_000, reasoning: true, clientModel: "claude-sonnet-4-5" }
 const FUNCTION = { type: "function", name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } }
 const CUSTOM = { type: "custom", name: "apply_patch", description: "Patch files." }
 
@@ -85,6 +86,19 @@ describe("Responses requests as Anthropic Messages", () => {
     assert.equal(forced.temperature, 1)
     const none = responsesToAnthropic({ model: "m", input: "x", reasoning: { effort: "none" } }, TARGET) as Record<string, unknown>
     assert.equal(none.thinking, undefined)
+  })
+
+  it("thinks after a tool call only when that turn's signed thinking came back", () => {
+    const call = { type: "function_call", call_id: "c1", name: "get_weather", arguments: "{}" }
+    const output = { type: "function_call_output", call_id: "c1", output: "18C" }
+    const request = (input: Array<unknown>) =>
+      responsesToAnthropic({ model: "m", input, tools: [FUNCTION], reasoning: { effort: "low" } }, TARGET) as Record<string, unknown>
+    assert.equal(request([{ role: "user", content: "x" }, call, output]).thinking, undefined)
+    const thought = { type: "thinking", thinking: "hm", signature: "sig" }
+    const reasoning = { type: "reasoning", id: "rs_1", summary: [], encrypted_content: `rr-thinking:${btoa(JSON.stringify(thought))}` }
+    const signed = request([{ role: "user", content: "x" }, reasoning, call, output])
+    assert.deepEqual(signed.thinking, { type: "enabled", budget_tokens: 2_048 })
+    assert.deepEqual((signed.messages as Array<{ content: Array<unknown> }>)[1]!.content[0], thought)
   })
 
   it("refuses input it cannot carry, naming the item", () => {

@@ -70,7 +70,7 @@ describe("the OpenAI Agents SDK through /v1/responses", () => {
   for (const [model, upstream] of [["gpt-4o-mini", "openai"], ["claude-sonnet-4-6", "anthropic"]] as const) {
     it(`runs an agent with a function tool on ${model}`, async () => {
       const calls: Array<string> = []
-      const result = await agents.run(weatherAgent(model, calls), "Weather? CALL get_weather {\"city\":\"Paris\"}")
+      const result = await agents.run(weatherAgent(model, calls), "Weather? <call tool=\"get_weather\">{\"city\":\"Paris\"}</call>")
       assert.deepEqual(calls, ["Paris"])
       assert.equal(result.finalOutput, "tool said: 18C clear in Paris")
       if (upstream === "openai") {

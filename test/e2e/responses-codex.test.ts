@@ -15,7 +15,7 @@ const OPENAI_KEY = "sk-codex-openai"
 const ANTHROPIC_KEY = "sk-ant-codex"
 const SECRET = "the secret word is pelican"
 /** The mocks' script: the model runs this command with Codex's shell tool, then quotes its output. */
-const TASK = `Read task.txt and tell me the secret word. CALL exec_command {"cmd":"cat task.txt"}`
+const TASK = `Read task.txt and tell me the secret word. <call tool="exec_command">{"cmd":"cat task.txt"}</call>`
 
 /**
  * Codex's configuration for the relay: a custom model provider speaking the Responses API with

@@ -2,7 +2,7 @@ import assert from "node:assert/strict"
 import { join } from "node:path"
 import { after, before, describe, it } from "node:test"
 import { createAccount } from "../helpers/accounts.ts"
-import { importClient } from "../helpers/clients.ts"
+import { clientPackage } from "../helpers/clients.ts"
 import { MockAnthropic } from "../helpers/mock-anthropic.ts"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
 import { ROOT, type RelayProcess, startRelay } from "../helpers/relay.ts"
@@ -41,8 +41,8 @@ describe("SDKs that default to the Responses API", () => {
 
   for (const model of ["gpt-4o-mini", "claude-sonnet-4-6"]) {
     it(`the Vercel AI SDK's openai(model) generates and streams text on ${model}`, async () => {
-      const { generateText, streamText } = await importClient<AiSdk>("ai")
-      const { createOpenAI } = await importClient<AiSdkOpenAI>("@ai-sdk/openai")
+      const { generateText, streamText } = clientPackage("ai") as AiSdk
+      const { createOpenAI } = clientPackage("@ai-sdk/openai") as AiSdkOpenAI
       const provider = createOpenAI({ baseURL: relay.baseURL, apiKey: key })
       const before = openai.responses.length + anthropic.messages.length
       const generated = await generateText({ model: provider(model), prompt: "hello from the ai sdk" })
@@ -55,7 +55,7 @@ describe("SDKs that default to the Responses API", () => {
     })
 
     it(`LangChain's ChatOpenAI with useResponsesApi answers on ${model}`, async () => {
-      const { ChatOpenAI } = await importClient<LangChainOpenAI>("@langchain/openai")
+      const { ChatOpenAI } = clientPackage("@langchain/openai") as LangChainOpenAI
       const chat = new ChatOpenAI({ model, apiKey: key, useResponsesApi: true, maxRetries: 0, configuration: { baseURL: relay.baseURL } })
       const answer = await chat.invoke("hello from langchain")
       assert.equal(answer.text, "hello from langchain")

@@ -166,7 +166,8 @@ describe("POST /v1/responses with the openai SDK", () => {
       })
       assert.equal(second.output_text, "tool said: 18C clear")
       const structured = await client.responses.create({ model: "gpt-4o-mini", input: "forty-two", text: { format: ANSWER_FORMAT } })
-      assert.deepEqual(JSON.parse(structured.output_text), { answer: "forty-two" })
+      assert.deepEqual(JSON.parse(structured.output_text), { answer: "sample" })
+      assert.deepEqual((openai.responses.at(-1)!.body.text as { format: unknown }).format, ANSWER_FORMAT)
     })
 
     it("ends a stream OpenAI breaks off with response.failed, numbered after what was sent", async () => {
@@ -400,8 +401,8 @@ describe("POST /v1/responses with the openai SDK", () => {
     })
 
     it("answers structured output as Claude's json_schema format", async () => {
-      const response = await client.responses.create({ model: "claude-sonnet-4-6", input: "{\"answer\":\"yes\"}", text: { format: ANSWER_FORMAT } })
-      assert.deepEqual(JSON.parse(response.output_text), { answer: "yes" })
+      const response = await client.responses.create({ model: "claude-sonnet-4-6", input: "answer in JSON", text: { format: ANSWER_FORMAT } })
+      assert.deepEqual(JSON.parse(response.output_text), { answer: "sample" })
       assert.deepEqual(anthropic.messages.at(-1)!.body.output_config, { format: { type: "json_schema", schema: ANSWER_FORMAT.schema } })
     })
 
@@ -434,7 +435,7 @@ describe("POST /v1/responses with the openai SDK", () => {
 
   describe("through the same pipeline as every surface", () => {
     it("runs a custom tool (Codex's apply_patch) on Claude, streamed, and takes its output back", async () => {
-      const body = { model: "claude-sonnet-4-6", input: `patch it CALL apply_patch ${JSON.stringify({ input: PATCH })}`, tools: [PATCH_TOOL], stream: true, store: false }
+      const body = { model: "claude-sonnet-4-6", input: `patch it <call tool="apply_patch">${JSON.stringify({ input: PATCH })}</call>`, tools: [PATCH_TOOL], stream: true, store: false }
       const events = await eventsOf(await post(body))
       assertGrammar(events)
       assert.ok(events.some((e) => e.event === "response.custom_tool_call_input.done" && e.data.input === PATCH))

@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http"
+import { sampleOf, toolDirective } from "./scripted-answers.ts"
 
 /**
  * OpenAI's Responses API as the mock upstream serves it (PROTOCOLS.md 8): strict like the real
@@ -7,11 +8,11 @@ import type { ServerResponse } from "node:http"
  * and `input_items`.
  *
  * What it answers, by model and input:
- * - a user text holding `CALL <tool> <json>` (and no tool output after it): a function call of
- *   that declared tool with those arguments; `mock-tools` calls the first declared function
- *   tool with TOOL_ARGUMENTS;
+ * - a user text holding a tool directive (scripted-answers.ts) and no tool output after it: a
+ *   function call of that declared tool with that input; `mock-tools` calls the first declared
+ *   function tool with TOOL_ARGUMENTS;
  * - after a function call output: `tool said: <outputs>`;
- * - with `text.format` json_schema: `{"answer": <the last user text>}`;
+ * - with `text.format` json_schema: an object that fits the schema (scripted-answers.ts);
  * - otherwise the last user text, plus ` (after N earlier items)` when it continues a response.
  * Usage: 20 + input items in, 4 of them cached; a word a token out, plus 2 reasoning tokens.
  * `mock-cut` streams its first text delta, then drops the connection.
@@ -101,17 +102,17 @@ export class MockResponses {
     const lastUser = [...input].reverse().find((item) => (item.type ?? "message") === "message" && item.role === "user")
     const userText = textOf(lastUser?.content)
     const outputs = input.slice(input.lastIndexOf(lastUser!) + 1).filter((item) => item.type === "function_call_output")
-    const scripted = /CALL (\S+) (\{.*\})/.exec(userText)
+    const directive = toolDirective(userText, functions)
     let call: { name: string; arguments: string } | undefined
     if (outputs.length === 0) {
-      if (scripted !== null && functions.includes(scripted[1]!)) call = { name: scripted[1]!, arguments: scripted[2]! }
+      if (directive !== undefined) call = { name: directive.name, arguments: JSON.stringify(directive.input) }
       else if (body.model === "mock-tools" && functions[0] !== undefined) call = { name: functions[0], arguments: TOOL_ARGUMENTS }
     }
-    const format = (body.text as { format?: { type?: unknown } } | undefined)?.format
+    const format = (body.text as { format?: { type?: unknown; schema?: Parameters<typeof sampleOf>[0] } } | undefined)?.format
     const text = outputs.length > 0
       ? `tool said: ${outputs.map((item) => textOf(item.output)).join(" | ")}`
       : format?.type === "json_schema"
-      ? JSON.stringify({ answer: userText })
+      ? JSON.stringify(sampleOf(format.schema))
       : history.length > 0
       ? `${userText} (after ${history.length} earlier items)`
       : userText
