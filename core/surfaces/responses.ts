@@ -144,13 +144,7 @@ export const anthropicResponsesLeg = translatedLeg(
 /** Responses to an upstream that speaks only chat completions: translated to and from those. */
 export const chatResponsesLeg = translatedLeg(
   "/chat/completions",
-  (ctx) => (body) => {
-    const translated = responsesToChat(body, { model: ctx.target!.upstreamModel, clientModel: ctx.model })
-    const cap = ctx.target!.entry?.maxOutputTokens
-    if (translated instanceof InvalidRequest || cap === undefined) return translated
-    const requested = translated.max_completion_tokens
-    return typeof requested === "number" && requested > cap ? { ...translated, max_completion_tokens: cap } : translated
-  },
+  (ctx) => (body) => responsesToChat(body, { ...translationTarget(ctx), clientModel: ctx.model }),
   ({ builder, customTools }, promptTokens) => new ChatToResponsesStream(builder, customTools, promptTokens),
   chatToResponse
 )

@@ -38,7 +38,10 @@ const userParts = (content: unknown, param: string): Array<Record<string, unknow
  * its message; a custom tool becomes a function taking its free text as one string argument;
  * reasoning items, which such an upstream cannot read, are left out.
  */
-export const responsesToChat = (body: Body, target: { readonly model: string; readonly clientModel: string }): Record<string, unknown> | InvalidRequest => {
+export const responsesToChat = (
+  body: Body,
+  target: { readonly model: string; readonly clientModel: string; readonly maxOutputTokens: number | undefined; readonly reasoning: boolean }
+): Record<string, unknown> | InvalidRequest => {
   const messages: Array<ChatMessage> = []
   if (typeof body.instructions === "string" && body.instructions !== "") messages.push({ role: "system", content: body.instructions })
   /** The assistant message that tool calls join, while no other message came between. */
@@ -109,7 +112,8 @@ export const responsesToChat = (body: Body, target: { readonly model: string; re
   if (messages.length === 0) return invalidAt("input", "the request has no input")
 
   const out: Record<string, unknown> = { model: target.model, messages }
-  if (typeof body.max_output_tokens === "number") out.max_completion_tokens = body.max_output_tokens
+  // Lowered to the catalogued cap, as every surface's limit is (SPEC section 10).
+  if (typeof body.max_output_tokens === "number") out.max_completion_tokens = Math.min(body.max_output_tokens, target.maxOutputTokens ?? Infinity)
   if (typeof body.temperature === "number") out.temperature = body.temperature
   if (typeof body.top_p === "number") out.top_p = body.top_p
   if (body.stream === true) {
@@ -143,8 +147,9 @@ export const responsesToChat = (body: Body, target: { readonly model: string; re
   } else if ((body.text as { format?: { type?: unknown } } | null | undefined)?.format?.type === "json_object") {
     out.response_format = { type: "json_object" }
   }
+  // Only a model that reasons takes the effort (reasoning.ts); others refuse the field.
   const effort = (body.reasoning as { effort?: unknown } | null | undefined)?.effort
-  if (typeof effort === "string") out.reasoning_effort = effort
+  if (target.reasoning && typeof effort === "string") out.reasoning_effort = effort
   const user = body.safety_identifier ?? body.user
   if (typeof user === "string") out.user = user
   return out

@@ -38,7 +38,7 @@ describe("Responses requests as chat completions", () => {
       reasoning: { effort: "low" },
       max_output_tokens: 100,
       stream: true
-    }, { model: "upstream-m", clientModel: "m" }) as Record<string, unknown>
+    }, { model: "upstream-m", clientModel: "m", maxOutputTokens: 64, reasoning: true }) as Record<string, unknown>
     assert.deepEqual(chat.messages, [
       { role: "system", content: "Be brief." },
       { role: "user", content: "hi" },
@@ -55,11 +55,16 @@ describe("Responses requests as chat completions", () => {
     ])
     assert.deepEqual((chat.tools as Array<{ function: { name: string } }>).map((tool) => tool.function.name), ["get_weather", "apply_patch", "inner"])
     assert.deepEqual(chat.response_format, { type: "json_schema", json_schema: { name: "answer", schema: { type: "object" }, strict: true } })
-    assert.deepEqual([chat.model, chat.reasoning_effort, chat.max_completion_tokens, chat.stream_options], ["upstream-m", "low", 100, { include_usage: true }])
+    assert.deepEqual([chat.model, chat.reasoning_effort, chat.max_completion_tokens, chat.stream_options], ["upstream-m", "low", 64, { include_usage: true }])
+  })
+
+  it("sends the reasoning effort only to a model that reasons", () => {
+    const chat = responsesToChat({ model: "m", input: "x", reasoning: { effort: "high" } }, { model: "m", clientModel: "m", maxOutputTokens: undefined, reasoning: false })
+    assert.equal((chat as Record<string, unknown>).reasoning_effort, undefined)
   })
 
   it("refuses a built-in tool when a tool call is required, naming it", () => {
-    const refused = responsesToChat({ model: "m", input: "x", tools: [{ type: "file_search" }], tool_choice: "required" }, { model: "m", clientModel: "m" })
+    const refused = responsesToChat({ model: "m", input: "x", tools: [{ type: "file_search" }], tool_choice: "required" }, { model: "m", clientModel: "m", maxOutputTokens: undefined, reasoning: false })
     assert.ok(refused instanceof InvalidRequest)
     assert.equal(refused.param, "tools[0].type")
     assert.match(refused.message, /file_search/)
