@@ -150,7 +150,6 @@ export const chatResponsesLeg = translatedLeg(
 )
 
 const ID_KEY = asciiPattern('"id"')
-const STATUS_KEY = asciiPattern('"status"')
 
 /**
  * The failure event of a passed-through stream, numbered after the events the client got: the
@@ -196,8 +195,7 @@ export const openAIResponsesLeg: EndpointLeg = {
       ...(keeper === undefined ? {} : {
         inspectBody: (bytes: Uint8Array) => {
           const id = topLevelField(bytes, ID_KEY)
-          const status = topLevelField(bytes, STATUS_KEY)
-          if (typeof id === "string") keeper.keep({ id, status }, [], true)
+          if (typeof id === "string") keeper.keep({ id }, [], true)
         }
       })
     })
