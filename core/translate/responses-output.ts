@@ -18,10 +18,10 @@ export interface ResponseEnd {
 }
 
 /** The fields of the request a response object repeats (OpenAI echoes them back). */
-export type ResponseEcho = Readonly<Record<string, unknown>>
+type ResponseEcho = Readonly<Record<string, unknown>>
 
 /** The Responses usage object of the relay's usage (PROTOCOLS.md 8: reasoning is part of the output). */
-export const responsesUsageOf = (usage: Usage) => ({
+const responsesUsageOf = (usage: Usage) => ({
   input_tokens: usage.promptTokens,
   input_tokens_details: { cached_tokens: usage.cachedTokens },
   output_tokens: usage.completionTokens,
@@ -29,19 +29,20 @@ export const responsesUsageOf = (usage: Usage) => ({
   total_tokens: usage.promptTokens + usage.completionTokens
 })
 
-export const newResponseId = (): string => `resp_${randomBase62(24)}`
 
-type Open =
-  | { readonly kind: "message"; readonly item: ResponseItem; text: string }
-  | { readonly kind: "reasoning"; readonly item: ResponseItem; text: string }
-  | { readonly kind: "function_call" | "custom_tool_call"; readonly item: ResponseItem; text: string }
+/** The item being told, and its text so far (message text, summary, arguments or input). */
+interface Open {
+  readonly kind: "message" | "reasoning" | "function_call" | "custom_tool_call"
+  readonly item: ResponseItem
+  text: string
+}
 
 /**
  * Builds one response. With `stream` each call answers the SSE text due for it; without, the
  * calls answer "" and `response()` is the whole answer.
  */
 export class ResponseBuilder {
-  readonly id = newResponseId()
+  readonly id = `resp_${randomBase62(24)}`
   readonly createdAt = Math.floor(Date.now() / 1000)
   readonly output: Array<ResponseItem> = []
   private sequence = 0
@@ -136,7 +137,7 @@ export class ResponseBuilder {
    */
   reasoningState(encrypted: string): string {
     const out = this.open?.kind === "reasoning" ? "" : this.beginReasoning()
-    ;(this.open!.item as Record<string, unknown>).encrypted_content = encrypted
+    this.open!.item.encrypted_content = encrypted
     return out
   }
 
