@@ -548,6 +548,25 @@ describe("POST /v1/responses with the openai SDK", () => {
       assert.equal(events.at(-1)!.event, "response.completed")
       assert.deepEqual(events.filter((e) => e.event === "response.output_text.delta").map((e) => e.data.delta), ["streamed ", "words"])
     })
+
+    it("asks only a model that reasons for an effort, and shows its reasoning_content as a reasoning summary", async () => {
+      // The mock refuses reasoning_effort for a model that does not reason, as OpenAI does.
+      const plain = await client.responses.create({ model: "gemini-2.5-flash", input: "no effort", reasoning: { effort: "low" }, store: false })
+      assert.equal(plain.output_text, "no effort")
+      assert.equal(gemini.chats.at(-1)!.body.reasoning_effort, undefined)
+
+      const whole = await client.responses.create({ model: "gemini-reasoner", input: "think aloud", reasoning: { effort: "low" }, store: false })
+      assert.equal(gemini.chats.at(-1)!.body.reasoning_effort, "low")
+      assert.deepEqual(whole.output.map((item) => item.type), ["reasoning", "message"])
+      assert.deepEqual((whole.output[0] as { summary: unknown }).summary, [{ type: "summary_text", text: "Let me think." }])
+      assert.equal(whole.output_text, "think aloud")
+
+      const events = await eventsOf(await post({ model: "gemini-reasoner", input: "think aloud", stream: true, store: false }))
+      assertGrammar(events)
+      const summary = events.filter((e) => e.event === "response.reasoning_summary_text.delta").map((e) => e.data.delta).join("")
+      assert.equal(summary, "Let me think.")
+      assert.ok(events.findIndex((e) => e.event === "response.reasoning_summary_text.done") < events.findIndex((e) => e.event === "response.output_text.delta"))
+    })
   })
 })
 
