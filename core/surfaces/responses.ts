@@ -96,12 +96,14 @@ const prepareTranslated = (
   if (translated instanceof InvalidRequest) return translated
   const keeper = body.store === false ? undefined : responseKeeper(ctx)
   const input = inputItems(body.input)
-  const builder = new ResponseBuilder(
-    ctx.model,
-    echoOf(body, continuedFrom(ctx)),
-    ctx.stream,
-    keeper === undefined ? undefined : (response) => keeper.keep(response, input, false)
-  )
+  const summary = (body.reasoning as { summary?: unknown } | null | undefined)?.summary
+  const builder = new ResponseBuilder({
+    model: ctx.model,
+    echo: echoOf(body, continuedFrom(ctx)),
+    stream: ctx.stream,
+    summaries: summary !== undefined && summary !== null,
+    onFinish: keeper === undefined ? undefined : (response) => keeper.keep(response, input, false)
+  })
   const customTools = new Set(
     ((body.tools ?? []) as ReadonlyArray<{ type?: unknown; name?: unknown }>).flatMap((tool) =>
       tool.type === "custom" && typeof tool.name === "string" ? [tool.name] : []

@@ -52,13 +52,31 @@ export class ResponseBuilder {
   private error: { code: string; message: string } | undefined
   private usage: Usage | undefined
 
-  constructor(
-    private readonly model: string,
-    private readonly echo: ResponseEcho,
-    private readonly stream: boolean,
+  private readonly model: string
+  private readonly echo: ResponseEcho
+  private readonly stream: boolean
+  private readonly summaries: boolean
+  private readonly onFinish: (response: Record<string, unknown>) => void
+
+  constructor(options: {
+    /** The client's name for the model. */
+    readonly model: string
+    readonly echo: ResponseEcho
+    readonly stream: boolean
+    /**
+     * The request asked for reasoning summaries (`reasoning.summary`): reasoning text is told as
+     * one. Without, a reasoning item carries only its `encrypted_content`, as OpenAI's do.
+     */
+    readonly summaries: boolean
     /** Called with the finished response before its terminal event is answered. */
-    private readonly onFinish: (response: Record<string, unknown>) => void = () => {}
-  ) {}
+    readonly onFinish?: ((response: Record<string, unknown>) => void) | undefined
+  }) {
+    this.model = options.model
+    this.echo = options.echo
+    this.stream = options.stream
+    this.summaries = options.summaries
+    this.onFinish = options.onFinish ?? (() => {})
+  }
 
   private event(type: string, fields: Record<string, unknown>): string {
     if (!this.stream) return ""
@@ -116,10 +134,11 @@ export class ResponseBuilder {
     return out + this.event("response.output_text.delta", { item_id: open.item.id, output_index: this.index, content_index: 0, delta, logprobs: [] })
   }
 
-  /** Reasoning summary text (Claude's thinking); opens a reasoning item when none is open. */
+  /** Reasoning text (Claude's thinking), told as a summary when asked for; opens a reasoning item when none is open. */
   reasoning(delta: string): string {
     let out = ""
     if (this.open?.kind !== "reasoning") out += this.beginReasoning()
+    if (!this.summaries) return out
     const open = this.open!
     open.text += delta
     return out + this.event("response.reasoning_summary_text.delta", { item_id: open.item.id, output_index: this.index, summary_index: 0, delta })
@@ -127,7 +146,9 @@ export class ResponseBuilder {
 
   private beginReasoning(): string {
     const id = `rs_${randomBase62(24)}`
-    return this.begin("reasoning", { id, type: "reasoning", summary: [] }) +
+    const begun = this.begin("reasoning", { id, type: "reasoning", summary: [] })
+    if (!this.summaries) return begun
+    return begun +
       this.event("response.reasoning_summary_part.added", { item_id: id, output_index: this.index, summary_index: 0, part: { type: "summary_text", text: "" } })
   }
 
@@ -178,8 +199,10 @@ export class ResponseBuilder {
       }
       case "reasoning": {
         const part = { type: "summary_text", text: open.text }
-        out += this.event("response.reasoning_summary_text.done", { item_id: id, output_index: index, summary_index: 0, text: open.text })
-        out += this.event("response.reasoning_summary_part.done", { item_id: id, output_index: index, summary_index: 0, part })
+        if (this.summaries) {
+          out += this.event("response.reasoning_summary_text.done", { item_id: id, output_index: index, summary_index: 0, text: open.text })
+          out += this.event("response.reasoning_summary_part.done", { item_id: id, output_index: index, summary_index: 0, part })
+        }
         item = { ...open.item, summary: open.text === "" ? [] : [part] }
         break
       }

@@ -115,7 +115,7 @@ describe("Responses requests as Anthropic Messages", () => {
 
 describe("the response builder", () => {
   it("numbers every event from 0 and closes each item before the next", () => {
-    const builder = new ResponseBuilder("m", {}, true)
+    const builder = new ResponseBuilder({ model: "m", echo: {}, stream: true, summaries: true })
     const text = builder.start() + builder.text("Hi") + builder.toolCall("function_call", "c1", "f") + builder.toolInput("{}") +
       builder.finish({ status: "completed" }, undefined)
     const events = eventsOf(text)
@@ -138,8 +138,15 @@ describe("the response builder", () => {
     assert.deepEqual(builder.output.map((item) => item.type), ["message", "function_call"])
   })
 
+  it("tells reasoning as a summary only when the request asked for summaries", () => {
+    const quiet = new ResponseBuilder({ model: "m", echo: {}, stream: true, summaries: false })
+    const text = quiet.reasoning("hm") + quiet.reasoningState("state") + quiet.close()
+    assert.deepEqual(eventsOf(text).map(([type]) => type), ["response.output_item.added", "response.output_item.done"])
+    assert.deepEqual(quiet.output[0], { id: quiet.output[0]!.id, type: "reasoning", summary: [], encrypted_content: "state" })
+  })
+
   it("tells a streamed custom tool call whole once the call ends", () => {
-    const builder = new ResponseBuilder("m", {}, true)
+    const builder = new ResponseBuilder({ model: "m", echo: {}, stream: true, summaries: true })
     const stream = new ChatToResponsesStream(builder, new Set(["apply_patch"]), () => 0)
     const chunk = (delta: unknown, finish: string | null = null) =>
       encoder.encode(`data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`)

@@ -555,13 +555,13 @@ describe("POST /v1/responses with the openai SDK", () => {
       assert.equal(plain.output_text, "no effort")
       assert.equal(gemini.chats.at(-1)!.body.reasoning_effort, undefined)
 
-      const whole = await client.responses.create({ model: "gemini-reasoner", input: "think aloud", reasoning: { effort: "low" }, store: false })
+      const whole = await client.responses.create({ model: "gemini-reasoner", input: "think aloud", reasoning: { effort: "low", summary: "auto" }, store: false })
       assert.equal(gemini.chats.at(-1)!.body.reasoning_effort, "low")
       assert.deepEqual(whole.output.map((item) => item.type), ["reasoning", "message"])
       assert.deepEqual((whole.output[0] as { summary: unknown }).summary, [{ type: "summary_text", text: "Let me think." }])
       assert.equal(whole.output_text, "think aloud")
 
-      const events = await eventsOf(await post({ model: "gemini-reasoner", input: "think aloud", stream: true, store: false }))
+      const events = await eventsOf(await post({ model: "gemini-reasoner", input: "think aloud", reasoning: { summary: "detailed" }, stream: true, store: false }))
       assertGrammar(events)
       const summary = events.filter((e) => e.event === "response.reasoning_summary_text.delta").map((e) => e.data.delta).join("")
       assert.equal(summary, "Let me think.")
