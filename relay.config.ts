@@ -7,7 +7,7 @@ import type { ConfigDeclaration } from "./config/index.ts"
  * single executable when it sits beside it.
  */
 export default ((
-  { anthropic, billing, DEFAULT_MODELS, docs, echo, google, keys, limiter, metrics, openai, RELAY_TIERS, tokenizer, vault, webConsole, ...env }
+  { anthropic, billing, DEFAULT_MODELS, docs, echo, google, keys, limiter, metrics, openai, RELAY_TIERS, responseStore, tokenizer, vault, webConsole, ...env }
 ) => ({
   server: { host: "127.0.0.1", port: 8787, drainSeconds: 30 },
   tiers: RELAY_TIERS,
@@ -15,6 +15,8 @@ export default ((
   models: DEFAULT_MODELS,
   plugins: [
     keys(),
+    // Before the limiter: a continued response's earlier turns count in its prompt estimate.
+    responseStore({ retentionDays: 30 }),
     tokenizer(),
     limiter(),
     billing(),

@@ -210,6 +210,7 @@ const routeKit = (options: AppOptions): RouteKit => {
       // Admin and account calls may omit a body whose fields are all optional.
       return bytes.length === 0 ? {} : parseJsonObject(bytes)
     },
-    authenticate: (c) => options.pipeline.authenticate(c.req.raw, c.get("requestId") as string)
+    authenticate: (c) => options.pipeline.authenticate(c.req.raw, c.get("requestId") as string),
+    authenticateProxied: (c) => options.pipeline.authenticateProxied(c.req.raw, c.get("requestId") as string)
   }
 }

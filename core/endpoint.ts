@@ -44,6 +44,11 @@ export interface Endpoint {
   /** The route below `/v1` (and `/byok/v1`), such as `/chat/completions`. */
   readonly route: string
   readonly surface: Surface
+  /**
+   * The upstream protocol that serves this route as it is (passthrough); the surface's own
+   * when absent. The Responses API speaks OpenAI's error shape but is its own protocol.
+   */
+  readonly protocol?: Protocol
   /** Checks the parsed body and sets `ctx.model` and `ctx.stream`. */
   readonly decode: (ctx: RequestContext, body: Record<string, unknown>) => RelayError | undefined
   /**

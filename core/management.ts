@@ -103,6 +103,11 @@ export interface CredentialVault {
   /** False when there was nothing to delete. */
   readonly remove: (accountId: string, provider: string) => boolean
   /**
+   * The account's own key for a provider, opened to be sent to that provider and nowhere else
+   * (a stored response made with it is read with it); undefined when none is stored.
+   */
+  readonly secretFor: (accountId: string, provider: string, requestId: string) => Promise<string | undefined | RelayError>
+  /**
    * Re-seals every credential under the current master key, after making a new one when the
    * relay keeps its own key file (`generated`).
    */

@@ -234,8 +234,9 @@ export class Pipeline {
     const provider = this.providers.get(ctx.target!.provider)!
     // The caller's own protocol when the provider speaks it (passthrough), else the first the
     // provider prefers that the endpoint can translate to.
-    const protocol = provider.protocols.includes(endpoint.surface) && endpoint.legs[endpoint.surface] !== undefined
-      ? endpoint.surface
+    const own = endpoint.protocol ?? endpoint.surface
+    const protocol = provider.protocols.includes(own) && endpoint.legs[own] !== undefined
+      ? own
       : provider.protocols.find((p) => endpoint.legs[p] !== undefined)
     if (protocol === undefined) {
       if (endpoint.fallback) return Effect.succeed({ response: endpoint.fallback(ctx), streaming: false })
@@ -247,7 +248,7 @@ export class Pipeline {
     const refused = leg.prepare(ctx)
     if (refused) return Effect.fail(refused)
     const body = ctx.upstreamBody()
-    const rewrite = endpoint.rewrite?.(ctx, protocol === endpoint.surface)
+    const rewrite = endpoint.rewrite?.(ctx, protocol === own)
     const answer = provider.send({ ctx, protocol, path: leg.path, body, contentType: ctx.contentType }).pipe(
       Effect.flatMap((upstream) => leg.respond(ctx, upstream, this.finish))
     )

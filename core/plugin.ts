@@ -7,8 +7,11 @@ import type { AccountDirectory, CredentialVault, Management, UsageHistory } from
 import type { CoreServices } from "./services.ts"
 import type { TokenCounter } from "./tokens.ts"
 
-/** The wire protocol an upstream speaks. */
-export type Protocol = "openai" | "anthropic"
+/**
+ * The wire protocol an upstream speaks: OpenAI chat completions (and the rest of OpenAI's API),
+ * Anthropic Messages, or OpenAI's Responses API, which only OpenAI itself serves.
+ */
+export type Protocol = "openai" | "anthropic" | "openai-responses"
 
 export interface UpstreamCall {
   readonly ctx: RequestContext
@@ -16,6 +19,8 @@ export interface UpstreamCall {
   /** Path below the provider's API root, such as `/chat/completions`. */
   readonly path: string
   readonly body: Uint8Array<ArrayBuffer> | string
+  /** POST unless given: a stored response is read (GET) or deleted (DELETE) upstream, without a body. */
+  readonly method?: "GET" | "DELETE"
   /** The body's content type: JSON, or the client's multipart form for an upload. */
   readonly contentType: string
 }
@@ -75,6 +80,11 @@ export interface RouteKit extends Management {
   readonly readJson: (c: HonoContext) => Promise<Record<string, unknown> | RelayError>
   /** Who calls a non-proxied route (the account API), by the authenticating plugins. */
   readonly authenticate: (c: HonoContext) => Promise<Caller | RelayError>
+  /**
+   * Who calls a proxied route a plugin answers itself (a stored response), with the headers
+   * every proxied answer carries (the caller's rate-limit state), not counted against it.
+   */
+  readonly authenticateProxied: (c: HonoContext) => Promise<{ readonly caller: Caller; readonly headers: Headers } | RelayError>
   /** Whether `secret` is the admin key (false when none is configured): a sign-in form's check. */
   readonly isAdminKey: (secret: string) => boolean
 }

@@ -60,6 +60,27 @@ export const fromOpenAIUsage = (raw: unknown): Usage | undefined => {
 }
 
 /**
+ * Reads a Responses API `usage` object (PROTOCOLS.md 8): input includes cached tokens, output
+ * includes reasoning tokens, as in the relay's terms.
+ */
+export const fromResponsesUsage = (raw: unknown): Usage | undefined => {
+  if (raw === null || typeof raw !== "object") return undefined
+  const usage = raw as Record<string, unknown>
+  const inputDetails = (usage.input_tokens_details ?? {}) as Record<string, unknown>
+  const outputDetails = (usage.output_tokens_details ?? {}) as Record<string, unknown>
+  return {
+    promptTokens: count(usage.input_tokens),
+    completionTokens: count(usage.output_tokens),
+    cachedTokens: count(inputDetails.cached_tokens),
+    cacheWriteTokens: count(inputDetails.cache_write_tokens),
+    imageInputTokens: 0,
+    imageOutputTokens: 0,
+    ...reasoning(outputDetails.reasoning_tokens),
+    source: "upstream"
+  }
+}
+
+/**
  * Reads an Anthropic `usage` object. Anthropic counts cache reads and writes apart from
  * `input_tokens`; in the relay's terms the prompt includes both.
  */

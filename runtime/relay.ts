@@ -17,6 +17,7 @@ import {
   imageGenerations,
   Pipeline,
   RequestGate,
+  responses,
   rocketChat,
   type PluginHooks,
   type ProviderAdapter,
@@ -111,7 +112,7 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
   const app = createApp({
     pipeline,
     plugins: hooks,
-    endpoints: [chatCompletions, messages, countTokens, embeddings, imageGenerations, imageEdits, rocketChat],
+    endpoints: [chatCompletions, messages, countTokens, embeddings, imageGenerations, imageEdits, rocketChat, responses],
     catalog,
     providers: providers().map((p) => p.name),
     adminKey: config.server.adminKey,

@@ -15,6 +15,9 @@ import { bytesOf, heldBytesOf, wholeResponse } from "../whole-body.ts"
 
 export const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" }
 
+/** What a failed stream ends with in the client's protocol: fixed bytes, or made when it fails. */
+export type FailureEvent = Uint8Array | (() => Uint8Array)
+
 export type LegResult = Effect.Effect<{ readonly response: Response; readonly streaming: boolean }, RelayError>
 
 export const withHeaders = (ctx: RequestContext, base: Record<string, string>): Headers => {
@@ -61,7 +64,7 @@ const respondStream = (
   ctx: RequestContext,
   upstream: Response,
   finish: Finish,
-  options: { readonly usage: () => Usage; readonly failureEvent: Uint8Array },
+  options: { readonly usage: () => Usage; readonly failureEvent: FailureEvent },
   body: (hooks: PassthroughHooks) => ChunkReader
 ): LegResult => {
   // The hooks live as long as the stream: they keep the status, not the upstream's Response.
@@ -81,7 +84,11 @@ const respondStream = (
         ...(end.kind === "failed" ? { error: new UpstreamFailed({ message: "the upstream stream failed" }) } : {})
       })
     },
-    failureEvent: options.failureEvent
+    // Read when the stream fails: a protocol whose events are numbered (Responses) makes it then.
+    get failureEvent() {
+      const event = options.failureEvent
+      return typeof event === "function" ? event() : event
+    }
   }
   return Effect.succeed({
     response: streamResponse(body(hooks), { status, headers: withHeaders(ctx, SSE_HEADERS) }),
@@ -112,7 +119,9 @@ export interface PassthroughOptions {
   /** Reads the `usage` field of a whole JSON body. */
   readonly bodyUsage: (usage: unknown) => Usage | undefined
   /** Sent when the upstream fails mid-stream, in the client's protocol. */
-  readonly failureEvent: Uint8Array
+  readonly failureEvent: FailureEvent
+  /** Reads more of a whole body than its usage (the id of a response the relay records). */
+  readonly inspectBody?: (bytes: Uint8Array) => void
 }
 
 const EVENT_STREAM = /^text\/event-stream\b/i
@@ -146,7 +155,8 @@ export const respondPassthrough = (ctx: RequestContext, upstream: Response, fini
   const source = streamOf(ctx, upstream)
   if (source instanceof UpstreamFailed) return Effect.fail(source)
   if (source === undefined) {
-    return respondWhole(ctx, upstream, options.bodyUsage, (bytes) => estimatedUsage(undefined, promptEstimate(ctx), estimateTokens(decoder.decode(bytes))))
+    const estimate = (bytes: Uint8Array) => estimatedUsage(undefined, promptEstimate(ctx), estimateTokens(decoder.decode(bytes)))
+    return respondWhole(ctx, upstream, options.bodyUsage, estimate, options.inspectBody)
   }
   return respondStream(ctx, upstream, finish, { usage: options.streamUsage, failureEvent: options.failureEvent }, (hooks) =>
     passthrough(source, options.tap, hooks))
@@ -177,12 +187,14 @@ export const respondWhole = (
   ctx: RequestContext,
   upstream: Response,
   bodyUsage: (usage: unknown) => Usage | undefined,
-  estimate?: (body: Uint8Array) => Usage
+  estimate?: (body: Uint8Array) => Usage,
+  inspect?: (bytes: Uint8Array) => void
 ): LegResult =>
   readBody(ctx, upstream).pipe(Effect.flatMap((bytes) => {
     if (!isJsonObject(bytes)) return Effect.fail(new UpstreamFailed({ message: "the upstream answered with a body that is not a JSON object" }))
     // Only the usage is parsed: an answer of embeddings or images runs to megabytes.
     ctx.usage = bodyUsage(topLevelField(bytes, USAGE_KEY)) ?? estimate?.(bytes)
+    inspect?.(bytes)
     const contentType = upstream.headers.get("content-type") ?? "application/json"
     return Effect.succeed({
       response: wholeResponse(bytes, { status: upstream.status, headers: withHeaders(ctx, { "content-type": contentType }) }),
@@ -195,7 +207,7 @@ export interface TranslatedOptions {
   readonly translator: () => StreamTranslator & { usage(): Usage }
   /** The upstream's whole JSON body in the client's protocol, and its usage. */
   readonly translateBody: (body: unknown) => { readonly body: unknown; readonly usage: Usage | undefined }
-  readonly failureEvent: Uint8Array
+  readonly failureEvent: FailureEvent
 }
 
 /** Different protocols on the two sides: the upstream's answer is translated into the client's. */

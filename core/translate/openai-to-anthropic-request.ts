@@ -11,7 +11,7 @@ import type { AnthropicBlock } from "./wire.ts"
 export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4_096
 
 /** Anthropic's temperature runs 0 to 1, OpenAI's 0 to 2. */
-const MAX_ANTHROPIC_TEMPERATURE = 1
+export const MAX_ANTHROPIC_TEMPERATURE = 1
 
 export interface TargetModel {
   /** The name the upstream knows the model by. */
@@ -24,12 +24,12 @@ export interface TargetModel {
 
 type Body = ChatCompletionRequest & Record<string, unknown>
 type Part = { readonly type: string; readonly [field: string]: unknown }
-type Turn = { role: "user" | "assistant"; content: Array<AnthropicBlock> }
+export type Turn = { role: "user" | "assistant"; content: Array<AnthropicBlock> }
 
 const DATA_URL = /^data:([^;,]+);base64,(.*)$/s
 
 /** An OpenAI image URL (https or a base64 data URL) as an Anthropic image source. */
-const imageSource = (url: unknown, param: string): Record<string, string> | InvalidRequest => {
+export const imageSource = (url: unknown, param: string): Record<string, string> | InvalidRequest => {
   if (typeof url !== "string") return invalidAt(param, "expected an image URL")
   const data = DATA_URL.exec(url)
   if (data) return { type: "base64", media_type: data[1]!, data: data[2]! }
@@ -84,7 +84,7 @@ const contentBlocks = (content: unknown, param: string): Array<AnthropicBlock> |
 }
 
 /** Tool arguments as the JSON object Anthropic's `tool_use.input` must be. */
-const toolInput = (args: string, param: string): Record<string, unknown> | InvalidRequest => {
+export const toolInput = (args: string, param: string): Record<string, unknown> | InvalidRequest => {
   if (args.trim() === "") return {}
   try {
     const input: unknown = JSON.parse(args)
@@ -101,7 +101,7 @@ const toolInput = (args: string, param: string): Record<string, unknown> | Inval
  * that left no blocks (empty text, no tool calls) is skipped: Anthropic refuses an empty turn,
  * and as it merges consecutive turns of one role itself, the turns around it mean the same.
  */
-const append = (turns: Array<Turn>, role: Turn["role"], blocks: ReadonlyArray<AnthropicBlock>) => {
+export const append = (turns: Array<Turn>, role: Turn["role"], blocks: ReadonlyArray<AnthropicBlock>) => {
   if (blocks.length === 0) return
   const last = turns.at(-1)
   if (last === undefined || last.role !== role) {

@@ -15,7 +15,11 @@ export const PROXIED_ROUTES: ReadonlyArray<DocumentedRoute> = [
   { method: "POST", path: "/v1/images/generations", description: "Image generation (gpt-image-*)" },
   { method: "POST", path: "/v1/images/edits", description: "Image edits with multipart or JSON image inputs" },
   { method: "GET", path: "/v1/models", description: "The models this relay serves, with their prices" },
-  { method: "POST", path: "/v1/chat", description: "RocketAIRoom Chat API" }
+  { method: "POST", path: "/v1/chat", description: "RocketAIRoom Chat API" },
+  { method: "POST", path: "/v1/responses", description: "OpenAI Responses API on every model (Codex CLI, the Agents SDK), streaming and not" },
+  { method: "GET", path: "/v1/responses/:id", description: "A stored response of your account" },
+  { method: "GET", path: "/v1/responses/:id/input_items", description: "The input items of a stored response (?limit=20&order=desc)" },
+  { method: "DELETE", path: "/v1/responses/:id", description: "Delete a stored response" }
 ]
 
 /** The account's self-service API (SPEC section 5), called with the account's own relay key. */

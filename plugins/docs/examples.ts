@@ -46,3 +46,21 @@ curl ${origin}/byok/v1/chat/completions \\
   -H "Authorization: Bearer sk-rr-YOUR-KEY" \\
   -H "Content-Type: application/json" \\
   -d '{"model": "${model}", "messages": [{"role": "user", "content": "Hello!"}]}'`
+
+export const responsesExample = (base: string, model: string): string =>
+  `curl ${base}/responses \\
+  -H "Authorization: Bearer sk-rr-YOUR-KEY" \\
+  -H "Content-Type: application/json" \\
+  -d '{"model": "${model}", "input": "Hello!"}'`
+
+/** Codex CLI's `~/.codex/config.toml` for this relay: a model provider speaking the Responses API. */
+export const codexExample = (base: string, model: string): string =>
+  `# ~/.codex/config.toml, then: export RELAY_API_KEY=sk-rr-YOUR-KEY
+model = "${model}"
+model_provider = "relay"
+
+[model_providers.relay]
+name = "Rocket Relay"
+base_url = "${base}"
+env_key = "RELAY_API_KEY"
+wire_api = "responses"`

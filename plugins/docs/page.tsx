@@ -3,7 +3,7 @@ import type { Context } from "hono"
 import type { modelObject, RateTier } from "../../core/index.ts"
 import { displayUsd, htmlPage, Layout } from "../web/index.ts"
 import { displayPath, type DocumentedRoute } from "./endpoints.ts"
-import { byokExample, curlExample, javascriptExample, pythonExample } from "./examples.ts"
+import { byokExample, codexExample, curlExample, javascriptExample, pythonExample, responsesExample } from "./examples.ts"
 
 export type ModelView = ReturnType<typeof modelObject>
 
@@ -189,6 +189,14 @@ export const DocsPage = (props: DocsPageProps) => {
       <Code label="cURL" code={curlExample(base, props.exampleModel)} />
       <Code label="Python (openai)" code={pythonExample(base, props.exampleModel)} />
       <Code label="JavaScript (openai)" code={javascriptExample(base, props.exampleModel)} />
+      <h3>Responses API and Codex CLI</h3>
+      <p>
+        <code>POST /v1/responses</code> serves OpenAI's Responses API on every model: passed through for OpenAI's, translated
+        for Claude and the others, tools, reasoning and streaming included. A stored response (<code>store</code> is on
+        unless you turn it off) can be continued with <code>previous_response_id</code>, read and deleted by your account only.
+      </p>
+      <Code label="cURL (Responses API)" code={responsesExample(base, props.exampleModel)} />
+      <Code label="Codex CLI" code={codexExample(base, props.exampleModel)} />
       <h3>BYOK</h3>
       <Code label="Store your own provider key, then call through /byok/v1" code={byokExample(props.origin, props.exampleModel)} />
 

@@ -9,7 +9,6 @@ import {
   Keyring,
   Log,
   type RelayError,
-  type RequestContext,
   RouteNotFound,
   Sql
 } from "../../core/index.ts"
@@ -58,7 +57,7 @@ export const vault = (options: VaultOptions = {}) =>
       /** Providers a caller can store a key for: every configured one that needs a key. */
       const keyedProviders = () => info.providers().filter((p) => !p.keyless).map((p) => p.name)
 
-      const credentialFor = async (ctx: RequestContext, account: string, provider: string) => {
+      const credentialFor = async (requestId: string, account: string, provider: string) => {
         const key = cacheKey(account, provider)
         const hit = cache.get(key)
         if (hit !== undefined && hit.until > Date.now()) return hit.secret
@@ -69,7 +68,7 @@ export const vault = (options: VaultOptions = {}) =>
           cache.set(key, { secret, until: Date.now() + cacheMs })
           return secret
         } catch (error) {
-          log.error({ request_id: ctx.id, account, provider, error: error instanceof Error ? error.message : String(error) }, "stored credential could not be opened")
+          log.error({ request_id: requestId, account, provider, error: error instanceof Error ? error.message : String(error) }, "stored credential could not be opened")
           return new Internal({ message: `the stored ${provider} credential could not be decrypted; store it again` })
         }
       }
@@ -95,6 +94,8 @@ export const vault = (options: VaultOptions = {}) =>
           cache.delete(cacheKey(account, provider))
           return store.delete(account, provider)
         },
+
+        secretFor: (account, provider, requestId) => credentialFor(requestId, account, provider),
 
         /**
          * After a new key is made here, or supplied in RELAY_MASTER_KEY with the old one in
@@ -125,7 +126,7 @@ export const vault = (options: VaultOptions = {}) =>
           const account = ctx.caller?.account.id
           if (!ctx.byok || target === undefined || account === undefined) return Effect.void
           if (info.providers().find((p) => p.name === target.provider)?.keyless) return Effect.void
-          return Effect.promise(() => credentialFor(ctx, account, target.provider)).pipe(Effect.flatMap((secret): Effect.Effect<void, RelayError> => {
+          return Effect.promise(() => credentialFor(ctx.id, account, target.provider)).pipe(Effect.flatMap((secret): Effect.Effect<void, RelayError> => {
             if (secret instanceof Internal) return Effect.fail(secret)
             if (secret === undefined) {
               return Effect.fail(new ByokCredentialMissing({

@@ -50,6 +50,8 @@ describe("docs page: served by the relay from its running config", () => {
     assert.match(html, /<th scope="row">Professional<\/th><td class="num">300<\/td><td class="num">500,000<\/td>/)
     assert.match(html, /<code>POST<\/code><\/td><th scope="row"><code>\/v1\/chat\/completions<\/code>/)
     assert.match(html, /<code>GET<\/code><\/td><th scope="row"><code>\/v1\/models<\/code>/)
+    assert.match(html, /<code>POST<\/code><\/td><th scope="row"><code>\/v1\/responses<\/code>/)
+    assert.match(html, /<code>GET<\/code><\/td><th scope="row"><code>\/v1\/responses\/\{id\}\/input_items<\/code>/)
     assert.match(html, /<code>PUT<\/code><\/td><th scope="row"><code>\/v1\/account\/byok\/\{provider\}<\/code>/)
     assert.match(html, /href="\/console"/, "links the console, which this relay serves")
   })
@@ -59,6 +61,7 @@ describe("docs page: served by the relay from its running config", () => {
     assert.match(direct, new RegExp(`curl ${relay.url}/v1/chat/completions`))
     assert.match(direct, new RegExp(`base_url=&quot;${relay.url}/v1&quot;`))
     assert.match(direct, new RegExp(`<code>${relay.url}/byok/v1</code>`))
+    assert.match(direct, new RegExp(`base_url = &quot;${relay.url}/v1&quot;\nenv_key = &quot;RELAY_API_KEY&quot;\nwire_api = &quot;responses&quot;`))
 
     const proxied = await (await fetch(`${relay.url}/docs`, { headers: { "x-forwarded-proto": "https", "x-forwarded-host": "relay.example.com" } })).text()
     assert.match(proxied, /curl https:\/\/relay\.example\.com\/v1\/chat\/completions/)

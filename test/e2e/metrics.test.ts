@@ -131,6 +131,20 @@ describe("GET /metrics: Prometheus counters that move with traffic", () => {
     await streaming.text()
     await eventually(async () => assert.equal(valueOf(await scrape(), "relay_open_streams"), 0))
   })
+
+  it("counts Responses API requests under their own surface", async () => {
+    const { key } = await createAccount(relay, { name: "metrics-responses", credits: "1.00" })
+    const series = { surface: "responses", model: "echo-1", provider: "echo", byok: "false", status: "200" }
+    const before = valueOf(await scrape(), "relay_requests_total", series)
+    const answer = await fetch(`${relay.baseURL}/responses`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "echo-1", input: "count me" })
+    })
+    assert.equal(answer.status, 200)
+    assert.equal(((await answer.json()) as { output: Array<{ content: Array<{ text: string }> }> }).output[0]!.content[0]!.text, "count me")
+    await eventually(async () => assert.equal(valueOf(await scrape(), "relay_requests_total", series) - before, 1))
+  })
 })
 
 describe("GET /metrics: the config switch and the missing admin key", () => {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { answerEmbeddings, answerImages, type MediaRecord, readMultipart } from "./mock-openai-media.ts"
+import { MockResponses } from "./mock-openai-responses.ts"
 import { sampleOf, toolDirective } from "./scripted-answers.ts"
 
 /**
@@ -112,6 +113,8 @@ const openAIError = (message: string, type: string, code: string | null, param: 
 
 export class MockOpenAI {
   readonly requests: Array<RecordedRequest> = []
+  /** The Responses API routes (see mock-openai-responses.ts). */
+  private readonly responsesApi = new MockResponses()
   private server: Server | undefined
   private readonly keys: Record<string, KeyBehaviour>
 
@@ -128,6 +131,11 @@ export class MockOpenAI {
   async stop(): Promise<void> {
     this.server?.closeAllConnections()
     await new Promise((resolve) => this.server?.close(resolve))
+  }
+
+  /** Requests that reached the Responses API's create route. */
+  get responses(): Array<RecordedRequest> {
+    return this.requests.filter((r) => r.path === "/v1/responses")
   }
 
   /** Requests that reached the chat-completions route. */
@@ -167,6 +175,7 @@ export class MockOpenAI {
     if (behaviour === "reject401") {
       return this.json(res, 401, openAIError(`Incorrect API key provided: ${key.slice(0, 6)}***${key.slice(-4)}.`, "invalid_request_error", "invalid_api_key"))
     }
+    if (this.responsesApi.handle(req.method ?? "GET", req.url ?? "", body, res)) return
     if (req.url === "/v1/embeddings") return answerEmbeddings(res, body)
     if (req.url === "/v1/images/generations") return answerImages(res, body, 0)
     if (req.url === "/v1/images/edits") {

@@ -17,5 +17,7 @@ export const google = (options: GoogleOptions = {}) =>
     ...options,
     name: options.name ?? "google",
     baseUrl: options.baseUrl ?? GEMINI_OPENAI_BASE_URL,
+    // Gemini serves chat completions only: Responses requests are translated into those.
+    responses: false,
     patterns: options.patterns ?? GOOGLE_PATTERNS
   })

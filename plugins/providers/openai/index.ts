@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { definePlugin, KeyPool, Log, sendProviderCall, UpstreamHttp, type UpstreamCall } from "../../../core/index.ts"
+import { definePlugin, KeyPool, Log, type Protocol, sendProviderCall, UpstreamHttp, type UpstreamCall } from "../../../core/index.ts"
 
 export interface OpenAIOptions {
   /** Shared-pool keys; several spread the load and fail over to each other. */
@@ -12,6 +12,12 @@ export interface OpenAIOptions {
   readonly name?: string
   /** Model globs routed here when not in the catalog. */
   readonly patterns?: ReadonlyArray<string>
+  /**
+   * Whether the upstream serves OpenAI's Responses API (`/responses`): OpenAI does, so Responses
+   * requests pass through; most OpenAI-compatible servers only speak chat completions, and
+   * `false` has the relay translate Responses requests into those.
+   */
+  readonly responses?: boolean
   /** Extra headers for every upstream request (an organization, a gateway token). */
   readonly headers?: Readonly<Record<string, string>>
 }
@@ -37,14 +43,17 @@ export const openai = (options: OpenAIOptions = {}) => {
           timeoutMs,
           request: (secret) => ({
             url: `${base}${call.path}`,
-            init: {
-              method: "POST",
-              headers: { ...fixedHeaders, "content-type": call.contentType, authorization: `Bearer ${secret}` },
-              body: call.body
-            }
+            init: call.method === undefined
+              ? {
+                method: "POST",
+                headers: { ...fixedHeaders, "content-type": call.contentType, authorization: `Bearer ${secret}` },
+                body: call.body
+              }
+              : { method: call.method, headers: { ...fixedHeaders, authorization: `Bearer ${secret}` } }
           })
         })
+      const protocols: ReadonlyArray<Protocol> = options.responses === false ? ["openai"] : ["openai-responses", "openai"]
 
-      return { provider: { name, patterns: options.patterns ?? OPENAI_PATTERNS, protocols: ["openai"] as const, send } }
+      return { provider: { name, patterns: options.patterns ?? OPENAI_PATTERNS, protocols, send } }
     }))
 }
