@@ -92,6 +92,7 @@ export const relayStream = (upstream: ChunkReader, pump: StreamPump, hooks: Pass
           if (value === undefined) {
             closed = true
             const done = pump.done()
+            if (done.bytes !== undefined && done.bytes.length > 0) send(done.bytes)
             const unrecorded = await end(done.end)
             if (cancelled) return undefined
             if (unrecorded !== undefined) return send(hooks.failureEvent)
@@ -99,6 +100,8 @@ export const relayStream = (upstream: ChunkReader, pump: StreamPump, hooks: Pass
           }
           const out = pump.chunk(value)
           if (pump.finished && !ended) {
+            // A stream whole in its first chunk has its first byte now, not after the settle.
+            if (out !== undefined) send(out)
             const unrecorded = await end({ kind: "complete" })
             if (cancelled) return undefined
             if (unrecorded !== undefined) return refuse(unrecorded)
