@@ -2,6 +2,7 @@ import { Cause, Effect, Exit, Fiber, type ManagedRuntime, Result } from "effect"
 import { parseJsonObject, readBody } from "./body.ts"
 import { readerOf, streamResponse } from "./chunk-reader.ts"
 import { whenClientGone } from "./client-gone.ts"
+import { InFlight } from "./in-flight.ts"
 import { formFields, readForm } from "./multipart.ts"
 import type { Catalog } from "./catalog.ts"
 import { type Caller, type Outcome, RequestContext } from "./context.ts"
@@ -59,8 +60,7 @@ export class Pipeline {
   private readonly annotators: ReadonlyArray<NonNullable<PluginHooks["annotate"]>>
   private readonly providers: ReadonlyMap<string, ProviderAdapter>
   private readonly countTokens: TokenCounter
-  private inflight = 0
-  private idleWaiters: Array<() => void> = []
+  private readonly inflight = new InFlight()
 
   constructor(private readonly options: PipelineOptions) {
     const { plugins } = options
@@ -75,7 +75,7 @@ export class Pipeline {
 
   /** Requests not yet settled. */
   get pending(): number {
-    return this.inflight
+    return this.inflight.count
   }
 
   async handle(request: Request, endpoint: Endpoint, byok: boolean, requestId: string): Promise<Response> {
@@ -83,7 +83,7 @@ export class Pipeline {
     ctx.responseHeaders.set("x-request-id", requestId)
     // Anthropic's SDK reads the id under Anthropic's own header name (`_request_id`).
     if (endpoint.surface === "anthropic") ctx.responseHeaders.set("request-id", requestId)
-    this.inflight++
+    this.inflight.enter()
     // Run without run options: each one costs the runtime a copy of its defaults per request.
     const fiber = this.options.runtime.runFork(this.program(ctx, endpoint))
     const exit = await new Promise<Exit.Exit<Answer, RelayError>>((resolve) => {
@@ -162,14 +162,7 @@ export class Pipeline {
 
   /** Resolves once every request has settled, or after `timeoutMs`; true if all settled. */
   drain(timeoutMs: number): Promise<boolean> {
-    if (this.inflight === 0) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs)
-      this.idleWaiters.push(() => {
-        clearTimeout(timer)
-        resolve(true)
-      })
-    })
+    return this.inflight.idle(timeoutMs)
   }
 
   private program(ctx: RequestContext, endpoint: Endpoint) {
@@ -308,12 +301,7 @@ export class Pipeline {
     done(unrecorded)
     this.notify(ctx, (observer) => observer.settled(ctx, outcome))
     this.logRequest(ctx, outcome, unrecorded)
-    this.inflight--
-    if (this.inflight === 0) {
-      const waiters = this.idleWaiters
-      this.idleWaiters = []
-      for (const wake of waiters) wake()
-    }
+    this.inflight.leave()
   }
 
   /** Tells every observer; a failing observer is logged and never fails the request. */

@@ -1,3 +1,5 @@
+import { InFlight } from "./in-flight.ts"
+
 /**
  * The door every request comes through. Once the relay stops it lets no new request in (on a
  * new connection or a kept-alive one), and tells when the requests already in have been
@@ -5,23 +7,18 @@
  */
 export class RequestGate {
   private open = true
-  private inside = 0
-  private waiters: Array<() => void> = []
+  private readonly inside = new InFlight()
 
   /** Lets a request in; false once the relay is stopping. */
   enter(): boolean {
     if (!this.open) return false
-    this.inside++
+    this.inside.enter()
     return true
   }
 
   /** The request has its answer (a stream's end is the pipeline's to await). */
   leave(): void {
-    this.inside--
-    if (this.inside > 0) return
-    const waiters = this.waiters
-    this.waiters = []
-    for (const wake of waiters) wake()
+    this.inside.leave()
   }
 
   get accepting(): boolean {
@@ -34,13 +31,6 @@ export class RequestGate {
 
   /** Resolves once no request is inside, or after `timeoutMs`; true if none is. */
   idle(timeoutMs: number): Promise<boolean> {
-    if (this.inside === 0) return Promise.resolve(true)
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs)
-      this.waiters.push(() => {
-        clearTimeout(timer)
-        resolve(true)
-      })
-    })
+    return this.inside.idle(timeoutMs)
   }
 }
