@@ -335,7 +335,8 @@ describe("money across a restart", () => {
     // Enough for one mock-slow reservation (1,000 output tokens at $0.60 per 1M), not two.
     const { account, key } = await createAccount(first, { name: "crash", credits: "0.001" })
     const inFlight = chat(first, key, { model: "mock-slow", max_tokens: 1_000 }).catch(() => undefined)
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    // Admitted once it reached the upstream (a fixed wait raced a busy machine's first request).
+    await eventually(() => assert.equal(mock.chats.length, 1))
     const held = await chat(first, key, { model: "mock-slow", max_tokens: 1_000 })
     assert.equal(held.status, 402, "the first request's reservation holds the money while it runs")
     await first.stop("SIGKILL")
