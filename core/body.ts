@@ -1,5 +1,6 @@
 import { concatChunks } from "./chunk-reader.ts"
 import { InvalidRequest, PayloadTooLarge } from "./errors.ts"
+import { jsonShapeProblem } from "./json-limits.ts"
 
 const tooLarge = (maxBytes: number) =>
   new PayloadTooLarge({ message: `request body is larger than the relay's limit of ${maxBytes} bytes` })
@@ -36,7 +37,7 @@ export const readBody = async (request: Request, maxBytes: number): Promise<Uint
 
 const decoder = new TextDecoder()
 
-/** Parses a JSON object body; anything else is a 400 that says what was wrong. */
+/** Parses a JSON object body within the shape limits; anything else is a 400 that says what was wrong. */
 export const parseJsonObject = (bytes: Uint8Array): Record<string, unknown> | InvalidRequest => {
   if (bytes.length === 0) return new InvalidRequest({ message: "request body is empty; expected a JSON object" })
   let value: unknown
@@ -48,5 +49,6 @@ export const parseJsonObject = (bytes: Uint8Array): Record<string, unknown> | In
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     return new InvalidRequest({ message: "request body must be a JSON object" })
   }
-  return value as Record<string, unknown>
+  const problem = jsonShapeProblem(value)
+  return problem === undefined ? (value as Record<string, unknown>) : new InvalidRequest({ message: problem })
 }

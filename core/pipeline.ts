@@ -13,7 +13,7 @@ import type { CoreServices, LogShape } from "./services.ts"
 import { type JsonRewrite, rewriteBody, rewriteStream } from "./sse/rewrite.ts"
 import { errorResponse } from "./surfaces/errors.ts"
 import { bytesOf } from "./whole-body.ts"
-import { heuristicCount, type TokenCounter } from "./tokens.ts"
+import { heuristicCount, invalidOutputLimit, type TokenCounter } from "./tokens.ts"
 
 type Step = (ctx: RequestContext) => Effect.Effect<void, RelayError>
 
@@ -185,7 +185,11 @@ export class Pipeline {
         ctx.rawBody = bytes
         ctx.body = body
         const invalid = endpoint.decode(ctx, ctx.body)
-        return invalid ? Effect.fail(invalid) : Effect.void
+        if (invalid) return Effect.fail(invalid)
+        const badLimit = invalidOutputLimit(body)
+        return badLimit === undefined
+          ? Effect.void
+          : Effect.fail(new InvalidRequest({ message: `${badLimit} must be a positive whole number of tokens`, param: badLimit }))
       }),
       Effect.flatMap(() => this.resolve(ctx, endpoint)),
       Effect.flatMap(() => this.admit(ctx)),

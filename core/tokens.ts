@@ -61,11 +61,25 @@ export const estimatePromptTokens = (body: Record<string, unknown>, model: strin
   return count(parts.text, model) + parts.tokens + parts.images * IMAGE_TOKENS + messages * MESSAGE_OVERHEAD
 }
 
+/** Where a request body names its output limit, on any surface. */
+const OUTPUT_LIMIT_FIELDS = ["max_completion_tokens", "max_tokens", "max_output_tokens"] as const
+
+const isTokenCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0
+
+/**
+ * The output-limit field of `body` that holds something other than a positive whole number
+ * (null aside, which OpenAI's clients send for "no limit"), if any. Reservations and rate
+ * windows count in whole tokens; surfaces that do not declare a field still read it here, so
+ * every surface refuses it alike.
+ */
+export const invalidOutputLimit = (body: Record<string, unknown>): string | undefined =>
+  OUTPUT_LIMIT_FIELDS.find((field) => body[field] !== undefined && body[field] !== null && !isTokenCount(body[field]))
+
 /** The output limit a request body names itself, if any. */
 export const requestedOutputLimit = (body: Record<string, unknown>): number | undefined => {
-  for (const field of ["max_completion_tokens", "max_tokens", "max_output_tokens"]) {
+  for (const field of OUTPUT_LIMIT_FIELDS) {
     const value = body[field]
-    if (typeof value === "number" && value > 0) return value
+    if (isTokenCount(value)) return value
   }
   return undefined
 }

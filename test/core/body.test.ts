@@ -2,6 +2,7 @@ import assert from "node:assert/strict"
 import { describe, it } from "node:test"
 import { parseJsonObject, readBody } from "../../core/body.ts"
 import { InvalidRequest, PayloadTooLarge } from "../../core/errors.ts"
+import { MAX_JSON_DEPTH, MAX_JSON_ITEMS } from "../../core/json-limits.ts"
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -107,5 +108,24 @@ describe("parseJsonObject", () => {
   it("parses a JSON object", () => {
     const result = parseJsonObject(enc.encode('{"model":"gpt-4o","messages":[{"role":"user","content":"héllo"}]}'))
     assert.deepEqual(result, { model: "gpt-4o", messages: [{ role: "user", content: "héllo" }] })
+  })
+})
+
+describe("body shape limits", () => {
+  const refusal = (text: string) => {
+    const parsed = parseJsonObject(new TextEncoder().encode(text))
+    return parsed instanceof InvalidRequest ? parsed.message : undefined
+  }
+
+  it("accepts nesting up to the limit and refuses one level more, arrays and objects alike", () => {
+    const within = `{"a":${"[".repeat(MAX_JSON_DEPTH - 1)}${"]".repeat(MAX_JSON_DEPTH - 1)}}`
+    assert.equal(refusal(within), undefined)
+    assert.match(refusal(`{"a":${"[".repeat(MAX_JSON_DEPTH)}${"]".repeat(MAX_JSON_DEPTH)}}`) ?? "", /nested more than 128 levels/)
+    assert.match(refusal(`${"{\"a\":".repeat(50_000)}1${"}".repeat(50_000)}`) ?? "", /nested/)
+  })
+
+  it("refuses an array longer than the limit", () => {
+    assert.equal(refusal(JSON.stringify({ input: new Array(MAX_JSON_ITEMS).fill(1) })), undefined)
+    assert.match(refusal(JSON.stringify({ input: new Array(MAX_JSON_ITEMS + 1).fill(1) })) ?? "", /more than 100000 items/)
   })
 })
