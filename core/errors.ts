@@ -85,6 +85,15 @@ export class UpstreamUnavailable extends Data.TaggedError("UpstreamUnavailable")
   readonly code = "upstream_unavailable"
 }
 
+/**
+ * The relay itself cannot take the request now: out of file descriptors, sockets or memory
+ * towards the upstream, or at a connection cap. Never a key's fault, so no key is rested.
+ */
+export class RelayBusy extends Data.TaggedError("RelayBusy")<Fields & { readonly retryAfterSeconds: number }> {
+  readonly status = 503
+  readonly code = "relay_busy"
+}
+
 export class UpstreamTimeout extends Data.TaggedError("UpstreamTimeout")<Fields> {
   readonly status = 504
   readonly code = "upstream_timeout"
@@ -122,6 +131,7 @@ export type RelayError =
   | UpstreamRejected
   | UpstreamFailed
   | UpstreamUnavailable
+  | RelayBusy
   | UpstreamTimeout
   | StoreUnavailable
   | ShuttingDown
@@ -129,7 +139,10 @@ export type RelayError =
 
 /** Extra response headers an error asks for (Retry-After on 429 and 503). */
 export const errorHeaders = (error: RelayError): Record<string, string> | undefined => {
-  if ((error._tag === "RateLimited" || error._tag === "UpstreamUnavailable" || error._tag === "StoreUnavailable" || error._tag === "ShuttingDown") && error.retryAfterSeconds !== undefined) {
+  if (
+    (error._tag === "RateLimited" || error._tag === "UpstreamUnavailable" || error._tag === "StoreUnavailable" || error._tag === "ShuttingDown" || error._tag === "RelayBusy") &&
+    error.retryAfterSeconds !== undefined
+  ) {
     return { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))) }
   }
   return undefined

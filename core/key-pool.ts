@@ -5,6 +5,8 @@ interface Slot {
   readonly secret: string
   until: number
   reason: CooldownReason | undefined
+  /** Refusals in a row that did not name the key (see `refusedRequest`). */
+  refusals: number
 }
 
 export interface PoolKey {
@@ -22,7 +24,7 @@ export class KeyPool {
   private cursor = 0
 
   constructor(secrets: ReadonlyArray<string>, private readonly now: () => number = Date.now) {
-    this.slots = secrets.map((secret) => ({ secret, until: 0, reason: undefined }))
+    this.slots = secrets.map((secret) => ({ secret, until: 0, reason: undefined, refusals: 0 }))
   }
 
   get size(): number {
@@ -73,6 +75,26 @@ export class KeyPool {
   rests(reason: CooldownReason): boolean {
     const now = this.now()
     return this.slots.some((slot) => slot.reason === reason && slot.until > now)
+  }
+
+  /** The key served a request: refusals before it were about their requests. */
+  served(slot: number): void {
+    const entry = this.slots[slot]
+    if (entry !== undefined) entry.refusals = 0
+  }
+
+  /**
+   * The upstream refused a request with this key (401/403) without naming the key: most likely
+   * the request's fault (a model the project may not use), so one such refusal rests nothing,
+   * or a single caller could take the pool down. `limit` of them in a row, with no request
+   * served between, rest the key as a rejected one; true then.
+   */
+  refusedRequest(slot: number, limit: number, ms: number): boolean {
+    const entry = this.slots[slot]
+    if (entry === undefined || ++entry.refusals < limit) return false
+    entry.refusals = 0
+    this.cool(slot, "rejected", ms)
+    return true
   }
 
   cool(slot: number, reason: CooldownReason, ms: number): void {

@@ -61,7 +61,11 @@ export interface UpstreamSend {
  * AbortSignal and its listener cost about 4 us per request, more than the relay's Effect run.
  */
 export interface UpstreamHttpShape {
-  send(url: string, init: Omit<RequestInit, "signal">): UpstreamSend
+  /**
+   * `fresh` asks for a new connection instead of a pooled one: the retry of a request whose
+   * kept-alive connection turned out to be closed by the upstream already.
+   */
+  send(url: string, init: Omit<RequestInit, "signal">, fresh?: boolean): UpstreamSend
 }
 
 export class UpstreamHttp extends Context.Service<UpstreamHttp, UpstreamHttpShape>()("relay/UpstreamHttp") {}

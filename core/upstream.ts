@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import { readerOf } from "./chunk-reader.ts"
 import type { KeyFailure } from "./context.ts"
 import {
+  RelayBusy,
   type RelayError,
   UpstreamFailed,
   UpstreamRejected,
@@ -35,6 +36,40 @@ export interface UpstreamTarget {
 const RATE_LIMIT_REST_MS = 20_000
 const FAILURE_REST_MS = 5_000
 const REJECTED_REST_MS = 60_000
+/** Refusals in a row that do not name the key, before the key rests as rejected. */
+const REQUEST_REFUSALS_TO_REST = 3
+/** What a caller turned away for the relay's own shortage is told to wait. */
+const RELAY_BUSY_RETRY_SECONDS = 1
+
+/**
+ * Errors of the relay's own machine, not of the upstream or the key: out of file descriptors,
+ * ephemeral ports, buffers or memory, under Node's names and Bun's.
+ */
+const RELAY_RESOURCE_CODES = new Set([
+  "EMFILE", "ENFILE", "EADDRNOTAVAIL", "ENOBUFS", "ENOMEM",
+  "ProcessFdQuotaExceeded", "SystemFdQuotaExceeded", "SystemResources", "AddressNotAvailable"
+])
+
+const relayResourceCode = (error: unknown): string | undefined => {
+  for (let cause = error, depth = 0; typeof cause === "object" && cause !== null && depth < 4; depth++) {
+    const code = (cause as { code?: unknown }).code
+    if (typeof code === "string" && RELAY_RESOURCE_CODES.has(code)) return code
+    cause = (cause as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+/**
+ * Whether a 401/403 is about the key rather than the request: the upstream says the key is
+ * invalid (OpenAI's `invalid_api_key`, Anthropic's `authentication_error`), its message names
+ * an API key, or it is a 401 that says nothing more. A 403 such as "project does not have
+ * access to model X" is the request's.
+ */
+const namesTheKey = (status: number, error: UpstreamError): boolean =>
+  error.code === "invalid_api_key" ||
+  error.type === "authentication_error" ||
+  /api[ _-]?key|credential/i.test(error.message) ||
+  (status === 401 && error.code === undefined && error.type === undefined)
 
 /** Retry-After in seconds or as an HTTP date, in milliseconds from now. */
 const retryAfterMs = (response: Response): number | undefined => {
@@ -122,8 +157,8 @@ class AbortSwitch {
   }
 
   /** Sends through `http`, under this switch. */
-  send(http: UpstreamHttpShape, url: string, init: RequestInit): Promise<Response> {
-    this.inFlight = http.send(url, init)
+  send(http: UpstreamHttpShape, url: string, init: RequestInit, fresh: boolean): Promise<Response> {
+    this.inFlight = http.send(url, init, fresh)
     return this.inFlight.response
   }
 }
@@ -132,6 +167,8 @@ class AbortSwitch {
  * Sends one request through the pool: round-robin over the keys, moving to the next key on
  * 429, 5xx, a rejected credential or a connection error, all before any byte has reached the
  * client. An upstream 4xx that is about the request itself ends the attempt with its status.
+ * The first connection error is retried once with the same key on a fresh connection: a
+ * kept-alive connection the upstream had closed already fails that way, and is no key's fault.
  */
 const attempt = async (
   http: UpstreamHttpShape,
@@ -159,7 +196,10 @@ const attempt = async (
   let rateLimited = 0
   let rejected = 0
   let overloaded = 0
-  for (const key of candidates) {
+  let retried = false
+  let fresh = false
+  for (let k = 0; k < candidates.length; k++) {
+    const key = candidates[k]!
     const { url, init } = target.request(key.secret)
     let expired = false
     // Covers the wait for the response headers, and the reading of an error body.
@@ -169,11 +209,24 @@ const attempt = async (
     }, target.timeoutMs)
     let response: Response
     try {
-      response = await aborts.send(http, url, init)
+      response = await aborts.send(http, url, init, fresh)
+      fresh = false
     } catch (error) {
       clearTimeout(timer)
       if (expired) return timedOut()
       if (aborts.pulled) throw error
+      const shortage = relayResourceCode(error)
+      if (shortage !== undefined) {
+        log.error({ provider: target.provider, code: shortage }, "the relay is out of resources for upstream connections")
+        return { error: new RelayBusy({ message: "the relay is out of capacity for upstream connections; retry shortly", retryAfterSeconds: RELAY_BUSY_RETRY_SECONDS }) }
+      }
+      if (!retried) {
+        retried = true
+        fresh = true
+        k--
+        continue
+      }
+      fresh = false
       pool.cool(key.slot, "failing", FAILURE_REST_MS)
       failed(key.slot, "connection")
       continue
@@ -181,6 +234,7 @@ const attempt = async (
     const status = response.status
     if (status < 400) {
       clearTimeout(timer)
+      pool.served(key.slot)
       return { response }
     }
     if (status === 429) {
@@ -189,19 +243,27 @@ const attempt = async (
     } else if (status >= 500) {
       if (status === 529 || status === 503) overloaded++
       pool.cool(key.slot, "failing", FAILURE_REST_MS)
-    } else if ((status === 401 || status === 403) && target.owner === "shared") {
-      // The operator's key was refused: that is not the caller's fault, so try another key.
-      rejected++
-      pool.cool(key.slot, "rejected", REJECTED_REST_MS)
     } else {
       const error = await readUpstreamError(response, pool.secrets)
+      if ((status === 401 || status === 403) && target.owner === "shared" && namesTheKey(status, error)) {
+        // The operator's key was refused: that is not the caller's fault, so try another key.
+        rejected++
+        pool.cool(key.slot, "rejected", REJECTED_REST_MS)
+        clearTimeout(timer)
+        if (expired) return timedOut()
+        failed(key.slot, "rejected", status)
+        continue
+      }
       clearTimeout(timer)
       if (expired) return timedOut()
-      const rejectedKey = status === 401 || status === 403
+      const refused = status === 401 || status === 403
+      if (refused && target.owner === "shared" && pool.refusedRequest(key.slot, REQUEST_REFUSALS_TO_REST, REJECTED_REST_MS)) {
+        failed(key.slot, "rejected", status)
+      }
       return {
         error: new UpstreamRejected({
-          // Only a caller's own key reaches here rejected: tell them it is theirs.
-          message: rejectedKey ? `${target.provider} rejected your stored credential: ${error.message}` : error.message,
+          // A caller's own key refused is theirs to fix: tell them so.
+          message: refused && target.owner === "caller" ? `${target.provider} rejected your stored credential: ${error.message}` : error.message,
           upstreamStatus: status,
           ...(error.code ? { upstreamCode: error.code } : {}),
           ...(error.type ? { upstreamType: error.type } : {}),

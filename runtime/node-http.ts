@@ -16,7 +16,7 @@ export const nodeUpstreamHttp = (): UpstreamHttpShape => {
     "https:": new HttpsAgent({ keepAlive: true, keepAliveMsecs: 30_000, scheduling: "lifo" })
   }
   return {
-    send: (url, init) => {
+    send: (url, init, fresh) => {
       const target = new URL(url)
       const secure = target.protocol === "https:"
       if (!secure && target.protocol !== "http:") {
@@ -24,7 +24,8 @@ export const nodeUpstreamHttp = (): UpstreamHttpShape => {
       }
       const method = init.method ?? "GET"
       const req = (secure ? httpsRequest : httpRequest)({
-        agent: agents[target.protocol as "http:" | "https:"],
+        // Without an agent, node:http opens a connection of its own and closes it after.
+        agent: fresh === true ? false : agents[target.protocol as "http:" | "https:"],
         host: target.hostname,
         port: target.port,
         path: `${target.pathname}${target.search}`,

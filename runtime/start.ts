@@ -54,9 +54,11 @@ export interface Platform {
 
 /** The upstream client of runtimes whose global fetch pools keep-alive connections itself. */
 export const globalFetch: UpstreamHttpShape = {
-  send: (url, init) => {
+  send: (url, init, fresh) => {
     const controller = new AbortController()
-    return { response: fetch(url, { ...init, signal: controller.signal }), abort: () => controller.abort() }
+    // `keepalive: false` keeps the request off the pooled connections (Bun's fetch reads it so).
+    const options = fresh === true ? { ...init, keepalive: false, signal: controller.signal } : { ...init, signal: controller.signal }
+    return { response: fetch(url, options), abort: () => controller.abort() }
   }
 }
 

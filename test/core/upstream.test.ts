@@ -12,15 +12,15 @@ const FIXED_NOW = 1_700_000_000_000
 
 /** A fake upstream: each key answers from its own list of scripted replies, in order. */
 const fakeHttp = (scripts: Record<string, ReadonlyArray<Script>>) => {
-  const calls: Array<{ secret: string; init: RequestInit }> = []
+  const calls: Array<{ secret: string; init: RequestInit; fresh: boolean }> = []
   const http: UpstreamHttpShape = {
-    send(url, init) {
+    send(url, init, fresh) {
       const secret = new URL(url).searchParams.get("key")!
       const index = calls.filter((call) => call.secret === secret).length
       // The script sees the abort switch as a fetch would: as its signal.
       const controller = new AbortController()
       const sent = { ...init, signal: controller.signal }
-      calls.push({ secret, init: sent })
+      calls.push({ secret, init: sent, fresh: fresh === true })
       const script = scripts[secret]?.[index]
       const response = script === undefined ? Promise.reject(new Error(`unexpected call for ${secret}`)) : script(sent)
       return { response, abort: () => controller.abort() }
@@ -52,6 +52,13 @@ const target = (
   }),
   ...overrides
 })
+
+/** OpenAI's 403 for a model the key's project may not use: the request's fault, not the key's. */
+const MODEL_FORBIDDEN = JSON.stringify({
+  error: { message: "Project `proj_abc` does not have access to model `gpt-5`", type: "invalid_request_error", param: null, code: "model_not_found" }
+})
+/** Anthropic's 403 for a key without permission. */
+const KEY_FORBIDDEN = JSON.stringify({ type: "error", error: { type: "permission_error", message: "Your API key does not have permission to use the specified resource." } })
 
 const reply = (status: number, body = "{}", headers: Record<string, string> = {}): Script => () =>
   Promise.resolve(new Response(body, { status, headers }))
@@ -211,14 +218,31 @@ describe("sendUpstream", () => {
     assert.deepEqual(t.pool.candidates().map((k) => k.secret), ["K2"])
   })
 
-  it("moves on after a shared key's 403", async () => {
-    const { http, tried } = fakeHttp({ K1: [reply(403)], K2: [reply(200)] })
+  it("moves on after a shared key's 403 that names the key", async () => {
+    const { http, tried } = fakeHttp({ K1: [reply(403, KEY_FORBIDDEN)], K2: [reply(200)] })
     successOf(await Effect.runPromiseExit(sendUpstream(http, log, target(["K1", "K2"]))))
     assert.deepEqual(tried(), ["K1", "K2"])
   })
 
+  it("passes on a 403 about the request without resting the key, until three in a row with nothing served between", async () => {
+    const { http, tried } = fakeHttp({ K1: [reply(403, MODEL_FORBIDDEN), reply(200), reply(403, MODEL_FORBIDDEN), reply(403, MODEL_FORBIDDEN), reply(403, MODEL_FORBIDDEN)] })
+    const failures: NonNullable<UpstreamTarget["failures"]> = []
+    const t = target(["K1"], { failures })
+    const error = failureOf(await Effect.runPromiseExit(sendUpstream(http, log, t)))
+    assert.ok(error._tag === "UpstreamRejected")
+    assert.equal(error.status, 403)
+    assert.equal(error.upstreamCode, "model_not_found")
+    assert.match(error.message, /does not have access to model/)
+    assert.doesNotMatch(error.message, /stored credential/)
+    successOf(await Effect.runPromiseExit(sendUpstream(http, log, t)))
+    for (let n = 0; n < 3; n++) assert.equal(failureOf(await Effect.runPromiseExit(sendUpstream(http, log, t)))._tag, "UpstreamRejected")
+    assert.deepEqual(tried(), ["K1", "K1", "K1", "K1", "K1"], "one call each, no failover for the request's own refusal")
+    assert.deepEqual(failures.map((f) => f.reason), ["rejected"], "the third refusal in a row rests the key")
+    assert.equal(failureOf(await Effect.runPromiseExit(sendUpstream(http, log, t)))._tag, "UpstreamUnavailable")
+  })
+
   it("answers 503 with Retry-After, saying the keys were rejected, when every shared key is rejected, and again while they rest", async () => {
-    const { http, tried } = fakeHttp({ K1: [reply(401)], K2: [reply(403)] })
+    const { http, tried } = fakeHttp({ K1: [reply(401)], K2: [reply(403, KEY_FORBIDDEN)] })
     const t = target(["K1", "K2"])
     for (const round of ["first", "second"]) {
       const error = failureOf(await Effect.runPromiseExit(sendUpstream(http, log, t)))
@@ -260,22 +284,46 @@ describe("sendUpstream", () => {
     assert.deepEqual(tried(), ["sk-caller-key"])
   })
 
-  it("fails over after a connection error", async () => {
-    const { http, tried } = fakeHttp({
-      K1: [() => Promise.reject(new TypeError("fetch failed"))],
-      K2: [reply(200, "after reconnect")]
-    })
+  it("retries a connection error once with the same key on a fresh connection, and fails over after a second", async () => {
+    const broken: Script = () => Promise.reject(new TypeError("fetch failed"))
+    const { http, calls, tried } = fakeHttp({ K1: [broken, broken], K2: [reply(200, "after reconnect")] })
     const t = target(["K1", "K2"])
     const response = successOf(await Effect.runPromiseExit(sendUpstream(http, log, t)))
     assert.equal(await response.text(), "after reconnect")
-    assert.deepEqual(tried(), ["K1", "K2"])
+    assert.deepEqual(tried(), ["K1", "K1", "K2"])
+    assert.deepEqual(calls.map((call) => call.fresh), [false, true, false])
     assert.deepEqual(t.pool.candidates().map((k) => k.secret), ["K2", "K1"])
+  })
+
+  it("does not count a kept-alive connection the upstream had closed against the key", async () => {
+    const stale: Script = () => Promise.reject(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))
+    const { http, calls } = fakeHttp({ K1: [stale, reply(200, "fresh")] })
+    const failures: NonNullable<UpstreamTarget["failures"]> = []
+    const t = target(["K1"], { failures })
+    assert.equal(await successOf(await Effect.runPromiseExit(sendUpstream(http, log, t))).text(), "fresh")
+    assert.deepEqual(calls.map((call) => call.fresh), [false, true])
+    assert.deepEqual(failures, [])
+  })
+
+  it("reports the relay's own shortage (EMFILE) as RelayBusy, resting no key and trying no other", async () => {
+    const exhausted: Script = () => Promise.reject(Object.assign(new Error("connect EMFILE"), { code: "EMFILE" }))
+    const { http, tried } = fakeHttp({ K1: [exhausted], K2: [reply(200)] })
+    const failures: NonNullable<UpstreamTarget["failures"]> = []
+    const t = target(["K1", "K2"], { failures })
+    const error = failureOf(await Effect.runPromiseExit(sendUpstream(http, log, t)))
+    assert.ok(error._tag === "RelayBusy")
+    assert.equal(error.status, 503)
+    assert.equal(error.retryAfterSeconds, 1)
+    assert.doesNotMatch(error.message, /key/)
+    assert.deepEqual(tried(), ["K1"])
+    assert.deepEqual(failures, [])
+    assert.deepEqual(t.pool.candidates().map((k) => k.secret).sort(), ["K1", "K2"], "no key rests")
   })
 
   it("records each failed key by slot and reason where the target asks, never a request error", async () => {
     const { http } = fakeHttp({
       K1: [reply(429)],
-      K2: [() => Promise.reject(new TypeError("fetch failed"))],
+      K2: [() => Promise.reject(new TypeError("fetch failed")), () => Promise.reject(new TypeError("fetch failed"))],
       K3: [reply(503)],
       K4: [reply(401)],
       K5: [reply(400)]

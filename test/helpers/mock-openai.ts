@@ -10,11 +10,14 @@ import { sampleOf, toolDirective } from "./scripted-answers.ts"
  *
  * What it does is chosen by the key it is called with and by the model name:
  * - key behaviours (`keys` option): "ok", "fail500", "rate429", "reject401", "drop" (closes the
- *   socket); an unknown key gets OpenAI's 401, whose message quotes the key.
+ *   socket), "dropReused" (closes a kept-alive connection on its next request without an
+ *   answer, as an upstream that had closed it already looks); an unknown key gets OpenAI's
+ *   401, whose message quotes the key.
  * - models: `mock-slow` streams 100 chunks 30 ms apart; `mock-pause` echoes after a silence
  *   (streaming: after the first word) of `metadata.pause_ms` (default 300); `mock-tools`
  *   answers with two tool calls whose arguments arrive in fragments (and, after tool results,
- *   with text quoting them); `mock-bad-request` answers 400; `mock-hang` never answers;
+ *   with text quoting them); `mock-bad-request` answers 400; `mock-forbidden` answers OpenAI's
+ *   403 for a model the key's project may not use; `mock-hang` never answers;
  *   `mock-not-json` answers a 200 of plain text; `mock-plain-stream` streams labelled
  *   `text/plain`; `mock-cut-stream` ends its stream by closing the connection, without `[DONE]`;
  *   a model named `*reasoner*` answers with `reasoning_content` first (as DeepSeek does);
@@ -27,7 +30,7 @@ import { sampleOf, toolDirective } from "./scripted-answers.ts"
  * unknown request field; `reasoning_effort` for a model that does not reason; and, for a
  * reasoner, its `reasoning_content` sent back.
  */
-export type KeyBehaviour = "ok" | "fail500" | "rate429" | "reject401" | "drop"
+export type KeyBehaviour = "ok" | "fail500" | "rate429" | "reject401" | "drop" | "dropReused"
 
 export interface RecordedRequest {
   readonly path: string
@@ -116,6 +119,7 @@ export class MockOpenAI {
   /** The Responses API routes (see mock-openai-responses.ts). */
   private readonly responsesApi = new MockResponses()
   private server: Server | undefined
+  private readonly answeredSockets = new WeakSet<object>()
   private readonly keys: Record<string, KeyBehaviour>
 
   constructor(keys: Record<string, KeyBehaviour> = { "sk-mock-shared-1": "ok" }) {
@@ -167,6 +171,10 @@ export class MockOpenAI {
       return this.json(res, 401, openAIError(`Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.`, "invalid_request_error", "invalid_api_key"))
     }
     if (behaviour === "drop") return req.socket.destroy()
+    if (behaviour === "dropReused") {
+      if (this.answeredSockets.has(req.socket)) return req.socket.destroy()
+      this.answeredSockets.add(req.socket)
+    }
     if (behaviour === "fail500") return this.json(res, 500, openAIError("The server had an error while processing your request.", "server_error", null))
     if (behaviour === "rate429") {
       res.setHeader("retry-after", "7")
@@ -191,6 +199,9 @@ export class MockOpenAI {
 
     const model = body.model
     if (model === "mock-hang") return
+    if (model === "mock-forbidden") {
+      return this.json(res, 403, openAIError(`Project \`proj_mock\` does not have access to model \`${model}\``, "invalid_request_error", "model_not_found"))
+    }
     if (model === "mock-bad-request") {
       return this.json(res, 400, openAIError(`Invalid value for 'temperature': the request used key ${key}.`, "invalid_request_error", "invalid_value", "temperature"))
     }
