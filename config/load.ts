@@ -32,6 +32,12 @@ export interface LoadedConfig {
     readonly maxBodyBytes: number
     readonly maxUploadBytes: number
     readonly drainSeconds: number
+    readonly headersTimeoutSeconds: number
+    readonly bodyTimeoutSeconds: number
+    readonly bodyMinBytesPerSecond: number
+    readonly keepAliveSeconds: number
+    readonly maxConnections: number
+    readonly maxBodyBytesInFlightPerKey: number
     readonly adminKey: string | undefined
     readonly corsOrigins: ReadonlyArray<string> | undefined
   }
@@ -53,6 +59,11 @@ export const errorText = (error: unknown): string => (error instanceof Error ? e
 const DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024
 /** Image edits take up to 16 images; 64 MiB covers several full-size PNGs. */
 const DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+
+/** Above the 10,000 idle streams one relay is measured to hold, below a typical 65,536 descriptors (two per stream). */
+const DEFAULT_MAX_CONNECTIONS = 16_384
+/** Two of the largest uploads at once, and many ordinary bodies. */
+const DEFAULT_BODY_BYTES_IN_FLIGHT_PER_KEY = 128 * 1024 * 1024
 
 const duplicate = (values: ReadonlyArray<string>): string | undefined =>
   values.find((value, index) => values.indexOf(value) !== index)
@@ -101,6 +112,12 @@ export const resolveConfig = (
       maxBodyBytes: config.server?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       maxUploadBytes: config.server?.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES,
       drainSeconds: config.server?.drainSeconds ?? 30,
+      headersTimeoutSeconds: config.server?.headersTimeoutSeconds ?? 10,
+      bodyTimeoutSeconds: config.server?.bodyTimeoutSeconds ?? 10,
+      bodyMinBytesPerSecond: config.server?.bodyMinBytesPerSecond ?? 256 * 1024,
+      keepAliveSeconds: config.server?.keepAliveSeconds ?? 5,
+      maxConnections: config.server?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      maxBodyBytesInFlightPerKey: config.server?.maxBodyBytesInFlightPerKey ?? DEFAULT_BODY_BYTES_IN_FLIGHT_PER_KEY,
       adminKey: env.get("RELAY_ADMIN_KEY") ?? config.server?.adminKey,
       corsOrigins: config.server?.corsOrigins
     },

@@ -17,6 +17,18 @@ export const ServerSettings = Schema.Struct({
   maxBodyBytes: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
   /** Largest upload accepted by the image edits endpoint, in bytes. */
   maxUploadBytes: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  /** How long a client may take to send its request line and headers. */
+  headersTimeoutSeconds: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0))),
+  /** Time any request body is given, and the longest silence accepted within one. */
+  bodyTimeoutSeconds: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0))),
+  /** The slowest rate a body may arrive at: a body of n bytes gets bodyTimeoutSeconds + n / rate. */
+  bodyMinBytesPerSecond: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  /** How long an idle keep-alive connection is kept open. */
+  keepAliveSeconds: Schema.optional(Schema.Number.check(Schema.isGreaterThan(0))),
+  /** Client connections open at once; more are answered 429 and closed. */
+  maxConnections: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  /** Bytes of request bodies one relay key may have arriving at once; more are answered 429. */
+  maxBodyBytesInFlightPerKey: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
   /** How long a shutdown waits for in-flight requests and streams. */
   drainSeconds: Schema.optional(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
   /** Bearer token of the admin API; unset turns the admin API off (404). */

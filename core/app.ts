@@ -2,7 +2,7 @@ import { Hono } from "hono"
 import type { Context as HonoContext, MiddlewareHandler } from "hono"
 import { cors } from "hono/cors"
 import { bearerToken } from "./bearer.ts"
-import { parseJsonObject, readBody } from "./body.ts"
+import { type BodyPace, parseJsonObject, readBody } from "./body.ts"
 import type { Catalog } from "./catalog.ts"
 import type { Surface } from "./context.ts"
 import type { Endpoint } from "./endpoint.ts"
@@ -28,6 +28,7 @@ export interface AppOptions {
   /** Browser origins allowed by CORS; undefined turns CORS off. */
   readonly corsOrigins: ReadonlyArray<string> | undefined
   readonly maxBodyBytes: number
+  readonly bodyPace: BodyPace
   readonly log: LogShape
   /** Why the relay cannot serve (the store does not answer, or refuses writes); undefined when it can. */
   readonly unhealthy: () => string | undefined
@@ -205,7 +206,7 @@ const routeKit = (options: AppOptions): RouteKit => {
     isAdminKey,
     errorResponse: errorResponseFor,
     readJson: async (c) => {
-      const bytes = await readBody(c.req.raw, options.maxBodyBytes)
+      const bytes = await readBody(c.req.raw, options.maxBodyBytes, options.bodyPace)
       if (!(bytes instanceof Uint8Array)) return bytes
       // Admin and account calls may omit a body whose fields are all optional.
       return bytes.length === 0 ? {} : parseJsonObject(bytes)

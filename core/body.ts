@@ -1,38 +1,170 @@
 import { concatChunks } from "./chunk-reader.ts"
-import { InvalidRequest, PayloadTooLarge } from "./errors.ts"
+import { InvalidRequest, PayloadTooLarge, RateLimited, RequestTimeout } from "./errors.ts"
 import { jsonShapeProblem } from "./json-limits.ts"
+
+/** How long a client may take to send a body: a base, plus time for its size at a slowest rate. */
+export interface BodyPace {
+  /** Allowed for any body, and the longest silence accepted within one. */
+  readonly timeoutMs: number
+  /** The slowest sustained rate accepted; a body of n bytes gets `timeoutMs + n / rate`. */
+  readonly minBytesPerSecond: number
+}
+
+/** The defaults: a stalled body is dropped within 10 s; 25 MiB may take up to 110 s. */
+export const DEFAULT_BODY_PACE: BodyPace = { timeoutMs: 10_000, minBytesPerSecond: 256 * 1024 }
+
+/**
+ * Bytes of request bodies being received, per relay key, against a cap: bodies that trickle
+ * or stall hold memory until their time is up, and one key may not hold more than its share.
+ */
+export class BodyBudget {
+  private readonly held = new Map<string, number>()
+
+  constructor(readonly maxBytesPerKey: number) {}
+
+  /** Takes `bytes` for `key`; false (nothing taken) if that would pass the cap. */
+  take(key: string, bytes: number): boolean {
+    const now = (this.held.get(key) ?? 0) + bytes
+    if (now > this.maxBytesPerKey) return false
+    this.held.set(key, now)
+    return true
+  }
+
+  give(key: string, bytes: number): void {
+    const left = (this.held.get(key) ?? 0) - bytes
+    if (left <= 0) this.held.delete(key)
+    else this.held.set(key, left)
+  }
+}
+
+/** Who receives a body: its key's budget, when the caller is known. */
+export interface BodyOwner {
+  readonly budget: BodyBudget
+  readonly key: string
+}
+
+/**
+ * A body over the limit is still read (and dropped) up to this many bytes after the 413 has
+ * gone out: a client that writes its body in pieces reads no answer until it has written them,
+ * and a relay that answered and closed first would leave it a broken pipe instead of the 413.
+ */
+const DISCARD_MAX_BYTES = 128 * 1024 * 1024
+/** Bodies up to this size are read whole, the cheapest way; larger ones chunk by chunk, watched for silence. */
+const WHOLE_READ_MAX_BYTES = 1024 * 1024
 
 const tooLarge = (maxBytes: number) =>
   new PayloadTooLarge({ message: `request body is larger than the relay's limit of ${maxBytes} bytes` })
 
+const tooSlow = () => new RequestTimeout({ message: "request body did not arrive in time" })
+
+const overBudget = () =>
+  new RateLimited({ message: "this key has too many request bodies in flight; retry when they have arrived", retryAfterSeconds: 1 })
+
+const allowedMs = (pace: BodyPace, bytes: number) => pace.timeoutMs + (bytes * 1000) / pace.minBytesPerSecond
+
+type BodyResult = Uint8Array<ArrayBuffer> | PayloadTooLarge | RequestTimeout | RateLimited
+
+/** `work`, or `late()` if it takes longer than `ms`. */
+const within = <A>(ms: number, work: Promise<A>, late: () => A): Promise<A> => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<A>((resolve) => {
+    timer = setTimeout(() => resolve(late()), ms)
+  })
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
+}
+
 /**
- * Reads a request body up to `maxBytes`. A declared Content-Length over the limit is refused
- * before a byte is read; a chunked body is cut off as soon as it passes the limit.
+ * Reads a request body up to `maxBytes`, in the time its size allows (`pace`), within its
+ * key's budget of bytes in flight (`owner`). A body over the limit gets its 413 at once and is
+ * read on and dropped, up to a bound; one that stalls or trickles gets a 408.
  */
-export const readBody = async (request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer> | PayloadTooLarge> => {
+export const readBody = async (
+  request: Request,
+  maxBytes: number,
+  pace: BodyPace = DEFAULT_BODY_PACE,
+  owner?: BodyOwner
+): Promise<BodyResult> => {
   const declared = request.headers.get("content-length")
-  if (declared !== null) {
-    if (Number(declared) > maxBytes) return tooLarge(maxBytes)
-    // The HTTP parser holds the body to its declared length, so it can be read whole; the
-    // server adapters read it this way without building a Web stream.
-    return new Uint8Array(await request.arrayBuffer())
+  const length = declared === null ? undefined : Number(declared)
+  if (length !== undefined && length > maxBytes) {
+    if (length <= DISCARD_MAX_BYTES) void discard(request, allowedMs(pace, length))
+    return tooLarge(maxBytes)
   }
   if (request.body === null) return new Uint8Array()
-  const reader = request.body.getReader()
+  // A declared length is taken from the budget at once; a chunked body as its chunks arrive.
+  let taken = length ?? 0
+  if (owner !== undefined && !owner.budget.take(owner.key, taken)) return overBudget()
+  const take = owner === undefined ? () => true : (bytes: number) => {
+    if (!owner.budget.take(owner.key, bytes)) return false
+    taken += bytes
+    return true
+  }
+  try {
+    if (length !== undefined && length <= WHOLE_READ_MAX_BYTES) {
+      // The HTTP parser holds the body to its declared length, so it can be read whole; the
+      // server adapters read it this way without building a Web stream.
+      return await within(allowedMs(pace, length), request.arrayBuffer().then((buffer) => new Uint8Array(buffer)), tooSlow)
+    }
+    return await readChunks(request.body, maxBytes, pace, Date.now() + allowedMs(pace, length ?? maxBytes), length === undefined ? take : () => true)
+  } finally {
+    owner?.budget.give(owner.key, taken)
+  }
+}
+
+/**
+ * A body read chunk by chunk: cut at `maxBytes` (then read on and dropped), at a silence, at
+ * `deadline`, or when its key's budget cannot `take` a chunk.
+ */
+const readChunks = async (
+  body: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  pace: BodyPace,
+  deadline: number,
+  take: (bytes: number) => boolean
+): Promise<BodyResult> => {
+  const reader = body.getReader()
   const parts: Array<Uint8Array> = []
   let length = 0
   for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    length += value.length
+    const wait = Math.min(pace.timeoutMs, deadline - Date.now())
+    const next = wait <= 0 ? undefined : await within(wait, reader.read(), () => undefined)
+    if (next === undefined) {
+      reader.cancel().catch(() => undefined)
+      return tooSlow()
+    }
+    if (next.done) break
+    length += next.value.length
     if (length > maxBytes) {
-      await reader.cancel().catch(() => undefined)
+      void drain(reader, DISCARD_MAX_BYTES - length, deadline)
       return tooLarge(maxBytes)
     }
-    parts.push(value)
+    if (!take(next.value.length)) {
+      reader.cancel().catch(() => undefined)
+      return overBudget()
+    }
+    parts.push(next.value)
   }
   // Request streams hand out plain ArrayBuffer-backed chunks, never shared memory.
   return concatChunks(parts) as Uint8Array<ArrayBuffer>
+}
+
+/** Reads and drops what is left of a body, up to `bytes` and until `deadline`. */
+const drain = async (reader: ReadableStreamDefaultReader<Uint8Array>, bytes: number, deadline: number): Promise<void> => {
+  let left = bytes
+  while (left > 0) {
+    const wait = deadline - Date.now()
+    if (wait <= 0) break
+    const next = await within(wait, reader.read(), () => undefined).catch(() => undefined)
+    if (next === undefined || next.done) return
+    left -= next.value.length
+  }
+  reader.cancel().catch(() => undefined)
+}
+
+/** Reads and drops a whole body within `ms`. */
+const discard = async (request: Request, ms: number): Promise<void> => {
+  if (request.body === null) return
+  await drain(request.body.getReader(), DISCARD_MAX_BYTES, Date.now() + ms)
 }
 
 const decoder = new TextDecoder()

@@ -44,6 +44,12 @@ export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<Fields>
   readonly code = "request_too_large"
 }
 
+/** The client did not send its request body in the time its size allows. */
+export class RequestTimeout extends Data.TaggedError("RequestTimeout")<Fields> {
+  readonly status = 408
+  readonly code = "request_timeout"
+}
+
 export class RateLimited extends Data.TaggedError("RateLimited")<Fields & { readonly retryAfterSeconds: number }> {
   readonly status = 429
   readonly code = "rate_limit_exceeded"
@@ -127,6 +133,7 @@ export type RelayError =
   | RouteNotFound
   | ModelNotFound
   | PayloadTooLarge
+  | RequestTimeout
   | RateLimited
   | UpstreamRejected
   | UpstreamFailed
@@ -139,6 +146,8 @@ export type RelayError =
 
 /** Extra response headers an error asks for (Retry-After on 429 and 503). */
 export const errorHeaders = (error: RelayError): Record<string, string> | undefined => {
+  // What is left of a body that came too slowly is not worth waiting for: the connection goes.
+  if (error._tag === "RequestTimeout") return { connection: "close" }
   if (
     (error._tag === "RateLimited" || error._tag === "UpstreamUnavailable" || error._tag === "StoreUnavailable" || error._tag === "ShuttingDown" || error._tag === "RelayBusy") &&
     error.retryAfterSeconds !== undefined

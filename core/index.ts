@@ -80,3 +80,4 @@ export { estimatePromptTokens, heuristicCount, outputAllowance, type TokenCounte
 export { sendUpstream, type UpstreamTarget } from "./upstream.ts"
 export { emptyUsage, estimateTokens, fromAnthropicUsage, fromImageUsage, fromOpenAIUsage, totalTokens, type Usage } from "./usage.ts"
 export { bytesOf, wholeResponse } from "./whole-body.ts"
+export { BodyBudget, type BodyPace, DEFAULT_BODY_PACE } from "./body.ts"

@@ -1,5 +1,5 @@
 import { Cause, Effect, Exit, Fiber, type ManagedRuntime, Result } from "effect"
-import { parseJsonObject, readBody } from "./body.ts"
+import { type BodyBudget, type BodyPace, parseJsonObject, readBody } from "./body.ts"
 import { readerOf, streamResponse } from "./chunk-reader.ts"
 import { whenClientGone } from "./client-gone.ts"
 import { InFlight } from "./in-flight.ts"
@@ -45,6 +45,9 @@ export interface PipelineOptions {
   readonly log: LogShape
   readonly maxBodyBytes: number
   readonly maxUploadBytes: number
+  readonly bodyPace: BodyPace
+  /** Bytes of bodies each relay key may have arriving at once. */
+  readonly bodyBudget: BodyBudget
 }
 
 /**
@@ -172,7 +175,7 @@ export class Pipeline {
     return this.authenticateStep(ctx).pipe(
       Effect.flatMap(() =>
         Effect.tryPromise({
-          try: () => readBody(ctx.request, limit),
+          try: () => readBody(ctx.request, limit, this.options.bodyPace, this.bodyOwner(ctx)),
           catch: () => new InvalidRequest({ message: "request body could not be read" })
         })
       ),
@@ -195,6 +198,10 @@ export class Pipeline {
       Effect.flatMap(() => this.admit(ctx)),
       Effect.flatMap(() => this.dispatch(ctx, endpoint))
     )
+  }
+
+  private bodyOwner(ctx: RequestContext) {
+    return ctx.caller === undefined ? undefined : { budget: this.options.bodyBudget, key: ctx.caller.keyId }
   }
 
   /** An upload: its text fields are read, its files left in the body that goes upstream. */

@@ -1,6 +1,7 @@
 /// <reference types="bun-types" />
 import { dirname } from "node:path"
 import { openBunStore } from "./bun-store.ts"
+import { capAnswer } from "./cap-answer.ts"
 import { globalFetch, onProcessSignal, start } from "./start.ts"
 
 await start({
@@ -8,16 +9,28 @@ await start({
   openStore: openBunStore,
   // Bun's fetch pools keep-alive connections and streams response bodies as they arrive.
   http: globalFetch,
-  serve: async (handle, hostname, port) => {
+  serve: async (handle, hostname, port, limits) => {
+    const idleSeconds = Math.min(255, Math.ceil(Math.max(limits.headersTimeoutMs, limits.keepAliveMs) / 1000))
     const server = Bun.serve({
       hostname,
       port,
-      fetch: (request, self) => {
-        // Bun closes a connection that is quiet for 10 s, a response in flight included; a model
-        // may think longer than that before its first byte or between two chunks. The relay
-        // bounds a request itself (the provider's timeout), so requests get no idle limit.
+      // Bun has one idle limit for a connection, before a request's head and between requests
+      // alike (at most 255 s): the longer of the two the config sets.
+      idleTimeout: idleSeconds,
+      fetch: async (request, self) => {
+        // Bun tells no connections apart, only requests: past the cap, in-flight requests are
+        // what is refused.
+        if (self.pendingRequests > limits.maxConnections) return capAnswer()
+        // Bun closes a connection that is quiet for its idle time, a response in flight
+        // included; a model may think longer than that before its first byte or between two
+        // chunks. The relay bounds a request itself (the provider's timeout, the body's pace,
+        // the stream's idle time), so a request in flight gets no idle limit.
         self.timeout(request, 0)
-        return handle(request)
+        const response = await handle(request)
+        // A whole answer is written at once: the connection is then idle, and keeps Bun's idle
+        // limit (the setting above outlives the request). A stream's connection keeps none.
+        if (!/^text\/event-stream/i.test(response.headers.get("content-type") ?? "")) self.timeout(request, idleSeconds)
+        return response
       }
     })
     return { port: server.port ?? port, close: () => server.stop(), cut: () => void server.stop(true) }

@@ -1,9 +1,14 @@
-import type { ServerResponse } from "node:http"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Socket } from "node:net"
 import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server"
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
 import { buildStreamBodiesOnDemand, ownReaderOf, watchClientWith } from "../core/index.ts"
+import { capAnswer } from "./cap-answer.ts"
 import { whenClosedEarly, writeChunks } from "./node-stream-out.ts"
 import type { Platform } from "./start.ts"
+
+/** Connections opened past the cap: each gets one 429 and is closed. */
+const overCap = new WeakSet<Socket>()
 
 /**
  * The relay's handler for a node:http server: a streamed answer made by the core is written
@@ -11,6 +16,7 @@ import type { Platform } from "./start.ts"
  * The response's close event tells the core of a client gone early, not the request's signal.
  */
 const respond = (handle: (request: Request) => Response | Promise<Response>) => async (request: Request, env: HttpBindings | Http2Bindings) => {
+  if (overCap.has((env.incoming as IncomingMessage).socket)) return capAnswer()
   // The server is HTTP/1.1: its responses are node:http ServerResponses.
   const outgoing = env.outgoing as ServerResponse
   watchClientWith(request, (gone) => whenClosedEarly(outgoing, gone))
@@ -26,13 +32,35 @@ const respond = (handle: (request: Request) => Response | Promise<Response>) => 
  * stream in less memory than Deno.serve (about 80 against 125 KiB per stream the first time
  * a thousand are open) and adds less latency.
  */
-export const nodeServe: Platform["serve"] = (handle, hostname, port) => {
+export const nodeServe: Platform["serve"] = (handle, hostname, port, limits) => {
   // The adapter's Response is plain JavaScript, and `respond` writes streams from their readers.
   buildStreamBodiesOnDemand()
   return new Promise((listening, failed) => {
-    const server = serve({ fetch: respond(handle), hostname, port }, (address) => {
+    const server = serve({
+      fetch: respond(handle),
+      hostname,
+      port,
+      // The relay reads on and drops a body it refused (a 413 must reach a client that is still
+      // writing); the adapter's own clean-up would cut such a body after half a second. A body
+      // nobody read, node:http drops itself once the answer is out.
+      autoCleanupIncoming: false,
+      serverOptions: {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.keepAliveMs,
+        // node:http looks for connections past those times every 30 s unless told otherwise.
+        connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs)
+      }
+    }, (address) => {
       server.off("error", failed)
       listening({ port: address.port, close, cut })
+    })
+    // Past the cap a connection is not refused silently: its first request gets a 429 with
+    // Retry-After, read from nothing but its head, and the connection closes.
+    let open = 0
+    server.on("connection", (socket: Socket) => {
+      if (++open > limits.maxConnections) overCap.add(socket)
+      socket.once("close", () => open--)
     })
     // An address that cannot be bound (in use, a host that does not resolve) fails the start.
     server.once("error", failed)

@@ -1,5 +1,6 @@
 import { Layer, ManagedRuntime } from "effect"
 import {
+  BodyBudget,
   Catalog,
   chatCompletions,
   countTokens,
@@ -99,13 +100,16 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
     services.log.warn({ models: unserved }, "these catalog models have no configured provider; requests for them answer 404")
   }
 
+  const bodyPace = { timeoutMs: config.server.bodyTimeoutSeconds * 1000, minBytesPerSecond: config.server.bodyMinBytesPerSecond }
   const pipeline = new Pipeline({
     runtime,
     plugins: hooks,
     catalog,
     log: services.log,
     maxBodyBytes: config.server.maxBodyBytes,
-    maxUploadBytes: config.server.maxUploadBytes
+    maxUploadBytes: config.server.maxUploadBytes,
+    bodyPace,
+    bodyBudget: new BodyBudget(config.server.maxBodyBytesInFlightPerKey)
   })
   const probe = services.sql.prepare("SELECT 1 AS ok")
   const gate = new RequestGate()
@@ -118,6 +122,7 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
     adminKey: config.server.adminKey,
     corsOrigins: config.server.corsOrigins,
     maxBodyBytes: config.server.maxBodyBytes,
+    bodyPace,
     log: services.log,
     gate,
     unhealthy: () => {

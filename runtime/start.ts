@@ -33,13 +33,22 @@ export interface Listener {
   readonly cut: () => void
 }
 
+/** What the server bounds on its own, before a request reaches the relay (see the config's `server`). */
+export interface ServerLimits {
+  readonly headersTimeoutMs: number
+  /** The longest a request may take to arrive whole: a backstop above the relay's own body pace. */
+  readonly requestTimeoutMs: number
+  readonly keepAliveMs: number
+  readonly maxConnections: number
+}
+
 export interface Platform {
   /** Named in the "listening" log line, such as `bun 1.4.5`. */
   readonly runtime: string
   readonly openStore: (path: string) => SqlShape
   readonly http: UpstreamHttpShape
   /** Resolves once the server listens. */
-  readonly serve: (handle: Relay["fetch"], host: string, port: number) => Promise<Listener>
+  readonly serve: (handle: Relay["fetch"], host: string, port: number, limits: ServerLimits) => Promise<Listener>
   /**
    * Runs `handler` on the first `signal`; a second one meets the runtime's default (the process
    * ends at once), the way out of a drain an operator does not want to wait for.
@@ -74,6 +83,18 @@ const configPath = (named: string | undefined, executableDir: string | undefined
   if (named !== undefined && named !== "") return resolve(named)
   const local = resolve(CONFIG_FILE)
   return executableDir === undefined || existsSync(local) ? local : join(executableDir, CONFIG_FILE)
+}
+
+/** The server's bounds from the config: the backstop lets the largest upload arrive at the slowest pace allowed. */
+const serverLimits = (server: LoadedConfig["server"]): ServerLimits => {
+  const largest = Math.max(server.maxBodyBytes, server.maxUploadBytes)
+  const slowestBodyMs = server.bodyTimeoutSeconds * 1000 + (largest * 1000) / server.bodyMinBytesPerSecond
+  return {
+    headersTimeoutMs: server.headersTimeoutSeconds * 1000,
+    requestTimeoutMs: Math.ceil(server.headersTimeoutSeconds * 1000 + slowestBodyMs + 1000),
+    keepAliveMs: server.keepAliveSeconds * 1000,
+    maxConnections: server.maxConnections
+  }
 }
 
 export interface Setup {
@@ -129,7 +150,8 @@ export const start = async (platform: Platform): Promise<void> => {
   sql.exec("PRAGMA busy_timeout = 0")
 
   const { host, port } = config.server
-  const listener = await startupStep(`the relay could not listen on ${host}:${port}`, () => platform.serve(relay.fetch, host, port))
+  const limits = serverLimits(config.server)
+  const listener = await startupStep(`the relay could not listen on ${host}:${port}`, () => platform.serve(relay.fetch, host, port, limits))
   log.info({ host, port: listener.port, runtime: platform.runtime }, "listening")
 
   let stopping = false

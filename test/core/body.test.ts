@@ -1,7 +1,7 @@
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
-import { parseJsonObject, readBody } from "../../core/body.ts"
-import { InvalidRequest, PayloadTooLarge } from "../../core/errors.ts"
+import { BodyBudget, parseJsonObject, readBody } from "../../core/body.ts"
+import { InvalidRequest, PayloadTooLarge, RateLimited, RequestTimeout } from "../../core/errors.ts"
 import { MAX_JSON_DEPTH, MAX_JSON_ITEMS } from "../../core/json-limits.ts"
 
 const enc = new TextEncoder()
@@ -50,14 +50,17 @@ describe("readBody", () => {
     assert.equal(body.length, 0)
   })
 
-  it("refuses a declared content-length over the limit before reading", async () => {
-    const { request, pulled } = streamedRequest([enc.encode("x")])
+  it("refuses a declared content-length over the limit at once, then reads the rest and drops it", async () => {
+    const { request, pulled, cancelled } = streamedRequest([enc.encode("x"), enc.encode("y")])
     request.headers.set("content-length", "1001")
     const result = await readBody(request, 1000)
     assert.ok(result instanceof PayloadTooLarge)
     assert.equal(result.status, 413)
     assert.match(result.message, /1000 bytes/)
-    assert.equal(pulled(), 0)
+    // Read on, so that a client still writing its body reaches the answer instead of a broken pipe.
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.equal(pulled(), 3)
+    assert.equal(cancelled(), false)
   })
 
   it("refuses a body over the limit, via its content-length", async () => {
@@ -66,13 +69,64 @@ describe("readBody", () => {
     assert.ok((await readBody(request, 100)) instanceof PayloadTooLarge)
   })
 
-  it("cuts off a streamed body as soon as it passes the limit, without reading the rest", async () => {
+  it("answers a streamed body as soon as it passes the limit, keeping none of the rest", async () => {
     const chunks = Array.from({ length: 10 }, () => new Uint8Array(40))
     const { request, pulled, cancelled } = streamedRequest(chunks)
     const result = await readBody(request, 100)
     assert.ok(result instanceof PayloadTooLarge)
-    assert.equal(pulled(), 3, "stopped at the chunk that crossed 100 bytes")
-    assert.equal(cancelled(), true)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.equal(pulled(), 11, "the rest read and dropped")
+    assert.equal(cancelled(), false)
+  })
+
+  it("gives up on a body that stalls, within its time, with a 408", async () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(10))
+      }
+    })
+    const request = new Request("http://relay.test/", { method: "POST", body, duplex: "half" } as RequestInit & { duplex: "half" })
+    const started = Date.now()
+    const result = await readBody(request, 1000, { timeoutMs: 100, minBytesPerSecond: 1024 })
+    assert.ok(result instanceof RequestTimeout)
+    assert.equal(result.status, 408)
+    assert.ok(Date.now() - started < 1_000)
+  })
+
+  it("gives up on a declared body that does not arrive in the time its size allows", async () => {
+    const stalled = new Request("http://relay.test/", {
+      method: "POST",
+      headers: { "content-length": "5000" },
+      body: new ReadableStream<Uint8Array>({ start: () => undefined }),
+      duplex: "half"
+    } as RequestInit & { duplex: "half" })
+    const started = Date.now()
+    const result = await readBody(stalled, 10_000, { timeoutMs: 50, minBytesPerSecond: 100_000 })
+    assert.ok(result instanceof RequestTimeout)
+    const took = Date.now() - started
+    assert.ok(took >= 90 && took < 1_000, `${took} ms: 50 ms plus 5000 bytes at 100,000 bytes/s`)
+  })
+
+  it("holds a key's bodies in flight within its budget, and frees them once read", async () => {
+    const budget = new BodyBudget(150)
+    const owner = { budget, key: "key_a" }
+    const pace = { timeoutMs: 1_000, minBytesPerSecond: 1_000_000 }
+    const held = new Request("http://relay.test/", {
+      method: "POST",
+      headers: { "content-length": "100" },
+      body: new ReadableStream<Uint8Array>({ start: () => undefined }),
+      duplex: "half"
+    } as RequestInit & { duplex: "half" })
+    const first = readBody(held, 1000, pace, owner)
+    const second = new Request("http://relay.test/", { method: "POST", body: "x".repeat(100) })
+    const refused = await readBody(second, 1000, pace, owner)
+    assert.ok(refused instanceof RateLimited)
+    assert.equal(refused.status, 429)
+    assert.equal(refused.retryAfterSeconds, 1)
+    // Another key has its own budget.
+    assert.ok((await readBody(new Request("http://relay.test/", { method: "POST", body: "x".repeat(100) }), 1000, pace, { budget, key: "key_b" })) instanceof Uint8Array)
+    assert.ok((await first) instanceof RequestTimeout)
+    assert.ok((await readBody(new Request("http://relay.test/", { method: "POST", body: "x".repeat(100) }), 1000, pace, owner)) instanceof Uint8Array)
   })
 
   it("joins a streamed body of several chunks within the limit", async () => {

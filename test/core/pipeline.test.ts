@@ -2,9 +2,11 @@ import assert from "node:assert/strict"
 import { describe, it } from "node:test"
 import { Effect, ManagedRuntime } from "effect"
 import {
+  BodyBudget,
   Catalog,
   chatCompletions,
   countTokens,
+  DEFAULT_BODY_PACE,
   definePlugin,
   InsufficientBalance,
   type LogShape,
@@ -78,7 +80,16 @@ const harness = async (
   }
   if (options.extra) hooks.push(options.extra)
   const catalog = new Catalog([{ id: "alias-1", provider: "fake", upstream: "fake-large" }], [{ name: "fake", patterns: ["fake-*"] }])
-  return { pipeline: new Pipeline({ runtime, plugins: hooks, catalog, log, maxBodyBytes: 10_000, maxUploadBytes: 20_000 }), trace, outcomes, logs, sent }
+  return { pipeline: new Pipeline({
+    runtime,
+    plugins: hooks,
+    catalog,
+    log,
+    maxBodyBytes: 10_000,
+    maxUploadBytes: 20_000,
+    bodyPace: DEFAULT_BODY_PACE,
+    bodyBudget: new BodyBudget(100_000)
+  }), trace, outcomes, logs, sent }
 }
 
 /** A body the provider was handed, as text: the client's bytes (edited or not) or a rebuilt body. */
