@@ -38,6 +38,7 @@ export interface LoadedConfig {
     readonly keepAliveSeconds: number
     readonly maxConnections: number
     readonly maxBodyBytesInFlightPerKey: number
+    readonly authFailuresPerMinute: number
     readonly adminKey: string | undefined
     readonly corsOrigins: ReadonlyArray<string> | undefined
   }
@@ -118,6 +119,7 @@ export const resolveConfig = (
       keepAliveSeconds: config.server?.keepAliveSeconds ?? 5,
       maxConnections: config.server?.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       maxBodyBytesInFlightPerKey: config.server?.maxBodyBytesInFlightPerKey ?? DEFAULT_BODY_BYTES_IN_FLIGHT_PER_KEY,
+      authFailuresPerMinute: config.server?.authFailuresPerMinute ?? 30,
       adminKey: env.get("RELAY_ADMIN_KEY") ?? config.server?.adminKey,
       corsOrigins: config.server?.corsOrigins
     },

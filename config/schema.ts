@@ -29,6 +29,8 @@ export const ServerSettings = Schema.Struct({
   maxConnections: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
   /** Bytes of request bodies one relay key may have arriving at once; more are answered 429. */
   maxBodyBytesInFlightPerKey: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
+  /** Failed authentications one client address may make in a minute; past them it gets 429 until the minute is over. */
+  authFailuresPerMinute: Schema.optional(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
   /** How long a shutdown waits for in-flight requests and streams. */
   drainSeconds: Schema.optional(Schema.Number.check(Schema.isGreaterThanOrEqualTo(0))),
   /** Bearer token of the admin API; unset turns the admin API off (404). */

@@ -3,10 +3,12 @@ import type { Context as HonoContext, MiddlewareHandler } from "hono"
 import { cors } from "hono/cors"
 import { bearerToken } from "./bearer.ts"
 import { type BodyPace, parseJsonObject, readBody } from "./body.ts"
+import { AuthThrottle } from "./auth-throttle.ts"
 import type { Catalog } from "./catalog.ts"
+import { clientAddress } from "./client-address.ts"
 import type { Surface } from "./context.ts"
 import type { Endpoint } from "./endpoint.ts"
-import { Internal, ModelNotFound, type RelayError, RouteNotFound, ShuttingDown, StoreUnavailable, Unauthorized } from "./errors.ts"
+import { Internal, ModelNotFound, RateLimited, type RelayError, RouteNotFound, ShuttingDown, StoreUnavailable, Unauthorized } from "./errors.ts"
 import type { RequestGate } from "./request-gate.ts"
 import { storeRefusal } from "./store-health.ts"
 import { management } from "./management.ts"
@@ -29,6 +31,8 @@ export interface AppOptions {
   readonly corsOrigins: ReadonlyArray<string> | undefined
   readonly maxBodyBytes: number
   readonly bodyPace: BodyPace
+  /** Failed authentications one client address may make per minute before it is refused. */
+  readonly authFailuresPerMinute: number
   readonly log: LogShape
   /** Why the relay cannot serve (the store does not answer, or refuses writes); undefined when it can. */
   readonly unhealthy: () => string | undefined
@@ -66,7 +70,8 @@ const surfaceOf = (path: string): Surface => (/^(?:\/byok)?\/v1\/messages(?:\/|$
 export const createApp = (options: AppOptions): Hono<Env> => {
   const app = new Hono<Env>()
   const gate = options.gate
-  const kit = routeKit(options)
+  const throttle = new AuthThrottle(options.authFailuresPerMinute)
+  const kit = routeKit(options, throttle)
 
   // First of all: a stopping relay takes no new request, on any connection, and says so in the
   // caller's shape; `Connection: close` makes a kept-alive client open its next one elsewhere.
@@ -90,7 +95,16 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     const id = clientRequestId(c.req.header("x-request-id")) ?? `req_${randomBase62(24)}`
     c.set("requestId", id)
     const startedAt = performance.now()
-    await next()
+    const address = clientAddress(c.req.raw)
+    const wait = c.req.path === "/healthz" ? undefined : throttle.retryAfterSeconds(address)
+    if (wait !== undefined) {
+      c.res = kit.errorResponse(c, new RateLimited({ message: "too many failed authentications from this address", retryAfterSeconds: wait }), surfaceOf(c.req.path))
+    } else {
+      await next()
+      // Every door that checks a secret answers 401 when it is wrong; the console's sign-in,
+      // which answers with a page, reports its failures itself.
+      if (c.res.status === 401) throttle.failed(address)
+    }
     c.res.headers.set("x-request-id", id)
     // A proxied request's line is the pipeline's, at settle; every other route (admin,
     // account, console, models) leaves a line here, so what an operator or a user did is in
@@ -179,7 +193,7 @@ export const createApp = (options: AppOptions): Hono<Env> => {
   return app
 }
 
-const routeKit = (options: AppOptions): RouteKit => {
+const routeKit = (options: AppOptions, throttle: AuthThrottle): RouteKit => {
   const errorResponseFor = (c: HonoContext, error: RelayError, surface: Surface = "openai") => {
     const headers = new Headers()
     const id = c.get("requestId") as string | undefined
@@ -204,6 +218,7 @@ const routeKit = (options: AppOptions): RouteKit => {
     ...management(options.plugins),
     requireAdmin,
     isAdminKey,
+    authFailed: (c) => throttle.failed(clientAddress(c.req.raw)),
     errorResponse: errorResponseFor,
     readJson: async (c) => {
       const bytes = await readBody(c.req.raw, options.maxBodyBytes, options.bodyPace)

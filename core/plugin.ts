@@ -87,6 +87,11 @@ export interface RouteKit extends Management {
   readonly authenticateProxied: (c: HonoContext) => Promise<{ readonly caller: Caller; readonly headers: Headers } | RelayError>
   /** Whether `secret` is the admin key (false when none is configured): a sign-in form's check. */
   readonly isAdminKey: (secret: string) => boolean
+  /**
+   * Counts a failed sign-in against the client's address, for a route that does not answer it
+   * with a 401 (those are counted already); past the limit the address is refused for a while.
+   */
+  readonly authFailed: (c: HonoContext) => void
 }
 
 /**

@@ -1,6 +1,7 @@
 /// <reference types="bun-types" />
 import { dirname } from "node:path"
 import { openBunStore } from "./bun-store.ts"
+import { setClientAddress } from "../core/index.ts"
 import { capAnswer } from "./cap-answer.ts"
 import { globalFetch, onProcessSignal, start } from "./start.ts"
 
@@ -26,6 +27,7 @@ await start({
         // chunks. The relay bounds a request itself (the provider's timeout, the body's pace,
         // the stream's idle time), so a request in flight gets no idle limit.
         self.timeout(request, 0)
+        setClientAddress(request, self.requestIP(request)?.address)
         const response = await handle(request)
         // A whole answer is written at once: the connection is then idle, and keeps Bun's idle
         // limit (the setting above outlives the request). A stream's connection keeps none.

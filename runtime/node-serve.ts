@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Socket } from "node:net"
 import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server"
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
-import { buildStreamBodiesOnDemand, ownReaderOf, watchClientWith } from "../core/index.ts"
+import { buildStreamBodiesOnDemand, ownReaderOf, setClientAddress, watchClientWith } from "../core/index.ts"
 import { capAnswer } from "./cap-answer.ts"
 import { whenClosedEarly, writeChunks } from "./node-stream-out.ts"
 import type { Platform } from "./start.ts"
@@ -16,7 +16,9 @@ const overCap = new WeakSet<Socket>()
  * The response's close event tells the core of a client gone early, not the request's signal.
  */
 const respond = (handle: (request: Request) => Response | Promise<Response>) => async (request: Request, env: HttpBindings | Http2Bindings) => {
-  if (overCap.has((env.incoming as IncomingMessage).socket)) return capAnswer()
+  const { socket } = env.incoming as IncomingMessage
+  if (overCap.has(socket)) return capAnswer()
+  setClientAddress(request, socket.remoteAddress)
   // The server is HTTP/1.1: its responses are node:http ServerResponses.
   const outgoing = env.outgoing as ServerResponse
   watchClientWith(request, (gone) => whenClosedEarly(outgoing, gone))

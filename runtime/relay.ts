@@ -123,6 +123,7 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
     corsOrigins: config.server.corsOrigins,
     maxBodyBytes: config.server.maxBodyBytes,
     bodyPace,
+    authFailuresPerMinute: config.server.authFailuresPerMinute,
     log: services.log,
     gate,
     unhealthy: () => {

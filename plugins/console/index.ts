@@ -23,6 +23,7 @@ export const webConsole = (options: ConsoleOptions = {}) =>
         ttlMs: Math.round((options.sessionHours ?? 8) * 3_600_000),
         anonymousTtlMs: 30 * 60 * 1000,
         maxSessions: options.maxSessions ?? 10_000,
+        maxSignedOutPerAddress: 32,
         now: Date.now
       })
       return {

@@ -5,6 +5,7 @@ import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie"
 import type { HtmlEscapedString } from "hono/utils/html"
 import type { ContentfulStatusCode } from "hono/utils/http-status"
 import {
+  clientAddress,
   type AccountDirectory,
   type Caller,
   formatUsd,
@@ -78,7 +79,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
 
   /** A new session and its cookie: HttpOnly, SameSite=Strict, Secure when reached over https. */
   const startSession = async (c: Context, principal: Principal | undefined, flash?: Flash): Promise<Session> => {
-    const session = sessions.create(principal, flash)
+    const session = sessions.create(principal, clientAddress(c.req.raw), flash)
     await setSignedCookie(c, COOKIE, session.id, secret, {
       path: "/console",
       httpOnly: true,
@@ -200,7 +201,10 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
         const caller = await accounts.callerForKey(key)
         if (caller !== undefined) principal = { kind: "user", accountId: caller.account.id, keyId: caller.keyId }
       }
-      if (principal === undefined) return done(c, session, { error: "That key is not valid or has been revoked. Check it and try again." })
+      if (principal === undefined) {
+        kit.authFailed(c)
+        return done(c, session, { error: "That key is not valid or has been revoked. Check it and try again." })
+      }
       // A fresh session id at sign-in: an id planted before it is worth nothing after.
       sessions.delete(session.id)
       await startSession(c, principal, { notice: "Signed in." })

@@ -31,6 +31,12 @@ export interface SessionOptions {
    * so that a flood of visits can neither fill memory nor push anyone out of a signed-in session.
    */
   readonly maxSessions: number
+  /**
+   * Signed-out sessions one client address may hold; its oldest goes first. A visitor who
+   * opens the console many times (a flood of cookie-less visits) pushes out only their own
+   * sign-in forms, never another visitor's.
+   */
+  readonly maxSignedOutPerAddress: number
   readonly now: () => number
 }
 
@@ -41,14 +47,20 @@ export interface SessionOptions {
 export class Sessions {
   private readonly signedIn = new Map<string, Session>()
   private readonly signedOut = new Map<string, Session>()
+  /** The signed-out session ids of each address, oldest first (some may have ended since). */
+  private readonly signedOutBy = new Map<string, Array<string>>()
 
   constructor(private readonly options: SessionOptions) {}
 
-  /** A new session with a fresh id and CSRF token (a sign-in never keeps the old id). */
-  create(principal: Principal | undefined, flash?: Flash): Session {
+  /**
+   * A new session with a fresh id and CSRF token (a sign-in never keeps the old id), for a
+   * visitor at `address`.
+   */
+  create(principal: Principal | undefined, address: string, flash?: Flash): Session {
     const now = this.options.now()
     const sessions = principal === undefined ? this.signedOut : this.signedIn
     for (const [id, session] of sessions) if (session.expiresAt <= now) sessions.delete(id)
+    if (principal === undefined) this.makeRoomFor(address)
     while (sessions.size >= this.options.maxSessions) sessions.delete(sessions.keys().next().value!)
     const session: Session = {
       id: randomBase62(32),
@@ -58,7 +70,19 @@ export class Sessions {
       flash
     }
     sessions.set(session.id, session)
+    if (principal === undefined) this.signedOutBy.get(address)!.push(session.id)
     return session
+  }
+
+  /** Leaves `address` room for one more signed-out session, at the cost of its own oldest. */
+  private makeRoomFor(address: string) {
+    const ids = (this.signedOutBy.get(address) ?? []).filter((id) => this.signedOut.has(id))
+    while (ids.length >= this.options.maxSignedOutPerAddress) this.signedOut.delete(ids.shift()!)
+    this.signedOutBy.set(address, ids)
+    // Addresses whose sessions have all ended are forgotten, so that the index stays as small as the sessions.
+    if (this.signedOutBy.size > this.signedOut.size + 1) {
+      for (const [other, list] of this.signedOutBy) if (other !== address && !list.some((id) => this.signedOut.has(id))) this.signedOutBy.delete(other)
+    }
   }
 
   get(id: string): Session | undefined {

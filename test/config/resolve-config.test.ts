@@ -40,6 +40,13 @@ describe("resolveConfig: defaults", () => {
       maxBodyBytes: 25 * 1024 * 1024,
       maxUploadBytes: 64 * 1024 * 1024,
       drainSeconds: 30,
+      headersTimeoutSeconds: 10,
+      bodyTimeoutSeconds: 10,
+      bodyMinBytesPerSecond: 256 * 1024,
+      keepAliveSeconds: 5,
+      maxConnections: 16_384,
+      maxBodyBytesInFlightPerKey: 128 * 1024 * 1024,
+      authFailuresPerMinute: 30,
       adminKey: undefined,
       corsOrigins: undefined
     })
@@ -73,6 +80,13 @@ describe("resolveConfig: defaults", () => {
       maxBodyBytes: 1024,
       maxUploadBytes: 64 * 1024 * 1024,
       drainSeconds: 5,
+      headersTimeoutSeconds: 10,
+      bodyTimeoutSeconds: 10,
+      bodyMinBytesPerSecond: 256 * 1024,
+      keepAliveSeconds: 5,
+      maxConnections: 16_384,
+      maxBodyBytesInFlightPerKey: 128 * 1024 * 1024,
+      authFailuresPerMinute: 30,
       adminKey: "file-admin",
       corsOrigins: ["https://app.example"]
     })

@@ -181,3 +181,29 @@ describe("console over HTTP: sessions, CSRF, and what each party may do", () => 
     assert.match((await visitor.get("/console")).html, /Sign in to the console/)
   })
 })
+
+describe("console sign-in under brute force", () => {
+  let relay: RelayProcess
+
+  before(async () => {
+    relay = await startRelay({ config: WEB_CONFIG })
+  })
+
+  after(async () => {
+    await relay.stop()
+  })
+
+  it("refuses the address with 429 and Retry-After after 30 wrong keys in a minute", async () => {
+    const visitor = new ConsoleVisitor(relay.url)
+    await visitor.get("/console")
+    for (let i = 0; i < 30; i++) {
+      const response = await visitor.post("/console/sign-in", { key: `sk-rr-${String(i).padStart(40, "0")}` })
+      assert.equal(response.status, 303, `attempt ${i + 1}`)
+      await visitor.get("/console")
+    }
+    assert.equal((await visitor.post("/console/sign-in", { key: "sk-rr-wrong-once-more-000000000000000000000" })).status, 303)
+    const refused = await visitor.post("/console/sign-in", { key: ADMIN_KEY })
+    assert.equal(refused.status, 429)
+    assert.ok(Number(refused.headers.get("retry-after")) >= 1)
+  })
+})

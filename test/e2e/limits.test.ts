@@ -170,3 +170,52 @@ describe("slow clients and held resources are bounded", () => {
     })
   }
 })
+
+/** A request from a chosen loopback address, as another client on the network would come. */
+const from = (localAddress: string, url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; retryAfter: string | undefined; text: string }> =>
+  new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: body === undefined ? "GET" : "POST", localAddress, headers }, (res) => {
+      let text = ""
+      res.setEncoding("utf8").on("data", (chunk: string) => (text += chunk))
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers["retry-after"] as string | undefined, text }))
+    })
+    req.on("error", reject)
+    req.end(body)
+  })
+
+describe("failed authentication is throttled per client address", () => {
+  let relay: RelayProcess
+
+  before(async () => {
+    relay = await startRelay({ env: { TEST_AUTH_FAILURES_PER_MINUTE: "6" } })
+  })
+
+  after(async () => {
+    await relay.stop()
+  })
+
+  it("refuses an address with 429 and Retry-After once it failed too often, on every door, and no one else", async () => {
+    const wrong = "sk-rr-" + "A".repeat(40)
+    const chat = JSON.stringify({ model: "echo-1", messages: [{ role: "user", content: "hi" }] })
+    const doors = [
+      () => from("127.0.0.3", `${relay.url}/v1/chat/completions`, { authorization: `Bearer ${wrong}`, "content-type": "application/json" }, chat),
+      () => from("127.0.0.3", `${relay.url}/v1/messages`, { "x-api-key": wrong, "content-type": "application/json" }, chat),
+      () => from("127.0.0.3", `${relay.url}/admin/accounts/acct_x`, { authorization: "Bearer not-the-admin-key" }),
+      () => from("127.0.0.3", `${relay.url}/v1/account`, { authorization: `Bearer ${wrong}` })
+    ]
+    for (let i = 0; i < 7; i++) assert.equal((await doors[i % doors.length]!()).status, 401, `failure ${i + 1}`)
+    for (const door of doors) {
+      const refused = await door()
+      assert.equal(refused.status, 429)
+      assert.ok(Number(refused.retryAfter) >= 1 && Number(refused.retryAfter) <= 60, `retry-after ${refused.retryAfter}`)
+      assert.match(refused.text, /too many failed authentications/)
+    }
+    // The Anthropic door answers in Anthropic's shape.
+    assert.equal((JSON.parse((await doors[1]!()).text) as { type: string }).type, "error")
+    // A valid key from another address is not slowed.
+    const started = Date.now()
+    const served = await from("127.0.0.4", `${relay.url}/v1/chat/completions`, { authorization: `Bearer ${relay.firstRunKey}`, "content-type": "application/json" }, chat)
+    assert.equal(served.status, 200)
+    assert.ok(Date.now() - started < 1_000)
+  })
+})
