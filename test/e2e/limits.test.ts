@@ -2,7 +2,8 @@ import assert from "node:assert/strict"
 import { request as httpRequest } from "node:http"
 import { connect, type Socket } from "node:net"
 import { after, before, describe, it } from "node:test"
-import { type RelayProcess, RUNTIME, startRelay } from "../helpers/relay.ts"
+import { MockOpenAI } from "../helpers/mock-openai.ts"
+import { eventually, type RelayProcess, RUNTIME, settles, startRelay } from "../helpers/relay.ts"
 
 /** A raw connection to the relay, for what no HTTP client would send: stalls, trickles, half requests. */
 const open = (relay: RelayProcess): Promise<Socket> =>
@@ -217,5 +218,51 @@ describe("failed authentication is throttled per client address", () => {
     const served = await from("127.0.0.4", `${relay.url}/v1/chat/completions`, { authorization: `Bearer ${relay.firstRunKey}`, "content-type": "application/json" }, chat)
     assert.equal(served.status, 200)
     assert.ok(Date.now() - started < 1_000)
+  })
+})
+
+describe("a stream whose upstream goes quiet is cut after the provider's idle time", () => {
+  const mock = new MockOpenAI({ "sk-idle-1": "ok" })
+  let relay: RelayProcess
+
+  before(async () => {
+    relay = await startRelay({ env: { OPENAI_API_KEY: "sk-idle-1", OPENAI_BASE_URL: await mock.start(), TEST_STREAM_IDLE_SECONDS: "1" } })
+  })
+
+  after(async () => {
+    await relay.stop()
+    await mock.stop()
+  })
+
+  it("aborts the upstream, ends the client's stream with an error event, and settles what was delivered", async () => {
+    const started = Date.now()
+    const response = await fetch(`${relay.baseURL}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${relay.firstRunKey}`, "content-type": "application/json", "x-request-id": "idle-stream-1" },
+      body: JSON.stringify({ model: "mock-pause", stream: true, metadata: { pause_ms: "8000" }, messages: [{ role: "user", content: "before after" }] })
+    })
+    assert.equal(response.status, 200)
+    const text = await response.text()
+    const took = Date.now() - started
+    assert.match(text, /"content":"before "/)
+    assert.match(text, /"error"/)
+    assert.doesNotMatch(text, /"content":"after"/)
+    assert.ok(took >= 900 && took < 5_000, `cut after ${took} ms`)
+    await eventually(() => assert.equal(mock.chats.at(-1)!.aborted, true))
+    await eventually(async () => {
+      const record = (await settles(relay)).find((s) => s.id === "idle-stream-1")
+      assert.ok(record !== undefined)
+      assert.equal(record.status, 200)
+    })
+  })
+
+  it("leaves a stream that keeps sending alone, however long it runs", async () => {
+    const response = await fetch(`${relay.baseURL}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${relay.firstRunKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "mock-slow", stream: true, messages: [{ role: "user", content: "hi" }] })
+    })
+    const text = await response.text()
+    assert.match(text, /w99[\s\S]*data: \[DONE\]/)
   })
 })

@@ -8,6 +8,8 @@ export interface AnthropicOptions {
   readonly baseUrl?: string
   /** Seconds until the upstream's response headers must arrive. */
   readonly timeoutSeconds?: number
+  /** Seconds a streamed answer may go without a byte from the upstream before it is cut (default 300). */
+  readonly streamIdleSeconds?: number
   /** Provider name, for a second Anthropic-compatible upstream. */
   readonly name?: string
   /** Model globs routed here when not in the catalog. */
@@ -47,6 +49,7 @@ export const anthropic = (options: AnthropicOptions = {}) => {
           provider: name,
           shared,
           timeoutMs,
+          ...(options.streamIdleSeconds === undefined ? {} : { streamIdleMs: options.streamIdleSeconds * 1000 }),
           request: (secret) => ({
             url: `${base}${call.path}`,
             init: { method: "POST", headers: { ...headers, "x-api-key": secret }, body: call.body }

@@ -8,6 +8,8 @@ export interface OpenAIOptions {
   readonly baseUrl?: string
   /** Seconds until the upstream's response headers must arrive. */
   readonly timeoutSeconds?: number
+  /** Seconds a streamed answer may go without a byte from the upstream before it is cut (default 300). */
+  readonly streamIdleSeconds?: number
   /** Provider name, for a second OpenAI-compatible upstream beside OpenAI itself. */
   readonly name?: string
   /** Model globs routed here when not in the catalog. */
@@ -41,6 +43,7 @@ export const openai = (options: OpenAIOptions = {}) => {
           provider: name,
           shared,
           timeoutMs,
+          ...(options.streamIdleSeconds === undefined ? {} : { streamIdleMs: options.streamIdleSeconds * 1000 }),
           request: (secret) => ({
             url: `${base}${call.path}`,
             init: call.method === undefined
