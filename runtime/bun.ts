@@ -3,13 +3,17 @@ import { dirname } from "node:path"
 import { openBunStore } from "./bun-store.ts"
 import { setClientAddress } from "../core/index.ts"
 import { capAnswer } from "./cap-answer.ts"
-import { globalFetch, onProcessSignal, start } from "./start.ts"
+import { nodeUpstreamHttp } from "./node-http.ts"
+import { onProcessSignal, start } from "./start.ts"
 
 await start({
   runtime: `bun ${Bun.version}`,
   openStore: openBunStore,
-  // Bun's fetch pools keep-alive connections and streams response bodies as they arrive.
-  http: globalFetch,
+  // node:http, as on Node and Deno: Bun's fetch runs at most 256 requests at once (more wait
+  // unseen in a queue, whatever the machine could hold) unless BUN_CONFIG_MAX_HTTP_REQUESTS is
+  // set before the process starts, which a relay cannot do for itself; its node:http has no
+  // such cap.
+  http: nodeUpstreamHttp(),
   serve: async (handle, hostname, port, limits) => {
     const idleSeconds = Math.min(255, Math.ceil(Math.max(limits.headersTimeoutMs, limits.keepAliveMs) / 1000))
     const server = Bun.serve({

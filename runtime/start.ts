@@ -61,16 +61,6 @@ export interface Platform {
   readonly executableDir?: string
 }
 
-/** The upstream client of runtimes whose global fetch pools keep-alive connections itself. */
-export const globalFetch: UpstreamHttpShape = {
-  send: (url, init, fresh) => {
-    const controller = new AbortController()
-    // `keepalive: false` keeps the request off the pooled connections (Bun's fetch reads it so).
-    const options = fresh === true ? { ...init, keepalive: false, signal: controller.signal } : { ...init, signal: controller.signal }
-    return { response: fetch(url, options), abort: () => controller.abort() }
-  }
-}
-
 /** Node's and Bun's signal API. */
 export const onProcessSignal: Platform["onSignal"] = (signal, handler) => void process.once(signal, handler)
 
