@@ -30,6 +30,9 @@ const rewritten = (answer: Answer, rewrite: JsonRewrite): Effect.Effect<Answer, 
   )
 }
 
+/** Requests settled in one turn of the event loop at most (see `settleFinished`). */
+const SETTLE_BATCH = 256
+
 /** Status logged for a request whose client went away before any response (nginx's 499). */
 const CLIENT_CLOSED = 499
 
@@ -272,8 +275,13 @@ export class Pipeline {
     }
     // After this turn of the event loop, together with every other request that finished in
     // it, so that plugins can write one batch for all (one commit for their charges).
-    if (this.finished.length === 0) setImmediate(this.settleFinished)
-    return new Promise((done) => this.finished.push({ ctx, outcome, done }))
+    return new Promise((done) => {
+      this.finished.push({ ctx, outcome, done })
+      if (!this.settling) {
+        this.settling = true
+        setImmediate(this.settleFinished)
+      }
+    })
   }
 
   private finished: Array<{
@@ -281,11 +289,19 @@ export class Pipeline {
     readonly outcome: Outcome
     readonly done: (unrecorded: RelayError | undefined) => void
   }> = []
+  private settling = false
 
+  /**
+   * Settles what finished, at most SETTLE_BATCH per turn of the event loop: when thousands of
+   * streams end at once, other requests (a health check, a new stream) are served between
+   * the batches instead of after all of them.
+   */
   private readonly settleFinished = () => {
-    const batch = this.finished
-    this.finished = []
+    const batch = this.finished.length <= SETTLE_BATCH ? this.finished : this.finished.splice(0, SETTLE_BATCH)
+    if (batch === this.finished) this.finished = []
     for (const { ctx, outcome, done } of batch) void this.settle(ctx, outcome, done)
+    if (this.finished.length > 0) setImmediate(this.settleFinished)
+    else this.settling = false
   }
 
   /**
