@@ -50,13 +50,19 @@ const RELAY_RESOURCE_CODES = new Set([
   "ProcessFdQuotaExceeded", "SystemFdQuotaExceeded", "SystemResources", "AddressNotAvailable"
 ])
 
-const relayResourceCode = (error: unknown): string | undefined => {
+/** The system error code of a failed connection (ECONNREFUSED, EMFILE...), or of its cause. */
+const errorCode = (error: unknown): string | undefined => {
   for (let cause = error, depth = 0; typeof cause === "object" && cause !== null && depth < 4; depth++) {
     const code = (cause as { code?: unknown }).code
-    if (typeof code === "string" && RELAY_RESOURCE_CODES.has(code)) return code
+    if (typeof code === "string") return code
     cause = (cause as { cause?: unknown }).cause
   }
   return undefined
+}
+
+const relayResourceCode = (error: unknown): string | undefined => {
+  const code = errorCode(error)
+  return code !== undefined && RELAY_RESOURCE_CODES.has(code) ? code : undefined
 }
 
 /**
@@ -177,8 +183,8 @@ const attempt = async (
   aborts: AbortSwitch
 ): Promise<Attempt> => {
   const { pool } = target
-  const failed = (slot: number, reason: KeyFailure["reason"], status?: number) => {
-    log.warn({ provider: target.provider, slot, reason, status }, "upstream key failed")
+  const failed = (slot: number, reason: KeyFailure["reason"], status?: number, code?: string) => {
+    log.warn({ provider: target.provider, slot, reason, status, code }, "upstream key failed")
     target.failures?.push({ provider: target.provider, owner: target.owner, slot, reason })
   }
   const candidates = pool.candidates()
@@ -228,7 +234,7 @@ const attempt = async (
       }
       fresh = false
       pool.cool(key.slot, "failing", FAILURE_REST_MS)
-      failed(key.slot, "connection")
+      failed(key.slot, "connection", undefined, errorCode(error))
       continue
     }
     const status = response.status

@@ -1,5 +1,7 @@
 import { type ClientRequest, Agent as HttpAgent, type IncomingMessage, request as httpRequest } from "node:http"
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
+import { closeSync, openSync } from "node:fs"
+import { devNull } from "node:os"
 import { type ChunkReader, readAll, readerResponse, type UpstreamHttpShape, wholeResponse } from "../core/index.ts"
 import { flattenHead } from "./node-head.ts"
 
@@ -58,7 +60,7 @@ const responseOf = (req: ClientRequest, method: string) =>
       settle = undefined
     }
     req.on("error", (error) => {
-      settle?.reject(error)
+      settle?.reject(settle === undefined ? error : ownShortage(error))
       settle = undefined
     })
     req.on("response", (res) => {
@@ -66,6 +68,22 @@ const responseOf = (req: ClientRequest, method: string) =>
       if (answerOf(res, method, resolve)) flattenHead(req)
     })
   })
+
+/**
+ * `error`, or the process's own shortage of file descriptors behind it. Bun's node:http reports
+ * a connection it could not open for want of descriptors as ECONNREFUSED, which would blame the
+ * upstream and its key; opening one more descriptor tells the two apart, and only a request
+ * that failed pays for it.
+ */
+const ownShortage = (error: Error): Error => {
+  try {
+    closeSync(openSync(devNull, "r"))
+    return error
+  } catch (probe) {
+    const code = (probe as { code?: unknown }).code
+    return code === "EMFILE" || code === "ENFILE" ? Object.assign(new Error(`out of file descriptors (${code})`, { cause: error }), { code }) : error
+  }
+}
 
 /**
  * Hands `res` to `resolve` as a Response: an event stream at once, as it arrives (then true is

@@ -371,7 +371,7 @@ describe("sendUpstream", () => {
 
   it("never logs a secret", async () => {
     warnings.length = 0
-    const { http } = fakeHttp({ "sk-secret-A1": [reply(500)], "sk-secret-B2": [() => Promise.reject(new Error("x"))] })
+    const { http } = fakeHttp({ "sk-secret-A1": [reply(500)], "sk-secret-B2": [() => Promise.reject(new Error("x")), () => Promise.reject(new Error("x"))] })
     await Effect.runPromiseExit(sendUpstream(http, log, target(["sk-secret-A1", "sk-secret-B2"])))
     assert.equal(warnings.length, 2)
     assert.ok(!JSON.stringify(warnings).includes("sk-secret"))

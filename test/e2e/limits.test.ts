@@ -1,5 +1,5 @@
 import assert from "node:assert/strict"
-import { request as httpRequest } from "node:http"
+import { Agent, request as httpRequest } from "node:http"
 import { connect, type Socket } from "node:net"
 import { after, before, describe, it } from "node:test"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
@@ -264,5 +264,55 @@ describe("a stream whose upstream goes quiet is cut after the provider's idle ti
     })
     const text = await response.text()
     assert.match(text, /w99[\s\S]*data: \[DONE\]/)
+  })
+})
+
+describe("a relay out of file descriptors says so, and blames no key", () => {
+  const mock = new MockOpenAI({ "sk-fd-1": "ok" })
+  let relay: RelayProcess
+
+  before(async () => {
+    relay = await startRelay({ env: { OPENAI_API_KEY: "sk-fd-1", OPENAI_BASE_URL: await mock.start() }, maxOpenFiles: 256 })
+  })
+
+  after(async () => {
+    await relay.stop()
+    await mock.stop()
+  })
+
+  it("answers what it cannot open upstream with 503 relay_busy, rests no key, and serves again once streams end", { timeout: 60_000 }, async () => {
+    const agent = new Agent({ keepAlive: false, maxSockets: Infinity })
+    const body = JSON.stringify({ model: "mock-pause", stream: true, metadata: { pause_ms: "3000" }, messages: [{ role: "user", content: "first second" }] })
+    const statuses = await Promise.all(Array.from({ length: 200 }, () =>
+      new Promise<{ status: number; text: string }>((resolve) => {
+        const req = httpRequest(`${relay.baseURL}/chat/completions`, {
+          method: "POST",
+          agent,
+          headers: { authorization: `Bearer ${relay.firstRunKey}`, "content-type": "application/json" }
+        }, (res) => {
+          let text = ""
+          res.setEncoding("utf8").on("data", (chunk: string) => (text += chunk))
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, text }))
+          res.on("error", () => resolve({ status: -1, text }))
+        })
+        // A connection the relay could not even accept is the operating system's answer, not the relay's.
+        req.on("error", () => resolve({ status: -1, text: "" }))
+        req.end(body)
+      })))
+    agent.destroy()
+    const busy = statuses.filter((s) => s.status === 503)
+    assert.ok(busy.length > 0, `statuses: ${JSON.stringify(statuses.map((s) => s.status))}`)
+    for (const answer of busy) assert.match(answer.text, /relay_busy/)
+    assert.ok(statuses.every((s) => s.status !== 502), "no answer blames the upstream")
+    assert.doesNotMatch(relay.output(), /upstream key failed/)
+    assert.match(relay.output(), /out of resources for upstream connections/)
+    await eventually(async () => {
+      const response = await fetch(`${relay.baseURL}/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${relay.firstRunKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "again" }] })
+      })
+      assert.equal(response.status, 200)
+    }, 10_000)
   })
 })

@@ -38,11 +38,16 @@ export interface StartOptions {
   readonly cwd?: string
   /** Run this executable (a copy of the binary) instead of the test runtime's command. */
   readonly executable?: string
+  /** The process's limit of open file descriptors (`ulimit -n`), to run it out of them. */
+  readonly maxOpenFiles?: number
 }
 
 /** Spawns the relay under the test runtime with only the environment given (plus PATH and HOME). */
-const spawnRelay = (env: Record<string, string | undefined>, options: Pick<StartOptions, "cwd" | "executable"> = {}): ChildProcess => {
-  const { command, args } = options.executable === undefined ? relayCommand(RUNTIME) : { command: options.executable, args: [] }
+const spawnRelay = (env: Record<string, string | undefined>, options: Pick<StartOptions, "cwd" | "executable" | "maxOpenFiles"> = {}): ChildProcess => {
+  const relay = options.executable === undefined ? relayCommand(RUNTIME) : { command: options.executable, args: [] }
+  const { command, args } = options.maxOpenFiles === undefined
+    ? relay
+    : { command: "/bin/sh", args: ["-c", `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`, relay.command, ...relay.args] }
   return spawn(command, args, {
     cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
