@@ -1,7 +1,7 @@
 /// <reference types="bun-types" />
 import { dirname } from "node:path"
-import { openBunStore } from "./bun-store.ts"
 import { setClientAddress } from "../core/index.ts"
+import { openBunStore } from "./bun-store.ts"
 import { capAnswer } from "./cap-answer.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
 import { onProcessSignal, start } from "./start.ts"
