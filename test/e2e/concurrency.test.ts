@@ -112,8 +112,10 @@ describe(`${STREAMS} streams at once`, () => {
     const figures = `healthz while held and closing: p50 ${p50.toFixed(1)} ms, worst ${worst.toFixed(1)} ms over ${probes.length} probes; ` +
       `while opening: worst ${Math.max(...opening).toFixed(1)} ms over ${opening.length}`
     // Held streams cost the event loop nothing, and their ends settle in batches: the health
-    // check waits behind no queue. The bound leaves room for a CI machine shared with other jobs.
-    assert.ok(worst < 200, figures)
+    // check waits behind no queue. Its typical answer takes a few milliseconds; the bound on
+    // the worst leaves room for a machine shared with the rest of the suite, and still fails a
+    // relay whose loop stalls while streams end (a second and more, before the batches).
+    assert.ok(p50 < 50 && worst < 1_000, figures)
     console.log(`# ${STREAMS} streams: ${figures}`)
     agent.destroy()
   })
