@@ -224,9 +224,10 @@ export const DocsPage = (props: DocsPageProps) => {
             <tr><th scope="row">402</th><td>The balance cannot cover the request (<code>insufficient_balance</code>)</td></tr>
             <tr><th scope="row">403</th><td>BYOK route without a stored key for the provider (<code>byok_credential_missing</code>)</td></tr>
             <tr><th scope="row">404</th><td>Unknown route, or a model this relay does not serve (<code>model_not_found</code>)</td></tr>
+            <tr><th scope="row">408</th><td>The request body did not arrive in time (<code>request_timeout</code>)</td></tr>
             <tr><th scope="row">413</th><td>Request body too large</td></tr>
-            <tr><th scope="row">429</th><td>Rate limit reached (<code>rate_limit_exceeded</code>); see <code>Retry-After</code></td></tr>
-            <tr><th scope="row">502, 503, 504</th><td>The upstream provider failed, is unavailable, or timed out</td></tr>
+            <tr><th scope="row">429</th><td>Rate limit reached (<code>rate_limit_exceeded</code>), too many failed sign-ins from your address, or too many requests at once; see <code>Retry-After</code></td></tr>
+            <tr><th scope="row">502, 503, 504</th><td>The upstream provider failed, is unavailable, or timed out; a 503 <code>relay_busy</code> means the relay itself is at capacity</td></tr>
           </tbody>
         </table>
       </div>
