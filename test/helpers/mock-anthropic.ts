@@ -78,6 +78,7 @@ const thinkingOn = (body: Record<string, unknown>): string | undefined => {
 const invalidControls = (body: Record<string, unknown>): string | undefined => {
   const thinking = body.thinking as { type?: unknown; budget_tokens?: unknown } | undefined
   if (thinking !== undefined) {
+    if (thinking === null || typeof thinking !== "object") return "thinking: Input should be a valid dictionary or object to extract fields from"
     if (!["enabled", "disabled", "adaptive"].includes(String(thinking.type))) return "thinking.type: Input should be 'enabled', 'disabled' or 'adaptive'"
     if (thinking.type === "enabled") {
       const budget = thinking.budget_tokens
@@ -93,8 +94,9 @@ const invalidControls = (body: Record<string, unknown>): string | undefined => {
   }
   const config = body.output_config as { effort?: unknown; format?: { type?: unknown; schema?: unknown } } | undefined
   if (config !== undefined) {
+    if (config === null || typeof config !== "object") return "output_config: Input should be a valid dictionary or object to extract fields from"
     if (config.effort !== undefined && !EFFORTS.has(String(config.effort))) return "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"
-    if (config.format !== undefined && (config.format.type !== "json_schema" || typeof config.format.schema !== "object")) {
+    if (config.format !== undefined && (config.format === null || config.format.type !== "json_schema" || typeof config.format.schema !== "object")) {
       return "output_config.format: expected a json_schema format with a schema"
     }
   }
