@@ -63,6 +63,9 @@ export const answerEmbeddings = (res: ServerResponse, body: Record<string, unkno
   if (items.length === 0 || items.some((item) => item === "" || (Array.isArray(item) && item.length === 0))) {
     return json(res, 400, error("'$.input' is invalid. Please check the API reference", "input"))
   }
+  if (body.dimensions !== undefined && (!Number.isInteger(body.dimensions) || (body.dimensions as number) < 1 || (body.dimensions as number) > 3072)) {
+    return json(res, 400, error("Invalid value for 'dimensions' = " + String(body.dimensions) + ". Must be an integer between 1 and 3072.", "dimensions"))
+  }
   const dimensions = typeof body.dimensions === "number" ? body.dimensions : 4
   const tokens = items.reduce<number>((sum, item) => sum + (typeof item === "string" ? item.split(" ").length : Array.isArray(item) ? item.length : 0), 0)
   json(res, 200, JSON.stringify({
