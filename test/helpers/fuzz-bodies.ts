@@ -63,6 +63,15 @@ export const FUZZ_ROUTES: ReadonlyArray<FuzzRoute> = [
   { path: "/v1/embeddings", seeds: [{ model: "text-embedding-3-small", input: "hello" }, { model: "echo-embed", input: ["a", "b"] }] },
   { path: "/v1/images/generations", seeds: [{ model: "gpt-image-2", prompt: "a cat" }, { model: "echo-image", prompt: "a dog", n: 1 }] },
   { path: "/v1/images/edits", seeds: [{ model: "gpt-image-2", prompt: "a cat", images: [{ image_url: "data:image/png;base64,AAAA" }] }] },
+  {
+    path: "/v1/responses",
+    seeds: [
+      { model: "echo-1", input: "hello" },
+      { model: "gpt-4o-mini", input: [{ role: "user", content: "hi" }], stream: true },
+      { model: "claude-sonnet-4-6", instructions: "be brief", input: [{ role: "user", content: [{ type: "input_text", text: "hi" }] }], max_output_tokens: 50 },
+      { model: "claude-sonnet-4-6", input: "weather?", tools: [{ type: "function", name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } } } }] }
+    ]
+  },
   { path: "/byok/v1/chat/completions", seeds: CHAT_SEEDS }
 ]
 
