@@ -75,13 +75,19 @@ const isTokenCount = (value: unknown): value is number => Number.isSafeInteger(v
 export const invalidOutputLimit = (body: Record<string, unknown>): string | undefined =>
   OUTPUT_LIMIT_FIELDS.find((field) => body[field] !== undefined && body[field] !== null && !isTokenCount(body[field]))
 
-/** The output limit a request body names itself, if any. */
+/**
+ * The output limit a request body names itself, if any: the largest, when it names several.
+ * Which one the upstream obeys depends on the surface and the provider (Anthropic reads
+ * `max_tokens` and ignores an OpenAI field beside it), so a reservation on the smallest could
+ * be overrun by a client that sends a tiny limit next to a large one.
+ */
 export const requestedOutputLimit = (body: Record<string, unknown>): number | undefined => {
+  let largest: number | undefined
   for (const field of OUTPUT_LIMIT_FIELDS) {
     const value = body[field]
-    if (isTokenCount(value)) return value
+    if (isTokenCount(value) && (largest === undefined || value > largest)) largest = value
   }
-  return undefined
+  return largest
 }
 
 /** The output tokens a request may use: its own limit, else the model's cap, else `fallback`. */

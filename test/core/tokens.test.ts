@@ -159,9 +159,12 @@ describe("estimatePromptTokens", () => {
 })
 
 describe("outputAllowance", () => {
-  it("takes max_completion_tokens first, then max_tokens, then max_output_tokens", () => {
-    assert.equal(outputAllowance({ max_completion_tokens: 10, max_tokens: 20, max_output_tokens: 30 }, undefined, 99), 10)
-    assert.equal(outputAllowance({ max_tokens: 20, max_output_tokens: 30 }, undefined, 99), 20)
+  it("takes the largest limit the body names: the upstream may obey any of them", () => {
+    // On /v1/messages Claude obeys max_tokens: a tiny max_completion_tokens beside it must not
+    // shrink the reservation.
+    assert.equal(outputAllowance({ max_completion_tokens: 1, max_tokens: 20_000 }, undefined, 99), 20_000)
+    assert.equal(outputAllowance({ max_completion_tokens: 10, max_tokens: 20, max_output_tokens: 30 }, undefined, 99), 30)
+    assert.equal(outputAllowance({ max_tokens: 20, max_completion_tokens: 5 }, undefined, 99), 20)
     assert.equal(outputAllowance({ max_output_tokens: 30 }, undefined, 99), 30)
   })
 
