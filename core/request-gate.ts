@@ -21,10 +21,6 @@ export class RequestGate {
     this.inside.leave()
   }
 
-  get accepting(): boolean {
-    return this.open
-  }
-
   close(): void {
     this.open = false
   }

@@ -146,6 +146,25 @@ const thinkingFor = (body: Body, target: TargetModel, turns: ReadonlyArray<Turn>
  * A chat-completions request as an Anthropic Messages request for a Claude model
  * (PROTOCOLS.md 3.1). Fails with a 400 naming the field for what Claude cannot take.
  */
+/**
+ * Claude's thinking (with its effort) or, without it, the client's sampling settings: Claude
+ * refuses sampling changes while it thinks, so they reach it only without thinking.
+ */
+export const thinkOrSample = (
+  out: Record<string, unknown>,
+  outputConfig: Record<string, unknown>,
+  thinking: { readonly thinking: unknown; readonly effort?: unknown } | undefined,
+  body: { readonly temperature?: unknown; readonly top_p?: unknown }
+): void => {
+  if (thinking !== undefined) {
+    out.thinking = thinking.thinking
+    if (thinking.effort !== undefined) outputConfig.effort = thinking.effort
+    return
+  }
+  if (typeof body.temperature === "number") out.temperature = Math.min(body.temperature, MAX_ANTHROPIC_TEMPERATURE)
+  if (typeof body.top_p === "number") out.top_p = body.top_p
+}
+
 export const toAnthropicRequest = (body: Body, target: TargetModel): Record<string, unknown> | InvalidRequest => {
   if (typeof body.n === "number" && body.n > 1) return invalidAt("n", "Claude models answer with one choice; n must be 1")
   const system: Array<AnthropicBlock> = []
@@ -202,14 +221,7 @@ export const toAnthropicRequest = (body: Body, target: TargetModel): Record<stri
   const outputConfig: Record<string, unknown> = {}
   if (system.length > 0) out.system = system
   const thinking = thinkingFor(body, target, turns, out.max_tokens as number)
-  if (thinking !== undefined) {
-    out.thinking = thinking.thinking
-    if (thinking.effort !== undefined) outputConfig.effort = thinking.effort
-  } else {
-    // Claude refuses sampling changes while it thinks: they reach it only without thinking.
-    if (typeof body.temperature === "number") out.temperature = Math.min(body.temperature, MAX_ANTHROPIC_TEMPERATURE)
-    if (typeof body.top_p === "number") out.top_p = body.top_p
-  }
+  thinkOrSample(out, outputConfig, thinking, body)
   if (typeof body.stop === "string") out.stop_sequences = [body.stop]
   else if (Array.isArray(body.stop)) {
     if (!body.stop.every((stop) => typeof stop === "string")) return invalidAt("stop", "expected a string or an array of strings")

@@ -4,8 +4,8 @@ import {
   append,
   DEFAULT_ANTHROPIC_MAX_TOKENS,
   imageSource,
-  MAX_ANTHROPIC_TEMPERATURE,
   type TargetModel,
+  thinkOrSample,
   toolInput,
   type Turn
 } from "./openai-to-anthropic-request.ts"
@@ -183,14 +183,7 @@ export const responsesToAnthropic = (body: Body, target: TargetModel & { readonl
   const unsigned = lastAssistant !== undefined && lastAssistant.some((block) => block.type === "tool_use") &&
     lastAssistant[0]?.type !== "thinking" && lastAssistant[0]?.type !== "redacted_thinking"
   const thinking = target.reasoning && !forced && !unsigned ? anthropicThinkingOf(effort, target.model, maxTokens) : undefined
-  if (thinking !== undefined) {
-    out.thinking = thinking.thinking
-    if (thinking.effort !== undefined) outputConfig.effort = thinking.effort
-  } else {
-    // Sampling settings are refused beside thinking; without it they apply.
-    if (typeof body.temperature === "number") out.temperature = Math.min(body.temperature, MAX_ANTHROPIC_TEMPERATURE)
-    if (typeof body.top_p === "number") out.top_p = body.top_p
-  }
+  thinkOrSample(out, outputConfig, thinking, body)
 
   const format = jsonSchemaFormat(body.text)
   if (format !== undefined) outputConfig.format = { type: "json_schema", schema: format.schema }
