@@ -73,37 +73,33 @@ export const createApp = (options: AppOptions): Hono<Env> => {
   const throttle = new AuthThrottle(options.authFailuresPerMinute)
   const kit = routeKit(options, throttle)
 
-  // First of all: a stopping relay takes no new request, on any connection, and says so in the
-  // caller's shape; `Connection: close` makes a kept-alive client open its next one elsewhere.
-  app.use(async (c, next) => {
-    if (!gate.enter()) {
-      const headers = { connection: "close" }
-      if (c.req.path === "/healthz") return c.json({ status: "draining" }, 503, headers)
-      const response = kit.errorResponse(c, new ShuttingDown({ message: "the relay is shutting down; try again", retryAfterSeconds: 1 }), surfaceOf(c.req.path))
-      response.headers.set("connection", "close")
-      return response
-    }
-    try {
-      await next()
-    } finally {
-      gate.leave()
-    }
-  })
-
   app.use(async (c, next) => {
     // The one place the id is read: the pipeline, error answers and logs all take it from here.
     const id = clientRequestId(c.req.header("x-request-id")) ?? `req_${randomBase62(24)}`
     c.set("requestId", id)
+    // A stopping relay takes no new request, on any connection, and says so in the caller's
+    // shape; `Connection: close` makes a kept-alive client open its next one elsewhere.
+    if (!gate.enter()) {
+      const response = c.req.path === "/healthz"
+        ? c.json({ status: "draining" }, 503)
+        : kit.errorResponse(c, new ShuttingDown({ message: "the relay is shutting down; try again", retryAfterSeconds: 1 }), surfaceOf(c.req.path))
+      response.headers.set("connection", "close")
+      return response
+    }
     const startedAt = performance.now()
     const address = clientAddress(c.req.raw)
     const wait = c.req.path === "/healthz" ? undefined : throttle.retryAfterSeconds(address)
-    if (wait !== undefined) {
-      c.res = kit.errorResponse(c, new RateLimited({ message: "too many failed authentications from this address", retryAfterSeconds: wait }), surfaceOf(c.req.path))
-    } else {
-      await next()
-      // Every door that checks a secret answers 401 when it is wrong; the console's sign-in,
-      // which answers with a page, reports its failures itself.
-      if (c.res.status === 401) throttle.failed(address)
+    try {
+      if (wait !== undefined) {
+        c.res = kit.errorResponse(c, new RateLimited({ message: "too many failed authentications from this address", retryAfterSeconds: wait }), surfaceOf(c.req.path))
+      } else {
+        await next()
+        // Every door that checks a secret answers 401 when it is wrong; the console's sign-in,
+        // which answers with a page, reports its failures itself.
+        if (c.res.status === 401) throttle.failed(address)
+      }
+    } finally {
+      gate.leave()
     }
     c.res.headers.set("x-request-id", id)
     // A proxied request's line is the pipeline's, at settle; every other route (admin,
