@@ -332,18 +332,20 @@ describe("money across a restart", () => {
     const upstream = await mock.start()
     const env = { OPENAI_API_KEY: "sk-crash", OPENAI_BASE_URL: upstream }
     const first = await startRelay({ config: METERED_CONFIG, env, keepData: true })
-    // Enough for one mock-slow reservation (1,000 output tokens at $0.60 per 1M), not two.
-    const { account, key } = await createAccount(first, { name: "crash", credits: "0.001" })
-    const inFlight = chat(first, key, { model: "mock-slow", max_tokens: 1_000 }).catch(() => undefined)
-    // Admitted once it reached the upstream (a fixed wait raced a busy machine's first request).
-    await eventually(() => assert.equal(mock.chats.length, 1))
-    const held = await chat(first, key, { model: "mock-slow", max_tokens: 1_000 })
-    assert.equal(held.status, 402, "the first request's reservation holds the money while it runs")
-    await first.stop("SIGKILL")
-    await inFlight
-
-    const second = await startRelay({ config: METERED_CONFIG, env, dataDir: first.dataDir })
+    let second: RelayProcess | undefined
     try {
+      // Enough for one mock-slow reservation (1,000 output tokens at $0.60 per 1M), not two.
+      const { account, key } = await createAccount(first, { name: "crash", credits: "0.001" })
+      // A stream of mock-slow lasts 3 s, ample time on a busy machine for the checks below.
+      const inFlight = chat(first, key, { model: "mock-slow", max_tokens: 1_000, stream: true }).catch(() => undefined)
+      // Admitted once it reached the upstream (a fixed wait raced a busy machine's first request).
+      await eventually(() => assert.equal(mock.chats.length, 1))
+      const held = await chat(first, key, { model: "mock-slow", max_tokens: 1_000 })
+      assert.equal(held.status, 402, "the first request's reservation holds the money while it runs")
+      await first.stop("SIGKILL")
+      await inFlight
+
+      second = await startRelay({ config: METERED_CONFIG, env, dataDir: first.dataDir })
       const db = new Database(join(first.dataDir, "relay.db"))
       const row = db.prepare("SELECT balance_nano FROM balances WHERE account_id = ?").get(account.id)
       const charges = db.prepare("SELECT COUNT(*) AS n FROM ledger WHERE account_id = ? AND kind = 'charge'").get(account.id)
@@ -354,7 +356,9 @@ describe("money across a restart", () => {
       const answer = await chat(second, key, { model: "mock-slow", max_tokens: 1_000 })
       assert.equal(answer.status, 200)
     } finally {
-      await second.stop()
+      // Stopped whatever failed above, so a failing run never leaves a relay holding the suite open.
+      await first.stop("SIGKILL")
+      await second?.stop()
       await mock.stop()
       rmSync(first.dataDir, { recursive: true, force: true })
     }
