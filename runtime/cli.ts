@@ -75,6 +75,15 @@ const COMMANDS: ReadonlyArray<Command> = [
     summary: "Re-seal every BYOK credential under a new master key (stop the relay first)",
     positionals: [],
     options: []
+  },
+  {
+    name: "store copy",
+    summary: "Copy the store into PostgreSQL, for several nodes, and check the totals (stop the relay first)",
+    positionals: [],
+    options: [
+      { name: "to", value: "URL", description: "The PostgreSQL database, postgres://user:password@host:port/database (required)" },
+      { name: "replace", description: "Empty the database's relay tables first, instead of refusing one that holds rows" }
+    ]
   }
 ]
 
