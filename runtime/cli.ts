@@ -123,7 +123,7 @@ const mainHelp = (group?: string): string =>
     "Commands:",
     ...columns(COMMANDS.filter((c) => group === undefined || c.name.startsWith(`${group} `)).map((c) => [usageLine(c), c.summary] as const)),
     "",
-    "Every command but serve works on the local store, with or without a running relay.",
+    "Every command but serve works on the local store, with or without a running relay (store copy: without).",
     "Run \"relay <command> --help\" for a command's options. Exit codes: 0 done, 1 failed, 2 bad arguments."
   ].join("\n")
 

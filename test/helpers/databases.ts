@@ -3,6 +3,7 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { ROOT } from "./runtimes.ts"
 
 /**
  * Throw-away PostgreSQL and Redis servers for tests: Debian's packages, installed when missing,
@@ -26,23 +27,10 @@ const postgresBin = (): string | undefined => {
   return version === undefined ? undefined : join(root, version, "bin")
 }
 
-const onPath = (name: string) => {
-  try {
-    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" })
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Installs Debian's `postgresql` and `redis-server` when either is missing. */
+/** Installs Debian's `postgresql` and `redis-server` when either is missing, as CI does. */
 export const ensureDatabasePackages = (): void => {
   if (installed) return
-  if (postgresBin() === undefined || !onPath("redis-server")) {
-    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" }
-    execFileSync("apt-get", ["update", "-qq"], { env, stdio: "inherit" })
-    execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "postgresql", "redis-server"], { env, stdio: "inherit" })
-  }
+  execFileSync("bash", [join(ROOT, ".ci/install-databases")], { stdio: "inherit" })
   installed = true
 }
 
