@@ -20,11 +20,12 @@ const READY_TIMEOUT_MS = 30_000
 
 let installed = false
 
-const postgresBin = (): string | undefined => {
+/** The newest installed PostgreSQL's programs (initdb, postgres, psql). */
+const postgresBin = (): string => {
   const root = "/usr/lib/postgresql"
-  if (!existsSync(root)) return undefined
   const version = readdirSync(root).filter((v) => existsSync(join(root, v, "bin/postgres"))).sort((a, b) => Number(b) - Number(a))[0]
-  return version === undefined ? undefined : join(root, version, "bin")
+  if (version === undefined) throw new Error(`no PostgreSQL under ${root}`)
+  return join(root, version, "bin")
 }
 
 /** Installs Debian's `postgresql` and `redis-server` when either is missing, as CI does. */
@@ -161,7 +162,7 @@ const PG_USER = "relay"
  */
 export const startPostgres = async (): Promise<TestPostgres> => {
   ensureDatabasePackages()
-  const bin = postgresBin()!
+  const bin = postgresBin()
   const dir = freshDir()
   const data = join(dir, "data")
   const user = asServiceUser()
