@@ -17,6 +17,7 @@ export { responseStore, type ResponseStoreOptions } from "../plugins/responses/i
 export { tokenizer, type TokenizerOptions } from "../plugins/tokenizer/index.ts"
 export { vault, type VaultOptions } from "../plugins/vault/index.ts"
 export type { ConfigKit } from "./load.ts"
+export { PG_SCHEMAS } from "./pg-schemas.ts"
 /**
  * For plugins declared in a config beside the single executable, which cannot import core/ or
  * effect from disk: they take these from the config function's argument instead.
