@@ -20,13 +20,13 @@ export {
   type KeyInfo,
   management,
   type Management,
-  type UsageHistory,
-  type UsageRecordView
+  type UsageHistory
 } from "./management.ts"
 export { migrate } from "./migrate.ts"
 export { type Form, type FormPart, formFields, readForm } from "./multipart.ts"
 export { modelObject } from "./models.ts"
 export { divRound, formatUsd, MONEY_LIMIT_NANO, NANO_PER_USD, parseUsd, USD_AMOUNT_RULE, withinMoneyLimit } from "./money.ts"
+export * from "./ports/index.ts"
 export { Pipeline, type PipelineOptions } from "./pipeline.ts"
 export {
   definePlugin,

@@ -1,6 +1,7 @@
 import type { Account, Caller } from "./context.ts"
 import type { RelayError } from "./errors.ts"
 import type { PluginHooks } from "./plugin.ts"
+import type { UsageRecordView } from "./ports/usage-records.ts"
 
 /*
  * What plugins offer for managing the relay (accounts and keys, usage, BYOK credentials), as
@@ -51,28 +52,6 @@ export interface AccountDirectory {
   readonly callerForKey: (key: string) => Promise<Caller | undefined>
   /** Who holds the key with this id, while it stays active (a session re-checked without the key). */
   readonly callerForKeyId: (keyId: string) => Caller | undefined
-}
-
-/** One usage record as the account API shows it (SPEC section 5). */
-export interface UsageRecordView {
-  readonly id: string
-  readonly created_at: string
-  readonly surface: string
-  readonly model: string
-  readonly provider: string | null
-  readonly byok: boolean
-  readonly status: number
-  readonly prompt_tokens: number
-  readonly completion_tokens: number
-  readonly cached_tokens: number
-  readonly cache_write_tokens: number
-  readonly image_input_tokens: number
-  readonly image_output_tokens: number
-  /** USD as a decimal string. */
-  readonly cost: string
-  readonly usage_source: string
-  readonly latency_ms: number
-  readonly ttfb_ms: number | null
 }
 
 /** An account's usage history, offered by the plugin that records it (billing). */

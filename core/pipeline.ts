@@ -121,7 +121,7 @@ export class Pipeline {
       return new Response(null, { status: CLIENT_CLOSED })
     }
     const error = Result.isSuccess(failure) ? failure.success : this.defect(ctx, exit.cause)
-    this.annotate(ctx)
+    await this.annotate(ctx)
     // An error answer carries no charge: it need not wait for the record.
     void this.finish(ctx, { status: error.status, aborted: false, error })
     return errorResponse(endpoint.surface, error, ctx.responseHeaders)
@@ -140,7 +140,7 @@ export class Pipeline {
   async authenticateProxied(request: Request, requestId: string): Promise<{ readonly caller: Caller; readonly headers: Headers } | RelayError> {
     const ctx = await this.authenticated(request, requestId)
     if (!(ctx instanceof RequestContext)) return ctx
-    this.annotate(ctx)
+    await this.annotate(ctx)
     return { caller: ctx.caller!, headers: ctx.responseHeaders }
   }
 
@@ -154,15 +154,15 @@ export class Pipeline {
     return Result.isSuccess(failure) ? failure.success : this.defect(ctx, exit.cause)
   }
 
-  /** Lets the plugins add their headers to an answer for a known caller they did not admit. */
-  private annotate(ctx: RequestContext) {
+  /**
+   * Lets the plugins add their headers to an answer for a known caller they did not admit. A
+   * plugin that fails to is logged and left out: the answer goes without its headers.
+   */
+  private async annotate(ctx: RequestContext): Promise<void> {
     if (ctx.caller === undefined) return
     for (const annotate of this.annotators) {
-      try {
-        annotate(ctx)
-      } catch (error) {
-        this.logDefect(ctx, Cause.die(error))
-      }
+      const exit = await this.options.runtime.runPromiseExit(annotate(ctx))
+      if (Exit.isFailure(exit)) this.logDefect(ctx, exit.cause)
     }
   }
 

@@ -108,7 +108,7 @@ export interface PluginHooks {
    * refusal before admission (a malformed body, an unknown model) or the model list. The
    * limiter tells the caller its rate-limit state this way.
    */
-  readonly annotate?: (ctx: RequestContext) => void
+  readonly annotate?: (ctx: RequestContext) => Effect.Effect<void>
   /**
    * Runs exactly once for every request that entered the pipeline, whatever its end: success,
    * an error (also one raised before this plugin's own step ran), or the client going away.

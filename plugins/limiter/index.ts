@@ -1,17 +1,17 @@
-import { Effect } from "effect"
-import { definePlugin, RateLimited, type RequestContext, totalTokens } from "../../core/index.ts"
-import { type Limits, MemoryRateWindows, type RateWindows, type TokenTicket, type WindowState } from "./store.ts"
+import { Effect, type Layer } from "effect"
+import { definePlugin, type Limits, RateLimited, RateWindows, type RequestContext, type TokenTicket, totalTokens, type WindowState } from "../../core/index.ts"
+import { memoryRateWindows } from "./store.ts"
 
 export interface LimiterOptions {
   /** Whether tokens of BYOK requests count toward TPM (their requests always count toward RPM). */
   readonly byokTokens?: boolean
   /** Output tokens reserved when neither the request nor the catalog caps them. */
   readonly defaultOutputTokens?: number
-  /** Where the windows live; in memory on this node unless given. */
-  readonly windows?: RateWindows
+  /** Where the windows live: the RateWindows port's implementation, in memory on this node unless given. */
+  readonly windows?: Layer.Layer<RateWindows>
 }
 
-export { MemoryRateWindows, type RateWindows } from "./store.ts"
+export { MemoryRateWindows, memoryRateWindows } from "./store.ts"
 
 interface Reservation {
   readonly account: string
@@ -59,8 +59,8 @@ const refusal = (reason: "rpm" | "tpm" | "tpm_exceeded_by_request", limits: Limi
  */
 export const limiter = (options: LimiterOptions = {}) =>
   definePlugin("limiter", (info) =>
-    Effect.sync(() => {
-      const windows = options.windows ?? new MemoryRateWindows()
+    Effect.gen(function*() {
+      const windows = yield* Effect.provide(RateWindows, options.windows ?? memoryRateWindows)
       const defaultOutput = options.defaultOutputTokens ?? 4_096
       const limitsOf = (ctx: RequestContext): Limits | undefined => {
         const account = ctx.caller?.account
@@ -77,25 +77,25 @@ export const limiter = (options: LimiterOptions = {}) =>
           const countsTokens = !ctx.byok || options.byokTokens !== false
           const needed = countsTokens ? tokensNeeded(ctx, defaultOutput, limits) : 0
           const account = ctx.caller!.account.id
-          const admission = windows.admit(account, limits, needed, Date.now())
-          setHeaders(ctx, limits, admission.state)
-          if (!admission.admitted) return Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds))
-          const reservation: Reservation = { account, ticket: admission.ticket, countsTokens }
-          ctx.state.set(RESERVATION, reservation)
-          return Effect.void
+          return Effect.flatMap(windows.admit(account, limits, needed, Date.now()), (admission) => {
+            setHeaders(ctx, limits, admission.state)
+            if (!admission.admitted) return Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds))
+            const reservation: Reservation = { account, ticket: admission.ticket, countsTokens }
+            ctx.state.set(RESERVATION, reservation)
+            return Effect.void
+          })
         },
         annotate: (ctx) => {
           const limits = limitsOf(ctx)
           // A request refused at admission (by this plugin or one after it) has its headers.
-          if (limits === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return
-          setHeaders(ctx, limits, windows.peek(ctx.caller!.account.id, limits, Date.now()))
+          if (limits === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return Effect.void
+          return Effect.map(windows.peek(ctx.caller!.account.id, limits, Date.now()), (state) => setHeaders(ctx, limits, state))
         },
-        settle: (ctx, outcome) =>
-          Effect.sync(() => {
-            const reservation = ctx.state.get(RESERVATION) as Reservation | undefined
-            if (reservation === undefined) return
-            const used = reservation.countsTokens && outcome.usage !== undefined ? totalTokens(outcome.usage) : 0
-            windows.reconcile(reservation.account, reservation.ticket, used, Date.now())
-          })
+        settle: (ctx, outcome) => {
+          const reservation = ctx.state.get(RESERVATION) as Reservation | undefined
+          if (reservation === undefined) return Effect.void
+          const used = reservation.countsTokens && outcome.usage !== undefined ? totalTokens(outcome.usage) : 0
+          return windows.settle(reservation.account, reservation.ticket, used, Date.now())
+        }
       }
     }))
