@@ -120,16 +120,16 @@ export interface PluginHooks {
   readonly provider?: ProviderAdapter
   readonly routes?: (app: Hono, kit: RouteKit) => void
   /** Fields this plugin adds to an account's JSON (the billing plugin adds the balance). */
-  readonly accountView?: (account: Account) => Record<string, unknown>
+  readonly accountView?: (account: Account) => Promise<Record<string, unknown>>
   /** Looks an account up by id (the plugin that keeps accounts). */
-  readonly findAccount?: (id: string) => Account | undefined
+  readonly findAccount?: (id: string) => Promise<Account | undefined>
   /**
    * Adds credit to an account's balance (the billing plugin). Every door books credit through
    * it, so it alone checks the input: it answers the refusal, naming the field, with nothing
    * written, when the amount or the balance it would leave is beyond MONEY_LIMIT_NANO (`amount`)
    * or the note is too long (`note`); undefined once booked.
    */
-  readonly credit?: (accountId: string, amount: bigint, note: string | null) => InvalidRequest | undefined
+  readonly credit?: (accountId: string, amount: bigint, note: string | null) => Promise<InvalidRequest | undefined>
   /** Counts prompt tokens for admission estimates; the first plugin that offers one is used. */
   readonly countTokens?: TokenCounter
   /** Account and key management (the plugin that keeps accounts); the first one is used. */

@@ -18,7 +18,7 @@ export interface Session {
   readonly csrf: string
   readonly principal: Principal | undefined
   readonly expiresAt: number
-  flash: Flash | undefined
+  readonly flash: Flash | undefined
 }
 
 /**
@@ -34,6 +34,8 @@ export interface ConsoleSessionsShape {
   /** The live session with this id; an expired one is gone. */
   readonly get: (id: string) => Effect.Effect<Session | undefined>
   readonly remove: (id: string) => Effect.Effect<void>
+  /** Keeps a flash for the session's next page. */
+  readonly setFlash: (id: string, flash: Flash) => Effect.Effect<void>
   /** Hands out the session's flash once. */
   readonly takeFlash: (id: string) => Effect.Effect<Flash | undefined>
 }
