@@ -26,6 +26,8 @@ import { costOf, percentOf, type Rates, ratesOf } from "./pricing.ts"
 import { billingRoutes } from "./routes.ts"
 import { sqliteBilling } from "./sqlite.ts"
 
+export { sqliteBilling } from "./sqlite.ts"
+
 export interface BillingOptions {
   /** Percent of the list cost charged on BYOK requests (their tokens are otherwise free). */
   readonly byokFeePercent?: number

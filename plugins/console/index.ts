@@ -3,6 +3,8 @@ import { ConsoleSessions, type CoreServices, definePlugin, randomBase62 } from "
 import { consoleRoutes } from "./routes.tsx"
 import { memoryConsoleSessions } from "./sessions.ts"
 
+export { memoryConsoleSessions, type SessionOptions } from "./sessions.ts"
+
 export interface ConsoleOptions {
   /** How long a sign-in lasts, in hours. */
   readonly sessionHours?: number

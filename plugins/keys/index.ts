@@ -6,6 +6,8 @@ import { KeyCache } from "./cache.ts"
 import { makeDirectory } from "./directory.ts"
 import { sqliteAccounts } from "./sqlite.ts"
 
+export { sqliteAccounts } from "./sqlite.ts"
+
 export interface KeysOptions {
   /**
    * How long a validated key is trusted before the store is asked again: the longest a key

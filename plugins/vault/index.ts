@@ -17,6 +17,8 @@ import {
 import { open, seal } from "./seal.ts"
 import { sqliteCredentials } from "./sqlite.ts"
 
+export { sqliteCredentials } from "./sqlite.ts"
+
 export interface VaultOptions {
   /** How long a decrypted credential stays in memory; short, so a secret is not kept around. */
   readonly cacheSeconds?: number
