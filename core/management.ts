@@ -1,11 +1,10 @@
 import type { Account, Caller } from "./context.ts"
-import type { RelayError } from "./errors.ts"
-import type { PluginHooks } from "./plugin.ts"
+import type { InvalidRequest, RelayError } from "./errors.ts"
 import type { DailySpend, UsageRecordView } from "./ports/usage-records.ts"
 
 /*
  * What plugins offer for managing the relay (accounts and keys, usage, BYOK credentials), as
- * optional PluginHooks, and its gathering into one Management value.
+ * optional plugin hooks, and its gathering into one Management value.
  */
 
 /** A relay key as lists show it (the admin API's shape): never the key itself. */
@@ -93,6 +92,27 @@ export interface CredentialVault {
   readonly rotate: () => Promise<{ readonly key_id: string; readonly generated: boolean; readonly resealed: number } | RelayError>
 }
 
+/** What a plugin may offer for managing the relay: part of its hooks (see PluginHooks). */
+export interface ManagementHooks {
+  /** Fields this plugin adds to an account's JSON (the billing plugin adds the balance). */
+  readonly accountView?: (account: Account) => Promise<Record<string, unknown>>
+  /** Looks an account up by id (the plugin that keeps accounts). */
+  readonly findAccount?: (id: string) => Promise<Account | undefined>
+  /**
+   * Adds credit to an account's balance (the billing plugin). Every door books credit through
+   * it, so it alone checks the input: it answers the refusal, naming the field, with nothing
+   * written, when the amount or the balance it would leave is beyond MONEY_LIMIT_NANO (`amount`)
+   * or the note is too long (`note`); undefined once booked.
+   */
+  readonly credit?: (accountId: string, amount: bigint, note: string | null) => Promise<InvalidRequest | undefined>
+  /** Account and key management (the plugin that keeps accounts); the first one is used. */
+  readonly accounts?: AccountDirectory
+  /** Usage history (the plugin that records usage); the first one is used. */
+  readonly usage?: UsageHistory
+  /** BYOK credential management (the plugin that stores them); the first one is used. */
+  readonly vault?: CredentialVault
+}
+
 /**
  * What the plugins offer for managing the relay, gathered from all of them: the admin API,
  * the console and the command line use it alike. A part is undefined when no configured
@@ -104,7 +124,7 @@ export interface Management {
   /** An account by id, from the plugin that keeps accounts. */
   readonly findAccount: (id: string) => Promise<Account | undefined>
   /** Adds credit to an account, when a plugin keeps balances (billing); else undefined. */
-  readonly credit: PluginHooks["credit"]
+  readonly credit: ManagementHooks["credit"]
   readonly accounts: AccountDirectory | undefined
   readonly usage: UsageHistory | undefined
   readonly vault: CredentialVault | undefined
@@ -114,7 +134,7 @@ export interface Management {
  * Gathers what the plugins offer for managing the relay. The HTTP routes get it through their
  * RouteKit; the command line, which serves nothing, calls this directly.
  */
-export const management = (plugins: ReadonlyArray<PluginHooks>): Management => {
+export const management = (plugins: ReadonlyArray<ManagementHooks>): Management => {
   const views = plugins.flatMap((p) => (p.accountView ? [p.accountView] : []))
   return {
     accountView: async (account: Account) => Object.assign({}, ...(await Promise.all(views.map((view) => view(account))))),
