@@ -17,6 +17,7 @@ export { echo, type EchoOptions } from "../plugins/providers/echo/index.ts"
 export { GOOGLE_PATTERNS, google, type GoogleOptions } from "../plugins/providers/google/index.ts"
 export { OPENAI_PATTERNS, openai, type OpenAIOptions } from "../plugins/providers/openai/index.ts"
 export { responseStore, type ResponseStoreOptions } from "../plugins/responses/index.ts"
+export { rocketAIRoom } from "../plugins/rocketairoom/index.ts"
 export { tokenizer, type TokenizerOptions } from "../plugins/tokenizer/index.ts"
 export { sqliteCredentials, vault, type VaultOptions } from "../plugins/vault/index.ts"
 /**

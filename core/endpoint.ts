@@ -1,8 +1,13 @@
 import type { Effect } from "effect"
 import type { RequestContext, Surface } from "./context.ts"
 import type { RelayError } from "./errors.ts"
-import type { Protocol } from "./plugin.ts"
 import type { JsonRewrite } from "./sse/rewrite.ts"
+
+/**
+ * The wire protocol an upstream speaks: OpenAI chat completions (and the rest of OpenAI's API),
+ * Anthropic Messages, or OpenAI's Responses API, which only OpenAI itself serves.
+ */
+export type Protocol = "openai" | "anthropic" | "openai-responses"
 
 /** How the response to a request ended, as the endpoint reports it to the pipeline. */
 export interface ResponseEnd {

@@ -9,7 +9,7 @@ export { type ClientWatch, watchClientWith } from "./client-gone.ts"
 export { clientAddress, setClientAddress } from "./client-address.ts"
 export { Catalog, ModelEntry, ModelPricing, type ProviderPatterns, type ResolvedModel } from "./catalog.ts"
 export { type Account, type Caller, type KeyFailure, type Outcome, RequestContext, type Surface } from "./context.ts"
-export type { Endpoint, EndpointLeg, Finish, ResponseEnd } from "./endpoint.ts"
+export type { Endpoint, EndpointLeg, Finish, Protocol, ResponseEnd } from "./endpoint.ts"
 export * from "./errors.ts"
 export { KeyPool, type PoolKey } from "./key-pool.ts"
 export {
@@ -32,7 +32,6 @@ export {
   definePlugin,
   type Plugin,
   type PluginHooks,
-  type Protocol,
   type ProviderAdapter,
   type RateTier,
   type RelayInfo,
@@ -76,7 +75,6 @@ export { imageEdits, imageGenerations } from "./surfaces/images.ts"
 export { responses, ResponsesRequest } from "./surfaces/responses.ts"
 export { continuedFrom, type ResponseKeeper, setContinued, setResponseKeeper } from "./surfaces/responses-state.ts"
 export { inputItems } from "./translate/responses-input.ts"
-export { rocketChat } from "./surfaces/rocket-chat.ts"
 export { describeSchemaError, invalidFromSchema, strictBodyDecoder } from "./surfaces/schema-error.ts"
 export { estimatePromptTokens, heuristicCount, outputAllowance, type TokenCounter } from "./tokens.ts"
 export { sendUpstream, type UpstreamTarget } from "./upstream.ts"

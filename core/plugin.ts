@@ -1,17 +1,12 @@
 import type { Effect } from "effect"
 import type { Context as HonoContext, Hono, MiddlewareHandler } from "hono"
 import type { ModelEntry } from "./catalog.ts"
+import type { Endpoint, Protocol } from "./endpoint.ts"
 import type { Caller, Outcome, RequestContext, Surface } from "./context.ts"
 import type { RelayError } from "./errors.ts"
 import type { Management, ManagementHooks } from "./management.ts"
 import type { CoreServices } from "./services.ts"
 import type { TokenCounter } from "./tokens.ts"
-
-/**
- * The wire protocol an upstream speaks: OpenAI chat completions (and the rest of OpenAI's API),
- * Anthropic Messages, or OpenAI's Responses API, which only OpenAI itself serves.
- */
-export type Protocol = "openai" | "anthropic" | "openai-responses"
 
 export interface UpstreamCall {
   readonly ctx: RequestContext
@@ -118,6 +113,8 @@ export interface PluginHooks extends ManagementHooks {
    */
   readonly settle?: (ctx: RequestContext, outcome: Outcome) => Effect.Effect<void, RelayError>
   readonly provider?: ProviderAdapter
+  /** Proxied endpoints it adds to the core's (under `/v1` and `/byok/v1`), through the whole pipeline. */
+  readonly endpoints?: ReadonlyArray<Endpoint>
   readonly routes?: (app: Hono, kit: RouteKit) => void
   /** Counts prompt tokens for admission estimates; the first plugin that offers one is used. */
   readonly countTokens?: TokenCounter

@@ -19,7 +19,6 @@ import {
   Pipeline,
   RequestGate,
   responses,
-  rocketChat,
   type PluginHooks,
   type ProviderAdapter,
   Sql,
@@ -116,7 +115,7 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
   const app = createApp({
     pipeline,
     plugins: hooks,
-    endpoints: [chatCompletions, messages, countTokens, embeddings, imageGenerations, imageEdits, rocketChat, responses],
+    endpoints: [chatCompletions, messages, countTokens, embeddings, imageGenerations, imageEdits, responses, ...hooks.flatMap((h) => h.endpoints ?? [])],
     catalog,
     providers: providers().map((p) => p.name),
     adminKey: config.server.adminKey,
