@@ -1,9 +1,24 @@
 import { Context, type Effect } from "effect"
+import type { Account } from "../context.ts"
+import type { RateTier } from "../plugin.ts"
 
 /** An account's effective limits: requests and tokens per minute. */
 export interface Limits {
   readonly rpm: number
   readonly tpm: number
+}
+
+/**
+ * An account's limits, the one place they are worked out (the limiter enforces them, the
+ * account's JSON shows them): its own overrides, else its tier's; an account on a tier the
+ * config no longer has is held to the default tier's.
+ */
+export const effectiveLimits = (
+  config: { readonly tiers: Readonly<Record<string, RateTier>>; readonly defaultTier: string },
+  account: Account
+): Limits => {
+  const tier = config.tiers[account.tier] ?? config.tiers[config.defaultTier]!
+  return { rpm: account.rpm ?? tier.rpm, tpm: account.tpm ?? tier.tpm }
 }
 
 /** What a client is told about its windows (SPEC section 4). */

@@ -1,5 +1,5 @@
 import { Effect, type Layer } from "effect"
-import { Accounts, type CoreServices, definePlugin, Operator, type RequestContext, Unauthorized } from "../../core/index.ts"
+import { Accounts, type CoreServices, definePlugin, effectiveLimits, Operator, type RequestContext, Unauthorized } from "../../core/index.ts"
 import { adminRoutes } from "./admin.ts"
 import { keyFromHeaders } from "./api-key.ts"
 import { KeyCache } from "./cache.ts"
@@ -55,15 +55,7 @@ export const keys = (options: KeysOptions = {}) =>
           }
           return lookup(ctx, key)
         },
-        accountView: async (account) => {
-          const tier = info.tiers[account.tier]
-          return {
-            id: account.id,
-            name: account.name,
-            tier: account.tier,
-            limits: { rpm: account.rpm ?? tier?.rpm ?? null, tpm: account.tpm ?? tier?.tpm ?? null }
-          }
-        },
+        accountView: async (account) => ({ id: account.id, name: account.name, tier: account.tier, limits: effectiveLimits(info, account) }),
         findAccount: (id) => Effect.runPromise(store.account(id)),
         accounts: directory,
         routes: (app, kit) => {

@@ -1,5 +1,5 @@
 import { Effect, type Layer } from "effect"
-import { definePlugin, type Limits, RateLimited, RateWindows, type RequestContext, type TokenTicket, totalTokens, type WindowState } from "../../core/index.ts"
+import { definePlugin, effectiveLimits, type Limits, RateLimited, RateWindows, type RequestContext, type TokenTicket, totalTokens, type WindowState } from "../../core/index.ts"
 import { memoryRateWindows } from "./store.ts"
 
 export interface LimiterOptions {
@@ -62,34 +62,28 @@ export const limiter = (options: LimiterOptions = {}) =>
     Effect.gen(function*() {
       const windows = yield* Effect.provide(RateWindows, options.windows ?? memoryRateWindows)
       const defaultOutput = options.defaultOutputTokens ?? 4_096
-      const limitsOf = (ctx: RequestContext): Limits | undefined => {
-        const account = ctx.caller?.account
-        if (account === undefined) return undefined
-        const tier = info.tiers[account.tier] ?? info.tiers[info.defaultTier]!
-        return { rpm: account.rpm ?? tier.rpm, tpm: account.tpm ?? tier.tpm }
-      }
-
       return {
         admit: (ctx) => {
-          const limits = limitsOf(ctx)
+          const account = ctx.caller?.account
           // Without an authenticated account there is nobody to count against.
-          if (limits === undefined) return Effect.void
+          if (account === undefined) return Effect.void
+          const limits = effectiveLimits(info, account)
           const countsTokens = !ctx.byok || options.byokTokens !== false
           const needed = countsTokens ? tokensNeeded(ctx, defaultOutput, limits) : 0
-          const account = ctx.caller!.account.id
-          return Effect.flatMap(windows.admit(account, limits, needed, Date.now()), (admission) => {
+          return Effect.flatMap(windows.admit(account.id, limits, needed, Date.now()), (admission) => {
             setHeaders(ctx, limits, admission.state)
             if (!admission.admitted) return Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds))
-            const reservation: Reservation = { account, ticket: admission.ticket, countsTokens }
+            const reservation: Reservation = { account: account.id, ticket: admission.ticket, countsTokens }
             ctx.state.set(RESERVATION, reservation)
             return Effect.void
           })
         },
         annotate: (ctx) => {
-          const limits = limitsOf(ctx)
+          const account = ctx.caller?.account
           // A request refused at admission (by this plugin or one after it) has its headers.
-          if (limits === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return Effect.void
-          return Effect.map(windows.peek(ctx.caller!.account.id, limits, Date.now()), (state) => setHeaders(ctx, limits, state))
+          if (account === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return Effect.void
+          const limits = effectiveLimits(info, account)
+          return Effect.map(windows.peek(account.id, limits, Date.now()), (state) => setHeaders(ctx, limits, state))
         },
         settle: (ctx, outcome) => {
           const reservation = ctx.state.get(RESERVATION) as Reservation | undefined
