@@ -8,7 +8,7 @@ export { buildStreamBodiesOnDemand, type ChunkReader, concatChunks, ownReaderOf,
 export { type ClientWatch, watchClientWith } from "./client-gone.ts"
 export { clientAddress, setClientAddress } from "./client-address.ts"
 export { Catalog, ModelEntry, ModelPricing, type ProviderPatterns, type ResolvedModel } from "./catalog.ts"
-export { type Account, type Caller, type KeyFailure, type Outcome, RequestContext, type Surface } from "./context.ts"
+export { type Account, type Caller, type KeyFailure, type Outcome, RequestContext, StateKey, type Surface } from "./context.ts"
 export type { Endpoint, EndpointLeg, Finish, Protocol, ResponseEnd } from "./endpoint.ts"
 export * from "./errors.ts"
 export { KeyPool, type PoolKey } from "./key-pool.ts"

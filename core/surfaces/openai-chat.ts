@@ -1,3 +1,4 @@
+import { StateKey } from "../context.ts"
 import type { Endpoint, EndpointLeg } from "../endpoint.ts"
 import { InvalidRequest } from "../errors.ts"
 import { OpenAIUsageTap } from "../sse/usage-tap.ts"
@@ -13,7 +14,7 @@ import { capTokens, promptEstimate, respondPassthrough, respondTranslated, trans
  * Set when the client did not ask for stream usage: the relay gets it from the upstream
  * anyway (asking an OpenAI upstream for it), and keeps it from that client.
  */
-const HIDE_USAGE = Symbol("openai-chat/hide-usage")
+const HIDE_USAGE = new StateKey<true>("openai-chat/hide-usage")
 
 /** Sent when the upstream fails mid-stream: the OpenAI SDK raises a chunk with an `error` key. */
 const OPENAI_FAILURE_EVENT = new TextEncoder().encode(
@@ -32,11 +33,11 @@ export const openAIChatLeg: EndpointLeg = {
     if (options?.include_usage !== true) {
       // Always ask for usage so streams are settled from the upstream's own count.
       ctx.setBodyField("stream_options", { ...options, include_usage: true })
-      ctx.state.set(HIDE_USAGE, true)
+      ctx.set(HIDE_USAGE, true)
     }
   },
   respond(ctx, upstream, finish) {
-    const tap = new OpenAIUsageTap(ctx.state.has(HIDE_USAGE))
+    const tap = new OpenAIUsageTap(ctx.has(HIDE_USAGE))
     return respondPassthrough(ctx, upstream, finish, {
       tap,
       streamUsage: () => tap.usage ?? estimatedUsage(undefined, promptEstimate(ctx), tap.dataEvents),
@@ -54,14 +55,14 @@ export const anthropicChatLeg: EndpointLeg = {
     if (translated instanceof InvalidRequest) return translated
     // Read before the body is replaced: Anthropic always reports usage, the client decides whether it sees it.
     const options = ctx.body.stream_options as { include_usage?: boolean } | null | undefined
-    if (options?.include_usage !== true) ctx.state.set(HIDE_USAGE, true)
+    if (options?.include_usage !== true) ctx.set(HIDE_USAGE, true)
     ctx.body = translated
     ctx.bodyChanged = true
   },
   respond(ctx, upstream, finish) {
     return respondTranslated(ctx, upstream, finish, {
       translator: () =>
-        new AnthropicToOpenAIStream({ model: ctx.model, includeUsage: !ctx.state.has(HIDE_USAGE), promptTokens: promptEstimate(ctx) }),
+        new AnthropicToOpenAIStream({ model: ctx.model, includeUsage: !ctx.has(HIDE_USAGE), promptTokens: promptEstimate(ctx) }),
       translateBody: (body) => toChatCompletion(body, ctx.model),
       failureEvent: OPENAI_FAILURE_EVENT
     })

@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import type { RequestContext } from "../context.ts"
+import { type RequestContext, StateKey } from "../context.ts"
 import type { Endpoint, EndpointLeg } from "../endpoint.ts"
 import { InvalidRequest } from "../errors.ts"
 import { topLevelField } from "../json-field.ts"
@@ -47,7 +47,7 @@ interface Translation {
   readonly customTools: ReadonlySet<string>
 }
 
-const TRANSLATION = Symbol("responses/translation")
+const TRANSLATION = new StateKey<Translation>("responses/translation")
 
 const FAILED = "the upstream stream failed"
 const encoder = new TextEncoder()
@@ -109,7 +109,7 @@ const prepareTranslated = (
       tool.type === "custom" && typeof tool.name === "string" ? [tool.name] : []
     )
   )
-  ctx.state.set(TRANSLATION, { builder, customTools } satisfies Translation)
+  ctx.set(TRANSLATION, { builder, customTools })
   ctx.body = translated
   ctx.bodyChanged = true
 }
@@ -124,7 +124,7 @@ const translatedLeg = (
   path,
   prepare: (ctx) => prepareTranslated(ctx, translate(ctx)),
   respond(ctx, upstream, finish) {
-    const translation = ctx.state.get(TRANSLATION) as Translation
+    const translation = ctx.get(TRANSLATION) as Translation
     let failed: Uint8Array | undefined
     return respondTranslated(ctx, upstream, finish, {
       translator: () => stream(translation, promptEstimate(ctx)),

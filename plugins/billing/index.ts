@@ -14,6 +14,7 @@ import {
   ModelNotFound,
   type RequestContext,
   type Reservation,
+  StateKey,
   StoreHealth,
   StoreUnavailable,
   type Usage,
@@ -46,7 +47,7 @@ interface Charge {
   readonly reservation: Reservation | undefined
 }
 
-const CHARGE = Symbol("billing/charge")
+const CHARGE = new StateKey<Charge>("billing/charge")
 
 /** Tries at writing kept charges when the relay closes, 100 ms apart. */
 const STOP_ATTEMPTS = 30
@@ -122,7 +123,7 @@ export const billing = (options: BillingOptions = {}) =>
           }
           const worst = rates === undefined ? 0n : priceFor(ctx, costOf({ ...noUsage, promptTokens: reservedPromptTokens(ctx), ...ctx.outputReservation(defaultOutput) }, rates))
           if (worst === 0n) {
-            ctx.state.set(CHARGE, { rates, reservation: undefined } satisfies Charge)
+            ctx.set(CHARGE, { rates, reservation: undefined })
             return Effect.void
           }
           return Effect.flatMap(ledger.reserve(account.id, worst), (result) => {
@@ -131,7 +132,7 @@ export const billing = (options: BillingOptions = {}) =>
                 message: `the available balance of $${formatUsd(result.balance - result.reserved)} cannot cover this request's reservation of $${formatUsd(worst)} (its prompt and max_tokens at the model's prices); add credit or lower max_tokens`
               }))
             }
-            ctx.state.set(CHARGE, { rates, reservation: result } satisfies Charge)
+            ctx.set(CHARGE, { rates, reservation: result })
             return Effect.void
           })
         },
@@ -139,7 +140,7 @@ export const billing = (options: BillingOptions = {}) =>
         settle: (ctx, outcome) => {
           const caller = ctx.caller
           if (caller === undefined) return Effect.void
-          const charge = ctx.state.get(CHARGE) as Charge | undefined
+          const charge = ctx.get(CHARGE)
           const used = outcome.usage ?? noUsage
           const cost = charge?.rates === undefined || outcome.usage === undefined ? 0n : priceFor(ctx, costOf(used, charge.rates))
           const record = (amount: bigint): UsageRecord => ({

@@ -1,5 +1,5 @@
 import { Effect, type Layer } from "effect"
-import { definePlugin, effectiveLimits, type Limits, RateLimited, RateWindows, type RequestContext, type TokenTicket, totalTokens, type WindowState } from "../../core/index.ts"
+import { definePlugin, effectiveLimits, type Limits, RateLimited, RateWindows, type RequestContext, StateKey, type TokenTicket, totalTokens, type WindowState } from "../../core/index.ts"
 import { memoryRateWindows } from "./store.ts"
 
 export interface LimiterOptions {
@@ -19,7 +19,7 @@ interface Reservation {
   readonly countsTokens: boolean
 }
 
-const RESERVATION = Symbol("limiter/reservation")
+const RESERVATION = new StateKey<Reservation>("limiter/reservation")
 
 const tokensNeeded = (ctx: RequestContext, defaultOutput: number, limits: Limits) => {
   const prompt = ctx.estimatedPromptTokens()
@@ -74,7 +74,7 @@ export const limiter = (options: LimiterOptions = {}) =>
             setHeaders(ctx, limits, admission.state)
             if (!admission.admitted) return Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds))
             const reservation: Reservation = { account: account.id, ticket: admission.ticket, countsTokens }
-            ctx.state.set(RESERVATION, reservation)
+            ctx.set(RESERVATION, reservation)
             return Effect.void
           })
         },
@@ -86,7 +86,7 @@ export const limiter = (options: LimiterOptions = {}) =>
           return Effect.map(windows.peek(account.id, limits, Date.now()), (state) => setHeaders(ctx, limits, state))
         },
         settle: (ctx, outcome) => {
-          const reservation = ctx.state.get(RESERVATION) as Reservation | undefined
+          const reservation = ctx.get(RESERVATION)
           if (reservation === undefined) return Effect.void
           const used = reservation.countsTokens && outcome.usage !== undefined ? totalTokens(outcome.usage) : 0
           return windows.settle(reservation.account, reservation.ticket, used, Date.now())
