@@ -21,15 +21,23 @@ export class ChargeKept extends Error {
   }
 }
 
+/** A charge that can never be written (its usage record is refused, say); its money is freed. */
+export class ChargeFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super("the charge could not be written")
+  }
+}
+
 /** A settled request: its charge, decided at once, and when it is written. */
 export interface Settled {
   readonly charged: bigint
   /**
-   * The amount written (less than `charged` only if the balance fell meanwhile), once durable.
-   * Rejected with `ChargeKept` if the store refuses it: the charge is then kept and written
-   * later, but the request cannot wait for that.
+   * Waits until the charge is durable: the amount written (less than `charged` only if the
+   * balance fell meanwhile). Fails with `ChargeKept` if the store refuses it for now (the charge
+   * is then kept and written later, but the request cannot wait for that). It may be waited on
+   * any time after the settle, even after the store refused.
    */
-  readonly committed: Promise<bigint>
+  readonly committed: Effect.Effect<bigint, ChargeKept | ChargeFailed>
 }
 
 export interface SettleInput {

@@ -165,15 +165,13 @@ export const billing = (options: BillingOptions = {}) =>
             if (charged < cost) {
               log.warn({ request_id: ctx.id, account: caller.account.id, cost: formatUsd(cost), charged: formatUsd(charged) }, "charge capped at the balance")
             }
-            return Effect.tryPromise({
-              try: () => committed,
-              catch: (error) => {
-                if (error instanceof ChargeKept) {
-                  return new StoreUnavailable({ message: `the relay cannot record this request's charge right now (${error.reason})`, retryAfterSeconds: 5 })
-                }
-                log.error({ request_id: ctx.id, account: caller.account.id, error: error instanceof Error ? error.name : "unknown" }, "charge could not be written")
-                return new StoreUnavailable({ message: "the relay could not record this request's charge" })
+            return Effect.mapError(committed, (error) => {
+              if (error instanceof ChargeKept) {
+                return new StoreUnavailable({ message: `the relay cannot record this request's charge right now (${error.reason})`, retryAfterSeconds: 5 })
               }
+              const cause = error.cause
+              log.error({ request_id: ctx.id, account: caller.account.id, error: cause instanceof Error ? cause.name : "unknown" }, "charge could not be written")
+              return new StoreUnavailable({ message: "the relay could not record this request's charge" })
             })
           }).pipe(Effect.asVoid)
         },

@@ -1,4 +1,4 @@
-import { type Balance, ChargeKept, migrate, MONEY_LIMIT_NANO, type Reservation, type Settled, type SqlShape, STORE_LOCKED, StoreHealthState, storeRefusal, withinMoneyLimit } from "../../core/index.ts"
+import { type Balance, ChargeKept, migrate, MONEY_LIMIT_NANO, type Reservation, type SqlShape, STORE_LOCKED, StoreHealthState, storeRefusal, withinMoneyLimit } from "../../core/index.ts"
 
 /**
  * Every account's money, in nano-USD.
@@ -69,7 +69,13 @@ const LOCK_GRACE_MS = 1_000
 const MAX_KEPT_FREE = 10_000
 
 // The money types are the Ledger port's own; named here too, as this is where they are made.
-export { type Balance, ChargeKept, type Reservation, type Settled } from "../../core/index.ts"
+export { type Balance, ChargeKept, type Reservation } from "../../core/index.ts"
+
+/** A settled request: its charge, decided now, and its write, which rejects with `ChargeKept` while the store refuses it. */
+export interface Settled {
+  readonly charged: bigint
+  readonly committed: Promise<bigint>
+}
 
 interface Hold extends Reservation {
   open: boolean

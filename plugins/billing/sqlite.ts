@@ -1,5 +1,5 @@
 import { Context, Effect, Layer } from "effect"
-import { Ledger, Log, Sql, StoreHealth, UsageRecords } from "../../core/index.ts"
+import { ChargeFailed, ChargeKept, Ledger, Log, Sql, StoreHealth, UsageRecords } from "../../core/index.ts"
 import { makeLedger } from "./ledger.ts"
 import { makeUsageRecords } from "./usage-records.ts"
 
@@ -25,7 +25,16 @@ export const sqliteBilling: Layer.Layer<Ledger | UsageRecords, never, Sql | Log 
       reserve: (account, amount) => Effect.sync(() => ledger.reserve(account, amount)),
       release: (reservation) => Effect.sync(() => ledger.release(reservation)),
       settle: ({ account, reservation, cost, requestId, record }) =>
-        Effect.sync(() => ledger.settle(account, reservation, cost, requestId, (charged) => usage.add(record(charged)))),
+        Effect.sync(() => {
+          const { charged, committed } = ledger.settle(account, reservation, cost, requestId, (charged) => usage.add(record(charged)))
+          // Its refusal may come before anyone waits on it (the caller is a turn of the event
+          // loop away, or never waits): it must not count as an unhandled rejection meanwhile.
+          committed.catch(() => undefined)
+          return {
+            charged,
+            committed: Effect.tryPromise({ try: () => committed, catch: (error) => (error instanceof ChargeKept ? error : new ChargeFailed(error)) })
+          }
+        }),
       credit: (account, amount, note) => Effect.sync(() => ledger.credit(account, amount, note)),
       flush: () => Effect.sync(ledger.commit),
       pending: () => Effect.sync(() => ledger.pending),

@@ -29,7 +29,7 @@ const record = (requestId: string, account: string, createdAt = Date.now()) => (
 
 const settle = async (ledger: LedgerShape, account: string, reservation: Reservation | undefined, cost: bigint, requestId: string) => {
   const settled = await run(ledger.settle({ account, reservation, cost, requestId, record: record(requestId, account) }))
-  return { charged: settled.charged, written: await settled.committed }
+  return { charged: settled.charged, written: await run(settled.committed) }
 }
 
 /** The Ledger and UsageRecords ports' contract: `make` answers a fresh, empty store each time. */

@@ -24,7 +24,7 @@ export interface ContractCase {
 }
 
 /** Runs an effect of a port, which needs nothing but the port itself. */
-export const run = <A>(effect: Effect.Effect<A>): Promise<A> => Effect.runPromise(effect)
+export const run = <A, E>(effect: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(effect)
 
 /** What an implementation's Layer may need: the services a runtime supplies. */
 export type ImplementationLayer<I> = Layer.Layer<I, never, CoreServices>
