@@ -53,6 +53,12 @@ export class StateKey<A> {
   constructor(readonly name: string) {}
 }
 
+/**
+ * A request whose model is resolved to a catalog entry and a configured provider: what an
+ * endpoint's check and legs work on, so they read its target without asserting it.
+ */
+export type ResolvedRequest = RequestContext & { readonly target: ResolvedModel }
+
 /** No bytes: the body before it is read, and after a stream has let go of it. Shared, as it cannot change. */
 export const NO_BYTES: Uint8Array<ArrayBuffer> = new Uint8Array()
 

@@ -1,5 +1,5 @@
 import type { Effect } from "effect"
-import type { RequestContext, Surface } from "./context.ts"
+import type { RequestContext, ResolvedRequest, Surface } from "./context.ts"
 import type { RelayError } from "./errors.ts"
 import type { JsonRewrite } from "./sse/rewrite.ts"
 
@@ -32,13 +32,13 @@ export interface EndpointLeg {
    * Adjusts `ctx.body` for this upstream (model alias, caps, stream usage, translation); an
    * error refuses the request before anything is sent (a field the upstream cannot take).
    */
-  readonly prepare: (ctx: RequestContext) => RelayError | void
+  readonly prepare: (ctx: ResolvedRequest) => RelayError | void
   /**
    * Turns the upstream's response into the client's. A non-streaming leg settles by returning;
    * a streaming leg returns at once and calls `finish` when the stream ends.
    */
   readonly respond: (
-    ctx: RequestContext,
+    ctx: ResolvedRequest,
     upstream: Response,
     finish: Finish
   ) => Effect.Effect<{ readonly response: Response; readonly streaming: boolean }, RelayError>
@@ -67,7 +67,7 @@ export interface Endpoint {
    * is resolved and before admission: nothing is counted against the caller's limits or
    * reserved from its balance.
    */
-  readonly check?: (ctx: RequestContext) => RelayError | undefined
+  readonly check?: (ctx: ResolvedRequest) => RelayError | undefined
   readonly legs: Partial<Record<Protocol, EndpointLeg>>
   /**
    * Answers without the upstream when the provider speaks no protocol the endpoint has a leg

@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { type RequestContext, StateKey } from "../context.ts"
+import { type RequestContext, type ResolvedRequest, StateKey } from "../context.ts"
 import type { Endpoint, EndpointLeg } from "../endpoint.ts"
 import { InvalidRequest } from "../errors.ts"
 import { topLevelField } from "../json-field.ts"
@@ -117,7 +117,7 @@ const prepareTranslated = (
 /** A translated leg's answer: the upstream's stream or body told through the response builder. */
 const translatedLeg = (
   path: string,
-  translate: (ctx: RequestContext) => (body: Record<string, unknown>) => Record<string, unknown> | InvalidRequest,
+  translate: (ctx: ResolvedRequest) => (body: Record<string, unknown>) => Record<string, unknown> | InvalidRequest,
   stream: (translation: Translation, promptTokens: () => number) => StreamTranslator & { usage(): Usage },
   whole: (raw: unknown, builder: ResponseBuilder, customTools: ReadonlySet<string>) => { body: unknown; usage: Usage | undefined }
 ): EndpointLeg => ({
