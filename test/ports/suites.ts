@@ -8,13 +8,23 @@ import { sqliteCredentials } from "../../plugins/vault/index.ts"
 import { accountsContract } from "./accounts.contract.ts"
 import { billingContract } from "./billing.contract.ts"
 import { consoleSessionsContract, type TestClock } from "./console-sessions.contract.ts"
-import { build, type ContractCase, servicesOver } from "./contract.ts"
+import { build, type ContractCase, type ImplementationLayer, servicesOver } from "./contract.ts"
 import { credentialsContract } from "./credentials.contract.ts"
 import { delayed } from "./delayed.ts"
+import { memoryAccounts, memoryBilling, memoryCredentials } from "./memory.ts"
 import { rateWindowsContract } from "./rate-windows.contract.ts"
 
+/** One implementation of every port, each as a Layer over the runtime's services. */
+export interface Implementations {
+  readonly accounts: ImplementationLayer<Accounts>
+  readonly billing: ImplementationLayer<Ledger | UsageRecords>
+  readonly credentials: ImplementationLayer<Credentials>
+  readonly rateWindows: ImplementationLayer<RateWindows>
+  readonly consoleSessions: (clock: TestClock) => ImplementationLayer<ConsoleSessions>
+}
+
 /** The relay's own implementations of every port, as each plugin provides them by default. */
-const shipped = {
+const shipped: Implementations = {
   accounts: sqliteAccounts,
   billing: sqliteBilling,
   credentials: sqliteCredentials,
@@ -26,7 +36,7 @@ const shipped = {
 const kit = { Effect, Layer }
 
 /** The same implementations, each behind a delay (a stand-in for a store a network away). */
-const delayedToo = {
+const delayedToo: Implementations = {
   accounts: delayed(kit, Accounts, shipped.accounts),
   billing: delayed(kit, Ledger, delayed(kit, UsageRecords, shipped.billing)),
   credentials: delayed(kit, Credentials, shipped.credentials),
@@ -34,7 +44,19 @@ const delayedToo = {
   consoleSessions: (clock: TestClock) => delayed(kit, ConsoleSessions, shipped.consoleSessions(clock))
 }
 
-export const IMPLEMENTATIONS = { shipped, delayed: delayedToo } as const
+/**
+ * Stores written from the contracts alone, in memory, answering a moment later; rate windows
+ * and console sessions ship in memory already, so those two are the delayed shipped ones.
+ */
+const independent = {
+  accounts: memoryAccounts,
+  billing: memoryBilling,
+  credentials: memoryCredentials,
+  rateWindows: delayedToo.rateWindows,
+  consoleSessions: delayedToo.consoleSessions
+}
+
+export const IMPLEMENTATIONS = { shipped, delayed: delayedToo, "in memory, delayed": independent } as const
 
 export interface Suite {
   readonly name: string
@@ -42,7 +64,7 @@ export interface Suite {
 }
 
 /** Every port's contract against one set of implementations, each case on a fresh store from `open`. */
-export const portSuites = (implementations: typeof shipped, open: () => SqlShape): ReadonlyArray<Suite> => {
+export const portSuites = (implementations: Implementations, open: () => SqlShape): ReadonlyArray<Suite> => {
   const fresh = () => servicesOver(open())
   return [
     { name: "Accounts", cases: accountsContract(async () => build(Accounts, implementations.accounts, await fresh())) },
