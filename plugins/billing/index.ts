@@ -1,6 +1,7 @@
-import { Effect, type Layer } from "effect"
+import { Context, Effect, type Layer } from "effect"
 import {
   type Account,
+  buildStore,
   ChargeKept,
   type CoreServices,
   definePlugin,
@@ -76,10 +77,10 @@ export const billing = (options: BillingOptions = {}) =>
     Effect.gen(function*() {
       const log = yield* Log
       const health = yield* StoreHealth
-      const { ledger, usage } = yield* Effect.provide(
-        Effect.all({ ledger: Ledger, usage: UsageRecords }),
-        options.store ?? sqliteBilling
-      )
+      const { ledger, usage } = yield* buildStore(options.store ?? sqliteBilling, (ports) => ({
+        ledger: Context.get(ports, Ledger),
+        usage: Context.get(ports, UsageRecords)
+      }))
       // Reads of money and usage see every settled request: the charges waiting to be written
       // are written first.
       const committed = <A>(read: Effect.Effect<A>) => Effect.runPromise(Effect.andThen(ledger.flush(), read))

@@ -1,5 +1,5 @@
-import { Effect, type Layer } from "effect"
-import { ConsoleSessions, type CoreServices, definePlugin, randomBase62 } from "../../core/index.ts"
+import { Context, Effect, type Layer } from "effect"
+import { ConsoleSessions, type CoreServices, definePlugin, randomBase62, buildStore } from "../../core/index.ts"
 import { consoleRoutes } from "./routes.tsx"
 import { memoryConsoleSessions } from "./sessions.ts"
 
@@ -23,15 +23,15 @@ export interface ConsoleOptions {
 export const webConsole = (options: ConsoleOptions = {}) =>
   definePlugin("console", (info) =>
     Effect.gen(function*() {
-      const sessions = yield* Effect.provide(
-        ConsoleSessions,
+      const sessions = yield* buildStore(
         options.sessions ?? memoryConsoleSessions({
           ttlMs: Math.round((options.sessionHours ?? 8) * 3_600_000),
           anonymousTtlMs: 30 * 60 * 1000,
           maxSessions: options.maxSessions ?? 10_000,
           maxSignedOutPerAddress: 32,
           now: Date.now
-        })
+        }),
+        Context.get(ConsoleSessions)
       )
       return {
         routes: (app, kit) => consoleRoutes(app, { kit, info, sessions, secret: randomBase62(43) })

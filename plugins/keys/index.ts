@@ -1,5 +1,5 @@
-import { Effect, type Layer } from "effect"
-import { Accounts, type CoreServices, definePlugin, effectiveLimits, Operator, type RequestContext, Unauthorized } from "../../core/index.ts"
+import { Context, Effect, type Layer } from "effect"
+import { Accounts, type CoreServices, definePlugin, effectiveLimits, Operator, type RequestContext, Unauthorized, buildStore } from "../../core/index.ts"
 import { adminRoutes } from "./admin.ts"
 import { keyFromHeaders } from "./api-key.ts"
 import { KeyCache } from "./cache.ts"
@@ -28,7 +28,7 @@ const invalidKey = new Unauthorized({ message: "invalid or revoked API key" })
 export const keys = (options: KeysOptions = {}) =>
   definePlugin("keys", (info) =>
     Effect.gen(function*() {
-      const store = yield* Effect.provide(Accounts, options.store ?? sqliteAccounts)
+      const store = yield* buildStore(options.store ?? sqliteAccounts, Context.get(Accounts))
       const operator = yield* Operator
       const cache = new KeyCache(options.revalidateMs ?? 500, options.cacheSize ?? 10_000, Date.now)
       const directory = makeDirectory({ store, cache, tiers: info.tiers, defaultTier: info.defaultTier })

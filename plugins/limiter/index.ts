@@ -1,5 +1,5 @@
-import { Effect, type Layer } from "effect"
-import { definePlugin, effectiveLimits, type Limits, RateLimited, RateWindows, type RequestContext, StateKey, type TokenTicket, totalTokens, type WindowState } from "../../core/index.ts"
+import { Context, Effect, type Layer } from "effect"
+import { definePlugin, effectiveLimits, type Limits, RateLimited, RateWindows, type RequestContext, StateKey, type TokenTicket, totalTokens, buildStore, type WindowState } from "../../core/index.ts"
 import { memoryRateWindows } from "./store.ts"
 
 export interface LimiterOptions {
@@ -60,7 +60,7 @@ const refusal = (reason: "rpm" | "tpm" | "tpm_exceeded_by_request", limits: Limi
 export const limiter = (options: LimiterOptions = {}) =>
   definePlugin("limiter", (info) =>
     Effect.gen(function*() {
-      const windows = yield* Effect.provide(RateWindows, options.windows ?? memoryRateWindows)
+      const windows = yield* buildStore(options.windows ?? memoryRateWindows, Context.get(RateWindows))
       const defaultOutput = options.defaultOutputTokens ?? 4_096
       return {
         admit: (ctx) => {

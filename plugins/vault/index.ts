@@ -1,4 +1,4 @@
-import { Effect, type Layer, Result, Schema } from "effect"
+import { Context, Effect, type Layer, Result, Schema } from "effect"
 import {
   ByokCredentialMissing,
   type CoreServices,
@@ -12,7 +12,8 @@ import {
   Log,
   type RelayError,
   RouteNotFound,
-  type StoredCredential
+  type StoredCredential,
+  buildStore
 } from "../../core/index.ts"
 import { open, seal } from "./seal.ts"
 import { sqliteCredentials } from "./sqlite.ts"
@@ -53,7 +54,7 @@ const view = (credential: StoredCredential) => ({
 export const vault = (options: VaultOptions = {}) =>
   definePlugin("vault", (info) =>
     Effect.gen(function*() {
-      const store = yield* Effect.provide(Credentials, options.store ?? sqliteCredentials)
+      const store = yield* buildStore(options.store ?? sqliteCredentials, Context.get(Credentials))
       const keyring = yield* Keyring
       const log = yield* Log
       const cacheMs = (options.cacheSeconds ?? 60) * 1000
