@@ -1,26 +1,5 @@
 /** What a config file imports: `defineConfig`, the plugin factories, and the shipped defaults. */
-export { DEFAULT_MODELS, RELAY_TIERS } from "./defaults.ts"
-export type { ConfigEnv } from "./env.ts"
+export * from "./kit.ts"
 export { ConfigError, type ConfigDeclaration, defineConfig, errorText, type LoadedConfig, loadConfig, resolveConfig } from "./load.ts"
-export type { RelayConfigInput } from "./schema.ts"
-export { billing, type BillingOptions } from "../plugins/billing/index.ts"
-export { type ConsoleOptions, webConsole } from "../plugins/console/index.ts"
-export { docs, type DocsOptions } from "../plugins/docs/index.ts"
-export { keys, type KeysOptions } from "../plugins/keys/index.ts"
-export { limiter, type LimiterOptions } from "../plugins/limiter/index.ts"
-export { ANTHROPIC_PATTERNS, anthropic, type AnthropicOptions } from "../plugins/providers/anthropic/index.ts"
-export { metrics, type MetricsOptions } from "../plugins/metrics/index.ts"
-export { echo, type EchoOptions } from "../plugins/providers/echo/index.ts"
-export { GOOGLE_PATTERNS, google, type GoogleOptions } from "../plugins/providers/google/index.ts"
-export { OPENAI_PATTERNS, openai, type OpenAIOptions } from "../plugins/providers/openai/index.ts"
-export { responseStore, type ResponseStoreOptions } from "../plugins/responses/index.ts"
-export { tokenizer, type TokenizerOptions } from "../plugins/tokenizer/index.ts"
-export { vault, type VaultOptions } from "../plugins/vault/index.ts"
 export type { ConfigKit } from "./load.ts"
 export { PG_SCHEMAS } from "./pg-schemas.ts"
-/**
- * For plugins declared in a config beside the single executable, which cannot import core/ or
- * effect from disk: they take these from the config function's argument instead.
- */
-export * as core from "../core/index.ts"
-export { Effect } from "effect"

@@ -2,18 +2,17 @@ import { Result, Schema } from "effect"
 import { describeSchemaError, type ModelEntry, type Plugin, type RateTier } from "../core/index.ts"
 import { RELAY_TIERS } from "./defaults.ts"
 import { type ConfigEnv, makeConfigEnv } from "./env.ts"
-// A cycle by design (index.ts re-exports this module): the namespace is read only when a
-// config is resolved, long after both modules have loaded.
-import * as exported from "./index.ts"
+import * as exported from "./kit.ts"
 import { RelayConfig, type RelayConfigInput } from "./schema.ts"
 
 /**
- * What a config declared as a function receives: the environment helpers and everything a
- * config file could import from config/index.ts (plugin factories, defaults). A config that
+ * What a config declared as a function receives: the environment helpers and everything
+ * config/index.ts exports (config/kit.ts: plugin factories, their stores, defaults, core and
+ * Effect; and this module's own exports). A config that
  * takes them from here needs no import at all, which is how a config beside the single
  * executable names plugins: the project's modules live inside the executable, not on disk.
  */
-export type ConfigKit = ConfigEnv & typeof exported
+export type ConfigKit = ConfigEnv & typeof exported & ReturnType<typeof loading>
 
 /**
  * A config file declares its settings as an object, or as a function of the environment and
@@ -82,7 +81,7 @@ export const resolveConfig = (
   let declared: unknown
   let port: number
   try {
-    declared = typeof declaration === "function" ? declaration({ ...exported, ...env }) : declaration
+    declared = typeof declaration === "function" ? declaration({ ...exported, ...loading(), ...env }) : declaration
     port = env.int("PORT", -1)
   } catch (error) {
     // A malformed variable read by the config: a message for the operator, not a stack.
@@ -145,4 +144,9 @@ export const loadConfig = async (
   }
   if (module.default === undefined) throw new ConfigError(`config ${url.pathname} has no default export; export defineConfig({ ... })`)
   return resolveConfig(module.default, vars, dataDir)
+}
+
+/** This module's part of what config/index.ts exports, for a config's argument. */
+function loading() {
+  return { ConfigError, defineConfig, errorText, loadConfig, resolveConfig }
 }

@@ -44,19 +44,34 @@ export interface Outcome {
   readonly ttfbMs: number | undefined
 }
 
+/**
+ * A typed slot of per-request state: what one module (a plugin, a surface) records on a request
+ * for its own later steps. Only the holder of the key reads or writes its slot, with its type.
+ */
+export class StateKey<A> {
+  declare private readonly slot: A
+  constructor(readonly name: string) {}
+}
+
+/**
+ * A request whose model is resolved to a catalog entry and a configured provider: what an
+ * endpoint's check and legs work on, so they read its target without asserting it.
+ */
+export type ResolvedRequest = RequestContext & { readonly target: ResolvedModel }
+
 /** No bytes: the body before it is read, and after a stream has let go of it. Shared, as it cannot change. */
 export const NO_BYTES: Uint8Array<ArrayBuffer> = new Uint8Array()
 
 /**
  * One request as it moves through the pipeline. Plugins read it and add to it; each plugin
- * keeps its own per-request data under its own key in `state`.
+ * keeps its own per-request data in a slot of its own (`get`/`set` with its StateKey).
  */
 export class RequestContext {
   readonly startedAt = performance.now()
   readonly createdAt = Date.now()
   /** Headers every response to this request carries (rate-limit headers, for instance). */
   readonly responseHeaders = new Headers()
-  readonly state = new Map<string | symbol, unknown>()
+  private readonly state = new Map<StateKey<unknown>, unknown>()
   caller: Caller | undefined
   model = ""
   stream = false
@@ -102,6 +117,19 @@ export class RequestContext {
   ) {}
 
   private promptEstimate: number | undefined
+
+  /** What the key's holder recorded on this request, if anything. */
+  get<A>(key: StateKey<A>): A | undefined {
+    return this.state.get(key) as A | undefined
+  }
+
+  set<A>(key: StateKey<A>, value: A): void {
+    this.state.set(key, value)
+  }
+
+  has(key: StateKey<unknown>): boolean {
+    return this.state.has(key)
+  }
 
   /** The prompt's estimated size, counted once per request for every plugin that asks. */
   estimatedPromptTokens(): number {

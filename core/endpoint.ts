@@ -1,8 +1,13 @@
 import type { Effect } from "effect"
-import type { RequestContext, Surface } from "./context.ts"
+import type { RequestContext, ResolvedRequest, Surface } from "./context.ts"
 import type { RelayError } from "./errors.ts"
-import type { Protocol } from "./plugin.ts"
 import type { JsonRewrite } from "./sse/rewrite.ts"
+
+/**
+ * The wire protocol an upstream speaks: OpenAI chat completions (and the rest of OpenAI's API),
+ * Anthropic Messages, or OpenAI's Responses API, which only OpenAI itself serves.
+ */
+export type Protocol = "openai" | "anthropic" | "openai-responses"
 
 /** How the response to a request ended, as the endpoint reports it to the pipeline. */
 export interface ResponseEnd {
@@ -27,13 +32,13 @@ export interface EndpointLeg {
    * Adjusts `ctx.body` for this upstream (model alias, caps, stream usage, translation); an
    * error refuses the request before anything is sent (a field the upstream cannot take).
    */
-  readonly prepare: (ctx: RequestContext) => RelayError | void
+  readonly prepare: (ctx: ResolvedRequest) => RelayError | void
   /**
    * Turns the upstream's response into the client's. A non-streaming leg settles by returning;
    * a streaming leg returns at once and calls `finish` when the stream ends.
    */
   readonly respond: (
-    ctx: RequestContext,
+    ctx: ResolvedRequest,
     upstream: Response,
     finish: Finish
   ) => Effect.Effect<{ readonly response: Response; readonly streaming: boolean }, RelayError>
@@ -62,7 +67,7 @@ export interface Endpoint {
    * is resolved and before admission: nothing is counted against the caller's limits or
    * reserved from its balance.
    */
-  readonly check?: (ctx: RequestContext) => RelayError | undefined
+  readonly check?: (ctx: ResolvedRequest) => RelayError | undefined
   readonly legs: Partial<Record<Protocol, EndpointLeg>>
   /**
    * Answers without the upstream when the provider speaks no protocol the endpoint has a leg

@@ -8,8 +8,8 @@ export { buildStreamBodiesOnDemand, type ChunkReader, concatChunks, ownReaderOf,
 export { type ClientWatch, watchClientWith } from "./client-gone.ts"
 export { clientAddress, setClientAddress } from "./client-address.ts"
 export { Catalog, ModelEntry, ModelPricing, type ProviderPatterns, type ResolvedModel } from "./catalog.ts"
-export { type Account, type Caller, type KeyFailure, type Outcome, RequestContext, type Surface } from "./context.ts"
-export type { Endpoint, EndpointLeg, Finish, ResponseEnd } from "./endpoint.ts"
+export { type Account, type Caller, type KeyFailure, type Outcome, RequestContext, StateKey, type Surface } from "./context.ts"
+export type { Endpoint, EndpointLeg, Finish, Protocol, ResponseEnd } from "./endpoint.ts"
 export * from "./errors.ts"
 export { KeyPool, type PoolKey } from "./key-pool.ts"
 export {
@@ -20,20 +20,19 @@ export {
   type KeyInfo,
   management,
   type Management,
-  type UsageHistory,
-  type UsageRecordView
+  type UsageHistory
 } from "./management.ts"
 export { migrate } from "./migrate.ts"
 export { migratePg, type PgMigrationSql, type PgSchema, type PgTransaction } from "./migrate-pg.ts"
 export { type Form, type FormPart, formFields, readForm } from "./multipart.ts"
 export { modelObject } from "./models.ts"
 export { divRound, formatUsd, MONEY_LIMIT_NANO, NANO_PER_USD, parseUsd, USD_AMOUNT_RULE, withinMoneyLimit } from "./money.ts"
+export * from "./ports/index.ts"
 export { Pipeline, type PipelineOptions } from "./pipeline.ts"
 export {
   definePlugin,
   type Plugin,
   type PluginHooks,
-  type Protocol,
   type ProviderAdapter,
   type RateTier,
   type RelayInfo,
@@ -69,14 +68,14 @@ export { OpenAIUsageTap } from "./sse/usage-tap.ts"
 export { messages } from "./surfaces/anthropic-messages.ts"
 export { CountTokensRequest, MessagesRequest } from "./surfaces/anthropic-schema.ts"
 export { countTokens, promptTextOfMessages } from "./surfaces/count-tokens.ts"
-export { chatCompletions, ChatCompletionRequest } from "./surfaces/openai-chat.ts"
+export { chatCompletions } from "./surfaces/openai-chat.ts"
+export { ChatCompletionRequest } from "./surfaces/openai-chat-schema.ts"
 export { errorBody, errorResponse } from "./surfaces/errors.ts"
 export { embeddings } from "./surfaces/embeddings.ts"
 export { imageEdits, imageGenerations } from "./surfaces/images.ts"
 export { responses, ResponsesRequest } from "./surfaces/responses.ts"
 export { continuedFrom, type ResponseKeeper, setContinued, setResponseKeeper } from "./surfaces/responses-state.ts"
 export { inputItems } from "./translate/responses-input.ts"
-export { rocketChat } from "./surfaces/rocket-chat.ts"
 export { describeSchemaError, invalidFromSchema, strictBodyDecoder } from "./surfaces/schema-error.ts"
 export { estimatePromptTokens, heuristicCount, outputAllowance, type TokenCounter } from "./tokens.ts"
 export { sendUpstream, type UpstreamTarget } from "./upstream.ts"

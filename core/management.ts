@@ -1,10 +1,10 @@
 import type { Account, Caller } from "./context.ts"
-import type { RelayError } from "./errors.ts"
-import type { PluginHooks } from "./plugin.ts"
+import type { InvalidRequest, RelayError } from "./errors.ts"
+import type { DailySpend, UsageRecordView } from "./ports/usage-records.ts"
 
 /*
  * What plugins offer for managing the relay (accounts and keys, usage, BYOK credentials), as
- * optional PluginHooks, and its gathering into one Management value.
+ * optional plugin hooks, and its gathering into one Management value.
  */
 
 /** A relay key as lists show it (the admin API's shape): never the key itself. */
@@ -30,60 +30,38 @@ export interface AccountChanges {
  * and the command line all manage accounts through it, so each rule lives in one place.
  */
 export interface AccountDirectory {
-  readonly list: () => ReadonlyArray<Account>
+  readonly list: () => Promise<ReadonlyArray<Account>>
   /**
    * Opens an account on `tier` (the default tier when undefined), named `name` trimmed; a name
    * left empty or over 200 characters, or an unknown tier, is refused.
    */
-  readonly create: (name: string, tier: string | undefined) => Account | RelayError
+  readonly create: (name: string, tier: string | undefined) => Promise<Account | RelayError>
   /** Applies `changes`; changes that name no field are refused. */
-  readonly update: (id: string, changes: AccountChanges) => Account | RelayError
+  readonly update: (id: string, changes: AccountChanges) => Promise<Account | RelayError>
   /** The account's keys, revoked ones included; undefined when there is no such account. */
-  readonly keys: (accountId: string) => ReadonlyArray<KeyInfo> | undefined
+  readonly keys: (accountId: string) => Promise<ReadonlyArray<KeyInfo> | undefined>
   /** Issues a key; its plaintext is in this answer only. */
   readonly issueKey: (accountId: string, name: string | null) => Promise<{ readonly key: string; readonly info: KeyInfo } | RelayError>
   /**
    * Revokes an active key, effective on the next request; with `accountId`, only a key of that
    * account. False when there was no such active key.
    */
-  readonly revokeKey: (keyId: string, accountId?: string) => boolean
+  readonly revokeKey: (keyId: string, accountId?: string) => Promise<boolean>
   /** Who holds this relay key, if it is active (a sign-in with the key itself). */
   readonly callerForKey: (key: string) => Promise<Caller | undefined>
   /** Who holds the key with this id, while it stays active (a session re-checked without the key). */
-  readonly callerForKeyId: (keyId: string) => Caller | undefined
-}
-
-/** One usage record as the account API shows it (SPEC section 5). */
-export interface UsageRecordView {
-  readonly id: string
-  readonly created_at: string
-  readonly surface: string
-  readonly model: string
-  readonly provider: string | null
-  readonly byok: boolean
-  readonly status: number
-  readonly prompt_tokens: number
-  readonly completion_tokens: number
-  readonly cached_tokens: number
-  readonly cache_write_tokens: number
-  readonly image_input_tokens: number
-  readonly image_output_tokens: number
-  /** USD as a decimal string. */
-  readonly cost: string
-  readonly usage_source: string
-  readonly latency_ms: number
-  readonly ttfb_ms: number | null
+  readonly callerForKeyId: (keyId: string) => Promise<Caller | undefined>
 }
 
 /** An account's usage history, offered by the plugin that records it (billing). */
 export interface UsageHistory {
   /** The newest `limit` records, newest first. */
-  readonly list: (accountId: string, limit: number) => ReadonlyArray<UsageRecordView>
+  readonly list: (accountId: string, limit: number) => Promise<ReadonlyArray<UsageRecordView>>
   /**
    * Spend per UTC day (`YYYY-MM-DD`, nano-USD) over the last `days` days including today,
    * oldest first; days without usage are left out.
    */
-  readonly dailySpend: (accountId: string, days: number) => ReadonlyArray<{ readonly day: string; readonly cost: bigint }>
+  readonly dailySpend: (accountId: string, days: number) => Promise<ReadonlyArray<DailySpend>>
 }
 
 /** A stored BYOK credential as it is shown: its provider and a hint, never the key. */
@@ -97,11 +75,11 @@ export interface CredentialInfo {
 export interface CredentialVault {
   /** Providers a credential may be stored for. */
   readonly providers: () => ReadonlyArray<string>
-  readonly list: (accountId: string) => ReadonlyArray<CredentialInfo>
+  readonly list: (accountId: string) => Promise<ReadonlyArray<CredentialInfo>>
   /** Seals and stores `apiKey`, replacing an earlier one; a bad provider or key is refused. */
   readonly put: (accountId: string, provider: string, apiKey: unknown) => Promise<CredentialInfo | RelayError>
   /** False when there was nothing to delete. */
-  readonly remove: (accountId: string, provider: string) => boolean
+  readonly remove: (accountId: string, provider: string) => Promise<boolean>
   /**
    * The account's own key for a provider, opened to be sent to that provider and nowhere else
    * (a stored response made with it is read with it); undefined when none is stored.
@@ -114,6 +92,27 @@ export interface CredentialVault {
   readonly rotate: () => Promise<{ readonly key_id: string; readonly generated: boolean; readonly resealed: number } | RelayError>
 }
 
+/** What a plugin may offer for managing the relay: part of its hooks (see PluginHooks). */
+export interface ManagementHooks {
+  /** Fields this plugin adds to an account's JSON (the billing plugin adds the balance). */
+  readonly accountView?: (account: Account) => Promise<Record<string, unknown>>
+  /** Looks an account up by id (the plugin that keeps accounts). */
+  readonly findAccount?: (id: string) => Promise<Account | undefined>
+  /**
+   * Adds credit to an account's balance (the billing plugin). Every door books credit through
+   * it, so it alone checks the input: it answers the refusal, naming the field, with nothing
+   * written, when the amount or the balance it would leave is beyond MONEY_LIMIT_NANO (`amount`)
+   * or the note is too long (`note`); undefined once booked.
+   */
+  readonly credit?: (accountId: string, amount: bigint, note: string | null) => Promise<InvalidRequest | undefined>
+  /** Account and key management (the plugin that keeps accounts); the first one is used. */
+  readonly accounts?: AccountDirectory
+  /** Usage history (the plugin that records usage); the first one is used. */
+  readonly usage?: UsageHistory
+  /** BYOK credential management (the plugin that stores them); the first one is used. */
+  readonly vault?: CredentialVault
+}
+
 /**
  * What the plugins offer for managing the relay, gathered from all of them: the admin API,
  * the console and the command line use it alike. A part is undefined when no configured
@@ -121,11 +120,11 @@ export interface CredentialVault {
  */
 export interface Management {
   /** An account as the account and admin APIs show it, with every plugin's fields. */
-  readonly accountView: (account: Account) => Record<string, unknown>
+  readonly accountView: (account: Account) => Promise<Record<string, unknown>>
   /** An account by id, from the plugin that keeps accounts. */
-  readonly findAccount: (id: string) => Account | undefined
+  readonly findAccount: (id: string) => Promise<Account | undefined>
   /** Adds credit to an account, when a plugin keeps balances (billing); else undefined. */
-  readonly credit: PluginHooks["credit"]
+  readonly credit: ManagementHooks["credit"]
   readonly accounts: AccountDirectory | undefined
   readonly usage: UsageHistory | undefined
   readonly vault: CredentialVault | undefined
@@ -135,11 +134,11 @@ export interface Management {
  * Gathers what the plugins offer for managing the relay. The HTTP routes get it through their
  * RouteKit; the command line, which serves nothing, calls this directly.
  */
-export const management = (plugins: ReadonlyArray<PluginHooks>): Management => {
+export const management = (plugins: ReadonlyArray<ManagementHooks>): Management => {
   const views = plugins.flatMap((p) => (p.accountView ? [p.accountView] : []))
   return {
-    accountView: (account: Account) => Object.assign({}, ...views.map((view) => view(account))),
-    findAccount: plugins.find((p) => p.findAccount)?.findAccount ?? (() => undefined),
+    accountView: async (account: Account) => Object.assign({}, ...(await Promise.all(views.map((view) => view(account))))),
+    findAccount: plugins.find((p) => p.findAccount)?.findAccount ?? (() => Promise.resolve(undefined)),
     credit: plugins.find((p) => p.credit)?.credit,
     accounts: plugins.find((p) => p.accounts)?.accounts,
     usage: plugins.find((p) => p.usage)?.usage,

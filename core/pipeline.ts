@@ -5,7 +5,7 @@ import { whenClientGone } from "./client-gone.ts"
 import { InFlight } from "./in-flight.ts"
 import { formFields, readForm } from "./multipart.ts"
 import type { Catalog } from "./catalog.ts"
-import { type Caller, type Outcome, RequestContext } from "./context.ts"
+import { type Caller, type Outcome, RequestContext, type ResolvedRequest } from "./context.ts"
 import type { Endpoint, Finish } from "./endpoint.ts"
 import { Internal, InvalidRequest, ModelNotFound, type RelayError, Unauthorized } from "./errors.ts"
 import type { PluginHooks, ProviderAdapter, RequestObserver } from "./plugin.ts"
@@ -121,7 +121,7 @@ export class Pipeline {
       return new Response(null, { status: CLIENT_CLOSED })
     }
     const error = Result.isSuccess(failure) ? failure.success : this.defect(ctx, exit.cause)
-    this.annotate(ctx)
+    await this.annotate(ctx)
     // An error answer carries no charge: it need not wait for the record.
     void this.finish(ctx, { status: error.status, aborted: false, error })
     return errorResponse(endpoint.surface, error, ctx.responseHeaders)
@@ -129,8 +129,8 @@ export class Pipeline {
 
   /** Runs the authenticating plugins alone, for routes outside the proxy (the account API). */
   async authenticate(request: Request, requestId: string): Promise<Caller | RelayError> {
-    const ctx = await this.authenticated(request, requestId)
-    return ctx instanceof RequestContext ? ctx.caller! : ctx
+    const known = await this.authenticated(request, requestId)
+    return known instanceof Error ? known : known.caller
   }
 
   /**
@@ -138,31 +138,32 @@ export class Pipeline {
    * carries the headers the plugins give a request they did not admit.
    */
   async authenticateProxied(request: Request, requestId: string): Promise<{ readonly caller: Caller; readonly headers: Headers } | RelayError> {
-    const ctx = await this.authenticated(request, requestId)
-    if (!(ctx instanceof RequestContext)) return ctx
-    this.annotate(ctx)
-    return { caller: ctx.caller!, headers: ctx.responseHeaders }
+    const known = await this.authenticated(request, requestId)
+    if (known instanceof Error) return known
+    await this.annotate(known.ctx)
+    return { caller: known.caller, headers: known.ctx.responseHeaders }
   }
 
-  private async authenticated(request: Request, requestId: string): Promise<RequestContext | RelayError> {
+  private async authenticated(request: Request, requestId: string): Promise<{ readonly ctx: RequestContext; readonly caller: Caller } | RelayError> {
     const ctx = new RequestContext(requestId, "openai", "/account", request, false, this.countTokens)
     const exit = await this.options.runtime.runPromiseExit(this.authenticateStep(ctx))
     if (Exit.isSuccess(exit)) {
-      return ctx.caller === undefined ? new Unauthorized({ message: "no plugin authenticates callers on this relay" }) : ctx
+      const caller = ctx.caller
+      return caller === undefined ? new Unauthorized({ message: "no plugin authenticates callers on this relay" }) : { ctx, caller }
     }
     const failure = Cause.findError(exit.cause)
     return Result.isSuccess(failure) ? failure.success : this.defect(ctx, exit.cause)
   }
 
-  /** Lets the plugins add their headers to an answer for a known caller they did not admit. */
-  private annotate(ctx: RequestContext) {
+  /**
+   * Lets the plugins add their headers to an answer for a known caller they did not admit. A
+   * plugin that fails to is logged and left out: the answer goes without its headers.
+   */
+  private async annotate(ctx: RequestContext): Promise<void> {
     if (ctx.caller === undefined) return
     for (const annotate of this.annotators) {
-      try {
-        annotate(ctx)
-      } catch (error) {
-        this.logDefect(ctx, Cause.die(error))
-      }
+      const exit = await this.options.runtime.runPromiseExit(annotate(ctx))
+      if (Exit.isFailure(exit)) this.logDefect(ctx, exit.cause)
     }
   }
 
@@ -198,8 +199,8 @@ export class Pipeline {
           : Effect.fail(new InvalidRequest({ message: `${badLimit} must be a positive whole number of tokens`, param: badLimit }))
       }),
       Effect.flatMap(() => this.resolve(ctx, endpoint)),
-      Effect.flatMap(() => this.admit(ctx)),
-      Effect.flatMap(() => this.dispatch(ctx, endpoint))
+      Effect.flatMap((resolved) => Effect.as(this.admit(ctx), resolved)),
+      Effect.flatMap(({ request, provider }) => this.dispatch(request, provider, endpoint))
     )
   }
 
@@ -227,18 +228,19 @@ export class Pipeline {
     return invalid ? Effect.fail(invalid) : Effect.void
   }
 
-  private resolve(ctx: RequestContext, endpoint: Endpoint): Effect.Effect<void, RelayError> {
+  /** The request's model resolved to its catalog entry and the provider that serves it. */
+  private resolve(ctx: RequestContext, endpoint: Endpoint): Effect.Effect<{ readonly request: ResolvedRequest; readonly provider: ProviderAdapter }, RelayError> {
     const target = this.options.catalog.resolve(ctx.model)
-    if (target === undefined || !this.providers.has(target.provider)) {
+    const provider = target === undefined ? undefined : this.providers.get(target.provider)
+    if (target === undefined || provider === undefined) {
       return Effect.fail(new ModelNotFound({ message: `model ${ctx.model} is not available on this relay` }))
     }
-    ctx.target = target
-    const refused = endpoint.check?.(ctx)
-    return refused ? Effect.fail(refused) : Effect.void
+    const request = Object.assign(ctx, { target })
+    const refused = endpoint.check?.(request)
+    return refused ? Effect.fail(refused) : Effect.succeed({ request, provider })
   }
 
-  private dispatch(ctx: RequestContext, endpoint: Endpoint) {
-    const provider = this.providers.get(ctx.target!.provider)!
+  private dispatch(ctx: ResolvedRequest, provider: ProviderAdapter, endpoint: Endpoint) {
     // The caller's own protocol when the provider speaks it (passthrough), else the first the
     // provider prefers that the endpoint can translate to.
     const own = endpoint.protocol ?? endpoint.surface

@@ -1,17 +1,12 @@
 import type { Effect } from "effect"
 import type { Context as HonoContext, Hono, MiddlewareHandler } from "hono"
 import type { ModelEntry } from "./catalog.ts"
-import type { Account, Caller, Outcome, RequestContext, Surface } from "./context.ts"
-import type { InvalidRequest, RelayError } from "./errors.ts"
-import type { AccountDirectory, CredentialVault, Management, UsageHistory } from "./management.ts"
+import type { Endpoint, Protocol } from "./endpoint.ts"
+import type { Caller, Outcome, RequestContext, Surface } from "./context.ts"
+import type { RelayError } from "./errors.ts"
+import type { Management, ManagementHooks } from "./management.ts"
 import type { CoreServices } from "./services.ts"
 import type { TokenCounter } from "./tokens.ts"
-
-/**
- * The wire protocol an upstream speaks: OpenAI chat completions (and the rest of OpenAI's API),
- * Anthropic Messages, or OpenAI's Responses API, which only OpenAI itself serves.
- */
-export type Protocol = "openai" | "anthropic" | "openai-responses"
 
 export interface UpstreamCall {
   readonly ctx: RequestContext
@@ -98,7 +93,7 @@ export interface RouteKit extends Management {
  * What a plugin does, produced once at start-up by its setup. Every field is optional.
  * Request steps run in config order; settle hooks run in reverse config order.
  */
-export interface PluginHooks {
+export interface PluginHooks extends ManagementHooks {
   /** Says who is calling (sets `ctx.caller`); runs before the model is resolved. */
   readonly authenticate?: (ctx: RequestContext) => Effect.Effect<void, RelayError>
   /** Admits or refuses the request once caller and model are known (limits, balance, credential). */
@@ -108,7 +103,7 @@ export interface PluginHooks {
    * refusal before admission (a malformed body, an unknown model) or the model list. The
    * limiter tells the caller its rate-limit state this way.
    */
-  readonly annotate?: (ctx: RequestContext) => void
+  readonly annotate?: (ctx: RequestContext) => Effect.Effect<void>
   /**
    * Runs exactly once for every request that entered the pipeline, whatever its end: success,
    * an error (also one raised before this plugin's own step ran), or the client going away.
@@ -118,26 +113,11 @@ export interface PluginHooks {
    */
   readonly settle?: (ctx: RequestContext, outcome: Outcome) => Effect.Effect<void, RelayError>
   readonly provider?: ProviderAdapter
+  /** Proxied endpoints it adds to the core's (under `/v1` and `/byok/v1`), through the whole pipeline. */
+  readonly endpoints?: ReadonlyArray<Endpoint>
   readonly routes?: (app: Hono, kit: RouteKit) => void
-  /** Fields this plugin adds to an account's JSON (the billing plugin adds the balance). */
-  readonly accountView?: (account: Account) => Record<string, unknown>
-  /** Looks an account up by id (the plugin that keeps accounts). */
-  readonly findAccount?: (id: string) => Account | undefined
-  /**
-   * Adds credit to an account's balance (the billing plugin). Every door books credit through
-   * it, so it alone checks the input: it answers the refusal, naming the field, with nothing
-   * written, when the amount or the balance it would leave is beyond MONEY_LIMIT_NANO (`amount`)
-   * or the note is too long (`note`); undefined once booked.
-   */
-  readonly credit?: (accountId: string, amount: bigint, note: string | null) => InvalidRequest | undefined
   /** Counts prompt tokens for admission estimates; the first plugin that offers one is used. */
   readonly countTokens?: TokenCounter
-  /** Account and key management (the plugin that keeps accounts); the first one is used. */
-  readonly accounts?: AccountDirectory
-  /** Usage history (the plugin that records usage); the first one is used. */
-  readonly usage?: UsageHistory
-  /** BYOK credential management (the plugin that stores them); the first one is used. */
-  readonly vault?: CredentialVault
   /** Watches every request (metrics). */
   readonly observe?: RequestObserver
   /** Runs after every plugin is set up (the first-run bootstrap). */

@@ -68,8 +68,8 @@ const accountText = (view: AccountJson): string => {
   return pairs.map(([name, value]) => `${name.padEnd(7)}  ${value ?? "-"}`).join("\n")
 }
 
-const findAccount = (manage: Management, id: string) => {
-  const account = manage.findAccount(id)
+const findAccount = async (manage: Management, id: string) => {
+  const account = await manage.findAccount(id)
   if (account === undefined) throw new Error(`no account ${id}`)
   return account
 }
@@ -87,14 +87,15 @@ interface Store {
 
 const COMMANDS = {
   "accounts create": async (args: Parsed, manage: Management): Promise<Output> => {
-    const account = need(manage.accounts, "keeps accounts").create(args.positionals[0]!, option(args, "tier"))
+    const account = await need(manage.accounts, "keeps accounts").create(args.positionals[0]!, option(args, "tier"))
     if (isRelayError(account)) return fail(account)
-    const view = manage.accountView(account) as unknown as AccountJson
+    const view = (await manage.accountView(account)) as unknown as AccountJson
     return { json: view, text: `Created account ${view.id}.\n${accountText(view)}` }
   },
 
   "accounts list": async (_args: Parsed, manage: Management): Promise<Output> => {
-    const views = need(manage.accounts, "keeps accounts").list().map((account) => manage.accountView(account) as unknown as AccountJson)
+    const accounts = await need(manage.accounts, "keeps accounts").list()
+    const views = (await Promise.all(accounts.map(manage.accountView))) as unknown as ReadonlyArray<AccountJson>
     return {
       json: { data: views },
       text: views.length === 0 ? "No accounts." : table(
@@ -105,7 +106,7 @@ const COMMANDS = {
   },
 
   "accounts show": async (args: Parsed, manage: Management): Promise<Output> => {
-    const view = manage.accountView(findAccount(manage, args.positionals[0]!)) as unknown as AccountJson
+    const view = (await manage.accountView(await findAccount(manage, args.positionals[0]!))) as unknown as AccountJson
     return { json: view, text: accountText(view) }
   },
 
@@ -119,7 +120,7 @@ const COMMANDS = {
   },
 
   "keys list": async (args: Parsed, manage: Management): Promise<Output> => {
-    const keys = need(manage.accounts, "keeps accounts").keys(args.positionals[0]!)
+    const keys = await need(manage.accounts, "keeps accounts").keys(args.positionals[0]!)
     if (keys === undefined) throw new Error(`no account ${args.positionals[0]}`)
     return {
       json: { data: keys },
@@ -132,7 +133,7 @@ const COMMANDS = {
 
   "keys revoke": async (args: Parsed, manage: Management): Promise<Output> => {
     const id = args.positionals[0]!
-    if (!need(manage.accounts, "keeps accounts").revokeKey(id)) throw new Error(`no active key ${id}`)
+    if (!(await need(manage.accounts, "keeps accounts").revokeKey(id))) throw new Error(`no active key ${id}`)
     return { json: { id, revoked: true }, text: `Revoked key ${id}.` }
   },
 
@@ -140,10 +141,10 @@ const COMMANDS = {
     const amount = parseUsd(args.positionals[1])
     if (amount === undefined) throw new BadArgument(`amount: ${USD_AMOUNT_RULE}; got "${args.positionals[1]}"`)
     const credit = need(manage.credit, "keeps balances")
-    const account = findAccount(manage, args.positionals[0]!)
-    const refused = credit(account.id, amount, option(args, "note") ?? null)
+    const account = await findAccount(manage, args.positionals[0]!)
+    const refused = await credit(account.id, amount, option(args, "note") ?? null)
     if (refused !== undefined) return fail(refused)
-    const view = manage.accountView(account) as unknown as AccountJson
+    const view = (await manage.accountView(account)) as unknown as AccountJson
     return { json: view, text: `Added ${formatUsd(amount)} USD to ${account.id}; the balance is ${view.balance}.` }
   },
 

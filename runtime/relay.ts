@@ -1,4 +1,4 @@
-import { Layer, ManagedRuntime } from "effect"
+import { Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
 import {
   BodyBudget,
   Catalog,
@@ -19,13 +19,13 @@ import {
   Pipeline,
   RequestGate,
   responses,
-  rocketChat,
   type PluginHooks,
   type ProviderAdapter,
   Sql,
   type SqlShape,
   StoreHealth,
   type StoreHealthState,
+  StoreScope,
   UpstreamHttp,
   type UpstreamHttpShape
 } from "../core/index.ts"
@@ -69,7 +69,9 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
     Layer.succeed(UpstreamHttp, services.http),
     Layer.succeed(Operator, services.operator),
     Layer.succeed(Keyring, services.keyring),
-    Layer.succeed(StoreHealth, services.storeHealth)
+    Layer.succeed(StoreHealth, services.storeHealth),
+    // The plugins' stores live until the runtime is disposed, after the last settle and stop.
+    Layer.effect(StoreScope, Effect.acquireRelease(Scope.make(), (scope) => Scope.close(scope, Exit.void)))
   ))
   const hooks: Array<PluginHooks> = []
   const providers = () => hooks.flatMap((h) => (h.provider ? [h.provider] : []))
@@ -116,7 +118,7 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
   const app = createApp({
     pipeline,
     plugins: hooks,
-    endpoints: [chatCompletions, messages, countTokens, embeddings, imageGenerations, imageEdits, rocketChat, responses],
+    endpoints: [chatCompletions, messages, countTokens, embeddings, imageGenerations, imageEdits, responses, ...hooks.flatMap((h) => h.endpoints ?? [])],
     catalog,
     providers: providers().map((p) => p.name),
     adminKey: config.server.adminKey,

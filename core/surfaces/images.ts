@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import type { RequestContext } from "../context.ts"
+import type { RequestContext, ResolvedRequest } from "../context.ts"
 import type { Endpoint, EndpointLeg } from "../endpoint.ts"
 import { InvalidRequest, type RelayError } from "../errors.ts"
 import { type FormPart, removePart, replacePart } from "../multipart.ts"
@@ -67,9 +67,9 @@ const GPT_IMAGE = /^(?:gpt-image|chatgpt-image)/
  * dropped when it asks for what they give anyway, refused when it asks for URLs, which the
  * relay does not host.
  */
-const responseFormat = (ctx: RequestContext): RelayError | "drop" | undefined => {
+const responseFormat = (ctx: ResolvedRequest): RelayError | "drop" | undefined => {
   const format = ctx.body.response_format
-  if (format === undefined || !GPT_IMAGE.test(ctx.target!.upstreamModel)) return undefined
+  if (format === undefined || !GPT_IMAGE.test(ctx.target.upstreamModel)) return undefined
   if (format === "url") {
     return new InvalidRequest({
       message: "response_format: GPT image models return base64 images (b64_json); the relay does not host image URLs",
@@ -80,10 +80,10 @@ const responseFormat = (ctx: RequestContext): RelayError | "drop" | undefined =>
 }
 
 /** An upload's form, adjusted for the upstream: its model's own name, no response_format. */
-const prepareForm = (ctx: RequestContext, form: ReadonlyArray<FormPart>, drop: boolean) => {
+const prepareForm = (ctx: ResolvedRequest, form: ReadonlyArray<FormPart>, drop: boolean) => {
   const edits: Array<{ part: FormPart; value?: string }> = []
   for (const part of form) {
-    if (part.name === "model" && ctx.target!.upstreamModel !== ctx.model) edits.push({ part, value: ctx.target!.upstreamModel })
+    if (part.name === "model" && ctx.target.upstreamModel !== ctx.model) edits.push({ part, value: ctx.target.upstreamModel })
     if (part.name === "response_format" && drop) edits.push({ part })
   }
   // From the last part back, so each edit leaves the offsets of the earlier ones valid.

@@ -1,14 +1,14 @@
 /** What every endpoint leg shares: preparing the upstream body and answering the client. */
 import { Effect } from "effect"
 import { type ChunkReader, readerOf, streamResponse } from "../chunk-reader.ts"
-import { NO_BYTES, type RequestContext } from "../context.ts"
+import { NO_BYTES, type RequestContext, type ResolvedRequest } from "../context.ts"
 import type { Finish } from "../endpoint.ts"
 import { type RelayError, UpstreamFailed } from "../errors.ts"
 import { topLevelField } from "../json-field.ts"
 import { isJsonSpace, USAGE_KEY } from "../sse/events.ts"
 import { passthrough, type PassthroughHooks, type StreamInspector } from "../sse/passthrough.ts"
 import { type StreamTranslator, translateStream } from "../sse/translate.ts"
-import type { TargetModel } from "../translate/openai-to-anthropic-request.ts"
+import type { TargetModel } from "../translate/wire.ts"
 import { reasons } from "../translate/reasoning.ts"
 import { estimatedUsage, estimateTokens, type Usage } from "../usage.ts"
 import { bytesOf, heldBytesOf, wholeResponse } from "../whole-body.ts"
@@ -30,14 +30,14 @@ export const withHeaders = (ctx: RequestContext, base: Record<string, string>): 
 export const aliased = (ctx: RequestContext): boolean => ctx.target !== undefined && ctx.target.upstreamModel !== ctx.model
 
 /** Sends the upstream its own name for an aliased model. */
-export const useUpstreamModel = (ctx: RequestContext): void => {
-  const target = ctx.target!
+export const useUpstreamModel = (ctx: ResolvedRequest): void => {
+  const target = ctx.target
   if (target.upstreamModel !== ctx.model) ctx.setBodyField("model", target.upstreamModel)
 }
 
 /** The model a translated request is written for. */
-export const translationTarget = (ctx: RequestContext): TargetModel => {
-  const target = ctx.target!
+export const translationTarget = (ctx: ResolvedRequest): TargetModel => {
+  const target = ctx.target
   return {
     model: target.upstreamModel,
     maxOutputTokens: target.entry?.maxOutputTokens,
@@ -46,8 +46,8 @@ export const translationTarget = (ctx: RequestContext): TargetModel => {
 }
 
 /** Lowers a token limit above the catalogued model's output cap to the cap (SPEC section 10). */
-export const capTokens = (ctx: RequestContext, field: string): void => {
-  const cap = ctx.target!.entry?.maxOutputTokens
+export const capTokens = (ctx: ResolvedRequest, field: string): void => {
+  const cap = ctx.target.entry?.maxOutputTokens
   const value = ctx.body[field]
   if (cap !== undefined && typeof value === "number" && value > cap) ctx.setBodyField(field, cap)
 }

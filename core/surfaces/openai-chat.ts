@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import { StateKey } from "../context.ts"
 import type { Endpoint, EndpointLeg } from "../endpoint.ts"
 import { InvalidRequest } from "../errors.ts"
 import { OpenAIUsageTap } from "../sse/usage-tap.ts"
@@ -7,48 +7,14 @@ import { toChatCompletion } from "../translate/anthropic-to-openai-response.ts"
 import { toAnthropicRequest } from "../translate/openai-to-anthropic-request.ts"
 import { estimatedUsage, fromOpenAIUsage } from "../usage.ts"
 import { decodeWith, echoAlias } from "./decode.ts"
+import { ChatCompletionRequest } from "./openai-chat-schema.ts"
 import { capTokens, promptEstimate, respondPassthrough, respondTranslated, translationTarget, useUpstreamModel } from "./legs.ts"
-
-const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
-const optionalNullable = <S extends Schema.Top>(schema: S) => Schema.optional(Schema.NullOr(schema))
-
-const ContentPart = Schema.Struct({ type: Schema.String })
-
-const Message = Schema.Struct({
-  role: Schema.Literals(["system", "developer", "user", "assistant", "tool", "function"]),
-  content: optionalNullable(Schema.Union([Schema.String, Schema.Array(ContentPart)])),
-  tool_calls: Schema.optional(Schema.Array(Schema.Struct({
-    id: Schema.String,
-    type: Schema.String,
-    function: Schema.Struct({ name: Schema.String, arguments: Schema.String })
-  }))),
-  tool_call_id: Schema.optional(Schema.String)
-})
-
-/**
- * The fields of a chat-completions request that the relay relies on. Everything else is the
- * provider's business and travels upstream untouched.
- */
-export const ChatCompletionRequest = Schema.Struct({
-  model: Schema.NonEmptyString,
-  messages: Schema.Array(Message).check(Schema.isMinLength(1)),
-  stream: optionalNullable(Schema.Boolean),
-  stream_options: optionalNullable(Schema.Struct({ include_usage: Schema.optional(Schema.Boolean) })),
-  max_tokens: optionalNullable(PositiveInt),
-  max_completion_tokens: optionalNullable(PositiveInt),
-  n: optionalNullable(PositiveInt),
-  temperature: optionalNullable(Schema.Number),
-  top_p: optionalNullable(Schema.Number),
-  tools: Schema.optional(Schema.Array(Schema.Struct({ type: Schema.String })))
-})
-
-export type ChatCompletionRequest = Schema.Schema.Type<typeof ChatCompletionRequest>
 
 /**
  * Set when the client did not ask for stream usage: the relay gets it from the upstream
  * anyway (asking an OpenAI upstream for it), and keeps it from that client.
  */
-const HIDE_USAGE = Symbol("openai-chat/hide-usage")
+const HIDE_USAGE = new StateKey<true>("openai-chat/hide-usage")
 
 /** Sent when the upstream fails mid-stream: the OpenAI SDK raises a chunk with an `error` key. */
 const OPENAI_FAILURE_EVENT = new TextEncoder().encode(
@@ -67,11 +33,11 @@ export const openAIChatLeg: EndpointLeg = {
     if (options?.include_usage !== true) {
       // Always ask for usage so streams are settled from the upstream's own count.
       ctx.setBodyField("stream_options", { ...options, include_usage: true })
-      ctx.state.set(HIDE_USAGE, true)
+      ctx.set(HIDE_USAGE, true)
     }
   },
   respond(ctx, upstream, finish) {
-    const tap = new OpenAIUsageTap(ctx.state.has(HIDE_USAGE))
+    const tap = new OpenAIUsageTap(ctx.has(HIDE_USAGE))
     return respondPassthrough(ctx, upstream, finish, {
       tap,
       streamUsage: () => tap.usage ?? estimatedUsage(undefined, promptEstimate(ctx), tap.dataEvents),
@@ -89,14 +55,14 @@ export const anthropicChatLeg: EndpointLeg = {
     if (translated instanceof InvalidRequest) return translated
     // Read before the body is replaced: Anthropic always reports usage, the client decides whether it sees it.
     const options = ctx.body.stream_options as { include_usage?: boolean } | null | undefined
-    if (options?.include_usage !== true) ctx.state.set(HIDE_USAGE, true)
+    if (options?.include_usage !== true) ctx.set(HIDE_USAGE, true)
     ctx.body = translated
     ctx.bodyChanged = true
   },
   respond(ctx, upstream, finish) {
     return respondTranslated(ctx, upstream, finish, {
       translator: () =>
-        new AnthropicToOpenAIStream({ model: ctx.model, includeUsage: !ctx.state.has(HIDE_USAGE), promptTokens: promptEstimate(ctx) }),
+        new AnthropicToOpenAIStream({ model: ctx.model, includeUsage: !ctx.has(HIDE_USAGE), promptTokens: promptEstimate(ctx) }),
       translateBody: (body) => toChatCompletion(body, ctx.model),
       failureEvent: OPENAI_FAILURE_EVENT
     })

@@ -1,4 +1,4 @@
-import type { RequestContext } from "../context.ts"
+import { type RequestContext, StateKey } from "../context.ts"
 
 /**
  * Where the Responses surface meets the plugin that keeps responses (`previous_response_id`,
@@ -14,18 +14,18 @@ export interface ResponseKeeper {
   readonly keep: (response: Readonly<Record<string, unknown>>, input: ReadonlyArray<unknown>, upstream: boolean) => void
 }
 
-const KEEPER = Symbol("responses/keeper")
-const CONTINUED = Symbol("responses/continued")
+const KEEPER = new StateKey<ResponseKeeper>("responses/keeper")
+const CONTINUED = new StateKey<string>("responses/continued")
 
 export const setResponseKeeper = (ctx: RequestContext, keeper: ResponseKeeper): void => {
-  ctx.state.set(KEEPER, keeper)
+  ctx.set(KEEPER, keeper)
 }
 
-export const responseKeeper = (ctx: RequestContext): ResponseKeeper | undefined => ctx.state.get(KEEPER) as ResponseKeeper | undefined
+export const responseKeeper = (ctx: RequestContext): ResponseKeeper | undefined => ctx.get(KEEPER)
 
 /** The request continues a kept response whose turns the keeper put into its input. */
 export const setContinued = (ctx: RequestContext, previousId: string): void => {
-  ctx.state.set(CONTINUED, previousId)
+  ctx.set(CONTINUED, previousId)
 }
 
-export const continuedFrom = (ctx: RequestContext): string | undefined => ctx.state.get(CONTINUED) as string | undefined
+export const continuedFrom = (ctx: RequestContext): string | undefined => ctx.get(CONTINUED)

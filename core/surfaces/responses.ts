@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import type { RequestContext } from "../context.ts"
+import { type RequestContext, type ResolvedRequest, StateKey } from "../context.ts"
 import type { Endpoint, EndpointLeg } from "../endpoint.ts"
 import { InvalidRequest } from "../errors.ts"
 import { topLevelField } from "../json-field.ts"
@@ -47,7 +47,7 @@ interface Translation {
   readonly customTools: ReadonlySet<string>
 }
 
-const TRANSLATION = Symbol("responses/translation")
+const TRANSLATION = new StateKey<Translation>("responses/translation")
 
 const FAILED = "the upstream stream failed"
 const encoder = new TextEncoder()
@@ -109,7 +109,7 @@ const prepareTranslated = (
       tool.type === "custom" && typeof tool.name === "string" ? [tool.name] : []
     )
   )
-  ctx.state.set(TRANSLATION, { builder, customTools } satisfies Translation)
+  ctx.set(TRANSLATION, { builder, customTools })
   ctx.body = translated
   ctx.bodyChanged = true
 }
@@ -117,14 +117,14 @@ const prepareTranslated = (
 /** A translated leg's answer: the upstream's stream or body told through the response builder. */
 const translatedLeg = (
   path: string,
-  translate: (ctx: RequestContext) => (body: Record<string, unknown>) => Record<string, unknown> | InvalidRequest,
+  translate: (ctx: ResolvedRequest) => (body: Record<string, unknown>) => Record<string, unknown> | InvalidRequest,
   stream: (translation: Translation, promptTokens: () => number) => StreamTranslator & { usage(): Usage },
   whole: (raw: unknown, builder: ResponseBuilder, customTools: ReadonlySet<string>) => { body: unknown; usage: Usage | undefined }
 ): EndpointLeg => ({
   path,
   prepare: (ctx) => prepareTranslated(ctx, translate(ctx)),
   respond(ctx, upstream, finish) {
-    const translation = ctx.state.get(TRANSLATION) as Translation
+    const translation = ctx.get(TRANSLATION) as Translation
     let failed: Uint8Array | undefined
     return respondTranslated(ctx, upstream, finish, {
       translator: () => stream(translation, promptEstimate(ctx)),

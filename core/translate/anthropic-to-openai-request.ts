@@ -1,7 +1,7 @@
 import { InvalidRequest } from "../errors.ts"
 import { invalidAt } from "../surfaces/schema-error.ts"
 import type { MessagesRequest } from "../surfaces/anthropic-schema.ts"
-import type { TargetModel } from "./openai-to-anthropic-request.ts"
+import type { TargetModel } from "./wire.ts"
 import { openAIEffortOf } from "./reasoning.ts"
 import type { OpenAIToolCall } from "./wire.ts"
 

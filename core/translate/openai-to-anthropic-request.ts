@@ -1,8 +1,8 @@
 import { InvalidRequest } from "../errors.ts"
 import { invalidAt } from "../surfaces/schema-error.ts"
-import type { ChatCompletionRequest } from "../surfaces/openai-chat.ts"
+import type { ChatCompletionRequest } from "../surfaces/openai-chat-schema.ts"
 import { anthropicThinkingOf } from "./reasoning.ts"
-import type { AnthropicBlock } from "./wire.ts"
+import type { AnthropicBlock, TargetModel } from "./wire.ts"
 
 /**
  * The max_tokens of a request for an uncatalogued Claude model that named none: Anthropic
@@ -13,14 +13,6 @@ export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4_096
 /** Anthropic's temperature runs 0 to 1, OpenAI's 0 to 2. */
 export const MAX_ANTHROPIC_TEMPERATURE = 1
 
-export interface TargetModel {
-  /** The name the upstream knows the model by. */
-  readonly model: string
-  /** The catalogued output cap, if any. */
-  readonly maxOutputTokens: number | undefined
-  /** The model reasons: reasoning controls reach it (see `reasoning.ts`). */
-  readonly reasoning: boolean
-}
 
 type Body = ChatCompletionRequest & Record<string, unknown>
 type Part = { readonly type: string; readonly [field: string]: unknown }

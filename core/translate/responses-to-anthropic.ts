@@ -4,14 +4,13 @@ import {
   append,
   DEFAULT_ANTHROPIC_MAX_TOKENS,
   imageSource,
-  type TargetModel,
   thinkOrSample,
   toolInput,
   type Turn
 } from "./openai-to-anthropic-request.ts"
 import { anthropicThinkingOf } from "./reasoning.ts"
 import { contentParts, CUSTOM_INPUT, inputItems, itemKind, jsonSchemaFormat, textOf, toolChoiceOf, toolSpecs } from "./responses-input.ts"
-import type { AnthropicBlock } from "./wire.ts"
+import type { AnthropicBlock, TargetModel } from "./wire.ts"
 
 /** The prefix of a reasoning item's `encrypted_content` that holds Claude's signed thinking. */
 const THINKING_STATE = "rr-thinking:"

@@ -112,3 +112,13 @@ export interface AnthropicEvent {
   readonly usage?: unknown
   readonly error?: { readonly type?: unknown; readonly message?: unknown }
 }
+
+/** The model a translated request is for, as the catalog knows it. */
+export interface TargetModel {
+  /** The name the upstream knows the model by. */
+  readonly model: string
+  /** The catalogued output cap, if any. */
+  readonly maxOutputTokens: number | undefined
+  /** The model reasons: reasoning controls reach it (see `reasoning.ts`). */
+  readonly reasoning: boolean
+}

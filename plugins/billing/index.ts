@@ -1,31 +1,46 @@
-import { Effect } from "effect"
+import { Context, Effect, type Layer } from "effect"
 import {
   type Account,
+  buildStore,
+  ChargeKept,
+  type CoreServices,
   definePlugin,
   emptyUsage,
   formatUsd,
   InsufficientBalance,
   InvalidRequest,
+  Ledger,
   Log,
   type ModelEntry,
   ModelNotFound,
   type RequestContext,
-  Sql,
+  type Reservation,
+  StateKey,
   StoreHealth,
   StoreUnavailable,
   type Usage,
+  type UsageHistory,
+  type UsageRecord,
+  UsageRecords,
   USD_AMOUNT_RULE
 } from "../../core/index.ts"
-import { ChargeKept, makeLedger, type Reservation } from "./ledger.ts"
 import { costOf, percentOf, type Rates, ratesOf } from "./pricing.ts"
 import { billingRoutes } from "./routes.ts"
-import { makeUsageRecords } from "./usage-records.ts"
+import { sqliteBilling } from "./sqlite.ts"
+
+export { sqliteBilling } from "./sqlite.ts"
 
 export interface BillingOptions {
   /** Percent of the list cost charged on BYOK requests (their tokens are otherwise free). */
   readonly byokFeePercent?: number
   /** Output tokens assumed for the worst case when neither request nor catalog caps them. */
   readonly defaultOutputTokens?: number
+  /**
+   * Where balances, the ledger and usage records are kept: implementations of the Ledger and
+   * UsageRecords ports, sharing a store so a charge and its record are written together; the
+   * relay's SQLite store unless given.
+   */
+  readonly store?: Layer.Layer<Ledger | UsageRecords, never, CoreServices>
 }
 
 interface Charge {
@@ -33,7 +48,7 @@ interface Charge {
   readonly reservation: Reservation | undefined
 }
 
-const CHARGE = Symbol("billing/charge")
+const CHARGE = new StateKey<Charge>("billing/charge")
 
 /** Tries at writing kept charges when the relay closes, 100 ms apart. */
 const STOP_ATTEMPTS = 30
@@ -60,33 +75,28 @@ const reservedPromptTokens = (ctx: RequestContext) => Math.ceil(ctx.estimatedPro
 export const billing = (options: BillingOptions = {}) =>
   definePlugin("billing", () =>
     Effect.gen(function*() {
-      const sql = yield* Sql
       const log = yield* Log
       const health = yield* StoreHealth
-      const ledger = makeLedger(sql, {
-        health,
-        report: ({ refused, kept, recovered, dropped }) => {
-          if (refused !== undefined) log.error({ reason: refused, kept }, "the store refuses writes: charges are kept and retried, and requests refused (503) until it takes them")
-          else log.warn({ written: recovered, dropped_free_records: dropped || undefined }, "the store takes writes again: the kept charges are written and requests served")
-        }
-      })
-      const usage = makeUsageRecords(sql)
+      const { ledger, usage } = yield* buildStore(options.store ?? sqliteBilling, (ports) => ({
+        ledger: Context.get(ports, Ledger),
+        usage: Context.get(ports, UsageRecords)
+      }))
       // Reads of money and usage see every settled request: the charges waiting to be written
       // are written first.
-      const committed = <A extends ReadonlyArray<unknown>, R>(read: (...args: A) => R) => (...args: A): R => {
-        ledger.commit()
-        return read(...args)
+      const committed = <A>(read: Effect.Effect<A>) => Effect.runPromise(Effect.andThen(ledger.flush(), read))
+      const reads: UsageHistory = {
+        list: (accountId, limit) => committed(usage.list(accountId, limit)),
+        dailySpend: (accountId, days) => committed(usage.dailySpend(accountId, days))
       }
-      const reads = { list: committed(usage.list), dailySpend: committed(usage.dailySpend) }
       const byokFee = options.byokFeePercent ?? 0
       const defaultOutput = options.defaultOutputTokens ?? 16_384
 
       // The one way credit is booked (admin API, console, command line), so one set of rules.
-      const credit = (accountId: string, amount: bigint, note: string | null): InvalidRequest | undefined => {
+      const credit = async (accountId: string, amount: bigint, note: string | null): Promise<InvalidRequest | undefined> => {
         if (note !== null && note.length > NOTE_MAX_CHARS) {
           return new InvalidRequest({ message: `note: expected at most ${NOTE_MAX_CHARS} characters`, param: "note" })
         }
-        return ledger.credit(accountId, amount, note) ? undefined : new InvalidRequest({ message: `amount: ${USD_AMOUNT_RULE}`, param: "amount" })
+        return (await Effect.runPromise(ledger.credit(accountId, amount, note))) ? undefined : new InvalidRequest({ message: `amount: ${USD_AMOUNT_RULE}`, param: "amount" })
       }
 
       const priceFor = (ctx: RequestContext, cost: bigint) => (ctx.byok ? percentOf(cost, byokFee) : cost)
@@ -112,70 +122,64 @@ export const billing = (options: BillingOptions = {}) =>
           if (!health.writable) {
             return Effect.fail(new StoreUnavailable({ message: `the relay cannot record charges right now (${health.reason}); try again shortly`, retryAfterSeconds: 5 }))
           }
-          let reservation: Reservation | undefined
-          if (rates !== undefined) {
-            const worst = priceFor(ctx, costOf({ ...noUsage, promptTokens: reservedPromptTokens(ctx), ...ctx.outputReservation(defaultOutput) }, rates))
-            if (worst > 0n) {
-              const result = ledger.reserve(account.id, worst)
-              if (!("account" in result)) {
-                return Effect.fail(new InsufficientBalance({
-                  message: `the available balance of $${formatUsd(result.balance - result.reserved)} cannot cover this request's reservation of $${formatUsd(worst)} (its prompt and max_tokens at the model's prices); add credit or lower max_tokens`
-                }))
-              }
-              reservation = result
-            }
+          const worst = rates === undefined ? 0n : priceFor(ctx, costOf({ ...noUsage, promptTokens: reservedPromptTokens(ctx), ...ctx.outputReservation(defaultOutput) }, rates))
+          if (worst === 0n) {
+            ctx.set(CHARGE, { rates, reservation: undefined })
+            return Effect.void
           }
-          const charge: Charge = { rates, reservation }
-          ctx.state.set(CHARGE, charge)
-          return Effect.void
+          return Effect.flatMap(ledger.reserve(account.id, worst), (result) => {
+            if (!("account" in result)) {
+              return Effect.fail(new InsufficientBalance({
+                message: `the available balance of $${formatUsd(result.balance - result.reserved)} cannot cover this request's reservation of $${formatUsd(worst)} (its prompt and max_tokens at the model's prices); add credit or lower max_tokens`
+              }))
+            }
+            ctx.set(CHARGE, { rates, reservation: result })
+            return Effect.void
+          })
         },
 
         settle: (ctx, outcome) => {
           const caller = ctx.caller
           if (caller === undefined) return Effect.void
-          const charge = ctx.state.get(CHARGE) as Charge | undefined
+          const charge = ctx.get(CHARGE)
           const used = outcome.usage ?? noUsage
           const cost = charge?.rates === undefined || outcome.usage === undefined ? 0n : priceFor(ctx, costOf(used, charge.rates))
-          const record = (amount: bigint) =>
-            usage.add({
-              requestId: ctx.id,
-              accountId: caller.account.id,
-              keyId: caller.keyId,
-              createdAt: ctx.createdAt,
-              surface: ctx.route.slice(1).replaceAll("/", "."),
-              model: ctx.model,
-              provider: ctx.target?.provider,
-              byok: ctx.byok,
-              status: outcome.status,
-              usage: used,
-              cost: amount,
-              latencyMs: outcome.latencyMs,
-              ttfbMs: outcome.ttfbMs
-            })
+          const record = (amount: bigint): UsageRecord => ({
+            requestId: ctx.id,
+            accountId: caller.account.id,
+            keyId: caller.keyId,
+            createdAt: ctx.createdAt,
+            surface: ctx.route.slice(1).replaceAll("/", "."),
+            model: ctx.model,
+            provider: ctx.target?.provider,
+            byok: ctx.byok,
+            status: outcome.status,
+            usage: used,
+            cost: amount,
+            latencyMs: outcome.latencyMs,
+            ttfbMs: outcome.ttfbMs
+          })
           // The charge is decided now and written with the others of this turn of the event
           // loop; the settle ends once it is durable, and the end of the answer waits for that.
-          return Effect.suspend(() => {
-            const { charged, committed } = ledger.settle(caller.account.id, charge?.reservation, cost, ctx.id, record)
+          return Effect.flatMap(ledger.settle({ account: caller.account.id, reservation: charge?.reservation, cost, requestId: ctx.id, record }), ({ charged, committed }) => {
             ctx.charged = charged
             if (charged < cost) {
               log.warn({ request_id: ctx.id, account: caller.account.id, cost: formatUsd(cost), charged: formatUsd(charged) }, "charge capped at the balance")
             }
-            return Effect.tryPromise({
-              try: () => committed,
-              catch: (error) => {
-                if (error instanceof ChargeKept) {
-                  return new StoreUnavailable({ message: `the relay cannot record this request's charge right now (${error.reason})`, retryAfterSeconds: 5 })
-                }
-                log.error({ request_id: ctx.id, account: caller.account.id, error: error instanceof Error ? error.name : "unknown" }, "charge could not be written")
-                return new StoreUnavailable({ message: "the relay could not record this request's charge" })
+            return Effect.mapError(committed, (error) => {
+              if (error instanceof ChargeKept) {
+                return new StoreUnavailable({ message: `the relay cannot record this request's charge right now (${error.reason})`, retryAfterSeconds: 5 })
               }
+              const cause = error.cause
+              log.error({ request_id: ctx.id, account: caller.account.id, error: cause instanceof Error ? cause.name : "unknown" }, "charge could not be written")
+              return new StoreUnavailable({ message: "the relay could not record this request's charge" })
             })
           }).pipe(Effect.asVoid)
         },
 
         credit,
 
-        accountView: committed((account: Account) => ({ balance: formatUsd(ledger.balance(account.id).balance) })),
+        accountView: (account: Account) => committed(Effect.map(ledger.read(account.id), ({ balance }) => ({ balance: formatUsd(balance) }))),
 
         usage: reads,
 
@@ -183,15 +187,15 @@ export const billing = (options: BillingOptions = {}) =>
 
         // The charges still waiting are written before the store closes; kept ones get a few
         // more tries, and are named in the log if the store still refuses them.
-        stop: Effect.promise(async () => {
-          ledger.stopRetrying()
+        stop: Effect.gen(function*() {
+          yield* ledger.stopRetrying()
           for (let attempt = 0; attempt < STOP_ATTEMPTS; attempt++) {
-            ledger.commit()
-            ledger.stopRetrying()
-            if (ledger.pending === 0) return
-            await new Promise((resolve) => setTimeout(resolve, 100))
+            yield* ledger.flush()
+            yield* ledger.stopRetrying()
+            if ((yield* ledger.pending()) === 0) return
+            yield* Effect.sleep(100)
           }
-          log.error({ kept: ledger.pending, reason: health.reason }, "closing with charges the store would not take: they are lost")
+          log.error({ kept: yield* ledger.pending(), reason: health.reason }, "closing with charges the store would not take: they are lost")
         })
       }
     }))

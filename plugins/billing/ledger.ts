@@ -1,4 +1,4 @@
-import { migrate, MONEY_LIMIT_NANO, type SqlShape, STORE_LOCKED, StoreHealthState, storeRefusal, withinMoneyLimit } from "../../core/index.ts"
+import { type Balance, ChargeKept, migrate, MONEY_LIMIT_NANO, type Reservation, type SqlShape, STORE_LOCKED, StoreHealthState, storeRefusal, withinMoneyLimit } from "../../core/index.ts"
 
 /**
  * Every account's money, in nano-USD.
@@ -49,17 +49,6 @@ const MIGRATIONS = [
    ALTER TABLE balances DROP COLUMN reserved_nano`
 ]
 
-export interface Balance {
-  readonly balance: bigint
-  /** Held by requests in flight. */
-  readonly reserved: bigint
-}
-
-export interface Reservation {
-  readonly account: string
-  readonly amount: bigint
-}
-
 /** How long admission trusts a balance it read, for writes by other processes. */
 const FRESH_MS = 500
 
@@ -79,22 +68,13 @@ const LOCK_GRACE_MS = 1_000
  */
 const MAX_KEPT_FREE = 10_000
 
-/** A settled request: its charge, decided now, and when it is written. */
+// The money types are the Ledger port's own; named here too, as this is where they are made.
+export { type Balance, ChargeKept, type Reservation } from "../../core/index.ts"
+
+/** A settled request: its charge, decided now, and its write, which rejects with `ChargeKept` while the store refuses it. */
 export interface Settled {
   readonly charged: bigint
-  /**
-   * The amount written (less than `charged` only if the balance fell meanwhile), once durable.
-   * Rejected with `ChargeKept` if the store refuses it: the charge is then kept and written
-   * later, but the request cannot wait for that.
-   */
   readonly committed: Promise<bigint>
-}
-
-/** The store refused a charge for now; it is kept and written once the store takes writes. */
-export class ChargeKept extends Error {
-  constructor(readonly reason: string) {
-    super(`the charge is kept until the store takes writes again: ${reason}`)
-  }
 }
 
 interface Hold extends Reservation {
@@ -344,6 +324,9 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
       const hold: Hold = { account, amount, open: true }
       return hold
     },
+
+    /** Lets a reservation go, charging nothing. */
+    release: (reservation: Reservation): void => release(reservation as Hold),
 
     /**
      * Releases a reservation (if any) and charges `cost`: decided now and held, written at the

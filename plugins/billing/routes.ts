@@ -1,7 +1,6 @@
 import { Schema } from "effect"
 import type { Context, Hono } from "hono"
-import { InvalidRequest, parseUsd, type PluginHooks, type RouteKit, RouteNotFound, strictBodyDecoder, USD_AMOUNT_RULE } from "../../core/index.ts"
-import type { UsageRecords } from "./usage-records.ts"
+import { InvalidRequest, parseUsd, type PluginHooks, type RouteKit, RouteNotFound, strictBodyDecoder, type UsageHistory, USD_AMOUNT_RULE } from "../../core/index.ts"
 
 const decodeCredit = strictBodyDecoder(Schema.Struct({
   amount: Schema.Union([Schema.String, Schema.Number]),
@@ -17,9 +16,9 @@ const limitOf = (c: Context): number | InvalidRequest => {
 }
 
 /** Credits and usage listings: the admin API's and the account's own (SPEC sections 5 and 6). */
-export const billingRoutes = (app: Hono, kit: RouteKit, deps: { credit: NonNullable<PluginHooks["credit"]>; usage: Pick<UsageRecords, "list"> }): void => {
+export const billingRoutes = (app: Hono, kit: RouteKit, deps: { credit: NonNullable<PluginHooks["credit"]>; usage: Pick<UsageHistory, "list"> }): void => {
   app.post("/admin/accounts/:id/credits", async (c) => {
-    const account = kit.findAccount(c.req.param("id"))
+    const account = await kit.findAccount(c.req.param("id"))
     if (account === undefined) return kit.errorResponse(c, new RouteNotFound({ message: `no account ${c.req.param("id")}` }))
     const body = await kit.readJson(c)
     if (body instanceof Error) return kit.errorResponse(c, body)
@@ -27,16 +26,16 @@ export const billingRoutes = (app: Hono, kit: RouteKit, deps: { credit: NonNulla
     if (input instanceof InvalidRequest) return kit.errorResponse(c, input)
     const amount = parseUsd(input.amount)
     if (amount === undefined) return kit.errorResponse(c, new InvalidRequest({ message: `amount: ${USD_AMOUNT_RULE}`, param: "amount" }))
-    const refused = deps.credit(account.id, amount, input.note ?? null)
-    return refused === undefined ? c.json(kit.accountView(account)) : kit.errorResponse(c, refused)
+    const refused = await deps.credit(account.id, amount, input.note ?? null)
+    return refused === undefined ? c.json(await kit.accountView(account)) : kit.errorResponse(c, refused)
   })
 
-  app.get("/admin/accounts/:id/usage", (c) => {
-    const account = kit.findAccount(c.req.param("id"))
+  app.get("/admin/accounts/:id/usage", async (c) => {
+    const account = await kit.findAccount(c.req.param("id"))
     if (account === undefined) return kit.errorResponse(c, new RouteNotFound({ message: `no account ${c.req.param("id")}` }))
     const limit = limitOf(c)
     if (limit instanceof InvalidRequest) return kit.errorResponse(c, limit)
-    return c.json({ data: deps.usage.list(account.id, limit) })
+    return c.json({ data: await deps.usage.list(account.id, limit) })
   })
 
   app.get("/v1/account/usage", async (c) => {
@@ -44,6 +43,6 @@ export const billingRoutes = (app: Hono, kit: RouteKit, deps: { credit: NonNulla
     if (caller instanceof Error) return kit.errorResponse(c, caller)
     const limit = limitOf(c)
     if (limit instanceof InvalidRequest) return kit.errorResponse(c, limit)
-    return c.json({ data: deps.usage.list(caller.account.id, limit) })
+    return c.json({ data: await deps.usage.list(caller.account.id, limit) })
   })
 }

@@ -1,4 +1,6 @@
-import { formatUsd, migrate, type SqlShape, type Usage, type UsageRecordView } from "../../core/index.ts"
+import { formatUsd, migrate, type SqlShape, type UsageRecord, type UsageRecordView } from "../../core/index.ts"
+
+export type { UsageRecord } from "../../core/index.ts"
 
 const MIGRATIONS = [
   `CREATE TABLE usage_records (
@@ -25,22 +27,6 @@ const MIGRATIONS = [
    );
    CREATE INDEX usage_by_account ON usage_records (account_id, seq)`
 ]
-
-export interface UsageRecord {
-  readonly requestId: string
-  readonly accountId: string
-  readonly keyId: string | undefined
-  readonly createdAt: number
-  readonly surface: string
-  readonly model: string
-  readonly provider: string | undefined
-  readonly byok: boolean
-  readonly status: number
-  readonly usage: Usage
-  readonly cost: bigint
-  readonly latencyMs: number
-  readonly ttfbMs: number | undefined
-}
 
 interface Row {
   request_id: string

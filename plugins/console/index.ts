@@ -1,13 +1,17 @@
-import { Effect } from "effect"
-import { definePlugin, randomBase62 } from "../../core/index.ts"
+import { Context, Effect, type Layer } from "effect"
+import { ConsoleSessions, type CoreServices, definePlugin, randomBase62, buildStore } from "../../core/index.ts"
 import { consoleRoutes } from "./routes.tsx"
-import { Sessions } from "./sessions.ts"
+import { memoryConsoleSessions } from "./sessions.ts"
+
+export { memoryConsoleSessions, type SessionOptions } from "./sessions.ts"
 
 export interface ConsoleOptions {
   /** How long a sign-in lasts, in hours. */
   readonly sessionHours?: number
   /** Sessions kept at most (signed-out visitors included); the oldest go first. */
   readonly maxSessions?: number
+  /** Where sessions are kept: a ConsoleSessions port implementation; this process's memory unless given. */
+  readonly sessions?: Layer.Layer<ConsoleSessions, never, CoreServices>
 }
 
 /**
@@ -18,14 +22,17 @@ export interface ConsoleOptions {
  */
 export const webConsole = (options: ConsoleOptions = {}) =>
   definePlugin("console", (info) =>
-    Effect.sync(() => {
-      const sessions = new Sessions({
-        ttlMs: Math.round((options.sessionHours ?? 8) * 3_600_000),
-        anonymousTtlMs: 30 * 60 * 1000,
-        maxSessions: options.maxSessions ?? 10_000,
-        maxSignedOutPerAddress: 32,
-        now: Date.now
-      })
+    Effect.gen(function*() {
+      const sessions = yield* buildStore(
+        options.sessions ?? memoryConsoleSessions({
+          ttlMs: Math.round((options.sessionHours ?? 8) * 3_600_000),
+          anonymousTtlMs: 30 * 60 * 1000,
+          maxSessions: options.maxSessions ?? 10_000,
+          maxSignedOutPerAddress: 32,
+          now: Date.now
+        }),
+        Context.get(ConsoleSessions)
+      )
       return {
         routes: (app, kit) => consoleRoutes(app, { kit, info, sessions, secret: randomBase62(43) })
       }

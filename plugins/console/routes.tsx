@@ -1,4 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import { Effect } from "effect"
 import type { Context, Hono } from "hono"
 import { bodyLimit } from "hono/body-limit"
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie"
@@ -8,12 +9,16 @@ import {
   clientAddress,
   type AccountDirectory,
   type Caller,
+  type ConsoleSessionsShape,
+  type Flash,
   formatUsd,
   InvalidRequest,
   parseUsd,
+  type Principal,
   type RelayInfo,
   type RouteKit,
   secretsEqual,
+  type Session,
   USD_AMOUNT_RULE
 } from "../../core/index.ts"
 import { htmlPage, requestOrigin, STYLESHEET } from "../web/index.ts"
@@ -22,7 +27,6 @@ import { fillDays } from "./chart.tsx"
 import { nanoUsd, summarize } from "./format.ts"
 import { AdminAccountPage, AdminHomePage, MessagePage, SignInPage, type UsageSection, UserPage } from "./pages.tsx"
 import { SCRIPT_PATH, STYLESHEET_PATH } from "./parts.tsx"
-import type { Flash, Principal, Session, Sessions } from "./sessions.ts"
 
 const COOKIE = "relay_console"
 const SPEND_DAYS = 30
@@ -32,7 +36,7 @@ const SESSION_ENDED: Flash = { error: "Your session ended: the API key it signed
 export interface ConsoleDeps {
   readonly kit: RouteKit
   readonly info: RelayInfo
-  readonly sessions: Sessions
+  readonly sessions: ConsoleSessionsShape
   /** Signs the session cookie; made afresh at each start, like the sessions it names. */
   readonly secret: string
 }
@@ -68,18 +72,19 @@ type Visitor =
 /** The web console at `/console`: server-rendered pages, form posts, session cookies. */
 export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   const { kit, info, sessions, secret } = deps
+  const run = Effect.runPromise
 
   const page = (c: Context, body: HtmlEscapedString | Promise<HtmlEscapedString>, status: ContentfulStatusCode = 200) =>
     htmlPage(c, body, status, { "cache-control": "no-store" })
 
   const readSession = async (c: Context): Promise<Session | undefined> => {
     const id = await getSignedCookie(c, secret, COOKIE)
-    return typeof id === "string" ? sessions.get(id) : undefined
+    return typeof id === "string" ? run(sessions.get(id)) : undefined
   }
 
   /** A new session and its cookie: HttpOnly, SameSite=Strict, Secure when reached over https. */
   const startSession = async (c: Context, principal: Principal | undefined, flash?: Flash): Promise<Session> => {
-    const session = sessions.create(principal, clientAddress(c.req.raw), flash)
+    const session = await run(sessions.create(principal, clientAddress(c.req.raw), flash))
     await setSignedCookie(c, COOKIE, session.id, secret, {
       path: "/console",
       httpOnly: true,
@@ -90,13 +95,13 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     return session
   }
 
-  const visitorOf = (session: Session, accounts: AccountDirectory): Visitor => {
+  const visitorOf = async (session: Session, accounts: AccountDirectory): Promise<Visitor> => {
     const principal = session.principal
     if (principal === undefined) return { kind: "anonymous" }
     if (principal.kind === "admin") return principal
-    const caller = accounts.callerForKeyId(principal.keyId)
+    const caller = await accounts.callerForKeyId(principal.keyId)
     if (caller === undefined) {
-      sessions.delete(session.id)
+      await run(sessions.remove(session.id))
       return { kind: "ended" }
     }
     return { kind: "user", caller }
@@ -109,8 +114,8 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     refuse(c, undefined, 503, "Console unavailable", "This relay keeps no accounts (its config has no keys plugin), so there is nothing to sign in to.")
 
   /** Records the outcome for the next page, then sends the browser there (post, redirect, get). */
-  const done = (c: Context, session: Session, flash: Flash, location = "/console") => {
-    session.flash = flash
+  const done = async (c: Context, session: Session, flash: Flash, location = "/console") => {
+    await run(sessions.setFlash(session.id, flash))
     c.header("cache-control", "no-store")
     return c.redirect(location, 303)
   }
@@ -131,7 +136,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     if (session === undefined || !secretsEqual(field(form, "csrf"), session.csrf)) {
       return refuse(c, session, 403, "Form expired", "This form is no longer valid (the session expired or the page was out of date). Open the console again and retry.")
     }
-    const visitor = visitorOf(session, accounts)
+    const visitor = await visitorOf(session, accounts)
     if (visitor.kind === "ended") {
       await startSession(c, undefined, SESSION_ENDED)
       return c.redirect("/console", 303)
@@ -142,10 +147,10 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     return run(c, session, form, visitor as Extract<Visitor, { kind: K }>, accounts)
   }
 
-  const usageOf = (accountId: string): UsageSection | undefined =>
+  const usageOf = async (accountId: string): Promise<UsageSection | undefined> =>
     kit.usage === undefined ? undefined : {
-      records: kit.usage.list(accountId, USAGE_ROWS),
-      spend: fillDays(kit.usage.dailySpend(accountId, SPEND_DAYS), SPEND_DAYS, Date.now())
+      records: await kit.usage.list(accountId, USAGE_ROWS),
+      spend: fillDays(await kit.usage.dailySpend(accountId, SPEND_DAYS), SPEND_DAYS, Date.now())
     }
 
   app.get(STYLESHEET_PATH, (c) => c.body(STYLESHEET, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }))
@@ -156,11 +161,11 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     const accounts = kit.accounts
     if (accounts === undefined) return noAccounts(c)
     let session = await readSession(c)
-    const visitor = session === undefined ? undefined : visitorOf(session, accounts)
+    const visitor = session === undefined ? undefined : await visitorOf(session, accounts)
     if (session === undefined || visitor === undefined || visitor.kind === "ended") {
       session = await startSession(c, undefined, visitor?.kind === "ended" ? SESSION_ENDED : undefined)
     }
-    const flash = sessions.takeFlash(session)
+    const flash = await run(sessions.takeFlash(session.id))
     if (visitor?.kind === "user") {
       const account = visitor.caller.account
       return page(
@@ -168,11 +173,11 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
         <UserPage
           csrf={session.csrf}
           flash={flash}
-          account={summarize(kit.accountView(account))}
-          keys={accounts.keys(account.id) ?? []}
+          account={summarize(await kit.accountView(account))}
+          keys={(await accounts.keys(account.id)) ?? []}
           sessionKeyId={visitor.caller.keyId}
-          usage={usageOf(account.id)}
-          byok={kit.vault === undefined ? undefined : { providers: kit.vault.providers(), credentials: kit.vault.list(account.id) }}
+          usage={await usageOf(account.id)}
+          byok={kit.vault === undefined ? undefined : { providers: kit.vault.providers(), credentials: await kit.vault.list(account.id) }}
         />
       )
     }
@@ -182,7 +187,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
         <AdminHomePage
           csrf={session.csrf}
           flash={flash}
-          accounts={accounts.list().map((account) => summarize(kit.accountView(account)))}
+          accounts={await Promise.all((await accounts.list()).map(async (account) => summarize(await kit.accountView(account))))}
           tiers={Object.keys(info.tiers)}
           defaultTier={info.defaultTier}
         />
@@ -206,7 +211,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
         return done(c, session, { error: "That key is not valid or has been revoked. Check it and try again." })
       }
       // A fresh session id at sign-in: an id planted before it is worth nothing after.
-      sessions.delete(session.id)
+      await run(sessions.remove(session.id))
       await startSession(c, principal, { notice: "Signed in." })
       return c.redirect("/console", 303)
     })
@@ -214,8 +219,8 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
 
   app.post(
     "/console/sign-out",
-    action(["anonymous", "admin", "user"], (c, session) => {
-      sessions.delete(session.id)
+    action(["anonymous", "admin", "user"], async (c, session) => {
+      await run(sessions.remove(session.id))
       deleteCookie(c, COOKIE, { path: "/console" })
       return c.redirect("/console", 303)
     })
@@ -236,8 +241,8 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
 
   app.post(
     "/console/keys/:id/revoke",
-    action(["user"], (c, session, _form, visitor, accounts) => {
-      const revoked = accounts.revokeKey(param(c, "id"), visitor.caller.account.id)
+    action(["user"], async (c, session, _form, visitor, accounts) => {
+      const revoked = await accounts.revokeKey(param(c, "id"), visitor.caller.account.id)
       return done(c, session, revoked ? { notice: "Key revoked." } : { error: "No such active key on your account." }, "/console#keys-title")
     })
   )
@@ -255,9 +260,9 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
 
   app.post(
     "/console/byok/:provider/delete",
-    action(["user"], (c, session, _form, visitor) => {
+    action(["user"], async (c, session, _form, visitor) => {
       const provider = param(c, "provider")
-      const removed = kit.vault?.remove(visitor.caller.account.id, provider) ?? false
+      const removed = (await kit.vault?.remove(visitor.caller.account.id, provider)) ?? false
       return done(c, session, removed ? { notice: `Deleted your ${provider} key.` } : { error: `No ${provider} key is stored.` }, "/console#byok-title")
     })
   )
@@ -270,19 +275,19 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     const accounts = kit.accounts
     if (accounts === undefined) return noAccounts(c)
     const session = await readSession(c)
-    if (session === undefined || visitorOf(session, accounts).kind !== "admin") return c.redirect("/console", 303)
-    const account = kit.findAccount(param(c, "id"))
+    if (session === undefined || (await visitorOf(session, accounts)).kind !== "admin") return c.redirect("/console", 303)
+    const account = await kit.findAccount(param(c, "id"))
     if (account === undefined) return refuse(c, session, 404, "No such account", `There is no account ${param(c, "id")}.`)
     return page(
       c,
       <AdminAccountPage
         csrf={session.csrf}
-        flash={sessions.takeFlash(session)}
-        account={summarize(kit.accountView(account))}
+        flash={await run(sessions.takeFlash(session.id))}
+        account={summarize(await kit.accountView(account))}
         overrides={{ rpm: account.rpm, tpm: account.tpm }}
         tiers={Object.keys(info.tiers)}
-        keys={accounts.keys(account.id) ?? []}
-        usage={usageOf(account.id)}
+        keys={(await accounts.keys(account.id)) ?? []}
+        usage={await usageOf(account.id)}
         credits={kit.credit !== undefined}
       />
     )
@@ -290,8 +295,8 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
 
   app.post(
     "/console/accounts",
-    action(["admin"], (c, session, form, _visitor, accounts) => {
-      const account = accounts.create(field(form, "name"), field(form, "tier") || undefined)
+    action(["admin"], async (c, session, form, _visitor, accounts) => {
+      const account = await accounts.create(field(form, "name"), field(form, "tier") || undefined)
       if (account instanceof Error) return done(c, session, { error: account.message })
       return done(c, session, { notice: `Created account ${account.name}.` }, accountPath(account.id))
     })
@@ -299,25 +304,25 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
 
   app.post(
     "/console/accounts/:id/limits",
-    action(["admin"], (c, session, form, _visitor, accounts) => {
+    action(["admin"], async (c, session, form, _visitor, accounts) => {
       const id = param(c, "id")
       const rpm = limitField(form, "rpm", "Requests per minute")
       const tpm = limitField(form, "tpm", "Tokens per minute")
       if (rpm instanceof InvalidRequest) return done(c, session, { error: rpm.message }, accountPath(id))
       if (tpm instanceof InvalidRequest) return done(c, session, { error: tpm.message }, accountPath(id))
-      const updated = accounts.update(id, { tier: field(form, "tier") || undefined, rpm, tpm })
+      const updated = await accounts.update(id, { tier: field(form, "tier") || undefined, rpm, tpm })
       return done(c, session, updated instanceof Error ? { error: updated.message } : { notice: "Limits saved." }, accountPath(id))
     })
   )
 
   app.post(
     "/console/accounts/:id/credits",
-    action(["admin"], (c, session, form) => {
+    action(["admin"], async (c, session, form) => {
       const id = param(c, "id")
       const amount = parseUsd(field(form, "amount"))
-      if (kit.credit === undefined || kit.findAccount(id) === undefined) return done(c, session, { error: "No such account, or this relay keeps no balances." }, accountPath(id))
+      if (kit.credit === undefined || (await kit.findAccount(id)) === undefined) return done(c, session, { error: "No such account, or this relay keeps no balances." }, accountPath(id))
       if (amount === undefined) return done(c, session, { error: `Amount: ${USD_AMOUNT_RULE}.` }, accountPath(id))
-      const refused = kit.credit(id, amount, field(form, "note") || null)
+      const refused = await kit.credit(id, amount, field(form, "note") || null)
       if (refused !== undefined) return done(c, session, { error: refused.message }, accountPath(id))
       return done(c, session, { notice: `Added ${nanoUsd(amount)} (${formatUsd(amount)} USD).` }, accountPath(id))
     })
@@ -337,9 +342,9 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
 
   app.post(
     "/console/accounts/:id/keys/:keyId/revoke",
-    action(["admin"], (c, session, _form, _visitor, accounts) => {
+    action(["admin"], async (c, session, _form, _visitor, accounts) => {
       const id = param(c, "id")
-      const revoked = accounts.revokeKey(param(c, "keyId"), id)
+      const revoked = await accounts.revokeKey(param(c, "keyId"), id)
       return done(c, session, revoked ? { notice: "Key revoked." } : { error: "No such active key on this account." }, accountPath(id))
     })
   )

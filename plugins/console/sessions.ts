@@ -1,25 +1,10 @@
-import { randomBase62 } from "../../core/index.ts"
+import { Effect, Layer } from "effect"
+import { ConsoleSessions, type Flash, type Principal, randomBase62, type Session } from "../../core/index.ts"
 
-/** Who a session is signed in as. A user is named by account and key id, never by the key. */
-export type Principal =
-  | { readonly kind: "admin" }
-  | { readonly kind: "user"; readonly accountId: string; readonly keyId: string }
+export type { Flash, Principal, Session } from "../../core/index.ts"
 
-/** What the next page shows once: a notice, an error, or a key just issued (its only showing). */
-export interface Flash {
-  readonly notice?: string
-  readonly error?: string
-  readonly issuedKey?: { readonly key: string; readonly prefix: string; readonly name: string | null }
-}
-
-export interface Session {
-  readonly id: string
-  /** Sent back in every form; a POST without it is refused. */
-  readonly csrf: string
-  readonly principal: Principal | undefined
-  readonly expiresAt: number
-  flash: Flash | undefined
-}
+/** A session as kept here: its flash is replaced in place. */
+type HeldSession = { -readonly [K in keyof Session]: Session[K] }
 
 export interface SessionOptions {
   /** Lifetime of a signed-in session. */
@@ -45,8 +30,8 @@ export interface SessionOptions {
  * the safe failure. The browser holds only the (signed) id.
  */
 export class Sessions {
-  private readonly signedIn = new Map<string, Session>()
-  private readonly signedOut = new Map<string, Session>()
+  private readonly signedIn = new Map<string, HeldSession>()
+  private readonly signedOut = new Map<string, HeldSession>()
   /** The signed-out session ids of each address, oldest first (some may have ended since). */
   private readonly signedOutBy = new Map<string, Array<string>>()
 
@@ -62,7 +47,7 @@ export class Sessions {
     for (const [id, session] of sessions) if (session.expiresAt <= now) sessions.delete(id)
     if (principal === undefined) this.makeRoomFor(address)
     while (sessions.size >= this.options.maxSessions) sessions.delete(sessions.keys().next().value!)
-    const session: Session = {
+    const session: HeldSession = {
       id: randomBase62(32),
       csrf: randomBase62(32),
       principal,
@@ -85,7 +70,7 @@ export class Sessions {
     }
   }
 
-  get(id: string): Session | undefined {
+  get(id: string): HeldSession | undefined {
     const session = this.signedIn.get(id) ?? this.signedOut.get(id)
     if (session === undefined || session.expiresAt > this.options.now()) return session
     this.delete(id)
@@ -99,8 +84,34 @@ export class Sessions {
 
   /** Hands out the flash once. */
   takeFlash(session: Session): Flash | undefined {
-    const flash = session.flash
-    session.flash = undefined
+    const held = this.get(session.id)
+    const flash = held?.flash
+    if (held !== undefined) held.flash = undefined
     return flash
   }
+
+  setFlash(id: string, flash: Flash): void {
+    const held = this.get(id)
+    if (held !== undefined) held.flash = flash
+  }
 }
+
+/**
+ * The ConsoleSessions port over sessions in this process's memory: a restart signs everyone
+ * out, and several relay nodes would each know only their own.
+ */
+export const memoryConsoleSessions = (options: SessionOptions): Layer.Layer<ConsoleSessions> =>
+  Layer.sync(ConsoleSessions, () => {
+    const sessions = new Sessions(options)
+    return ConsoleSessions.of({
+      create: (principal, address, flash) => Effect.sync(() => sessions.create(principal, address, flash)),
+      get: (id) => Effect.sync(() => sessions.get(id)),
+      remove: (id) => Effect.sync(() => sessions.delete(id)),
+      setFlash: (id, flash) => Effect.sync(() => sessions.setFlash(id, flash)),
+      takeFlash: (id) =>
+        Effect.sync(() => {
+          const session = sessions.get(id)
+          return session === undefined ? undefined : sessions.takeFlash(session)
+        })
+    })
+  })

@@ -39,24 +39,24 @@ export const adminRoutes = (app: Hono, kit: RouteKit, directory: AccountDirector
         : `credits: ${USD_AMOUNT_RULE}`
       return kit.errorResponse(c, new InvalidRequest({ message, param: "credits" }))
     }
-    const account = directory.create(input.name, input.tier)
+    const account = await directory.create(input.name, input.tier)
     if (account instanceof Error) return kit.errorResponse(c, account)
-    if (credits !== undefined) kit.credit!(account.id, credits, "opening credit")
-    return c.json(kit.accountView(account), 201)
+    if (credits !== undefined) await kit.credit!(account.id, credits, "opening credit")
+    return c.json(await kit.accountView(account), 201)
   })
 
-  app.get("/admin/accounts", (c) => c.json({ data: directory.list().map(kit.accountView) }))
+  app.get("/admin/accounts", async (c) => c.json({ data: await Promise.all((await directory.list()).map(kit.accountView)) }))
 
-  app.get("/admin/accounts/:id", (c) => {
-    const account = kit.findAccount(c.req.param("id"))
-    return account ? c.json(kit.accountView(account)) : kit.errorResponse(c, noAccount(c.req.param("id")))
+  app.get("/admin/accounts/:id", async (c) => {
+    const account = await kit.findAccount(c.req.param("id"))
+    return account ? c.json(await kit.accountView(account)) : kit.errorResponse(c, noAccount(c.req.param("id")))
   })
 
   app.patch("/admin/accounts/:id", async (c) => {
     const input = await decode(c, decodeUpdateAccount)
     if (input instanceof Error) return kit.errorResponse(c, input)
-    const account = directory.update(c.req.param("id"), input)
-    return account instanceof Error ? kit.errorResponse(c, account) : c.json(kit.accountView(account))
+    const account = await directory.update(c.req.param("id"), input)
+    return account instanceof Error ? kit.errorResponse(c, account) : c.json(await kit.accountView(account))
   })
 
   app.post("/admin/accounts/:id/keys", async (c) => {
@@ -66,13 +66,13 @@ export const adminRoutes = (app: Hono, kit: RouteKit, directory: AccountDirector
     return issued instanceof Error ? kit.errorResponse(c, issued) : c.json({ ...issued.info, key: issued.key }, 201)
   })
 
-  app.get("/admin/accounts/:id/keys", (c) => {
-    const keys = directory.keys(c.req.param("id"))
+  app.get("/admin/accounts/:id/keys", async (c) => {
+    const keys = await directory.keys(c.req.param("id"))
     return keys === undefined ? kit.errorResponse(c, noAccount(c.req.param("id"))) : c.json({ data: keys })
   })
 
-  app.delete("/admin/keys/:id", (c) => {
+  app.delete("/admin/keys/:id", async (c) => {
     const id = c.req.param("id")
-    return directory.revokeKey(id) ? c.body(null, 204) : kit.errorResponse(c, new RouteNotFound({ message: `no active key ${id}` }))
+    return (await directory.revokeKey(id)) ? c.body(null, 204) : kit.errorResponse(c, new RouteNotFound({ message: `no active key ${id}` }))
   })
 }

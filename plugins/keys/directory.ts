@@ -1,21 +1,23 @@
+import { Effect } from "effect"
 import {
   type AccountDirectory,
+  type AccountsShape,
   InvalidRequest,
   type KeyInfo,
   type RateTier,
   RouteNotFound,
-  sha256Hex
+  sha256Hex,
+  type StoredKey
 } from "../../core/index.ts"
 import { generateKey, isRelayKeyShape } from "./api-key.ts"
 import type { KeyCache } from "./cache.ts"
-import type { KeyRow, KeyStore } from "./store.ts"
 
 /** The longest account name, in characters once trimmed. */
 const NAME_MAX_CHARS = 200
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
-const keyInfo = (row: KeyRow): KeyInfo => ({
+const keyInfo = (row: StoredKey): KeyInfo => ({
   id: row.id,
   account_id: row.account_id,
   name: row.name,
@@ -25,7 +27,7 @@ const keyInfo = (row: KeyRow): KeyInfo => ({
 })
 
 interface DirectoryDeps {
-  readonly store: KeyStore
+  readonly store: AccountsShape
   readonly cache: KeyCache
   readonly tiers: Readonly<Record<string, RateTier>>
   readonly defaultTier: string
@@ -40,48 +42,49 @@ export const makeDirectory = ({ store, cache, tiers, defaultTier }: DirectoryDep
   const unknownTier = (tier: string) =>
     new InvalidRequest({ message: `tier: unknown tier "${tier}"; configured tiers: ${Object.keys(tiers).join(", ")}`, param: "tier" })
   const noAccount = (id: string) => new RouteNotFound({ message: `no account ${id}` })
+  const run = Effect.runPromise
 
   return {
-    list: () => store.accounts(),
+    list: () => run(store.accounts()),
 
-    create: (name, tier = defaultTier) => {
+    create: async (name, tier = defaultTier) => {
       const trimmed = name.trim()
       if (trimmed.length === 0 || trimmed.length > NAME_MAX_CHARS) {
         return new InvalidRequest({ message: `name: expected 1 to ${NAME_MAX_CHARS} characters, not counting spaces at either end`, param: "name" })
       }
-      return tiers[tier] === undefined ? unknownTier(tier) : store.createAccount(trimmed, tier)
+      return tiers[tier] === undefined ? unknownTier(tier) : run(store.createAccount(trimmed, tier))
     },
 
-    update: (id, changes) => {
+    update: async (id, changes) => {
       // A change that changes nothing is a mistake (a misspelt field, say), not a success.
       if (changes.tier === undefined && changes.rpm === undefined && changes.tpm === undefined) {
         return new InvalidRequest({ message: "nothing to change: expected at least one of tier, rpm, tpm" })
       }
       if (changes.tier !== undefined && tiers[changes.tier] === undefined) return unknownTier(changes.tier)
-      const account = store.updateAccount(id, changes)
+      const account = await run(store.updateAccount(id, changes))
       if (account === undefined) return noAccount(id)
       // Cached callers carry the account: drop them so the change applies to the next request.
       cache.dropWhere((caller) => caller.account.id === id)
       return account
     },
 
-    keys: (accountId) => (store.account(accountId) === undefined ? undefined : store.keys(accountId).map(keyInfo)),
+    keys: async (accountId) => ((await run(store.account(accountId))) === undefined ? undefined : (await run(store.keys(accountId))).map(keyInfo)),
 
     issueKey: async (accountId, name) => {
-      if (store.account(accountId) === undefined) return noAccount(accountId)
+      if ((await run(store.account(accountId))) === undefined) return noAccount(accountId)
       const { key, prefix } = generateKey()
-      return { key, info: keyInfo(store.createKey(accountId, name, { prefix, hash: await sha256Hex(key) })) }
+      return { key, info: keyInfo(await run(store.createKey(accountId, name, { prefix, hash: await sha256Hex(key) }))) }
     },
 
-    revokeKey: (keyId, accountId) => {
-      if (accountId !== undefined && store.key(keyId)?.account_id !== accountId) return false
-      if (!store.revokeKey(keyId)) return false
+    revokeKey: async (keyId, accountId) => {
+      if (accountId !== undefined && (await run(store.key(keyId)))?.account_id !== accountId) return false
+      if (!(await run(store.revokeKey(keyId)))) return false
       cache.dropWhere((caller) => caller.keyId === keyId)
       return true
     },
 
-    callerForKey: async (key) => (isRelayKeyShape(key) ? store.activeByHash(await sha256Hex(key)) : undefined),
+    callerForKey: async (key) => (isRelayKeyShape(key) ? run(store.callerByHash(await sha256Hex(key))) : undefined),
 
-    callerForKeyId: (keyId) => store.activeById(keyId)
+    callerForKeyId: (keyId) => run(store.callerByKeyId(keyId))
   }
 }

@@ -1,10 +1,12 @@
-import { Effect } from "effect"
-import { definePlugin, Operator, type RequestContext, Sql, Unauthorized } from "../../core/index.ts"
+import { Context, Effect, type Layer } from "effect"
+import { Accounts, type CoreServices, definePlugin, effectiveLimits, Operator, type RequestContext, Unauthorized, buildStore } from "../../core/index.ts"
 import { adminRoutes } from "./admin.ts"
 import { keyFromHeaders } from "./api-key.ts"
 import { KeyCache } from "./cache.ts"
 import { makeDirectory } from "./directory.ts"
-import { makeKeyStore } from "./store.ts"
+import { sqliteAccounts } from "./sqlite.ts"
+
+export { sqliteAccounts } from "./sqlite.ts"
 
 export interface KeysOptions {
   /**
@@ -13,6 +15,8 @@ export interface KeysOptions {
    */
   readonly revalidateMs?: number
   readonly cacheSize?: number
+  /** Where accounts and keys are stored: an implementation of the Accounts port; the relay's SQLite store unless given. */
+  readonly store?: Layer.Layer<Accounts, never, CoreServices>
 }
 
 const missingKey = new Unauthorized({
@@ -24,7 +28,7 @@ const invalidKey = new Unauthorized({ message: "invalid or revoked API key" })
 export const keys = (options: KeysOptions = {}) =>
   definePlugin("keys", (info) =>
     Effect.gen(function*() {
-      const store = makeKeyStore(yield* Sql)
+      const store = yield* buildStore(options.store ?? sqliteAccounts, Context.get(Accounts))
       const operator = yield* Operator
       const cache = new KeyCache(options.revalidateMs ?? 500, options.cacheSize ?? 10_000, Date.now)
       const directory = makeDirectory({ store, cache, tiers: info.tiers, defaultTier: info.defaultTier })
@@ -51,26 +55,18 @@ export const keys = (options: KeysOptions = {}) =>
           }
           return lookup(ctx, key)
         },
-        accountView: (account) => {
-          const tier = info.tiers[account.tier]
-          return {
-            id: account.id,
-            name: account.name,
-            tier: account.tier,
-            limits: { rpm: account.rpm ?? tier?.rpm ?? null, tpm: account.tpm ?? tier?.tpm ?? null }
-          }
-        },
-        findAccount: (id) => store.account(id),
+        accountView: async (account) => ({ id: account.id, name: account.name, tier: account.tier, limits: effectiveLimits(info, account) }),
+        findAccount: (id) => Effect.runPromise(store.account(id)),
         accounts: directory,
         routes: (app, kit) => {
           adminRoutes(app, kit, directory)
           app.get("/v1/account", async (c) => {
             const caller = await kit.authenticate(c)
-            return caller instanceof Error ? kit.errorResponse(c, caller) : c.json(kit.accountView(caller.account))
+            return caller instanceof Error ? kit.errorResponse(c, caller) : c.json(await kit.accountView(caller.account))
           })
         },
         start: Effect.gen(function*() {
-          const account = store.createFirstAccount("default", info.defaultTier)
+          const account = yield* store.createFirstAccount("default", info.defaultTier)
           if (account === undefined) return
           const issued = yield* Effect.promise(() => directory.issueKey(account.id, "first-run"))
           if (issued instanceof Error) return

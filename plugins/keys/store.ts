@@ -1,13 +1,6 @@
-import { type Account, migrate, randomBase62, type SqlShape } from "../../core/index.ts"
+import { type AccountUpdate, migrate, randomBase62, type SqlShape, type StoredAccount, type StoredKey } from "../../core/index.ts"
 
-export interface KeyRow {
-  readonly id: string
-  readonly account_id: string
-  readonly name: string | null
-  readonly prefix: string
-  readonly created_at: number
-  readonly revoked_at: number | null
-}
+export type KeyRow = StoredKey
 
 interface AccountRow {
   readonly id: string
@@ -17,8 +10,6 @@ interface AccountRow {
   readonly tpm: number | null
   readonly created_at: number
 }
-
-export type StoredAccount = Account & { readonly createdAt: number }
 
 const MIGRATIONS = [
   `CREATE TABLE accounts (
@@ -101,7 +92,7 @@ export const makeKeyStore = (sql: SqlShape, now: () => number = Date.now) => {
       return toAccount(selectAccount.get<AccountRow>(id)!)
     },
     /** Applies the given changes; `null` clears an override. */
-    updateAccount(id: string, changes: { tier?: string; rpm?: number | null; tpm?: number | null }): StoredAccount | undefined {
+    updateAccount(id: string, changes: AccountUpdate): StoredAccount | undefined {
       const columns = (["tier", "rpm", "tpm"] as const).flatMap((name) =>
         changes[name] === undefined ? [] : [[name, changes[name]] as const])
       if (columns.length > 0) {

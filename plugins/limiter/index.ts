@@ -1,17 +1,17 @@
-import { Effect } from "effect"
-import { definePlugin, RateLimited, type RequestContext, totalTokens } from "../../core/index.ts"
-import { type Limits, MemoryRateWindows, type RateWindows, type TokenTicket, type WindowState } from "./store.ts"
+import { Context, Effect, type Layer } from "effect"
+import { definePlugin, effectiveLimits, type Limits, RateLimited, RateWindows, type RequestContext, StateKey, type TokenTicket, totalTokens, buildStore, type WindowState } from "../../core/index.ts"
+import { memoryRateWindows } from "./store.ts"
 
 export interface LimiterOptions {
   /** Whether tokens of BYOK requests count toward TPM (their requests always count toward RPM). */
   readonly byokTokens?: boolean
   /** Output tokens reserved when neither the request nor the catalog caps them. */
   readonly defaultOutputTokens?: number
-  /** Where the windows live; in memory on this node unless given. */
-  readonly windows?: RateWindows
+  /** Where the windows live: the RateWindows port's implementation, in memory on this node unless given. */
+  readonly windows?: Layer.Layer<RateWindows>
 }
 
-export { MemoryRateWindows, type RateWindows } from "./store.ts"
+export { MemoryRateWindows, memoryRateWindows } from "./store.ts"
 
 interface Reservation {
   readonly account: string
@@ -19,7 +19,7 @@ interface Reservation {
   readonly countsTokens: boolean
 }
 
-const RESERVATION = Symbol("limiter/reservation")
+const RESERVATION = new StateKey<Reservation>("limiter/reservation")
 
 const tokensNeeded = (ctx: RequestContext, defaultOutput: number, limits: Limits) => {
   const prompt = ctx.estimatedPromptTokens()
@@ -59,43 +59,37 @@ const refusal = (reason: "rpm" | "tpm" | "tpm_exceeded_by_request", limits: Limi
  */
 export const limiter = (options: LimiterOptions = {}) =>
   definePlugin("limiter", (info) =>
-    Effect.sync(() => {
-      const windows = options.windows ?? new MemoryRateWindows()
+    Effect.gen(function*() {
+      const windows = yield* buildStore(options.windows ?? memoryRateWindows, Context.get(RateWindows))
       const defaultOutput = options.defaultOutputTokens ?? 4_096
-      const limitsOf = (ctx: RequestContext): Limits | undefined => {
-        const account = ctx.caller?.account
-        if (account === undefined) return undefined
-        const tier = info.tiers[account.tier] ?? info.tiers[info.defaultTier]!
-        return { rpm: account.rpm ?? tier.rpm, tpm: account.tpm ?? tier.tpm }
-      }
-
       return {
         admit: (ctx) => {
-          const limits = limitsOf(ctx)
+          const account = ctx.caller?.account
           // Without an authenticated account there is nobody to count against.
-          if (limits === undefined) return Effect.void
+          if (account === undefined) return Effect.void
+          const limits = effectiveLimits(info, account)
           const countsTokens = !ctx.byok || options.byokTokens !== false
           const needed = countsTokens ? tokensNeeded(ctx, defaultOutput, limits) : 0
-          const account = ctx.caller!.account.id
-          const admission = windows.admit(account, limits, needed, Date.now())
-          setHeaders(ctx, limits, admission.state)
-          if (!admission.admitted) return Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds))
-          const reservation: Reservation = { account, ticket: admission.ticket, countsTokens }
-          ctx.state.set(RESERVATION, reservation)
-          return Effect.void
+          return Effect.flatMap(windows.admit(account.id, limits, needed, Date.now()), (admission) => {
+            setHeaders(ctx, limits, admission.state)
+            if (!admission.admitted) return Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds))
+            const reservation: Reservation = { account: account.id, ticket: admission.ticket, countsTokens }
+            ctx.set(RESERVATION, reservation)
+            return Effect.void
+          })
         },
         annotate: (ctx) => {
-          const limits = limitsOf(ctx)
+          const account = ctx.caller?.account
           // A request refused at admission (by this plugin or one after it) has its headers.
-          if (limits === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return
-          setHeaders(ctx, limits, windows.peek(ctx.caller!.account.id, limits, Date.now()))
+          if (account === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return Effect.void
+          const limits = effectiveLimits(info, account)
+          return Effect.map(windows.peek(account.id, limits, Date.now()), (state) => setHeaders(ctx, limits, state))
         },
-        settle: (ctx, outcome) =>
-          Effect.sync(() => {
-            const reservation = ctx.state.get(RESERVATION) as Reservation | undefined
-            if (reservation === undefined) return
-            const used = reservation.countsTokens && outcome.usage !== undefined ? totalTokens(outcome.usage) : 0
-            windows.reconcile(reservation.account, reservation.ticket, used, Date.now())
-          })
+        settle: (ctx, outcome) => {
+          const reservation = ctx.get(RESERVATION)
+          if (reservation === undefined) return Effect.void
+          const used = reservation.countsTokens && outcome.usage !== undefined ? totalTokens(outcome.usage) : 0
+          return windows.settle(reservation.account, reservation.ticket, used, Date.now())
+        }
       }
     }))

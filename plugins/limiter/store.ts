@@ -1,46 +1,8 @@
+import { Effect, Layer } from "effect"
+import { type Admission, type Limits, RateWindows, type TokenTicket, type WindowState } from "../../core/index.ts"
 import { RequestLog, TokenWindow, WINDOW_MS } from "./window.ts"
 
-export interface Limits {
-  readonly rpm: number
-  readonly tpm: number
-}
-
-/** What a client is told about its windows (SPEC section 4). */
-export interface WindowState {
-  readonly requestsRemaining: number
-  /** Whole seconds until the window frees a request. */
-  readonly resetSeconds: number
-  readonly tokensRemaining: number
-}
-
-/** A reservation of tokens, handed back to `reconcile` with the real count. */
-export interface TokenTicket {
-  readonly second: number
-  readonly tokens: number
-}
-
-export type Admission =
-  | { readonly admitted: true; readonly state: WindowState; readonly ticket: TokenTicket }
-  | {
-    readonly admitted: false
-    readonly state: WindowState
-    /** `tpm_exceeded_by_request`: the request alone needs more than the tier's TPM. */
-    readonly reason: "rpm" | "tpm" | "tpm_exceeded_by_request"
-    readonly retryAfterSeconds: number
-  }
-
-/**
- * Rate windows per account. The plugin sees only this interface, so a shared implementation
- * (Redis, for several relay nodes) can replace the in-memory one without touching it.
- */
-export interface RateWindows {
-  /** Admits one request that may use `tokens`, counting it in both windows, or refuses it. */
-  admit(account: string, limits: Limits, tokens: number, now: number): Admission
-  /** The windows' state, counting nothing: for an answer to a request that was not admitted. */
-  peek(account: string, limits: Limits, now: number): WindowState
-  /** Replaces a reservation with the tokens really used. */
-  reconcile(account: string, ticket: TokenTicket, actualTokens: number, now: number): void
-}
+export type { Admission, Limits, TokenTicket, WindowState } from "../../core/index.ts"
 
 interface AccountWindows {
   readonly requests: RequestLog
@@ -57,7 +19,7 @@ const stateOf = ({ requests, tokens }: AccountWindows, limits: Limits, now: numb
 })
 
 /** Windows of one relay node, in memory. */
-export class MemoryRateWindows implements RateWindows {
+export class MemoryRateWindows {
   private readonly accounts = new Map<string, AccountWindows>()
   private admissions = 0
 
@@ -105,3 +67,13 @@ export class MemoryRateWindows implements RateWindows {
     for (const [account, entry] of this.accounts) if (now - entry.lastUsed > WINDOW_MS) this.accounts.delete(account)
   }
 }
+
+/** The RateWindows port over windows in this process's memory: right for a single relay node. */
+export const memoryRateWindows: Layer.Layer<RateWindows> = Layer.sync(RateWindows, () => {
+  const windows = new MemoryRateWindows()
+  return RateWindows.of({
+    admit: (account, limits, tokens, now) => Effect.sync(() => windows.admit(account, limits, tokens, now)),
+    peek: (account, limits, now) => Effect.sync(() => windows.peek(account, limits, now)),
+    settle: (account, ticket, actualTokens, now) => Effect.sync(() => windows.reconcile(account, ticket, actualTokens, now))
+  })
+})

@@ -1,6 +1,8 @@
-import { Effect, Result, Schema } from "effect"
+import { Context, Effect, type Layer, Result, Schema } from "effect"
 import {
   ByokCredentialMissing,
+  type CoreServices,
+  Credentials,
   type CredentialVault,
   definePlugin,
   Internal,
@@ -10,14 +12,19 @@ import {
   Log,
   type RelayError,
   RouteNotFound,
-  Sql
+  type StoredCredential,
+  buildStore
 } from "../../core/index.ts"
 import { open, seal } from "./seal.ts"
-import { type CredentialRow, makeCredentialStore } from "./store.ts"
+import { sqliteCredentials } from "./sqlite.ts"
+
+export { sqliteCredentials } from "./sqlite.ts"
 
 export interface VaultOptions {
   /** How long a decrypted credential stays in memory; short, so a secret is not kept around. */
   readonly cacheSeconds?: number
+  /** Where sealed credentials are stored: a Credentials port implementation; the relay's SQLite store unless given. */
+  readonly store?: Layer.Layer<Credentials, never, CoreServices>
 }
 
 const PutCredential = Schema.Struct({
@@ -32,10 +39,10 @@ const decodePut = Schema.decodeUnknownResult(PutCredential)
 /** Additional data binding a sealed credential to its account and provider. */
 const contextOf = (account: string, provider: string) => `byok:${account}:${provider}`
 
-const view = (row: CredentialRow) => ({
-  provider: row.provider,
-  key_hint: `...${row.hint}`,
-  created_at: new Date(Number(row.created_at)).toISOString()
+const view = (credential: StoredCredential) => ({
+  provider: credential.provider,
+  key_hint: `...${credential.hint}`,
+  created_at: new Date(credential.createdAt).toISOString()
 })
 
 /**
@@ -47,7 +54,7 @@ const view = (row: CredentialRow) => ({
 export const vault = (options: VaultOptions = {}) =>
   definePlugin("vault", (info) =>
     Effect.gen(function*() {
-      const store = makeCredentialStore(yield* Sql)
+      const store = yield* buildStore(options.store ?? sqliteCredentials, Context.get(Credentials))
       const keyring = yield* Keyring
       const log = yield* Log
       const cacheMs = (options.cacheSeconds ?? 60) * 1000
@@ -61,7 +68,7 @@ export const vault = (options: VaultOptions = {}) =>
         const key = cacheKey(account, provider)
         const hit = cache.get(key)
         if (hit !== undefined && hit.until > Date.now()) return hit.secret
-        const stored = store.get(account, provider)
+        const stored = await Effect.runPromise(store.get(account, provider))
         if (stored === undefined) return undefined
         try {
           const secret = await open(keyring, stored.sealed, contextOf(account, provider))
@@ -76,7 +83,7 @@ export const vault = (options: VaultOptions = {}) =>
       const credentials: CredentialVault = {
         providers: keyedProviders,
 
-        list: (account) => store.list(account).map(view),
+        list: async (account) => (await Effect.runPromise(store.list(account))).map(view),
 
         put: async (account, provider, apiKey) => {
           if (!keyedProviders().includes(provider)) {
@@ -87,12 +94,12 @@ export const vault = (options: VaultOptions = {}) =>
           const secret = input.success.api_key
           const sealed = await seal(keyring, secret, contextOf(account, provider))
           cache.delete(cacheKey(account, provider))
-          return view(store.put(account, provider, sealed, secret.slice(-4)))
+          return view(await Effect.runPromise(store.put(account, provider, sealed, secret.slice(-4))))
         },
 
         remove: (account, provider) => {
           cache.delete(cacheKey(account, provider))
-          return store.delete(account, provider)
+          return Effect.runPromise(store.remove(account, provider))
         },
 
         secretFor: (account, provider, requestId) => credentialFor(requestId, account, provider),
@@ -104,15 +111,15 @@ export const vault = (options: VaultOptions = {}) =>
         rotate: async () => {
           const generated = await keyring.rotate()
           let resealed = 0
-          for (const { row, sealed } of store.all()) {
+          for (const { accountId, provider, sealed } of await Effect.runPromise(store.all())) {
             if (sealed.keyId === keyring.current.id) continue
-            const context = contextOf(row.account_id, row.provider)
+            const context = contextOf(accountId, provider)
             try {
-              store.reseal(row.account_id, row.provider, await seal(keyring, await open(keyring, sealed, context), context))
+              await Effect.runPromise(store.reseal(accountId, provider, await seal(keyring, await open(keyring, sealed, context), context)))
               resealed++
             } catch (error) {
-              log.error({ account: row.account_id, provider: row.provider, error: error instanceof Error ? error.message : String(error) }, "credential could not be re-sealed")
-              return new Internal({ message: `a ${row.provider} credential could not be re-sealed; the old master key is kept` })
+              log.error({ account: accountId, provider, error: error instanceof Error ? error.message : String(error) }, "credential could not be re-sealed")
+              return new Internal({ message: `a ${provider} credential could not be re-sealed; the old master key is kept` })
             }
           }
           await keyring.retire()
@@ -153,14 +160,14 @@ export const vault = (options: VaultOptions = {}) =>
           app.get("/v1/account/byok", async (c) => {
             const caller = await kit.authenticate(c)
             if (caller instanceof Error) return kit.errorResponse(c, caller)
-            return c.json({ data: credentials.list(caller.account.id) })
+            return c.json({ data: await credentials.list(caller.account.id) })
           })
 
           app.delete("/v1/account/byok/:provider", async (c) => {
             const caller = await kit.authenticate(c)
             if (caller instanceof Error) return kit.errorResponse(c, caller)
             const provider = c.req.param("provider")
-            if (!credentials.remove(caller.account.id, provider)) {
+            if (!(await credentials.remove(caller.account.id, provider))) {
               return kit.errorResponse(c, new RouteNotFound({ message: `no ${provider} credential is stored for this account` }))
             }
             return c.body(null, 204)

@@ -1,11 +1,4 @@
-import type { KeyringShape } from "../../core/index.ts"
-
-/** A secret sealed with AES-256-GCM under one master key. */
-export interface Sealed {
-  readonly keyId: string
-  readonly iv: Uint8Array<ArrayBuffer>
-  readonly ciphertext: Uint8Array<ArrayBuffer>
-}
+import type { KeyringShape, Sealed } from "../../core/index.ts"
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()

@@ -1,5 +1,4 @@
-import { migrate, type SqlShape } from "../../core/index.ts"
-import type { Sealed } from "./seal.ts"
+import { migrate, type Sealed, type SqlShape } from "../../core/index.ts"
 
 const MIGRATIONS = [
   `CREATE TABLE byok_credentials (
@@ -24,7 +23,7 @@ export interface CredentialRow {
   readonly created_at: number
 }
 
-const asSealed = (row: CredentialRow): Sealed => ({
+export const asSealed = (row: CredentialRow): Sealed => ({
   keyId: row.key_id,
   iv: new Uint8Array(row.iv),
   ciphertext: new Uint8Array(row.ciphertext)

@@ -2,7 +2,7 @@ import assert from "node:assert/strict"
 import { describe, it } from "node:test"
 import { Cause, Effect, Exit, Result } from "effect"
 import type { ModelEntry } from "../../core/catalog.ts"
-import { RequestContext } from "../../core/context.ts"
+import { RequestContext, type ResolvedRequest } from "../../core/context.ts"
 import type { Endpoint, EndpointLeg, ResponseEnd } from "../../core/endpoint.ts"
 import { InvalidRequest } from "../../core/errors.ts"
 import { anthropicMessagesLeg, messages, openAIMessagesLeg } from "../../core/surfaces/anthropic-messages.ts"
@@ -107,12 +107,12 @@ const prepared = (
 ) => {
   const ctx = makeCtx(endpoint.route, body)
   assert.equal(endpoint.decode(ctx, body), undefined)
-  ctx.target = { id: ctx.model, provider: "p", upstreamModel: target.upstreamModel ?? ctx.model, entry: target.entry }
-  const refused = leg.prepare(ctx)
-  return { ctx, refused }
+  const resolved = Object.assign(ctx, { target: { id: ctx.model, provider: "p", upstreamModel: target.upstreamModel ?? ctx.model, entry: target.entry } })
+  const refused = leg.prepare(resolved)
+  return { ctx: resolved, refused }
 }
 
-const respond = async (leg: EndpointLeg, ctx: RequestContext, upstream: Response) => {
+const respond = async (leg: EndpointLeg, ctx: ResolvedRequest, upstream: Response) => {
   const ends: Array<ResponseEnd> = []
   const exit = await Effect.runPromiseExit(leg.respond(ctx, upstream, async (_, end) => void ends.push(end)))
   return { exit, ends }

@@ -103,14 +103,16 @@ const entry = (fields: Partial<ModelEntry> = {}): ModelEntry => ({ id: "fast", p
 const prepared = (body: Record<string, unknown>, target: { upstreamModel?: string; entry?: ModelEntry } = {}) => {
   const ctx = makeCtx(body)
   assert.equal(chatCompletions.decode(ctx, body), undefined)
-  ctx.target = {
-    id: ctx.model,
-    provider: "openai",
-    upstreamModel: target.upstreamModel ?? ctx.model,
-    entry: target.entry
-  }
-  openAIChatLeg.prepare(ctx)
-  return ctx
+  const resolved = Object.assign(ctx, {
+    target: {
+      id: ctx.model,
+      provider: "openai",
+      upstreamModel: target.upstreamModel ?? ctx.model,
+      entry: target.entry
+    }
+  })
+  openAIChatLeg.prepare(resolved)
+  return resolved
 }
 
 describe("openAIChatLeg.prepare", () => {

@@ -2,9 +2,10 @@ import assert from "node:assert/strict"
 import { describe, it } from "node:test"
 import { InvalidRequest } from "../../core/errors.ts"
 import type { MessagesRequest } from "../../core/surfaces/anthropic-schema.ts"
-import type { ChatCompletionRequest } from "../../core/surfaces/openai-chat.ts"
+import type { ChatCompletionRequest } from "../../core/surfaces/openai-chat-schema.ts"
 import { toOpenAIRequest } from "../../core/translate/anthropic-to-openai-request.ts"
-import { DEFAULT_ANTHROPIC_MAX_TOKENS, type TargetModel, toAnthropicRequest } from "../../core/translate/openai-to-anthropic-request.ts"
+import { DEFAULT_ANTHROPIC_MAX_TOKENS, toAnthropicRequest } from "../../core/translate/openai-to-anthropic-request.ts"
+import type { TargetModel } from "../../core/translate/wire.ts"
 
 type ChatBody = ChatCompletionRequest & Record<string, unknown>
 type MessagesBody = MessagesRequest & Record<string, unknown>

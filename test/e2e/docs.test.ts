@@ -56,6 +56,13 @@ describe("docs page: served by the relay from its running config", () => {
     assert.match(html, /href="\/console"/, "links the console, which this relay serves")
   })
 
+  it("neither serves nor advertises RocketAIRoom's /v1/chat, whose plugin this relay lacks", async () => {
+    const html = await (await fetch(`${relay.url}/docs`)).text()
+    assert.doesNotMatch(html, /<code>\/v1\/chat<\/code>/)
+    const refused = await fetch(`${relay.url}/v1/chat`, { method: "POST", body: "{}" })
+    assert.equal(refused.status, 404)
+  })
+
   it("fills the examples with the origin the reader reached it at, escaped", async () => {
     const direct = await (await fetch(`${relay.url}/docs`)).text()
     assert.match(direct, new RegExp(`curl ${relay.url}/v1/chat/completions`))

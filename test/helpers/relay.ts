@@ -50,7 +50,8 @@ const spawnRelay = (env: Record<string, string | undefined>, options: Pick<Start
     : { command: "/bin/sh", args: ["-c", `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`, relay.command, ...relay.args] }
   return spawn(command, args, {
     cwd: options.cwd ?? ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    // RELAY_TEST_PORTS: which stores the relay's plugins use (test/fixtures/test-ports.ts).
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, RELAY_TEST_PORTS: process.env.RELAY_TEST_PORTS, ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
 }

@@ -1,7 +1,4 @@
-import type { RequestContext } from "../context.ts"
-import type { Endpoint } from "../endpoint.ts"
-import { InvalidRequest } from "../errors.ts"
-import { chatCompletions } from "./openai-chat.ts"
+import { chatCompletions, type Endpoint, InvalidRequest, type RequestContext } from "../../core/index.ts"
 
 /**
  * The RocketAIRoom Chat API refuses a `max_tokens` above the model's cap with a 400, where the

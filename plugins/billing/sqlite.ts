@@ -1,0 +1,47 @@
+import { Context, Effect, Layer } from "effect"
+import { ChargeFailed, ChargeKept, Ledger, Log, Sql, StoreHealth, UsageRecords } from "../../core/index.ts"
+import { makeLedger } from "./ledger.ts"
+import { makeUsageRecords } from "./usage-records.ts"
+
+/**
+ * The ledger and the usage records in the relay's SQLite store, sharing it so that a charge
+ * and its record are one transaction. Reservations and recently read balances are kept in
+ * this process's memory (see ledger.ts), so each answer is computed in place.
+ */
+export const sqliteBilling: Layer.Layer<Ledger | UsageRecords, never, Sql | Log | StoreHealth> = Layer.effectContext(
+  Effect.gen(function*() {
+    const sql = yield* Sql
+    const log = yield* Log
+    const usage = makeUsageRecords(sql)
+    const ledger = makeLedger(sql, {
+      health: yield* StoreHealth,
+      report: ({ refused, kept, recovered, dropped }) => {
+        if (refused !== undefined) log.error({ reason: refused, kept }, "the store refuses writes: charges are kept and retried, and requests refused (503) until it takes them")
+        else log.warn({ written: recovered, dropped_free_records: dropped || undefined }, "the store takes writes again: the kept charges are written and requests served")
+      }
+    })
+    return Context.make(Ledger, Ledger.of({
+      read: (account) => Effect.sync(() => ledger.balance(account)),
+      reserve: (account, amount) => Effect.sync(() => ledger.reserve(account, amount)),
+      release: (reservation) => Effect.sync(() => ledger.release(reservation)),
+      settle: ({ account, reservation, cost, requestId, record }) =>
+        Effect.sync(() => {
+          const { charged, committed } = ledger.settle(account, reservation, cost, requestId, (charged) => usage.add(record(charged)))
+          // Its refusal may come before anyone waits on it (the caller is a turn of the event
+          // loop away, or never waits): it must not count as an unhandled rejection meanwhile.
+          committed.catch(() => undefined)
+          return {
+            charged,
+            committed: Effect.tryPromise({ try: () => committed, catch: (error) => (error instanceof ChargeKept ? error : new ChargeFailed(error)) })
+          }
+        }),
+      credit: (account, amount, note) => Effect.sync(() => ledger.credit(account, amount, note)),
+      flush: () => Effect.sync(ledger.commit),
+      pending: () => Effect.sync(() => ledger.pending),
+      stopRetrying: () => Effect.sync(ledger.stopRetrying)
+    })).pipe(Context.add(UsageRecords, UsageRecords.of({
+      list: (accountId, limit) => Effect.sync(() => usage.list(accountId, limit)),
+      dailySpend: (accountId, days) => Effect.sync(() => usage.dailySpend(accountId, days))
+    })))
+  })
+)

@@ -1,0 +1,133 @@
+import assert from "node:assert/strict"
+import { Effect } from "effect"
+import { emptyUsage, type LedgerShape, MONEY_LIMIT_NANO, type Reservation, type UsageRecord, type UsageRecordsShape } from "../../core/index.ts"
+import { type ContractCase, run } from "./contract.ts"
+
+/** The ledger and the usage records it writes, from one store. */
+export interface Billing {
+  readonly ledger: LedgerShape
+  readonly usage: UsageRecordsShape
+}
+
+const isReservation = (value: unknown): value is Reservation => typeof value === "object" && value !== null && "account" in value
+
+const record = (requestId: string, account: string, createdAt = Date.now()) => (charged: bigint): UsageRecord => ({
+  requestId,
+  accountId: account,
+  keyId: "key_1",
+  createdAt,
+  surface: "v1.chat.completions",
+  model: "m",
+  provider: "p",
+  byok: false,
+  status: 200,
+  usage: { ...emptyUsage, promptTokens: 10, completionTokens: 5, source: "upstream" },
+  cost: charged,
+  latencyMs: 12.5,
+  ttfbMs: undefined
+})
+
+const settle = async (ledger: LedgerShape, account: string, reservation: Reservation | undefined, cost: bigint, requestId: string) => {
+  const settled = await run(ledger.settle({ account, reservation, cost, requestId, record: record(requestId, account) }))
+  return { charged: settled.charged, written: await run(settled.committed) }
+}
+
+/** The Ledger and UsageRecords ports' contract: `make` answers a fresh, empty store each time. */
+export const billingContract = (make: () => Promise<Billing>): ReadonlyArray<ContractCase> => [
+  {
+    name: "an account never credited has nothing, and credits and corrections add up",
+    run: async () => {
+      const { ledger } = await make()
+      assert.deepEqual(await run(ledger.read("a")), { balance: 0n, reserved: 0n })
+      assert.equal(await run(ledger.credit("a", 5_000n, "top-up")), true)
+      assert.equal(await run(ledger.credit("a", -1_000n, null)), true)
+      assert.deepEqual(await run(ledger.read("a")), { balance: 4_000n, reserved: 0n })
+    }
+  },
+  {
+    name: "a credit past the money limit is refused and writes nothing",
+    run: async () => {
+      const { ledger } = await make()
+      assert.equal(await run(ledger.credit("a", MONEY_LIMIT_NANO, null)), true)
+      assert.equal(await run(ledger.credit("a", 1n, null)), false)
+      assert.equal(await run(ledger.credit("b", MONEY_LIMIT_NANO + 1n, null)), false)
+      assert.deepEqual(await run(ledger.read("a")), { balance: MONEY_LIMIT_NANO, reserved: 0n })
+      assert.deepEqual(await run(ledger.read("b")), { balance: 0n, reserved: 0n })
+    }
+  },
+  {
+    name: "a reservation holds money until it is released; one the balance cannot cover is refused with the balance",
+    run: async () => {
+      const { ledger } = await make()
+      await run(ledger.credit("a", 100n, null))
+      const held = await run(ledger.reserve("a", 60n))
+      assert.ok(isReservation(held))
+      assert.deepEqual(await run(ledger.read("a")), { balance: 100n, reserved: 60n })
+      assert.deepEqual(await run(ledger.reserve("a", 50n)), { balance: 100n, reserved: 60n })
+      await run(ledger.release(held))
+      assert.deepEqual(await run(ledger.read("a")), { balance: 100n, reserved: 0n })
+      assert.ok(isReservation(await run(ledger.reserve("a", 100n))))
+    }
+  },
+  {
+    name: "reservations made at once never together overdraw",
+    run: async () => {
+      const { ledger } = await make()
+      await run(ledger.credit("a", 10n, null))
+      const results = await run(Effect.all(Array.from({ length: 8 }, () => ledger.reserve("a", 3n)), { concurrency: "unbounded" }))
+      assert.equal(results.filter(isReservation).length, 3)
+      assert.deepEqual(await run(ledger.read("a")), { balance: 10n, reserved: 9n })
+    }
+  },
+  {
+    name: "a settle charges the cost in place of the reservation, with its usage record, once durable",
+    run: async () => {
+      const { ledger, usage } = await make()
+      await run(ledger.credit("a", 1_000n, null))
+      const held = await run(ledger.reserve("a", 400n))
+      assert.ok(isReservation(held))
+      assert.deepEqual(await settle(ledger, "a", held, 250n, "req_1"), { charged: 250n, written: 250n })
+      assert.deepEqual(await run(ledger.read("a")), { balance: 750n, reserved: 0n })
+      const [view] = await run(usage.list("a", 10))
+      assert.deepEqual([view?.id, view?.cost, view?.prompt_tokens, view?.completion_tokens, view?.status], ["req_1", "0.000000250", 10, 5, 200])
+      assert.equal(await run(ledger.pending()), 0)
+    }
+  },
+  {
+    name: "a charge stops at what the balance has beyond others' holds, and a free request still leaves its record",
+    run: async () => {
+      const { ledger, usage } = await make()
+      await run(ledger.credit("a", 100n, null))
+      const other = await run(ledger.reserve("a", 30n))
+      assert.ok(isReservation(other))
+      assert.deepEqual(await settle(ledger, "a", undefined, 500n, "req_1"), { charged: 70n, written: 70n })
+      assert.deepEqual(await settle(ledger, "a", undefined, 0n, "req_2"), { charged: 0n, written: 0n })
+      assert.deepEqual(await run(ledger.read("a")), { balance: 30n, reserved: 30n })
+      assert.deepEqual((await run(usage.list("a", 10))).map((view) => [view.id, view.cost]), [["req_2", "0.000000000"], ["req_1", "0.000000070"]])
+    }
+  },
+  {
+    name: "settles made at once charge each its own cost",
+    run: async () => {
+      const { ledger } = await make()
+      await run(ledger.credit("a", 1_000n, null))
+      const settled = await Promise.all(Array.from({ length: 5 }, (_, i) => settle(ledger, "a", undefined, 100n, `req_${i}`)))
+      assert.deepEqual(settled.map((s) => s.written), [100n, 100n, 100n, 100n, 100n])
+      await run(ledger.flush())
+      assert.deepEqual(await run(ledger.read("a")), { balance: 500n, reserved: 0n })
+    }
+  },
+  {
+    name: "usage lists an account's newest records first, up to the limit, and its spend per day",
+    run: async () => {
+      const { ledger, usage } = await make()
+      await run(ledger.credit("a", 1_000n, null))
+      for (const [i, cost] of [10n, 20n, 30n].entries()) await settle(ledger, "a", undefined, cost, `req_${i}`)
+      await settle(ledger, "b", undefined, 0n, "req_other")
+      assert.deepEqual((await run(usage.list("a", 2))).map((view) => view.id), ["req_2", "req_1"])
+      const today = new Date().toISOString().slice(0, 10)
+      assert.deepEqual(await run(usage.dailySpend("a", 7)), [{ day: today, cost: 60n }])
+      assert.deepEqual(await run(usage.list("c", 5)), [])
+    }
+  }
+]

@@ -1,0 +1,191 @@
+import { Context, Effect, Layer } from "effect"
+import {
+  Accounts,
+  type Balance,
+  type Caller,
+  Credentials,
+  formatUsd,
+  Ledger,
+  type Reservation,
+  randomBase62,
+  type StoredAccount,
+  type StoredCredential,
+  type StoredKey,
+  type UsageRecord,
+  UsageRecords,
+  type UsageRecordView,
+  withinMoneyLimit
+} from "../../core/index.ts"
+
+/**
+ * Stores written apart from the relay's own, from the ports' contracts alone, that keep
+ * everything in memory and answer every call a moment later (as a store a network away
+ * would): the contract suites hold them to the same behaviour as the shipped ones, so the
+ * suites, not the SQLite code, say what a port promises.
+ */
+const later = <A>(answer: () => A): Effect.Effect<A> => Effect.andThen(Effect.sleep(1), Effect.sync(answer))
+
+export const memoryAccounts: Layer.Layer<Accounts> = Layer.sync(Accounts, () => {
+  const accounts = new Map<string, StoredAccount>()
+  const keys = new Map<string, StoredKey & { readonly hash: string }>()
+  const callerOf = (key: (StoredKey & { readonly hash: string }) | undefined): Caller | undefined => {
+    const account = key === undefined || key.revoked_at !== null ? undefined : accounts.get(key.account_id)
+    return key === undefined || account === undefined ? undefined : { keyId: key.id, account }
+  }
+  const create = (name: string, tier: string): StoredAccount => {
+    const account = { id: `acct_${randomBase62(16)}`, name, tier, rpm: null, tpm: null, createdAt: Date.now() }
+    accounts.set(account.id, account)
+    return account
+  }
+  const shown = ({ hash: _, ...key }: StoredKey & { readonly hash: string }): StoredKey => key
+  return Accounts.of({
+    account: (id) => later(() => accounts.get(id)),
+    accounts: () => later(() => [...accounts.values()]),
+    createAccount: (name, tier) => later(() => create(name, tier)),
+    createFirstAccount: (name, tier) => later(() => (accounts.size === 0 ? create(name, tier) : undefined)),
+    updateAccount: (id, changes) =>
+      later(() => {
+        const account = accounts.get(id)
+        if (account === undefined) return undefined
+        const updated = {
+          ...account,
+          tier: changes.tier ?? account.tier,
+          rpm: changes.rpm === undefined ? account.rpm : changes.rpm,
+          tpm: changes.tpm === undefined ? account.tpm : changes.tpm
+        }
+        accounts.set(id, updated)
+        return updated
+      }),
+    createKey: (accountId, name, { prefix, hash }) =>
+      later(() => {
+        const key = { id: `key_${randomBase62(16)}`, account_id: accountId, name, prefix, hash, created_at: Date.now(), revoked_at: null }
+        keys.set(key.id, key)
+        return shown(key)
+      }),
+    keys: (accountId) => later(() => [...keys.values()].filter((key) => key.account_id === accountId).map(shown)),
+    key: (id) =>
+      later(() => {
+        const key = keys.get(id)
+        return key === undefined ? undefined : shown(key)
+      }),
+    revokeKey: (id) =>
+      later(() => {
+        const key = keys.get(id)
+        if (key === undefined || key.revoked_at !== null) return false
+        keys.set(id, { ...key, revoked_at: Date.now() })
+        return true
+      }),
+    callerByHash: (hash) => later(() => callerOf([...keys.values()].find((key) => key.hash === hash))),
+    callerByKeyId: (keyId) => later(() => callerOf(keys.get(keyId)))
+  })
+})
+
+const DAY_MS = 86_400_000
+
+const view = (record: UsageRecord): UsageRecordView => ({
+  id: record.requestId,
+  created_at: new Date(record.createdAt).toISOString(),
+  surface: record.surface,
+  model: record.model,
+  provider: record.provider ?? null,
+  byok: record.byok,
+  status: record.status,
+  prompt_tokens: record.usage.promptTokens,
+  completion_tokens: record.usage.completionTokens,
+  cached_tokens: record.usage.cachedTokens,
+  cache_write_tokens: record.usage.cacheWriteTokens,
+  image_input_tokens: record.usage.imageInputTokens,
+  image_output_tokens: record.usage.imageOutputTokens,
+  cost: formatUsd(record.cost),
+  usage_source: record.usage.source,
+  latency_ms: record.latencyMs,
+  ttfb_ms: record.ttfbMs ?? null
+})
+
+/** Balances, holds and usage records in memory: every write is durable at once. */
+export const memoryBilling: Layer.Layer<Ledger | UsageRecords> = Layer.effectContext(Effect.sync(() => {
+  const balances = new Map<string, bigint>()
+  const held = new Map<string, bigint>()
+  const records: Array<UsageRecord> = []
+  const balanceOf = (account: string) => balances.get(account) ?? 0n
+  const heldBy = (account: string) => held.get(account) ?? 0n
+  const hold = (account: string, delta: bigint) => held.set(account, heldBy(account) + delta)
+  const open = new WeakSet<Reservation>()
+  const release = (reservation: Reservation | undefined) => {
+    if (reservation === undefined || !open.has(reservation)) return
+    open.delete(reservation)
+    hold(reservation.account, -reservation.amount)
+  }
+  const ledger = Ledger.of({
+    read: (account) => later((): Balance => ({ balance: balanceOf(account), reserved: heldBy(account) })),
+    reserve: (account, amount) =>
+      later(() => {
+        const balance = balanceOf(account)
+        const reserved = heldBy(account)
+        if (balance - reserved < amount) return { balance, reserved }
+        const reservation = { account, amount }
+        open.add(reservation)
+        hold(account, amount)
+        return reservation
+      }),
+    release: (reservation) => later(() => release(reservation)),
+    settle: ({ account, reservation, cost, record }) =>
+      later(() => {
+        release(reservation)
+        const available = balanceOf(account) - heldBy(account)
+        const charged = cost <= available ? cost : available > 0n ? available : 0n
+        balances.set(account, balanceOf(account) - charged)
+        records.push(record(charged))
+        return { charged, committed: Effect.succeed(charged) }
+      }),
+    credit: (account, amount) =>
+      later(() => {
+        const next = balanceOf(account) + amount
+        if (!withinMoneyLimit(amount) || !withinMoneyLimit(next)) return false
+        balances.set(account, next)
+        return true
+      }),
+    flush: () => later(() => undefined),
+    pending: () => later(() => 0),
+    stopRetrying: () => later(() => undefined)
+  })
+  const usage = UsageRecords.of({
+    list: (accountId, limit) => later(() => records.filter((r) => r.accountId === accountId).reverse().slice(0, limit).map(view)),
+    dailySpend: (accountId, days) =>
+      later(() => {
+        const since = (Math.floor(Date.now() / DAY_MS) - days + 1) * DAY_MS
+        const perDay = new Map<string, bigint>()
+        for (const record of records) {
+          if (record.accountId !== accountId || record.createdAt < since) continue
+          const day = new Date(Math.floor(record.createdAt / DAY_MS) * DAY_MS).toISOString().slice(0, 10)
+          perDay.set(day, (perDay.get(day) ?? 0n) + record.cost)
+        }
+        return [...perDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, cost]) => ({ day, cost }))
+      })
+  })
+  return Context.make(Ledger, ledger).pipe(Context.add(UsageRecords, usage))
+}))
+
+/** Sealed credentials in memory, one per account and provider. */
+export const memoryCredentials: Layer.Layer<Credentials> = Layer.sync(Credentials, () => {
+  const stored = new Map<string, StoredCredential>()
+  const keyOf = (accountId: string, provider: string) => `${accountId}\u0000${provider}`
+  return Credentials.of({
+    put: (accountId, provider, sealed, hint) =>
+      later(() => {
+        const credential = { accountId, provider, sealed, hint, createdAt: Date.now() }
+        stored.set(keyOf(accountId, provider), credential)
+        return credential
+      }),
+    get: (accountId, provider) => later(() => stored.get(keyOf(accountId, provider))),
+    list: (accountId) =>
+      later(() => [...stored.values()].filter((c) => c.accountId === accountId).sort((a, b) => a.provider.localeCompare(b.provider))),
+    all: () => later(() => [...stored.values()]),
+    reseal: (accountId, provider, sealed) =>
+      later(() => {
+        const credential = stored.get(keyOf(accountId, provider))
+        if (credential !== undefined) stored.set(keyOf(accountId, provider), { ...credential, sealed })
+      }),
+    remove: (accountId, provider) => later(() => stored.delete(keyOf(accountId, provider)))
+  })
+})

@@ -1,0 +1,83 @@
+import { Effect, Layer } from "effect"
+import { Accounts, ConsoleSessions, Credentials, Ledger, RateWindows, type SqlShape, UsageRecords } from "../../core/index.ts"
+import { sqliteBilling } from "../../plugins/billing/index.ts"
+import { memoryConsoleSessions } from "../../plugins/console/index.ts"
+import { sqliteAccounts } from "../../plugins/keys/index.ts"
+import { memoryRateWindows } from "../../plugins/limiter/index.ts"
+import { sqliteCredentials } from "../../plugins/vault/index.ts"
+import { accountsContract } from "./accounts.contract.ts"
+import { billingContract } from "./billing.contract.ts"
+import { consoleSessionsContract, type TestClock } from "./console-sessions.contract.ts"
+import { build, type ContractCase, type ImplementationLayer, servicesOver } from "./contract.ts"
+import { credentialsContract } from "./credentials.contract.ts"
+import { delayed } from "./delayed.ts"
+import { memoryAccounts, memoryBilling, memoryCredentials } from "./memory.ts"
+import { rateWindowsContract } from "./rate-windows.contract.ts"
+
+/** One implementation of every port, each as a Layer over the runtime's services. */
+export interface Implementations {
+  readonly accounts: ImplementationLayer<Accounts>
+  readonly billing: ImplementationLayer<Ledger | UsageRecords>
+  readonly credentials: ImplementationLayer<Credentials>
+  readonly rateWindows: ImplementationLayer<RateWindows>
+  readonly consoleSessions: (clock: TestClock) => ImplementationLayer<ConsoleSessions>
+}
+
+/** The relay's own implementations of every port, as each plugin provides them by default. */
+const shipped: Implementations = {
+  accounts: sqliteAccounts,
+  billing: sqliteBilling,
+  credentials: sqliteCredentials,
+  rateWindows: memoryRateWindows,
+  consoleSessions: (clock: TestClock) =>
+    memoryConsoleSessions({ ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now })
+}
+
+const kit = { Effect, Layer }
+
+/** The same implementations, each behind a delay (a stand-in for a store a network away). */
+const delayedToo: Implementations = {
+  accounts: delayed(kit, Accounts, shipped.accounts),
+  billing: delayed(kit, Ledger, delayed(kit, UsageRecords, shipped.billing)),
+  credentials: delayed(kit, Credentials, shipped.credentials),
+  rateWindows: delayed(kit, RateWindows, shipped.rateWindows),
+  consoleSessions: (clock: TestClock) => delayed(kit, ConsoleSessions, shipped.consoleSessions(clock))
+}
+
+/**
+ * Stores written from the contracts alone, in memory, answering a moment later; rate windows
+ * and console sessions ship in memory already, so those two are the delayed shipped ones.
+ */
+const independent = {
+  accounts: memoryAccounts,
+  billing: memoryBilling,
+  credentials: memoryCredentials,
+  rateWindows: delayedToo.rateWindows,
+  consoleSessions: delayedToo.consoleSessions
+}
+
+export const IMPLEMENTATIONS = { shipped, delayed: delayedToo, "in memory, delayed": independent } as const
+
+export interface Suite {
+  readonly name: string
+  readonly cases: ReadonlyArray<ContractCase>
+}
+
+/** Every port's contract against one set of implementations, each case on a fresh store from `open`. */
+export const portSuites = (implementations: Implementations, open: () => SqlShape): ReadonlyArray<Suite> => {
+  const fresh = () => servicesOver(open())
+  return [
+    { name: "Accounts", cases: accountsContract(async () => build(Accounts, implementations.accounts, await fresh())) },
+    {
+      name: "Ledger and UsageRecords",
+      cases: billingContract(async () => {
+        const services = await fresh()
+        const both = Layer.provide(implementations.billing, services)
+        return Effect.runPromise(Effect.provide(Effect.all({ ledger: Ledger, usage: UsageRecords }), both))
+      })
+    },
+    { name: "Credentials", cases: credentialsContract(async () => build(Credentials, implementations.credentials, await fresh())) },
+    { name: "RateWindows", cases: rateWindowsContract(async () => build(RateWindows, implementations.rateWindows, await fresh())) },
+    { name: "ConsoleSessions", cases: consoleSessionsContract(async (clock) => build(ConsoleSessions, implementations.consoleSessions(clock), await fresh())) }
+  ]
+}
