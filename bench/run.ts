@@ -412,7 +412,7 @@ const main = async () => {
     }
     results.reference = reference
 
-    /** (b) to (d) and (g), against a relay with the full stack. */
+    /** (b) to (d), (g) and (h), against a relay with the full stack. */
     const underLoad = async (runtime: RuntimeName, relay: Relay, sides: Sides) => {
       // (b) Fixed rates, open loop.
       const fixedRates: Record<string, { direct: Rate; relay: Rate }> = {}
