@@ -108,9 +108,16 @@ const collecting = (runtime: RuntimeName, command: Command): { readonly command:
  * `collecting`, after a full collection, in KiB.
  */
 const collectedMemory = async (pid: number) => {
+  const file = heapMemoryFile(pid)
+  rmSync(file, { force: true })
   process.kill(pid, "SIGUSR2")
-  await new Promise((resolve) => setTimeout(resolve, 300))
-  const { heapUsed, arrayBuffers } = JSON.parse(readFileSync(heapMemoryFile(pid), "utf8")) as { heapUsed: number; arrayBuffers: number }
+  // Read once the process has written it: on a loaded machine a fixed wait could read the
+  // previous reading, and take the memory of open streams for that of none.
+  for (let waited = 0; !existsSync(file); waited += 20) {
+    if (waited > 10_000) throw new Error(`process ${pid} wrote no heap reading within 10 s`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  const { heapUsed, arrayBuffers } = JSON.parse(readFileSync(file, "utf8")) as { heapUsed: number; arrayBuffers: number }
   return { rssKiB: rssKiB(pid), heapKiB: Math.round((heapUsed + arrayBuffers) / 1024) }
 }
 
