@@ -22,7 +22,8 @@ export default ((relay) => {
     id,
     provider,
     kind: "chat" as const,
-    maxOutputTokens: 1_000,
+    // Above the long stream's 2,000 chunks, each a token.
+    maxOutputTokens: 4_000,
     pricing: { input: "1", output: "2" }
   })
   return {
@@ -32,7 +33,10 @@ export default ((relay) => {
       model("bench-model", "openai"),
       model("bench-paced", "openai"),
       model("slow-stream", "openai"),
-      model("claude-bench", "anthropic")
+      model("bench-20", "openai"),
+      model("bench-long", "openai"),
+      model("claude-bench", "anthropic"),
+      model("claude-long", "anthropic")
     ],
     plugins: [...admission, ...providers]
   }

@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs"
+import { renameSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
@@ -17,5 +17,8 @@ const collect = gc ?? (Bun ? () => Bun.gc(true) : undefined)
 process.on("SIGUSR2", () => {
   collect?.()
   const { heapUsed, arrayBuffers } = process.memoryUsage()
-  writeFileSync(heapMemoryFile(process.pid), JSON.stringify({ heapUsed, arrayBuffers }))
+  // Written aside and renamed into place: the bench reads the file as soon as it appears.
+  const file = heapMemoryFile(process.pid)
+  writeFileSync(`${file}.partial`, JSON.stringify({ heapUsed, arrayBuffers }))
+  renameSync(`${file}.partial`, file)
 })

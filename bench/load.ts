@@ -21,6 +21,8 @@ export type Job =
   | { readonly kind: "rate"; readonly target: Target; readonly body: string; readonly rate: number; readonly durationMs: number }
   | { readonly kind: "saturate"; readonly target: Target; readonly body: string; readonly connections: number; readonly durationMs: number }
   | { readonly kind: "hold"; readonly target: Target; readonly body: string; readonly count: number; readonly holdMs: number }
+  /** `count` requests at once. */
+  | { readonly kind: "together"; readonly target: Target; readonly body: string; readonly count: number }
 
 interface Timing {
   readonly status: number
@@ -124,7 +126,13 @@ const run = async (job: Job): Promise<unknown> => {
         while (now() < until) timings.push(await call(agent, job.target, job.body))
       }))
       agent.destroy()
-      return { requestsPerSecond: Math.round(timings.length / ((now() - start) / 1000)), latency: summarize(timings.map((t) => t.totalMs)), errors: failures(timings) }
+      return { requestsPerSecond: Math.round(timings.length / ((now() - start) / 1000)), requests: timings.length, latency: summarize(timings.map((t) => t.totalMs)), errors: failures(timings) }
+    }
+    case "together": {
+      const agent = new Agent({ keepAlive: true, maxSockets: job.count })
+      const timings = await Promise.all(Array.from({ length: job.count }, () => call(agent, job.target, job.target.body ?? job.body)))
+      agent.destroy()
+      return { total: summarize(timings.map((t) => t.totalMs)), readsPerStream: summarize(timings.map((t) => t.chunks)).mean, errors: failures(timings) }
     }
     case "hold": {
       const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY })

@@ -9,21 +9,33 @@ import type { Summary } from "./stats.ts"
 import { heapMemoryFile } from "./gc-on-signal.ts"
 import { describeMachine, machineInfo } from "./machine.ts"
 import { MeasureTable } from "./table.ts"
-import { compareTargets, type Figures, ownCost, ownCostTable, targetTable } from "./targets.ts"
+import { compareTargets, compareYardstickTargets, type Figures, ownCost, ownCostTable, targetTable, yardstickTargetTable } from "./targets.ts"
 import { ensureWrk, type WrkResult, wrkSaturate } from "./wrk.ts"
+import { cpuDuring } from "./cpu.ts"
+import { LONG_CHUNKS } from "./long-stream.ts"
+import { ensureNginx, startNginx } from "./nginx.ts"
+import { PEER_CONNECTIONS, type PeerFigures, peerTable } from "./peers.ts"
 
 /**
  * `npm run bench`: what the relay adds, measured against calling the mock upstream directly,
  * both in the same run. The mock, the relay and the load generator are separate processes;
  * direct and relayed requests alternate so that machine noise hits both alike.
  * `BENCH_QUICK=1` (or `--quick`) runs a few hundred requests only: the smoke run of the tests.
+ * `--peers` adds nginx (installed from Debian when missing) in front of the same mock, and a
+ * table of it beside each runtime's yardstick and relay.
  */
 const ROOT = resolve(import.meta.dirname, "..")
 const QUICK = process.env.BENCH_QUICK === "1" || process.argv.includes("--quick")
+const PEERS = process.argv.includes("--peers")
 const ADMIN_KEY = "bench-admin-key"
 const SETTINGS = QUICK
-  ? { sequential: 150, streams: 40, pacedStreams: 5, rates: [200], rateMs: 1_000, saturateMs: 1_000, connections: 32, held: 100, heldRounds: 2 }
-  : { sequential: 3_000, streams: 500, pacedStreams: 40, rates: [500, 1_000, 2_000], rateMs: 5_000, saturateMs: 5_000, connections: 64, held: 1_000, heldRounds: 4 }
+  ? { sequential: 150, streams: 40, pacedStreams: 5, rates: [200], rateMs: 1_000, saturateMs: 1_000, connections: 32, held: 100, heldRounds: 2, longStreams: 2, shortStreams: 20 }
+  : { sequential: 3_000, streams: 500, pacedStreams: 40, rates: [500, 1_000, 2_000], rateMs: 5_000, saturateMs: 5_000, connections: 64, held: 1_000, heldRounds: 4, longStreams: 5, shortStreams: 500 }
+/**
+ * Time a started process is given to settle (lazy initialisation, a first collection) before
+ * its idle memory is read; the quick run only checks that the reading works.
+ */
+const SETTLE_MS = QUICK ? 200 : 1_000
 
 interface Child {
   readonly child: ChildProcess
@@ -67,6 +79,12 @@ const stop = async ({ child }: Child) => {
 /** Resident memory of a process in KiB (Linux). */
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? Number.NaN)
 
+/** Resident memory of a process just started, once it has settled (KiB). */
+const settledRss = async (pid: number) => {
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+  return rssKiB(pid)
+}
+
 const GC_MODULE = join(ROOT, "bench/gc-on-signal.ts")
 
 /**
@@ -90,9 +108,16 @@ const collecting = (runtime: RuntimeName, command: Command): { readonly command:
  * `collecting`, after a full collection, in KiB.
  */
 const collectedMemory = async (pid: number) => {
+  const file = heapMemoryFile(pid)
+  rmSync(file, { force: true })
   process.kill(pid, "SIGUSR2")
-  await new Promise((resolve) => setTimeout(resolve, 300))
-  const { heapUsed, arrayBuffers } = JSON.parse(readFileSync(heapMemoryFile(pid), "utf8")) as { heapUsed: number; arrayBuffers: number }
+  // Read once the process has written it: on a loaded machine a fixed wait could read the
+  // previous reading, and take the memory of open streams for that of none.
+  for (let waited = 0; !existsSync(file); waited += 20) {
+    if (waited > 10_000) throw new Error(`process ${pid} wrote no heap reading within 10 s`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  const { heapUsed, arrayBuffers } = JSON.parse(readFileSync(file, "utf8")) as { heapUsed: number; arrayBuffers: number }
   return { rssKiB: rssKiB(pid), heapKiB: Math.round((heapUsed + arrayBuffers) / 1024) }
 }
 
@@ -133,14 +158,20 @@ const admin = (port: number, method: string, path: string, body?: unknown) =>
 interface Relay extends Child {
   readonly target: Target
   readonly dataDir: string
+  /** Resident memory once started, before any request (KiB), when asked for. */
+  readonly idleRssKiB?: number
 }
 
-/** The relay with plugin stack `stack` on a data directory of its own, and a funded key. */
+/**
+ * The relay with plugin stack `stack` on a data directory of its own, and a funded key; with
+ * `readIdleRss`, its memory is read once it has settled, before the first request.
+ */
 const startRelay = async (
   stack: string,
   mockPort: number,
   runtime: RuntimeName,
-  { command, env }: { command: Command; env: Record<string, string> } = { command: relayCommand(runtime), env: {} }
+  { command, env }: { command: Command; env: Record<string, string> } = { command: relayCommand(runtime), env: {} },
+  readIdleRss = false
 ): Promise<Relay> => {
   const dataDir = mkdtempSync(join(tmpdir(), "relay-bench-"))
   const relay = await start(command, {
@@ -155,6 +186,7 @@ const startRelay = async (
     BENCH_UPSTREAM: `http://127.0.0.1:${mockPort}`
   }, /"port":(\d+)[^\n]*"msg":"listening"/)
   const port = Number(relay.match[1])
+  const idleRssKiB = readIdleRss ? await settledRss(relay.child.pid!) : undefined
   let key = "unused"
   if (stack !== "bare") {
     const accounts = (await (await admin(port, "GET", "/admin/accounts")).json()) as { data: Array<{ id: string }> }
@@ -162,7 +194,7 @@ const startRelay = async (
     await admin(port, "POST", `/admin/accounts/${account}/credits`, { amount: "1000000" })
     key = ((await (await admin(port, "POST", `/admin/accounts/${account}/keys`, {})).json()) as { key: string }).key
   }
-  return { ...relay, dataDir, target: { name: "relay", port, key } }
+  return { ...relay, dataDir, target: { name: "relay", port, key }, ...(idleRssKiB === undefined ? {} : { idleRssKiB }) }
 }
 
 const stopRelay = async (relay: Relay) => {
@@ -176,7 +208,8 @@ const chat = (model: string, stream = false) =>
 type Sides = Record<string, { latency: Summary; errors: number }>
 type StreamSides = Record<string, { firstByte: Summary; gap: Summary; total: Summary; readsPerStream: number; errors: number }>
 interface Rate { latency: Summary; errors: number; sent: number; achievedRate: number }
-interface Saturation { requestsPerSecond: number; latency: Summary; errors: number }
+interface Saturation { requestsPerSecond: number; requests: number; latency: Summary; errors: number }
+interface Together { total: Summary; readsPerStream: number; errors: number }
 
 const share = (requestsPerSecond: number, ceiling: number) => (100 * requestsPerSecond) / ceiling
 const ms = (value: number) => value.toFixed(3)
@@ -208,6 +241,8 @@ const main = async () => {
   const table = new MeasureTable(runtimes)
   // Each stack's figures against the targets: the yardsticks, then the full stack per runtime.
   const figures: Record<string, Figures> = {}
+  // --peers: a row per proxy for the table beside nginx.
+  const peers: Record<string, PeerFigures> = {}
   try {
     const ceiling = await load<Saturation>({ kind: "saturate", target: direct, body: chat("bench-model"), connections: SETTINGS.connections, durationMs: SETTINGS.saturateMs })
     results.mockCeiling = ceiling
@@ -217,7 +252,7 @@ const main = async () => {
     // Saturation again with wrk, which leaves the relay more of the 2 cores than our driver
     // does. The full run installs it when missing; the quick run uses it only if it is there.
     const wrk: Record<string, WrkResult> = {}
-    const withWrk = ensureWrk(!QUICK)
+    const withWrk = ensureWrk(!QUICK || PEERS)
     const wrkCell = async (measure: string, label: string, column: string, target: Target) => {
       if (!withWrk) return
       const relayed = await wrkSaturate(`http://127.0.0.1:${target.port}/v1/chat/completions`, chat("bench-model"), target.key, SETTINGS.connections, SETTINGS.saturateMs / 1000)
@@ -290,6 +325,52 @@ const main = async () => {
       }
     }
 
+    // (h) Long streams: the CPU time a chunk costs, read from /proc before and after
+    // `SETTINGS.longStreams` streams of `LONG_CHUNKS` chunks run at once through `target`.
+    const longStreams = async (pid: number, target: Target, model: string) => {
+      const { result, cpuMs } = await cpuDuring(pid, () => load<Together>({ kind: "together", target, body: chat(model, true), count: SETTINGS.longStreams }))
+      return { ...result, cpuMs, cpuPerChunkUs: (cpuMs * 1000) / (SETTINGS.longStreams * LONG_CHUNKS) }
+    }
+    const longRow = `(h) long streams (${LONG_CHUNKS} chunks, ${SETTINGS.longStreams} at once): CPU per chunk (us)`
+    const us = (value: number) => value.toFixed(1)
+
+    // --peers: a proxy's figures for the table beside nginx. Latency at c=1 and the first byte
+    // are the ones measured already; saturation at PEER_CONNECTIONS (by wrk where installed)
+    // and streams of 20 chunks, one at a time, are measured with the proxy's CPU time.
+    const peerRow = async (label: string, pid: number, target: Target, c1: Sides, firstByteAddedP50: number) => {
+      const url = `http://127.0.0.1:${target.port}/v1/chat/completions`
+      const seconds = SETTINGS.saturateMs / 1000
+      const saturated = await cpuDuring(pid, async () =>
+        withWrk
+          ? wrkSaturate(url, chat("bench-model"), target.key, PEER_CONNECTIONS, seconds)
+          : load<Saturation>({ kind: "saturate", target, body: chat("bench-model"), connections: PEER_CONNECTIONS, durationMs: SETTINGS.saturateMs }))
+      const short = await cpuDuring(pid, () => load<StreamSides>({ kind: "stream", targets: [target], body: chat("bench-20", true), count: SETTINGS.shortStreams }))
+      const [d, p] = [c1.direct!.latency, c1[target.name]!.latency]
+      peers[label] = {
+        addedP50: p.p50 - d.p50,
+        addedP99: p.p99 - d.p99,
+        requestsPerSecond: saturated.result.requestsPerSecond,
+        cpuPerRequestUs: (saturated.cpuMs * 1000) / saturated.result.requests,
+        firstByteAddedP50,
+        cpuPerStreamUs: (short.cpuMs * 1000) / SETTINGS.shortStreams
+      }
+      return { saturation: saturated.result, saturationCpuMs: saturated.cpuMs, shortStreams: short.result[target.name], shortStreamsCpuMs: short.cpuMs }
+    }
+    if (PEERS) {
+      const nginx = ensureNginx()
+      if (nginx === undefined) throw new Error("--peers needs nginx, and it could not be installed (apt-get as root)")
+      const proxy = await startNginx(nginx, direct.port)
+      try {
+        const target: Target = { name: "nginx", port: proxy.port, key: "unused" }
+        const sides = await sequential(target)
+        const streams = await load<StreamSides>({ kind: "stream", targets: [direct, target], body: chat("bench-model", true), count: SETTINGS.streams })
+        const row = await peerRow("nginx", proxy.pid, target, sides, streams.nginx!.firstByte.p50 - streams.direct!.firstByte.p50)
+        results.nginx = { version: spawnSync(nginx, ["-v"], { encoding: "utf8" }).stderr.trim(), sequential: sides, streaming: streams, ...row }
+      } finally {
+        await proxy.stop()
+      }
+    }
+
     // The yardstick: a forwarder that does nothing else, to show what the extra hop itself costs,
     // in latency, throughput, a stream's first byte, and memory per idle stream. On each runtime
     // it uses the server and upstream client the relay uses there (the executable's are Bun's).
@@ -303,6 +384,7 @@ const main = async () => {
       const proxy = await start(forwarder(runtime), toMock, /"port":(\d+)/)
       const target: Target = { name: "reference", port: Number(proxy.match[1]), key: "unused" }
       try {
+        const idleRssMiB = (await settledRss(proxy.child.pid!)) / 1024
         const sides = await sequential(target)
         const saturated = await saturate(target)
         const streams = await load<StreamSides>({ kind: "stream", targets: [direct, target], body: chat("bench-model", true), count: SETTINGS.streams })
@@ -310,11 +392,18 @@ const main = async () => {
         figures[column] = {
           ...addedLatency("yardstick (bare forwarder)", runtime, sides, "reference"),
           throughputPct: share(saturated.requestsPerSecond, ceiling.requestsPerSecond),
-          firstByteP50: streams.reference!.firstByte.p50 - streams.direct!.firstByte.p50
+          firstByteP50: streams.reference!.firstByte.p50 - streams.direct!.firstByte.p50,
+          idleRssMiB
         }
         table.cell(`yardstick: throughput, ${SETTINGS.connections} connections (req/s)`, runtime, throughput(saturated.requestsPerSecond, ceiling.requestsPerSecond), ceiling.requestsPerSecond)
         await wrkCell("yardstick: throughput measured by wrk (req/s)", column, runtime, target)
         table.cell("yardstick: stream first byte, added p50 (ms)", runtime, plus(figures[column].firstByteP50!), streams.direct!.firstByte.p50)
+        const long = await longStreams(proxy.child.pid!, target, "bench-long")
+        yardstick.longStreams = long
+        figures[column] = { ...figures[column], cpuPerChunkUs: long.cpuPerChunkUs }
+        table.cell(`yardstick: ${longRow.slice(4)}`, runtime, us(long.cpuPerChunkUs))
+        table.cell("yardstick: idle after start, before any request: RSS (MiB)", runtime, idleRssMiB.toFixed(1))
+        if (PEERS) yardstick.peers = await peerRow(column, proxy.child.pid!, target, sides, figures[column].firstByteP50!)
       } finally {
         await stop(proxy)
       }
@@ -330,8 +419,8 @@ const main = async () => {
     }
     results.reference = reference
 
-    /** (b) to (d) and (g), against a relay with the full stack. */
-    const underLoad = async (runtime: RuntimeName, relay: Relay) => {
+    /** (b) to (d), (g) and (h), against a relay with the full stack. */
+    const underLoad = async (runtime: RuntimeName, relay: Relay, sides: Sides) => {
       // (b) Fixed rates, open loop.
       const fixedRates: Record<string, { direct: Rate; relay: Rate }> = {}
       for (const rate of SETTINGS.rates) {
@@ -373,12 +462,25 @@ const main = async () => {
       table.cell("(g) the same translated for an OpenAI client, first byte added p50 (ms)", runtime, plus(t.x.firstByte.p50 - t.d.firstByte.p50), t.d.firstByte.p50)
       table.cell("(g) translation's own cost, whole 64 words p50 (ms)", runtime, plus(t.x.total.p50 - t.p.total.p50))
 
+      // (h) Long streams, passed through and translated for an OpenAI client (from the mock's
+      // Anthropic API).
+      const long = {
+        passthrough: await longStreams(relay.child.pid!, relay.target, "bench-long"),
+        translated: await longStreams(relay.child.pid!, relay.target, "claude-long")
+      }
+      table.cell(`${longRow}, passed through`, runtime, us(long.passthrough.cpuPerChunkUs))
+      table.cell(`${longRow}, translated`, runtime, us(long.translated.cpuPerChunkUs))
+
+      const firstByteP50 = burst.relay!.firstByte.p50 - burst.direct!.firstByte.p50
       figures[runtime] = {
         ...figures[runtime],
         throughputPct: share(saturation.requestsPerSecond, ceiling.requestsPerSecond),
-        firstByteP50: burst.relay!.firstByte.p50 - burst.direct!.firstByte.p50
+        firstByteP50,
+        cpuPerChunkUs: long.passthrough.cpuPerChunkUs,
+        cpuPerTranslatedChunkUs: long.translated.cpuPerChunkUs
       }
-      return { fixedRates, saturation, streaming: { burst, paced }, translation }
+      const peer = PEERS ? { peers: await peerRow(`relay on ${runtime}`, relay.child.pid!, relay.target, sides, firstByteP50) } : {}
+      return { fixedRates, saturation, streaming: { burst, paced }, translation, longStreams: long, ...peer }
     }
 
     const idleStreams = async (runtime: RuntimeName) => {
@@ -399,14 +501,16 @@ const main = async () => {
       const stacks: Record<string, Sides> = {}
       let loaded: Awaited<ReturnType<typeof underLoad>> | undefined
       for (const stack of STACKS) {
-        const relay = await startRelay(stack, direct.port, runtime)
+        const relay = await startRelay(stack, direct.port, runtime, undefined, stack === "full")
         try {
           const sides = await sequential(relay.target)
           stacks[stack] = sides
           const added = addedLatency(`(a/f) ${stack} stack`, runtime, sides, "relay")
           if (stack !== "full") continue
-          figures[runtime] = added
-          loaded = await underLoad(runtime, relay)
+          const idleRssMiB = relay.idleRssKiB! / 1024
+          table.cell("(e) full stack idle after start, before any request: RSS (MiB)", runtime, idleRssMiB.toFixed(1))
+          figures[runtime] = { ...added, idleRssMiB }
+          loaded = await underLoad(runtime, relay, sides)
         } finally {
           await stopRelay(relay)
         }
@@ -415,6 +519,8 @@ const main = async () => {
     }
     results.runtimes = measured
     results.targets = compareTargets(figures)
+    results.yardstickTargets = compareYardstickTargets(figures, yardstickOf(runtimes))
+    if (PEERS) results.peers = peers
   } finally {
     await stop(mock)
   }
@@ -424,6 +530,8 @@ const main = async () => {
   const own = ownCost(figures, yardstickOf(runtimes))
   results.ownCost = own
   console.log(`\nWhat the relay adds over the yardstick of its own runtime (the hop's cost drops out):\n\n${ownCostTable(own)}`)
+  console.log(`\nThe targets over each runtime's yardstick (the executable's is Bun's):\n\n${yardstickTargetTable(figures, yardstickOf(runtimes))}`)
+  if (PEERS) console.log(`\nnginx beside the yardsticks and the relay, full stack (CPU from /proc):\n\n${peerTable(peers)}`)
   const file = join(ROOT, QUICK ? "bench/results/quick.json" : "bench/results/latest.json")
   mkdirSync(join(ROOT, "bench/results"), { recursive: true })
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)

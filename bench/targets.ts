@@ -16,6 +16,11 @@ export interface Figures {
   /** Resident memory per idle open stream (KiB): the first round, and the steady state. */
   readonly rssFirstKiB?: number
   readonly rssSteadyKiB?: number
+  /** CPU time per chunk of a long stream passed through, and translated (µs). */
+  readonly cpuPerChunkUs?: number
+  readonly cpuPerTranslatedChunkUs?: number
+  /** Resident memory once started, before any request (MiB). */
+  readonly idleRssMiB?: number
 }
 
 interface PerformanceTarget {
@@ -107,4 +112,90 @@ export const ownCostTable = (own: ReturnType<typeof ownCost>): string => {
     })
   ])
   return markdownTable(["over its runtime's yardstick", ...names], rows)
+}
+
+/**
+ * The targets of the hot path at its runtime's floor: each relay's figure against the
+ * yardstick of its own runtime, so that what the hop costs on the machine drops out. `over`
+ * is a difference at most `limit`, `share` a percentage of the yardstick's at least `limit`,
+ * `times` a multiple of the yardstick's `base` figure at most `limit`, and `alone` the relay's
+ * own figure at most `limit`.
+ */
+interface YardstickTarget {
+  readonly name: string
+  readonly figure: keyof Figures
+  readonly compare: "over" | "share" | "times" | "alone"
+  /** The yardstick's figure it is set against, when not `figure` itself. */
+  readonly base?: keyof Figures
+  readonly limit: number
+  readonly unit: "ms" | "%" | "KiB" | "MiB" | "x"
+}
+
+export const YARDSTICK_TARGETS: ReadonlyArray<YardstickTarget> = [
+  { name: "added latency p50, c=1", figure: "addedP50", compare: "over", limit: 0.1, unit: "ms" },
+  { name: "added latency p99, c=1", figure: "addedP99", compare: "over", limit: 0.5, unit: "ms" },
+  { name: "saturation throughput", figure: "throughputPct", compare: "share", limit: 70, unit: "%" },
+  { name: "stream first byte added, p50", figure: "firstByteP50", compare: "over", limit: 0.1, unit: "ms" },
+  { name: "CPU per chunk, long stream passed through", figure: "cpuPerChunkUs", compare: "times", limit: 1.5, unit: "x" },
+  { name: "CPU per chunk, long stream translated", figure: "cpuPerTranslatedChunkUs", base: "cpuPerChunkUs", compare: "times", limit: 2.5, unit: "x" },
+  { name: "idle resident memory after start (the limit is Node's)", figure: "idleRssMiB", compare: "alone", limit: 100, unit: "MiB" },
+  { name: "RSS per idle open stream, steady state", figure: "rssSteadyKiB", compare: "over", limit: 4, unit: "KiB" }
+]
+
+const limitText = ({ compare, limit, unit }: YardstickTarget) => {
+  const amount = unit === "x" ? `${limit}x` : unit === "%" ? `${limit}%` : `${limit} ${unit}`
+  switch (compare) {
+    case "over":
+      return `at most the yardstick's + ${amount}`
+    case "share":
+      return `at least ${amount} of the yardstick's`
+    case "times":
+      return `at most ${amount} the yardstick's`
+    case "alone":
+      return `at most ${amount}`
+  }
+}
+
+/** The relay's figure as the target reads it, or undefined when it or the yardstick's is missing. */
+const against = (target: YardstickTarget, mine: Figures, yardstick: Figures): number | undefined => {
+  const value = mine[target.figure]
+  if (value === undefined) return undefined
+  if (target.compare === "alone") return value
+  const reference = yardstick[target.base ?? target.figure]
+  if (reference === undefined) return undefined
+  // Rounded off below any figure's precision, so that a difference exactly at the limit meets it.
+  const result = target.compare === "over" ? value - reference : target.compare === "share" ? (100 * value) / reference : value / reference
+  return Number(result.toFixed(9))
+}
+
+const metYardstick = (target: YardstickTarget, value: number) => (target.compare === "share" ? value >= target.limit : value <= target.limit)
+
+const shownAgainst = ({ compare, unit }: YardstickTarget, value: number) =>
+  unit === "x" ? `${value.toFixed(2)}x` : unit === "%" ? `${Math.round(value)}%` : `${compare === "over" && value >= 0 ? "+" : ""}${value.toFixed(unit === "ms" ? 3 : 1)} ${unit}`
+
+/** Each yardstick target against each relay (`yardstickOf` names its yardstick's column), as JSON. */
+export const compareYardstickTargets = (columns: Readonly<Record<string, Figures>>, yardstickOf: Readonly<Record<string, string>>) =>
+  YARDSTICK_TARGETS.map((target) => ({
+    target: `${target.name}: ${limitText(target)}`,
+    measured: Object.fromEntries(
+      Object.entries(yardstickOf).flatMap(([relay, yardstick]) => {
+        const value = against(target, columns[relay] ?? {}, columns[yardstick] ?? {})
+        if (value === undefined) return []
+        return [[relay, { value: Number(value.toFixed(3)), met: metYardstick(target, value), ratioToTarget: Number((value / target.limit).toFixed(2)) }]]
+      })
+    )
+  }))
+
+/** The same as a markdown table: a row per target, a column per relay, how far off as a ratio to the target. */
+export const yardstickTargetTable = (columns: Readonly<Record<string, Figures>>, yardstickOf: Readonly<Record<string, string>>): string => {
+  const relays = Object.keys(yardstickOf)
+  const rows = YARDSTICK_TARGETS.map((target) => [
+    `${target.name}: ${limitText(target)}`,
+    ...relays.map((relay) => {
+      const value = against(target, columns[relay] ?? {}, columns[yardstickOf[relay]!] ?? {})
+      if (value === undefined) return ""
+      return `${shownAgainst(target, value)}, ${metYardstick(target, value) ? "met" : `${(value / target.limit).toFixed(2)}x the target`}`
+    })
+  ])
+  return markdownTable(["target over its runtime's yardstick", ...relays], rows)
 }

@@ -11,6 +11,8 @@ import { join } from "node:path"
  */
 export interface WrkResult {
   readonly requestsPerSecond: number
+  /** Requests completed in the run. */
+  readonly requests: number
   /** Answers that were not 2xx, and socket errors. */
   readonly errors: number
 }
@@ -54,7 +56,8 @@ export const wrkSaturate = async (url: string, body: string, key: string, connec
     const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0)
     const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output)
     const socketErrors = socket === null ? 0 : socket.slice(1).reduce((sum, n) => sum + Number(n), 0)
-    return { requestsPerSecond: Math.round(Number(rate[1])), errors: non2xx + socketErrors }
+    const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? Number.NaN)
+    return { requestsPerSecond: Math.round(Number(rate[1])), requests, errors: non2xx + socketErrors }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

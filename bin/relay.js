@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `relay` command. The project is TypeScript, compiled as it loads by the hooks that
+// The `relay` command. The project is TypeScript, compiled once and kept by the hooks that
 // runtime/node-ts.mjs registers in-process, so the command works from any directory.
 import "../runtime/node-ts.mjs"
 

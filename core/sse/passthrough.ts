@@ -47,6 +47,12 @@ export interface StreamPump {
    * the client's view, whether or not the upstream has closed yet.
    */
   readonly finished: boolean
+  /**
+   * Once `finished`: where in the last `chunk`'s bytes the terminal event begins. The bytes
+   * before it go to the client at once; only the rest waits for the settle. Without it the
+   * whole chunk waits.
+   */
+  readonly terminalAt?: number
 }
 
 /**
@@ -72,6 +78,11 @@ export const relayStream = (upstream: ChunkReader, pump: StreamPump, hooks: Pass
     return bytes
   }
   let cancelled = false
+  /**
+   * The terminal event's bytes, kept back by a read that sent what preceded them, and the
+   * settle they wait for (begun at once, as the stream is whole).
+   */
+  let held: { readonly bytes: Uint8Array; readonly settled: Promise<RelayError | undefined> } | undefined
   /** Refused a record, the client gets the failure event in place of the stream's end. */
   const refuse = (reason: unknown) => {
     closed = true
@@ -86,6 +97,14 @@ export const relayStream = (upstream: ChunkReader, pump: StreamPump, hooks: Pass
     async read() {
       if (closed) return undefined
       try {
+        if (held !== undefined) {
+          const { bytes: terminal, settled } = held
+          held = undefined
+          const unrecorded = await settled
+          if (cancelled) return undefined
+          if (unrecorded !== undefined) return refuse(unrecorded)
+          if (terminal.length > 0) return send(terminal)
+        }
         for (;;) {
           const value = await upstream.read()
           if (closed) return undefined
@@ -100,7 +119,13 @@ export const relayStream = (upstream: ChunkReader, pump: StreamPump, hooks: Pass
           }
           const out = pump.chunk(value)
           if (pump.finished && !ended) {
-            // A stream whole in its first chunk has its first byte now, not after the settle.
+            const at = Math.min(pump.terminalAt ?? 0, out?.length ?? 0)
+            // What precedes the terminal event goes now (a stream the upstream sends in one
+            // chunk has its first byte at once); the terminal event on the next read, settled.
+            if (at > 0) {
+              held = { bytes: out!.subarray(at), settled: end({ kind: "complete" }) }
+              return send(out!.subarray(0, at))
+            }
             if (out !== undefined) send(out)
             const unrecorded = await end({ kind: "complete" })
             if (cancelled) return undefined
@@ -129,24 +154,42 @@ export const relayStream = (upstream: ChunkReader, pump: StreamPump, hooks: Pass
 /** The upstream body reaches the client untouched while `inspector` reads it. */
 export const passthrough = (upstream: ChunkReader, inspector: StreamInspector, hooks: PassthroughHooks): ChunkReader => {
   const splitter = new SseEventSplitter()
+  /** The chunk being split, and where its terminal event begins once the inspector has seen it. */
+  let current: Uint8Array = new Uint8Array(0)
+  let terminalAt: number | undefined
   const inspect = (event: Uint8Array) => {
     inspector.event(event)
+    // An event that began in an earlier chunk (a copy, not a view of this one) was partly sent
+    // with that chunk: the rest of it, from this chunk's start, is what makes the stream whole.
+    if (terminalAt === undefined && inspector.finished === true) {
+      terminalAt = event.buffer === current.buffer ? event.byteOffset - current.byteOffset : 0
+    }
   }
   return relayStream(upstream, {
     chunk(value) {
       if (!inspector.filters) {
+        current = value
         splitter.push(value, inspect)
         return value
       }
       const kept: Array<Uint8Array> = []
       let whole = !splitter.carrying
+      let length = 0
       splitter.push(value, (event) => {
-        if (inspector.event(event)) kept.push(event)
-        else whole = false
+        if (!inspector.event(event)) whole = false
+        else {
+          // Filtered output holds whole events only, so the terminal one starts after those kept before it.
+          if (terminalAt === undefined && inspector.finished === true) terminalAt = length
+          kept.push(event)
+          length += event.length
+        }
       })
       if (kept.length === 0) return undefined
       // Untouched chunk made of whole events: forward the very object we received.
       return whole && !splitter.carrying ? value : concatChunks(kept)
+    },
+    get terminalAt() {
+      return terminalAt
     },
     done() {
       // A last event without its blank line: still read; unsent only when filtering.

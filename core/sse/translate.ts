@@ -31,13 +31,20 @@ const encoder = new TextEncoder()
  */
 export const translateStream = (upstream: ChunkReader, translator: StreamTranslator, hooks: PassthroughHooks): ChunkReader => {
   const splitter = new SseEventSplitter()
+  /** Where the text of the event that finished the stream begins, in its chunk's bytes. */
+  let terminalAt: number | undefined
   return relayStream(upstream, {
     chunk(value) {
       let out = ""
       splitter.push(value, (event) => {
+        const before = out
         out += translator.event(event)
+        if (terminalAt === undefined && translator.finished) terminalAt = encoder.encode(before).length
       })
       return out === "" ? undefined : encoder.encode(out)
+    },
+    get terminalAt() {
+      return terminalAt
     },
     done() {
       // An event whose blank line never came may still be whole.

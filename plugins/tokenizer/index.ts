@@ -40,6 +40,9 @@ export const tokenizer = (options: TokenizerOptions = {}) =>
       const maxExactChars = options.maxExactChars ?? 32_768
       let exact: ((text: string) => number) | undefined
       void import("gpt-tokenizer/encoding/o200k_base").then((encoding) => {
+        // The first count builds the encoder's lookups (about 9 ms on Node): done here, in the
+        // background, it is not the first request's.
+        encoding.countTokens("Warm up the encoder.")
         exact = encoding.countTokens
       })
       const countTokens: TokenCounter = (text, model) =>

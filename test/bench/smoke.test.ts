@@ -29,6 +29,10 @@ describe("npm run bench, quick form", () => {
       assert.equal(yardstick.idleStreams.rounds.length, 2)
       // Bun's forwarder holds its streams outside the JS heap: what counts is that all were open.
       for (const round of yardstick.idleStreams.rounds) assert.equal(round.open, 100, `streams held through the yardstick on ${runtime}`)
+      // Long streams: every chunk arrived, and the forwarder's CPU time was read.
+      assert.equal(yardstick.longStreams.errors, 0, `long streams through the yardstick on ${runtime}`)
+      assert.equal(yardstick.longStreams.total.count, 2)
+      assert.ok(yardstick.longStreams.cpuMs > 0 && Number.isFinite(yardstick.longStreams.cpuPerChunkUs))
     }
     assert.deepEqual(Object.keys(results.runtimes), runtimes)
     for (const runtime of runtimes) {
@@ -52,6 +56,13 @@ describe("npm run bench, quick form", () => {
       for (const side of ["direct", "passthrough", "translated"]) {
         assert.equal(measured.translation[side].errors, 0, `${side} Anthropic streams on ${runtime}`)
         assert.ok(measured.translation[side].readsPerStream >= 1)
+      }
+      for (const side of ["passthrough", "translated"]) {
+        const long = measured.longStreams[side]
+        assert.equal(long.errors, 0, `long streams ${side} on ${runtime}`)
+        assert.equal(long.total.count, 2)
+        assert.ok(long.readsPerStream > 1, `a long stream arrives in many reads (${side} on ${runtime})`)
+        assert.ok(long.cpuMs > 0 && Number.isFinite(long.cpuPerChunkUs), `the relay's CPU time was read (${side} on ${runtime})`)
       }
       // Two rounds of readings, each a figure (its size is the machine's business, not the test's).
       const idle = measured.idleStreams
@@ -86,6 +97,13 @@ describe("npm run bench, quick form", () => {
         assert.ok(Number.isFinite(measured[column]?.value), `${column} has a figure for ${target}`)
         assert.equal(typeof measured[column]!.met, "boolean")
       }
+    }
+    // The targets over each runtime's yardstick: a figure for every relay, CPU per chunk and memory included.
+    assert.match(run.stdout, new RegExp(`\\| target over its runtime's yardstick \\| ${runtimes.join(" \\| ")} \\|`))
+    assert.equal(results.yardstickTargets.length, 8)
+    for (const { target, measured } of results.yardstickTargets as Array<{ target: string; measured: Record<string, { value: number; met: boolean; ratioToTarget: number }> }>) {
+      assert.deepEqual(Object.keys(measured), runtimes, `every relay has a figure for ${target}`)
+      for (const runtime of runtimes) assert.ok(Number.isFinite(measured[runtime]!.ratioToTarget), `${runtime}: ${target}`)
     }
   })
 })

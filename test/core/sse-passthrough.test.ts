@@ -275,3 +275,84 @@ describe("passthrough firstByte hook", () => {
     assert.deepEqual(log.filter((e) => e.startsWith("end")), ["end:failed"])
   })
 })
+
+describe("passthrough terminal event", () => {
+  /** Like `inspector`, and finished once it has seen `data: [DONE]` (as the usage taps are). */
+  const finishing = (filters: boolean, drop?: string) => {
+    let finished = false
+    const tap: StreamInspector = {
+      filters,
+      event(event) {
+        const text = dec.decode(event)
+        if (text.includes("[DONE]")) finished = true
+        return drop === undefined || !text.includes(drop)
+      },
+      get finished() {
+        return finished
+      }
+    }
+    return tap
+  }
+  /** Hooks whose settle waits until `settle` is called, with the refusal to give, if any. */
+  const slowSettle = () => {
+    const ends: Array<StreamEnd> = []
+    let settle: (refusal?: Error) => void = () => {}
+    const settled = new Promise<Error | undefined>((resolve) => (settle = resolve))
+    const hooks: PassthroughHooks = {
+      firstByte: () => {},
+      end: async (end) => {
+        ends.push(end)
+        return (await settled) as never
+      },
+      failureEvent: FAILURE
+    }
+    return { hooks, ends, settle: (refusal?: Error) => settle(refusal) }
+  }
+  const BEFORE_DONE = EVENTS.slice(0, -1).join("")
+
+  for (const filters of [false, true]) {
+    it(`sends a one-chunk stream's bytes before its terminal event while the settle is pending (filters=${filters})`, async () => {
+      const { hooks, ends, settle } = slowSettle()
+      const reader = webStream(passthrough(sourceOf([STREAM]).reader, finishing(filters), hooks)).getReader()
+      const first = await reader.read()
+      assert.equal(dec.decode(first.value), BEFORE_DONE, "everything but the terminal event, at once")
+      assert.deepEqual(ends, [{ kind: "complete" }], "the settle has begun")
+      let terminal: string | undefined
+      const next = reader.read().then((result) => (terminal = dec.decode(result.value)))
+      await tick()
+      assert.equal(terminal, undefined, "the terminal event waits for the settle")
+      settle()
+      await next
+      assert.equal(terminal, "data: [DONE]\n\n")
+      assert.equal((await reader.read()).done, true)
+      assert.equal(ends.length, 1)
+    })
+  }
+
+  it("sends the failure event in place of the terminal event when the settle is refused", async () => {
+    const { hooks, settle } = slowSettle()
+    const chunks = cutAt(STREAM, [20])
+    const reader = webStream(passthrough(sourceOf(chunks).reader, finishing(false), hooks)).getReader()
+    const out: Array<Uint8Array> = []
+    out.push((await reader.read()).value!)
+    out.push((await reader.read()).value!)
+    settle(new Error("the store refused the record"))
+    for (let read = await reader.read(); !read.done; read = await reader.read()) out.push(read.value)
+    assert.equal(dec.decode(concatBytes(out)), BEFORE_DONE + dec.decode(FAILURE), "no [DONE]: the failure event instead")
+  })
+
+  it("holds from the chunk's start a terminal event that began in an earlier chunk", async () => {
+    const { hooks, settle } = slowSettle()
+    // Cut inside `data: [DONE]`: its head went out with the first chunk, unfinished.
+    const cut = STREAM.length - 5
+    const reader = webStream(passthrough(sourceOf(cutAt(STREAM, [cut])).reader, finishing(false), hooks)).getReader()
+    assert.equal(dec.decode((await reader.read()).value), dec.decode(STREAM.subarray(0, cut)))
+    let second: string | undefined
+    const next = reader.read().then((result) => (second = dec.decode(result.value)))
+    await tick()
+    assert.equal(second, undefined)
+    settle()
+    await next
+    assert.equal(second, dec.decode(STREAM.subarray(cut)))
+  })
+})
