@@ -23,6 +23,7 @@ export {
   type UsageHistory
 } from "./management.ts"
 export { migrate } from "./migrate.ts"
+export { migratePg, type PgMigrationSql, type PgSchema, type PgTransaction } from "./migrate-pg.ts"
 export { type Form, type FormPart, formFields, readForm } from "./multipart.ts"
 export { modelObject } from "./models.ts"
 export { divRound, formatUsd, MONEY_LIMIT_NANO, NANO_PER_USD, parseUsd, USD_AMOUNT_RULE, withinMoneyLimit } from "./money.ts"

@@ -1,9 +1,12 @@
 import pino from "pino"
-import { formatUsd, type Management, management, parseUsd, type RelayError, StoreHealthState, USD_AMOUNT_RULE } from "../core/index.ts"
+import { PG_SCHEMAS } from "../config/index.ts"
+import { formatUsd, type Management, management, parseUsd, type RelayError, type SqlShape, StoreHealthState, USD_AMOUNT_RULE } from "../core/index.ts"
 import { logLevel, relayLog } from "./log.ts"
 import { loadSetup } from "./start.ts"
 import { openNodeStore } from "./node-store.ts"
 import { setupPlugins } from "./relay.ts"
+import { holdServeLock } from "./serve-lock.ts"
+import { copyStore, displayUrl, StoreCopyError, totalsText } from "./store-copy.ts"
 
 /**
  * What the `relay` store commands do: each sets the config's plugins up on the local store
@@ -76,6 +79,12 @@ const option = (args: Parsed, name: string): string | undefined => {
   return typeof value === "string" ? value : undefined
 }
 
+/** The local store a command works on. */
+interface Store {
+  readonly sql: SqlShape
+  readonly path: string
+}
+
 const COMMANDS = {
   "accounts create": async (args: Parsed, manage: Management): Promise<Output> => {
     const account = await need(manage.accounts, "keeps accounts").create(args.positionals[0]!, option(args, "tier"))
@@ -144,6 +153,24 @@ const COMMANDS = {
     if (isRelayError(result)) return fail(result)
     const source = result.generated ? "a new master key in the data directory" : "the current RELAY_MASTER_KEY"
     return { json: result, text: `Re-sealed ${result.resealed} credential(s) under ${source} (${result.key_id}).` }
+  },
+
+  "store copy": async (args: Parsed, _manage: Management, store: Store): Promise<Output> => {
+    const url = option(args, "to")
+    if (url === undefined) throw new BadArgument("--to URL is required: the PostgreSQL database to copy into")
+    if (!/^postgres(?:ql)?:\/\//.test(url)) throw new BadArgument(`--to must be a postgres:// URL, got "${displayUrl(url)}"`)
+    // Held through the copy: a relay serving meanwhile would write what the copy misses.
+    const lock = holdServeLock(openNodeStore, store.path)
+    try {
+      const copied = await copyStore(store.sql, url, PG_SCHEMAS, { replace: args.options.replace === true })
+      const json = JSON.parse(JSON.stringify(copied, (_key, value) => (typeof value === "bigint" ? String(value) : value)))
+      return { json: { to: displayUrl(url), ...json }, text: `Copied ${store.path} into ${displayUrl(url)}; the totals match.\n\n${totalsText(copied)}` }
+    } catch (error) {
+      if (error instanceof StoreCopyError && error.totals !== undefined) throw new Error(`${error.message}\n\n${totalsText(error.totals)}`)
+      throw error
+    } finally {
+      lock.release()
+    }
   }
 }
 
@@ -167,7 +194,7 @@ export const runStoreCommand = async (name: StoreCommand, args: Parsed, env: Rea
       storeHealth: new StoreHealthState()
     })
     try {
-      const output = await COMMANDS[name](args, management(plugins.hooks))
+      const output = await COMMANDS[name](args, management(plugins.hooks), { sql, path: config.storePath })
       return { code: 0, stdout: args.options.json === true ? JSON.stringify(output.json, null, 2) : output.text }
     } finally {
       await plugins.runtime.dispose()

@@ -75,6 +75,15 @@ const COMMANDS: ReadonlyArray<Command> = [
     summary: "Re-seal every BYOK credential under a new master key (stop the relay first)",
     positionals: [],
     options: []
+  },
+  {
+    name: "store copy",
+    summary: "Copy the store into PostgreSQL, for several nodes, and check the totals (stop the relay first)",
+    positionals: [],
+    options: [
+      { name: "to", value: "URL", description: "The PostgreSQL database, postgres://user:password@host:port/database (required)" },
+      { name: "replace", description: "Empty the database's relay tables first, instead of refusing one that holds rows" }
+    ]
   }
 ]
 
@@ -114,7 +123,7 @@ const mainHelp = (group?: string): string =>
     "Commands:",
     ...columns(COMMANDS.filter((c) => group === undefined || c.name.startsWith(`${group} `)).map((c) => [usageLine(c), c.summary] as const)),
     "",
-    "Every command but serve works on the local store, with or without a running relay.",
+    "Every command but serve works on the local store, with or without a running relay (store copy: without).",
     "Run \"relay <command> --help\" for a command's options. Exit codes: 0 done, 1 failed, 2 bad arguments."
   ].join("\n")
 

@@ -1,0 +1,11 @@
+import type { PgSchema } from "../core/index.ts"
+import { LEDGER_PG_SCHEMA, USAGE_PG_SCHEMA } from "../plugins/billing/schema-pg.ts"
+import { KEYS_PG_SCHEMA } from "../plugins/keys/schema-pg.ts"
+import { RESPONSES_PG_SCHEMA } from "../plugins/responses/schema-pg.ts"
+import { VAULT_PG_SCHEMA } from "../plugins/vault/schema-pg.ts"
+
+/**
+ * The PostgreSQL tables of every shipped plugin that keeps state, migrated together at start
+ * (and before a store copy, which moves their rows in this order).
+ */
+export const PG_SCHEMAS: ReadonlyArray<PgSchema> = [KEYS_PG_SCHEMA, LEDGER_PG_SCHEMA, USAGE_PG_SCHEMA, VAULT_PG_SCHEMA, RESPONSES_PG_SCHEMA]
