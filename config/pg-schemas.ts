@@ -1,8 +1,8 @@
 import type { PgSchema } from "../core/index.ts"
-import { LEDGER_PG_SCHEMA, USAGE_PG_SCHEMA } from "../plugins/billing/schema-pg.ts"
-import { KEYS_PG_SCHEMA } from "../plugins/keys/schema-pg.ts"
-import { RESPONSES_PG_SCHEMA } from "../plugins/responses/schema-pg.ts"
-import { VAULT_PG_SCHEMA } from "../plugins/vault/schema-pg.ts"
+import { LEDGER_PG_SCHEMA, USAGE_PG_SCHEMA } from "../plugins/billing/index.ts"
+import { KEYS_PG_SCHEMA } from "../plugins/keys/index.ts"
+import { RESPONSES_PG_SCHEMA } from "../plugins/responses/index.ts"
+import { VAULT_PG_SCHEMA } from "../plugins/vault/index.ts"
 
 /**
  * The PostgreSQL tables of every shipped plugin that keeps state, migrated together at start

@@ -28,6 +28,7 @@ import { costOf, percentOf, type Rates, ratesOf } from "./pricing.ts"
 import { billingRoutes } from "./routes.ts"
 import { sqliteBilling } from "./sqlite.ts"
 
+export { LEDGER_PG_SCHEMA, USAGE_PG_SCHEMA } from "./schema-pg.ts"
 export { sqliteBilling } from "./sqlite.ts"
 
 export interface BillingOptions {

@@ -6,6 +6,7 @@ import { KeyCache } from "./cache.ts"
 import { makeDirectory } from "./directory.ts"
 import { sqliteAccounts } from "./sqlite.ts"
 
+export { KEYS_PG_SCHEMA } from "./schema-pg.ts"
 export { sqliteAccounts } from "./sqlite.ts"
 
 export interface KeysOptions {

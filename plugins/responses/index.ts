@@ -18,6 +18,7 @@ import {
 } from "../../core/index.ts"
 import { makeResponseStore, type ResponseStore, type StoredResponse } from "./store.ts"
 
+export { RESPONSES_PG_SCHEMA } from "./schema-pg.ts"
 export interface ResponseStoreOptions {
   /** Days a stored response can be continued, read and listed; OpenAI keeps its own 30 days. */
   readonly retentionDays?: number

@@ -18,6 +18,7 @@ import {
 import { open, seal } from "./seal.ts"
 import { sqliteCredentials } from "./sqlite.ts"
 
+export { VAULT_PG_SCHEMA } from "./schema-pg.ts"
 export { sqliteCredentials } from "./sqlite.ts"
 
 export interface VaultOptions {
