@@ -3,6 +3,7 @@ import { Effect, Layer } from "effect"
 import { PG_SCHEMAS } from "../../config/index.ts"
 import { migratePg } from "../../core/index.ts"
 import { postgresAccounts } from "../../plugins/keys/index.ts"
+import { postgresCredentials } from "../../plugins/vault/index.ts"
 import { openNodeStore } from "../../runtime/node-store.ts"
 import { connectPostgres, pgMigrationSql, type Postgres } from "../../runtime/postgres.ts"
 import { startPostgres, type TestPostgres } from "../helpers/databases.ts"
@@ -31,7 +32,8 @@ const onFreshDatabase = <I>(make: (sql: Postgres) => Layer.Layer<I>): Layer.Laye
 
 const networked: Implementations = {
   ...IMPLEMENTATIONS.shipped,
-  accounts: onFreshDatabase(postgresAccounts)
+  accounts: onFreshDatabase(postgresAccounts),
+  credentials: onFreshDatabase(postgresCredentials)
 }
 
 before(async () => {
@@ -43,7 +45,7 @@ after(async () => {
   await postgres.stop()
 })
 
-for (const suite of portSuites(networked, () => openNodeStore(":memory:")).filter((s) => ["Accounts"].includes(s.name))) {
+for (const suite of portSuites(networked, () => openNodeStore(":memory:")).filter((s) => ["Accounts", "Credentials"].includes(s.name))) {
   describe(`${suite.name} port (PostgreSQL and Redis)`, () => {
     for (const contractCase of suite.cases) it(contractCase.name, contractCase.run)
   })
