@@ -2,6 +2,7 @@ import { after, before, describe, it } from "node:test"
 import { Effect, Layer } from "effect"
 import { PG_SCHEMAS } from "../../config/index.ts"
 import { migratePg } from "../../core/index.ts"
+import { postgresBilling } from "../../plugins/billing/index.ts"
 import { postgresAccounts } from "../../plugins/keys/index.ts"
 import { postgresCredentials } from "../../plugins/vault/index.ts"
 import { openNodeStore } from "../../runtime/node-store.ts"
@@ -27,12 +28,13 @@ const freshDatabase = async (): Promise<Postgres> => {
 }
 
 /** A Layer that builds `make`'s store on a fresh database each time it is built. */
-const onFreshDatabase = <I>(make: (sql: Postgres) => Layer.Layer<I>): Layer.Layer<I> =>
+const onFreshDatabase = <I, R>(make: (sql: Postgres) => Layer.Layer<I, never, R>): Layer.Layer<I, never, R> =>
   Layer.unwrap(Effect.map(Effect.promise(freshDatabase), make))
 
 const networked: Implementations = {
   ...IMPLEMENTATIONS.shipped,
   accounts: onFreshDatabase(postgresAccounts),
+  billing: onFreshDatabase((sql) => postgresBilling(sql)),
   credentials: onFreshDatabase(postgresCredentials)
 }
 
@@ -45,7 +47,7 @@ after(async () => {
   await postgres.stop()
 })
 
-for (const suite of portSuites(networked, () => openNodeStore(":memory:")).filter((s) => ["Accounts", "Credentials"].includes(s.name))) {
+for (const suite of portSuites(networked, () => openNodeStore(":memory:")).filter((s) => ["Accounts", "Credentials", "Ledger and UsageRecords"].includes(s.name))) {
   describe(`${suite.name} port (PostgreSQL and Redis)`, () => {
     for (const contractCase of suite.cases) it(contractCase.name, contractCase.run)
   })
