@@ -1,13 +1,15 @@
 import { after, before, describe, it } from "node:test"
 import { Effect, Layer } from "effect"
+import { Redis } from "ioredis"
 import { PG_SCHEMAS } from "../../config/index.ts"
 import { migratePg } from "../../core/index.ts"
 import { postgresBilling } from "../../plugins/billing/index.ts"
 import { postgresAccounts } from "../../plugins/keys/index.ts"
+import { redisRateWindows } from "../../plugins/limiter/index.ts"
 import { postgresCredentials } from "../../plugins/vault/index.ts"
 import { openNodeStore } from "../../runtime/node-store.ts"
 import { connectPostgres, pgMigrationSql, type Postgres } from "../../runtime/postgres.ts"
-import { startPostgres, type TestPostgres } from "../helpers/databases.ts"
+import { startPostgres, startRedis, type TestPostgres, type TestServer } from "../helpers/databases.ts"
 import { IMPLEMENTATIONS, type Implementations, portSuites } from "./suites.ts"
 
 /**
@@ -16,6 +18,8 @@ import { IMPLEMENTATIONS, type Implementations, portSuites } from "./suites.ts"
  * started once; every case gets a fresh, migrated database and an empty Redis.
  */
 let postgres: TestPostgres
+let redisServer: TestServer
+let redis: Redis
 const clients: Array<Postgres> = []
 let databases = 0
 
@@ -31,23 +35,36 @@ const freshDatabase = async (): Promise<Postgres> => {
 const onFreshDatabase = <I, R>(make: (sql: Postgres) => Layer.Layer<I, never, R>): Layer.Layer<I, never, R> =>
   Layer.unwrap(Effect.map(Effect.promise(freshDatabase), make))
 
+/** Rate windows on a Redis emptied each time the Layer is built. */
+const onEmptyRedis = Layer.unwrap(Effect.promise(async () => {
+  await redis.flushdb()
+  return redisRateWindows(redis)
+}))
+
 const networked: Implementations = {
   ...IMPLEMENTATIONS.shipped,
   accounts: onFreshDatabase(postgresAccounts),
   billing: onFreshDatabase((sql) => postgresBilling(sql)),
-  credentials: onFreshDatabase(postgresCredentials)
+  credentials: onFreshDatabase(postgresCredentials),
+  rateWindows: onEmptyRedis
 }
 
 before(async () => {
   postgres = await startPostgres()
+  redisServer = await startRedis()
+  redis = new Redis(redisServer.url)
 })
 
 after(async () => {
   await Promise.all(clients.map((sql) => sql.end({ timeout: 1 })))
-  await postgres.stop()
+  redis.disconnect()
+  await Promise.all([postgres.stop(), redisServer.stop()])
 })
 
-for (const suite of portSuites(networked, () => openNodeStore(":memory:")).filter((s) => ["Accounts", "Credentials", "Ledger and UsageRecords"].includes(s.name))) {
+// Console sessions still live in each node's memory: their suite runs in ports.test.ts.
+const shared = portSuites(networked, () => openNodeStore(":memory:")).filter((suite) => suite.name !== "ConsoleSessions")
+
+for (const suite of shared) {
   describe(`${suite.name} port (PostgreSQL and Redis)`, () => {
     for (const contractCase of suite.cases) it(contractCase.name, contractCase.run)
   })
