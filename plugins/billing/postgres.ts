@@ -176,7 +176,7 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
             UPDATE balances SET reserved_nano = balances.reserved_nano - sums.amount FROM sums WHERE balances.account_id = sums.account_id`
         ]).catch((error) => log.warn({ reason: databaseRefusal(error)?.reason ?? "error" }, "reservation leases were not renewed; retrying"))
       yield* Effect.acquireRelease(
-        Effect.sync(() => setInterval(renew, Math.max(1_000, Math.floor(leaseMs / 3)))),
+        Effect.sync(() => setInterval(renew, Math.max(100, Math.floor(leaseMs / 3)))),
         (timer) => Effect.sync(() => clearInterval(timer))
       )
 
@@ -184,6 +184,8 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
       let kept: Array<PendingSettle> = []
       let queue: Array<PendingSettle> = []
       let writing: Promise<void> | undefined
+      /** Settles in the write in flight: still waiting, as far as `pending` is concerned. */
+      let inFlight = 0
       let retry: ReturnType<typeof setTimeout> | undefined
       let attempts = 0
 
@@ -237,8 +239,10 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
         const batch = kept.concat(queue)
         kept = []
         queue = []
+        inFlight = batch.length
         writing = write(batch).finally(() => {
           writing = undefined
+          inFlight = 0
           // Settles that came while this write was in flight make the next batch.
           if (queue.length > 0 && retry === undefined) void commit()
         })
@@ -326,7 +330,7 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
             return rows.length > 0
           }),
         flush: () => Effect.promise(commit),
-        pending: () => Effect.sync(() => kept.length + queue.length),
+        pending: () => Effect.sync(() => kept.length + queue.length + inFlight),
         stopRetrying: () =>
           Effect.sync(() => {
             if (retry !== undefined) clearTimeout(retry)
