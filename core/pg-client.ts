@@ -30,27 +30,30 @@ export type PostgresSource = Postgres | string
 const UNAVAILABLE = /^(?:08|53|57|25006|ECONN|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|CONNECT_TIMEOUT|CONNECTION_)/
 
 /**
- * The database refused or could not be reached: a passing condition, in words for an operator.
- * Its message names no host and no credential (a URL's password must never reach a log).
+ * A shared store (PostgreSQL, Redis) refused or could not be reached: a passing condition, in
+ * words for an operator. Its message names no host and no credential (a URL's password must
+ * never reach a log).
  */
-export class DatabaseUnavailable extends Error {
+export class StoreUnreachable extends Error {
   constructor(readonly reason: string) {
-    super(`the database cannot be reached (${reason})`)
-    this.name = "DatabaseUnavailable"
+    super(`the shared store cannot be reached (${reason})`)
+    this.name = "StoreUnreachable"
   }
 }
 
 /** Why the database did not take a statement, when that is the database being unavailable. */
-export const databaseRefusal = (error: unknown): DatabaseUnavailable | undefined => {
-  if (error instanceof DatabaseUnavailable) return error
+export const databaseRefusal = (error: unknown): StoreUnreachable | undefined => {
+  if (error instanceof StoreUnreachable) return error
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : ""
   if (!UNAVAILABLE.test(code)) return undefined
-  return new DatabaseUnavailable(code === "57014" ? "a statement timed out" : code.startsWith("57P") ? "the database is shutting down" : `code ${code}`)
+  return new StoreUnreachable(
+    code === "57014" ? "a PostgreSQL statement timed out" : code.startsWith("57P") ? "PostgreSQL is shutting down" : `PostgreSQL: ${code}`
+  )
 }
 
 /**
  * A statement as an Effect of a port. The ports answer without a typed error, so a failure is
- * a defect: `DatabaseUnavailable` when the database is away (the relay answers 503, see
+ * a defect: `StoreUnreachable` when the database is away (the relay answers 503, see
  * storeRefusal), else the error itself, which is a bug.
  */
 export const query = <A>(run: () => Promise<A>): Effect.Effect<A> =>

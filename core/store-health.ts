@@ -13,7 +13,7 @@ export const storeRefusal = (error: unknown): string | undefined => {
   if (/readonly database|read-only|SQLITE_READONLY/i.test(message)) return "the store is read-only"
   if (/database (?:table )?is locked|database is busy|SQLITE_BUSY|SQLITE_LOCKED/i.test(message)) return STORE_LOCKED
   // A networked store's own refusal (core/pg-client.ts), already in words.
-  if (/^the database cannot be reached/.test(message)) return message
+  if (/^the shared store cannot be reached/.test(message)) return message
   if (/disk I\/O error|SQLITE_IOERR|unable to open database|SQLITE_CANTOPEN/i.test(message)) return "the store cannot be written (I/O error)"
   return undefined
 }

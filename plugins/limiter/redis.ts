@@ -1,6 +1,6 @@
 import { Effect, Layer } from "effect"
 import { Redis } from "ioredis"
-import { type Admission, DatabaseUnavailable, type Limits, RateWindows, randomBase62, type WindowState } from "../../core/index.ts"
+import { type Admission, type Limits, Log, type LogShape, RateWindows, randomBase62, StoreUnreachable, type WindowState } from "../../core/index.ts"
 import { WINDOW_MS } from "./window.ts"
 
 /** An open Redis client, or the URL of one to open (the store then owns and closes it). */
@@ -73,54 +73,71 @@ const seconds = (ms: number) => Math.ceil(ms / 1000)
 
 /** A call to Redis as an Effect of the port: a failure is the store being unavailable, naming no host. */
 const call = <A>(run: () => Promise<A>): Effect.Effect<A> =>
-  Effect.orDie(Effect.tryPromise({ try: run, catch: () => new DatabaseUnavailable("Redis did not answer") }))
+  Effect.orDie(Effect.tryPromise({ try: run, catch: () => new StoreUnreachable("Redis did not answer") }))
+
+/**
+ * A client on `url` whose every wait is bounded, reconnecting by itself; it says once when
+ * Redis goes away (by the error's code: the message names the host) and once when it is back.
+ */
+const open = (url: string, log: LogShape) => {
+  const redis = new Redis(url, { connectTimeout: CONNECT_TIMEOUT_MS, commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 })
+  let away = false
+  redis.on("error", (error: Error & { readonly code?: string }) => {
+    if (away) return
+    away = true
+    log.error({ code: error.code ?? "unknown" }, "Redis cannot be reached: rate-limited requests are refused (503) until it answers again")
+  })
+  redis.on("ready", () => {
+    if (!away) return
+    away = false
+    log.warn({}, "Redis answers again: rate limits are enforced across nodes")
+  })
+  return redis
+}
 
 /**
  * Rate windows in Redis, shared by every relay node, so a limit holds across them all. Each
  * call is one script, one round trip, atomic. `now` is the caller's clock: the nodes' clocks
  * must agree to within a second.
  */
-export const redisRateWindows = (source: RedisSource): Layer.Layer<RateWindows> =>
+export const redisRateWindows = (source: RedisSource): Layer.Layer<RateWindows, never, Log> =>
   Layer.effect(
     RateWindows,
-    Effect.map(
-      typeof source === "string"
-        ? Effect.acquireRelease(
-          Effect.sync(() =>
-            new Redis(source, { connectTimeout: CONNECT_TIMEOUT_MS, commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 })
-          ),
-          (redis) => Effect.promise(() => redis.quit().catch(() => redis.disconnect()))
+    Effect.gen(function*() {
+      const log = yield* Log
+      const redis = typeof source === "string"
+        ? yield* Effect.acquireRelease(
+          Effect.sync(() => open(source, log)),
+          (redis) => Effect.promise(() => redis.quit().then(() => undefined, () => redis.disconnect()))
         )
-        : Effect.succeed(source),
-      (redis) => {
-        redis.defineCommand("relayAdmit", { numberOfKeys: 2, lua: ADMIT })
-        redis.defineCommand("relaySettle", { numberOfKeys: 1, lua: SETTLE })
-        const scripts = redis as unknown as Scripts
-        // The braces keep an account's keys on one Redis Cluster node, so one script holds both.
-        const keys = (account: string) => [`relay:rate:{${account}}:requests`, `relay:rate:{${account}}:tokens`] as const
-        const run = (account: string, limits: Limits, tokens: number, now: number, mode: "admit" | "peek") => {
-          const [requests, counted] = keys(account)
-          return call(() => scripts.relayAdmit(requests, counted, now, limits.rpm, limits.tpm, tokens, mode, `${now}:${randomBase62(12)}`))
-        }
-        const stateOf = (limits: Limits, count: number, untilFree: number, used: number): WindowState => ({
-          requestsRemaining: Math.max(0, limits.rpm - count),
-          resetSeconds: seconds(untilFree),
-          tokensRemaining: Math.max(0, limits.tpm - used)
-        })
-        return RateWindows.of({
-          admit: (account, limits, tokens, now) =>
-            Effect.map(run(account, limits, tokens, now, "admit"), ([verdict, count, untilFree, used, wait]): Admission => {
-              if (verdict === 1) return { admitted: true, state: stateOf(limits, count!, untilFree!, used!), ticket: { second: Math.floor(now / 1000), tokens } }
-              const state = { ...stateOf(limits, count!, untilFree!, used!), requestsRemaining: 0 }
-              if (verdict === 2) return { admitted: false, state, reason: "rpm", retryAfterSeconds: Math.max(1, seconds(untilFree!)) }
-              if (verdict === 3) return { admitted: false, state, reason: "tpm_exceeded_by_request", retryAfterSeconds: seconds(WINDOW_MS) }
-              return { admitted: false, state, reason: "tpm", retryAfterSeconds: Math.max(1, seconds(wait!)) }
-            }),
-          peek: (account, limits, now) =>
-            Effect.map(run(account, limits, 0, now, "peek"), ([, count, untilFree, used]) => stateOf(limits, count!, untilFree!, used!)),
-          settle: (account, ticket, actualTokens, now) =>
-            Effect.asVoid(call(() => scripts.relaySettle(keys(account)[1], ticket.second, actualTokens - ticket.tokens, now)))
-        })
+        : source
+      redis.defineCommand("relayAdmit", { numberOfKeys: 2, lua: ADMIT })
+      redis.defineCommand("relaySettle", { numberOfKeys: 1, lua: SETTLE })
+      const scripts = redis as unknown as Scripts
+      // The braces keep an account's keys on one Redis Cluster node, so one script holds both.
+      const keys = (account: string) => [`relay:rate:{${account}}:requests`, `relay:rate:{${account}}:tokens`] as const
+      const run = (account: string, limits: Limits, tokens: number, now: number, mode: "admit" | "peek") => {
+        const [requests, counted] = keys(account)
+        return call(() => scripts.relayAdmit(requests, counted, now, limits.rpm, limits.tpm, tokens, mode, `${now}:${randomBase62(12)}`))
       }
-    )
+      const stateOf = (limits: Limits, count: number, untilFree: number, used: number): WindowState => ({
+        requestsRemaining: Math.max(0, limits.rpm - count),
+        resetSeconds: seconds(untilFree),
+        tokensRemaining: Math.max(0, limits.tpm - used)
+      })
+      return RateWindows.of({
+        admit: (account, limits, tokens, now) =>
+          Effect.map(run(account, limits, tokens, now, "admit"), ([verdict, count, untilFree, used, wait]): Admission => {
+            if (verdict === 1) return { admitted: true, state: stateOf(limits, count!, untilFree!, used!), ticket: { second: Math.floor(now / 1000), tokens } }
+            const state = { ...stateOf(limits, count!, untilFree!, used!), requestsRemaining: 0 }
+            if (verdict === 2) return { admitted: false, state, reason: "rpm", retryAfterSeconds: Math.max(1, seconds(untilFree!)) }
+            if (verdict === 3) return { admitted: false, state, reason: "tpm_exceeded_by_request", retryAfterSeconds: seconds(WINDOW_MS) }
+            return { admitted: false, state, reason: "tpm", retryAfterSeconds: Math.max(1, seconds(wait!)) }
+          }),
+        peek: (account, limits, now) =>
+          Effect.map(run(account, limits, 0, now, "peek"), ([, count, untilFree, used]) => stateOf(limits, count!, untilFree!, used!)),
+        settle: (account, ticket, actualTokens, now) =>
+          Effect.asVoid(call(() => scripts.relaySettle(keys(account)[1], ticket.second, actualTokens - ticket.tokens, now)))
+      })
+    })
   )

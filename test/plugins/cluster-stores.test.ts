@@ -1,9 +1,9 @@
 import assert from "node:assert/strict"
 import { after, before, describe, it } from "node:test"
-import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Scope } from "effect"
 import { Redis } from "ioredis"
 import { PG_SCHEMAS } from "../../config/index.ts"
-import { Accounts, emptyUsage, Ledger, type LedgerShape, Log, migratePg, RateWindows, type Reservation, StoreHealth, StoreHealthState, type UsageRecord } from "../../core/index.ts"
+import { Accounts, emptyUsage, Ledger, type LedgerShape, Log, migratePg, query, RateWindows, type Reservation, StoreHealth, StoreHealthState, type UsageRecord } from "../../core/index.ts"
 import { postgresBilling } from "../../plugins/billing/index.ts"
 import { postgresAccounts } from "../../plugins/keys/index.ts"
 import { redisRateWindows } from "../../plugins/limiter/index.ts"
@@ -177,8 +177,17 @@ describe("several nodes on one PostgreSQL", () => {
     const exit = await Effect.runPromiseExit(accounts.account("acct_x"))
     assert.ok(Exit.isFailure(exit))
     const shown = JSON.stringify(exit.cause, (_, value) => (value instanceof Error ? `${value.name}: ${value.message}` : value))
-    assert.match(shown, /the database cannot be reached/)
+    assert.match(shown, /the shared store cannot be reached/)
     assert.doesNotMatch(shown, /hunter2/)
+  })
+
+  it("cancels a statement that runs past the client's bound, as a store refusal", async () => {
+    const { url } = await freshDatabase()
+    const sql = connectPostgres(url, { statementTimeoutMs: 50 })
+    clients.push(sql)
+    const exit = await Effect.runPromiseExit(query(() => sql`SELECT pg_sleep(5)`))
+    assert.ok(Exit.isFailure(exit))
+    assert.match(String(Cause.squash(exit.cause)), /a PostgreSQL statement timed out/)
   })
 })
 
@@ -186,7 +195,7 @@ describe("several nodes on one Redis", () => {
   it("admit concurrently through three clients and never pass the RPM together", async () => {
     const nodes = [new Redis(redisServer.url), new Redis(redisServer.url), new Redis(redisServer.url)]
     try {
-      const windows = await Promise.all(nodes.map((redis) => run(Effect.provide(RateWindows, redisRateWindows(redis)))))
+      const windows = await Promise.all(nodes.map((redis) => run(Effect.provide(RateWindows, Layer.provide(redisRateWindows(redis), Layer.succeed(Log, silent))))))
       const now = Date.now()
       const admissions = await Promise.all(Array.from({ length: 30 }, (_, i) => run(windows[i % 3]!.admit("shared", { rpm: 7, tpm: 1_000_000 }, 1, now))))
       assert.equal(admissions.filter((admission) => admission.admitted).length, 7)
@@ -195,5 +204,23 @@ describe("several nodes on one Redis", () => {
     } finally {
       for (const redis of nodes) redis.disconnect()
     }
+  })
+
+  it("answers an unreachable Redis with a store refusal that names no password", async () => {
+    const scope = await run(Scope.make())
+    scopes.push(scope)
+    const logged: Array<string> = []
+    const log = { ...silent, error: (fields: object, message?: string) => void logged.push(`${message} ${JSON.stringify(fields)}`) }
+    const windows = Layer.provide(redisRateWindows(`redis://:hunter2-secret@127.0.0.1:${await freePort()}`), Layer.succeed(Log, log))
+    const built = await run(Layer.buildWithScope(windows, scope))
+    const exit = await Effect.runPromiseExit(Context.get(built, RateWindows).admit("a", { rpm: 1, tpm: 1 }, 1, Date.now()))
+    assert.ok(Exit.isFailure(exit))
+    const shown = String(Cause.squash(exit.cause))
+    assert.match(shown, /the shared store cannot be reached \(Redis did not answer\)/)
+    assert.doesNotMatch(shown, /hunter2/)
+    // Said once, loudly, and without the URL.
+    assert.equal(logged.length, 1)
+    assert.match(logged[0]!, /Redis cannot be reached/)
+    assert.doesNotMatch(logged[0]!, /hunter2|127\.0\.0\.1/)
   })
 })
