@@ -1,71 +1,44 @@
+import assert from "node:assert/strict"
+import { spawnSync } from "node:child_process"
 import { after, before, describe, it } from "node:test"
-import { Effect, Layer } from "effect"
-import { Redis } from "ioredis"
-import { PG_SCHEMAS } from "../../config/index.ts"
-import { migratePg } from "../../core/index.ts"
-import { postgresBilling } from "../../plugins/billing/index.ts"
-import { postgresAccounts } from "../../plugins/keys/index.ts"
-import { redisRateWindows } from "../../plugins/limiter/index.ts"
-import { postgresCredentials } from "../../plugins/vault/index.ts"
 import { openNodeStore } from "../../runtime/node-store.ts"
-import { connectPostgres, pgMigrationSql, type Postgres } from "../../runtime/postgres.ts"
 import { startPostgres, startRedis, type TestPostgres, type TestServer } from "../helpers/databases.ts"
-import { IMPLEMENTATIONS, type Implementations, portSuites } from "./suites.ts"
+import { scriptCommand, type SourceRuntime } from "../helpers/runtimes.ts"
+import { networkedImplementations } from "./networked.ts"
+import { portSuites } from "./suites.ts"
 
 /**
- * Each port's contract against the implementations several relay nodes share: PostgreSQL for
- * accounts, money and credentials, Redis for rate windows. The servers are throw-away ones
- * started once; every case gets a fresh, migrated database and an empty Redis.
+ * Each port's contract against the implementations several relay nodes share, on throw-away
+ * PostgreSQL and Redis servers started once: in this process, and from inside Bun and Deno.
  */
 let postgres: TestPostgres
-let redisServer: TestServer
-let redis: Redis
-const clients: Array<Postgres> = []
-let databases = 0
-
-/** A new database with every plugin's tables, and a client on it. */
-const freshDatabase = async (): Promise<Postgres> => {
-  const sql = connectPostgres(await postgres.createDatabase(`contract_${++databases}`))
-  clients.push(sql)
-  await migratePg(pgMigrationSql(sql), PG_SCHEMAS)
-  return sql
-}
-
-/** A Layer that builds `make`'s store on a fresh database each time it is built. */
-const onFreshDatabase = <I, R>(make: (sql: Postgres) => Layer.Layer<I, never, R>): Layer.Layer<I, never, R> =>
-  Layer.unwrap(Effect.map(Effect.promise(freshDatabase), make))
-
-/** Rate windows on a Redis emptied each time the Layer is built. */
-const onEmptyRedis = Layer.unwrap(Effect.promise(async () => {
-  await redis.flushdb()
-  return redisRateWindows(redis)
-}))
-
-const networked: Implementations = {
-  ...IMPLEMENTATIONS.shipped,
-  accounts: onFreshDatabase(postgresAccounts),
-  billing: onFreshDatabase((sql) => postgresBilling(sql)),
-  credentials: onFreshDatabase(postgresCredentials),
-  rateWindows: onEmptyRedis
-}
+let redis: TestServer
+const servers = () => ({ postgres: postgres.url, redis: redis.url })
+const networked = networkedImplementations(servers)
 
 before(async () => {
   postgres = await startPostgres()
-  redisServer = await startRedis()
-  redis = new Redis(redisServer.url)
+  redis = await startRedis()
 })
 
 after(async () => {
-  await Promise.all(clients.map((sql) => sql.end({ timeout: 1 })))
-  redis.disconnect()
-  await Promise.all([postgres.stop(), redisServer.stop()])
+  await networked.close()
+  await Promise.all([postgres.stop(), redis.stop()])
 })
 
-// Console sessions still live in each node's memory: their suite runs in ports.test.ts.
-const shared = portSuites(networked, () => openNodeStore(":memory:")).filter((suite) => suite.name !== "ConsoleSessions")
-
-for (const suite of shared) {
+for (const suite of portSuites(networked.implementations, () => openNodeStore(":memory:")).filter((s) => networked.shared(s.name))) {
   describe(`${suite.name} port (PostgreSQL and Redis)`, () => {
     for (const contractCase of suite.cases) it(contractCase.name, contractCase.run)
   })
 }
+
+describe("the shared implementations keep their contracts on each runtime", () => {
+  for (const runtime of ["bun", "deno"] satisfies Array<SourceRuntime>) {
+    it(runtime, () => {
+      const { command, args } = scriptCommand(runtime, "test/fixtures/port-contracts.ts", [runtime, servers().postgres, servers().redis])
+      const run = spawnSync(command, args, { encoding: "utf8", timeout: 120_000 })
+      assert.equal(run.status, 0, `${run.stdout}${run.stderr}`)
+      assert.match(run.stdout, new RegExp(`the port contracts hold on ${runtime}, on PostgreSQL and Redis`))
+    })
+  }
+})
