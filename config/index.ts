@@ -2,4 +2,3 @@
 export * from "./kit.ts"
 export { ConfigError, type ConfigDeclaration, defineConfig, errorText, type LoadedConfig, loadConfig, resolveConfig } from "./load.ts"
 export type { ConfigKit } from "./load.ts"
-export { PG_SCHEMAS } from "./pg-schemas.ts"

@@ -6,6 +6,7 @@
 export { DEFAULT_MODELS, RELAY_TIERS } from "./defaults.ts"
 export type { ConfigEnv } from "./env.ts"
 export type { RelayConfigInput } from "./schema.ts"
+export { PG_SCHEMAS } from "./pg-schemas.ts"
 export { billing, type BillingOptions, sqliteBilling } from "../plugins/billing/index.ts"
 export { type ConsoleOptions, memoryConsoleSessions, webConsole } from "../plugins/console/index.ts"
 export { docs, type DocsOptions } from "../plugins/docs/index.ts"
