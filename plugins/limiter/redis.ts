@@ -85,7 +85,7 @@ const open = (url: string, log: LogShape) => {
   redis.on("error", (error: Error & { readonly code?: string }) => {
     if (away) return
     away = true
-    log.error({ code: error.code ?? "unknown" }, "Redis cannot be reached: rate-limited requests are refused (503) until it answers again")
+    log.error({ code: error.code ?? "unknown" }, "Redis cannot be reached: requests that need the rate windows fail until it answers again")
   })
   redis.on("ready", () => {
     if (!away) return
