@@ -12,6 +12,8 @@ export const storeRefusal = (error: unknown): string | undefined => {
   if (/disk is full|SQLITE_FULL/i.test(message)) return "the disk is full"
   if (/readonly database|read-only|SQLITE_READONLY/i.test(message)) return "the store is read-only"
   if (/database (?:table )?is locked|database is busy|SQLITE_BUSY|SQLITE_LOCKED/i.test(message)) return STORE_LOCKED
+  // A networked store's own refusal (core/pg-client.ts), already in words.
+  if (/^the shared store cannot be reached/.test(message)) return message
   if (/disk I\/O error|SQLITE_IOERR|unable to open database|SQLITE_CANTOPEN/i.test(message)) return "the store cannot be written (I/O error)"
   return undefined
 }

@@ -29,6 +29,7 @@ import { billingRoutes } from "./routes.ts"
 import { sqliteBilling } from "./sqlite.ts"
 
 export { LEDGER_PG_SCHEMA, USAGE_PG_SCHEMA } from "./schema-pg.ts"
+export { postgresBilling, type PostgresBillingOptions } from "./postgres.ts"
 export { sqliteBilling } from "./sqlite.ts"
 
 export interface BillingOptions {

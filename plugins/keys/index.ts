@@ -7,6 +7,7 @@ import { makeDirectory } from "./directory.ts"
 import { sqliteAccounts } from "./sqlite.ts"
 
 export { KEYS_PG_SCHEMA } from "./schema-pg.ts"
+export { postgresAccounts } from "./postgres.ts"
 export { sqliteAccounts } from "./sqlite.ts"
 
 export interface KeysOptions {

@@ -11,6 +11,7 @@ export interface LimiterOptions {
   readonly windows?: Layer.Layer<RateWindows>
 }
 
+export { type RedisSource, redisRateWindows } from "./redis.ts"
 export { MemoryRateWindows, memoryRateWindows } from "./store.ts"
 
 interface Reservation {

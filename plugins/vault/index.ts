@@ -19,6 +19,7 @@ import { open, seal } from "./seal.ts"
 import { sqliteCredentials } from "./sqlite.ts"
 
 export { VAULT_PG_SCHEMA } from "./schema-pg.ts"
+export { postgresCredentials } from "./postgres.ts"
 export { sqliteCredentials } from "./sqlite.ts"
 
 export interface VaultOptions {

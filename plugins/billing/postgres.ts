@@ -1,0 +1,358 @@
+import { Context, Effect, Layer } from "effect"
+import type { TransactionSql } from "postgres"
+import {
+  type Balance,
+  ChargeFailed,
+  ChargeKept,
+  clientOf,
+  databaseRefusal,
+  formatUsd,
+  Ledger,
+  Log,
+  MONEY_LIMIT_NANO,
+  type PostgresSource,
+  query,
+  randomBase62,
+  type Reservation,
+  StoreHealth,
+  type UsageRecord,
+  UsageRecords,
+  type UsageRecordView,
+  withinMoneyLimit
+} from "../../core/index.ts"
+
+/**
+ * Balances, the ledger, the reservations of requests in flight and the usage records in
+ * PostgreSQL, shared by every relay node (the tables of schema-pg.ts).
+ *
+ * Reservations are rows, so every node sees every hold: `reserve` checks and holds in one
+ * conditional UPDATE of the balance row (PostgreSQL re-checks the condition against the newest
+ * row when another node changed it meanwhile, so nodes never together overdraw), and records
+ * the hold with its node's lease. A node renews its leases while it runs; a node that died
+ * leaves holds that any other node frees once their lease has lapsed.
+ *
+ * A settle is one statement: it frees the hold, caps the charge at what the balance has beyond
+ * others' holds, appends the charge and the usage record and moves the balance. The settles of
+ * one turn of the event loop (and those that arrive while a write is in flight) are written in
+ * one transaction, in one round trip. Each settle carries an id the relay made; a settle
+ * retried after its commit's answer was lost finds its record and writes nothing again.
+ *
+ * A database that is away refuses the write: its charges are kept in memory (their holds stay
+ * in the database) and written again until it takes them, exactly once; meanwhile the store's
+ * health says it refuses writes, and billing admits nothing it would have to charge.
+ */
+
+export interface PostgresBillingOptions {
+  /**
+   * How long a node's reservation outlives the node: renewed every third of it while the node
+   * runs, freed by the other nodes once it lapses after a crash.
+   */
+  readonly leaseMs?: number
+}
+
+const DEFAULT_LEASE_MS = 60_000
+
+/** Waits between attempts to write charges the database refused: short first, then every second. */
+const RETRY_MS = [10, 25, 50, 100, 250, 500, 1_000]
+
+const DAY_MS = 86_400_000
+
+/** A hold as this store hands it out: its row's id besides the port's fields. */
+interface Hold extends Reservation {
+  readonly id: string | null
+}
+
+type Outcome = { readonly written: bigint } | { readonly kept: string } | { readonly failed: unknown }
+
+interface PendingSettle {
+  readonly settleId: string
+  readonly hold: Hold | undefined
+  readonly account: string
+  readonly cost: bigint
+  readonly record: UsageRecord
+  /** Tells the request its first outcome; a charge kept after it is still written later. */
+  readonly tell: (outcome: Outcome) => void
+}
+
+interface UsageRow {
+  readonly request_id: string
+  readonly created_at: bigint
+  readonly surface: string
+  readonly model: string
+  readonly provider: string | null
+  readonly byok: number
+  readonly status: number
+  readonly prompt_tokens: bigint
+  readonly completion_tokens: bigint
+  readonly cached_tokens: bigint
+  readonly cache_write_tokens: bigint
+  readonly image_input_tokens: bigint
+  readonly image_output_tokens: bigint
+  readonly cost_nano: bigint
+  readonly usage_source: string
+  readonly latency_ms: number
+  readonly ttfb_ms: number | null
+}
+
+const view = (row: UsageRow): UsageRecordView => ({
+  id: row.request_id,
+  created_at: new Date(Number(row.created_at)).toISOString(),
+  surface: row.surface,
+  model: row.model,
+  provider: row.provider,
+  byok: row.byok === 1,
+  status: row.status,
+  prompt_tokens: Number(row.prompt_tokens),
+  completion_tokens: Number(row.completion_tokens),
+  cached_tokens: Number(row.cached_tokens),
+  cache_write_tokens: Number(row.cache_write_tokens),
+  image_input_tokens: Number(row.image_input_tokens),
+  image_output_tokens: Number(row.image_output_tokens),
+  cost: formatUsd(row.cost_nano),
+  usage_source: row.usage_source,
+  latency_ms: row.latency_ms,
+  ttfb_ms: row.ttfb_ms
+})
+
+/** Times kept to the microsecond, as the SQLite store keeps them. */
+const micros = (ms: number) => Math.round(ms * 1000) / 1000
+
+/**
+ * One settle, in one statement: only if no record carries its id yet; the charge is decided
+ * against the balance row as locked now, so it holds whichever node wrote last. It answers the
+ * amount charged (the earlier answer, for a settle already written).
+ */
+const settleStatement = (sql: TransactionSql<{ bigint: bigint }>, { settleId, hold, account, cost, record }: PendingSettle) => sql<Array<{ cost_nano: bigint }>>`
+  WITH fresh AS (
+    SELECT NOT EXISTS (SELECT 1 FROM usage_records WHERE settle_id = ${settleId}) AS yes
+  ), freed AS (
+    DELETE FROM reservations WHERE id = ${hold?.id ?? null} AND (SELECT yes FROM fresh) RETURNING amount_nano
+  ), current AS (
+    SELECT balance_nano, reserved_nano FROM balances WHERE account_id = ${account} AND (SELECT yes FROM fresh) FOR UPDATE
+  ), charge AS (
+    SELECT LEAST(${cost}::bigint, GREATEST(0, balance_nano - reserved_nano + COALESCE((SELECT amount_nano FROM freed), 0)))::bigint AS amount
+    FROM current
+  ), moved AS (
+    UPDATE balances SET
+      balance_nano = balance_nano - (SELECT amount FROM charge),
+      reserved_nano = reserved_nano - COALESCE((SELECT amount_nano FROM freed), 0)
+    WHERE account_id = ${account} AND EXISTS (SELECT 1 FROM current)
+  ), entry AS (
+    INSERT INTO ledger (account_id, kind, amount_nano, request_id, note, created_at)
+    SELECT ${account}, 'charge', amount, ${record.requestId}, CASE WHEN amount < ${cost}::bigint THEN 'capped from ' || ${cost.toString()} END, ${Date.now()}::bigint
+    FROM charge WHERE amount > 0
+  ), written AS (
+    INSERT INTO usage_records (settle_id, request_id, account_id, key_id, created_at, surface, model, provider, byok, status,
+      prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, image_input_tokens, image_output_tokens,
+      cost_nano, usage_source, latency_ms, ttfb_ms)
+    SELECT ${settleId}, ${record.requestId}, ${record.accountId}, ${record.keyId ?? null}::text, ${record.createdAt}::bigint, ${record.surface},
+      ${record.model}, ${record.provider ?? null}::text, ${record.byok ? 1 : 0}::integer, ${record.status}::integer,
+      ${record.usage.promptTokens}::bigint, ${record.usage.completionTokens}::bigint, ${record.usage.cachedTokens}::bigint,
+      ${record.usage.cacheWriteTokens}::bigint, ${record.usage.imageInputTokens}::bigint, ${record.usage.imageOutputTokens}::bigint,
+      COALESCE((SELECT amount FROM charge), 0), ${record.usage.source}, ${micros(record.latencyMs)}::double precision,
+      ${record.ttfbMs === undefined ? null : micros(record.ttfbMs)}::double precision
+    FROM fresh WHERE yes
+    RETURNING cost_nano
+  )
+  SELECT cost_nano FROM written UNION ALL SELECT cost_nano FROM usage_records WHERE settle_id = ${settleId}`
+
+export const postgresBilling = (source: PostgresSource, options: PostgresBillingOptions = {}): Layer.Layer<Ledger | UsageRecords, never, Log | StoreHealth> =>
+  Layer.effectContext(
+    Effect.gen(function*() {
+      const sql = yield* clientOf(source)
+      const log = yield* Log
+      const health = yield* StoreHealth
+      const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS
+      /** This node, as its reservations name it. */
+      const node = `node_${randomBase62(16)}`
+
+      // Renews this node's leases, and frees the holds of nodes whose lease lapsed.
+      const renew = () =>
+        sql.begin((tx) => [
+          tx`UPDATE reservations SET expires_at = ${Date.now() + leaseMs} WHERE node = ${node}`,
+          tx`
+            WITH gone AS (DELETE FROM reservations WHERE expires_at < ${Date.now()} RETURNING account_id, amount_nano),
+            sums AS (SELECT account_id, SUM(amount_nano)::bigint AS amount FROM gone GROUP BY account_id)
+            UPDATE balances SET reserved_nano = balances.reserved_nano - sums.amount FROM sums WHERE balances.account_id = sums.account_id`
+        ]).catch((error) => log.warn({ reason: databaseRefusal(error)?.reason ?? "error" }, "reservation leases were not renewed; retrying"))
+      yield* Effect.acquireRelease(
+        Effect.sync(() => setInterval(renew, Math.max(100, Math.floor(leaseMs / 3)))),
+        (timer) => Effect.sync(() => clearInterval(timer))
+      )
+
+      /** Charges the database refused, oldest first, written before any newer one. */
+      let kept: Array<PendingSettle> = []
+      let queue: Array<PendingSettle> = []
+      let writing: Promise<void> | undefined
+      /** Settles in the write in flight: still waiting, as far as `pending` is concerned. */
+      let inFlight = 0
+      let retry: ReturnType<typeof setTimeout> | undefined
+      let attempts = 0
+
+      const refusedNow = (reason: string) => {
+        health.attemptRefused()
+        if (health.refused(reason)) {
+          log.error({ reason, kept: kept.length }, "the database refuses writes: charges are kept and retried, and requests refused (503) until it takes them")
+        }
+        health.setKept(kept.length)
+        if (retry === undefined) {
+          retry = setTimeout(() => {
+            retry = undefined
+            void commit()
+          }, RETRY_MS[Math.min(attempts++, RETRY_MS.length - 1)])
+        }
+      }
+
+      const wrote = (written: number) => {
+        attempts = 0
+        health.setKept(kept.length)
+        if (kept.length === 0 && health.recovered()) log.warn({ written }, "the database takes writes again: the kept charges are written and requests served")
+      }
+
+      /** Writes `batch` in one transaction; on a refusal keeps it, on another failure tries each alone. */
+      const write = async (batch: ReadonlyArray<PendingSettle>): Promise<void> => {
+        try {
+          const answers = await sql.begin((tx) => batch.map((pending) => settleStatement(tx, pending)))
+          batch.forEach((pending, i) => pending.tell({ written: answers[i]![0]!.cost_nano }))
+          return wrote(batch.length)
+        } catch (error) {
+          const refusal = databaseRefusal(error)
+          if (refusal !== undefined) {
+            for (const pending of batch) pending.tell({ kept: refusal.reason })
+            kept = kept.concat(batch)
+            return refusedNow(refusal.reason)
+          }
+          if (batch.length > 1) {
+            for (const pending of batch) await write([pending])
+            return
+          }
+          // This one settle can never be written (its record is refused, say): its money is freed.
+          batch[0]!.tell({ failed: error })
+          if (batch[0]!.hold !== undefined) await Effect.runPromise(Effect.ignore(release(batch[0]!.hold)))
+        }
+      }
+
+      /** Writes what waits now, after any write in flight. */
+      const commit = (): Promise<void> => {
+        if (writing !== undefined) return writing.then(commit)
+        if (queue.length === 0 && kept.length === 0) return Promise.resolve()
+        const batch = kept.concat(queue)
+        kept = []
+        queue = []
+        inFlight = batch.length
+        writing = write(batch).finally(() => {
+          writing = undefined
+          inFlight = 0
+          // Settles that came while this write was in flight make the next batch.
+          if (queue.length > 0 && retry === undefined) void commit()
+        })
+        return writing
+      }
+
+      const release = (reservation: Reservation) =>
+        query(async () => {
+          const id = (reservation as Hold).id
+          if (id === null) return
+          await sql`
+            WITH gone AS (DELETE FROM reservations WHERE id = ${id} RETURNING account_id, amount_nano)
+            UPDATE balances SET reserved_nano = balances.reserved_nano - gone.amount_nano FROM gone WHERE balances.account_id = gone.account_id`
+        })
+
+      const ledger = Ledger.of({
+        read: (account) =>
+          query(async (): Promise<Balance> => {
+            const [row] = await sql<Array<{ balance_nano: bigint; reserved_nano: bigint }>>`
+              SELECT balance_nano, reserved_nano FROM balances WHERE account_id = ${account}`
+            return { balance: row?.balance_nano ?? 0n, reserved: row?.reserved_nano ?? 0n }
+          }),
+        reserve: (account, amount) =>
+          query(async (): Promise<Hold | Balance> => {
+            if (amount === 0n) return { account, amount, id: null }
+            const id = `res_${randomBase62(20)}`
+            const [row] = await sql<Array<{ held: boolean; balance_nano: bigint; reserved_nano: bigint }>>`
+              WITH held AS (
+                UPDATE balances SET reserved_nano = reserved_nano + ${amount}::bigint
+                WHERE account_id = ${account} AND balance_nano - reserved_nano >= ${amount}::bigint
+                RETURNING account_id
+              ), recorded AS (
+                INSERT INTO reservations (id, account_id, amount_nano, node, expires_at)
+                SELECT ${id}, account_id, ${amount}::bigint, ${node}, ${Date.now() + leaseMs}::bigint FROM held
+              )
+              SELECT EXISTS (SELECT 1 FROM held) AS held, COALESCE(b.balance_nano, 0) AS balance_nano, COALESCE(b.reserved_nano, 0) AS reserved_nano
+              FROM (SELECT 1) one LEFT JOIN balances b ON b.account_id = ${account}`
+            return row!.held ? { account, amount, id } : { balance: row!.balance_nano, reserved: row!.reserved_nano }
+          }),
+        release,
+        settle: ({ account, reservation, cost, record }) =>
+          Effect.map(
+            Effect.promise(() =>
+              new Promise<Outcome>((resolve) => {
+                let told = false
+                const hold = reservation as Hold | undefined
+                queue.push({
+                  settleId: hold?.id ?? `set_${randomBase62(20)}`,
+                  hold,
+                  account,
+                  cost,
+                  // Every field but the cost, which the statement decides (and writes) itself.
+                  record: record(cost),
+                  tell: (outcome) => {
+                    if (told) return
+                    told = true
+                    resolve(outcome)
+                  }
+                })
+                if (queue.length === 1 && writing === undefined && retry === undefined) queueMicrotask(() => void commit())
+              })
+            ),
+            (outcome) =>
+              "written" in outcome
+                ? { charged: outcome.written, committed: Effect.succeed(outcome.written) }
+                : {
+                  // Not yet written: at most the cost will be.
+                  charged: cost,
+                  committed: Effect.fail("kept" in outcome ? new ChargeKept(outcome.kept) : new ChargeFailed(outcome.failed))
+                }
+          ),
+        credit: (account, amount, note) =>
+          query(async () => {
+            // Checked before binding: the balance's own check is in the statement that writes it.
+            if (!withinMoneyLimit(amount)) return false
+            const rows = await sql`
+              WITH added AS (
+                INSERT INTO balances (account_id, balance_nano) VALUES (${account}, ${amount}::bigint)
+                ON CONFLICT (account_id) DO UPDATE SET balance_nano = balances.balance_nano + excluded.balance_nano
+                WHERE balances.balance_nano + excluded.balance_nano BETWEEN ${-MONEY_LIMIT_NANO}::bigint AND ${MONEY_LIMIT_NANO}::bigint
+                RETURNING account_id
+              )
+              INSERT INTO ledger (account_id, kind, amount_nano, note, created_at)
+              SELECT account_id, 'credit', ${amount}::bigint, ${note}::text, ${Date.now()}::bigint FROM added RETURNING id`
+            return rows.length > 0
+          }),
+        flush: () => Effect.promise(commit),
+        pending: () => Effect.sync(() => kept.length + queue.length + inFlight),
+        stopRetrying: () =>
+          Effect.sync(() => {
+            if (retry !== undefined) clearTimeout(retry)
+            retry = undefined
+          })
+      })
+
+      const usage = UsageRecords.of({
+        list: (accountId, limit) =>
+          query(async () =>
+            (await sql<Array<UsageRow>>`SELECT * FROM usage_records WHERE account_id = ${accountId} ORDER BY seq DESC LIMIT ${limit}`).map(view)
+          ),
+        dailySpend: (accountId, days) =>
+          query(async () => {
+            const since = (Math.floor(Date.now() / DAY_MS) - days + 1) * DAY_MS
+            const rows = await sql<Array<{ day: bigint; cost: bigint }>>`
+              SELECT created_at / ${DAY_MS} AS day, SUM(cost_nano)::bigint AS cost FROM usage_records
+              WHERE account_id = ${accountId} AND created_at >= ${since} GROUP BY day ORDER BY day`
+            return rows.map((row) => ({ day: new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10), cost: row.cost }))
+          })
+      })
+
+      return Context.make(Ledger, ledger).pipe(Context.add(UsageRecords, usage))
+    })
+  )

@@ -1,0 +1,226 @@
+import assert from "node:assert/strict"
+import { after, before, describe, it } from "node:test"
+import { Cause, Context, Effect, Exit, Layer, Scope } from "effect"
+import { Redis } from "ioredis"
+import { PG_SCHEMAS } from "../../config/index.ts"
+import { Accounts, emptyUsage, Ledger, type LedgerShape, Log, migratePg, query, RateWindows, type Reservation, StoreHealth, StoreHealthState, type UsageRecord } from "../../core/index.ts"
+import { postgresBilling } from "../../plugins/billing/index.ts"
+import { postgresAccounts } from "../../plugins/keys/index.ts"
+import { redisRateWindows } from "../../plugins/limiter/index.ts"
+import { connectPostgres, pgMigrationSql, type Postgres } from "../../runtime/postgres.ts"
+import { freePort, startPostgres, startRedis, type TestPostgres, type TestServer } from "../helpers/databases.ts"
+
+/**
+ * What the shared stores promise beyond each port's contract: several nodes on one PostgreSQL
+ * and one Redis act as one relay, a dead node's holds are freed by the others, a database that
+ * refuses writes loses no charge and doubles none, and no error names a credential.
+ */
+
+let postgres: TestPostgres
+let redisServer: TestServer
+let admin: Postgres
+const clients: Array<Postgres> = []
+const scopes: Array<Scope.Closeable> = []
+let databases = 0
+
+const silent = { debug() {}, info() {}, warn() {}, error() {}, request() {} }
+const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
+const isReservation = (value: unknown): value is Reservation => typeof value === "object" && value !== null && "account" in value
+
+/** A request's usage record on account "a", told its charge. */
+const usageRecord = (requestId: string) => (charged: bigint): UsageRecord => ({
+  requestId,
+  accountId: "a",
+  keyId: undefined,
+  createdAt: Date.now(),
+  surface: "v1.chat.completions",
+  model: "m",
+  provider: undefined,
+  byok: false,
+  status: 200,
+  usage: { ...emptyUsage, promptTokens: 1, completionTokens: 1, source: "upstream" },
+  cost: charged,
+  latencyMs: 1,
+  ttfbMs: undefined
+})
+
+const connect = (url: string) => {
+  const sql = connectPostgres(url)
+  clients.push(sql)
+  return sql
+}
+
+const freshDatabase = async () => {
+  const name = `cluster_${++databases}`
+  const url = await postgres.createDatabase(name)
+  await migratePg(pgMigrationSql(connect(url)), PG_SCHEMAS)
+  return { name, url }
+}
+
+/** One relay node's ledger on the database at `url`: its own client, health and lease, living until `stop`. */
+const ledgerNode = async (url: string, leaseMs = 60_000) => {
+  const health = new StoreHealthState()
+  const scope = await run(Scope.make())
+  scopes.push(scope)
+  const services = Layer.mergeAll(Layer.succeed(Log, silent), Layer.succeed(StoreHealth, health))
+  const built = await run(Layer.buildWithScope(Layer.provide(postgresBilling(connect(url), { leaseMs }), services), scope))
+  const ledger: LedgerShape = Context.get(built, Ledger)
+  return { ledger, health, stop: () => run(Scope.close(scope, Exit.void)) }
+}
+
+/** Polls `check` until it holds (a store's background work is awaited, never timed). */
+const eventually = async (check: () => Promise<boolean>) => {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  assert.fail("the condition never held")
+}
+
+/** Sets whether new sessions on database `name` may write, and ends the open ones so the pools reconnect. */
+const setReadOnly = async (name: string, readOnly: boolean) => {
+  await admin.unsafe(`ALTER DATABASE ${name} SET default_transaction_read_only = ${readOnly ? "on" : "off"}`)
+  await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${name} AND pid <> pg_backend_pid()`
+  // Termination is signalled, not awaited: wait until those sessions are gone.
+  await eventually(async () => (await admin`SELECT 1 FROM pg_stat_activity WHERE datname = ${name}`).length === 0)
+}
+
+before(async () => {
+  postgres = await startPostgres()
+  redisServer = await startRedis()
+  admin = connect(postgres.url)
+})
+
+after(async () => {
+  for (const scope of scopes) await run(Scope.close(scope, Exit.void))
+  await Promise.all(clients.map((sql) => sql.end({ timeout: 1 })))
+  await Promise.all([postgres.stop(), redisServer.stop()])
+})
+
+describe("several nodes on one PostgreSQL", () => {
+  it("reserve concurrently through three nodes without overdrawing, and the balance equals the ledger after their settles", async () => {
+    const { url } = await freshDatabase()
+    const nodes = await Promise.all([ledgerNode(url), ledgerNode(url), ledgerNode(url)])
+    await run(nodes[0]!.ledger.credit("a", 1_000n, "top-up"))
+    const attempts = Array.from({ length: 30 }, (_, i) => run(nodes[i % 3]!.ledger.reserve("a", 100n)))
+    const holds = (await Promise.all(attempts)).filter(isReservation)
+    assert.equal(holds.length, 10)
+    assert.deepEqual(await run(nodes[1]!.ledger.read("a")), { balance: 1_000n, reserved: 1_000n })
+
+    const written = await Promise.all(holds.map(async (hold, i) => {
+      const node = nodes[i % 3]!.ledger
+      const settled = await run(node.settle({
+        account: "a",
+        reservation: hold,
+        cost: 37n,
+        requestId: `req_${i}`,
+        record: usageRecord(`req_${i}`)
+      }))
+      return run(settled.committed)
+    }))
+    assert.deepEqual(written, Array(10).fill(37n))
+    assert.deepEqual(await run(nodes[2]!.ledger.read("a")), { balance: 630n, reserved: 0n })
+    const sql = connect(url)
+    const [sums] = await sql<Array<{ ledger: bigint; usage: bigint }>>`
+      SELECT (SELECT SUM(CASE kind WHEN 'credit' THEN amount_nano ELSE -amount_nano END) FROM ledger)::bigint AS ledger,
+             (SELECT SUM(cost_nano) FROM usage_records)::bigint AS usage`
+    assert.deepEqual({ ...sums }, { ledger: 630n, usage: 370n })
+  })
+
+  it("frees a dead node's holds once its lease lapses, while a live node's stay held", async () => {
+    const { url } = await freshDatabase()
+    const dying = await ledgerNode(url, 600)
+    const living = await ledgerNode(url, 600)
+    await run(living.ledger.credit("a", 100n, null))
+    assert.ok(isReservation(await run(dying.ledger.reserve("a", 60n))))
+    assert.ok(isReservation(await run(living.ledger.reserve("a", 30n))))
+    await dying.stop()
+    await eventually(async () => (await run(living.ledger.read("a"))).reserved === 30n)
+    // The living node's hold outlasts several leases: it is renewed.
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    assert.deepEqual(await run(living.ledger.read("a")), { balance: 100n, reserved: 30n })
+    assert.ok(isReservation(await run(living.ledger.reserve("a", 70n))))
+  })
+
+  it("keeps a charge the database refuses, says so, and writes it exactly once when it takes writes again", async () => {
+    const { name, url } = await freshDatabase()
+    const node = await ledgerNode(url)
+    await run(node.ledger.credit("a", 1_000n, null))
+    const hold = await run(node.ledger.reserve("a", 400n))
+    assert.ok(isReservation(hold))
+    await setReadOnly(name, true)
+    const settled = await run(node.ledger.settle({
+      account: "a",
+      reservation: hold,
+      cost: 250n,
+      requestId: "req_kept",
+      record: usageRecord("req_kept")
+    }))
+    const exit = await Effect.runPromiseExit(settled.committed)
+    assert.ok(Exit.isFailure(exit))
+    assert.equal(node.health.writable, false)
+    assert.equal(await run(node.ledger.pending()), 1)
+    // Still held while kept: the money cannot be spent twice.
+    assert.deepEqual(await run(node.ledger.read("a")), { balance: 1_000n, reserved: 400n })
+
+    await setReadOnly(name, false)
+    await eventually(async () => (await run(node.ledger.pending())) === 0)
+    assert.equal(node.health.writable, true)
+    assert.deepEqual(await run(node.ledger.read("a")), { balance: 750n, reserved: 0n })
+    const sql = connect(url)
+    assert.deepEqual((await sql`SELECT request_id, cost_nano FROM usage_records`).map((row) => ({ ...row })), [{ request_id: "req_kept", cost_nano: 250n }])
+  })
+
+  it("answers an unreachable database with a store refusal that names no password", async () => {
+    const url = `postgres://relay:hunter2-secret@127.0.0.1:${await freePort()}/nowhere`
+    const accounts = await run(Effect.provide(Accounts, postgresAccounts(connect(url))))
+    const exit = await Effect.runPromiseExit(accounts.account("acct_x"))
+    assert.ok(Exit.isFailure(exit))
+    const shown = JSON.stringify(exit.cause, (_, value) => (value instanceof Error ? `${value.name}: ${value.message}` : value))
+    assert.match(shown, /the shared store cannot be reached/)
+    assert.doesNotMatch(shown, /hunter2/)
+  })
+
+  it("cancels a statement that runs past the client's bound, as a store refusal", async () => {
+    const { url } = await freshDatabase()
+    const sql = connectPostgres(url, { statementTimeoutMs: 50 })
+    clients.push(sql)
+    const exit = await Effect.runPromiseExit(query(() => sql`SELECT pg_sleep(5)`))
+    assert.ok(Exit.isFailure(exit))
+    assert.match(String(Cause.squash(exit.cause)), /a PostgreSQL statement timed out/)
+  })
+})
+
+describe("several nodes on one Redis", () => {
+  it("admit concurrently through three clients and never pass the RPM together", async () => {
+    const nodes = [new Redis(redisServer.url), new Redis(redisServer.url), new Redis(redisServer.url)]
+    try {
+      const windows = await Promise.all(nodes.map((redis) => run(Effect.provide(RateWindows, Layer.provide(redisRateWindows(redis), Layer.succeed(Log, silent))))))
+      const now = Date.now()
+      const admissions = await Promise.all(Array.from({ length: 30 }, (_, i) => run(windows[i % 3]!.admit("shared", { rpm: 7, tpm: 1_000_000 }, 1, now))))
+      assert.equal(admissions.filter((admission) => admission.admitted).length, 7)
+      // Each node sees the same window.
+      for (const window of windows) assert.equal((await run(window.peek("shared", { rpm: 7, tpm: 1_000_000 }, now))).requestsRemaining, 0)
+    } finally {
+      for (const redis of nodes) redis.disconnect()
+    }
+  })
+
+  it("answers an unreachable Redis with a store refusal that names no password", async () => {
+    const scope = await run(Scope.make())
+    scopes.push(scope)
+    const logged: Array<string> = []
+    const log = { ...silent, error: (fields: object, message?: string) => void logged.push(`${message} ${JSON.stringify(fields)}`) }
+    const windows = Layer.provide(redisRateWindows(`redis://:hunter2-secret@127.0.0.1:${await freePort()}`), Layer.succeed(Log, log))
+    const built = await run(Layer.buildWithScope(windows, scope))
+    const exit = await Effect.runPromiseExit(Context.get(built, RateWindows).admit("a", { rpm: 1, tpm: 1 }, 1, Date.now()))
+    assert.ok(Exit.isFailure(exit))
+    const shown = String(Cause.squash(exit.cause))
+    assert.match(shown, /the shared store cannot be reached \(Redis did not answer\)/)
+    assert.doesNotMatch(shown, /hunter2/)
+    // Said once, loudly, and without the URL.
+    assert.equal(logged.length, 1)
+    assert.match(logged[0]!, /Redis cannot be reached/)
+    assert.doesNotMatch(logged[0]!, /hunter2|127\.0\.0\.1/)
+  })
+})
