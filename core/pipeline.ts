@@ -7,9 +7,10 @@ import { formFields, readForm } from "./multipart.ts"
 import type { Catalog } from "./catalog.ts"
 import { type Caller, type Outcome, RequestContext, type ResolvedRequest } from "./context.ts"
 import type { Endpoint, Finish } from "./endpoint.ts"
-import { Internal, InvalidRequest, ModelNotFound, type RelayError, Unauthorized } from "./errors.ts"
+import { Internal, InvalidRequest, ModelNotFound, type RelayError, StoreUnavailable, Unauthorized } from "./errors.ts"
 import type { PluginHooks, ProviderAdapter, RequestObserver } from "./plugin.ts"
 import type { CoreServices, LogShape } from "./services.ts"
+import { storeRefusal } from "./store-health.ts"
 import { type JsonRewrite, rewriteBody, rewriteStream } from "./sse/rewrite.ts"
 import { errorResponse } from "./surfaces/errors.ts"
 import { bytesOf } from "./whole-body.ts"
@@ -345,6 +346,13 @@ export class Pipeline {
   }
 
   private defect(ctx: RequestContext, cause: Cause.Cause<unknown>): RelayError {
+    // A store that refused or could not be reached (a full disk, a database away) is the
+    // store's, not a bug: the caller may retry, as the admin API and console answer too.
+    const refusal = storeRefusal(Cause.squash(cause))
+    if (refusal !== undefined) {
+      this.options.log.warn({ request_id: ctx.id, reason: refusal }, "the store refused a request")
+      return new StoreUnavailable({ message: `the relay cannot serve this request right now (${refusal}); try again shortly`, retryAfterSeconds: 5 })
+    }
     this.logDefect(ctx, cause)
     return new Internal({ message: "the relay failed to handle this request" })
   }

@@ -13,6 +13,7 @@ import {
   messages,
   type Outcome,
   Pipeline,
+  StoreUnreachable,
   type PluginHooks,
   type Protocol,
   RateLimited,
@@ -275,6 +276,19 @@ describe("Pipeline", () => {
     const logged = h.logs.find((l) => l.msg === "unexpected failure")
     assert.ok(logged)
     assert.ok(!String(logged.error).includes("\n"), "one line, no stack trace")
+  })
+
+  it("answers 503 store_unavailable with Retry-After when a plugin's store cannot be reached, and still settles", async () => {
+    const h = await harness(() => Effect.succeed(Response.json(completion)), {
+      extra: { admit: () => Effect.die(new StoreUnreachable("ECONNREFUSED")) }
+    })
+    const response = await h.pipeline.handle(request(chat), chatCompletions, false, "req_store")
+    assert.equal(response.status, 503)
+    assert.equal(response.headers.get("retry-after"), "5")
+    const body = (await response.json()) as { error: { code: string } }
+    assert.equal(body.error.code, "store_unavailable")
+    await settled(h, 2)
+    assert.equal(h.logs.find((l) => l.msg === "unexpected failure"), undefined, "the store's refusal is not a bug")
   })
 
   it("tells observers when a stream opens and, after every settle hook, that the request settled", async () => {
