@@ -6,6 +6,7 @@ import { ConfigError, errorText, loadConfig, type LoadedConfig } from "../config
 import { type KeyringShape, type SqlShape, StoreHealthState, type UpstreamHttpShape } from "../core/index.ts"
 import { loadKeyring } from "./keyring.ts"
 import { logLevel, relayLog } from "./log.ts"
+import { connectionsThatFit, openFileLimit } from "./open-files.ts"
 import { buildRelay, drainAndClose, type Relay } from "./relay.ts"
 import { holdServeLock } from "./serve-lock.ts"
 
@@ -75,15 +76,18 @@ const configPath = (named: string | undefined, executableDir: string | undefined
   return executableDir === undefined || existsSync(local) ? local : join(executableDir, CONFIG_FILE)
 }
 
-/** The server's bounds from the config: the backstop lets the largest upload arrive at the slowest pace allowed. */
-const serverLimits = (server: LoadedConfig["server"]): ServerLimits => {
+/**
+ * The server's bounds from the config: the backstop lets the largest upload arrive at the
+ * slowest pace allowed, and the connection cap is lowered to what `openFiles` descriptors hold.
+ */
+const serverLimits = (server: LoadedConfig["server"], openFiles: number | undefined): ServerLimits => {
   const largest = Math.max(server.maxBodyBytes, server.maxUploadBytes)
   const slowestBodyMs = server.bodyTimeoutSeconds * 1000 + (largest * 1000) / server.bodyMinBytesPerSecond
   return {
     headersTimeoutMs: server.headersTimeoutSeconds * 1000,
     requestTimeoutMs: Math.ceil(server.headersTimeoutSeconds * 1000 + slowestBodyMs + 1000),
     keepAliveMs: server.keepAliveSeconds * 1000,
-    maxConnections: server.maxConnections
+    maxConnections: openFiles === undefined ? server.maxConnections : Math.min(server.maxConnections, connectionsThatFit(openFiles))
   }
 }
 
@@ -140,7 +144,14 @@ export const start = async (platform: Platform): Promise<void> => {
   sql.exec("PRAGMA busy_timeout = 0")
 
   const { host, port } = config.server
-  const limits = serverLimits(config.server)
+  const openFiles = openFileLimit()
+  const limits = serverLimits(config.server, openFiles)
+  if (limits.maxConnections < config.server.maxConnections) {
+    log.warn(
+      { configured: config.server.maxConnections, effective: limits.maxConnections, openFileLimit: openFiles },
+      "connection cap lowered to fit the open-file limit (two descriptors per streamed request and a reserve); raise `ulimit -n` to allow more"
+    )
+  }
   const listener = await startupStep(`the relay could not listen on ${host}:${port}`, () => platform.serve(relay.fetch, host, port, limits))
   log.info({ host, port: listener.port, runtime: platform.runtime }, "listening")
 
