@@ -67,6 +67,9 @@ export const onProcessSignal: Platform["onSignal"] = (signal, handler) => void p
 
 const CONFIG_FILE = "relay.config.ts"
 
+/** Log output held while stdout is not keeping up, at most (bytes). */
+const LOG_BUFFER_MAX = 16 * 1024 * 1024
+
 /** How long a stopping relay waits, after the drain, for the server to write out what it has. */
 const FLUSH_MS = 1_000
 
@@ -131,7 +134,12 @@ const startupStep = async <A>(step: string, run: () => A | Promise<A>): Promise<
  */
 export const start = async (platform: Platform): Promise<void> => {
   const level = await startupStep("LOG_LEVEL", () => logLevel(process.env.LOG_LEVEL, "info"))
-  const log = relayLog(level, pino.destination({ dest: 1, sync: true }))
+  // Written in the background: a synchronous write to a pipe whose reader is slow (a busy log
+  // collector) would stop the event loop for 100 ms at a time, every request with it, when
+  // thousands of streams end together. A reader gone for good costs at most LOG_BUFFER_MAX of
+  // memory; past it lines are dropped rather than the relay stalled.
+  const logOut = pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_MAX })
+  const log = relayLog(level, logOut)
   const { config, keyring } = await startupStep("the data directory could not be used", () => loadSetup(process.env, platform.executableDir))
   const sql = await startupStep(`the store ${config.storePath} could not be opened`, () => platform.openStore(config.storePath))
   const serveLock = await startupStep("the relay could not start", () => holdServeLock(platform.openStore, config.storePath))
@@ -169,7 +177,7 @@ export const start = async (platform: Platform): Promise<void> => {
     // server has written it out: exiting now could cut the response short.
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, FLUSH_MS))])
     log.info({}, "stopped")
-    log.flush()
+    logOut.flushSync()
     process.exit(0)
   }
   platform.onSignal("SIGTERM", () => void stop("SIGTERM"))
