@@ -101,6 +101,26 @@ describe("slow clients and held resources are bounded", () => {
     assert.ok(closedAfterMs !== undefined && closedAfterMs >= 1_000 && closedAfterMs < 6_000, `closed after ${closedAfterMs} ms`)
   })
 
+  it("closes a kept-alive connection left idle after a streamed answer", async () => {
+    const socket = await open(relay)
+    const body = JSON.stringify({ model: "echo-1", stream: true, messages: [{ role: "user", content: "one two three" }] })
+    socket.write(head(key, Buffer.byteLength(body)) + body)
+    let text = ""
+    const ended = new Promise<number>((resolve) => {
+      socket.setEncoding("utf8").on("data", (chunk: string) => {
+        text += chunk
+        if (text.includes("data: [DONE]") && text.endsWith("0\r\n\r\n")) resolve(Date.now())
+      })
+    })
+    const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())))
+    socket.on("error", () => undefined)
+    const endedAt = await ended
+    const closedAfterMs = (await Promise.race([closed, sleep(15_000).then(() => undefined)])) === undefined ? undefined : (await closed) - endedAt
+    socket.destroy()
+    assert.match(text, /^HTTP\/1.1 200/)
+    assert.ok(closedAfterMs !== undefined && closedAfterMs >= 1_000 && closedAfterMs < 6_000, `closed ${closedAfterMs} ms after the stream ended`)
+  })
+
   it("refuses a key more bodies in flight than its budget with a 429 and Retry-After, and frees it as they end", async () => {
     const held = await open(relay)
     held.write(head(key, 60_000) + "{")
