@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
-import pino from "pino"
 import { ConfigError, errorText, loadConfig, type LoadedConfig } from "../config/index.ts"
 import { type KeyringShape, type SqlShape, StoreHealthState, type UpstreamHttpShape } from "../core/index.ts"
 import { loadKeyring } from "./keyring.ts"
 import { logLevel, relayLog } from "./log.ts"
+import { fdWriter, LogOut } from "./log-out.ts"
 import { connectionsThatFit, openFileLimit } from "./open-files.ts"
 import { buildRelay, drainAndClose, type Relay } from "./relay.ts"
 import { holdServeLock } from "./serve-lock.ts"
@@ -68,7 +68,7 @@ export const onProcessSignal: Platform["onSignal"] = (signal, handler) => void p
 const CONFIG_FILE = "relay.config.ts"
 
 /** Log output held while stdout is not keeping up, at most (bytes). */
-const LOG_BUFFER_MAX = 16 * 1024 * 1024
+const LOG_WAITING_MAX = 16 * 1024 * 1024
 
 /** How long a stopping relay waits, after the drain, for the server to write out what it has. */
 const FLUSH_MS = 1_000
@@ -134,11 +134,9 @@ const startupStep = async <A>(step: string, run: () => A | Promise<A>): Promise<
  */
 export const start = async (platform: Platform): Promise<void> => {
   const level = await startupStep("LOG_LEVEL", () => logLevel(process.env.LOG_LEVEL, "info"))
-  // Written in the background: a synchronous write to a pipe whose reader is slow (a busy log
-  // collector) would stop the event loop for 100 ms at a time, every request with it, when
-  // thousands of streams end together. A reader gone for good costs at most LOG_BUFFER_MAX of
-  // memory; past it lines are dropped rather than the relay stalled.
-  const logOut = pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_MAX })
+  // A full stdout (a log reader falling behind) must not stop the event loop: lines then wait
+  // in memory, up to LOG_WAITING_MAX, and are dropped past it (see LogOut).
+  const logOut = new LogOut(fdWriter(1), LOG_WAITING_MAX)
   const log = relayLog(level, logOut)
   const { config, keyring } = await startupStep("the data directory could not be used", () => loadSetup(process.env, platform.executableDir))
   const sql = await startupStep(`the store ${config.storePath} could not be opened`, () => platform.openStore(config.storePath))
