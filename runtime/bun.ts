@@ -1,10 +1,20 @@
 /// <reference types="bun-types" />
 import { dirname } from "node:path"
-import { setClientAddress } from "../core/index.ts"
+import { type ChunkReader, ownReaderOf, setClientAddress, webStream } from "../core/index.ts"
 import { openBunStore } from "./bun-store.ts"
 import { capAnswer } from "./cap-answer.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
 import { onProcessSignal, start } from "./start.ts"
+
+/** `reader`, calling `ended` once it has given its last chunk. */
+const onEnd = (reader: ChunkReader, ended: () => void): ChunkReader => ({
+  read: () =>
+    reader.read().then((chunk) => {
+      if (chunk === undefined) ended()
+      return chunk
+    }),
+  cancel: (reason) => reader.cancel(reason)
+})
 
 await start({
   runtime: `bun ${Bun.version}`,
@@ -33,10 +43,17 @@ await start({
         self.timeout(request, 0)
         setClientAddress(request, self.requestIP(request)?.address)
         const response = await handle(request)
-        // A whole answer is written at once: the connection is then idle, and keeps Bun's idle
-        // limit (the setting above outlives the request). A stream's connection keeps none.
-        if (!/^text\/event-stream/i.test(response.headers.get("content-type") ?? "")) self.timeout(request, idleSeconds)
-        return response
+        const reader = ownReaderOf(response)
+        if (reader === undefined) {
+          // A whole answer is written at once: the connection is then idle, and keeps Bun's
+          // idle limit (the setting above outlives the request). A stream the core did not
+          // make (none today) keeps none.
+          if (!/^text\/event-stream/i.test(response.headers.get("content-type") ?? "")) self.timeout(request, idleSeconds)
+          return response
+        }
+        // A stream's connection gets its idle limit back with the stream's end, while the
+        // response is still Bun's to finish: set after, it would reach no connection.
+        return new Response(webStream(onEnd(reader, () => self.timeout(request, idleSeconds))), response)
       }
     })
     return { port: server.port ?? port, close: () => server.stop(), cut: () => void server.stop(true) }

@@ -1,11 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
-import type { Socket } from "node:net"
-import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server"
+import type { AddressInfo, Socket } from "node:net"
+import { createAdaptorServer, type Http2Bindings, type HttpBindings } from "@hono/node-server"
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
 import { buildStreamBodiesOnDemand, ownReaderOf, setClientAddress, watchClientWith } from "../core/index.ts"
 import { capAnswer } from "./cap-answer.ts"
 import { whenClosedEarly, writeChunks } from "./node-stream-out.ts"
 import type { Platform } from "./start.ts"
+
+/** Asked of listen(); the kernel lowers it to its own limit (net.core.somaxconn). */
+const LISTEN_BACKLOG = 65_535
 
 /** Connections opened past the cap: each gets one 429 and is closed. */
 const overCap = new WeakSet<Socket>()
@@ -38,10 +41,9 @@ export const nodeServe: Platform["serve"] = (handle, hostname, port, limits) => 
   // The adapter's Response is plain JavaScript, and `respond` writes streams from their readers.
   buildStreamBodiesOnDemand()
   return new Promise((listening, failed) => {
-    const server = serve({
+    const server = createAdaptorServer({
       fetch: respond(handle),
       hostname,
-      port,
       // The relay reads on and drops a body it refused (a 413 must reach a client that is still
       // writing); the adapter's own clean-up would cut such a body after half a second. A body
       // nobody read, node:http drops itself once the answer is out.
@@ -53,9 +55,13 @@ export const nodeServe: Platform["serve"] = (handle, hostname, port, limits) => 
         // node:http looks for connections past those times every 30 s unless told otherwise.
         connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs)
       }
-    }, (address) => {
+    })
+    // The kernel's queue of connections not yet accepted holds the system's most (somaxconn)
+    // rather than node's 511: thousands of clients connecting in the same moment, while the
+    // event loop is busy with the previous ones, would overflow it and be reset.
+    server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => {
       server.off("error", failed)
-      listening({ port: address.port, close, cut })
+      listening({ port: (server.address() as AddressInfo).port, close, cut })
     })
     // Past the cap a connection is not refused silently: its first request gets a 429 with
     // Retry-After, read from nothing but its head, and the connection closes.

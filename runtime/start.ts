@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
-import pino from "pino"
 import { ConfigError, errorText, loadConfig, type LoadedConfig } from "../config/index.ts"
 import { type KeyringShape, type SqlShape, StoreHealthState, type UpstreamHttpShape } from "../core/index.ts"
 import { loadKeyring } from "./keyring.ts"
 import { logLevel, relayLog } from "./log.ts"
+import { fdWriter, LogOut } from "./log-out.ts"
+import { connectionsThatFit, openFileLimit } from "./open-files.ts"
 import { buildRelay, drainAndClose, type Relay } from "./relay.ts"
 import { holdServeLock } from "./serve-lock.ts"
 
@@ -66,6 +67,9 @@ export const onProcessSignal: Platform["onSignal"] = (signal, handler) => void p
 
 const CONFIG_FILE = "relay.config.ts"
 
+/** Log output held while stdout is not keeping up, at most (bytes). */
+const LOG_WAITING_MAX = 16 * 1024 * 1024
+
 /** How long a stopping relay waits, after the drain, for the server to write out what it has. */
 const FLUSH_MS = 1_000
 
@@ -75,15 +79,18 @@ const configPath = (named: string | undefined, executableDir: string | undefined
   return executableDir === undefined || existsSync(local) ? local : join(executableDir, CONFIG_FILE)
 }
 
-/** The server's bounds from the config: the backstop lets the largest upload arrive at the slowest pace allowed. */
-const serverLimits = (server: LoadedConfig["server"]): ServerLimits => {
+/**
+ * The server's bounds from the config: the backstop lets the largest upload arrive at the
+ * slowest pace allowed, and the connection cap is lowered to what `openFiles` descriptors hold.
+ */
+const serverLimits = (server: LoadedConfig["server"], openFiles: number | undefined): ServerLimits => {
   const largest = Math.max(server.maxBodyBytes, server.maxUploadBytes)
   const slowestBodyMs = server.bodyTimeoutSeconds * 1000 + (largest * 1000) / server.bodyMinBytesPerSecond
   return {
     headersTimeoutMs: server.headersTimeoutSeconds * 1000,
     requestTimeoutMs: Math.ceil(server.headersTimeoutSeconds * 1000 + slowestBodyMs + 1000),
     keepAliveMs: server.keepAliveSeconds * 1000,
-    maxConnections: server.maxConnections
+    maxConnections: openFiles === undefined ? server.maxConnections : Math.min(server.maxConnections, connectionsThatFit(openFiles))
   }
 }
 
@@ -127,7 +134,10 @@ const startupStep = async <A>(step: string, run: () => A | Promise<A>): Promise<
  */
 export const start = async (platform: Platform): Promise<void> => {
   const level = await startupStep("LOG_LEVEL", () => logLevel(process.env.LOG_LEVEL, "info"))
-  const log = relayLog(level, pino.destination({ dest: 1, sync: true }))
+  // A full stdout (a log reader falling behind) must not stop the event loop: lines then wait
+  // in memory, up to LOG_WAITING_MAX, and are dropped past it (see LogOut).
+  const logOut = new LogOut(fdWriter(1), LOG_WAITING_MAX)
+  const log = relayLog(level, logOut)
   const { config, keyring } = await startupStep("the data directory could not be used", () => loadSetup(process.env, platform.executableDir))
   const sql = await startupStep(`the store ${config.storePath} could not be opened`, () => platform.openStore(config.storePath))
   const serveLock = await startupStep("the relay could not start", () => holdServeLock(platform.openStore, config.storePath))
@@ -140,7 +150,14 @@ export const start = async (platform: Platform): Promise<void> => {
   sql.exec("PRAGMA busy_timeout = 0")
 
   const { host, port } = config.server
-  const limits = serverLimits(config.server)
+  const openFiles = openFileLimit()
+  const limits = serverLimits(config.server, openFiles)
+  if (limits.maxConnections < config.server.maxConnections) {
+    log.warn(
+      { configured: config.server.maxConnections, effective: limits.maxConnections, openFileLimit: openFiles },
+      "connection cap lowered to fit the open-file limit (two descriptors per streamed request and a reserve); raise `ulimit -n` to allow more"
+    )
+  }
   const listener = await startupStep(`the relay could not listen on ${host}:${port}`, () => platform.serve(relay.fetch, host, port, limits))
   log.info({ host, port: listener.port, runtime: platform.runtime }, "listening")
 
@@ -158,7 +175,7 @@ export const start = async (platform: Platform): Promise<void> => {
     // server has written it out: exiting now could cut the response short.
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, FLUSH_MS))])
     log.info({}, "stopped")
-    log.flush()
+    logOut.flushSync()
     process.exit(0)
   }
   platform.onSignal("SIGTERM", () => void stop("SIGTERM"))

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict"
+import { describe, it } from "node:test"
+import { LogOut } from "../../runtime/log-out.ts"
+
+/** An output that takes `room` bytes, then nothing until given more room. */
+const output = (room: number) => {
+  const state = { room, taken: "", calls: 0 }
+  const tryWrite = (bytes: Uint8Array) => {
+    state.calls++
+    const n = Math.min(state.room, bytes.length)
+    state.room -= n
+    state.taken += Buffer.from(bytes.subarray(0, n)).toString()
+    return n
+  }
+  return { state, tryWrite }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe("the log output", () => {
+  it("writes each line at once while the output takes it", () => {
+    const { state, tryWrite } = output(1_000)
+    const out = new LogOut(tryWrite, 1_000)
+    out.write("one\n")
+    out.write("two\n")
+    assert.equal(state.taken, "one\ntwo\n")
+  })
+
+  it("never waits on a full output: lines wait in order, a cut line is finished first, and all go out once it drains", async () => {
+    const { state, tryWrite } = output(6)
+    const out = new LogOut(tryWrite, 1_000)
+    out.write("first line\n")
+    out.write("second\n")
+    out.write("third\n")
+    assert.equal(state.taken, "first ")
+    const callsWhileFull = state.calls
+    await sleep(50)
+    assert.ok(state.calls > callsWhileFull, "the output is tried again")
+    state.room = 1_000
+    await sleep(100)
+    assert.equal(state.taken, "first line\nsecond\nthird\n")
+  })
+
+  it("drops whole lines past its bound instead of growing, and flushes what waits on demand", () => {
+    const { state, tryWrite } = output(0)
+    const out = new LogOut(tryWrite, 12)
+    out.write("line-1\n")
+    out.write("line-2\n")
+    out.write("line-3\n")
+    state.room = 1_000
+    out.flushSync()
+    assert.equal(state.taken, "line-1\n")
+  })
+})
