@@ -6,7 +6,6 @@ import {
   ChargeKept,
   clientOf,
   databaseRefusal,
-  formatUsd,
   Ledger,
   Log,
   MONEY_LIMIT_NANO,
@@ -17,9 +16,9 @@ import {
   StoreHealth,
   type UsageRecord,
   UsageRecords,
-  type UsageRecordView,
   withinMoneyLimit
 } from "../../core/index.ts"
+import { type UsageRow, usageView } from "./usage-records.ts"
 
 /**
  * Balances, the ledger, the reservations of requests in flight and the usage records in
@@ -73,46 +72,6 @@ interface PendingSettle {
   /** Tells the request its first outcome; a charge kept after it is still written later. */
   readonly tell: (outcome: Outcome) => void
 }
-
-interface UsageRow {
-  readonly request_id: string
-  readonly created_at: bigint
-  readonly surface: string
-  readonly model: string
-  readonly provider: string | null
-  readonly byok: number
-  readonly status: number
-  readonly prompt_tokens: bigint
-  readonly completion_tokens: bigint
-  readonly cached_tokens: bigint
-  readonly cache_write_tokens: bigint
-  readonly image_input_tokens: bigint
-  readonly image_output_tokens: bigint
-  readonly cost_nano: bigint
-  readonly usage_source: string
-  readonly latency_ms: number
-  readonly ttfb_ms: number | null
-}
-
-const view = (row: UsageRow): UsageRecordView => ({
-  id: row.request_id,
-  created_at: new Date(Number(row.created_at)).toISOString(),
-  surface: row.surface,
-  model: row.model,
-  provider: row.provider,
-  byok: row.byok === 1,
-  status: row.status,
-  prompt_tokens: Number(row.prompt_tokens),
-  completion_tokens: Number(row.completion_tokens),
-  cached_tokens: Number(row.cached_tokens),
-  cache_write_tokens: Number(row.cache_write_tokens),
-  image_input_tokens: Number(row.image_input_tokens),
-  image_output_tokens: Number(row.image_output_tokens),
-  cost: formatUsd(row.cost_nano),
-  usage_source: row.usage_source,
-  latency_ms: row.latency_ms,
-  ttfb_ms: row.ttfb_ms
-})
 
 /** Times kept to the microsecond, as the SQLite store keeps them. */
 const micros = (ms: number) => Math.round(ms * 1000) / 1000
@@ -341,7 +300,7 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
       const usage = UsageRecords.of({
         list: (accountId, limit) =>
           query(async () =>
-            (await sql<Array<UsageRow>>`SELECT * FROM usage_records WHERE account_id = ${accountId} ORDER BY seq DESC LIMIT ${limit}`).map(view)
+            (await sql<Array<UsageRow>>`SELECT * FROM usage_records WHERE account_id = ${accountId} ORDER BY seq DESC LIMIT ${limit}`).map(usageView)
           ),
         dailySpend: (accountId, days) =>
           query(async () => {

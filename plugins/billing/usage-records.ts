@@ -28,25 +28,50 @@ const MIGRATIONS = [
    CREATE INDEX usage_by_account ON usage_records (account_id, seq)`
 ]
 
-interface Row {
-  request_id: string
-  created_at: number
-  surface: string
-  model: string
-  provider: string | null
-  byok: number
-  status: number
-  prompt_tokens: number
-  completion_tokens: number
-  cached_tokens: number
-  cache_write_tokens: number
-  image_input_tokens: number
-  image_output_tokens: number
-  cost_nano: bigint
-  usage_source: string
-  latency_ms: number
-  ttfb_ms: number | null
+/**
+ * A stored usage record as a driver reads it back: SQLite's drivers give numbers where
+ * PostgreSQL's gives BIGINT columns as bigints, so each integer may be either.
+ */
+export interface UsageRow {
+  readonly request_id: string
+  readonly created_at: number | bigint
+  readonly surface: string
+  readonly model: string
+  readonly provider: string | null
+  readonly byok: number | bigint
+  readonly status: number | bigint
+  readonly prompt_tokens: number | bigint
+  readonly completion_tokens: number | bigint
+  readonly cached_tokens: number | bigint
+  readonly cache_write_tokens: number | bigint
+  readonly image_input_tokens: number | bigint
+  readonly image_output_tokens: number | bigint
+  readonly cost_nano: number | bigint
+  readonly usage_source: string
+  readonly latency_ms: number
+  readonly ttfb_ms: number | null
 }
+
+/** A stored usage record as the API shows it, whichever store kept it. */
+export const usageView = (row: UsageRow): UsageRecordView => ({
+  id: row.request_id,
+  created_at: new Date(Number(row.created_at)).toISOString(),
+  surface: row.surface,
+  model: row.model,
+  provider: row.provider,
+  byok: Number(row.byok) === 1,
+  status: Number(row.status),
+  prompt_tokens: Number(row.prompt_tokens),
+  completion_tokens: Number(row.completion_tokens),
+  cached_tokens: Number(row.cached_tokens),
+  cache_write_tokens: Number(row.cache_write_tokens),
+  image_input_tokens: Number(row.image_input_tokens),
+  image_output_tokens: Number(row.image_output_tokens),
+  cost: formatUsd(BigInt(row.cost_nano)),
+  usage_source: row.usage_source,
+  latency_ms: row.latency_ms,
+  ttfb_ms: row.ttfb_ms
+})
 
 const DAY_MS = 86_400_000
 
@@ -93,25 +118,7 @@ export const makeUsageRecords = (sql: SqlShape, now: () => number = Date.now) =>
 
     /** The account's newest records as the API shows them. */
     list(accountId: string, limit: number): Array<UsageRecordView> {
-      return newest.all<Row>(accountId, limit).map((row) => ({
-        id: row.request_id,
-        created_at: new Date(Number(row.created_at)).toISOString(),
-        surface: row.surface,
-        model: row.model,
-        provider: row.provider,
-        byok: Number(row.byok) === 1,
-        status: Number(row.status),
-        prompt_tokens: Number(row.prompt_tokens),
-        completion_tokens: Number(row.completion_tokens),
-        cached_tokens: Number(row.cached_tokens),
-        cache_write_tokens: Number(row.cache_write_tokens),
-        image_input_tokens: Number(row.image_input_tokens),
-        image_output_tokens: Number(row.image_output_tokens),
-        cost: formatUsd(BigInt(row.cost_nano)),
-        usage_source: row.usage_source,
-        latency_ms: row.latency_ms,
-        ttfb_ms: row.ttfb_ms
-      }))
+      return newest.all<UsageRow>(accountId, limit).map(usageView)
     },
 
     /** Spend per UTC day over the last `days` days, today included, oldest first. */
