@@ -54,6 +54,15 @@ export const postgresAccounts = (source: PostgresSource): Layer.Layer<Accounts> 
         return row === undefined ? undefined : { keyId: row.key_id, account: toAccount(row) }
       }
       const accountColumns = sql`a.id, a.name, a.tier, a.rpm, a.tpm, a.created_at`
+      /** The live key matching `match`, with its account: one indexed join, the request path's only call. */
+      const callerWhere = (match: ReturnType<typeof sql>) =>
+        query(async () =>
+          caller(
+            await sql<Array<AccountRow & { key_id: string }>>`
+              SELECT k.id AS key_id, ${accountColumns} FROM api_keys k JOIN accounts a ON a.id = k.account_id
+              WHERE ${match} AND k.revoked_at IS NULL`
+          )
+        )
       return Accounts.of({
         account: (id) => query(async () => (await sql<Array<AccountRow>>`SELECT * FROM accounts WHERE id = ${id}`).map(toAccount)[0]),
         accounts: () => query(async () => (await sql<Array<AccountRow>>`SELECT * FROM accounts ORDER BY created_at, id`).map(toAccount)),
@@ -106,22 +115,8 @@ export const postgresAccounts = (source: PostgresSource): Layer.Layer<Accounts> 
           ),
         revokeKey: (id) =>
           query(async () => (await sql`UPDATE api_keys SET revoked_at = ${Date.now()} WHERE id = ${id} AND revoked_at IS NULL`).count > 0),
-        callerByHash: (hash) =>
-          query(async () =>
-            caller(
-              await sql<Array<AccountRow & { key_id: string }>>`
-                SELECT k.id AS key_id, ${accountColumns} FROM api_keys k JOIN accounts a ON a.id = k.account_id
-                WHERE k.hash = ${hash} AND k.revoked_at IS NULL`
-            )
-          ),
-        callerByKeyId: (keyId) =>
-          query(async () =>
-            caller(
-              await sql<Array<AccountRow & { key_id: string }>>`
-                SELECT k.id AS key_id, ${accountColumns} FROM api_keys k JOIN accounts a ON a.id = k.account_id
-                WHERE k.id = ${keyId} AND k.revoked_at IS NULL`
-            )
-          )
+        callerByHash: (hash) => callerWhere(sql`k.hash = ${hash}`),
+        callerByKeyId: (keyId) => callerWhere(sql`k.id = ${keyId}`)
       })
     })
   )
