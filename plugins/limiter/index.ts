@@ -76,6 +76,13 @@ const refusal = (reason: "rpm" | "tpm" | "tpm_exceeded_by_request", limits: Limi
 /** The limiter's tiers: its own, else the config's top-level ones; a default tier it lacks is a config mistake. */
 const tiersOf = (options: LimiterOptions, info: RelayInfo) => {
   const table = options.tiers ?? info.tiers
+  for (const [name, tier] of Object.entries(table)) {
+    for (const field of ["rpm", "tpm"] as const) {
+      if (!Number.isSafeInteger(tier?.[field]) || tier[field] < 0) {
+        throw new Error(`tiers.${name}.${field}: expected a whole number from 0, got ${JSON.stringify(tier?.[field])}`)
+      }
+    }
+  }
   const defaultTier = options.defaultTier ?? (options.tiers === undefined ? info.defaultTier : Object.keys(table)[0])
   if (defaultTier === undefined || table[defaultTier] === undefined) {
     throw new Error(`defaultTier: expected one of its tiers (${Object.keys(table).join(", ")}), got ${JSON.stringify(defaultTier)}`)

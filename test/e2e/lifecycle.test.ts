@@ -207,6 +207,11 @@ describe("a relay that cannot start stops with a message naming what failed", ()
       /plugins\[1\] \(limiter\): its setup failed: defaultTier: expected one of its tiers \(solo\)/
     ],
     [
+      "a limiter tier that is not a whole number of requests",
+      `plugins: [keys(), limiter({ tiers: { solo: { rpm: -1, tpm: 1 } } }), echo()]`,
+      /plugins\[1\] \(limiter\): its setup failed: tiers\.solo\.rpm: expected a whole number from 0, got -1/
+    ],
+    [
       "two plugins that provide the same service",
       `plugins: [keys(), { ...keys(), name: "more-keys" }, echo()]`,
       /plugins "keys" and "more-keys" both provide relay\/AccountDirectory/
