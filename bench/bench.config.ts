@@ -17,7 +17,8 @@ export default ((relay) => {
     ? []
     : stack === "keys"
     ? [relay.keys()]
-    : [relay.keys(), relay.tokenizer(), relay.limiter(), relay.billing(), relay.vault()]
+    // Limits far above what the bench sends: it measures the limiter's cost, not its refusals.
+    : [relay.keys(), relay.tokenizer(), relay.limiter({ tiers: { bench: { rpm: 100_000_000, tpm: 1_000_000_000_000 } } }), relay.billing(), relay.vault()]
   const model = (id: string, provider: string) => ({
     id,
     provider,
@@ -27,8 +28,6 @@ export default ((relay) => {
     pricing: { input: "1", output: "2" }
   })
   return {
-    // Limits far above what the bench sends: it measures the limiter's cost, not its refusals.
-    tiers: { bench: { rpm: 100_000_000, tpm: 1_000_000_000_000 } },
     models: [
       model("bench-model", "openai"),
       model("bench-paced", "openai"),
