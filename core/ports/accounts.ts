@@ -14,11 +14,9 @@ export interface StoredKey {
 
 export type StoredAccount = Account & { readonly createdAt: number }
 
-/** What an account update writes: `null` clears a per-account override. */
+/** What an account update writes. */
 export interface AccountUpdate {
   readonly tier?: string | undefined
-  readonly rpm?: number | null | undefined
-  readonly tpm?: number | null | undefined
 }
 
 /**

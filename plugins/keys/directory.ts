@@ -67,8 +67,13 @@ export const makeDirectory = ({ store, cache, tiers }: DirectoryDeps): AccountDi
       if (changes.tier === undefined && changes.rpm === undefined && changes.tpm === undefined) {
         return Effect.fail(new InvalidRequest({ message: "nothing to change: expected at least one of tier, rpm, tpm" }))
       }
-      return (changes.tier === undefined ? Effect.void : knownTier(changes.tier)).pipe(
-        Effect.andThen(store.updateAccount(id, changes)),
+      const { tier, ...overrides } = changes
+      // Every check comes before any write: the tier, the account, then the overrides, which the
+      // limiter keeps (and a relay without one refuses).
+      return (tier === undefined ? Effect.void : knownTier(tier)).pipe(
+        Effect.andThen(existing(id)),
+        Effect.andThen(overrides.rpm === undefined && overrides.tpm === undefined ? Effect.void : tiers().setOverrides(id, overrides)),
+        Effect.andThen(store.updateAccount(id, { tier })),
         Effect.flatMap((account) => {
           if (account === undefined) return Effect.fail(noAccount(id))
           // Cached callers carry the account: drop them so the change applies to the next request.

@@ -5,8 +5,6 @@ interface AccountRow {
   readonly id: string
   readonly name: string
   readonly tier: string
-  readonly rpm: number | null
-  readonly tpm: number | null
   readonly created_at: bigint
 }
 
@@ -23,8 +21,6 @@ const toAccount = (row: AccountRow): StoredAccount => ({
   id: row.id,
   name: row.name,
   tier: row.tier,
-  rpm: row.rpm,
-  tpm: row.tpm,
   createdAt: Number(row.created_at)
 })
 
@@ -53,7 +49,7 @@ export const postgresAccounts = (source: PostgresSource): Layer.Layer<Accounts> 
         const row = rows[0]
         return row === undefined ? undefined : { keyId: row.key_id, account: toAccount(row) }
       }
-      const accountColumns = sql`a.id, a.name, a.tier, a.rpm, a.tpm, a.created_at`
+      const accountColumns = sql`a.id, a.name, a.tier, a.created_at`
       /** The live key matching `match`, with its account: one indexed join, the request path's only call. */
       const callerWhere = (match: ReturnType<typeof sql>) =>
         query(async () =>
@@ -86,12 +82,9 @@ export const postgresAccounts = (source: PostgresSource): Layer.Layer<Accounts> 
           ),
         updateAccount: (id, changes) =>
           query(async () => {
-            // A field left undefined keeps its value; null clears an override.
+            // A tier left undefined keeps its value.
             const [row] = await sql<Array<AccountRow>>`
-              UPDATE accounts SET
-                tier = COALESCE(${changes.tier ?? null}::text, tier),
-                rpm = CASE WHEN ${changes.rpm !== undefined} THEN ${changes.rpm ?? null}::integer ELSE rpm END,
-                tpm = CASE WHEN ${changes.tpm !== undefined} THEN ${changes.tpm ?? null}::integer ELSE tpm END
+              UPDATE accounts SET tier = COALESCE(${changes.tier ?? null}::text, tier)
               WHERE id = ${id} RETURNING *`
             return row === undefined ? undefined : toAccount(row)
           }),

@@ -6,11 +6,11 @@ interface AccountRow {
   readonly id: string
   readonly name: string
   readonly tier: string
-  readonly rpm: number | null
-  readonly tpm: number | null
   readonly created_at: number
 }
 
+// The accounts' rpm and tpm columns held per-account limits before the limiter kept them
+// (plugins/limiter/sqlite.ts copied them into its own table); they are left in place, unread.
 const MIGRATIONS = [
   `CREATE TABLE accounts (
      id TEXT PRIMARY KEY,
@@ -36,8 +36,6 @@ const toAccount = (row: AccountRow): StoredAccount => ({
   id: row.id,
   name: row.name,
   tier: row.tier,
-  rpm: row.rpm,
-  tpm: row.tpm,
   createdAt: row.created_at
 })
 
@@ -46,6 +44,7 @@ export const makeKeyStore = (sql: SqlShape, now: () => number = Date.now) => {
   migrate(sql, "keys", MIGRATIONS)
   const insertAccount = sql.prepare("INSERT INTO accounts (id, name, tier, rpm, tpm, created_at) VALUES (?, ?, ?, NULL, NULL, ?)")
   const selectAccount = sql.prepare("SELECT * FROM accounts WHERE id = ?")
+  const updateTier = sql.prepare("UPDATE accounts SET tier = ? WHERE id = ?")
   const selectAccounts = sql.prepare("SELECT * FROM accounts ORDER BY created_at, id")
   // One statement, so it takes the write lock before it looks: of several processes starting
   // together on a new store (two relays, a relay and a command), exactly one creates it.
@@ -91,14 +90,9 @@ export const makeKeyStore = (sql: SqlShape, now: () => number = Date.now) => {
       if (insertFirstAccount.run(id, name, tier, now()).changes === 0) return undefined
       return toAccount(selectAccount.get<AccountRow>(id)!)
     },
-    /** Applies the given changes; `null` clears an override. */
+    /** Applies the given changes. */
     updateAccount(id: string, changes: AccountUpdate): StoredAccount | undefined {
-      const columns = (["tier", "rpm", "tpm"] as const).flatMap((name) =>
-        changes[name] === undefined ? [] : [[name, changes[name]] as const])
-      if (columns.length > 0) {
-        sql.prepare(`UPDATE accounts SET ${columns.map(([name]) => `${name} = ?`).join(", ")} WHERE id = ?`)
-          .run(...columns.map(([, value]) => value ?? null), id)
-      }
+      if (changes.tier !== undefined) updateTier.run(changes.tier, id)
       return this.account(id)
     },
     createKey(accountId: string, name: string | null, key: { prefix: string; hash: string }): KeyRow {

@@ -1,12 +1,13 @@
 import { Context, Effect, type Layer } from "effect"
 import {
+  AccountLimits,
   buildStore,
+  type CoreServices,
   definePlugin,
   type Limits,
   RateLimited,
   type RateTier,
   RateTiers,
-  rateTiers,
   RateWindows,
   type RelayInfo,
   type RequestContext,
@@ -15,6 +16,8 @@ import {
   totalTokens,
   type WindowState
 } from "../../core/index.ts"
+import { tiersWithOverrides } from "./overrides.ts"
+import { sqliteAccountLimits } from "./sqlite.ts"
 import { memoryRateWindows } from "./store.ts"
 
 export interface LimiterOptions {
@@ -31,9 +34,22 @@ export interface LimiterOptions {
   readonly defaultOutputTokens?: number
   /** Where the windows live: the RateWindows port's implementation, in memory on this node unless given. */
   readonly windows?: Layer.Layer<RateWindows>
+  /**
+   * Where per-account overrides of the tiers are stored: the AccountLimits port's
+   * implementation, the relay's SQLite store unless given.
+   */
+  readonly overrides?: Layer.Layer<AccountLimits, never, CoreServices>
+  /**
+   * How long an account's overrides, once read, are trusted before the store is asked again:
+   * the longest a change made by another process takes to apply here.
+   */
+  readonly overridesRevalidateMs?: number
 }
 
+export { postgresAccountLimits } from "./postgres.ts"
 export { type RedisSource, redisRateWindows } from "./redis.ts"
+export { LIMITER_PG_SCHEMA } from "./schema-pg.ts"
+export { sqliteAccountLimits } from "./sqlite.ts"
 export { MemoryRateWindows, memoryRateWindows } from "./store.ts"
 
 interface Reservation {
@@ -74,7 +90,7 @@ const refusal = (reason: "rpm" | "tpm" | "tpm_exceeded_by_request", limits: Limi
 }
 
 /** The limiter's tiers: its own, else the config's top-level ones; a default tier it lacks is a config mistake. */
-const tiersOf = (options: LimiterOptions, info: RelayInfo) => {
+const tiersOf = (options: LimiterOptions, info: RelayInfo): { readonly tiers: Readonly<Record<string, RateTier>>; readonly defaultTier: string } => {
   const table = options.tiers ?? info.tiers
   for (const [name, tier] of Object.entries(table)) {
     for (const field of ["rpm", "tpm"] as const) {
@@ -87,7 +103,7 @@ const tiersOf = (options: LimiterOptions, info: RelayInfo) => {
   if (defaultTier === undefined || table[defaultTier] === undefined) {
     throw new Error(`defaultTier: expected one of its tiers (${Object.keys(table).join(", ")}), got ${JSON.stringify(defaultTier)}`)
   }
-  return rateTiers(table, defaultTier)
+  return { tiers: table, defaultTier }
 }
 
 /**
@@ -100,8 +116,10 @@ const tiersOf = (options: LimiterOptions, info: RelayInfo) => {
 export const limiter = (options: LimiterOptions = {}) =>
   definePlugin("limiter", (info) =>
     Effect.gen(function*() {
-      const tiers = tiersOf(options, info)
+      const { tiers: table, defaultTier } = tiersOf(options, info)
       const windows = yield* buildStore(options.windows ?? memoryRateWindows, Context.get(RateWindows))
+      const store = yield* buildStore(options.overrides ?? sqliteAccountLimits, Context.get(AccountLimits))
+      const tiers = tiersWithOverrides({ tiers: table, defaultTier, store, revalidateMs: options.overridesRevalidateMs ?? 500, maxEntries: 10_000, now: Date.now })
       const defaultOutput = options.defaultOutputTokens ?? 4_096
       return {
         services: Context.make(RateTiers, tiers),
@@ -109,23 +127,23 @@ export const limiter = (options: LimiterOptions = {}) =>
           const account = ctx.caller?.account
           // Without an authenticated account there is nobody to count against.
           if (account === undefined) return Effect.void
-          const limits = tiers.limitsFor(account)
           const countsTokens = !ctx.byok || options.byokTokens !== false
-          const needed = countsTokens ? tokensNeeded(ctx, defaultOutput, limits) : 0
-          return Effect.flatMap(windows.admit(account.id, limits, needed, Date.now()), (admission) => {
-            setHeaders(ctx, limits, admission.state)
-            if (!admission.admitted) return Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds))
-            const reservation: Reservation = { account: account.id, ticket: admission.ticket, countsTokens }
-            ctx.set(RESERVATION, reservation)
-            return Effect.void
+          return Effect.flatMap(tiers.limitsFor(account), (limits) => {
+            const needed = countsTokens ? tokensNeeded(ctx, defaultOutput, limits) : 0
+            return Effect.flatMap(windows.admit(account.id, limits, needed, Date.now()), (admission) => {
+              setHeaders(ctx, limits, admission.state)
+              if (!admission.admitted) return Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds))
+              const reservation: Reservation = { account: account.id, ticket: admission.ticket, countsTokens }
+              ctx.set(RESERVATION, reservation)
+              return Effect.void
+            })
           })
         },
         annotate: (ctx) => {
           const account = ctx.caller?.account
           // A request refused at admission (by this plugin or one after it) has its headers.
           if (account === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return Effect.void
-          const limits = tiers.limitsFor(account)
-          return Effect.map(windows.peek(account.id, limits, Date.now()), (state) => setHeaders(ctx, limits, state))
+          return Effect.flatMap(tiers.limitsFor(account), (limits) => Effect.map(windows.peek(account.id, limits, Date.now()), (state) => setHeaders(ctx, limits, state)))
         },
         settle: (ctx, outcome) => {
           const reservation = ctx.get(RESERVATION)

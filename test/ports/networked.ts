@@ -4,14 +4,14 @@ import { PG_SCHEMAS } from "../../config/index.ts"
 import { connectPostgres, migratePg, type Postgres, randomBase62 } from "../../core/index.ts"
 import { postgresBilling } from "../../plugins/billing/index.ts"
 import { postgresAccounts } from "../../plugins/keys/index.ts"
-import { redisRateWindows } from "../../plugins/limiter/index.ts"
+import { postgresAccountLimits, redisRateWindows } from "../../plugins/limiter/index.ts"
 import { postgresCredentials } from "../../plugins/vault/index.ts"
 import { pgMigrationSql } from "../../runtime/postgres.ts"
 import { IMPLEMENTATIONS, type Implementations } from "./suites.ts"
 
 /**
- * The implementations several relay nodes share, PostgreSQL for accounts, money and
- * credentials and Redis for rate windows, on the servers `servers` names once they run (its
+ * The implementations several relay nodes share, PostgreSQL for accounts, money,
+ * credentials and per-account limits and Redis for rate windows, on the servers `servers` names once they run (its
  * PostgreSQL URL names a database the client may create databases from). Every case gets a
  * fresh, migrated database and an empty Redis. Console sessions still live in each node's memory.
  */
@@ -48,6 +48,7 @@ export const networkedImplementations = (servers: () => { readonly postgres: str
     accounts: onFreshDatabase(postgresAccounts),
     billing: onFreshDatabase((sql) => postgresBilling(sql)),
     credentials: onFreshDatabase(postgresCredentials),
+    accountLimits: onFreshDatabase(postgresAccountLimits),
     rateWindows: Layer.unwrap(Effect.promise(async () => {
       const { redis } = connect()
       await redis.flushdb()

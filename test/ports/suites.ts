@@ -1,17 +1,18 @@
 import { Effect, Layer } from "effect"
-import { Accounts, ConsoleSessions, Credentials, Ledger, RateWindows, type SqlShape, UsageRecords } from "../../core/index.ts"
+import { AccountLimits, Accounts, ConsoleSessions, Credentials, Ledger, RateWindows, type SqlShape, UsageRecords } from "../../core/index.ts"
 import { sqliteBilling } from "../../plugins/billing/index.ts"
 import { memoryConsoleSessions } from "../../plugins/console/index.ts"
 import { sqliteAccounts } from "../../plugins/keys/index.ts"
-import { memoryRateWindows } from "../../plugins/limiter/index.ts"
+import { memoryRateWindows, sqliteAccountLimits } from "../../plugins/limiter/index.ts"
 import { sqliteCredentials } from "../../plugins/vault/index.ts"
+import { accountLimitsContract } from "./account-limits.contract.ts"
 import { accountsContract } from "./accounts.contract.ts"
 import { billingContract } from "./billing.contract.ts"
 import { consoleSessionsContract, type TestClock } from "./console-sessions.contract.ts"
 import { build, type ContractCase, type ImplementationLayer, servicesOver } from "./contract.ts"
 import { credentialsContract } from "./credentials.contract.ts"
 import { delayed } from "./delayed.ts"
-import { memoryAccounts, memoryBilling, memoryCredentials } from "./memory.ts"
+import { memoryAccountLimits, memoryAccounts, memoryBilling, memoryCredentials } from "./memory.ts"
 import { rateWindowsContract } from "./rate-windows.contract.ts"
 
 /** One implementation of every port, each as a Layer over the runtime's services. */
@@ -20,6 +21,7 @@ export interface Implementations {
   readonly billing: ImplementationLayer<Ledger | UsageRecords>
   readonly credentials: ImplementationLayer<Credentials>
   readonly rateWindows: ImplementationLayer<RateWindows>
+  readonly accountLimits: ImplementationLayer<AccountLimits>
   readonly consoleSessions: (clock: TestClock) => ImplementationLayer<ConsoleSessions>
 }
 
@@ -29,6 +31,7 @@ const shipped: Implementations = {
   billing: sqliteBilling,
   credentials: sqliteCredentials,
   rateWindows: memoryRateWindows,
+  accountLimits: sqliteAccountLimits,
   consoleSessions: (clock: TestClock) =>
     memoryConsoleSessions({ ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now })
 }
@@ -41,6 +44,7 @@ const delayedToo: Implementations = {
   billing: delayed(kit, Ledger, delayed(kit, UsageRecords, shipped.billing)),
   credentials: delayed(kit, Credentials, shipped.credentials),
   rateWindows: delayed(kit, RateWindows, shipped.rateWindows),
+  accountLimits: delayed(kit, AccountLimits, shipped.accountLimits),
   consoleSessions: (clock: TestClock) => delayed(kit, ConsoleSessions, shipped.consoleSessions(clock))
 }
 
@@ -53,6 +57,7 @@ const independent = {
   billing: memoryBilling,
   credentials: memoryCredentials,
   rateWindows: delayedToo.rateWindows,
+  accountLimits: memoryAccountLimits,
   consoleSessions: delayedToo.consoleSessions
 }
 
@@ -77,6 +82,7 @@ export const portSuites = (implementations: Implementations, open: () => SqlShap
       })
     },
     { name: "Credentials", cases: credentialsContract(async () => build(Credentials, implementations.credentials, await fresh())) },
+    { name: "AccountLimits", cases: accountLimitsContract(async () => build(AccountLimits, implementations.accountLimits, await fresh())) },
     { name: "RateWindows", cases: rateWindowsContract(async () => build(RateWindows, implementations.rateWindows, await fresh())) },
     { name: "ConsoleSessions", cases: consoleSessionsContract(async (clock) => build(ConsoleSessions, implementations.consoleSessions(clock), await fresh())) }
   ]
