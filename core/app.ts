@@ -12,6 +12,7 @@ import { Internal, ModelNotFound, RateLimited, type RelayError, RouteNotFound, S
 import type { RequestGate } from "./request-gate.ts"
 import { storeRefusal } from "./store-health.ts"
 import { management } from "./management.ts"
+import { modelAllowed } from "./key-rules.ts"
 import { modelList, modelObject } from "./models.ts"
 import type { Pipeline } from "./pipeline.ts"
 import type { PluginHooks, RouteKit } from "./plugin.ts"
@@ -154,12 +155,14 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     app.get(`${base}/models`, async (c) => {
       const known = await options.pipeline.authenticateProxied(c.req.raw, c.get("requestId"))
       if (known instanceof Error) return kit.errorResponse(c, known)
-      return answerWith(known.headers, c.json(modelList(options.catalog, (entry) => served.has(entry.provider), startedAt)))
+      // A key with a model list sees only the models it may call.
+      const models = known.caller.key?.models
+      return answerWith(known.headers, c.json(modelList(options.catalog, (entry) => served.has(entry.provider) && modelAllowed(models, entry.id), startedAt)))
     })
     app.get(`${base}/models/:id{.+}`, async (c) => {
       const known = await options.pipeline.authenticateProxied(c.req.raw, c.get("requestId"))
       if (known instanceof Error) return kit.errorResponse(c, known)
-      const entry = listable(c.req.param("id"))
+      const entry = modelAllowed(known.caller.key?.models, c.req.param("id")) ? listable(c.req.param("id")) : undefined
       return answerWith(
         known.headers,
         entry === undefined

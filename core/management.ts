@@ -1,5 +1,6 @@
-import type { Account, Caller } from "./context.ts"
+import type { Account, Caller, SpendPeriod } from "./context.ts"
 import type { InvalidRequest, RelayError } from "./errors.ts"
+import type { KeyUpdate } from "./ports/accounts.ts"
 import type { DailySpend, UsageRecordView } from "./ports/usage-records.ts"
 
 /*
@@ -16,6 +17,14 @@ export interface KeyInfo {
   readonly prefix: string
   readonly created_at: string
   readonly revoked_at: string | null
+  /** Its restrictions (SPEC section 15): null where it has none. */
+  readonly spend_limit: string | null
+  readonly spend_period: SpendPeriod | null
+  readonly models: ReadonlyArray<string> | null
+  readonly expires_at: string | null
+  readonly rpm: number | null
+  readonly tpm: number | null
+  readonly metadata: Readonly<Record<string, unknown>> | null
 }
 
 /** Changes to an account: its tier, and per-account limits (`null` clears an override). */
@@ -40,8 +49,23 @@ export interface AccountDirectory {
   readonly update: (id: string, changes: AccountChanges) => Promise<Account | RelayError>
   /** The account's keys, revoked ones included; undefined when there is no such account. */
   readonly keys: (accountId: string) => Promise<ReadonlyArray<KeyInfo> | undefined>
-  /** Issues a key; its plaintext is in this answer only. */
-  readonly issueKey: (accountId: string, name: string | null) => Promise<{ readonly key: string; readonly info: KeyInfo } | RelayError>
+  /**
+   * Issues a key, with the restrictions given (its rpm and tpm within the account's); its
+   * plaintext is in this answer only. With `parent` (the key a user calls with), the new key
+   * takes the parent's restrictions where the request names none, and may be no wider.
+   */
+  readonly issueKey: (
+    accountId: string,
+    name: string | null,
+    restrictions?: KeyUpdate,
+    parent?: Caller
+  ) => Promise<{ readonly key: string; readonly info: KeyInfo } | RelayError>
+  /** Changes a key's name or restrictions (with `accountId`, only a key of that account); effective on the next request. */
+  readonly updateKey: (keyId: string, changes: KeyUpdate, accountId?: string) => Promise<KeyInfo | RelayError>
+  /** Suspends (every key refused with 403 until resumed) or resumes an account. */
+  readonly suspend: (accountId: string, suspended: boolean) => Promise<Account | RelayError>
+  /** Deletes an account: its keys revoked, its usage and ledger kept; false when there was none. */
+  readonly remove: (accountId: string) => Promise<boolean>
   /**
    * Revokes an active key, effective on the next request; with `accountId`, only a key of that
    * account. False when there was no such active key.
@@ -105,6 +129,11 @@ export interface ManagementHooks {
    * or the note is too long (`note`); undefined once booked.
    */
   readonly credit?: (accountId: string, amount: bigint, note: string | null) => Promise<InvalidRequest | undefined>
+  /**
+   * What a relay key was charged in its spend period holding now (UTC; null: its lifetime), in
+   * nano-USD, every settled request included (the billing plugin).
+   */
+  readonly keySpent?: (keyId: string, period: SpendPeriod | null) => Promise<bigint>
   /** Account and key management (the plugin that keeps accounts); the first one is used. */
   readonly accounts?: AccountDirectory
   /** Usage history (the plugin that records usage); the first one is used. */
@@ -125,6 +154,8 @@ export interface Management {
   readonly findAccount: (id: string) => Promise<Account | undefined>
   /** Adds credit to an account, when a plugin keeps balances (billing); else undefined. */
   readonly credit: ManagementHooks["credit"]
+  /** A key's spend in its current period, when a plugin keeps balances (billing); else undefined. */
+  readonly keySpent: ManagementHooks["keySpent"]
   readonly accounts: AccountDirectory | undefined
   readonly usage: UsageHistory | undefined
   readonly vault: CredentialVault | undefined
@@ -140,6 +171,7 @@ export const management = (plugins: ReadonlyArray<ManagementHooks>): Management 
     accountView: async (account: Account) => Object.assign({}, ...(await Promise.all(views.map((view) => view(account))))),
     findAccount: plugins.find((p) => p.findAccount)?.findAccount ?? (() => Promise.resolve(undefined)),
     credit: plugins.find((p) => p.credit)?.credit,
+    keySpent: plugins.find((p) => p.keySpent)?.keySpent,
     accounts: plugins.find((p) => p.accounts)?.accounts,
     usage: plugins.find((p) => p.usage)?.usage,
     vault: plugins.find((p) => p.vault)?.vault

@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import type { Hono } from "hono"
-import { type AccountDirectory, InvalidRequest, parseUsd, type RouteKit, RouteNotFound, strictBodyDecoder, USD_AMOUNT_RULE } from "../../core/index.ts"
+import { type AccountDirectory, formatUsd, InvalidRequest, type KeyInfo, parseUsd, type RouteKit, RouteNotFound, strictBodyDecoder, USD_AMOUNT_RULE } from "../../core/index.ts"
+import { decodeKeyFields, keyUpdateOf } from "./restrictions.ts"
 
 const Limit = Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
 
@@ -16,7 +17,19 @@ const decodeUpdateAccount = strictBodyDecoder(Schema.Struct({
   rpm: Schema.optional(Limit),
   tpm: Schema.optional(Limit)
 }))
-const decodeCreateKey = strictBodyDecoder(Schema.Struct({ name: Schema.optional(Schema.String) }))
+
+/** A key's name and restrictions from a request body, checked (the same for every door). */
+export const keyChanges = (body: unknown) => {
+  const fields = decodeKeyFields(body)
+  return fields instanceof InvalidRequest ? fields : keyUpdateOf(fields)
+}
+
+/** Keys as lists show them, each with what it spent in its current period (when balances are kept). */
+export const withSpend = (kit: RouteKit, keys: ReadonlyArray<KeyInfo>) =>
+  Promise.all(keys.map(async (key) => ({
+    ...key,
+    spent: kit.keySpent === undefined ? null : formatUsd(await kit.keySpent(key.id, key.spend_period))
+  })))
 
 /** The admin API for accounts and keys (SPEC section 6), over the account directory. */
 export const adminRoutes = (app: Hono, kit: RouteKit, directory: AccountDirectory): void => {
@@ -59,16 +72,40 @@ export const adminRoutes = (app: Hono, kit: RouteKit, directory: AccountDirector
     return account instanceof Error ? kit.errorResponse(c, account) : c.json(await kit.accountView(account))
   })
 
+  // Suspension is reversible (resume); deletion revokes every key and frees nothing of the
+  // books, so it is refused unless the request names the account again (`?confirm=<id>`).
+  for (const [action, suspended] of [["suspend", true], ["resume", false]] as const) {
+    app.post(`/admin/accounts/:id/${action}`, async (c) => {
+      const account = await directory.suspend(c.req.param("id"), suspended)
+      return account instanceof Error ? kit.errorResponse(c, account) : c.json(await kit.accountView(account))
+    })
+  }
+
+  app.delete("/admin/accounts/:id", async (c) => {
+    const id = c.req.param("id")
+    if (c.req.query("confirm") !== id) {
+      return kit.errorResponse(c, new InvalidRequest({ message: `confirm: deleting an account revokes all its keys; repeat its id as ?confirm=${id}`, param: "confirm" }))
+    }
+    return (await directory.remove(id)) ? c.body(null, 204) : kit.errorResponse(c, noAccount(id))
+  })
+
   app.post("/admin/accounts/:id/keys", async (c) => {
-    const input = await decode(c, decodeCreateKey)
+    const input = await decode(c, keyChanges)
     if (input instanceof Error) return kit.errorResponse(c, input)
-    const issued = await directory.issueKey(c.req.param("id"), input.name ?? null)
+    const issued = await directory.issueKey(c.req.param("id"), input.name ?? null, input)
     return issued instanceof Error ? kit.errorResponse(c, issued) : c.json({ ...issued.info, key: issued.key }, 201)
   })
 
   app.get("/admin/accounts/:id/keys", async (c) => {
     const keys = await directory.keys(c.req.param("id"))
-    return keys === undefined ? kit.errorResponse(c, noAccount(c.req.param("id"))) : c.json({ data: keys })
+    return keys === undefined ? kit.errorResponse(c, noAccount(c.req.param("id"))) : c.json({ data: await withSpend(kit, keys) })
+  })
+
+  app.patch("/admin/keys/:id", async (c) => {
+    const input = await decode(c, keyChanges)
+    if (input instanceof Error) return kit.errorResponse(c, input)
+    const key = await directory.updateKey(c.req.param("id"), input)
+    return key instanceof Error ? kit.errorResponse(c, key) : c.json((await withSpend(kit, [key]))[0])
   })
 
   app.delete("/admin/keys/:id", async (c) => {

@@ -2,13 +2,17 @@ import { Effect } from "effect"
 import {
   type AccountDirectory,
   type AccountsShape,
+  effectiveLimits,
   InvalidRequest,
   type KeyInfo,
+  NO_RESTRICTIONS,
   type RateTier,
   RouteNotFound,
   sha256Hex,
+  type StoredAccount,
   type StoredKey
 } from "../../core/index.ts"
+import { narrowerThan, restrictionsView, withinAccount } from "./restrictions.ts"
 import { generateKey, isRelayKeyShape } from "./api-key.ts"
 import type { KeyCache } from "./cache.ts"
 
@@ -23,7 +27,8 @@ const keyInfo = (row: StoredKey): KeyInfo => ({
   name: row.name,
   prefix: row.prefix,
   created_at: iso(row.created_at)!,
-  revoked_at: iso(row.revoked_at)
+  revoked_at: iso(row.revoked_at),
+  ...restrictionsView(row.restrictions)
 })
 
 interface DirectoryDeps {
@@ -43,6 +48,12 @@ export const makeDirectory = ({ store, cache, tiers, defaultTier }: DirectoryDep
     new InvalidRequest({ message: `tier: unknown tier "${tier}"; configured tiers: ${Object.keys(tiers).join(", ")}`, param: "tier" })
   const noAccount = (id: string) => new RouteNotFound({ message: `no account ${id}` })
   const run = Effect.runPromise
+  /** An account that is not deleted. */
+  const live = async (id: string): Promise<StoredAccount | undefined> => {
+    const account = await run(store.account(id))
+    return account === undefined || account.deletedAt !== null ? undefined : account
+  }
+  const limitsOf = (account: StoredAccount) => effectiveLimits({ tiers, defaultTier }, account)
 
   return {
     list: () => run(store.accounts()),
@@ -61,6 +72,7 @@ export const makeDirectory = ({ store, cache, tiers, defaultTier }: DirectoryDep
         return new InvalidRequest({ message: "nothing to change: expected at least one of tier, rpm, tpm" })
       }
       if (changes.tier !== undefined && tiers[changes.tier] === undefined) return unknownTier(changes.tier)
+      if ((await live(id)) === undefined) return noAccount(id)
       const account = await run(store.updateAccount(id, changes))
       if (account === undefined) return noAccount(id)
       // Cached callers carry the account: drop them so the change applies to the next request.
@@ -68,12 +80,51 @@ export const makeDirectory = ({ store, cache, tiers, defaultTier }: DirectoryDep
       return account
     },
 
-    keys: async (accountId) => ((await run(store.account(accountId))) === undefined ? undefined : (await run(store.keys(accountId))).map(keyInfo)),
+    keys: async (accountId) => ((await live(accountId)) === undefined ? undefined : (await run(store.keys(accountId))).map(keyInfo)),
 
-    issueKey: async (accountId, name) => {
-      if ((await run(store.account(accountId))) === undefined) return noAccount(accountId)
+    issueKey: async (accountId, name, changes = {}, parent) => {
+      const account = await live(accountId)
+      if (account === undefined) return noAccount(accountId)
+      const restrictions = parent === undefined
+        ? { ...NO_RESTRICTIONS, ...Object.fromEntries(Object.entries(changes).filter(([field, value]) => field !== "name" && value !== undefined)) }
+        : narrowerThan(parent.key ?? NO_RESTRICTIONS, changes)
+      if (restrictions instanceof InvalidRequest) return restrictions
+      const refused = withinAccount(restrictions as typeof NO_RESTRICTIONS, limitsOf(account))
+      if (refused !== undefined) return refused
       const { key, prefix } = generateKey()
-      return { key, info: keyInfo(await run(store.createKey(accountId, name, { prefix, hash: await sha256Hex(key) }))) }
+      const stored = await run(store.createKey(accountId, name, { prefix, hash: await sha256Hex(key) }, restrictions as typeof NO_RESTRICTIONS))
+      return { key, info: keyInfo(stored) }
+    },
+
+    updateKey: async (keyId, changes, accountId) => {
+      const noKey = new RouteNotFound({ message: `no key ${keyId}` })
+      const current = await run(store.key(keyId))
+      if (current === undefined || (accountId !== undefined && current.account_id !== accountId)) return noKey
+      if (Object.values(changes).every((value) => value === undefined)) {
+        return new InvalidRequest({ message: "nothing to change: expected at least one of name, spend_limit, spend_period, models, expires_at, rpm, tpm, metadata" })
+      }
+      const account = await live(current.account_id)
+      if (account === undefined) return noKey
+      const refused = withinAccount({ ...current.restrictions, ...Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) }, limitsOf(account))
+      if (refused !== undefined) return refused
+      const updated = await run(store.updateKey(keyId, changes))
+      if (updated === undefined) return noKey
+      // A cached caller carries the key's restrictions: the change applies to the next request.
+      cache.dropWhere((caller) => caller.keyId === keyId)
+      return keyInfo(updated)
+    },
+
+    suspend: async (accountId, suspended) => {
+      const account = await run(store.setSuspended(accountId, suspended))
+      if (account === undefined) return noAccount(accountId)
+      cache.dropWhere((caller) => caller.account.id === accountId)
+      return account
+    },
+
+    remove: async (accountId) => {
+      if (!(await run(store.deleteAccount(accountId)))) return false
+      cache.dropWhere((caller) => caller.account.id === accountId)
+      return true
     },
 
     revokeKey: async (keyId, accountId) => {

@@ -1,5 +1,21 @@
 import { Context, Effect, type Layer } from "effect"
-import { Accounts, type CoreServices, definePlugin, effectiveLimits, Operator, type RequestContext, Unauthorized, buildStore } from "../../core/index.ts"
+import {
+  Accounts,
+  AccountSuspended,
+  buildStore,
+  type Caller,
+  type CoreServices,
+  definePlugin,
+  effectiveLimits,
+  KeyExpired,
+  modelAllowed,
+  ModelNotAllowed,
+  Operator,
+  type RelayError,
+  type RequestContext,
+  Unauthorized
+} from "../../core/index.ts"
+import { accountKeyRoutes } from "./account-keys.ts"
 import { adminRoutes } from "./admin.ts"
 import { keyFromHeaders } from "./api-key.ts"
 import { KeyCache } from "./cache.ts"
@@ -26,6 +42,29 @@ const missingKey = new Unauthorized({
 })
 const invalidKey = new Unauthorized({ message: "invalid or revoked API key" })
 
+/**
+ * Why a known key may not call now: its account suspended, or the key past its expiry. Both
+ * are checked on every request, cached callers too (an expiry passes while a key is cached).
+ */
+const refusalOf = (caller: Caller, now: number): RelayError | undefined => {
+  if (caller.account.suspendedAt !== null && caller.account.suspendedAt !== undefined) {
+    return new AccountSuspended({ message: "this account is suspended: every key of it is refused until the operator resumes it" })
+  }
+  const expiresAt = caller.key?.expiresAt
+  if (expiresAt !== null && expiresAt !== undefined && expiresAt <= now) {
+    return new KeyExpired({ message: `this API key expired at ${new Date(expiresAt).toISOString()}` })
+  }
+  return undefined
+}
+
+/** A caller the key's restrictions let through, set on the request. */
+const admitCaller = (ctx: RequestContext, caller: Caller) => {
+  const refused = refusalOf(caller, Date.now())
+  if (refused !== undefined) return Effect.fail(refused)
+  ctx.caller = caller
+  return Effect.void
+}
+
 /** Relay API keys: authentication, accounts, the admin API for both, and the first-run key. */
 export const keys = (options: KeysOptions = {}) =>
   definePlugin("keys", (info) =>
@@ -42,8 +81,7 @@ export const keys = (options: KeysOptions = {}) =>
             return Effect.fail(invalidKey)
           }
           cache.put(key, caller)
-          ctx.caller = caller
-          return Effect.void
+          return admitCaller(ctx, caller)
         }))
 
       return {
@@ -51,17 +89,30 @@ export const keys = (options: KeysOptions = {}) =>
           const key = keyFromHeaders(ctx.request.headers)
           if (key === undefined) return Effect.fail(missingKey)
           const cached = cache.fresh(key)
-          if (cached !== undefined) {
-            ctx.caller = cached
-            return Effect.void
-          }
+          if (cached !== undefined) return admitCaller(ctx, cached)
           return lookup(ctx, key)
         },
-        accountView: async (account) => ({ id: account.id, name: account.name, tier: account.tier, limits: effectiveLimits(info, account) }),
-        findAccount: (id) => Effect.runPromise(store.account(id)),
+        // The key's model list, once the model is known (on every surface, /byok/v1 too).
+        admit: (ctx) => {
+          const models = ctx.caller?.key?.models
+          if (models === null || models === undefined || modelAllowed(models, ctx.model)) return Effect.void
+          return Effect.fail(new ModelNotAllowed({ message: `this API key may not call model ${ctx.model}; it may call: ${models.join(", ")}` }))
+        },
+        accountView: async (account) => ({
+          id: account.id,
+          name: account.name,
+          tier: account.tier,
+          limits: effectiveLimits(info, account),
+          suspended_at: account.suspendedAt === null || account.suspendedAt === undefined ? null : new Date(account.suspendedAt).toISOString()
+        }),
+        findAccount: async (id) => {
+          const account = await Effect.runPromise(store.account(id))
+          return account?.deletedAt === null ? account : undefined
+        },
         accounts: directory,
         routes: (app, kit) => {
           adminRoutes(app, kit, directory)
+          accountKeyRoutes(app, kit, directory)
           app.get("/v1/account", async (c) => {
             const caller = await kit.authenticate(c)
             return caller instanceof Error ? kit.errorResponse(c, caller) : c.json(await kit.accountView(caller.account))
