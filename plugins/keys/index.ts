@@ -103,7 +103,8 @@ export const keys = (options: KeysOptions = {}) =>
           name: account.name,
           tier: account.tier,
           limits: effectiveLimits(info, account),
-          suspended_at: account.suspendedAt === null || account.suspendedAt === undefined ? null : new Date(account.suspendedAt).toISOString()
+          // Shown only while suspended, so an active account's shape stays SPEC section 5's.
+          ...(account.suspendedAt === null || account.suspendedAt === undefined ? {} : { suspended_at: new Date(account.suspendedAt).toISOString() })
         }),
         findAccount: async (id) => {
           const account = await Effect.runPromise(store.account(id))
