@@ -6,7 +6,8 @@ import { type BodyPace, parseJsonObject, readBody } from "./body.ts"
 import { AuthThrottle } from "./auth-throttle.ts"
 import type { Catalog } from "./catalog.ts"
 import { clientAddress } from "./client-address.ts"
-import type { Surface } from "./context.ts"
+import { entryOfRequest } from "./audit.ts"
+import type { Caller, Surface } from "./context.ts"
 import type { Endpoint } from "./endpoint.ts"
 import { Internal, ModelNotFound, RateLimited, type RelayError, RouteNotFound, ShuttingDown, StoreUnavailable, Unauthorized } from "./errors.ts"
 import type { RequestGate } from "./request-gate.ts"
@@ -41,7 +42,27 @@ export interface AppOptions {
   readonly gate: RequestGate
 }
 
-type Env = { Variables: { requestId: string; proxied: boolean } }
+type Env = {
+  Variables: {
+    requestId: string
+    proxied: boolean
+    /** The caller a management route authenticated, and the body it read: for the audit log. */
+    auditCaller: Caller | undefined
+    auditBody: Record<string, unknown> | undefined
+  }
+}
+
+/** Management routes whose state changes the audit log records here (the console records its own). */
+const AUDITED_PATHS = ["/admin/*", "/v1/account/*"]
+const CHANGES_STATE = new Set(["POST", "PUT", "PATCH", "DELETE"])
+
+/** The account a management answer names: its `account_id`, or its own `id` when it is an account. */
+const answeredAccount = async (response: Response): Promise<string | undefined> => {
+  if (!response.headers.get("content-type")?.startsWith("application/json")) return undefined
+  const body = (await response.clone().json().catch(() => undefined)) as { id?: unknown; account_id?: unknown } | undefined
+  if (typeof body?.account_id === "string") return body.account_id
+  return typeof body?.id === "string" && body.id.startsWith("acct_") ? body.id : undefined
+}
 
 const RATE_LIMIT_HEADERS = [
   "x-ratelimit-limit",
@@ -123,6 +144,32 @@ export const createApp = (options: AppOptions): Hono<Env> => {
       exposeHeaders: [...RATE_LIMIT_HEADERS, "retry-after", "x-request-id"],
       maxAge: 600
     }))
+  }
+
+  // Every state change through the admin and account APIs, once it succeeded: who (the admin, or
+  // the account and key that authenticated), what (the route and its fields, secrets left out)
+  // and the request id. The answer is not held up by the record.
+  const audit = kit.audit
+  if (audit !== undefined) {
+    const record: MiddlewareHandler<Env> = async (c, next) => {
+      await next()
+      if (!CHANGES_STATE.has(c.req.method) || c.res.status >= 400) return
+      const caller = c.get("auditCaller")
+      const admin = c.req.path.startsWith("/admin")
+      if (!admin && caller === undefined) return
+      void audit.record(entryOfRequest({
+        actor: admin ? { kind: "admin" } : { kind: "key", accountId: caller!.account.id, keyId: caller!.keyId },
+        method: c.req.method,
+        path: c.req.path,
+        fields: c.get("auditBody"),
+        // A path without the account's id (a new account, a key by its id): the answer names it.
+        accountId: caller?.account.id ?? (await answeredAccount(c.res)),
+        requestId: c.get("requestId"),
+        at: Date.now()
+      }))
+    }
+    // Only on management paths: proxied requests do not pay for it.
+    for (const path of AUDITED_PATHS) app.use(path, record)
   }
 
   app.get("/healthz", (c) => {
@@ -223,9 +270,15 @@ const routeKit = (options: AppOptions, throttle: AuthThrottle): RouteKit => {
       const bytes = await readBody(c.req.raw, options.maxBodyBytes, options.bodyPace)
       if (!(bytes instanceof Uint8Array)) return bytes
       // Admin and account calls may omit a body whose fields are all optional.
-      return bytes.length === 0 ? {} : parseJsonObject(bytes)
+      const body = bytes.length === 0 ? {} : parseJsonObject(bytes)
+      if (!(body instanceof Error)) c.set("auditBody", body)
+      return body
     },
-    authenticate: (c) => options.pipeline.authenticate(c.req.raw, c.get("requestId") as string),
+    authenticate: async (c) => {
+      const caller = await options.pipeline.authenticate(c.req.raw, c.get("requestId") as string)
+      if (!(caller instanceof Error)) c.set("auditCaller", caller)
+      return caller
+    },
     authenticateProxied: (c) => options.pipeline.authenticateProxied(c.req.raw, c.get("requestId") as string)
   }
 }

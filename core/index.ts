@@ -16,6 +16,7 @@ export { KeyPool, type PoolKey } from "./key-pool.ts"
 export {
   type AccountChanges,
   type AccountDirectory,
+  type AuditTrail,
   type CredentialInfo,
   type CredentialVault,
   type KeyInfo,
@@ -23,6 +24,7 @@ export {
   type Management,
   type UsageHistory
 } from "./management.ts"
+export { entryOfRequest, keptDetails } from "./audit.ts"
 export { migrate } from "./migrate.ts"
 export { migratePg, type PgMigrationSql, type PgSchema, type PgTransaction } from "./migrate-pg.ts"
 export { type Form, type FormPart, formFields, readForm } from "./multipart.ts"

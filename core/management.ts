@@ -1,6 +1,7 @@
 import type { Account, Caller, SpendPeriod } from "./context.ts"
 import type { InvalidRequest, RelayError } from "./errors.ts"
 import type { KeyUpdate } from "./ports/accounts.ts"
+import type { AuditEntry, AuditQuery, StoredAuditEntry } from "./ports/audit-log.ts"
 import type { DailySpend, UsageRecordView } from "./ports/usage-records.ts"
 
 /*
@@ -116,6 +117,13 @@ export interface CredentialVault {
   readonly rotate: () => Promise<{ readonly key_id: string; readonly generated: boolean; readonly resealed: number } | RelayError>
 }
 
+/** The audit log of state changes, offered by the plugin that keeps it. */
+export interface AuditTrail {
+  /** Records a change; a store that refuses it is logged, never the change's own failure. */
+  readonly record: (entry: AuditEntry) => Promise<void>
+  readonly list: (query: AuditQuery) => Promise<ReadonlyArray<StoredAuditEntry>>
+}
+
 /** What a plugin may offer for managing the relay: part of its hooks (see PluginHooks). */
 export interface ManagementHooks {
   /** Fields this plugin adds to an account's JSON (the billing plugin adds the balance). */
@@ -140,6 +148,8 @@ export interface ManagementHooks {
   readonly usage?: UsageHistory
   /** BYOK credential management (the plugin that stores them); the first one is used. */
   readonly vault?: CredentialVault
+  /** The audit log (the plugin that keeps it); the first one is used. */
+  readonly audit?: AuditTrail
 }
 
 /**
@@ -159,6 +169,7 @@ export interface Management {
   readonly accounts: AccountDirectory | undefined
   readonly usage: UsageHistory | undefined
   readonly vault: CredentialVault | undefined
+  readonly audit: AuditTrail | undefined
 }
 
 /**
@@ -174,6 +185,7 @@ export const management = (plugins: ReadonlyArray<ManagementHooks>): Management 
     keySpent: plugins.find((p) => p.keySpent)?.keySpent,
     accounts: plugins.find((p) => p.accounts)?.accounts,
     usage: plugins.find((p) => p.usage)?.usage,
-    vault: plugins.find((p) => p.vault)?.vault
+    vault: plugins.find((p) => p.vault)?.vault,
+    audit: plugins.find((p) => p.audit)?.audit
   }
 }

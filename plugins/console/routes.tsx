@@ -7,6 +7,7 @@ import type { HtmlEscapedString } from "hono/utils/html"
 import type { ContentfulStatusCode } from "hono/utils/http-status"
 import {
   clientAddress,
+  entryOfRequest,
   type AccountDirectory,
   type Caller,
   type ConsoleSessionsShape,
@@ -113,8 +114,12 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   const noAccounts = (c: Context) =>
     refuse(c, undefined, 503, "Console unavailable", "This relay keeps no accounts (its config has no keys plugin), so there is nothing to sign in to.")
 
+  /** What each form post ended with, for the audit log: a notice is a change made. */
+  const outcomes = new WeakMap<Context, Flash>()
+
   /** Records the outcome for the next page, then sends the browser there (post, redirect, get). */
   const done = async (c: Context, session: Session, flash: Flash, location = "/console") => {
+    outcomes.set(c, flash)
     await run(sessions.setFlash(session.id, flash))
     c.header("cache-control", "no-store")
     return c.redirect(location, 303)
@@ -144,7 +149,22 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     if (!(allowed as ReadonlyArray<string>).includes(visitor.kind)) {
       return refuse(c, session, 403, "Not allowed", "This action is not available to the account you signed in with.")
     }
-    return run(c, session, form, visitor as Extract<Visitor, { kind: K }>, accounts)
+    const response = await run(c, session, form, visitor as Extract<Visitor, { kind: K }>, accounts)
+    // Every change made through a console form goes into the audit log, as the APIs' do (a
+    // form refused ends with an error, and changed nothing).
+    const outcome = outcomes.get(c)
+    if (kit.audit !== undefined && outcome !== undefined && outcome.error === undefined && visitor.kind !== "anonymous") {
+      void kit.audit.record(entryOfRequest({
+        actor: visitor.kind === "admin" ? { kind: "admin" } : { kind: "key", accountId: visitor.caller.account.id, keyId: visitor.caller.keyId },
+        method: "POST",
+        path: c.req.path,
+        fields: form,
+        accountId: visitor.kind === "user" ? visitor.caller.account.id : undefined,
+        requestId: (c.get("requestId") as string | undefined) ?? null,
+        at: Date.now()
+      }))
+    }
+    return response
   }
 
   const usageOf = async (accountId: string): Promise<UsageSection | undefined> =>
