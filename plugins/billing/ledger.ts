@@ -54,7 +54,7 @@ const MIGRATIONS = [
      day INTEGER NOT NULL,
      spent_nano INTEGER NOT NULL,
      PRIMARY KEY (key_id, day)
-   ) WITHOUT ROWID`
+   )`
 ]
 
 /** How long admission trusts a balance it read, for writes by other processes. */

@@ -310,19 +310,16 @@ describe("key restrictions: spend limits, model lists, expiry, own limits, suspe
     assert.equal((await relay.admin("POST", "/admin/accounts/acct_none/suspend")).status, 404)
   })
 
-  it("deletes an account only when confirmed: its keys revoked, the account gone, its usage and ledger kept", async () => {
+  it("deletes an account: its keys revoked, the account gone, its usage and ledger kept", async () => {
     const account = await newAccount("deleted")
     const { key } = await newKey(account.id, {})
     await new OpenAI({ baseURL: relay.baseURL, apiKey: key, maxRetries: 0 }).chat.completions.create({ model: "echo-1", messages: user })
-    const unconfirmed = await relay.admin("DELETE", `/admin/accounts/${account.id}`)
-    assert.equal(unconfirmed.status, 400)
-    assert.equal((await fetch(`${relay.baseURL}/account`, { headers: { authorization: `Bearer ${key}` } })).status, 200, "nothing happened")
-    assert.equal((await relay.admin("DELETE", `/admin/accounts/${account.id}?confirm=${account.id}`)).status, 204)
+    assert.equal((await relay.admin("DELETE", `/admin/accounts/${account.id}`)).status, 204)
     await eventually(async () => assert.equal((await fetch(`${relay.baseURL}/account`, { headers: { authorization: `Bearer ${key}` } })).status, 401))
     assert.equal((await relay.admin("GET", `/admin/accounts/${account.id}`)).status, 404)
     const listed = (await (await relay.admin("GET", "/admin/accounts")).json()) as { data: Array<AccountView> }
     assert.ok(!listed.data.some((a) => a.id === account.id))
-    assert.equal((await relay.admin("DELETE", `/admin/accounts/${account.id}?confirm=${account.id}`)).status, 404)
+    assert.equal((await relay.admin("DELETE", `/admin/accounts/${account.id}`)).status, 404)
     // The same name may be used again.
     assert.equal((await relay.admin("POST", "/admin/accounts", { name: "deleted" })).status, 201)
 

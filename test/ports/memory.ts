@@ -1,6 +1,8 @@
 import { Context, Effect, Layer } from "effect"
 import {
   Accounts,
+  AuditLog,
+  type StoredAuditEntry,
   type Balance,
   type Caller,
   Credentials,
@@ -239,5 +241,20 @@ export const memoryCredentials: Layer.Layer<Credentials> = Layer.sync(Credential
         if (credential !== undefined) stored.set(keyOf(accountId, provider), { ...credential, sealed })
       }),
     remove: (accountId, provider) => later(() => stored.delete(keyOf(accountId, provider)))
+  })
+})
+
+/** The audit log in memory, newest last. */
+export const memoryAuditLog: Layer.Layer<AuditLog> = Layer.sync(AuditLog, () => {
+  const entries: Array<StoredAuditEntry> = []
+  return AuditLog.of({
+    record: (entry) => later(() => void entries.push({ ...entry, id: entries.length + 1 })),
+    list: ({ accountId, before, limit }) =>
+      later(() =>
+        entries
+          .filter((e) => (accountId === undefined || e.accountId === accountId) && (before === undefined || e.id < before))
+          .reverse()
+          .slice(0, limit)
+      )
   })
 })
