@@ -61,6 +61,11 @@ export interface AccountDirectory {
     restrictions?: KeyUpdate,
     parent?: Caller
   ) => Promise<{ readonly key: string; readonly info: KeyInfo } | RelayError>
+  /**
+   * A key's name and restrictions from the API's fields (`spend_limit`, `models`...), checked by
+   * the rules every door shares; a field left out is left as it is, `null` clears it.
+   */
+  readonly keyChanges: (fields: unknown) => KeyUpdate | InvalidRequest
   /** Changes a key's name or restrictions (with `accountId`, only a key of that account); effective on the next request. */
   readonly updateKey: (keyId: string, changes: KeyUpdate, accountId?: string) => Promise<KeyInfo | RelayError>
   /** Suspends (every key refused with 403 until resumed) or resumes an account. */

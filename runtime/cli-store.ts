@@ -13,7 +13,6 @@ import {
   StoreHealthState,
   USD_AMOUNT_RULE
 } from "../core/index.ts"
-import { keyChanges } from "../plugins/keys/index.ts"
 import { logLevel, relayLog } from "./log.ts"
 import { loadSetup } from "./start.ts"
 import { openNodeStore } from "./node-store.ts"
@@ -121,8 +120,8 @@ const restrictionFields = (args: Parsed): Record<string, unknown> => {
   return fields
 }
 
-const changesOf = (args: Parsed): KeyUpdate => {
-  const changes = keyChanges(restrictionFields(args))
+const changesOf = (args: Parsed, manage: Management): KeyUpdate => {
+  const changes = need(manage.accounts, "keeps accounts").keyChanges(restrictionFields(args))
   if (changes instanceof Error) throw new BadArgument(changes.message.replace(/^(\w+):/, (_, field: string) => `--${field.replace("_", "-")}:`))
   return changes
 }
@@ -183,7 +182,7 @@ const COMMANDS = {
   },
 
   "keys create": async (args: Parsed, manage: Management): Promise<Output> => {
-    const changes = changesOf(args)
+    const changes = changesOf(args, manage)
     const issued = await need(manage.accounts, "keeps accounts").issueKey(args.positionals[0]!, changes.name ?? null, changes)
     if (isRelayError(issued)) return fail(issued)
     return {
@@ -193,7 +192,7 @@ const COMMANDS = {
   },
 
   "keys update": async (args: Parsed, manage: Management): Promise<Output> => {
-    const key = await need(manage.accounts, "keeps accounts").updateKey(args.positionals[0]!, changesOf(args))
+    const key = await need(manage.accounts, "keeps accounts").updateKey(args.positionals[0]!, changesOf(args, manage))
     if (isRelayError(key)) return fail(key)
     return { json: key, text: `Updated key ${key.id}: ${keyText(key)}.` }
   },

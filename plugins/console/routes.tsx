@@ -27,11 +27,12 @@ import { SCRIPT } from "./assets.ts"
 import { fillDays } from "./chart.tsx"
 import { nanoUsd, summarize } from "./format.ts"
 import { AdminAccountPage, AdminHomePage, MessagePage, SignInPage, type UsageSection, UserPage } from "./pages.tsx"
-import { SCRIPT_PATH, STYLESHEET_PATH } from "./parts.tsx"
+import { type ConsoleKey, SCRIPT_PATH, STYLESHEET_PATH } from "./parts.tsx"
 
 const COOKIE = "relay_console"
 const SPEND_DAYS = 30
 const USAGE_ROWS = 50
+const AUDIT_ROWS = 20
 const SESSION_ENDED: Flash = { error: "Your session ended: the API key it signed in with was revoked." }
 
 export interface ConsoleDeps {
@@ -48,6 +49,20 @@ type Form = Record<string, string | File | Array<string | File>>
 const field = (form: Form, name: string): string => {
   const value = form[name]
   return typeof value === "string" ? value.trim() : ""
+}
+
+/**
+ * A new key's fields from the console's form, as the API takes them: blanks left out, the
+ * model list split at commas, a date meaning the end of that day, UTC.
+ */
+const keyFieldsOf = (form: Form): Record<string, unknown> => {
+  const fields: Record<string, unknown> = {}
+  for (const name of ["name", "spend_limit", "spend_period"]) if (field(form, name) !== "") fields[name] = field(form, name)
+  const models = field(form, "models")
+  if (models !== "") fields.models = models.split(",").map((model) => model.trim()).filter((model) => model !== "")
+  const expires = field(form, "expires_at")
+  if (expires !== "") fields.expires_at = /^\d{4}-\d{2}-\d{2}$/.test(expires) ? `${expires}T23:59:59Z` : expires
+  return fields
 }
 
 /** A path parameter of a route that declares it. */
@@ -167,6 +182,22 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     return response
   }
 
+  /** An account's keys, each with what it spent in its current period. */
+  const keysOf = async (accounts: AccountDirectory, accountId: string): Promise<ReadonlyArray<ConsoleKey>> =>
+    Promise.all(((await accounts.keys(accountId)) ?? []).map(async (key) => ({
+      ...key,
+      spent: kit.keySpent === undefined ? null : formatUsd(await kit.keySpent(key.id, key.spend_period))
+    })))
+
+  /** A new key from a console form: `parent`, a user's own key, bounds it. */
+  const issueFromForm = async (accounts: AccountDirectory, accountId: string, form: Form, parent: Caller | undefined) => {
+    const name = field(form, "name")
+    if (name.length > 100) return new InvalidRequest({ message: "Key name: at most 100 characters." })
+    const changes = accounts.keyChanges(keyFieldsOf(form))
+    if (changes instanceof InvalidRequest) return changes
+    return accounts.issueKey(accountId, name === "" ? null : name, changes, parent)
+  }
+
   const usageOf = async (accountId: string): Promise<UsageSection | undefined> =>
     kit.usage === undefined ? undefined : {
       records: await kit.usage.list(accountId, USAGE_ROWS),
@@ -194,7 +225,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
           csrf={session.csrf}
           flash={flash}
           account={summarize(await kit.accountView(account))}
-          keys={(await accounts.keys(account.id)) ?? []}
+          keys={await keysOf(accounts, account.id)}
           sessionKeyId={visitor.caller.keyId}
           usage={await usageOf(account.id)}
           byok={kit.vault === undefined ? undefined : { providers: kit.vault.providers(), credentials: await kit.vault.list(account.id) }}
@@ -251,10 +282,8 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   app.post(
     "/console/keys",
     action(["user"], async (c, session, form, visitor, accounts) => {
-      const name = field(form, "name")
-      if (name.length > 100) return done(c, session, { error: "Key name: at most 100 characters." }, "/console#keys-title")
-      const issued = await accounts.issueKey(visitor.caller.account.id, name === "" ? null : name)
-      if (issued instanceof Error) return done(c, session, { error: issued.message })
+      const issued = await issueFromForm(accounts, visitor.caller.account.id, form, visitor.caller)
+      if (issued instanceof Error) return done(c, session, { error: issued.message }, "/console#keys-title")
       return done(c, session, { issuedKey: { key: issued.key, prefix: issued.info.prefix, name: issued.info.name } })
     })
   )
@@ -306,9 +335,11 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
         account={summarize(await kit.accountView(account))}
         overrides={{ rpm: account.rpm, tpm: account.tpm }}
         tiers={Object.keys(info.tiers)}
-        keys={(await accounts.keys(account.id)) ?? []}
+        keys={await keysOf(accounts, account.id)}
         usage={await usageOf(account.id)}
         credits={kit.credit !== undefined}
+        suspendedAt={account.suspendedAt === null || account.suspendedAt === undefined ? undefined : new Date(account.suspendedAt).toISOString()}
+        audit={kit.audit === undefined ? undefined : await kit.audit.list({ accountId: account.id, limit: AUDIT_ROWS })}
       />
     )
   })
@@ -352,9 +383,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     "/console/accounts/:id/keys",
     action(["admin"], async (c, session, form, _visitor, accounts) => {
       const id = param(c, "id")
-      const name = field(form, "name")
-      if (name.length > 100) return done(c, session, { error: "Key name: at most 100 characters." }, accountPath(id))
-      const issued = await accounts.issueKey(id, name === "" ? null : name)
+      const issued = await issueFromForm(accounts, id, form, undefined)
       if (issued instanceof Error) return done(c, session, { error: issued.message }, accountPath(id))
       return done(c, session, { issuedKey: { key: issued.key, prefix: issued.info.prefix, name: issued.info.name } }, accountPath(id))
     })
@@ -368,4 +397,16 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
       return done(c, session, revoked ? { notice: "Key revoked." } : { error: "No such active key on this account." }, accountPath(id))
     })
   )
+
+  for (const [path, suspended] of [["suspend", true], ["resume", false]] as const) {
+    app.post(
+      `/console/accounts/:id/${path}`,
+      action(["admin"], async (c, session, _form, _visitor, accounts) => {
+        const id = param(c, "id")
+        const account = await accounts.suspend(id, suspended)
+        if (account instanceof Error) return done(c, session, { error: account.message }, accountPath(id))
+        return done(c, session, { notice: suspended ? "Account suspended: every key of it is refused until it is resumed." : "Account resumed." }, accountPath(id))
+      })
+    )
+  }
 }

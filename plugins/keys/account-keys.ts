@@ -1,7 +1,8 @@
 import type { Hono } from "hono"
 import type { AccountDirectory, RouteKit } from "../../core/index.ts"
 import { RouteNotFound } from "../../core/index.ts"
-import { keyChanges, withSpend } from "./admin.ts"
+import { withSpend } from "./admin.ts"
+import { keyChanges } from "./restrictions.ts"
 
 /**
  * The account API for an account's own keys (SPEC section 15): a user makes keys for their

@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import type { Hono } from "hono"
 import { type AccountDirectory, formatUsd, InvalidRequest, type KeyInfo, parseUsd, type RouteKit, RouteNotFound, strictBodyDecoder, USD_AMOUNT_RULE } from "../../core/index.ts"
-import { decodeKeyFields, keyUpdateOf } from "./restrictions.ts"
+import { keyChanges } from "./restrictions.ts"
 
 const Limit = Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
 
@@ -17,12 +17,6 @@ const decodeUpdateAccount = strictBodyDecoder(Schema.Struct({
   rpm: Schema.optional(Limit),
   tpm: Schema.optional(Limit)
 }))
-
-/** A key's name and restrictions from a request body, checked (the same for every door). */
-export const keyChanges = (body: unknown) => {
-  const fields = decodeKeyFields(body)
-  return fields instanceof InvalidRequest ? fields : keyUpdateOf(fields)
-}
 
 /** Keys as lists show them, each with what it spent in its current period (when balances are kept). */
 export const withSpend = (kit: RouteKit, keys: ReadonlyArray<KeyInfo>) =>

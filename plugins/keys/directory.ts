@@ -12,7 +12,7 @@ import {
   type StoredAccount,
   type StoredKey
 } from "../../core/index.ts"
-import { narrowerThan, restrictionsView, withinAccount } from "./restrictions.ts"
+import { keyChanges, narrowerThan, restrictionsView, withinAccount } from "./restrictions.ts"
 import { generateKey, isRelayKeyShape } from "./api-key.ts"
 import type { KeyCache } from "./cache.ts"
 
@@ -95,6 +95,8 @@ export const makeDirectory = ({ store, cache, tiers, defaultTier }: DirectoryDep
       const stored = await run(store.createKey(accountId, name, { prefix, hash: await sha256Hex(key) }, restrictions as typeof NO_RESTRICTIONS))
       return { key, info: keyInfo(stored) }
     },
+
+    keyChanges,
 
     updateKey: async (keyId, changes, accountId) => {
       const noKey = new RouteNotFound({ message: `no key ${keyId}` })

@@ -22,7 +22,6 @@ import { KeyCache } from "./cache.ts"
 import { makeDirectory } from "./directory.ts"
 import { sqliteAccounts } from "./sqlite.ts"
 
-export { keyChanges } from "./admin.ts"
 export { KEYS_PG_SCHEMA } from "./schema-pg.ts"
 export { postgresAccounts } from "./postgres.ts"
 export { sqliteAccounts } from "./sqlite.ts"

@@ -40,6 +40,12 @@ export const decodeKeyFields = strictBodyDecoder(Schema.Struct(KEY_FIELDS))
 
 export type KeyFields = Exclude<ReturnType<typeof decodeKeyFields>, InvalidRequest>
 
+/** A key's name and restrictions from a request body, checked (the same for every door). */
+export const keyChanges = (body: unknown): KeyUpdate | InvalidRequest => {
+  const fields = decodeKeyFields(body)
+  return fields instanceof InvalidRequest ? fields : keyUpdateOf(fields)
+}
+
 const invalid = (param: string, message: string) => new InvalidRequest({ message: `${param}: ${message}`, param })
 
 /**
