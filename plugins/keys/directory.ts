@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import {
   type AccountDirectory,
   type AccountsShape,
+  type Caller,
   effectiveLimits,
   InvalidRequest,
   type KeyInfo,
@@ -12,6 +13,7 @@ import {
   type StoredAccount,
   type StoredKey
 } from "../../core/index.ts"
+import { refusalOf } from "./refusal.ts"
 import { keyChanges, narrowerThan, restrictionsView, withinAccount } from "./restrictions.ts"
 import { generateKey, isRelayKeyShape } from "./api-key.ts"
 import type { KeyCache } from "./cache.ts"
@@ -43,7 +45,10 @@ interface DirectoryDeps {
  * 200 characters, known tiers only, and every change that affects callers drops them from the
  * key cache so it applies to the next request.
  */
-export const makeDirectory = ({ store, cache, tiers, defaultTier }: DirectoryDeps): AccountDirectory => {
+export const makeDirectory = ({ store, cache, tiers, defaultTier }: DirectoryDeps): AccountDirectory & {
+  /** Who holds this active key, whatever its restrictions say (the proxy then says why it refuses). */
+  readonly holderOf: (key: string) => Promise<Caller | undefined>
+} => {
   const unknownTier = (tier: string) =>
     new InvalidRequest({ message: `tier: unknown tier "${tier}"; configured tiers: ${Object.keys(tiers).join(", ")}`, param: "tier" })
   const noAccount = (id: string) => new RouteNotFound({ message: `no account ${id}` })
@@ -54,6 +59,8 @@ export const makeDirectory = ({ store, cache, tiers, defaultTier }: DirectoryDep
     return account === undefined || account.deletedAt !== null ? undefined : account
   }
   const limitsOf = (account: StoredAccount) => effectiveLimits({ tiers, defaultTier }, account)
+  const usable = (caller: Caller | undefined) => (caller === undefined || refusalOf(caller, Date.now()) !== undefined ? undefined : caller)
+  const holderOf = async (key: string) => (isRelayKeyShape(key) ? run(store.callerByHash(await sha256Hex(key))) : undefined)
 
   return {
     list: () => run(store.accounts()),
@@ -136,8 +143,11 @@ export const makeDirectory = ({ store, cache, tiers, defaultTier }: DirectoryDep
       return true
     },
 
-    callerForKey: async (key) => (isRelayKeyShape(key) ? run(store.callerByHash(await sha256Hex(key))) : undefined),
+    // A key its account's suspension or its own expiry refuses signs nobody in (the console).
+    holderOf,
 
-    callerForKeyId: (keyId) => run(store.callerByKeyId(keyId))
+    callerForKey: async (key) => usable(await holderOf(key)),
+
+    callerForKeyId: async (keyId) => usable(await run(store.callerByKeyId(keyId)))
   }
 }

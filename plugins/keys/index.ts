@@ -1,17 +1,14 @@
 import { Context, Effect, type Layer } from "effect"
 import {
   Accounts,
-  AccountSuspended,
   buildStore,
   type Caller,
   type CoreServices,
   definePlugin,
   effectiveLimits,
-  KeyExpired,
   modelAllowed,
   ModelNotAllowed,
   Operator,
-  type RelayError,
   type RequestContext,
   Unauthorized
 } from "../../core/index.ts"
@@ -20,6 +17,7 @@ import { adminRoutes } from "./admin.ts"
 import { keyFromHeaders } from "./api-key.ts"
 import { KeyCache } from "./cache.ts"
 import { makeDirectory } from "./directory.ts"
+import { refusalOf } from "./refusal.ts"
 import { sqliteAccounts } from "./sqlite.ts"
 
 export { KEYS_PG_SCHEMA } from "./schema-pg.ts"
@@ -42,21 +40,6 @@ const missingKey = new Unauthorized({
 })
 const invalidKey = new Unauthorized({ message: "invalid or revoked API key" })
 
-/**
- * Why a known key may not call now: its account suspended, or the key past its expiry. Both
- * are checked on every request, cached callers too (an expiry passes while a key is cached).
- */
-const refusalOf = (caller: Caller, now: number): RelayError | undefined => {
-  if (caller.account.suspendedAt !== null && caller.account.suspendedAt !== undefined) {
-    return new AccountSuspended({ message: "this account is suspended: every key of it is refused until the operator resumes it" })
-  }
-  const expiresAt = caller.key?.expiresAt
-  if (expiresAt !== null && expiresAt !== undefined && expiresAt <= now) {
-    return new KeyExpired({ message: `this API key expired at ${new Date(expiresAt).toISOString()}` })
-  }
-  return undefined
-}
-
 /** A caller the key's restrictions let through, set on the request. */
 const admitCaller = (ctx: RequestContext, caller: Caller) => {
   const refused = refusalOf(caller, Date.now())
@@ -75,7 +58,7 @@ export const keys = (options: KeysOptions = {}) =>
       const directory = makeDirectory({ store, cache, tiers: info.tiers, defaultTier: info.defaultTier })
 
       const lookup = (ctx: RequestContext, key: string) =>
-        Effect.promise(() => directory.callerForKey(key)).pipe(Effect.flatMap((caller) => {
+        Effect.promise(() => directory.holderOf(key)).pipe(Effect.flatMap((caller) => {
           if (caller === undefined) {
             cache.delete(key)
             return Effect.fail(invalidKey)

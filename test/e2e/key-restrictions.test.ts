@@ -198,13 +198,16 @@ describe("key restrictions: spend limits, model lists, expiry, own limits, suspe
 
   it("never overruns a key's limit: 50 concurrent requests against a limit that covers 5", async () => {
     const account = await newAccount("concurrent")
+    // Streams that answer a word, then pause: every admitted one is still in flight (holding its
+    // reservation) when the last of the 50 is admitted or refused, however loaded the machine.
+    const body = { model: "mock-pause", max_tokens: 1_000, stream: true, metadata: { pause_ms: "10000" } }
     const probeKey = await newKey(account.id, { spend_limit: "0" })
-    const probe = (await (await chat(relay, probeKey.key, { model: "mock-slow", max_tokens: 1_000 })).json()) as { error: { message: string } }
+    const probe = (await (await chat(relay, probeKey.key, body)).json()) as { error: { message: string } }
     const reservation = parseUsd(/reservation of \$(\d+\.\d{9})/.exec(probe.error.message)![1]!)!
     const limit = reservation * 5n + reservation / 2n
     const { id, key } = await newKey(account.id, { spend_limit: usd(limit) })
 
-    const answers = await Promise.all(Array.from({ length: 50 }, () => chat(relay, key, { model: "mock-slow", max_tokens: 1_000 })))
+    const answers = await Promise.all(Array.from({ length: 50 }, () => chat(relay, key, body)))
     const statuses = answers.map((answer) => answer.status)
     assert.equal(statuses.filter((status) => status === 200).length, 5, `only five reservations fit while all are in flight: ${statuses}`)
     const refusals = answers.filter((answer) => answer.status !== 200)
@@ -331,5 +334,19 @@ describe("key restrictions: spend limits, model lists, expiry, own limits, suspe
     } finally {
       db.close()
     }
+  })
+
+  it("shows key spend and refusals in /metrics by bounded labels only, never a key or an account", async () => {
+    const text = await (await relay.admin("GET", "/metrics")).text()
+    const value = (series: string) => {
+      const line = text.split("\n").find((candidate) => candidate.startsWith(`${series} `))
+      return line === undefined ? 0 : Number(line.slice(series.length + 1))
+    }
+    for (const reason of ["spend_limit", "model_not_allowed", "expired", "account_suspended"]) {
+      assert.ok(value(`relay_key_refusals_total{reason="${reason}"}`) > 0, `refusals for ${reason}`)
+    }
+    for (const limit of ["none", "day", "lifetime"]) assert.ok(value(`relay_key_spend_usd_total{limit="${limit}"}`) > 0, `spend of keys limited: ${limit}`)
+    const series = text.split("\n").filter((line) => line.startsWith("relay_key_"))
+    assert.ok(series.every((line) => !/key_[0-9A-Za-z]{16}|acct_|sk-rr-/.test(line)), series.join("\n"))
   })
 })
