@@ -2,7 +2,7 @@ import type { Account, Caller, SpendPeriod } from "./context.ts"
 import type { InvalidRequest, RelayError } from "./errors.ts"
 import type { KeyUpdate } from "./ports/accounts.ts"
 import type { AuditEntry, AuditQuery, StoredAuditEntry } from "./ports/audit-log.ts"
-import type { DailySpend, UsageRecordView } from "./ports/usage-records.ts"
+import type { DailySpend, SpendByDay, UsageRecordView } from "./ports/usage-records.ts"
 
 /*
  * What plugins offer for managing the relay (accounts and keys, usage, BYOK credentials), as
@@ -92,6 +92,8 @@ export interface UsageHistory {
    * oldest first; days without usage are left out.
    */
   readonly dailySpend: (accountId: string, days: number) => Promise<ReadonlyArray<DailySpend>>
+  /** Every account's spend per UTC day and account or model (the operator's view), oldest first. */
+  readonly spendBy: (by: "account" | "model", days: number) => Promise<ReadonlyArray<SpendByDay>>
 }
 
 /** A stored BYOK credential as it is shown: its provider and a hint, never the key. */

@@ -10,4 +10,4 @@ export { type CredentialsShape, Credentials, type Sealed, type StoredCredential 
 export { type Balance, ChargeFailed, ChargeKept, type KeyBudget, type KeyBudgetSpent, Ledger, type LedgerShape, type Reservation, type Settled, type SettleInput } from "./ledger.ts"
 export { type Admission, effectiveLimits, type Limits, RateWindows, type RateWindowsShape, type TokenTicket, type WindowState } from "./rate-windows.ts"
 export { buildStore, StoreScope } from "./use-port.ts"
-export { type DailySpend, type UsageRecord, UsageRecords, type UsageRecordsShape, type UsageRecordView } from "./usage-records.ts"
+export { type DailySpend, type SpendByDay, type UsageRecord, UsageRecords, type UsageRecordsShape, type UsageRecordView } from "./usage-records.ts"

@@ -99,7 +99,8 @@ export const billing = (options: BillingOptions = {}) =>
       const committed = <A>(read: Effect.Effect<A>) => Effect.runPromise(Effect.andThen(ledger.flush(), read))
       const reads: UsageHistory = {
         list: (accountId, limit) => committed(usage.list(accountId, limit)),
-        dailySpend: (accountId, days) => committed(usage.dailySpend(accountId, days))
+        dailySpend: (accountId, days) => committed(usage.dailySpend(accountId, days)),
+        spendBy: (by, days) => committed(usage.spendBy(by, days))
       }
       const now = options.now ?? Date.now
       const byokFee = options.byokFeePercent ?? 0

@@ -356,6 +356,15 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
               SELECT created_at / ${DAY_MS} AS day, SUM(cost_nano)::bigint AS cost FROM usage_records
               WHERE account_id = ${accountId} AND created_at >= ${since} GROUP BY day ORDER BY day`
             return rows.map((row) => ({ day: new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10), cost: row.cost }))
+          }),
+        spendBy: (by, days) =>
+          query(async () => {
+            const since = (Math.floor(Date.now() / DAY_MS) - days + 1) * DAY_MS
+            const name = by === "account" ? sql`account_id` : sql`model`
+            const rows = await sql<Array<{ day: bigint; name: string; cost: bigint }>>`
+              SELECT created_at / ${DAY_MS} AS day, ${name} AS name, SUM(cost_nano)::bigint AS cost FROM usage_records
+              WHERE created_at >= ${since} GROUP BY 1, 2 HAVING SUM(cost_nano) > 0 ORDER BY 1, 2`
+            return rows.map((row) => ({ day: new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10), name: row.name, cost: row.cost }))
           })
       })
 

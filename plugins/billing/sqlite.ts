@@ -42,7 +42,8 @@ export const sqliteBilling: Layer.Layer<Ledger | UsageRecords, never, Sql | Log 
       stopRetrying: () => Effect.sync(ledger.stopRetrying)
     })).pipe(Context.add(UsageRecords, UsageRecords.of({
       list: (accountId, limit) => Effect.sync(() => usage.list(accountId, limit)),
-      dailySpend: (accountId, days) => Effect.sync(() => usage.dailySpend(accountId, days))
+      dailySpend: (accountId, days) => Effect.sync(() => usage.dailySpend(accountId, days)),
+      spendBy: (by, days) => Effect.sync(() => usage.spendBy(by, days))
     })))
   })
 )

@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import type { CredentialInfo, StoredAuditEntry, UsageRecordView } from "../../core/index.ts"
+import type { CredentialInfo, SpendByDay, StoredAuditEntry, UsageRecordView } from "../../core/index.ts"
 import { SpendChart } from "./chart.tsx"
-import { type AccountSummary, count, when } from "./format.ts"
+import { type AccountSummary, count, nanoUsd, when } from "./format.ts"
 import { AccountCards, AuditTable, type ConsoleKey, ConsolePage, CreateKeyForm, CsrfField, KeysTable, UsageTable } from "./parts.tsx"
 import type { Flash } from "./sessions.ts"
 
@@ -136,7 +136,25 @@ export interface AdminHomeProps extends Common {
   readonly accounts: ReadonlyArray<AccountSummary>
   readonly tiers: ReadonlyArray<string>
   readonly defaultTier: string
+  /** Spend per day by account and by model, newest day first, when a plugin records usage. */
+  readonly spend: { readonly days: number; readonly byAccount: ReadonlyArray<SpendByDay>; readonly byModel: ReadonlyArray<SpendByDay> } | undefined
 }
+
+/** Spend per UTC day of each account or model, newest day first. */
+const SpendTable = (props: { id: string; caption: string; column: string; rows: ReadonlyArray<SpendByDay>; label: (name: string) => string }) =>
+  props.rows.length === 0 ? <p class="muted">No spend in this period.</p> : (
+    <div class="table-wrap">
+      <table id={props.id}>
+        <caption>{props.caption}</caption>
+        <thead><tr><th scope="col">Day (UTC)</th><th scope="col">{props.column}</th><th scope="col" class="num">Spend</th></tr></thead>
+        <tbody>
+          {[...props.rows].reverse().map((row) => (
+            <tr><td>{row.day}</td><td>{props.label(row.name)}</td><td class="num">{nanoUsd(row.cost)}</td></tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
 
 const TierSelect = (props: { id: string; tiers: ReadonlyArray<string>; selected: string }) => (
   <select id={props.id} name="tier">
@@ -189,6 +207,19 @@ export const AdminHomePage = (props: AdminHomeProps) => (
         </table>
       </div>
     </section>
+    {props.spend === undefined ? null : (
+      <section aria-labelledby="spend-title">
+        <h2 id="spend-title">Spend, last {props.spend.days} days</h2>
+        <SpendTable
+          id="spend-by-account"
+          caption="By account"
+          column="Account"
+          rows={props.spend.byAccount}
+          label={(id) => props.accounts.find((account) => account.id === id)?.name ?? id}
+        />
+        <SpendTable id="spend-by-model" caption="By model" column="Model" rows={props.spend.byModel} label={(model) => model} />
+      </section>
+    )}
   </ConsolePage>
 )
 

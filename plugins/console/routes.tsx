@@ -241,6 +241,11 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
           accounts={await Promise.all((await accounts.list()).map(async (account) => summarize(await kit.accountView(account))))}
           tiers={Object.keys(info.tiers)}
           defaultTier={info.defaultTier}
+          spend={kit.usage === undefined ? undefined : {
+            days: SPEND_DAYS,
+            byAccount: await kit.usage.spendBy("account", SPEND_DAYS),
+            byModel: await kit.usage.spendBy("model", SPEND_DAYS)
+          }}
         />
       )
     }

@@ -349,4 +349,19 @@ describe("key restrictions: spend limits, model lists, expiry, own limits, suspe
     const series = text.split("\n").filter((line) => line.startsWith("relay_key_"))
     assert.ok(series.every((line) => !/key_[0-9A-Za-z]{16}|acct_|sk-rr-/.test(line)), series.join("\n"))
   })
+
+  it("shows the operator spend per account and per model over time", async () => {
+    const account = await newAccount("spend-report")
+    const { key } = await newKey(account.id, {})
+    await new OpenAI({ baseURL: relay.baseURL, apiKey: key, maxRetries: 0 }).chat.completions.create({ model: "echo-cheap", messages: user })
+    const usage = ((await (await relay.admin("GET", `/admin/accounts/${account.id}/usage`)).json()) as { data: Array<{ cost: string }> }).data
+    const today = new Date().toISOString().slice(0, 10)
+    const byAccount = ((await (await relay.admin("GET", "/admin/spend?by=account&days=7")).json()) as { data: Array<{ day: string; account_id: string; cost: string }> }).data
+    assert.deepEqual(byAccount.filter((row) => row.account_id === account.id), [{ day: today, account_id: account.id, cost: usage[0]!.cost }])
+    const byModel = ((await (await relay.admin("GET", "/admin/spend?by=model&days=1")).json()) as { data: Array<{ day: string; model: string; cost: string }> }).data
+    assert.ok(byModel.some((row) => row.model === "echo-cheap" && parseUsd(row.cost)! >= parseUsd(usage[0]!.cost)!))
+    assert.ok(byModel.every((row) => row.day === today))
+    assert.equal((await relay.admin("GET", "/admin/spend?days=0")).status, 400)
+    assert.equal((await relay.admin("GET", "/admin/spend?by=key")).status, 400)
+  })
 })

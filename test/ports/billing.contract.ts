@@ -135,6 +135,11 @@ export const billingContract = (make: () => Promise<Billing>): ReadonlyArray<Con
       const today = new Date().toISOString().slice(0, 10)
       assert.deepEqual(await run(usage.dailySpend("a", 7)), [{ day: today, cost: 60n }])
       assert.deepEqual(await run(usage.list("c", 5)), [])
+      // The operator's view: every account's spend per day, by account or by model; free requests left out.
+      await run(ledger.credit("d", 1_000n, null))
+      await settle(ledger, "d", undefined, 5n, "req_d")
+      assert.deepEqual(await run(usage.spendBy("account", 7)), [{ day: today, name: "a", cost: 60n }, { day: today, name: "d", cost: 5n }])
+      assert.deepEqual(await run(usage.spendBy("model", 1)), [{ day: today, name: "m", cost: 65n }])
     }
   },
   {

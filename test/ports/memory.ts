@@ -215,6 +215,19 @@ export const memoryBilling: Layer.Layer<Ledger | UsageRecords> = Layer.effectCon
           perDay.set(day, (perDay.get(day) ?? 0n) + record.cost)
         }
         return [...perDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, cost]) => ({ day, cost }))
+      }),
+    spendBy: (by, days) =>
+      later(() => {
+        const since = (Math.floor(Date.now() / DAY_MS) - days + 1) * DAY_MS
+        const sums = new Map<string, { day: string; name: string; cost: bigint }>()
+        for (const record of records) {
+          if (record.createdAt < since) continue
+          const day = new Date(Math.floor(record.createdAt / DAY_MS) * DAY_MS).toISOString().slice(0, 10)
+          const name = by === "account" ? record.accountId : record.model
+          const row = sums.get(`${day} ${name}`) ?? { day, name, cost: 0n }
+          sums.set(`${day} ${name}`, { ...row, cost: row.cost + record.cost })
+        }
+        return [...sums.values()].filter((row) => row.cost > 0n).sort((a, b) => a.day.localeCompare(b.day) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       })
   })
   return Context.make(Ledger, ledger).pipe(Context.add(UsageRecords, usage))
