@@ -1,3 +1,4 @@
+import { Context, Effect, Option } from "effect"
 import { Hono } from "hono"
 import type { Context as HonoContext, MiddlewareHandler } from "hono"
 import { cors } from "hono/cors"
@@ -12,7 +13,7 @@ import type { Endpoint } from "./endpoint.ts"
 import { Internal, ModelNotFound, RateLimited, type RelayError, RouteNotFound, ShuttingDown, StoreUnavailable, Unauthorized } from "./errors.ts"
 import type { RequestGate } from "./request-gate.ts"
 import { storeRefusal } from "./store-health.ts"
-import { management } from "./management.ts"
+import { AuditTrail, type ManagementServices, type ProvidedContext } from "./management.ts"
 import { modelAllowed } from "./key-rules.ts"
 import { modelList, modelObject } from "./models.ts"
 import type { Pipeline } from "./pipeline.ts"
@@ -24,6 +25,8 @@ import { errorResponse } from "./surfaces/errors.ts"
 export interface AppOptions {
   readonly pipeline: Pipeline
   readonly plugins: ReadonlyArray<PluginHooks>
+  /** The services the plugins provide, gathered (see gatherServices): what routes reach state through. */
+  readonly services: ProvidedContext
   readonly endpoints: ReadonlyArray<Endpoint>
   readonly catalog: Catalog
   /** Names of the configured providers: the model list shows only models they serve. */
@@ -149,7 +152,7 @@ export const createApp = (options: AppOptions): Hono<Env> => {
   // Every state change through the admin and account APIs, once it succeeded: who (the admin, or
   // the account and key that authenticated), what (the route and its fields, secrets left out)
   // and the request id. The answer is not held up by the record.
-  const audit = kit.audit
+  const audit = Option.getOrUndefined(Context.getOption(options.services as Context.Context<ManagementServices>, AuditTrail))
   if (audit !== undefined) {
     const record: MiddlewareHandler<Env> = async (c, next) => {
       await next()
@@ -157,7 +160,7 @@ export const createApp = (options: AppOptions): Hono<Env> => {
       const caller = c.get("auditCaller")
       const admin = c.req.path.startsWith("/admin")
       if (!admin && caller === undefined) return
-      void audit.record(entryOfRequest({
+      void Effect.runPromise(audit.record(entryOfRequest({
         actor: admin ? { kind: "admin" } : { kind: "key", accountId: caller!.account.id, keyId: caller!.keyId },
         method: c.req.method,
         path: c.req.path,
@@ -166,7 +169,7 @@ export const createApp = (options: AppOptions): Hono<Env> => {
         accountId: caller?.account.id ?? (await answeredAccount(c.res)),
         requestId: c.get("requestId"),
         at: Date.now()
-      }))
+      })))
     }
     // Only on management paths: proxied requests do not pay for it.
     for (const path of AUDITED_PATHS) app.use(path, record)
@@ -240,6 +243,8 @@ export const createApp = (options: AppOptions): Hono<Env> => {
 }
 
 const routeKit = (options: AppOptions, throttle: AuthThrottle): RouteKit => {
+  // A door reaches a service no configured plugin provides only through Effect.serviceOption.
+  const services = options.services as Context.Context<ManagementServices>
   const errorResponseFor = (c: HonoContext, error: RelayError, surface: Surface = "openai") => {
     const headers = new Headers()
     const id = c.get("requestId") as string | undefined
@@ -261,7 +266,12 @@ const routeKit = (options: AppOptions, throttle: AuthThrottle): RouteKit => {
   }
 
   return {
-    ...management(options.plugins),
+    run: (effect) => Effect.runPromise(Effect.provideContext(Effect.match(effect, { onFailure: (e) => e, onSuccess: (a) => a }), services)),
+    respond: (c, effect, status = 200) =>
+      Effect.runPromise(Effect.provideContext(
+        Effect.match(effect, { onFailure: (error) => errorResponseFor(c, error), onSuccess: (value) => c.json(value as object, status) }),
+        services
+      )),
     requireAdmin,
     isAdminKey,
     authFailed: (c) => throttle.failed(clientAddress(c.req.raw)),

@@ -15,14 +15,28 @@ export * from "./errors.ts"
 export { KeyPool, type PoolKey } from "./key-pool.ts"
 export {
   type AccountChanges,
-  type AccountDirectory,
-  type AuditTrail,
+  AccountDirectory,
+  type AccountDirectoryShape,
+  accountView,
+  AuditTrail,
+  type AuditTrailShape,
+  Balances,
+  type BalancesShape,
   type CredentialInfo,
-  type CredentialVault,
+  CredentialVault,
+  type CredentialVaultShape,
+  findAccount,
+  gatherServices,
   type KeyInfo,
-  management,
-  type Management,
-  type UsageHistory
+  type ManagementServices,
+  type ProvidedContext,
+  type ProvidedServices,
+  RateTiers,
+  type RateTiersShape,
+  rateTiers,
+  requireAccount,
+  UsageHistory,
+  type UsageHistoryShape
 } from "./management.ts"
 export { entryOfRequest, keptDetails } from "./audit.ts"
 export { migrate } from "./migrate.ts"

@@ -1,14 +1,21 @@
+import { Context, Effect, Option } from "effect"
 import pino from "pino"
 import { PG_SCHEMAS } from "../config/index.ts"
 import {
+  AccountDirectory,
+  accountView,
+  AuditTrail,
+  Balances,
+  CredentialVault,
   formatUsd,
-  type KeyInfo,
   keptDetails,
+  type KeyInfo,
   type KeyUpdate,
-  type Management,
-  management,
+  type ManagementServices,
   parseUsd,
+  type ProvidedContext,
   type RelayError,
+  requireAccount,
   type SqlShape,
   StoreHealthState,
   USD_AMOUNT_RULE
@@ -48,18 +55,32 @@ interface Output {
   readonly text: string
 }
 
-const isRelayError = (value: unknown): value is RelayError =>
-  value instanceof Error && typeof (value as { status?: unknown }).status === "number"
-
 /** A plugin's refusal as the command's failure: a refused value (400) is a bad argument. */
 const fail = (error: RelayError): never => {
   throw error.status === 400 ? new BadArgument(error.message) : new Error(error.message)
 }
 
-const need = <A>(part: A | undefined, what: string): A => {
-  if (part === undefined) throw new Error(`this relay's config has no plugin that ${what}`)
-  return part
+/** The services the config's plugins provide, as a command uses them. */
+interface Manage {
+  /** Runs an operation on them; a refusal is the command's failure. */
+  readonly run: <A, E extends RelayError>(effect: Effect.Effect<A, E, ManagementServices>) => Promise<A>
+  /** A service the command cannot do without, named by what its plugin does. */
+  readonly need: <I, S>(key: Context.Key<I, S>, what: string) => S
+  /** The audit log, when a plugin keeps one. */
+  readonly audit: AuditTrail["Service"] | undefined
 }
+
+const manageOn = (services: ProvidedContext): Manage => ({
+  run: (effect) =>
+    Effect.runPromise(Effect.provideContext(Effect.result(effect), services as Context.Context<ManagementServices>)).then((result) =>
+      result._tag === "Success" ? result.success : fail(result.failure)),
+  need: (key, what) => {
+    const service = Context.getOption(services as Context.Context<never>, key)
+    if (Option.isNone(service)) throw new Error(`this relay's config has no plugin that ${what}`)
+    return service.value
+  },
+  audit: Option.getOrUndefined(Context.getOption(services as Context.Context<ManagementServices>, AuditTrail))
+})
 
 const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)))
@@ -80,11 +101,7 @@ const accountText = (view: AccountJson): string => {
   return pairs.map(([name, value]) => `${name.padEnd(7)}  ${value ?? "-"}`).join("\n")
 }
 
-const findAccount = async (manage: Management, id: string) => {
-  const account = await manage.findAccount(id)
-  if (account === undefined) throw new Error(`no account ${id}`)
-  return account
-}
+const viewOf = (manage: Manage, account: Parameters<typeof accountView>[0]) => manage.run(accountView(account)) as Promise<unknown> as Promise<AccountJson>
 
 const option = (args: Parsed, name: string): string | undefined => {
   const value = args.options[name]
@@ -120,8 +137,9 @@ const restrictionFields = (args: Parsed): Record<string, unknown> => {
   return fields
 }
 
-const changesOf = (args: Parsed, manage: Management): KeyUpdate => {
-  const changes = need(manage.accounts, "keeps accounts").keyChanges(restrictionFields(args))
+/** A key's name and restrictions from the options, by the account directory's rules; a refusal names the option. */
+const changesOf = (args: Parsed, manage: Manage): KeyUpdate => {
+  const changes = manage.need(AccountDirectory, "keeps accounts").keyChanges(restrictionFields(args))
   if (changes instanceof Error) throw new BadArgument(changes.message.replace(/^(\w+):/, (_, field: string) => `--${field.replace("_", "-")}:`))
   return changes
 }
@@ -138,16 +156,15 @@ const keyText = (key: KeyInfo): string => {
 }
 
 const COMMANDS = {
-  "accounts create": async (args: Parsed, manage: Management): Promise<Output> => {
-    const account = await need(manage.accounts, "keeps accounts").create(args.positionals[0]!, option(args, "tier"))
-    if (isRelayError(account)) return fail(account)
-    const view = (await manage.accountView(account)) as unknown as AccountJson
+  "accounts create": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const account = await manage.run(manage.need(AccountDirectory, "keeps accounts").create(args.positionals[0]!, option(args, "tier")))
+    const view = await viewOf(manage, account)
     return { json: view, text: `Created account ${view.id}.\n${accountText(view)}` }
   },
 
-  "accounts list": async (_args: Parsed, manage: Management): Promise<Output> => {
-    const accounts = await need(manage.accounts, "keeps accounts").list()
-    const views = (await Promise.all(accounts.map(manage.accountView))) as unknown as ReadonlyArray<AccountJson>
+  "accounts list": async (_args: Parsed, manage: Manage): Promise<Output> => {
+    const accounts = await manage.run(manage.need(AccountDirectory, "keeps accounts").list())
+    const views = await Promise.all(accounts.map((account) => viewOf(manage, account)))
     return {
       json: { data: views },
       text: views.length === 0 ? "No accounts." : table(
@@ -157,49 +174,44 @@ const COMMANDS = {
     }
   },
 
-  "accounts show": async (args: Parsed, manage: Management): Promise<Output> => {
-    const view = (await manage.accountView(await findAccount(manage, args.positionals[0]!))) as unknown as AccountJson
+  "accounts show": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const view = await viewOf(manage, await manage.run(requireAccount(args.positionals[0]!)))
     return { json: view, text: accountText(view) }
   },
 
-  "accounts suspend": async (args: Parsed, manage: Management): Promise<Output> => {
-    const account = await need(manage.accounts, "keeps accounts").suspend(args.positionals[0]!, true)
-    if (isRelayError(account)) return fail(account)
-    return { json: await manage.accountView(account), text: `Suspended account ${account.id}: its keys are refused until it is resumed.` }
+  "accounts suspend": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const account = await manage.run(manage.need(AccountDirectory, "keeps accounts").suspend(args.positionals[0]!, true))
+    return { json: await viewOf(manage, account), text: `Suspended account ${account.id}: its keys are refused until it is resumed.` }
   },
 
-  "accounts resume": async (args: Parsed, manage: Management): Promise<Output> => {
-    const account = await need(manage.accounts, "keeps accounts").suspend(args.positionals[0]!, false)
-    if (isRelayError(account)) return fail(account)
-    return { json: await manage.accountView(account), text: `Resumed account ${account.id}.` }
+  "accounts resume": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const account = await manage.run(manage.need(AccountDirectory, "keeps accounts").suspend(args.positionals[0]!, false))
+    return { json: await viewOf(manage, account), text: `Resumed account ${account.id}.` }
   },
 
-  "accounts delete": async (args: Parsed, manage: Management): Promise<Output> => {
+  "accounts delete": async (args: Parsed, manage: Manage): Promise<Output> => {
     const id = args.positionals[0]!
     if (option(args, "confirm") !== id) throw new BadArgument(`deleting an account revokes all its keys; repeat its id as --confirm ${id}`)
-    if (!(await need(manage.accounts, "keeps accounts").remove(id))) throw new Error(`no account ${id}`)
+    if (!(await manage.run(manage.need(AccountDirectory, "keeps accounts").remove(id)))) throw new Error(`no account ${id}`)
     return { json: { id, deleted: true }, text: `Deleted account ${id}; its keys are revoked, its usage and ledger kept.` }
   },
 
-  "keys create": async (args: Parsed, manage: Management): Promise<Output> => {
+  "keys create": async (args: Parsed, manage: Manage): Promise<Output> => {
     const changes = changesOf(args, manage)
-    const issued = await need(manage.accounts, "keeps accounts").issueKey(args.positionals[0]!, changes.name ?? null, changes)
-    if (isRelayError(issued)) return fail(issued)
+    const issued = await manage.run(manage.need(AccountDirectory, "keeps accounts").issueKey(args.positionals[0]!, changes.name ?? null, changes))
     return {
       json: { ...issued.info, key: issued.key },
       text: `Created key ${issued.info.id} for ${issued.info.account_id} (${keyText(issued.info)}). It is shown this once; store it now:\n\n  ${issued.key}\n`
     }
   },
 
-  "keys update": async (args: Parsed, manage: Management): Promise<Output> => {
-    const key = await need(manage.accounts, "keeps accounts").updateKey(args.positionals[0]!, changesOf(args, manage))
-    if (isRelayError(key)) return fail(key)
+  "keys update": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const key = await manage.run(manage.need(AccountDirectory, "keeps accounts").updateKey(args.positionals[0]!, changesOf(args, manage)))
     return { json: key, text: `Updated key ${key.id}: ${keyText(key)}.` }
   },
 
-  "keys list": async (args: Parsed, manage: Management): Promise<Output> => {
-    const keys = await need(manage.accounts, "keeps accounts").keys(args.positionals[0]!)
-    if (keys === undefined) throw new Error(`no account ${args.positionals[0]}`)
+  "keys list": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const keys = await manage.run(manage.need(AccountDirectory, "keeps accounts").keys(args.positionals[0]!))
     return {
       json: { data: keys },
       text: keys.length === 0 ? "No keys." : table(
@@ -209,31 +221,29 @@ const COMMANDS = {
     }
   },
 
-  "keys revoke": async (args: Parsed, manage: Management): Promise<Output> => {
+  "keys revoke": async (args: Parsed, manage: Manage): Promise<Output> => {
     const id = args.positionals[0]!
-    if (!(await need(manage.accounts, "keeps accounts").revokeKey(id))) throw new Error(`no active key ${id}`)
+    if (!(await manage.run(manage.need(AccountDirectory, "keeps accounts").revokeKey(id)))) throw new Error(`no active key ${id}`)
     return { json: { id, revoked: true }, text: `Revoked key ${id}.` }
   },
 
-  "credits add": async (args: Parsed, manage: Management): Promise<Output> => {
+  "credits add": async (args: Parsed, manage: Manage): Promise<Output> => {
     const amount = parseUsd(args.positionals[1])
     if (amount === undefined) throw new BadArgument(`amount: ${USD_AMOUNT_RULE}; got "${args.positionals[1]}"`)
-    const credit = need(manage.credit, "keeps balances")
-    const account = await findAccount(manage, args.positionals[0]!)
-    const refused = await credit(account.id, amount, option(args, "note") ?? null)
-    if (refused !== undefined) return fail(refused)
-    const view = (await manage.accountView(account)) as unknown as AccountJson
+    const balances = manage.need(Balances, "keeps balances")
+    const account = await manage.run(requireAccount(args.positionals[0]!))
+    await manage.run(balances.credit(account.id, amount, option(args, "note") ?? null))
+    const view = await viewOf(manage, account)
     return { json: view, text: `Added ${formatUsd(amount)} USD to ${account.id}; the balance is ${view.balance}.` }
   },
 
-  "vault rotate": async (_args: Parsed, manage: Management): Promise<Output> => {
-    const result = await need(manage.vault, "stores BYOK credentials").rotate()
-    if (isRelayError(result)) return fail(result)
+  "vault rotate": async (_args: Parsed, manage: Manage): Promise<Output> => {
+    const result = await manage.run(manage.need(CredentialVault, "stores BYOK credentials").rotate())
     const source = result.generated ? "a new master key in the data directory" : "the current RELAY_MASTER_KEY"
     return { json: result, text: `Re-sealed ${result.resealed} credential(s) under ${source} (${result.key_id}).` }
   },
 
-  "store copy": async (args: Parsed, _manage: Management, store: Store): Promise<Output> => {
+  "store copy": async (args: Parsed, _manage: Manage, store: Store): Promise<Output> => {
     const url = option(args, "to")
     if (url === undefined) throw new BadArgument("--to URL is required: the PostgreSQL database to copy into")
     if (!/^postgres(?:ql)?:\/\//.test(url)) throw new BadArgument(`--to must be a postgres:// URL, got "${displayUrl(url)}"`)
@@ -303,12 +313,14 @@ export const runStoreCommand = async (name: StoreCommand, args: Parsed, env: Rea
       storeHealth: new StoreHealthState()
     })
     try {
-      const manage = management(plugins.hooks)
+      const manage = manageOn(plugins.services)
       const output = await COMMANDS[name](args, manage, { sql, path: config.storePath })
-      if (CHANGES_STATE.has(name)) await manage.audit?.record(cliEntry(name, args, output.json))
+      if (CHANGES_STATE.has(name) && manage.audit !== undefined) await Effect.runPromise(manage.audit.record(cliEntry(name, args, output.json)))
       return { code: 0, stdout: args.options.json === true ? JSON.stringify(output.json, null, 2) : output.text }
     } finally {
-      await plugins.runtime.dispose()
+      // As when the relay closes: what the plugins hold back (charges batched to be written
+      // together) is written before the store closes.
+      await plugins.stop()
       sql.close()
     }
   } catch (error) {

@@ -1,5 +1,5 @@
 import { Context, Effect, type Layer } from "effect"
-import { AuditLog, buildStore, type CoreServices, definePlugin, InvalidRequest, Log, type StoredAuditEntry } from "../../core/index.ts"
+import { AuditLog, AuditTrail, buildStore, type CoreServices, definePlugin, InvalidRequest, Log, type StoredAuditEntry } from "../../core/index.ts"
 import { sqliteAuditLog } from "./sqlite.ts"
 
 export { AUDIT_PG_SCHEMA } from "./schema-pg.ts"
@@ -38,15 +38,14 @@ export const auditLog = (options: AuditLogOptions = {}) =>
       const store = yield* buildStore(options.store ?? sqliteAuditLog, Context.get(AuditLog))
       const log = yield* Log
       return {
-        audit: {
+        services: Context.make(AuditTrail, {
           // A change already made is not undone by a log that cannot take its record: the
           // failure is logged (without the details) for the operator.
           record: (entry) =>
-            Effect.runPromise(store.record(entry)).catch((error: unknown) =>
-              log.error({ action: entry.action, request_id: entry.requestId, error: error instanceof Error ? error.name : "unknown" }, "an audit entry could not be written")
-            ),
-          list: (query) => Effect.runPromise(store.list(query))
-        },
+            Effect.catchCause(store.record(entry), (cause) =>
+              Effect.sync(() => log.error({ action: entry.action, request_id: entry.requestId, error: String(cause).split("\n")[0]!.slice(0, 200) }, "an audit entry could not be written"))),
+          list: (query) => store.list(query)
+        }),
         routes: (app, kit) => {
           app.get("/admin/audit", async (c) => {
             const limitText = c.req.query("limit")

@@ -1,6 +1,7 @@
 import { Context, Effect, type Layer } from "effect"
 import {
-  type Account,
+  Balances,
+  type BalancesShape,
   buildStore,
   type Caller,
   dayOf,
@@ -21,12 +22,12 @@ import {
   type RelayError,
   type RequestContext,
   type Reservation,
-  type SpendPeriod,
   StateKey,
   StoreHealth,
   StoreUnavailable,
   type Usage,
-  type UsageHistory,
+  UsageHistory,
+  type UsageHistoryShape,
   type UsageRecord,
   UsageRecords,
   USD_AMOUNT_RULE
@@ -96,22 +97,29 @@ export const billing = (options: BillingOptions = {}) =>
       }))
       // Reads of money and usage see every settled request: the charges waiting to be written
       // are written first.
-      const committed = <A>(read: Effect.Effect<A>) => Effect.runPromise(Effect.andThen(ledger.flush(), read))
-      const reads: UsageHistory = {
+      const committed = <A>(read: Effect.Effect<A>) => Effect.andThen(ledger.flush(), read)
+      const now = options.now ?? Date.now
+      const history: UsageHistoryShape = {
         list: (accountId, limit) => committed(usage.list(accountId, limit)),
         dailySpend: (accountId, days) => committed(usage.dailySpend(accountId, days)),
         spendBy: (by, days) => committed(usage.spendBy(by, days))
       }
-      const now = options.now ?? Date.now
       const byokFee = options.byokFeePercent ?? 0
       const defaultOutput = options.defaultOutputTokens ?? 16_384
 
       // The one way credit is booked (admin API, console, command line), so one set of rules.
-      const credit = async (accountId: string, amount: bigint, note: string | null): Promise<InvalidRequest | undefined> => {
+      const credit = (accountId: string, amount: bigint, note: string | null): Effect.Effect<void, InvalidRequest> => {
         if (note !== null && note.length > NOTE_MAX_CHARS) {
-          return new InvalidRequest({ message: `note: expected at most ${NOTE_MAX_CHARS} characters`, param: "note" })
+          return Effect.fail(new InvalidRequest({ message: `note: expected at most ${NOTE_MAX_CHARS} characters`, param: "note" }))
         }
-        return (await Effect.runPromise(ledger.credit(accountId, amount, note))) ? undefined : new InvalidRequest({ message: `amount: ${USD_AMOUNT_RULE}`, param: "amount" })
+        return Effect.flatMap(ledger.credit(accountId, amount, note), (booked) =>
+          booked ? Effect.void : Effect.fail(new InvalidRequest({ message: `amount: ${USD_AMOUNT_RULE}`, param: "amount" })))
+      }
+      const balances: BalancesShape = {
+        balance: (accountId) => committed(Effect.map(ledger.read(accountId), ({ balance }) => balance)),
+        credit,
+        openingCredit: (accountId, amount) => credit(accountId, amount, "opening credit"),
+        keySpent: (keyId, period) => committed(ledger.keySpent(keyId, periodStartDay(period, now())))
       }
 
       const priceFor = (ctx: RequestContext, cost: bigint) => (ctx.byok ? percentOf(cost, byokFee) : cost)
@@ -129,9 +137,6 @@ export const billing = (options: BillingOptions = {}) =>
         const limit = caller.key?.spendLimit
         return limit === null || limit === undefined ? undefined : { key: caller.keyId, limit, since: periodStartDay(caller.key!.spendPeriod, at) }
       }
-      /** What a key spent in its current period (every settled request included). */
-      const keySpent = (keyId: string, period: SpendPeriod | null) =>
-        committed(ledger.keySpent(keyId, periodStartDay(period, now())))
 
       return {
         admit: (ctx) => {
@@ -211,15 +216,9 @@ export const billing = (options: BillingOptions = {}) =>
           }).pipe(Effect.asVoid)
         },
 
-        credit,
+        services: Context.make(Balances, balances).pipe(Context.add(UsageHistory, history)),
 
-        keySpent,
-
-        accountView: (account: Account) => committed(Effect.map(ledger.read(account.id), ({ balance }) => ({ balance: formatUsd(balance) }))),
-
-        usage: reads,
-
-        routes: (app, kit) => billingRoutes(app, kit, { credit, usage: reads }),
+        routes: billingRoutes,
 
         // The charges still waiting are written before the store closes; kept ones get a few
         // more tries, and are named in the log if the store still refuses them.

@@ -1,5 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import { Effect } from "effect"
+import { Context as Services, Effect, Option } from "effect"
 import type { Context, Hono } from "hono"
 import { bodyLimit } from "hono/body-limit"
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie"
@@ -8,8 +8,16 @@ import type { ContentfulStatusCode } from "hono/utils/http-status"
 import {
   clientAddress,
   entryOfRequest,
-  type AccountDirectory,
+  AccountDirectory,
+  type AccountDirectoryShape,
+  accountView,
+  AuditTrail,
+  Balances,
   type Caller,
+  CredentialVault,
+  findAccount,
+  RateTiers,
+  UsageHistory,
   type ConsoleSessionsShape,
   type Flash,
   formatUsd,
@@ -89,6 +97,11 @@ type Visitor =
 export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   const { kit, info, sessions, secret } = deps
   const run = Effect.runPromise
+  /** A service the plugins provide, undefined when none does (read when used: all are set up by then). */
+  const provided = <I, S>(key: Services.Key<I, S>): S | undefined => Option.getOrUndefined(Services.getOption(info.services() as Services.Context<I>, key))
+  /** The tiers accounts may be on: always provided (the limiter's, or the config's). */
+  const tiers = () => Services.get(info.services(), RateTiers)
+  const view = async (account: Parameters<typeof accountView>[0]) => summarize(await kit.run(accountView(account)))
 
   const page = (c: Context, body: HtmlEscapedString | Promise<HtmlEscapedString>, status: ContentfulStatusCode = 200) =>
     htmlPage(c, body, status, { "cache-control": "no-store" })
@@ -111,11 +124,11 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     return session
   }
 
-  const visitorOf = async (session: Session, accounts: AccountDirectory): Promise<Visitor> => {
+  const visitorOf = async (session: Session, accounts: AccountDirectoryShape): Promise<Visitor> => {
     const principal = session.principal
     if (principal === undefined) return { kind: "anonymous" }
     if (principal.kind === "admin") return principal
-    const caller = await accounts.callerForKeyId(principal.keyId)
+    const caller = await kit.run(accounts.callerForKeyId(principal.keyId))
     if (caller === undefined) {
       await run(sessions.remove(session.id))
       return { kind: "ended" }
@@ -129,7 +142,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   const noAccounts = (c: Context) =>
     refuse(c, undefined, 503, "Console unavailable", "This relay keeps no accounts (its config has no keys plugin), so there is nothing to sign in to.")
 
-  /** What each form post ended with, for the audit log: a notice is a change made. */
+  /** What each form post ended with, for the audit log: a flash without an error is a change made. */
   const outcomes = new WeakMap<Context, Flash>()
 
   /** Records the outcome for the next page, then sends the browser there (post, redirect, get). */
@@ -146,10 +159,10 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
    */
   const action = <K extends Visitor["kind"]>(
     allowed: ReadonlyArray<K>,
-    run: (c: Context, session: Session, form: Form, visitor: Extract<Visitor, { kind: K }>, accounts: AccountDirectory) => Promise<Response> | Response
+    run: (c: Context, session: Session, form: Form, visitor: Extract<Visitor, { kind: K }>, accounts: AccountDirectoryShape) => Promise<Response> | Response
   ) =>
   async (c: Context) => {
-    const accounts = kit.accounts
+    const accounts = provided(AccountDirectory)
     if (accounts === undefined) return noAccounts(c)
     const session = await readSession(c)
     const form = (await c.req.parseBody()) as Form
@@ -168,8 +181,9 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     // Every change made through a console form goes into the audit log, as the APIs' do (a
     // form refused ends with an error, and changed nothing).
     const outcome = outcomes.get(c)
-    if (kit.audit !== undefined && outcome !== undefined && outcome.error === undefined && visitor.kind !== "anonymous") {
-      void kit.audit.record(entryOfRequest({
+    const audit = provided(AuditTrail)
+    if (audit !== undefined && outcome !== undefined && outcome.error === undefined && visitor.kind !== "anonymous") {
+      void kit.run(audit.record(entryOfRequest({
         actor: visitor.kind === "admin" ? { kind: "admin" } : { kind: "key", accountId: visitor.caller.account.id, keyId: visitor.caller.keyId },
         method: "POST",
         path: c.req.path,
@@ -177,39 +191,68 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
         accountId: visitor.kind === "user" ? visitor.caller.account.id : undefined,
         requestId: (c.get("requestId") as string | undefined) ?? null,
         at: Date.now()
-      }))
+      })))
     }
     return response
   }
 
-  /** An account's keys, each with what it spent in its current period. */
-  const keysOf = async (accounts: AccountDirectory, accountId: string): Promise<ReadonlyArray<ConsoleKey>> =>
-    Promise.all(((await accounts.keys(accountId)) ?? []).map(async (key) => ({
+  const usageOf = async (accountId: string): Promise<UsageSection | undefined> => {
+    const usage = provided(UsageHistory)
+    return usage === undefined ? undefined : {
+      records: await kit.run(usage.list(accountId, USAGE_ROWS)),
+      spend: fillDays(await kit.run(usage.dailySpend(accountId, SPEND_DAYS)), SPEND_DAYS, Date.now())
+    }
+  }
+
+  /**
+   * An account's keys for a page, each with what it spent in its current period: the account
+   * was just read, so a vanished one shows none.
+   */
+  const keysOf = async (accounts: AccountDirectoryShape, accountId: string): Promise<ReadonlyArray<ConsoleKey>> => {
+    const keys = await kit.run(accounts.keys(accountId))
+    if (keys instanceof Error) return []
+    const balances = provided(Balances)
+    return Promise.all(keys.map(async (key) => ({
       ...key,
-      spent: kit.keySpent === undefined ? null : formatUsd(await kit.keySpent(key.id, key.spend_period))
+      spent: balances === undefined ? null : formatUsd(await kit.run(balances.keySpent(key.id, key.spend_period)))
     })))
+  }
 
   /** A new key from a console form: `parent`, a user's own key, bounds it. */
-  const issueFromForm = async (accounts: AccountDirectory, accountId: string, form: Form, parent: Caller | undefined) => {
+  const issueFromForm = async (accounts: AccountDirectoryShape, accountId: string, form: Form, parent: Caller | undefined) => {
     const name = field(form, "name")
     if (name.length > 100) return new InvalidRequest({ message: "Key name: at most 100 characters." })
     const changes = accounts.keyChanges(keyFieldsOf(form))
     if (changes instanceof InvalidRequest) return changes
-    return accounts.issueKey(accountId, name === "" ? null : name, changes, parent)
+    return kit.run(accounts.issueKey(accountId, name === "" ? null : name, changes, parent))
   }
 
-  const usageOf = async (accountId: string): Promise<UsageSection | undefined> =>
-    kit.usage === undefined ? undefined : {
-      records: await kit.usage.list(accountId, USAGE_ROWS),
-      spend: fillDays(await kit.usage.dailySpend(accountId, SPEND_DAYS), SPEND_DAYS, Date.now())
+  /** Every account's spend per day, by account and by model: the operator's view. */
+  const spendOf = async () => {
+    const usage = provided(UsageHistory)
+    return usage === undefined ? undefined : {
+      days: SPEND_DAYS,
+      byAccount: await kit.run(usage.spendBy("account", SPEND_DAYS)),
+      byModel: await kit.run(usage.spendBy("model", SPEND_DAYS))
     }
+  }
+
+  const auditOf = async (accountId: string) => {
+    const audit = provided(AuditTrail)
+    return audit === undefined ? undefined : kit.run(audit.list({ accountId, limit: AUDIT_ROWS }))
+  }
+
+  const byokOf = async (accountId: string) => {
+    const vault = provided(CredentialVault)
+    return vault === undefined ? undefined : { providers: vault.providers(), credentials: await kit.run(vault.list(accountId)) }
+  }
 
   app.get(STYLESHEET_PATH, (c) => c.body(STYLESHEET, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }))
   app.get(SCRIPT_PATH, (c) => c.body(SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=3600" }))
   app.use("/console/*", bodyLimit({ maxSize: 64 * 1024, onError: (c) => refuse(c, undefined, 413, "Too large", "The form was larger than the console accepts.") }))
 
   app.get("/console", async (c) => {
-    const accounts = kit.accounts
+    const accounts = provided(AccountDirectory)
     if (accounts === undefined) return noAccounts(c)
     let session = await readSession(c)
     const visitor = session === undefined ? undefined : await visitorOf(session, accounts)
@@ -224,11 +267,11 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
         <UserPage
           csrf={session.csrf}
           flash={flash}
-          account={summarize(await kit.accountView(account))}
+          account={await view(account)}
           keys={await keysOf(accounts, account.id)}
           sessionKeyId={visitor.caller.keyId}
           usage={await usageOf(account.id)}
-          byok={kit.vault === undefined ? undefined : { providers: kit.vault.providers(), credentials: await kit.vault.list(account.id) }}
+          byok={await byokOf(account.id)}
         />
       )
     }
@@ -238,14 +281,10 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
         <AdminHomePage
           csrf={session.csrf}
           flash={flash}
-          accounts={await Promise.all((await accounts.list()).map(async (account) => summarize(await kit.accountView(account))))}
-          tiers={Object.keys(info.tiers)}
-          defaultTier={info.defaultTier}
-          spend={kit.usage === undefined ? undefined : {
-            days: SPEND_DAYS,
-            byAccount: await kit.usage.spendBy("account", SPEND_DAYS),
-            byModel: await kit.usage.spendBy("model", SPEND_DAYS)
-          }}
+          accounts={await Promise.all((await kit.run(accounts.list())).map(view))}
+          tiers={Object.keys(tiers().tiers)}
+          defaultTier={tiers().defaultTier}
+          spend={await spendOf()}
         />
       )
     }
@@ -259,7 +298,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
       let principal: Principal | undefined
       if (kit.isAdminKey(key)) principal = { kind: "admin" }
       else {
-        const caller = await accounts.callerForKey(key)
+        const caller = await kit.run(accounts.callerForKey(key))
         if (caller !== undefined) principal = { kind: "user", accountId: caller.account.id, keyId: caller.keyId }
       }
       if (principal === undefined) {
@@ -296,7 +335,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   app.post(
     "/console/keys/:id/revoke",
     action(["user"], async (c, session, _form, visitor, accounts) => {
-      const revoked = await accounts.revokeKey(param(c, "id"), visitor.caller.account.id)
+      const revoked = await kit.run(accounts.revokeKey(param(c, "id"), visitor.caller.account.id))
       return done(c, session, revoked ? { notice: "Key revoked." } : { error: "No such active key on your account." }, "/console#keys-title")
     })
   )
@@ -304,9 +343,10 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   app.post(
     "/console/byok",
     action(["user"], async (c, session, form, visitor) => {
-      if (kit.vault === undefined) return done(c, session, { error: "This relay stores no provider keys." })
+      const vault = provided(CredentialVault)
+      if (vault === undefined) return done(c, session, { error: "This relay stores no provider keys." })
       const provider = field(form, "provider")
-      const stored = await kit.vault.put(visitor.caller.account.id, provider, field(form, "api_key"))
+      const stored = await kit.run(vault.put(visitor.caller.account.id, provider, field(form, "api_key")))
       if (stored instanceof Error) return done(c, session, { error: stored.message.replace(/^api_key: /, "Provider API key: ") }, "/console#byok-title")
       return done(c, session, { notice: `Saved your ${stored.provider} key (${stored.key_hint}).` }, "/console#byok-title")
     })
@@ -316,7 +356,8 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     "/console/byok/:provider/delete",
     action(["user"], async (c, session, _form, visitor) => {
       const provider = param(c, "provider")
-      const removed = (await kit.vault?.remove(visitor.caller.account.id, provider)) ?? false
+      const vault = provided(CredentialVault)
+      const removed = vault === undefined ? false : await kit.run(vault.remove(visitor.caller.account.id, provider))
       return done(c, session, removed ? { notice: `Deleted your ${provider} key.` } : { error: `No ${provider} key is stored.` }, "/console#byok-title")
     })
   )
@@ -326,25 +367,25 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   const accountPath = (id: string) => `/console/accounts/${encodeURIComponent(id)}`
 
   app.get("/console/accounts/:id", async (c) => {
-    const accounts = kit.accounts
+    const accounts = provided(AccountDirectory)
     if (accounts === undefined) return noAccounts(c)
     const session = await readSession(c)
     if (session === undefined || (await visitorOf(session, accounts)).kind !== "admin") return c.redirect("/console", 303)
-    const account = await kit.findAccount(param(c, "id"))
+    const account = await kit.run(findAccount(param(c, "id")))
     if (account === undefined) return refuse(c, session, 404, "No such account", `There is no account ${param(c, "id")}.`)
     return page(
       c,
       <AdminAccountPage
         csrf={session.csrf}
         flash={await run(sessions.takeFlash(session.id))}
-        account={summarize(await kit.accountView(account))}
+        account={await view(account)}
         overrides={{ rpm: account.rpm, tpm: account.tpm }}
-        tiers={Object.keys(info.tiers)}
+        tiers={Object.keys(tiers().tiers)}
         keys={await keysOf(accounts, account.id)}
         usage={await usageOf(account.id)}
-        credits={kit.credit !== undefined}
+        credits={provided(Balances) !== undefined}
         suspendedAt={account.suspendedAt === null || account.suspendedAt === undefined ? undefined : new Date(account.suspendedAt).toISOString()}
-        audit={kit.audit === undefined ? undefined : await kit.audit.list({ accountId: account.id, limit: AUDIT_ROWS })}
+        audit={await auditOf(account.id)}
       />
     )
   })
@@ -352,7 +393,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   app.post(
     "/console/accounts",
     action(["admin"], async (c, session, form, _visitor, accounts) => {
-      const account = await accounts.create(field(form, "name"), field(form, "tier") || undefined)
+      const account = await kit.run(accounts.create(field(form, "name"), field(form, "tier") || undefined))
       if (account instanceof Error) return done(c, session, { error: account.message })
       return done(c, session, { notice: `Created account ${account.name}.` }, accountPath(account.id))
     })
@@ -366,7 +407,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
       const tpm = limitField(form, "tpm", "Tokens per minute")
       if (rpm instanceof InvalidRequest) return done(c, session, { error: rpm.message }, accountPath(id))
       if (tpm instanceof InvalidRequest) return done(c, session, { error: tpm.message }, accountPath(id))
-      const updated = await accounts.update(id, { tier: field(form, "tier") || undefined, rpm, tpm })
+      const updated = await kit.run(accounts.update(id, { tier: field(form, "tier") || undefined, rpm, tpm }))
       return done(c, session, updated instanceof Error ? { error: updated.message } : { notice: "Limits saved." }, accountPath(id))
     })
   )
@@ -376,9 +417,10 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     action(["admin"], async (c, session, form) => {
       const id = param(c, "id")
       const amount = parseUsd(field(form, "amount"))
-      if (kit.credit === undefined || (await kit.findAccount(id)) === undefined) return done(c, session, { error: "No such account, or this relay keeps no balances." }, accountPath(id))
+      const balances = provided(Balances)
+      if (balances === undefined || (await kit.run(findAccount(id))) === undefined) return done(c, session, { error: "No such account, or this relay keeps no balances." }, accountPath(id))
       if (amount === undefined) return done(c, session, { error: `Amount: ${USD_AMOUNT_RULE}.` }, accountPath(id))
-      const refused = await kit.credit(id, amount, field(form, "note") || null)
+      const refused = await kit.run(balances.credit(id, amount, field(form, "note") || null))
       if (refused !== undefined) return done(c, session, { error: refused.message }, accountPath(id))
       return done(c, session, { notice: `Added ${nanoUsd(amount)} (${formatUsd(amount)} USD).` }, accountPath(id))
     })
@@ -398,7 +440,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     "/console/accounts/:id/keys/:keyId/revoke",
     action(["admin"], async (c, session, _form, _visitor, accounts) => {
       const id = param(c, "id")
-      const revoked = await accounts.revokeKey(param(c, "keyId"), id)
+      const revoked = await kit.run(accounts.revokeKey(param(c, "keyId"), id))
       return done(c, session, revoked ? { notice: "Key revoked." } : { error: "No such active key on this account." }, accountPath(id))
     })
   )
@@ -408,7 +450,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
       `/console/accounts/:id/${path}`,
       action(["admin"], async (c, session, _form, _visitor, accounts) => {
         const id = param(c, "id")
-        const account = await accounts.suspend(id, suspended)
+        const account = await kit.run(accounts.suspend(id, suspended))
         if (account instanceof Error) return done(c, session, { error: account.message }, accountPath(id))
         return done(c, session, { notice: suspended ? "Account suspended: every key of it is refused until it is resumed." : "Account resumed." }, accountPath(id))
       })

@@ -1,6 +1,6 @@
+import { Effect } from "effect"
 import type { Hono } from "hono"
-import type { AccountDirectory, RouteKit } from "../../core/index.ts"
-import { RouteNotFound } from "../../core/index.ts"
+import { AccountDirectory, type RouteKit, RouteNotFound } from "../../core/index.ts"
 import { withSpend } from "./admin.ts"
 import { keyChanges } from "./restrictions.ts"
 
@@ -9,11 +9,11 @@ import { keyChanges } from "./restrictions.ts"
  * account no wider than the key they call with (a CI job's key limited to cheap models and $5
  * a month), lists them with their spend, and, with a key of no restrictions, revokes them.
  */
-export const accountKeyRoutes = (app: Hono, kit: RouteKit, directory: AccountDirectory): void => {
+export const accountKeyRoutes = (app: Hono, kit: RouteKit): void => {
   app.get("/v1/account/keys", async (c) => {
     const caller = await kit.authenticate(c)
     if (caller instanceof Error) return kit.errorResponse(c, caller)
-    return c.json({ data: await withSpend(kit, (await directory.keys(caller.account.id)) ?? []) })
+    return kit.respond(c, AccountDirectory.use((directory) => directory.keys(caller.account.id)).pipe(Effect.flatMap(withSpend), Effect.map((data) => ({ data }))))
   })
 
   app.post("/v1/account/keys", async (c) => {
@@ -22,8 +22,11 @@ export const accountKeyRoutes = (app: Hono, kit: RouteKit, directory: AccountDir
     const body = await kit.readJson(c)
     const input = body instanceof Error ? body : keyChanges(body)
     if (input instanceof Error) return kit.errorResponse(c, input)
-    const issued = await directory.issueKey(caller.account.id, input.name ?? null, input, caller)
-    return issued instanceof Error ? kit.errorResponse(c, issued) : c.json({ ...issued.info, key: issued.key }, 201)
+    return kit.respond(
+      c,
+      AccountDirectory.use((directory) => directory.issueKey(caller.account.id, input.name ?? null, input, caller)).pipe(Effect.map((issued) => ({ ...issued.info, key: issued.key }))),
+      201
+    )
   })
 
   app.delete("/v1/account/keys/:id", async (c) => {
@@ -33,6 +36,7 @@ export const accountKeyRoutes = (app: Hono, kit: RouteKit, directory: AccountDir
     // A restricted key may not revoke the keys it was made beside (its parent, say).
     const restricted = caller.key !== undefined && Object.values(caller.key).some((value) => value !== null)
     if (restricted) return kit.errorResponse(c, new RouteNotFound({ message: `no active key ${id} this key may revoke` }))
-    return (await directory.revokeKey(id, caller.account.id)) ? c.body(null, 204) : kit.errorResponse(c, new RouteNotFound({ message: `no active key ${id}` }))
+    const revoked = await kit.run(AccountDirectory.use((directory) => directory.revokeKey(id, caller.account.id)))
+    return revoked ? c.body(null, 204) : kit.errorResponse(c, new RouteNotFound({ message: `no active key ${id}` }))
   })
 }

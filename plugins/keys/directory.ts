@@ -1,22 +1,21 @@
 import { Effect } from "effect"
 import {
-  type AccountDirectory,
+  type AccountDirectoryShape,
   type AccountsShape,
   type Caller,
-  effectiveLimits,
   InvalidRequest,
   type KeyInfo,
+  type KeyRestrictions,
   NO_RESTRICTIONS,
-  type RateTier,
+  type RateTiersShape,
   RouteNotFound,
   sha256Hex,
-  type StoredAccount,
   type StoredKey
 } from "../../core/index.ts"
-import { refusalOf } from "./refusal.ts"
-import { keyChanges, narrowerThan, restrictionsView, withinAccount } from "./restrictions.ts"
 import { generateKey, isRelayKeyShape } from "./api-key.ts"
 import type { KeyCache } from "./cache.ts"
+import { refusalOf } from "./refusal.ts"
+import { keyChanges, narrowerThan, restrictionsView, withinAccount } from "./restrictions.ts"
 
 /** The longest account name, in characters once trimmed. */
 const NAME_MAX_CHARS = 200
@@ -36,118 +35,131 @@ const keyInfo = (row: StoredKey): KeyInfo => ({
 interface DirectoryDeps {
   readonly store: AccountsShape
   readonly cache: KeyCache
-  readonly tiers: Readonly<Record<string, RateTier>>
-  readonly defaultTier: string
+  /** The tiers accounts may be put on: the limiter's, read when used (it is set up later). */
+  readonly tiers: () => RateTiersShape
+}
+
+const noAccount = (id: string) => new RouteNotFound({ message: `no account ${id}` })
+
+/** Restrictions with the fields an update names set (undefined ones left as they are). */
+const withChanges = (current: KeyRestrictions, changes: Partial<Record<keyof KeyRestrictions, unknown>>): KeyRestrictions => {
+  const next: Record<string, unknown> = { ...current }
+  for (const field of Object.keys(NO_RESTRICTIONS)) if (changes[field as keyof KeyRestrictions] !== undefined) next[field] = changes[field as keyof KeyRestrictions]
+  return next as unknown as KeyRestrictions
 }
 
 /**
  * Accounts and keys with the rules that guard them, for every door alike: trimmed names of 1 to
- * 200 characters, known tiers only, and every change that affects callers drops them from the
- * key cache so it applies to the next request.
+ * 200 characters, known tiers only, keys' restrictions within their account (and, for a key a
+ * user makes, within the key they call with), and every change that affects callers drops them
+ * from the key cache so it applies to the next request. A deleted account is found no more.
  */
-export const makeDirectory = ({ store, cache, tiers, defaultTier }: DirectoryDeps): AccountDirectory & {
+export const makeDirectory = ({ store, cache, tiers }: DirectoryDeps): AccountDirectoryShape & {
   /** Who holds this active key, whatever its restrictions say (the proxy then says why it refuses). */
-  readonly holderOf: (key: string) => Promise<Caller | undefined>
+  readonly holderOf: (key: string) => Effect.Effect<Caller | undefined>
 } => {
-  const unknownTier = (tier: string) =>
-    new InvalidRequest({ message: `tier: unknown tier "${tier}"; configured tiers: ${Object.keys(tiers).join(", ")}`, param: "tier" })
-  const noAccount = (id: string) => new RouteNotFound({ message: `no account ${id}` })
-  const run = Effect.runPromise
-  /** An account that is not deleted. */
-  const live = async (id: string): Promise<StoredAccount | undefined> => {
-    const account = await run(store.account(id))
-    return account === undefined || account.deletedAt !== null ? undefined : account
+  const knownTier = (tier: string): Effect.Effect<string, InvalidRequest> => {
+    const configured = tiers().tiers
+    return configured[tier] === undefined
+      ? Effect.fail(new InvalidRequest({ message: `tier: unknown tier "${tier}"; configured tiers: ${Object.keys(configured).join(", ")}`, param: "tier" }))
+      : Effect.succeed(tier)
   }
-  const limitsOf = (account: StoredAccount) => effectiveLimits({ tiers, defaultTier }, account)
+  const live = (id: string) => Effect.map(store.account(id), (account) => (account === undefined || account.deletedAt !== null ? undefined : account))
+  const existing = (id: string) => Effect.flatMap(live(id), (account) => (account === undefined ? Effect.fail(noAccount(id)) : Effect.succeed(account)))
+  const holderOf = (key: string) => (isRelayKeyShape(key) ? Effect.flatMap(Effect.promise(() => sha256Hex(key)), store.callerByHash) : Effect.succeed(undefined))
+  // A key its account's suspension or its own expiry refuses signs nobody in (the console).
   const usable = (caller: Caller | undefined) => (caller === undefined || refusalOf(caller, Date.now()) !== undefined ? undefined : caller)
-  const holderOf = async (key: string) => (isRelayKeyShape(key) ? run(store.callerByHash(await sha256Hex(key))) : undefined)
+  const checked = <A>(refusal: InvalidRequest | undefined, then: Effect.Effect<A, RouteNotFound | InvalidRequest>) =>
+    refusal === undefined ? then : Effect.fail(refusal)
 
   return {
-    list: () => run(store.accounts()),
+    list: () => store.accounts(),
 
-    create: async (name, tier = defaultTier) => {
+    find: live,
+
+    create: (name, tier) => {
       const trimmed = name.trim()
       if (trimmed.length === 0 || trimmed.length > NAME_MAX_CHARS) {
-        return new InvalidRequest({ message: `name: expected 1 to ${NAME_MAX_CHARS} characters, not counting spaces at either end`, param: "name" })
+        return Effect.fail(new InvalidRequest({ message: `name: expected 1 to ${NAME_MAX_CHARS} characters, not counting spaces at either end`, param: "name" }))
       }
-      return tiers[tier] === undefined ? unknownTier(tier) : run(store.createAccount(trimmed, tier))
+      return Effect.flatMap(knownTier(tier ?? tiers().defaultTier), (known) => store.createAccount(trimmed, known))
     },
 
-    update: async (id, changes) => {
+    update: (id, changes) => {
       // A change that changes nothing is a mistake (a misspelt field, say), not a success.
       if (changes.tier === undefined && changes.rpm === undefined && changes.tpm === undefined) {
-        return new InvalidRequest({ message: "nothing to change: expected at least one of tier, rpm, tpm" })
+        return Effect.fail(new InvalidRequest({ message: "nothing to change: expected at least one of tier, rpm, tpm" }))
       }
-      if (changes.tier !== undefined && tiers[changes.tier] === undefined) return unknownTier(changes.tier)
-      if ((await live(id)) === undefined) return noAccount(id)
-      const account = await run(store.updateAccount(id, changes))
-      if (account === undefined) return noAccount(id)
-      // Cached callers carry the account: drop them so the change applies to the next request.
-      cache.dropWhere((caller) => caller.account.id === id)
-      return account
+      return (changes.tier === undefined ? Effect.void : knownTier(changes.tier)).pipe(
+        Effect.andThen(existing(id)),
+        Effect.andThen(store.updateAccount(id, changes)),
+        Effect.flatMap((account) => {
+          if (account === undefined) return Effect.fail(noAccount(id))
+          // Cached callers carry the account: drop them so the change applies to the next request.
+          cache.dropWhere((caller) => caller.account.id === id)
+          return Effect.succeed(account)
+        })
+      )
     },
 
-    keys: async (accountId) => ((await live(accountId)) === undefined ? undefined : (await run(store.keys(accountId))).map(keyInfo)),
+    keys: (accountId) => existing(accountId).pipe(Effect.andThen(store.keys(accountId)), Effect.map((keys) => keys.map(keyInfo))),
 
-    issueKey: async (accountId, name, changes = {}, parent) => {
-      const account = await live(accountId)
-      if (account === undefined) return noAccount(accountId)
-      const restrictions = parent === undefined
-        ? { ...NO_RESTRICTIONS, ...Object.fromEntries(Object.entries(changes).filter(([field, value]) => field !== "name" && value !== undefined)) }
-        : narrowerThan(parent.key ?? NO_RESTRICTIONS, changes)
-      if (restrictions instanceof InvalidRequest) return restrictions
-      const refused = withinAccount(restrictions as typeof NO_RESTRICTIONS, limitsOf(account))
-      if (refused !== undefined) return refused
-      const { key, prefix } = generateKey()
-      const stored = await run(store.createKey(accountId, name, { prefix, hash: await sha256Hex(key) }, restrictions as typeof NO_RESTRICTIONS))
-      return { key, info: keyInfo(stored) }
-    },
+    issueKey: (accountId, name, changes = {}, parent) =>
+      Effect.gen(function*() {
+        const account = yield* existing(accountId)
+        const restrictions = parent === undefined ? withChanges(NO_RESTRICTIONS, changes) : narrowerThan(parent.key ?? NO_RESTRICTIONS, changes)
+        if (restrictions instanceof InvalidRequest) return yield* Effect.fail(restrictions)
+        const refused = withinAccount(restrictions, tiers().limitsFor(account))
+        if (refused !== undefined) return yield* Effect.fail(refused)
+        const { key, prefix } = generateKey()
+        const hash = yield* Effect.promise(() => sha256Hex(key))
+        return { key, info: keyInfo(yield* store.createKey(accountId, name, { prefix, hash }, restrictions)) }
+      }),
 
     keyChanges,
 
-    updateKey: async (keyId, changes, accountId) => {
-      const noKey = new RouteNotFound({ message: `no key ${keyId}` })
-      const current = await run(store.key(keyId))
-      if (current === undefined || (accountId !== undefined && current.account_id !== accountId)) return noKey
-      if (Object.values(changes).every((value) => value === undefined)) {
-        return new InvalidRequest({ message: "nothing to change: expected at least one of name, spend_limit, spend_period, models, expires_at, rpm, tpm, metadata" })
-      }
-      const account = await live(current.account_id)
-      if (account === undefined) return noKey
-      const refused = withinAccount({ ...current.restrictions, ...Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) }, limitsOf(account))
-      if (refused !== undefined) return refused
-      const updated = await run(store.updateKey(keyId, changes))
-      if (updated === undefined) return noKey
-      // A cached caller carries the key's restrictions: the change applies to the next request.
-      cache.dropWhere((caller) => caller.keyId === keyId)
-      return keyInfo(updated)
-    },
+    updateKey: (keyId, changes, accountId) =>
+      Effect.gen(function*() {
+        const noKey = new RouteNotFound({ message: `no key ${keyId}` })
+        const current = yield* store.key(keyId)
+        if (current === undefined || (accountId !== undefined && current.account_id !== accountId)) return yield* Effect.fail(noKey)
+        if (Object.values(changes).every((value) => value === undefined)) {
+          return yield* Effect.fail(new InvalidRequest({ message: "nothing to change: expected at least one of name, spend_limit, spend_period, models, expires_at, rpm, tpm, metadata" }))
+        }
+        const account = yield* live(current.account_id)
+        if (account === undefined) return yield* Effect.fail(noKey)
+        const updated = yield* checked(withinAccount(withChanges(current.restrictions, changes), tiers().limitsFor(account)), store.updateKey(keyId, changes))
+        if (updated === undefined) return yield* Effect.fail(noKey)
+        // A cached caller carries the key's restrictions: the change applies to the next request.
+        cache.dropWhere((caller) => caller.keyId === keyId)
+        return keyInfo(updated)
+      }),
 
-    suspend: async (accountId, suspended) => {
-      const account = await run(store.setSuspended(accountId, suspended))
-      if (account === undefined) return noAccount(accountId)
-      cache.dropWhere((caller) => caller.account.id === accountId)
-      return account
-    },
+    suspend: (accountId, suspended) =>
+      Effect.flatMap(store.setSuspended(accountId, suspended), (account) => {
+        if (account === undefined) return Effect.fail(noAccount(accountId))
+        cache.dropWhere((caller) => caller.account.id === accountId)
+        return Effect.succeed(account)
+      }),
 
-    remove: async (accountId) => {
-      if (!(await run(store.deleteAccount(accountId)))) return false
-      cache.dropWhere((caller) => caller.account.id === accountId)
-      return true
-    },
+    remove: (accountId) =>
+      Effect.map(store.deleteAccount(accountId), (deleted) => {
+        if (deleted) cache.dropWhere((caller) => caller.account.id === accountId)
+        return deleted
+      }),
 
-    revokeKey: async (keyId, accountId) => {
-      if (accountId !== undefined && (await run(store.key(keyId)))?.account_id !== accountId) return false
-      if (!(await run(store.revokeKey(keyId)))) return false
-      cache.dropWhere((caller) => caller.keyId === keyId)
-      return true
-    },
+    revokeKey: (keyId, accountId) =>
+      Effect.gen(function*() {
+        if (accountId !== undefined && (yield* store.key(keyId))?.account_id !== accountId) return false
+        if (!(yield* store.revokeKey(keyId))) return false
+        cache.dropWhere((caller) => caller.keyId === keyId)
+        return true
+      }),
 
-    // A key its account's suspension or its own expiry refuses signs nobody in (the console).
     holderOf,
 
-    callerForKey: async (key) => usable(await holderOf(key)),
+    callerForKey: (key) => Effect.map(holderOf(key), usable),
 
-    callerForKeyId: async (keyId) => usable(await run(store.callerByKeyId(keyId)))
+    callerForKeyId: (keyId) => Effect.map(store.callerByKeyId(keyId), usable)
   }
 }

@@ -1,14 +1,16 @@
 import { Context, Effect, type Layer } from "effect"
 import {
+  AccountDirectory,
   Accounts,
+  accountView,
   buildStore,
   type Caller,
   type CoreServices,
   definePlugin,
-  effectiveLimits,
   modelAllowed,
   ModelNotAllowed,
   Operator,
+  RateTiers,
   type RequestContext,
   Unauthorized
 } from "../../core/index.ts"
@@ -55,10 +57,10 @@ export const keys = (options: KeysOptions = {}) =>
       const store = yield* buildStore(options.store ?? sqliteAccounts, Context.get(Accounts))
       const operator = yield* Operator
       const cache = new KeyCache(options.revalidateMs ?? 500, options.cacheSize ?? 10_000, Date.now)
-      const directory = makeDirectory({ store, cache, tiers: info.tiers, defaultTier: info.defaultTier })
+      const directory = makeDirectory({ store, cache, tiers: () => Context.get(info.services(), RateTiers) })
 
       const lookup = (ctx: RequestContext, key: string) =>
-        Effect.promise(() => directory.holderOf(key)).pipe(Effect.flatMap((caller) => {
+        directory.holderOf(key).pipe(Effect.flatMap((caller) => {
           if (caller === undefined) {
             cache.delete(key)
             return Effect.fail(invalidKey)
@@ -81,37 +83,26 @@ export const keys = (options: KeysOptions = {}) =>
           if (models === null || models === undefined || modelAllowed(models, ctx.model)) return Effect.void
           return Effect.fail(new ModelNotAllowed({ message: `this API key may not call model ${ctx.model}; it may call: ${models.join(", ")}` }))
         },
-        accountView: async (account) => ({
-          id: account.id,
-          name: account.name,
-          tier: account.tier,
-          limits: effectiveLimits(info, account),
-          // Shown only while suspended, so an active account's shape stays SPEC section 5's.
-          ...(account.suspendedAt === null || account.suspendedAt === undefined ? {} : { suspended_at: new Date(account.suspendedAt).toISOString() })
-        }),
-        findAccount: async (id) => {
-          const account = await Effect.runPromise(store.account(id))
-          return account?.deletedAt === null ? account : undefined
-        },
-        accounts: directory,
+        services: Context.make(AccountDirectory, directory),
         routes: (app, kit) => {
-          adminRoutes(app, kit, directory)
-          accountKeyRoutes(app, kit, directory)
+          adminRoutes(app, kit)
+          accountKeyRoutes(app, kit)
           app.get("/v1/account", async (c) => {
             const caller = await kit.authenticate(c)
-            return caller instanceof Error ? kit.errorResponse(c, caller) : c.json(await kit.accountView(caller.account))
+            return caller instanceof Error ? kit.errorResponse(c, caller) : c.json(await kit.run(accountView(caller.account)))
           })
         },
         start: Effect.gen(function*() {
-          const account = yield* store.createFirstAccount("default", info.defaultTier)
+          const account = yield* store.createFirstAccount("default", (yield* RateTiers).defaultTier)
           if (account === undefined) return
-          const issued = yield* Effect.promise(() => directory.issueKey(account.id, "first-run"))
-          if (issued instanceof Error) return
+          const issued = yield* Effect.result(directory.issueKey(account.id, "first-run"))
+          if (issued._tag === "Failure") return
+          const { key } = issued.success
           operator.notice(
             [
               "Rocket Relay: first start, created account \"default\" with this API key (shown once, store it now):",
               "",
-              `  ${issued.key}`,
+              `  ${key}`,
               ""
             ].join("\n")
           )
