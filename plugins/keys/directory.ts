@@ -5,7 +5,6 @@ import {
   type Caller,
   InvalidRequest,
   type KeyInfo,
-  type KeyRestrictions,
   NO_RESTRICTIONS,
   type RateTiersShape,
   RouteNotFound,
@@ -15,6 +14,7 @@ import {
 import { generateKey, isRelayKeyShape } from "./api-key.ts"
 import type { KeyCache } from "./cache.ts"
 import { refusalOf } from "./refusal.ts"
+import { applyChanges } from "./rows.ts"
 import { keyChanges, narrowerThan, restrictionsView, withinAccount } from "./restrictions.ts"
 
 /** The longest account name, in characters once trimmed. */
@@ -40,13 +40,6 @@ interface DirectoryDeps {
 }
 
 const noAccount = (id: string) => new RouteNotFound({ message: `no account ${id}` })
-
-/** Restrictions with the fields an update names set (undefined ones left as they are). */
-const withChanges = (current: KeyRestrictions, changes: Partial<Record<keyof KeyRestrictions, unknown>>): KeyRestrictions => {
-  const next: Record<string, unknown> = { ...current }
-  for (const field of Object.keys(NO_RESTRICTIONS)) if (changes[field as keyof KeyRestrictions] !== undefined) next[field] = changes[field as keyof KeyRestrictions]
-  return next as unknown as KeyRestrictions
-}
 
 /**
  * Accounts and keys with the rules that guard them, for every door alike: trimmed names of 1 to
@@ -107,7 +100,7 @@ export const makeDirectory = ({ store, cache, tiers }: DirectoryDeps): AccountDi
     issueKey: (accountId, name, changes = {}, parent) =>
       Effect.gen(function*() {
         const account = yield* existing(accountId)
-        const restrictions = parent === undefined ? withChanges(NO_RESTRICTIONS, changes) : narrowerThan(parent.key ?? NO_RESTRICTIONS, changes)
+        const restrictions = parent === undefined ? applyChanges(NO_RESTRICTIONS, changes) : narrowerThan(parent.key ?? NO_RESTRICTIONS, changes)
         if (restrictions instanceof InvalidRequest) return yield* Effect.fail(restrictions)
         const refused = withinAccount(restrictions, tiers().limitsFor(account))
         if (refused !== undefined) return yield* Effect.fail(refused)
@@ -128,7 +121,7 @@ export const makeDirectory = ({ store, cache, tiers }: DirectoryDeps): AccountDi
         }
         const account = yield* live(current.account_id)
         if (account === undefined) return yield* Effect.fail(noKey)
-        const updated = yield* checked(withinAccount(withChanges(current.restrictions, changes), tiers().limitsFor(account)), store.updateKey(keyId, changes))
+        const updated = yield* checked(withinAccount(applyChanges(current.restrictions, changes), tiers().limitsFor(account)), store.updateKey(keyId, changes))
         if (updated === undefined) return yield* Effect.fail(noKey)
         // A cached caller carries the key's restrictions: the change applies to the next request.
         cache.dropWhere((caller) => caller.keyId === keyId)

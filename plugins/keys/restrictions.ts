@@ -6,11 +6,11 @@ import {
   type KeyUpdate,
   type Limits,
   modelAllowed,
-  NO_RESTRICTIONS,
   parseUsd,
   strictBodyDecoder,
   USD_AMOUNT_RULE
 } from "../../core/index.ts"
+import { applyChanges } from "./rows.ts"
 
 /*
  * A key's restrictions as the admin API, the account API, the console and the command line
@@ -103,11 +103,7 @@ export const withinAccount = (restrictions: KeyRestrictions, limits: Limits): In
  * the new key can do nothing the parent cannot.
  */
 export const narrowerThan = (parent: KeyRestrictions, update: KeyUpdate): KeyRestrictions | InvalidRequest => {
-  const child = { ...NO_RESTRICTIONS, ...parent } as { -readonly [F in keyof KeyRestrictions]: KeyRestrictions[F] }
-  for (const field of Object.keys(NO_RESTRICTIONS) as Array<keyof KeyRestrictions>) {
-    const value = update[field]
-    if (value !== undefined) (child as Record<string, unknown>)[field] = value
-  }
+  const child = applyChanges(parent, update)
   if (parent.spendLimit !== null) {
     if (child.spendLimit === null || child.spendLimit > parent.spendLimit) return invalid("spend_limit", `at most this key's own limit of $${formatUsd(parent.spendLimit)}`)
     if (child.spendPeriod !== parent.spendPeriod) return invalid("spend_period", `the same period as this key's own limit (${parent.spendPeriod ?? "lifetime, null"})`)

@@ -80,7 +80,7 @@ export const toKey = (row: KeyRow): StoredKey => ({
   restrictions: toRestrictions(row)
 })
 
-/** Restrictions as column values, in the order of RESTRICTION_COLUMN_NAMES. */
+/** Restrictions as the values of their columns. */
 export const restrictionValues = (r: KeyRestrictions) => ({
   spend_limit_nano: r.spendLimit,
   spend_period: r.spendPeriod,
@@ -91,7 +91,7 @@ export const restrictionValues = (r: KeyRestrictions) => ({
   metadata: r.metadata === null ? null : JSON.stringify(r.metadata)
 })
 
-/** A key's restrictions with `changes` applied: undefined keeps a field, null clears it. */
+/** A key's restrictions with `changes` applied: undefined keeps a field, null clears it; other fields (a name) are ignored. */
 export const applyChanges = (current: KeyRestrictions, changes: { readonly [F in keyof KeyRestrictions]?: KeyRestrictions[F] | undefined }): KeyRestrictions => {
   const next = { ...current } as Record<string, unknown>
   for (const [field, value] of Object.entries(changes)) if (value !== undefined && field in current) next[field] = value
