@@ -1,5 +1,6 @@
 import { Effect, Layer } from "effect"
-import { AccountLimits, Accounts, ConsoleSessions, Credentials, Ledger, RateWindows, type SqlShape, UsageRecords } from "../../core/index.ts"
+import { AccountLimits, Accounts, AuditLog, ConsoleSessions, Credentials, Ledger, RateWindows, type SqlShape, UsageRecords } from "../../core/index.ts"
+import { sqliteAuditLog } from "../../plugins/audit-log/index.ts"
 import { sqliteBilling } from "../../plugins/billing/index.ts"
 import { memoryConsoleSessions } from "../../plugins/console/index.ts"
 import { sqliteAccounts } from "../../plugins/keys/index.ts"
@@ -7,12 +8,13 @@ import { memoryRateWindows, sqliteAccountLimits } from "../../plugins/limiter/in
 import { sqliteCredentials } from "../../plugins/vault/index.ts"
 import { accountLimitsContract } from "./account-limits.contract.ts"
 import { accountsContract } from "./accounts.contract.ts"
+import { auditLogContract } from "./audit-log.contract.ts"
 import { billingContract } from "./billing.contract.ts"
 import { consoleSessionsContract, type TestClock } from "./console-sessions.contract.ts"
 import { build, type ContractCase, type ImplementationLayer, servicesOver } from "./contract.ts"
 import { credentialsContract } from "./credentials.contract.ts"
 import { delayed } from "./delayed.ts"
-import { memoryAccountLimits, memoryAccounts, memoryBilling, memoryCredentials } from "./memory.ts"
+import { memoryAccountLimits, memoryAccounts, memoryAuditLog, memoryBilling, memoryCredentials } from "./memory.ts"
 import { rateWindowsContract } from "./rate-windows.contract.ts"
 
 /** One implementation of every port, each as a Layer over the runtime's services. */
@@ -23,6 +25,7 @@ export interface Implementations {
   readonly rateWindows: ImplementationLayer<RateWindows>
   readonly accountLimits: ImplementationLayer<AccountLimits>
   readonly consoleSessions: (clock: TestClock) => ImplementationLayer<ConsoleSessions>
+  readonly auditLog: ImplementationLayer<AuditLog>
 }
 
 /** The relay's own implementations of every port, as each plugin provides them by default. */
@@ -33,7 +36,8 @@ const shipped: Implementations = {
   rateWindows: memoryRateWindows,
   accountLimits: sqliteAccountLimits,
   consoleSessions: (clock: TestClock) =>
-    memoryConsoleSessions({ ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now })
+    memoryConsoleSessions({ ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now }),
+  auditLog: sqliteAuditLog
 }
 
 const kit = { Effect, Layer }
@@ -45,7 +49,8 @@ const delayedToo: Implementations = {
   credentials: delayed(kit, Credentials, shipped.credentials),
   rateWindows: delayed(kit, RateWindows, shipped.rateWindows),
   accountLimits: delayed(kit, AccountLimits, shipped.accountLimits),
-  consoleSessions: (clock: TestClock) => delayed(kit, ConsoleSessions, shipped.consoleSessions(clock))
+  consoleSessions: (clock: TestClock) => delayed(kit, ConsoleSessions, shipped.consoleSessions(clock)),
+  auditLog: delayed(kit, AuditLog, shipped.auditLog)
 }
 
 /**
@@ -58,7 +63,8 @@ const independent = {
   credentials: memoryCredentials,
   rateWindows: delayedToo.rateWindows,
   accountLimits: memoryAccountLimits,
-  consoleSessions: delayedToo.consoleSessions
+  consoleSessions: delayedToo.consoleSessions,
+  auditLog: memoryAuditLog
 }
 
 export const IMPLEMENTATIONS = { shipped, delayed: delayedToo, "in memory, delayed": independent } as const
@@ -84,6 +90,7 @@ export const portSuites = (implementations: Implementations, open: () => SqlShap
     { name: "Credentials", cases: credentialsContract(async () => build(Credentials, implementations.credentials, await fresh())) },
     { name: "AccountLimits", cases: accountLimitsContract(async () => build(AccountLimits, implementations.accountLimits, await fresh())) },
     { name: "RateWindows", cases: rateWindowsContract(async () => build(RateWindows, implementations.rateWindows, await fresh())) },
+    { name: "AuditLog", cases: auditLogContract(async () => build(AuditLog, implementations.auditLog, await fresh())) },
     { name: "ConsoleSessions", cases: consoleSessionsContract(async (clock) => build(ConsoleSessions, implementations.consoleSessions(clock), await fresh())) }
   ]
 }
