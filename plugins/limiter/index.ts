@@ -1,5 +1,5 @@
 import { Context, Effect, type Layer } from "effect"
-import { definePlugin, effectiveLimits, type Limits, RateLimited, RateWindows, type RequestContext, StateKey, type TokenTicket, totalTokens, buildStore, type WindowState } from "../../core/index.ts"
+import { type CoreServices, definePlugin, effectiveLimits, type Limits, RateLimited, RateWindows, type RequestContext, StateKey, type TokenTicket, totalTokens, buildStore, type WindowState } from "../../core/index.ts"
 import { memoryRateWindows } from "./store.ts"
 
 export interface LimiterOptions {
@@ -8,10 +8,10 @@ export interface LimiterOptions {
   /** Output tokens reserved when neither the request nor the catalog caps them. */
   readonly defaultOutputTokens?: number
   /** Where the windows live: the RateWindows port's implementation, in memory on this node unless given. */
-  readonly windows?: Layer.Layer<RateWindows>
+  readonly windows?: Layer.Layer<RateWindows, never, CoreServices>
 }
 
-export { type RedisSource, redisRateWindows } from "./redis.ts"
+export { redisRateWindows } from "./redis.ts"
 export { MemoryRateWindows, memoryRateWindows } from "./store.ts"
 
 interface Reservation {
