@@ -25,7 +25,7 @@ export default ((
       billing({ ...state.billing }),
       vault({ ...state.vault }),
       docs(),
-      webConsole(),
+      webConsole({ ...state.console }),
       metrics(),
       openai({ keys: env.list("OPENAI_API_KEY"), baseUrl: env.get("OPENAI_BASE_URL") }),
       anthropic({ keys: env.list("ANTHROPIC_API_KEY"), baseUrl: env.get("ANTHROPIC_BASE_URL") }),

@@ -1,5 +1,6 @@
 import { migratePg, pgMigrationSql, type RedisOptions, sharedPostgres, sharedRedis } from "../core/index.ts"
 import { type BillingOptions, postgresBilling } from "../plugins/billing/index.ts"
+import { type ConsoleOptions, postgresConsoleSessions } from "../plugins/console/index.ts"
 import { type KeysOptions, postgresAccounts } from "../plugins/keys/index.ts"
 import { type LimiterOptions, redisRateWindows } from "../plugins/limiter/index.ts"
 import { postgresCredentials, type VaultOptions } from "../plugins/vault/index.ts"
@@ -28,9 +29,10 @@ export interface StoreChoice {
   readonly billing: Pick<BillingOptions, "store">
   readonly vault: Pick<VaultOptions, "store">
   readonly limiter: Pick<LimiterOptions, "windows">
+  readonly console: Pick<ConsoleOptions, "sessions" | "cookieSecret">
 }
 
-const ONE_NODE: StoreChoice = { shared: false, keys: {}, billing: {}, vault: {}, limiter: {} }
+const ONE_NODE: StoreChoice = { shared: false, keys: {}, billing: {}, vault: {}, limiter: {}, console: {} }
 
 const scheme = (url: string) => /^([a-z]+):\/\//i.exec(url)?.[1]?.toLowerCase()
 
@@ -59,7 +61,8 @@ export const stores = (env: ConfigEnv, options: SharedStoreOptions = {}): StoreC
   }
   if (scheme(databaseUrl) !== "postgres" && scheme(databaseUrl) !== "postgresql") throw new Error("DATABASE_URL must be a postgres:// URL")
   if (scheme(redisUrl) !== "redis" && scheme(redisUrl) !== "rediss") throw new Error("REDIS_URL must be a redis:// or rediss:// URL")
-  if (env.get("RELAY_MASTER_KEY") === undefined) {
+  const masterKey = env.get("RELAY_MASTER_KEY")
+  if (masterKey === undefined) {
     throw new Error(
       "DATABASE_URL is set without RELAY_MASTER_KEY: every node must seal and open BYOK credentials with the same master key; generate one with `openssl rand -base64 32` and give it to every node"
     )
@@ -74,6 +77,8 @@ export const stores = (env: ConfigEnv, options: SharedStoreOptions = {}): StoreC
     keys: { store: postgresAccounts(database) },
     billing: { store: postgresBilling(database, { leaseMs }) },
     vault: { store: postgresCredentials(database) },
-    limiter: { windows: redisRateWindows(redis, redisOptions) }
+    limiter: { windows: redisRateWindows(redis, redisOptions) },
+    // A session made on one node is signed and found on every node.
+    console: { sessions: (lifetimes) => postgresConsoleSessions(database, lifetimes), cookieSecret: masterKey }
   }
 }

@@ -13,9 +13,10 @@ import {
   type RelayError,
   RouteNotFound,
   type StoredCredential,
-  buildStore
+  buildStore,
+  openSealed as open,
+  seal
 } from "../../core/index.ts"
-import { open, seal } from "./seal.ts"
 import { sqliteCredentials } from "./sqlite.ts"
 
 export { VAULT_PG_SCHEMA } from "./schema-pg.ts"

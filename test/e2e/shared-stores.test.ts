@@ -4,6 +4,7 @@ import { join } from "node:path"
 import { after, before, describe, it } from "node:test"
 import { connectPostgres, type Postgres } from "../../runtime/postgres.ts"
 import { chat, createAccount } from "../helpers/accounts.ts"
+import { ConsoleVisitor } from "../helpers/console.ts"
 import { freePort, startPostgres, startRedis, type TestPostgres, type TestServer } from "../helpers/databases.ts"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
 import { eventually, ROOT, type RelayProcess, runRelayToExit, startRelay } from "../helpers/relay.ts"
@@ -92,6 +93,16 @@ describe("stores selected by DATABASE_URL and REDIS_URL", () => {
     const byok = await chat(b, key, { model: "gpt-4o-mini", max_tokens: 20 }, "/byok/v1/chat/completions")
     assert.equal(byok.status, 200, await byok.clone().text())
     assert.equal(mock.requests.at(-1)!.headers.authorization, `Bearer ${OWN_KEY}`)
+
+    // A console session made on A is signed in on B; a visitor without its cookie is not.
+    const onA = new ConsoleVisitor(a.url)
+    assert.match(await onA.signIn(key), /Sign out/)
+    const onB = new ConsoleVisitor(b.url)
+    onB.cookie = onA.cookie
+    const page = await onB.get("/console")
+    assert.equal(page.status, 200)
+    assert.match(page.html, /Sign out/)
+    assert.doesNotMatch((await new ConsoleVisitor(b.url).get("/console")).html, /Sign out/)
 
     // A key revoked through B stops working on A within a second.
     const { id: keyId } = (await (await a.admin("GET", `/admin/accounts/${account.id}/keys`)).json() as { data: Array<{ id: string }> }).data[0]!
