@@ -19,7 +19,7 @@ export default ((
     plugins: [
       keys({ ...state.keys }),
       // Before the limiter: a continued response's earlier turns count in its prompt estimate.
-      responseStore({ retentionDays: 30 }),
+      responseStore({ retentionDays: 30, ...state.responses }),
       tokenizer(),
       limiter({ ...state.limiter }),
       billing({ ...state.billing }),

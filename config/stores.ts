@@ -3,12 +3,13 @@ import { type BillingOptions, postgresBilling } from "../plugins/billing/index.t
 import { type ConsoleOptions, postgresConsoleSessions } from "../plugins/console/index.ts"
 import { type KeysOptions, postgresAccounts } from "../plugins/keys/index.ts"
 import { type LimiterOptions, redisRateWindows } from "../plugins/limiter/index.ts"
+import { postgresResponses, type ResponseStoreOptions } from "../plugins/responses/index.ts"
 import { postgresCredentials, type VaultOptions } from "../plugins/vault/index.ts"
 import type { ConfigEnv } from "./env.ts"
 import { PG_SCHEMAS } from "./pg-schemas.ts"
 
 export interface SharedStoreOptions {
-  /** `postgres://...`: accounts, keys, money, usage, BYOK credentials; else `DATABASE_URL`. */
+  /** `postgres://...`: accounts, keys, money, usage, BYOK credentials, console sessions, stored responses; else `DATABASE_URL`. */
   readonly databaseUrl?: string
   /** `redis://...`: rate windows, fan-out, key cooldowns; else `REDIS_URL`. */
   readonly redisUrl?: string
@@ -30,9 +31,10 @@ export interface StoreChoice {
   readonly vault: Pick<VaultOptions, "store">
   readonly limiter: Pick<LimiterOptions, "windows">
   readonly console: Pick<ConsoleOptions, "sessions" | "cookieSecret">
+  readonly responses: Pick<ResponseStoreOptions, "store">
 }
 
-const ONE_NODE: StoreChoice = { shared: false, keys: {}, billing: {}, vault: {}, limiter: {}, console: {} }
+const ONE_NODE: StoreChoice = { shared: false, keys: {}, billing: {}, vault: {}, limiter: {}, console: {}, responses: {} }
 
 const scheme = (url: string) => /^([a-z]+):\/\//i.exec(url)?.[1]?.toLowerCase()
 
@@ -79,6 +81,7 @@ export const stores = (env: ConfigEnv, options: SharedStoreOptions = {}): StoreC
     vault: { store: postgresCredentials(database) },
     limiter: { windows: redisRateWindows(redis, redisOptions) },
     // A session made on one node is signed and found on every node.
-    console: { sessions: (lifetimes) => postgresConsoleSessions(database, lifetimes), cookieSecret: masterKey }
+    console: { sessions: (lifetimes) => postgresConsoleSessions(database, lifetimes), cookieSecret: masterKey },
+    responses: { store: postgresResponses(database) }
   }
 }

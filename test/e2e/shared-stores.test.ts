@@ -94,6 +94,21 @@ describe("stores selected by DATABASE_URL and REDIS_URL", () => {
     assert.equal(byok.status, 200, await byok.clone().text())
     assert.equal(mock.requests.at(-1)!.headers.authorization, `Bearer ${OWN_KEY}`)
 
+    // A response the relay keeps (translated: echo-1 is no OpenAI model) is continued through
+    // the other node, at once.
+    const first = await fetch(`${a.baseURL}/responses`, { method: "POST", headers: bearer(key), body: JSON.stringify({ model: "echo-1", input: "first turn" }) })
+    assert.equal(first.status, 200, await first.clone().text())
+    const { id: firstId } = (await first.json()) as { id: string }
+    const second = await fetch(`${b.baseURL}/responses`, {
+      method: "POST",
+      headers: bearer(key),
+      body: JSON.stringify({ model: "echo-1", input: "second turn", previous_response_id: firstId })
+    })
+    assert.equal(second.status, 200, await second.clone().text())
+    const items = await fetch(`${b.baseURL}/responses/${firstId}/input_items`, { headers: bearer(key) })
+    assert.equal(items.status, 200)
+    assert.equal(((await items.json()) as { data: Array<unknown> }).data.length, 1)
+
     // A console session made on A is signed in on B; a visitor without its cookie is not.
     const onA = new ConsoleVisitor(a.url)
     assert.match(await onA.signIn(key), /Sign out/)
