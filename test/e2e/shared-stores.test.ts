@@ -19,6 +19,8 @@ import { eventually, ROOT, type RelayProcess, runRelayToExit, startRelay } from 
 const SHIPPED_CONFIG = join(ROOT, "relay.config.ts")
 const POOL_KEY = "sk-shared-pool-1111"
 const OWN_KEY = "sk-shared-own-2222"
+const OWN_KEY_REPLACED = "sk-shared-own-3333"
+const LIMITED_KEY = "sk-shared-limited-4444"
 const MASTER_KEY = randomBytes(32).toString("base64")
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}`, "content-type": "application/json" })
@@ -42,7 +44,7 @@ describe("stores selected by DATABASE_URL and REDIS_URL", () => {
 
   before(async () => {
     ;[postgres, redis] = await Promise.all([startPostgres(), startRedis()])
-    mock = new MockOpenAI({ [POOL_KEY]: "ok", [OWN_KEY]: "ok" })
+    mock = new MockOpenAI({ [POOL_KEY]: "ok", [OWN_KEY]: "ok", [OWN_KEY_REPLACED]: "ok", [LIMITED_KEY]: "rate429" })
     upstream = await mock.start()
   })
 
@@ -93,6 +95,14 @@ describe("stores selected by DATABASE_URL and REDIS_URL", () => {
     const byok = await chat(b, key, { model: "gpt-4o-mini", max_tokens: 20 }, "/byok/v1/chat/completions")
     assert.equal(byok.status, 200, await byok.clone().text())
     assert.equal(mock.requests.at(-1)!.headers.authorization, `Bearer ${OWN_KEY}`)
+    // Replaced through A while B holds the old one opened: B uses the new one at once (its
+    // cache would otherwise keep the old one for a minute).
+    const replaced = await fetch(`${a.baseURL}/account/byok/openai`, { method: "PUT", headers: bearer(key), body: JSON.stringify({ api_key: OWN_KEY_REPLACED }) })
+    assert.equal(replaced.status, 200)
+    await eventually(async () => {
+      assert.equal((await chat(b, key, { model: "gpt-4o-mini", max_tokens: 20 }, "/byok/v1/chat/completions")).status, 200)
+      assert.equal(mock.requests.at(-1)!.headers.authorization, `Bearer ${OWN_KEY_REPLACED}`)
+    }, 1_000)
 
     // A response the relay keeps (translated: echo-1 is no OpenAI model) is continued through
     // the other node, at once.
@@ -130,6 +140,24 @@ describe("stores selected by DATABASE_URL and REDIS_URL", () => {
     // Nothing of the accounts or money went to either node's SQLite file.
     const [accounts] = await sql<Array<{ count: bigint }>>`SELECT count(*)::bigint AS count FROM accounts`
     assert.equal(accounts!.count, 2n, "the first-run account and this one")
+  })
+
+  it("a pool key one node finds rate limited rests on the other node too", async () => {
+    const url = await postgres.createDatabase("key_rests")
+    const env = { DATABASE_URL: url, REDIS_URL: redis.url, OPENAI_API_KEY: `${LIMITED_KEY},${POOL_KEY}` }
+    const [a, b] = await Promise.all([node(env), node(env)])
+    const { account, key } = await createAccount(a, { name: "rests" })
+    assert.equal((await a.admin("POST", `/admin/accounts/${account.id}/credits`, { amount: "1" })).status, 200)
+    // A's first request tries the limited key first (its pool starts there), which rests.
+    const seen = mock.requests.length
+    assert.equal((await chat(a, key, { model: "gpt-4o-mini", max_tokens: 20 })).status, 200)
+    assert.deepEqual(mock.requests.slice(seen).map((request) => request.headers.authorization), [`Bearer ${LIMITED_KEY}`, `Bearer ${POOL_KEY}`])
+    // B, whose pool also starts at the limited key, never sends it a request once the rest has
+    // had a moment to arrive (a pub/sub message on loopback takes a millisecond or so).
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const before = mock.requests.length
+    for (let i = 0; i < 4; i++) assert.equal((await chat(b, key, { model: "gpt-4o-mini", max_tokens: 20 })).status, 200)
+    assert.deepEqual(mock.requests.slice(before).map((request) => request.headers.authorization), Array(4).fill(`Bearer ${POOL_KEY}`))
   })
 
   it("refuses to start with only one of DATABASE_URL and REDIS_URL, or without a shared master key", async () => {
