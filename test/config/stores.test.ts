@@ -17,7 +17,7 @@ describe("stores()", () => {
   it("selects SQLite and memory when neither URL is set", () => {
     const choice = stores(makeConfigEnv({}))
     assert.equal(choice.shared, false)
-    for (const part of [choice.keys, choice.billing, choice.vault, choice.limiter, choice.console, choice.responses, choice.providers]) {
+    for (const part of [choice.keys, choice.billing, choice.vault, choice.limiter, choice.console, choice.responses, choice.auditLog, choice.providers]) {
       assert.deepEqual(part, {})
     }
   })
@@ -29,7 +29,7 @@ describe("stores()", () => {
     ]) {
       assert.equal(choice.shared, true)
       assert.ok(choice.keys.store && choice.keys.fanout)
-      assert.ok(choice.billing.store && choice.vault.store && choice.vault.fanout && choice.responses.store && choice.providers.fanout)
+      assert.ok(choice.billing.store && choice.vault.store && choice.vault.fanout && choice.responses.store && choice.auditLog.store && choice.providers.fanout)
       assert.ok(choice.limiter.windows)
       assert.equal(typeof choice.console.sessions, "function")
       assert.equal(choice.console.cookieSecret, MASTER.RELAY_MASTER_KEY)
