@@ -1,6 +1,7 @@
 import { Context, Effect, type Layer } from "effect"
 import {
   buildStore,
+  type CoreServices,
   definePlugin,
   type Limits,
   RateLimited,
@@ -30,10 +31,10 @@ export interface LimiterOptions {
   /** Output tokens reserved when neither the request nor the catalog caps them. */
   readonly defaultOutputTokens?: number
   /** Where the windows live: the RateWindows port's implementation, in memory on this node unless given. */
-  readonly windows?: Layer.Layer<RateWindows>
+  readonly windows?: Layer.Layer<RateWindows, never, CoreServices>
 }
 
-export { type RedisSource, redisRateWindows } from "./redis.ts"
+export { redisRateWindows } from "./redis.ts"
 export { MemoryRateWindows, memoryRateWindows } from "./store.ts"
 
 interface Reservation {

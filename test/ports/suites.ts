@@ -1,10 +1,11 @@
 import { Effect, Layer } from "effect"
-import { Accounts, AuditLog, ConsoleSessions, Credentials, Ledger, RateWindows, type SqlShape, UsageRecords } from "../../core/index.ts"
+import { Accounts, AuditLog, ConsoleSessions, Credentials, Ledger, RateWindows, type SqlShape, StoredResponses, UsageRecords } from "../../core/index.ts"
 import { sqliteAuditLog } from "../../plugins/audit-log/index.ts"
 import { sqliteBilling } from "../../plugins/billing/index.ts"
 import { memoryConsoleSessions } from "../../plugins/console/index.ts"
 import { sqliteAccounts } from "../../plugins/keys/index.ts"
 import { memoryRateWindows } from "../../plugins/limiter/index.ts"
+import { sqliteResponses } from "../../plugins/responses/index.ts"
 import { sqliteCredentials } from "../../plugins/vault/index.ts"
 import { accountsContract } from "./accounts.contract.ts"
 import { auditLogContract } from "./audit-log.contract.ts"
@@ -15,6 +16,7 @@ import { credentialsContract } from "./credentials.contract.ts"
 import { delayed } from "./delayed.ts"
 import { memoryAccounts, memoryAuditLog, memoryBilling, memoryCredentials } from "./memory.ts"
 import { rateWindowsContract } from "./rate-windows.contract.ts"
+import { storedResponsesContract } from "./stored-responses.contract.ts"
 
 /** One implementation of every port, each as a Layer over the runtime's services. */
 export interface Implementations {
@@ -23,6 +25,7 @@ export interface Implementations {
   readonly credentials: ImplementationLayer<Credentials>
   readonly rateWindows: ImplementationLayer<RateWindows>
   readonly consoleSessions: (clock: TestClock) => ImplementationLayer<ConsoleSessions>
+  readonly storedResponses: ImplementationLayer<StoredResponses>
   readonly auditLog: ImplementationLayer<AuditLog>
 }
 
@@ -34,6 +37,7 @@ const shipped: Implementations = {
   rateWindows: memoryRateWindows,
   consoleSessions: (clock: TestClock) =>
     memoryConsoleSessions({ ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now }),
+  storedResponses: sqliteResponses,
   auditLog: sqliteAuditLog
 }
 
@@ -46,6 +50,7 @@ const delayedToo: Implementations = {
   credentials: delayed(kit, Credentials, shipped.credentials),
   rateWindows: delayed(kit, RateWindows, shipped.rateWindows),
   consoleSessions: (clock: TestClock) => delayed(kit, ConsoleSessions, shipped.consoleSessions(clock)),
+  storedResponses: delayed(kit, StoredResponses, shipped.storedResponses),
   auditLog: delayed(kit, AuditLog, shipped.auditLog)
 }
 
@@ -59,6 +64,7 @@ const independent = {
   credentials: memoryCredentials,
   rateWindows: delayedToo.rateWindows,
   consoleSessions: delayedToo.consoleSessions,
+  storedResponses: delayedToo.storedResponses,
   auditLog: memoryAuditLog
 }
 
@@ -85,6 +91,7 @@ export const portSuites = (implementations: Implementations, open: () => SqlShap
     { name: "Credentials", cases: credentialsContract(async () => build(Credentials, implementations.credentials, await fresh())) },
     { name: "RateWindows", cases: rateWindowsContract(async () => build(RateWindows, implementations.rateWindows, await fresh())) },
     { name: "AuditLog", cases: auditLogContract(async () => build(AuditLog, implementations.auditLog, await fresh())) },
-    { name: "ConsoleSessions", cases: consoleSessionsContract(async (clock) => build(ConsoleSessions, implementations.consoleSessions(clock), await fresh())) }
+    { name: "ConsoleSessions", cases: consoleSessionsContract(async (clock) => build(ConsoleSessions, implementations.consoleSessions(clock), await fresh())) },
+    { name: "StoredResponses", cases: storedResponsesContract(async () => build(StoredResponses, implementations.storedResponses, await fresh())) }
   ]
 }
