@@ -12,7 +12,8 @@ export { type Account, type Caller, type KeyFailure, type KeyRestrictions, NO_RE
 export { dayOf, modelAllowed, periodStartDay, SPEND_PERIODS } from "./key-rules.ts"
 export type { Endpoint, EndpointLeg, Finish, Protocol, ResponseEnd } from "./endpoint.ts"
 export * from "./errors.ts"
-export { KeyPool, type PoolKey } from "./key-pool.ts"
+export { type CooldownReason, KeyPool, type PoolKey } from "./key-pool.ts"
+export { sharedKeyPool } from "./shared-key-pool.ts"
 export {
   type AccountChanges,
   AccountDirectory,
@@ -43,7 +44,12 @@ export { migrate } from "./migrate.ts"
 export { migratePg, type PgMigrationSql, type PgSchema, type PgTransaction } from "./migrate-pg.ts"
 export { type Form, type FormPart, formFields, readForm } from "./multipart.ts"
 export { modelObject } from "./models.ts"
-export { clientOf, connectPostgres, databaseRefusal, type Postgres, type PostgresSource, query, StoreUnreachable } from "./pg-client.ts"
+export { clientOf, connectPostgres, databaseRefusal, pgMigrationSql, pgTransaction, type Postgres, type PostgresSource, query, sharedPostgres, StoreUnreachable, withinBound } from "./pg-client.ts"
+export { connectRedis, type Redis, REDIS_COMMAND_TIMEOUT_MS, redisCall, redisClientOf, type RedisOptions, type RedisSource, sharedRedis } from "./redis-client.ts"
+export { localFanout } from "./fanout.ts"
+export { redisFanout } from "./redis-fanout.ts"
+export { openSealed, seal } from "./seal.ts"
+export { SharedClient } from "./shared-client.ts"
 export { divRound, formatUsd, MONEY_LIMIT_NANO, NANO_PER_USD, parseUsd, USD_AMOUNT_RULE, withinMoneyLimit } from "./money.ts"
 export * from "./ports/index.ts"
 export { Pipeline, type PipelineOptions } from "./pipeline.ts"

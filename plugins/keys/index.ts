@@ -7,9 +7,12 @@ import {
   type Caller,
   type CoreServices,
   definePlugin,
+  Fanout,
+  localFanout,
   modelAllowed,
   ModelNotAllowed,
   Operator,
+  randomBase62,
   RateTiers,
   type RequestContext,
   Unauthorized
@@ -35,6 +38,11 @@ export interface KeysOptions {
   readonly cacheSize?: number
   /** Where accounts and keys are stored: an implementation of the Accounts port; the relay's SQLite store unless given. */
   readonly store?: Layer.Layer<Accounts, never, CoreServices>
+  /**
+   * How a revocation or an account change here reaches the other nodes' caches (they drop
+   * their cached keys at once): this process alone unless given.
+   */
+  readonly fanout?: Layer.Layer<Fanout, never, CoreServices>
 }
 
 const missingKey = new Unauthorized({
@@ -56,7 +64,13 @@ export const keys = (options: KeysOptions = {}) =>
     Effect.gen(function*() {
       const store = yield* buildStore(options.store ?? sqliteAccounts, Context.get(Accounts))
       const operator = yield* Operator
-      const cache = new KeyCache(options.revalidateMs ?? 500, options.cacheSize ?? 10_000, Date.now)
+      const fanout = yield* buildStore(options.fanout ?? localFanout, Context.get(Fanout))
+      // This node's name in its announcements: it has dropped what its own changes touch.
+      const node = randomBase62(12)
+      const cache = new KeyCache(options.revalidateMs ?? 500, options.cacheSize ?? 10_000, Date.now, () => Effect.runFork(fanout.publish("keys", node)))
+      // Another node revoked a key or changed an account (or messages were missed): every
+      // cached key is asked of the store again.
+      yield* fanout.subscribe("keys", (from) => from !== node && cache.clear())
       const directory = makeDirectory({ store, cache, tiers: () => Context.get(info.services(), RateTiers) })
 
       const lookup = (ctx: RequestContext, key: string) =>

@@ -4,6 +4,9 @@ import {
   buildStore,
   type CoreServices,
   definePlugin,
+  Fanout,
+  localFanout,
+  randomBase62,
   type Limits,
   RateLimited,
   type RateTier,
@@ -33,7 +36,7 @@ export interface LimiterOptions {
   /** Output tokens reserved when neither the request nor the catalog caps them. */
   readonly defaultOutputTokens?: number
   /** Where the windows live: the RateWindows port's implementation, in memory on this node unless given. */
-  readonly windows?: Layer.Layer<RateWindows>
+  readonly windows?: Layer.Layer<RateWindows, never, CoreServices>
   /**
    * Where per-account overrides of the tiers are stored: the AccountLimits port's
    * implementation, the relay's SQLite store unless given.
@@ -44,10 +47,15 @@ export interface LimiterOptions {
    * the longest a change made by another process takes to apply here.
    */
   readonly overridesRevalidateMs?: number
+  /**
+   * How a change of an account's overrides here reaches the other nodes (they drop their cached
+   * copy at once): this process alone unless given.
+   */
+  readonly fanout?: Layer.Layer<Fanout, never, CoreServices>
 }
 
 export { postgresAccountLimits } from "./postgres.ts"
-export { type RedisSource, redisRateWindows } from "./redis.ts"
+export { redisRateWindows } from "./redis.ts"
 export { LIMITER_PG_SCHEMA } from "./schema-pg.ts"
 export { sqliteAccountLimits } from "./sqlite.ts"
 export { MemoryRateWindows, memoryRateWindows } from "./store.ts"
@@ -72,6 +80,9 @@ const keyWindowOf = (ctx: RequestContext, account: Limits): { readonly window: s
     limits: { rpm: Math.min(key.rpm ?? account.rpm, account.rpm), tpm: Math.min(key.tpm ?? account.tpm, account.tpm) }
   }
 }
+
+/** The fan-out topic of override changes: `<node> <account id>`. */
+const OVERRIDES_TOPIC = "limiter-overrides"
 
 const RESERVATION = new StateKey<Reservation>("limiter/reservation")
 
@@ -136,7 +147,24 @@ export const limiter = (options: LimiterOptions = {}) =>
       const { tiers: table, defaultTier } = tiersOf(options, info)
       const windows = yield* buildStore(options.windows ?? memoryRateWindows, Context.get(RateWindows))
       const store = yield* buildStore(options.overrides ?? sqliteAccountLimits, Context.get(AccountLimits))
-      const tiers = tiersWithOverrides({ tiers: table, defaultTier, store, revalidateMs: options.overridesRevalidateMs ?? 500, maxEntries: 10_000, now: Date.now })
+      const fanout = yield* buildStore(options.fanout ?? localFanout, Context.get(Fanout))
+      // This node's name in its announcements: it has applied its own changes already.
+      const node = randomBase62(12)
+      const { tiers, forget } = tiersWithOverrides({
+        tiers: table,
+        defaultTier,
+        store,
+        revalidateMs: options.overridesRevalidateMs ?? 500,
+        maxEntries: 10_000,
+        now: Date.now,
+        announce: (accountId) => Effect.runFork(fanout.publish(OVERRIDES_TOPIC, `${node} ${accountId}`))
+      })
+      // Another node changed an account's overrides (or messages were missed: all are read again).
+      yield* fanout.subscribe(OVERRIDES_TOPIC, (message) => {
+        if (message === undefined) return forget(undefined)
+        const [from, accountId] = message.split(" ")
+        if (from !== node && accountId !== undefined) forget(accountId)
+      })
       const defaultOutput = options.defaultOutputTokens ?? 4_096
       return {
         services: Context.make(RateTiers, tiers),

@@ -6,6 +6,8 @@ import {
   CredentialVault,
   type CredentialVaultShape,
   definePlugin,
+  Fanout,
+  localFanout,
   Internal,
   InvalidRequest,
   invalidFromSchema,
@@ -14,9 +16,10 @@ import {
   type RelayError,
   RouteNotFound,
   type StoredCredential,
-  buildStore
+  buildStore,
+  openSealed as open,
+  seal
 } from "../../core/index.ts"
-import { open, seal } from "./seal.ts"
 import { sqliteCredentials } from "./sqlite.ts"
 
 export { VAULT_PG_SCHEMA } from "./schema-pg.ts"
@@ -28,6 +31,8 @@ export interface VaultOptions {
   readonly cacheSeconds?: number
   /** Where sealed credentials are stored: a Credentials port implementation; the relay's SQLite store unless given. */
   readonly store?: Layer.Layer<Credentials, never, CoreServices>
+  /** How a credential replaced or removed here leaves the other nodes' caches at once: this process alone unless given. */
+  readonly fanout?: Layer.Layer<Fanout, never, CoreServices>
 }
 
 const PutCredential = Schema.Struct({
@@ -68,6 +73,13 @@ export const vault = (options: VaultOptions = {}) =>
       const cacheMs = (options.cacheSeconds ?? 60) * 1000
       const cache = new Map<string, { secret: string; until: number }>()
       const cacheKey = (account: string, provider: string) => `${account}\u0000${provider}`
+      const fanout = yield* buildStore(options.fanout ?? localFanout, Context.get(Fanout))
+      // A credential changed on any node leaves every node's cache; after missed messages, all do.
+      yield* fanout.subscribe("vault", (key) => (key === undefined ? cache.clear() : cache.delete(key)))
+      const forget = (account: string, provider: string) => {
+        cache.delete(cacheKey(account, provider))
+        Effect.runFork(fanout.publish("vault", cacheKey(account, provider)))
+      }
 
       /** Providers a caller can store a key for: every configured one that needs a key. */
       const keyedProviders = () => info.providers().filter((p) => !p.keyless).map((p) => p.name)
@@ -101,18 +113,14 @@ export const vault = (options: VaultOptions = {}) =>
           if (Result.isFailure(input)) return Effect.fail(invalidFromSchema(input.failure))
           const secret = input.success.api_key
           return Effect.promise(() => seal(keyring, secret, contextOf(account, provider))).pipe(
-            Effect.flatMap((sealed) => {
-              cache.delete(cacheKey(account, provider))
-              return store.put(account, provider, sealed, secret.slice(-4))
-            }),
+            Effect.flatMap((sealed) => store.put(account, provider, sealed, secret.slice(-4))),
+            // Dropped once written, here and on every node: a read between could cache the old one.
+            Effect.tap(() => Effect.sync(() => forget(account, provider))),
             Effect.map(view)
           )
         },
 
-        remove: (account, provider) => Effect.suspend(() => {
-          cache.delete(cacheKey(account, provider))
-          return store.remove(account, provider)
-        }),
+        remove: (account, provider) => Effect.tap(store.remove(account, provider), () => Effect.sync(() => forget(account, provider))),
 
         secretFor: (account, provider, requestId) => refusing(() => credentialFor(requestId, account, provider)),
 

@@ -37,11 +37,13 @@ describe("the limiter's effective limits", () => {
     const sql = openNodeStore(":memory:")
     const store = await limitsOn(sql)
     let clock = 0
-    const limiter = tiersWithOverrides({ tiers, defaultTier: "starter", store, revalidateMs: 500, maxEntries: 10, now: () => clock })
+    const announced: Array<string> = []
+    const limiter = tiersWithOverrides({ tiers, defaultTier: "starter", store, revalidateMs: 500, maxEntries: 10, now: () => clock, announce: (id) => announced.push(id) }).tiers
     const limitsNow = () => Effect.runPromise(limiter.limitsFor(account))
     assert.deepEqual(await limitsNow(), { rpm: 100, tpm: 50_000 })
     await Effect.runPromise(limiter.setOverrides(account.id, { rpm: 7 }))
     assert.deepEqual(await limitsNow(), { rpm: 7, tpm: 50_000 })
+    assert.deepEqual(announced, [account.id], "the other nodes are told")
     // Another process (the command line, another node) changes the store behind the cache.
     await Effect.runPromise(store.set(account.id, { rpm: null, tpm: 11 }))
     assert.deepEqual(await limitsNow(), { rpm: 7, tpm: 50_000 }, "trusted until it is revalidated")
@@ -51,9 +53,24 @@ describe("the limiter's effective limits", () => {
 
   it("hold an account on an unknown tier to the default tier's, overrides aside", async () => {
     const store = await limitsOn(openNodeStore(":memory:"))
-    const limiter = tiersWithOverrides({ tiers, defaultTier: "starter", store, revalidateMs: 500, maxEntries: 10, now: Date.now })
+    const limiter = tiersWithOverrides({ tiers, defaultTier: "starter", store, revalidateMs: 500, maxEntries: 10, now: Date.now, announce: () => undefined }).tiers
     assert.deepEqual(await Effect.runPromise(limiter.limitsFor({ ...account, tier: "gone" })), { rpm: 3, tpm: 1_000 })
     await Effect.runPromise(limiter.setOverrides(account.id, { tpm: 5 }))
     assert.deepEqual(await Effect.runPromise(limiter.limitsFor({ ...account, tier: "gone" })), { rpm: 3, tpm: 5 })
+  })
+
+  it("take a change another node announced at once, and read every account again after missed announcements", async () => {
+    const store = await limitsOn(openNodeStore(":memory:"))
+    const { tiers: limiter, forget } = tiersWithOverrides({ tiers, defaultTier: "starter", store, revalidateMs: 60_000, maxEntries: 10, now: Date.now, announce: () => undefined })
+    const other = { ...account, id: "acct_b" }
+    assert.deepEqual(await Effect.runPromise(limiter.limitsFor(account)), { rpm: 100, tpm: 50_000 })
+    assert.deepEqual(await Effect.runPromise(limiter.limitsFor(other)), { rpm: 100, tpm: 50_000 })
+    await Effect.runPromise(store.set(account.id, { rpm: 2 }))
+    await Effect.runPromise(store.set(other.id, { rpm: 3 }))
+    forget(account.id)
+    assert.deepEqual(await Effect.runPromise(limiter.limitsFor(account)), { rpm: 2, tpm: 50_000 })
+    assert.deepEqual(await Effect.runPromise(limiter.limitsFor(other)), { rpm: 100, tpm: 50_000 }, "only the announced account")
+    forget(undefined)
+    assert.deepEqual(await Effect.runPromise(limiter.limitsFor(other)), { rpm: 3, tpm: 50_000 })
   })
 })

@@ -1,10 +1,11 @@
 import { Effect, Layer } from "effect"
-import { AccountLimits, Accounts, AuditLog, ConsoleSessions, Credentials, Ledger, RateWindows, type SqlShape, UsageRecords } from "../../core/index.ts"
+import { AccountLimits, Accounts, AuditLog, ConsoleSessions, Credentials, Ledger, RateWindows, type SqlShape, StoredResponses, UsageRecords } from "../../core/index.ts"
 import { sqliteAuditLog } from "../../plugins/audit-log/index.ts"
 import { sqliteBilling } from "../../plugins/billing/index.ts"
 import { memoryConsoleSessions } from "../../plugins/console/index.ts"
 import { sqliteAccounts } from "../../plugins/keys/index.ts"
 import { memoryRateWindows, sqliteAccountLimits } from "../../plugins/limiter/index.ts"
+import { sqliteResponses } from "../../plugins/responses/index.ts"
 import { sqliteCredentials } from "../../plugins/vault/index.ts"
 import { accountLimitsContract } from "./account-limits.contract.ts"
 import { accountsContract } from "./accounts.contract.ts"
@@ -16,6 +17,7 @@ import { credentialsContract } from "./credentials.contract.ts"
 import { delayed } from "./delayed.ts"
 import { memoryAccountLimits, memoryAccounts, memoryAuditLog, memoryBilling, memoryCredentials } from "./memory.ts"
 import { rateWindowsContract } from "./rate-windows.contract.ts"
+import { storedResponsesContract } from "./stored-responses.contract.ts"
 
 /** One implementation of every port, each as a Layer over the runtime's services. */
 export interface Implementations {
@@ -25,6 +27,7 @@ export interface Implementations {
   readonly rateWindows: ImplementationLayer<RateWindows>
   readonly accountLimits: ImplementationLayer<AccountLimits>
   readonly consoleSessions: (clock: TestClock) => ImplementationLayer<ConsoleSessions>
+  readonly storedResponses: ImplementationLayer<StoredResponses>
   readonly auditLog: ImplementationLayer<AuditLog>
 }
 
@@ -37,6 +40,7 @@ const shipped: Implementations = {
   accountLimits: sqliteAccountLimits,
   consoleSessions: (clock: TestClock) =>
     memoryConsoleSessions({ ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now }),
+  storedResponses: sqliteResponses,
   auditLog: sqliteAuditLog
 }
 
@@ -50,6 +54,7 @@ const delayedToo: Implementations = {
   rateWindows: delayed(kit, RateWindows, shipped.rateWindows),
   accountLimits: delayed(kit, AccountLimits, shipped.accountLimits),
   consoleSessions: (clock: TestClock) => delayed(kit, ConsoleSessions, shipped.consoleSessions(clock)),
+  storedResponses: delayed(kit, StoredResponses, shipped.storedResponses),
   auditLog: delayed(kit, AuditLog, shipped.auditLog)
 }
 
@@ -64,6 +69,7 @@ const independent = {
   rateWindows: delayedToo.rateWindows,
   accountLimits: memoryAccountLimits,
   consoleSessions: delayedToo.consoleSessions,
+  storedResponses: delayedToo.storedResponses,
   auditLog: memoryAuditLog
 }
 
@@ -91,6 +97,7 @@ export const portSuites = (implementations: Implementations, open: () => SqlShap
     { name: "AccountLimits", cases: accountLimitsContract(async () => build(AccountLimits, implementations.accountLimits, await fresh())) },
     { name: "RateWindows", cases: rateWindowsContract(async () => build(RateWindows, implementations.rateWindows, await fresh())) },
     { name: "AuditLog", cases: auditLogContract(async () => build(AuditLog, implementations.auditLog, await fresh())) },
-    { name: "ConsoleSessions", cases: consoleSessionsContract(async (clock) => build(ConsoleSessions, implementations.consoleSessions(clock), await fresh())) }
+    { name: "ConsoleSessions", cases: consoleSessionsContract(async (clock) => build(ConsoleSessions, implementations.consoleSessions(clock), await fresh())) },
+    { name: "StoredResponses", cases: storedResponsesContract(async () => build(StoredResponses, implementations.storedResponses, await fresh())) }
   ]
 }
