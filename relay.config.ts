@@ -10,15 +10,13 @@ export default ((
   { anthropic, billing, DEFAULT_MODELS, docs, echo, google, keys, limiter, metrics, openai, RELAY_TIERS, responseStore, tokenizer, vault, webConsole, ...env }
 ) => ({
   server: { host: "127.0.0.1", port: 8787, drainSeconds: 30 },
-  tiers: RELAY_TIERS,
-  defaultTier: "starter",
   models: DEFAULT_MODELS,
   plugins: [
     keys(),
     // Before the limiter: a continued response's earlier turns count in its prompt estimate.
     responseStore({ retentionDays: 30 }),
     tokenizer(),
-    limiter(),
+    limiter({ tiers: RELAY_TIERS, defaultTier: "starter" }),
     billing(),
     vault(),
     docs(),

@@ -17,14 +17,6 @@ const HOUSE_MODELS = [
 
 export default (({ anthropic, billing, echo, keys, limiter, openai, rocketAIRoom, tokenizer, vault, ...env }) => ({
   server: { host: "127.0.0.1", port: 8787 },
-  // Enterprise is "custom" on the product page: these are its defaults, and each enterprise
-  // account gets its own rpm/tpm through PATCH /admin/accounts/{id}.
-  tiers: {
-    starter: { rpm: 25, tpm: 12_000 },
-    pro: { rpm: 80, tpm: 60_000 },
-    enterprise: { rpm: 1_000, tpm: 1_000_000 }
-  },
-  defaultTier: "starter",
   models: HOUSE_MODELS.map(({ price, ...model }) => ({
     ...model,
     kind: "chat" as const,
@@ -34,7 +26,16 @@ export default (({ anthropic, billing, echo, keys, limiter, openai, rocketAIRoom
   plugins: [
     keys(),
     tokenizer(),
-    limiter(),
+    limiter({
+      // Enterprise is "custom" on the product page: these are its defaults, and each enterprise
+      // account gets its own rpm/tpm through PATCH /admin/accounts/{id}.
+      tiers: {
+        starter: { rpm: 25, tpm: 12_000 },
+        pro: { rpm: 80, tpm: 60_000 },
+        enterprise: { rpm: 1_000, tpm: 1_000_000 }
+      },
+      defaultTier: "starter"
+    }),
     billing(),
     vault(),
     rocketAIRoom(),

@@ -1,5 +1,16 @@
 import { Context, Effect, type Layer } from "effect"
-import { Accounts, type CoreServices, definePlugin, effectiveLimits, Operator, type RequestContext, Unauthorized, buildStore } from "../../core/index.ts"
+import {
+  AccountDirectory,
+  Accounts,
+  accountView,
+  buildStore,
+  type CoreServices,
+  definePlugin,
+  Operator,
+  RateTiers,
+  type RequestContext,
+  Unauthorized
+} from "../../core/index.ts"
 import { adminRoutes } from "./admin.ts"
 import { keyFromHeaders } from "./api-key.ts"
 import { KeyCache } from "./cache.ts"
@@ -33,10 +44,10 @@ export const keys = (options: KeysOptions = {}) =>
       const store = yield* buildStore(options.store ?? sqliteAccounts, Context.get(Accounts))
       const operator = yield* Operator
       const cache = new KeyCache(options.revalidateMs ?? 500, options.cacheSize ?? 10_000, Date.now)
-      const directory = makeDirectory({ store, cache, tiers: info.tiers, defaultTier: info.defaultTier })
+      const directory = makeDirectory({ store, cache, tiers: () => Context.get(info.services(), RateTiers) })
 
       const lookup = (ctx: RequestContext, key: string) =>
-        Effect.promise(() => directory.callerForKey(key)).pipe(Effect.flatMap((caller) => {
+        directory.callerForKey(key).pipe(Effect.flatMap((caller) => {
           if (caller === undefined) {
             cache.delete(key)
             return Effect.fail(invalidKey)
@@ -57,26 +68,25 @@ export const keys = (options: KeysOptions = {}) =>
           }
           return lookup(ctx, key)
         },
-        accountView: async (account) => ({ id: account.id, name: account.name, tier: account.tier, limits: effectiveLimits(info, account) }),
-        findAccount: (id) => Effect.runPromise(store.account(id)),
-        accounts: directory,
+        services: Context.make(AccountDirectory, directory),
         routes: (app, kit) => {
-          adminRoutes(app, kit, directory)
+          adminRoutes(app, kit)
           app.get("/v1/account", async (c) => {
             const caller = await kit.authenticate(c)
-            return caller instanceof Error ? kit.errorResponse(c, caller) : c.json(await kit.accountView(caller.account))
+            return caller instanceof Error ? kit.errorResponse(c, caller) : c.json(await kit.run(accountView(caller.account)))
           })
         },
         start: Effect.gen(function*() {
-          const account = yield* store.createFirstAccount("default", info.defaultTier)
+          const account = yield* store.createFirstAccount("default", (yield* RateTiers).defaultTier)
           if (account === undefined) return
-          const issued = yield* Effect.promise(() => directory.issueKey(account.id, "first-run"))
-          if (issued instanceof Error) return
+          const issued = yield* Effect.result(directory.issueKey(account.id, "first-run"))
+          if (issued._tag === "Failure") return
+          const { key } = issued.success
           operator.notice(
             [
               "Rocket Relay: first start, created account \"default\" with this API key (shown once, store it now):",
               "",
-              `  ${issued.key}`,
+              `  ${key}`,
               ""
             ].join("\n")
           )

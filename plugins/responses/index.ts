@@ -1,7 +1,8 @@
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Option } from "effect"
 import type { Context, Hono } from "hono"
 import {
   type Caller,
+  CredentialVault,
   definePlugin,
   inputItems,
   InvalidRequest,
@@ -111,7 +112,8 @@ const routes = (app: Hono, kit: RouteKit, store: ResponseStore, info: RelayInfo)
     const requestId = c.get("requestId") as string
     const ctx = new RequestContext(requestId, "openai", "/responses", c.req.raw, kept.byok)
     if (kept.byok) {
-      const secret = await kit.vault?.secretFor(caller.account.id, provider.name, requestId)
+      const secret = await kit.run(Effect.flatMap(Effect.serviceOption(CredentialVault), (vault) =>
+        Option.isSome(vault) ? vault.value.secretFor(caller.account.id, provider.name, requestId) : Effect.succeed(undefined)))
       if (secret instanceof Error) return kit.errorResponse(c, secret)
       ctx.credential = secret
     }
