@@ -7,7 +7,7 @@ import type { ConfigDeclaration } from "./config/index.ts"
  * single executable when it sits beside it.
  */
 export default ((
-  { anthropic, billing, DEFAULT_MODELS, docs, echo, google, keys, limiter, metrics, openai, RELAY_TIERS, responseStore, tokenizer, vault, webConsole, ...env }
+  { anthropic, auditLog, billing, DEFAULT_MODELS, docs, echo, google, keys, limiter, metrics, openai, RELAY_TIERS, responseStore, tokenizer, vault, webConsole, ...env }
 ) => ({
   server: { host: "127.0.0.1", port: 8787, drainSeconds: 30 },
   models: DEFAULT_MODELS,
@@ -19,6 +19,7 @@ export default ((
     limiter({ tiers: RELAY_TIERS, defaultTier: "starter" }),
     billing(),
     vault(),
+    auditLog(),
     docs(),
     webConsole(),
     metrics(),

@@ -15,7 +15,7 @@ const HOUSE_MODELS = [
   { id: "rocket-1-pro", provider: "openai", upstream: "gpt-5.5", maxOutputTokens: 8_192, price: "1.20" }
 ]
 
-export default (({ anthropic, billing, echo, keys, limiter, openai, rocketAIRoom, tokenizer, vault, ...env }) => ({
+export default (({ anthropic, auditLog, billing, echo, keys, limiter, openai, rocketAIRoom, tokenizer, vault, ...env }) => ({
   server: { host: "127.0.0.1", port: 8787 },
   models: HOUSE_MODELS.map(({ price, ...model }) => ({
     ...model,
@@ -38,6 +38,7 @@ export default (({ anthropic, billing, echo, keys, limiter, openai, rocketAIRoom
     }),
     billing(),
     vault(),
+    auditLog(),
     rocketAIRoom(),
     openai({ keys: env.list("OPENAI_API_KEY"), baseUrl: env.get("OPENAI_BASE_URL") }),
     anthropic({ keys: env.list("ANTHROPIC_API_KEY"), baseUrl: env.get("ANTHROPIC_BASE_URL") }),

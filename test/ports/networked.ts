@@ -2,6 +2,7 @@ import { Effect, Layer } from "effect"
 import { Redis } from "ioredis"
 import { PG_SCHEMAS } from "../../config/index.ts"
 import { connectPostgres, migratePg, type Postgres, randomBase62 } from "../../core/index.ts"
+import { postgresAuditLog } from "../../plugins/audit-log/index.ts"
 import { postgresBilling } from "../../plugins/billing/index.ts"
 import { postgresAccounts } from "../../plugins/keys/index.ts"
 import { redisRateWindows } from "../../plugins/limiter/index.ts"
@@ -48,6 +49,7 @@ export const networkedImplementations = (servers: () => { readonly postgres: str
     accounts: onFreshDatabase(postgresAccounts),
     billing: onFreshDatabase((sql) => postgresBilling(sql)),
     credentials: onFreshDatabase(postgresCredentials),
+    auditLog: onFreshDatabase(postgresAuditLog),
     rateWindows: Layer.unwrap(Effect.promise(async () => {
       const { redis } = connect()
       await redis.flushdb()
