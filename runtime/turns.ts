@@ -54,15 +54,40 @@ const schedule = () => {
   setImmediate(afterSlice)
 }
 
-/** Runs `job` in a later slice, in the order given. */
+/**
+ * When the loop's current turn ran its first job here, or -1. A quiet relay (one request or
+ * one chunk a turn) runs its jobs at once: deferring each to a later turn would add a hop to
+ * every request and chunk. Only once a turn has spent a slice's time or jobs does work queue.
+ */
+let turnStarted = -1
+let ranThisTurn = 0
+const endTurn = () => {
+  turnStarted = -1
+  ranThisTurn = 0
+}
+
+/** Runs `job` now if this turn has room for it, else in a later slice; in the order given. */
 export const inTurn = (job: () => void): void => {
+  if (!scheduled) {
+    const now = performance.now()
+    if (turnStarted < 0) {
+      turnStarted = now
+      setImmediate(endTurn)
+    }
+    // The job count bounds what the clock cannot see yet: reactions of jobs run in one go.
+    if (now - turnStarted < SLICE_MS && ranThisTurn < perSlice) {
+      ranThisTurn++
+      job()
+      return
+    }
+  }
   queue.push(job)
   if (scheduled) return
   scheduled = true
   schedule()
 }
 
-/** Resolves in a later slice. */
+/** Resolves now if this turn has room, else in a later slice. */
 export const turn = (): Promise<void> => new Promise((resolve) => inTurn(resolve))
 
 /**
