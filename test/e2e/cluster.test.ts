@@ -7,6 +7,7 @@ import { booksOf, type Cluster, CLUSTER_CONFIG, startCluster } from "../helpers/
 import { ConsoleVisitor } from "../helpers/console.ts"
 import { MockAnthropic } from "../helpers/mock-anthropic.ts"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
+import { startTripCounter } from "../helpers/trip-counter.ts"
 import { ADMIN_KEY, eventually, type RelayProcess, runRelayToExit } from "../helpers/relay.ts"
 
 /**
@@ -222,6 +223,55 @@ describe("three relay nodes on one PostgreSQL and one Redis act as one relay", (
     // Signing out on one node ends the session on all.
     assert.equal((await atC.post("/console/sign-out", {})).status, 303)
     for (const node of [a, b]) assert.match((await on(node).get("/console")).html, /Sign in to the console/)
+  })
+
+  it("waits on PostgreSQL and Redis at most once each before dispatch, and batches settles", async (t) => {
+    // A fourth node reaching both through proxies that count round trips; a long lease keeps its
+    // renewals out of the count.
+    const [pg, redis] = await Promise.all([startTripCounter(cluster.postgres.port), startTripCounter(cluster.redis.port)])
+    const node = await cluster.startNode({
+      DATABASE_URL: cluster.env.DATABASE_URL!.replace(`:${cluster.postgres.port}/`, `:${pg.port}/`),
+      REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+      RELAY_LEASE_SECONDS: "600"
+    })
+    try {
+      const { account, key } = await createAccount(cluster.nodes[0]!, { name: "round-trips", credits: "1.00" })
+      assert.equal((await node.admin("PATCH", `/admin/accounts/${account.id}`, { rpm: 1_000 })).status, 200)
+      // Warm: the node's connections are open and the key is in its cache.
+      for (let i = 0; i < 3; i++) assert.equal((await chat(node, key, { model: "gpt-4o-mini" })).status, 200)
+      const trips = () => ({ postgres: pg.trips(), redis: redis.trips() })
+      const before = trips()
+      const arrived = openai.chats.length
+      const answer = chat(node, key, { model: "mock-pause", max_tokens: 10, metadata: { pause_ms: "500" } })
+      await eventually(() => assert.ok(openai.chats.length > arrived, "dispatched"))
+      const atDispatch = trips()
+      assert.equal((await answer).status, 200)
+      const settled = trips()
+      t.diagnostic(`before dispatch: ${atDispatch.postgres - before.postgres} PostgreSQL and ${atDispatch.redis - before.redis} Redis round trips; after it: ${settled.postgres - atDispatch.postgres} and ${settled.redis - atDispatch.redis}`)
+      assert.ok(atDispatch.postgres - before.postgres <= 1, `${atDispatch.postgres - before.postgres} PostgreSQL round trips before dispatch`)
+      assert.ok(atDispatch.redis - before.redis <= 1, `${atDispatch.redis - before.redis} Redis round trips before dispatch`)
+
+      // Settles of requests that end together share their round trips (the reserves before
+      // dispatch are counted for the report: each request whose cached key has aged past the
+      // revalidation interval looks it up again, and new pool connections take trips to open).
+      const start = trips()
+      const sent = openai.chats.length
+      const together = Promise.all(Array.from({ length: 20 }, () => chat(node, key, { model: "mock-pause", max_tokens: 10, metadata: { pause_ms: "1000" } })))
+      await eventually(() => assert.equal(openai.chats.length, sent + 20, "all dispatched"))
+      const dispatched = trips()
+      assert.deepEqual((await together).map((r) => r.status), Array(20).fill(200))
+      const end = trips()
+      const settling = { postgres: end.postgres - dispatched.postgres, redis: end.redis - dispatched.redis }
+      t.diagnostic(`20 requests at once: ${dispatched.postgres - start.postgres} PostgreSQL and ${dispatched.redis - start.redis} Redis round trips before dispatch, ${settling.postgres} and ${settling.redis} to settle`)
+      // A settle's transaction takes three round trips (BEGIN, its statements, COMMIT): twenty
+      // settles written one by one would take sixty.
+      assert.ok(settling.postgres < 3 * 20, `${settling.postgres} PostgreSQL round trips for 20 settles`)
+      assert.ok(settling.redis < 20, `${settling.redis} Redis round trips for 20 settles`)
+    } finally {
+      cluster.nodes.splice(cluster.nodes.indexOf(node), 1)
+      await node.stop()
+      await Promise.all([pg.stop(), redis.stop()])
+    }
   })
 
   it("refuses to start as a cluster without a shared RELAY_MASTER_KEY, saying so", async () => {
