@@ -19,17 +19,17 @@ export default ((
     plugins: [
       keys({ ...state.keys }),
       // Before the limiter: a continued response's earlier turns count in its prompt estimate.
-      responseStore({ retentionDays: 30 }),
+      responseStore({ retentionDays: 30, ...state.responses }),
       tokenizer(),
       limiter({ ...state.limiter }),
       billing({ ...state.billing }),
       vault({ ...state.vault }),
       docs(),
-      webConsole(),
+      webConsole({ ...state.console }),
       metrics(),
-      openai({ keys: env.list("OPENAI_API_KEY"), baseUrl: env.get("OPENAI_BASE_URL") }),
-      anthropic({ keys: env.list("ANTHROPIC_API_KEY"), baseUrl: env.get("ANTHROPIC_BASE_URL") }),
-      google({ keys: env.list("GEMINI_API_KEY"), baseUrl: env.get("GEMINI_BASE_URL") }),
+      openai({ keys: env.list("OPENAI_API_KEY"), baseUrl: env.get("OPENAI_BASE_URL"), ...state.providers }),
+      anthropic({ keys: env.list("ANTHROPIC_API_KEY"), baseUrl: env.get("ANTHROPIC_BASE_URL"), ...state.providers }),
+      google({ keys: env.list("GEMINI_API_KEY"), baseUrl: env.get("GEMINI_BASE_URL"), ...state.providers }),
       echo()
     ]
   }

@@ -41,8 +41,8 @@ export default (({ anthropic, billing, echo, keys, limiter, openai, rocketAIRoom
       billing({ ...state.billing }),
       vault({ ...state.vault }),
       rocketAIRoom(),
-      openai({ keys: env.list("OPENAI_API_KEY"), baseUrl: env.get("OPENAI_BASE_URL") }),
-      anthropic({ keys: env.list("ANTHROPIC_API_KEY"), baseUrl: env.get("ANTHROPIC_BASE_URL") }),
+      openai({ keys: env.list("OPENAI_API_KEY"), baseUrl: env.get("OPENAI_BASE_URL"), ...state.providers }),
+      anthropic({ keys: env.list("ANTHROPIC_API_KEY"), baseUrl: env.get("ANTHROPIC_BASE_URL"), ...state.providers }),
       echo()
     ]
   }

@@ -11,7 +11,8 @@ export { Catalog, ModelEntry, ModelPricing, type ProviderPatterns, type Resolved
 export { type Account, type Caller, type KeyFailure, type Outcome, RequestContext, StateKey, type Surface } from "./context.ts"
 export type { Endpoint, EndpointLeg, Finish, Protocol, ResponseEnd } from "./endpoint.ts"
 export * from "./errors.ts"
-export { KeyPool, type PoolKey } from "./key-pool.ts"
+export { type CooldownReason, KeyPool, type PoolKey } from "./key-pool.ts"
+export { sharedKeyPool } from "./shared-key-pool.ts"
 export {
   type AccountChanges,
   type AccountDirectory,
@@ -28,6 +29,9 @@ export { type Form, type FormPart, formFields, readForm } from "./multipart.ts"
 export { modelObject } from "./models.ts"
 export { clientOf, connectPostgres, databaseRefusal, pgMigrationSql, pgTransaction, type Postgres, type PostgresSource, query, sharedPostgres, StoreUnreachable } from "./pg-client.ts"
 export { connectRedis, type Redis, REDIS_COMMAND_TIMEOUT_MS, redisCall, redisClientOf, type RedisOptions, type RedisSource, sharedRedis } from "./redis-client.ts"
+export { localFanout } from "./fanout.ts"
+export { redisFanout } from "./redis-fanout.ts"
+export { openSealed, seal } from "./seal.ts"
 export { SharedClient } from "./shared-client.ts"
 export { divRound, formatUsd, MONEY_LIMIT_NANO, NANO_PER_USD, parseUsd, USD_AMOUNT_RULE, withinMoneyLimit } from "./money.ts"
 export * from "./ports/index.ts"

@@ -10,7 +10,7 @@ import { SharedClient } from "./shared-client.ts"
  */
 
 /** How long a request may wait on Redis, by default: a command not answered by then fails. */
-export const REDIS_COMMAND_TIMEOUT_MS = 500
+export const REDIS_COMMAND_TIMEOUT_MS = 1_000
 const CONNECT_TIMEOUT_MS = 2_000
 
 export interface RedisOptions {

@@ -8,5 +8,7 @@ export { type ConsoleSessionsShape, ConsoleSessions, type Flash, type Principal,
 export { type CredentialsShape, Credentials, type Sealed, type StoredCredential } from "./credentials.ts"
 export { type Balance, ChargeFailed, ChargeKept, Ledger, type LedgerShape, type Reservation, type Settled, type SettleInput } from "./ledger.ts"
 export { type Admission, effectiveLimits, type Limits, RateWindows, type RateWindowsShape, type TokenTicket, type WindowState } from "./rate-windows.ts"
+export { Fanout, type FanoutShape } from "./fanout.ts"
+export { type ResponseEntry, type StoredResponse, StoredResponses, type StoredResponsesShape } from "./stored-responses.ts"
 export { buildStore, StoreScope } from "./use-port.ts"
 export { type DailySpend, type UsageRecord, UsageRecords, type UsageRecordsShape, type UsageRecordView } from "./usage-records.ts"

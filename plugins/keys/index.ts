@@ -1,5 +1,5 @@
 import { Context, Effect, type Layer } from "effect"
-import { Accounts, type CoreServices, definePlugin, effectiveLimits, Operator, type RequestContext, Unauthorized, buildStore } from "../../core/index.ts"
+import { Accounts, type CoreServices, definePlugin, effectiveLimits, Fanout, localFanout, Operator, randomBase62, type RequestContext, Unauthorized, buildStore } from "../../core/index.ts"
 import { adminRoutes } from "./admin.ts"
 import { keyFromHeaders } from "./api-key.ts"
 import { KeyCache } from "./cache.ts"
@@ -19,6 +19,11 @@ export interface KeysOptions {
   readonly cacheSize?: number
   /** Where accounts and keys are stored: an implementation of the Accounts port; the relay's SQLite store unless given. */
   readonly store?: Layer.Layer<Accounts, never, CoreServices>
+  /**
+   * How a revocation or an account change here reaches the other nodes' caches (they drop
+   * their cached keys at once): this process alone unless given.
+   */
+  readonly fanout?: Layer.Layer<Fanout, never, CoreServices>
 }
 
 const missingKey = new Unauthorized({
@@ -32,7 +37,13 @@ export const keys = (options: KeysOptions = {}) =>
     Effect.gen(function*() {
       const store = yield* buildStore(options.store ?? sqliteAccounts, Context.get(Accounts))
       const operator = yield* Operator
-      const cache = new KeyCache(options.revalidateMs ?? 500, options.cacheSize ?? 10_000, Date.now)
+      const fanout = yield* buildStore(options.fanout ?? localFanout, Context.get(Fanout))
+      // This node's name in its announcements: it has dropped what its own changes touch.
+      const node = randomBase62(12)
+      const cache = new KeyCache(options.revalidateMs ?? 500, options.cacheSize ?? 10_000, Date.now, () => Effect.runFork(fanout.publish("keys", node)))
+      // Another node revoked a key or changed an account (or messages were missed): every
+      // cached key is asked of the store again.
+      yield* fanout.subscribe("keys", (from) => from !== node && cache.clear())
       const directory = makeDirectory({ store, cache, tiers: info.tiers, defaultTier: info.defaultTier })
 
       const lookup = (ctx: RequestContext, key: string) =>

@@ -5,6 +5,8 @@ import {
   Credentials,
   type CredentialVault,
   definePlugin,
+  Fanout,
+  localFanout,
   Internal,
   InvalidRequest,
   invalidFromSchema,
@@ -13,9 +15,10 @@ import {
   type RelayError,
   RouteNotFound,
   type StoredCredential,
-  buildStore
+  buildStore,
+  openSealed as open,
+  seal
 } from "../../core/index.ts"
-import { open, seal } from "./seal.ts"
 import { sqliteCredentials } from "./sqlite.ts"
 
 export { VAULT_PG_SCHEMA } from "./schema-pg.ts"
@@ -27,6 +30,8 @@ export interface VaultOptions {
   readonly cacheSeconds?: number
   /** Where sealed credentials are stored: a Credentials port implementation; the relay's SQLite store unless given. */
   readonly store?: Layer.Layer<Credentials, never, CoreServices>
+  /** How a credential replaced or removed here leaves the other nodes' caches at once: this process alone unless given. */
+  readonly fanout?: Layer.Layer<Fanout, never, CoreServices>
 }
 
 const PutCredential = Schema.Struct({
@@ -62,6 +67,13 @@ export const vault = (options: VaultOptions = {}) =>
       const cacheMs = (options.cacheSeconds ?? 60) * 1000
       const cache = new Map<string, { secret: string; until: number }>()
       const cacheKey = (account: string, provider: string) => `${account}\u0000${provider}`
+      const fanout = yield* buildStore(options.fanout ?? localFanout, Context.get(Fanout))
+      // A credential changed on any node leaves every node's cache; after missed messages, all do.
+      yield* fanout.subscribe("vault", (key) => (key === undefined ? cache.clear() : cache.delete(key)))
+      const forget = (account: string, provider: string) => {
+        cache.delete(cacheKey(account, provider))
+        Effect.runFork(fanout.publish("vault", cacheKey(account, provider)))
+      }
 
       /** Providers a caller can store a key for: every configured one that needs a key. */
       const keyedProviders = () => info.providers().filter((p) => !p.keyless).map((p) => p.name)
@@ -95,13 +107,15 @@ export const vault = (options: VaultOptions = {}) =>
           if (Result.isFailure(input)) return invalidFromSchema(input.failure)
           const secret = input.success.api_key
           const sealed = await seal(keyring, secret, contextOf(account, provider))
-          cache.delete(cacheKey(account, provider))
-          return view(await Effect.runPromise(store.put(account, provider, sealed, secret.slice(-4))))
+          const stored = view(await Effect.runPromise(store.put(account, provider, sealed, secret.slice(-4))))
+          forget(account, provider)
+          return stored
         },
 
-        remove: (account, provider) => {
-          cache.delete(cacheKey(account, provider))
-          return Effect.runPromise(store.remove(account, provider))
+        remove: async (account, provider) => {
+          const removed = await Effect.runPromise(store.remove(account, provider))
+          forget(account, provider)
+          return removed
         },
 
         secretFor: (account, provider, requestId) => credentialFor(requestId, account, provider),

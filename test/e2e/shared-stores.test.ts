@@ -4,6 +4,7 @@ import { join } from "node:path"
 import { after, before, describe, it } from "node:test"
 import { connectPostgres, type Postgres } from "../../runtime/postgres.ts"
 import { chat, createAccount } from "../helpers/accounts.ts"
+import { ConsoleVisitor } from "../helpers/console.ts"
 import { freePort, startPostgres, startRedis, type TestPostgres, type TestServer } from "../helpers/databases.ts"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
 import { eventually, ROOT, type RelayProcess, runRelayToExit, startRelay } from "../helpers/relay.ts"
@@ -18,6 +19,8 @@ import { eventually, ROOT, type RelayProcess, runRelayToExit, startRelay } from 
 const SHIPPED_CONFIG = join(ROOT, "relay.config.ts")
 const POOL_KEY = "sk-shared-pool-1111"
 const OWN_KEY = "sk-shared-own-2222"
+const OWN_KEY_REPLACED = "sk-shared-own-3333"
+const LIMITED_KEY = "sk-shared-limited-4444"
 const MASTER_KEY = randomBytes(32).toString("base64")
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}`, "content-type": "application/json" })
@@ -41,7 +44,7 @@ describe("stores selected by DATABASE_URL and REDIS_URL", () => {
 
   before(async () => {
     ;[postgres, redis] = await Promise.all([startPostgres(), startRedis()])
-    mock = new MockOpenAI({ [POOL_KEY]: "ok", [OWN_KEY]: "ok" })
+    mock = new MockOpenAI({ [POOL_KEY]: "ok", [OWN_KEY]: "ok", [OWN_KEY_REPLACED]: "ok", [LIMITED_KEY]: "rate429" })
     upstream = await mock.start()
   })
 
@@ -92,6 +95,39 @@ describe("stores selected by DATABASE_URL and REDIS_URL", () => {
     const byok = await chat(b, key, { model: "gpt-4o-mini", max_tokens: 20 }, "/byok/v1/chat/completions")
     assert.equal(byok.status, 200, await byok.clone().text())
     assert.equal(mock.requests.at(-1)!.headers.authorization, `Bearer ${OWN_KEY}`)
+    // Replaced through A while B holds the old one opened: B uses the new one at once (its
+    // cache would otherwise keep the old one for a minute).
+    const replaced = await fetch(`${a.baseURL}/account/byok/openai`, { method: "PUT", headers: bearer(key), body: JSON.stringify({ api_key: OWN_KEY_REPLACED }) })
+    assert.equal(replaced.status, 200)
+    await eventually(async () => {
+      assert.equal((await chat(b, key, { model: "gpt-4o-mini", max_tokens: 20 }, "/byok/v1/chat/completions")).status, 200)
+      assert.equal(mock.requests.at(-1)!.headers.authorization, `Bearer ${OWN_KEY_REPLACED}`)
+    }, 1_000)
+
+    // A response the relay keeps (translated: echo-1 is no OpenAI model) is continued through
+    // the other node, at once.
+    const first = await fetch(`${a.baseURL}/responses`, { method: "POST", headers: bearer(key), body: JSON.stringify({ model: "echo-1", input: "first turn" }) })
+    assert.equal(first.status, 200, await first.clone().text())
+    const { id: firstId } = (await first.json()) as { id: string }
+    const second = await fetch(`${b.baseURL}/responses`, {
+      method: "POST",
+      headers: bearer(key),
+      body: JSON.stringify({ model: "echo-1", input: "second turn", previous_response_id: firstId })
+    })
+    assert.equal(second.status, 200, await second.clone().text())
+    const items = await fetch(`${b.baseURL}/responses/${firstId}/input_items`, { headers: bearer(key) })
+    assert.equal(items.status, 200)
+    assert.equal(((await items.json()) as { data: Array<unknown> }).data.length, 1)
+
+    // A console session made on A is signed in on B; a visitor without its cookie is not.
+    const onA = new ConsoleVisitor(a.url)
+    assert.match(await onA.signIn(key), /Sign out/)
+    const onB = new ConsoleVisitor(b.url)
+    onB.cookie = onA.cookie
+    const page = await onB.get("/console")
+    assert.equal(page.status, 200)
+    assert.match(page.html, /Sign out/)
+    assert.doesNotMatch((await new ConsoleVisitor(b.url).get("/console")).html, /Sign out/)
 
     // A key revoked through B stops working on A within a second.
     const { id: keyId } = (await (await a.admin("GET", `/admin/accounts/${account.id}/keys`)).json() as { data: Array<{ id: string }> }).data[0]!
@@ -104,6 +140,24 @@ describe("stores selected by DATABASE_URL and REDIS_URL", () => {
     // Nothing of the accounts or money went to either node's SQLite file.
     const [accounts] = await sql<Array<{ count: bigint }>>`SELECT count(*)::bigint AS count FROM accounts`
     assert.equal(accounts!.count, 2n, "the first-run account and this one")
+  })
+
+  it("a pool key one node finds rate limited rests on the other node too", async () => {
+    const url = await postgres.createDatabase("key_rests")
+    const env = { DATABASE_URL: url, REDIS_URL: redis.url, OPENAI_API_KEY: `${LIMITED_KEY},${POOL_KEY}` }
+    const [a, b] = await Promise.all([node(env), node(env)])
+    const { account, key } = await createAccount(a, { name: "rests" })
+    assert.equal((await a.admin("POST", `/admin/accounts/${account.id}/credits`, { amount: "1" })).status, 200)
+    // A's first request tries the limited key first (its pool starts there), which rests.
+    const seen = mock.requests.length
+    assert.equal((await chat(a, key, { model: "gpt-4o-mini", max_tokens: 20 })).status, 200)
+    assert.deepEqual(mock.requests.slice(seen).map((request) => request.headers.authorization), [`Bearer ${LIMITED_KEY}`, `Bearer ${POOL_KEY}`])
+    // B, whose pool also starts at the limited key, never sends it a request once the rest has
+    // had a moment to arrive (a pub/sub message on loopback takes a millisecond or so).
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const before = mock.requests.length
+    for (let i = 0; i < 4; i++) assert.equal((await chat(b, key, { model: "gpt-4o-mini", max_tokens: 20 })).status, 200)
+    assert.deepEqual(mock.requests.slice(before).map((request) => request.headers.authorization), Array(4).fill(`Bearer ${POOL_KEY}`))
   })
 
   it("refuses to start with only one of DATABASE_URL and REDIS_URL, or without a shared master key", async () => {

@@ -1,9 +1,10 @@
 import { Effect, Layer } from "effect"
-import { Accounts, ConsoleSessions, Credentials, Ledger, RateWindows, type SqlShape, UsageRecords } from "../../core/index.ts"
+import { Accounts, ConsoleSessions, Credentials, Ledger, RateWindows, type SqlShape, StoredResponses, UsageRecords } from "../../core/index.ts"
 import { sqliteBilling } from "../../plugins/billing/index.ts"
 import { memoryConsoleSessions } from "../../plugins/console/index.ts"
 import { sqliteAccounts } from "../../plugins/keys/index.ts"
 import { memoryRateWindows } from "../../plugins/limiter/index.ts"
+import { sqliteResponses } from "../../plugins/responses/index.ts"
 import { sqliteCredentials } from "../../plugins/vault/index.ts"
 import { accountsContract } from "./accounts.contract.ts"
 import { billingContract } from "./billing.contract.ts"
@@ -13,6 +14,7 @@ import { credentialsContract } from "./credentials.contract.ts"
 import { delayed } from "./delayed.ts"
 import { memoryAccounts, memoryBilling, memoryCredentials } from "./memory.ts"
 import { rateWindowsContract } from "./rate-windows.contract.ts"
+import { storedResponsesContract } from "./stored-responses.contract.ts"
 
 /** One implementation of every port, each as a Layer over the runtime's services. */
 export interface Implementations {
@@ -21,6 +23,7 @@ export interface Implementations {
   readonly credentials: ImplementationLayer<Credentials>
   readonly rateWindows: ImplementationLayer<RateWindows>
   readonly consoleSessions: (clock: TestClock) => ImplementationLayer<ConsoleSessions>
+  readonly storedResponses: ImplementationLayer<StoredResponses>
 }
 
 /** The relay's own implementations of every port, as each plugin provides them by default. */
@@ -30,7 +33,8 @@ const shipped: Implementations = {
   credentials: sqliteCredentials,
   rateWindows: memoryRateWindows,
   consoleSessions: (clock: TestClock) =>
-    memoryConsoleSessions({ ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now })
+    memoryConsoleSessions({ ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now }),
+  storedResponses: sqliteResponses
 }
 
 const kit = { Effect, Layer }
@@ -41,7 +45,8 @@ const delayedToo: Implementations = {
   billing: delayed(kit, Ledger, delayed(kit, UsageRecords, shipped.billing)),
   credentials: delayed(kit, Credentials, shipped.credentials),
   rateWindows: delayed(kit, RateWindows, shipped.rateWindows),
-  consoleSessions: (clock: TestClock) => delayed(kit, ConsoleSessions, shipped.consoleSessions(clock))
+  consoleSessions: (clock: TestClock) => delayed(kit, ConsoleSessions, shipped.consoleSessions(clock)),
+  storedResponses: delayed(kit, StoredResponses, shipped.storedResponses)
 }
 
 /**
@@ -53,7 +58,8 @@ const independent = {
   billing: memoryBilling,
   credentials: memoryCredentials,
   rateWindows: delayedToo.rateWindows,
-  consoleSessions: delayedToo.consoleSessions
+  consoleSessions: delayedToo.consoleSessions,
+  storedResponses: delayedToo.storedResponses
 }
 
 export const IMPLEMENTATIONS = { shipped, delayed: delayedToo, "in memory, delayed": independent } as const
@@ -78,6 +84,7 @@ export const portSuites = (implementations: Implementations, open: () => SqlShap
     },
     { name: "Credentials", cases: credentialsContract(async () => build(Credentials, implementations.credentials, await fresh())) },
     { name: "RateWindows", cases: rateWindowsContract(async () => build(RateWindows, implementations.rateWindows, await fresh())) },
-    { name: "ConsoleSessions", cases: consoleSessionsContract(async (clock) => build(ConsoleSessions, implementations.consoleSessions(clock), await fresh())) }
+    { name: "ConsoleSessions", cases: consoleSessionsContract(async (clock) => build(ConsoleSessions, implementations.consoleSessions(clock), await fresh())) },
+    { name: "StoredResponses", cases: storedResponsesContract(async () => build(StoredResponses, implementations.storedResponses, await fresh())) }
   ]
 }
