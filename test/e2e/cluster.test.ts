@@ -250,6 +250,8 @@ describe("three relay nodes on one PostgreSQL and one Redis act as one relay", (
       t.diagnostic(`before dispatch: ${atDispatch.postgres - before.postgres} PostgreSQL and ${atDispatch.redis - before.redis} Redis round trips; after it: ${settled.postgres - atDispatch.postgres} and ${settled.redis - atDispatch.redis}`)
       assert.ok(atDispatch.postgres - before.postgres <= 1, `${atDispatch.postgres - before.postgres} PostgreSQL round trips before dispatch`)
       assert.ok(atDispatch.redis - before.redis <= 1, `${atDispatch.redis - before.redis} Redis round trips before dispatch`)
+      // The answer's end waits for its settle: one statement, one round trip, when it is alone.
+      assert.ok(settled.postgres - atDispatch.postgres <= 1, `${settled.postgres - atDispatch.postgres} PostgreSQL round trips to settle one request`)
 
       // Settles of requests that end together share their round trips (the reserves before
       // dispatch are counted for the report: each request whose cached key has aged past the
