@@ -90,7 +90,11 @@ export const limiter = (options: LimiterOptions = {}) =>
           const reservation = ctx.get(RESERVATION)
           if (reservation === undefined) return Effect.void
           const used = reservation.countsTokens && outcome.usage !== undefined ? totalTokens(outcome.usage) : 0
-          return windows.settle(reservation.account, reservation.ticket, used, Date.now())
+          // The answer's end does not wait for the correction: on Redis it would add a round trip
+          // to every answer. Until it lands (at once in memory, a round trip later on Redis) the
+          // window counts the request's reservation; one lost while Redis is away leaves that.
+          Effect.runFork(Effect.catchCause(windows.settle(reservation.account, reservation.ticket, used, Date.now()), () => Effect.void))
+          return Effect.void
         }
       }
     }))
