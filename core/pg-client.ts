@@ -71,12 +71,31 @@ export const databaseRefusal = (error: unknown): StoreUnreachable | undefined =>
 }
 
 /**
+ * How long the relay waits for PostgreSQL's answer before it gives up on a statement: past the
+ * server's own statement timeout, for a server that cannot enforce it (stalled, or a network
+ * that drops packets, where a query would otherwise wait for TCP to notice).
+ */
+export const PG_ANSWER_TIMEOUT_MS = 7_000
+
+/**
+ * `answer`, or StoreUnreachable once `ms` pass without it. The statement may still complete
+ * afterwards: what is written with this must be safe to write again (a settle names itself).
+ */
+export const withinBound = <A>(answer: Promise<A>, ms = PG_ANSWER_TIMEOUT_MS): Promise<A> => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreUnreachable("PostgreSQL did not answer in time")), ms)
+  })
+  return Promise.race([answer, late]).finally(() => clearTimeout(timer))
+}
+
+/**
  * A statement as an Effect of a port. The ports answer without a typed error, so a failure is
  * a defect: `StoreUnreachable` when the database is away (the relay answers 503, see
  * storeRefusal), else the error itself, which is a bug.
  */
 export const query = <A>(run: () => Promise<A>): Effect.Effect<A> =>
-  Effect.orDie(Effect.tryPromise({ try: run, catch: (error) => databaseRefusal(error) ?? error }))
+  Effect.orDie(Effect.tryPromise({ try: () => withinBound(run()), catch: (error) => databaseRefusal(error) ?? error }))
 
 /**
  * The client of a store: the one given, or one opened on the URL and closed with the store's
@@ -99,7 +118,8 @@ export const sharedPostgres = (url: string, prepare: (sql: Postgres) => Promise<
     async () => {
       const sql = connectPostgres(url)
       try {
-        await prepare(sql)
+        // Nodes starting together wait for each other's migrations, within reason.
+        await withinBound(prepare(sql), 60_000)
       } catch (error) {
         await sql.end({ timeout: 1 }).catch(() => undefined)
         const refusal = databaseRefusal(error)

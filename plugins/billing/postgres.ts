@@ -6,6 +6,7 @@ import {
   ChargeKept,
   clientOf,
   databaseRefusal,
+  withinBound,
   Ledger,
   Log,
   MONEY_LIMIT_NANO,
@@ -125,15 +126,31 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
       /** This node, as its reservations name it. */
       const node = `node_${randomBase62(16)}`
 
-      // Renews this node's leases, and frees the holds of nodes whose lease lapsed.
-      const renew = () =>
-        sql.begin((tx) => [
+      /**
+       * Holds whose reserve got no answer (the database stalled, the answer was lost): they may
+       * have been made, and no request will settle them, so the next renewal lets them go.
+       */
+      const orphans = new Set<string>()
+
+      // Renews this node's leases, lets its orphaned holds go, and frees the holds of nodes
+      // whose lease lapsed.
+      const renew = () => {
+        const lost = [...orphans]
+        return sql.begin((tx) => [
+          ...(lost.length === 0 ? [] : [tx`
+            WITH gone AS (DELETE FROM reservations WHERE id IN ${tx(lost)} RETURNING account_id, amount_nano),
+            sums AS (SELECT account_id, SUM(amount_nano)::bigint AS amount FROM gone GROUP BY account_id)
+            UPDATE balances SET reserved_nano = balances.reserved_nano - sums.amount FROM sums WHERE balances.account_id = sums.account_id`]),
           tx`UPDATE reservations SET expires_at = ${Date.now() + leaseMs} WHERE node = ${node}`,
           tx`
             WITH gone AS (DELETE FROM reservations WHERE expires_at < ${Date.now()} RETURNING account_id, amount_nano),
             sums AS (SELECT account_id, SUM(amount_nano)::bigint AS amount FROM gone GROUP BY account_id)
             UPDATE balances SET reserved_nano = balances.reserved_nano - sums.amount FROM sums WHERE balances.account_id = sums.account_id`
-        ]).catch((error) => log.warn({ reason: databaseRefusal(error)?.reason ?? "error" }, "reservation leases were not renewed; retrying"))
+        ]).then(
+          () => lost.forEach((id) => orphans.delete(id)),
+          (error) => log.warn({ reason: databaseRefusal(error)?.reason ?? "error" }, "reservation leases were not renewed; retrying")
+        )
+      }
       yield* Effect.acquireRelease(
         Effect.sync(() => setInterval(renew, Math.max(100, Math.floor(leaseMs / 3)))),
         (timer) => Effect.sync(() => clearInterval(timer))
@@ -172,10 +189,12 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
       const write = async (batch: ReadonlyArray<PendingSettle>): Promise<void> => {
         try {
           // A settle is one statement, atomic alone: by itself it needs no BEGIN and COMMIT, which
-          // would make its one round trip three, on the path of the answer's end at low load.
-          const answers = batch.length === 1
-            ? [await settleStatement(sql, batch[0]!)]
-            : await sql.begin((tx) => batch.map((pending) => settleStatement(tx, pending)))
+          // would make its one round trip three, on the path of the answer's end at low load. A
+          // commit that does not answer in time is kept and tried again: each settle names
+          // itself, so one that did commit meanwhile is not written twice.
+          const answers = await withinBound(batch.length === 1
+            ? Promise.all([settleStatement(sql, batch[0]!)])
+            : sql.begin((tx) => batch.map((pending) => settleStatement(tx, pending))))
           batch.forEach((pending, i) => pending.tell({ written: answers[i]![0]!.cost_nano }))
           return wrote(batch.length)
         } catch (error) {
@@ -232,7 +251,7 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
           query(async (): Promise<Hold | Balance> => {
             if (amount === 0n) return { account, amount, id: null }
             const id = `res_${randomBase62(20)}`
-            const [row] = await sql<Array<{ held: boolean; balance_nano: bigint; reserved_nano: bigint }>>`
+            const statement = sql<Array<{ held: boolean; balance_nano: bigint; reserved_nano: bigint }>>`
               WITH held AS (
                 UPDATE balances SET reserved_nano = reserved_nano + ${amount}::bigint
                 WHERE account_id = ${account} AND balance_nano - reserved_nano >= ${amount}::bigint
@@ -243,6 +262,10 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
               )
               SELECT EXISTS (SELECT 1 FROM held) AS held, COALESCE(b.balance_nano, 0) AS balance_nano, COALESCE(b.reserved_nano, 0) AS reserved_nano
               FROM (SELECT 1) one LEFT JOIN balances b ON b.account_id = ${account}`
+            const [row] = await withinBound(statement).catch((error: unknown) => {
+              orphans.add(id)
+              throw error
+            })
             return row!.held ? { account, amount, id } : { balance: row!.balance_nano, reserved: row!.reserved_nano }
           }),
         release,

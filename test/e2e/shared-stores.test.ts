@@ -175,8 +175,18 @@ describe("stores selected by DATABASE_URL and REDIS_URL", () => {
     assert.doesNotMatch([onlyDatabase, onlyRedis, noMasterKey].map((run) => run.output).join(""), /listening/)
   })
 
-  it("refuses to start when PostgreSQL cannot be reached, naming neither host nor password", async () => {
+  it("refuses to start when PostgreSQL or Redis cannot be reached, naming neither host nor password", async () => {
     const closed = await freePort()
+    const noRedis = await runRelayToExit({
+      RELAY_CONFIG: SHIPPED_CONFIG,
+      DATABASE_URL: await postgres.createDatabase("no_redis"),
+      REDIS_URL: `redis://:hunter2-secret@127.0.0.1:${closed}`,
+      RELAY_MASTER_KEY: MASTER_KEY
+    })
+    assert.equal(noRedis.code, 1)
+    assert.match(noRedis.output, /Redis at REDIS_URL did not answer/)
+    assert.doesNotMatch(noRedis.output, /hunter2-secret|listening/)
+
     const run = await runRelayToExit({
       RELAY_CONFIG: SHIPPED_CONFIG,
       DATABASE_URL: `postgres://relay:hunter2-secret@127.0.0.1:${closed}/relay`,
