@@ -15,8 +15,12 @@ import { eventually, type RelayProcess } from "../helpers/relay.ts"
 const SHARED = "sk-faults-shared-000"
 /** The reservation lease of the nodes: short, so a dead node's holds are freed within the test. */
 const LEASE_SECONDS = 2
-/** What a request may wait on an unreachable store, generously above the relay's own bounds on a loaded machine. */
+/** How long one Redis command may wait; a refused request makes at most two (its admission, its answer's headers). */
+const REDIS_TIMEOUT_MS = 500
+/** What a request may wait on PostgreSQL: its client's bound on a statement (7 s), with room for a loaded machine. */
 const WAIT_BOUND_MS = 10_000
+/** What a request may wait on a stalled Redis: two commands' bounds, with room for a loaded machine. */
+const REDIS_WAIT_BOUND_MS = 2 * REDIS_TIMEOUT_MS + 3_000
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -85,7 +89,7 @@ describe("three relay nodes when a store or a node fails", () => {
     const upstream = await mock.start()
     cluster = await startCluster({
       config: CLUSTER_CONFIG,
-      env: { OPENAI_API_KEY: SHARED, OPENAI_BASE_URL: upstream, RELAY_LEASE_SECONDS: String(LEASE_SECONDS) }
+      env: { OPENAI_API_KEY: SHARED, OPENAI_BASE_URL: upstream, RELAY_LEASE_SECONDS: String(LEASE_SECONDS), RELAY_REDIS_TIMEOUT_MS: String(REDIS_TIMEOUT_MS) }
     })
   })
 
@@ -111,7 +115,7 @@ describe("three relay nodes when a store or a node fails", () => {
         const [viaChat, viaMessages] = await Promise.all([timed(chat(node, key, { model: "gpt-4o-mini" })), timed(message(node, key))])
         assertUnavailable(viaChat, "openai")
         assertUnavailable(viaMessages, "anthropic")
-        assert.ok(viaChat.ms < WAIT_BOUND_MS && viaMessages.ms < WAIT_BOUND_MS, `waited ${viaChat.ms} and ${viaMessages.ms} ms on Redis`)
+        assert.ok(viaChat.ms < REDIS_WAIT_BOUND_MS && viaMessages.ms < REDIS_WAIT_BOUND_MS, `waited ${viaChat.ms} and ${viaMessages.ms} ms on Redis`)
         t.diagnostic(`refused after ${Math.round(viaChat.ms)} and ${Math.round(viaMessages.ms)} ms with Redis stalled`)
       }
     } finally {
