@@ -13,15 +13,13 @@ export default ((
   const state = stores(env)
   return {
     server: { host: "127.0.0.1", port: 8787, drainSeconds: 30 },
-    tiers: RELAY_TIERS,
-    defaultTier: "starter",
     models: DEFAULT_MODELS,
     plugins: [
       keys({ ...state.keys }),
       // Before the limiter: a continued response's earlier turns count in its prompt estimate.
       responseStore({ retentionDays: 30, ...state.responses }),
       tokenizer(),
-      limiter({ ...state.limiter }),
+      limiter({ tiers: RELAY_TIERS, defaultTier: "starter", ...state.limiter }),
       billing({ ...state.billing }),
       vault({ ...state.vault }),
       docs(),

@@ -20,14 +20,6 @@ export default (({ anthropic, billing, echo, keys, limiter, openai, rocketAIRoom
   const state = stores(env)
   return {
     server: { host: "127.0.0.1", port: 8787 },
-    // Enterprise is "custom" on the product page: these are its defaults, and each enterprise
-    // account gets its own rpm/tpm through PATCH /admin/accounts/{id}.
-    tiers: {
-      starter: { rpm: 25, tpm: 12_000 },
-      pro: { rpm: 80, tpm: 60_000 },
-      enterprise: { rpm: 1_000, tpm: 1_000_000 }
-    },
-    defaultTier: "starter",
     models: HOUSE_MODELS.map(({ price, ...model }) => ({
       ...model,
       kind: "chat" as const,
@@ -37,7 +29,17 @@ export default (({ anthropic, billing, echo, keys, limiter, openai, rocketAIRoom
     plugins: [
       keys({ ...state.keys }),
       tokenizer(),
-      limiter({ ...state.limiter }),
+      limiter({
+        // Enterprise is "custom" on the product page: these are its defaults, and each enterprise
+        // account gets its own rpm/tpm through PATCH /admin/accounts/{id}.
+        tiers: {
+          starter: { rpm: 25, tpm: 12_000 },
+          pro: { rpm: 80, tpm: 60_000 },
+          enterprise: { rpm: 1_000, tpm: 1_000_000 }
+        },
+        defaultTier: "starter",
+        ...state.limiter
+      }),
       billing({ ...state.billing }),
       vault({ ...state.vault }),
       rocketAIRoom(),

@@ -1,3 +1,4 @@
+import { type Context, Effect } from "effect"
 import { Hono } from "hono"
 import type { Context as HonoContext, MiddlewareHandler } from "hono"
 import { cors } from "hono/cors"
@@ -11,7 +12,7 @@ import type { Endpoint } from "./endpoint.ts"
 import { Internal, ModelNotFound, RateLimited, type RelayError, RouteNotFound, ShuttingDown, StoreUnavailable, Unauthorized } from "./errors.ts"
 import type { RequestGate } from "./request-gate.ts"
 import { storeRefusal } from "./store-health.ts"
-import { management } from "./management.ts"
+import type { ManagementServices, ProvidedContext } from "./management.ts"
 import { modelList, modelObject } from "./models.ts"
 import type { Pipeline } from "./pipeline.ts"
 import type { PluginHooks, RouteKit } from "./plugin.ts"
@@ -22,6 +23,8 @@ import { errorResponse } from "./surfaces/errors.ts"
 export interface AppOptions {
   readonly pipeline: Pipeline
   readonly plugins: ReadonlyArray<PluginHooks>
+  /** The services the plugins provide, gathered (see gatherServices): what routes reach state through. */
+  readonly services: ProvidedContext
   readonly endpoints: ReadonlyArray<Endpoint>
   readonly catalog: Catalog
   /** Names of the configured providers: the model list shows only models they serve. */
@@ -190,6 +193,8 @@ export const createApp = (options: AppOptions): Hono<Env> => {
 }
 
 const routeKit = (options: AppOptions, throttle: AuthThrottle): RouteKit => {
+  // A door reaches a service no configured plugin provides only through Effect.serviceOption.
+  const services = options.services as Context.Context<ManagementServices>
   const errorResponseFor = (c: HonoContext, error: RelayError, surface: Surface = "openai") => {
     const headers = new Headers()
     const id = c.get("requestId") as string | undefined
@@ -211,7 +216,12 @@ const routeKit = (options: AppOptions, throttle: AuthThrottle): RouteKit => {
   }
 
   return {
-    ...management(options.plugins),
+    run: (effect) => Effect.runPromise(Effect.provideContext(Effect.match(effect, { onFailure: (e) => e, onSuccess: (a) => a }), services)),
+    respond: (c, effect, status = 200) =>
+      Effect.runPromise(Effect.provideContext(
+        Effect.match(effect, { onFailure: (error) => errorResponseFor(c, error), onSuccess: (value) => c.json(value as object, status) }),
+        services
+      )),
     requireAdmin,
     isAdminKey,
     authFailed: (c) => throttle.failed(clientAddress(c.req.raw)),

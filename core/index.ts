@@ -15,13 +15,26 @@ export { type CooldownReason, KeyPool, type PoolKey } from "./key-pool.ts"
 export { sharedKeyPool } from "./shared-key-pool.ts"
 export {
   type AccountChanges,
-  type AccountDirectory,
+  AccountDirectory,
+  type AccountDirectoryShape,
+  accountView,
+  Balances,
+  type BalancesShape,
   type CredentialInfo,
-  type CredentialVault,
+  CredentialVault,
+  type CredentialVaultShape,
+  findAccount,
+  gatherServices,
   type KeyInfo,
-  management,
-  type Management,
-  type UsageHistory
+  type ManagementServices,
+  type ProvidedContext,
+  type ProvidedServices,
+  RateTiers,
+  type RateTiersShape,
+  rateTiers,
+  requireAccount,
+  UsageHistory,
+  type UsageHistoryShape
 } from "./management.ts"
 export { migrate } from "./migrate.ts"
 export { migratePg, type PgMigrationSql, type PgSchema, type PgTransaction } from "./migrate-pg.ts"

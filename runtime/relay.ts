@@ -1,4 +1,4 @@
-import { Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
+import { Context, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
 import {
   BodyBudget,
   Catalog,
@@ -6,6 +6,10 @@ import {
   countTokens,
   type CoreServices,
   createApp,
+  gatherServices,
+  type ProvidedContext,
+  RateTiers,
+  rateTiers,
   Keyring,
   type KeyringShape,
   Log,
@@ -56,6 +60,10 @@ export interface PluginSet {
   readonly runtime: ManagedRuntime.ManagedRuntime<CoreServices, never>
   readonly hooks: ReadonlyArray<PluginHooks>
   readonly providers: () => ReadonlyArray<ProviderAdapter>
+  /** The services the plugins provide, which the admin API, the console and the command line use. */
+  readonly services: ProvidedContext
+  /** Runs the plugins' stop steps, then releases the runtime and the stores in it. */
+  readonly stop: () => Promise<void>
 }
 
 /**
@@ -75,7 +83,10 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
   ))
   const hooks: Array<PluginHooks> = []
   const providers = () => hooks.flatMap((h) => (h.provider ? [h.provider] : []))
-  const info = { models: config.models, tiers: config.tiers, defaultTier: config.defaultTier, providers }
+  // A relay without a limiter still has tiers to put accounts on: the config's own.
+  const defaults = Context.make(RateTiers, rateTiers(config.tiers, config.defaultTier))
+  let provided: ProvidedContext = defaults
+  const info = { models: config.models, tiers: config.tiers, defaultTier: config.defaultTier, providers, services: () => provided }
   for (const [index, plugin] of config.plugins.entries()) {
     try {
       hooks.push(await runtime.runPromise(plugin.setup(info)))
@@ -84,7 +95,17 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
       throw new ConfigError(`config is invalid at plugins[${index}] (${plugin.name}): its setup failed: ${errorText(error)}`)
     }
   }
-  return { runtime, hooks, providers }
+  try {
+    provided = gatherServices(hooks.map((h, i) => ({ plugin: config.plugins[i]!.name, services: h.services ?? Context.empty() })), defaults)
+  } catch (error) {
+    await runtime.dispose()
+    throw new ConfigError(`config is invalid at plugins: ${errorText(error)}`)
+  }
+  const stop = async () => {
+    for (const h of hooks) if (h.stop) await runtime.runPromise(h.stop)
+    await runtime.dispose()
+  }
+  return { runtime, hooks, providers, services: provided, stop }
 }
 
 /**
@@ -93,8 +114,9 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
  * (the first-run bootstrap among them).
  */
 export const buildRelay = async (config: LoadedConfig, services: RuntimeServices): Promise<Relay> => {
-  const { runtime, hooks, providers } = await setupPlugins(config, services)
+  const { runtime, hooks, providers, services: provided, stop } = await setupPlugins(config, services)
 
+  if (config.deprecation !== undefined) services.log.warn({}, config.deprecation)
   const catalog = new Catalog(config.models, providers())
   const configured = new Set(providers().map((p) => p.name))
   const unserved = config.models.filter((model) => !configured.has(model.provider)).map((model) => model.id)
@@ -118,6 +140,7 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
   const app = createApp({
     pipeline,
     plugins: hooks,
+    services: provided,
     endpoints: [chatCompletions, messages, countTokens, embeddings, imageGenerations, imageEdits, responses, ...hooks.flatMap((h) => h.endpoints ?? [])],
     catalog,
     providers: providers().map((p) => p.name),
@@ -138,15 +161,14 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
     }
   })
 
-  for (const h of hooks) if (h.start) await runtime.runPromise(h.start)
+  for (const h of hooks) if (h.start) await runtime.runPromise(Effect.provideContext(h.start, provided))
 
   return {
     fetch: app.fetch,
     pipeline,
     gate,
     close: async () => {
-      for (const h of hooks) if (h.stop) await runtime.runPromise(h.stop)
-      await runtime.dispose()
+      await stop()
       services.sql.close()
     }
   }

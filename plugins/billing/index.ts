@@ -1,6 +1,7 @@
 import { Context, Effect, type Layer } from "effect"
 import {
-  type Account,
+  Balances,
+  type BalancesShape,
   buildStore,
   ChargeKept,
   type CoreServices,
@@ -19,7 +20,8 @@ import {
   StoreHealth,
   StoreUnavailable,
   type Usage,
-  type UsageHistory,
+  UsageHistory,
+  type UsageHistoryShape,
   type UsageRecord,
   UsageRecords,
   USD_AMOUNT_RULE
@@ -85,8 +87,8 @@ export const billing = (options: BillingOptions = {}) =>
       }))
       // Reads of money and usage see every settled request: the charges waiting to be written
       // are written first.
-      const committed = <A>(read: Effect.Effect<A>) => Effect.runPromise(Effect.andThen(ledger.flush(), read))
-      const reads: UsageHistory = {
+      const committed = <A>(read: Effect.Effect<A>) => Effect.andThen(ledger.flush(), read)
+      const history: UsageHistoryShape = {
         list: (accountId, limit) => committed(usage.list(accountId, limit)),
         dailySpend: (accountId, days) => committed(usage.dailySpend(accountId, days))
       }
@@ -94,11 +96,17 @@ export const billing = (options: BillingOptions = {}) =>
       const defaultOutput = options.defaultOutputTokens ?? 16_384
 
       // The one way credit is booked (admin API, console, command line), so one set of rules.
-      const credit = async (accountId: string, amount: bigint, note: string | null): Promise<InvalidRequest | undefined> => {
+      const credit = (accountId: string, amount: bigint, note: string | null): Effect.Effect<void, InvalidRequest> => {
         if (note !== null && note.length > NOTE_MAX_CHARS) {
-          return new InvalidRequest({ message: `note: expected at most ${NOTE_MAX_CHARS} characters`, param: "note" })
+          return Effect.fail(new InvalidRequest({ message: `note: expected at most ${NOTE_MAX_CHARS} characters`, param: "note" }))
         }
-        return (await Effect.runPromise(ledger.credit(accountId, amount, note))) ? undefined : new InvalidRequest({ message: `amount: ${USD_AMOUNT_RULE}`, param: "amount" })
+        return Effect.flatMap(ledger.credit(accountId, amount, note), (booked) =>
+          booked ? Effect.void : Effect.fail(new InvalidRequest({ message: `amount: ${USD_AMOUNT_RULE}`, param: "amount" })))
+      }
+      const balances: BalancesShape = {
+        balance: (accountId) => committed(Effect.map(ledger.read(accountId), ({ balance }) => balance)),
+        credit,
+        openingCredit: (accountId, amount) => credit(accountId, amount, "opening credit")
       }
 
       const priceFor = (ctx: RequestContext, cost: bigint) => (ctx.byok ? percentOf(cost, byokFee) : cost)
@@ -179,13 +187,9 @@ export const billing = (options: BillingOptions = {}) =>
           }).pipe(Effect.asVoid)
         },
 
-        credit,
+        services: Context.make(Balances, balances).pipe(Context.add(UsageHistory, history)),
 
-        accountView: (account: Account) => committed(Effect.map(ledger.read(account.id), ({ balance }) => ({ balance: formatUsd(balance) }))),
-
-        usage: reads,
-
-        routes: (app, kit) => billingRoutes(app, kit, { credit, usage: reads }),
+        routes: billingRoutes,
 
         // The charges still waiting are written before the store closes; kept ones get a few
         // more tries, and are named in the log if the store still refuses them.

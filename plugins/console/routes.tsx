@@ -1,5 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import { Effect } from "effect"
+import { Context as Services, Effect, Option } from "effect"
 import type { Context, Hono } from "hono"
 import { bodyLimit } from "hono/body-limit"
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie"
@@ -7,8 +7,15 @@ import type { HtmlEscapedString } from "hono/utils/html"
 import type { ContentfulStatusCode } from "hono/utils/http-status"
 import {
   clientAddress,
-  type AccountDirectory,
+  AccountDirectory,
+  type AccountDirectoryShape,
+  accountView,
+  Balances,
   type Caller,
+  CredentialVault,
+  findAccount,
+  RateTiers,
+  UsageHistory,
   type ConsoleSessionsShape,
   type Flash,
   formatUsd,
@@ -73,6 +80,11 @@ type Visitor =
 export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   const { kit, info, sessions, secret } = deps
   const run = Effect.runPromise
+  /** A service the plugins provide, undefined when none does (read when used: all are set up by then). */
+  const provided = <I, S>(key: Services.Key<I, S>): S | undefined => Option.getOrUndefined(Services.getOption(info.services() as Services.Context<I>, key))
+  /** The tiers accounts may be on: always provided (the limiter's, or the config's). */
+  const tiers = () => Services.get(info.services(), RateTiers)
+  const view = async (account: Parameters<typeof accountView>[0]) => summarize(await kit.run(accountView(account)))
 
   const page = (c: Context, body: HtmlEscapedString | Promise<HtmlEscapedString>, status: ContentfulStatusCode = 200) =>
     htmlPage(c, body, status, { "cache-control": "no-store" })
@@ -95,11 +107,11 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     return session
   }
 
-  const visitorOf = async (session: Session, accounts: AccountDirectory): Promise<Visitor> => {
+  const visitorOf = async (session: Session, accounts: AccountDirectoryShape): Promise<Visitor> => {
     const principal = session.principal
     if (principal === undefined) return { kind: "anonymous" }
     if (principal.kind === "admin") return principal
-    const caller = await accounts.callerForKeyId(principal.keyId)
+    const caller = await kit.run(accounts.callerForKeyId(principal.keyId))
     if (caller === undefined) {
       await run(sessions.remove(session.id))
       return { kind: "ended" }
@@ -126,10 +138,10 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
    */
   const action = <K extends Visitor["kind"]>(
     allowed: ReadonlyArray<K>,
-    run: (c: Context, session: Session, form: Form, visitor: Extract<Visitor, { kind: K }>, accounts: AccountDirectory) => Promise<Response> | Response
+    run: (c: Context, session: Session, form: Form, visitor: Extract<Visitor, { kind: K }>, accounts: AccountDirectoryShape) => Promise<Response> | Response
   ) =>
   async (c: Context) => {
-    const accounts = kit.accounts
+    const accounts = provided(AccountDirectory)
     if (accounts === undefined) return noAccounts(c)
     const session = await readSession(c)
     const form = (await c.req.parseBody()) as Form
@@ -147,18 +159,31 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     return run(c, session, form, visitor as Extract<Visitor, { kind: K }>, accounts)
   }
 
-  const usageOf = async (accountId: string): Promise<UsageSection | undefined> =>
-    kit.usage === undefined ? undefined : {
-      records: await kit.usage.list(accountId, USAGE_ROWS),
-      spend: fillDays(await kit.usage.dailySpend(accountId, SPEND_DAYS), SPEND_DAYS, Date.now())
+  const usageOf = async (accountId: string): Promise<UsageSection | undefined> => {
+    const usage = provided(UsageHistory)
+    return usage === undefined ? undefined : {
+      records: await kit.run(usage.list(accountId, USAGE_ROWS)),
+      spend: fillDays(await kit.run(usage.dailySpend(accountId, SPEND_DAYS)), SPEND_DAYS, Date.now())
     }
+  }
+
+  /** An account's keys for a page: it was just read, so a vanished account shows none. */
+  const keysOf = async (accounts: AccountDirectoryShape, accountId: string) => {
+    const keys = await kit.run(accounts.keys(accountId))
+    return keys instanceof Error ? [] : keys
+  }
+
+  const byokOf = async (accountId: string) => {
+    const vault = provided(CredentialVault)
+    return vault === undefined ? undefined : { providers: vault.providers(), credentials: await kit.run(vault.list(accountId)) }
+  }
 
   app.get(STYLESHEET_PATH, (c) => c.body(STYLESHEET, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }))
   app.get(SCRIPT_PATH, (c) => c.body(SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=3600" }))
   app.use("/console/*", bodyLimit({ maxSize: 64 * 1024, onError: (c) => refuse(c, undefined, 413, "Too large", "The form was larger than the console accepts.") }))
 
   app.get("/console", async (c) => {
-    const accounts = kit.accounts
+    const accounts = provided(AccountDirectory)
     if (accounts === undefined) return noAccounts(c)
     let session = await readSession(c)
     const visitor = session === undefined ? undefined : await visitorOf(session, accounts)
@@ -173,11 +198,11 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
         <UserPage
           csrf={session.csrf}
           flash={flash}
-          account={summarize(await kit.accountView(account))}
-          keys={(await accounts.keys(account.id)) ?? []}
+          account={await view(account)}
+          keys={await keysOf(accounts, account.id)}
           sessionKeyId={visitor.caller.keyId}
           usage={await usageOf(account.id)}
-          byok={kit.vault === undefined ? undefined : { providers: kit.vault.providers(), credentials: await kit.vault.list(account.id) }}
+          byok={await byokOf(account.id)}
         />
       )
     }
@@ -187,9 +212,9 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
         <AdminHomePage
           csrf={session.csrf}
           flash={flash}
-          accounts={await Promise.all((await accounts.list()).map(async (account) => summarize(await kit.accountView(account))))}
-          tiers={Object.keys(info.tiers)}
-          defaultTier={info.defaultTier}
+          accounts={await Promise.all((await kit.run(accounts.list())).map(view))}
+          tiers={Object.keys(tiers().tiers)}
+          defaultTier={tiers().defaultTier}
         />
       )
     }
@@ -203,7 +228,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
       let principal: Principal | undefined
       if (kit.isAdminKey(key)) principal = { kind: "admin" }
       else {
-        const caller = await accounts.callerForKey(key)
+        const caller = await kit.run(accounts.callerForKey(key))
         if (caller !== undefined) principal = { kind: "user", accountId: caller.account.id, keyId: caller.keyId }
       }
       if (principal === undefined) {
@@ -233,7 +258,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     action(["user"], async (c, session, form, visitor, accounts) => {
       const name = field(form, "name")
       if (name.length > 100) return done(c, session, { error: "Key name: at most 100 characters." }, "/console#keys-title")
-      const issued = await accounts.issueKey(visitor.caller.account.id, name === "" ? null : name)
+      const issued = await kit.run(accounts.issueKey(visitor.caller.account.id, name === "" ? null : name))
       if (issued instanceof Error) return done(c, session, { error: issued.message })
       return done(c, session, { issuedKey: { key: issued.key, prefix: issued.info.prefix, name: issued.info.name } })
     })
@@ -242,7 +267,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   app.post(
     "/console/keys/:id/revoke",
     action(["user"], async (c, session, _form, visitor, accounts) => {
-      const revoked = await accounts.revokeKey(param(c, "id"), visitor.caller.account.id)
+      const revoked = await kit.run(accounts.revokeKey(param(c, "id"), visitor.caller.account.id))
       return done(c, session, revoked ? { notice: "Key revoked." } : { error: "No such active key on your account." }, "/console#keys-title")
     })
   )
@@ -250,9 +275,10 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   app.post(
     "/console/byok",
     action(["user"], async (c, session, form, visitor) => {
-      if (kit.vault === undefined) return done(c, session, { error: "This relay stores no provider keys." })
+      const vault = provided(CredentialVault)
+      if (vault === undefined) return done(c, session, { error: "This relay stores no provider keys." })
       const provider = field(form, "provider")
-      const stored = await kit.vault.put(visitor.caller.account.id, provider, field(form, "api_key"))
+      const stored = await kit.run(vault.put(visitor.caller.account.id, provider, field(form, "api_key")))
       if (stored instanceof Error) return done(c, session, { error: stored.message.replace(/^api_key: /, "Provider API key: ") }, "/console#byok-title")
       return done(c, session, { notice: `Saved your ${stored.provider} key (${stored.key_hint}).` }, "/console#byok-title")
     })
@@ -262,7 +288,8 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     "/console/byok/:provider/delete",
     action(["user"], async (c, session, _form, visitor) => {
       const provider = param(c, "provider")
-      const removed = (await kit.vault?.remove(visitor.caller.account.id, provider)) ?? false
+      const vault = provided(CredentialVault)
+      const removed = vault === undefined ? false : await kit.run(vault.remove(visitor.caller.account.id, provider))
       return done(c, session, removed ? { notice: `Deleted your ${provider} key.` } : { error: `No ${provider} key is stored.` }, "/console#byok-title")
     })
   )
@@ -272,23 +299,23 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   const accountPath = (id: string) => `/console/accounts/${encodeURIComponent(id)}`
 
   app.get("/console/accounts/:id", async (c) => {
-    const accounts = kit.accounts
+    const accounts = provided(AccountDirectory)
     if (accounts === undefined) return noAccounts(c)
     const session = await readSession(c)
     if (session === undefined || (await visitorOf(session, accounts)).kind !== "admin") return c.redirect("/console", 303)
-    const account = await kit.findAccount(param(c, "id"))
+    const account = await kit.run(findAccount(param(c, "id")))
     if (account === undefined) return refuse(c, session, 404, "No such account", `There is no account ${param(c, "id")}.`)
     return page(
       c,
       <AdminAccountPage
         csrf={session.csrf}
         flash={await run(sessions.takeFlash(session.id))}
-        account={summarize(await kit.accountView(account))}
+        account={await view(account)}
         overrides={{ rpm: account.rpm, tpm: account.tpm }}
-        tiers={Object.keys(info.tiers)}
-        keys={(await accounts.keys(account.id)) ?? []}
+        tiers={Object.keys(tiers().tiers)}
+        keys={await keysOf(accounts, account.id)}
         usage={await usageOf(account.id)}
-        credits={kit.credit !== undefined}
+        credits={provided(Balances) !== undefined}
       />
     )
   })
@@ -296,7 +323,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   app.post(
     "/console/accounts",
     action(["admin"], async (c, session, form, _visitor, accounts) => {
-      const account = await accounts.create(field(form, "name"), field(form, "tier") || undefined)
+      const account = await kit.run(accounts.create(field(form, "name"), field(form, "tier") || undefined))
       if (account instanceof Error) return done(c, session, { error: account.message })
       return done(c, session, { notice: `Created account ${account.name}.` }, accountPath(account.id))
     })
@@ -310,7 +337,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
       const tpm = limitField(form, "tpm", "Tokens per minute")
       if (rpm instanceof InvalidRequest) return done(c, session, { error: rpm.message }, accountPath(id))
       if (tpm instanceof InvalidRequest) return done(c, session, { error: tpm.message }, accountPath(id))
-      const updated = await accounts.update(id, { tier: field(form, "tier") || undefined, rpm, tpm })
+      const updated = await kit.run(accounts.update(id, { tier: field(form, "tier") || undefined, rpm, tpm }))
       return done(c, session, updated instanceof Error ? { error: updated.message } : { notice: "Limits saved." }, accountPath(id))
     })
   )
@@ -320,9 +347,10 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     action(["admin"], async (c, session, form) => {
       const id = param(c, "id")
       const amount = parseUsd(field(form, "amount"))
-      if (kit.credit === undefined || (await kit.findAccount(id)) === undefined) return done(c, session, { error: "No such account, or this relay keeps no balances." }, accountPath(id))
+      const balances = provided(Balances)
+      if (balances === undefined || (await kit.run(findAccount(id))) === undefined) return done(c, session, { error: "No such account, or this relay keeps no balances." }, accountPath(id))
       if (amount === undefined) return done(c, session, { error: `Amount: ${USD_AMOUNT_RULE}.` }, accountPath(id))
-      const refused = await kit.credit(id, amount, field(form, "note") || null)
+      const refused = await kit.run(balances.credit(id, amount, field(form, "note") || null))
       if (refused !== undefined) return done(c, session, { error: refused.message }, accountPath(id))
       return done(c, session, { notice: `Added ${nanoUsd(amount)} (${formatUsd(amount)} USD).` }, accountPath(id))
     })
@@ -334,7 +362,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
       const id = param(c, "id")
       const name = field(form, "name")
       if (name.length > 100) return done(c, session, { error: "Key name: at most 100 characters." }, accountPath(id))
-      const issued = await accounts.issueKey(id, name === "" ? null : name)
+      const issued = await kit.run(accounts.issueKey(id, name === "" ? null : name))
       if (issued instanceof Error) return done(c, session, { error: issued.message }, accountPath(id))
       return done(c, session, { issuedKey: { key: issued.key, prefix: issued.info.prefix, name: issued.info.name } }, accountPath(id))
     })
@@ -344,7 +372,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     "/console/accounts/:id/keys/:keyId/revoke",
     action(["admin"], async (c, session, _form, _visitor, accounts) => {
       const id = param(c, "id")
-      const revoked = await accounts.revokeKey(param(c, "keyId"), id)
+      const revoked = await kit.run(accounts.revokeKey(param(c, "keyId"), id))
       return done(c, session, revoked ? { notice: "Key revoked." } : { error: "No such active key on this account." }, accountPath(id))
     })
   )

@@ -1,10 +1,10 @@
 import { Effect } from "effect"
 import {
-  type AccountDirectory,
+  type AccountDirectoryShape,
   type AccountsShape,
   InvalidRequest,
   type KeyInfo,
-  type RateTier,
+  type RateTiersShape,
   RouteNotFound,
   sha256Hex,
   type StoredKey
@@ -29,62 +29,75 @@ const keyInfo = (row: StoredKey): KeyInfo => ({
 interface DirectoryDeps {
   readonly store: AccountsShape
   readonly cache: KeyCache
-  readonly tiers: Readonly<Record<string, RateTier>>
-  readonly defaultTier: string
+  /** The tiers accounts may be put on: the limiter's, read when used (it is set up later). */
+  readonly tiers: () => RateTiersShape
 }
+
+const noAccount = (id: string) => new RouteNotFound({ message: `no account ${id}` })
 
 /**
  * Accounts and keys with the rules that guard them, for every door alike: trimmed names of 1 to
  * 200 characters, known tiers only, and every change that affects callers drops them from the
  * key cache so it applies to the next request.
  */
-export const makeDirectory = ({ store, cache, tiers, defaultTier }: DirectoryDeps): AccountDirectory => {
-  const unknownTier = (tier: string) =>
-    new InvalidRequest({ message: `tier: unknown tier "${tier}"; configured tiers: ${Object.keys(tiers).join(", ")}`, param: "tier" })
-  const noAccount = (id: string) => new RouteNotFound({ message: `no account ${id}` })
-  const run = Effect.runPromise
+export const makeDirectory = ({ store, cache, tiers }: DirectoryDeps): AccountDirectoryShape => {
+  const knownTier = (tier: string): Effect.Effect<string, InvalidRequest> => {
+    const configured = tiers().tiers
+    return configured[tier] === undefined
+      ? Effect.fail(new InvalidRequest({ message: `tier: unknown tier "${tier}"; configured tiers: ${Object.keys(configured).join(", ")}`, param: "tier" }))
+      : Effect.succeed(tier)
+  }
+  const existing = (id: string) => Effect.flatMap(store.account(id), (account) => (account === undefined ? Effect.fail(noAccount(id)) : Effect.succeed(account)))
 
   return {
-    list: () => run(store.accounts()),
+    list: () => store.accounts(),
 
-    create: async (name, tier = defaultTier) => {
+    find: (id) => store.account(id),
+
+    create: (name, tier) => {
       const trimmed = name.trim()
       if (trimmed.length === 0 || trimmed.length > NAME_MAX_CHARS) {
-        return new InvalidRequest({ message: `name: expected 1 to ${NAME_MAX_CHARS} characters, not counting spaces at either end`, param: "name" })
+        return Effect.fail(new InvalidRequest({ message: `name: expected 1 to ${NAME_MAX_CHARS} characters, not counting spaces at either end`, param: "name" }))
       }
-      return tiers[tier] === undefined ? unknownTier(tier) : run(store.createAccount(trimmed, tier))
+      return Effect.flatMap(knownTier(tier ?? tiers().defaultTier), (known) => store.createAccount(trimmed, known))
     },
 
-    update: async (id, changes) => {
+    update: (id, changes) => {
       // A change that changes nothing is a mistake (a misspelt field, say), not a success.
       if (changes.tier === undefined && changes.rpm === undefined && changes.tpm === undefined) {
-        return new InvalidRequest({ message: "nothing to change: expected at least one of tier, rpm, tpm" })
+        return Effect.fail(new InvalidRequest({ message: "nothing to change: expected at least one of tier, rpm, tpm" }))
       }
-      if (changes.tier !== undefined && tiers[changes.tier] === undefined) return unknownTier(changes.tier)
-      const account = await run(store.updateAccount(id, changes))
-      if (account === undefined) return noAccount(id)
-      // Cached callers carry the account: drop them so the change applies to the next request.
-      cache.dropWhere((caller) => caller.account.id === id)
-      return account
+      return (changes.tier === undefined ? Effect.void : knownTier(changes.tier)).pipe(
+        Effect.andThen(store.updateAccount(id, changes)),
+        Effect.flatMap((account) => {
+          if (account === undefined) return Effect.fail(noAccount(id))
+          // Cached callers carry the account: drop them so the change applies to the next request.
+          cache.dropWhere((caller) => caller.account.id === id)
+          return Effect.succeed(account)
+        })
+      )
     },
 
-    keys: async (accountId) => ((await run(store.account(accountId))) === undefined ? undefined : (await run(store.keys(accountId))).map(keyInfo)),
+    keys: (accountId) => existing(accountId).pipe(Effect.andThen(store.keys(accountId)), Effect.map((keys) => keys.map(keyInfo))),
 
-    issueKey: async (accountId, name) => {
-      if ((await run(store.account(accountId))) === undefined) return noAccount(accountId)
-      const { key, prefix } = generateKey()
-      return { key, info: keyInfo(await run(store.createKey(accountId, name, { prefix, hash: await sha256Hex(key) }))) }
-    },
+    issueKey: (accountId, name) =>
+      Effect.gen(function*() {
+        yield* existing(accountId)
+        const { key, prefix } = generateKey()
+        const hash = yield* Effect.promise(() => sha256Hex(key))
+        return { key, info: keyInfo(yield* store.createKey(accountId, name, { prefix, hash })) }
+      }),
 
-    revokeKey: async (keyId, accountId) => {
-      if (accountId !== undefined && (await run(store.key(keyId)))?.account_id !== accountId) return false
-      if (!(await run(store.revokeKey(keyId)))) return false
-      cache.dropWhere((caller) => caller.keyId === keyId)
-      return true
-    },
+    revokeKey: (keyId, accountId) =>
+      Effect.gen(function*() {
+        if (accountId !== undefined && (yield* store.key(keyId))?.account_id !== accountId) return false
+        if (!(yield* store.revokeKey(keyId))) return false
+        cache.dropWhere((caller) => caller.keyId === keyId)
+        return true
+      }),
 
-    callerForKey: async (key) => (isRelayKeyShape(key) ? run(store.callerByHash(await sha256Hex(key))) : undefined),
+    callerForKey: (key) => (isRelayKeyShape(key) ? Effect.flatMap(Effect.promise(() => sha256Hex(key)), store.callerByHash) : Effect.succeed(undefined)),
 
-    callerForKeyId: (keyId) => run(store.callerByKeyId(keyId))
+    callerForKeyId: (keyId) => store.callerByKeyId(keyId)
   }
 }

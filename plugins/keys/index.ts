@@ -1,5 +1,19 @@
 import { Context, Effect, type Layer } from "effect"
-import { Accounts, type CoreServices, definePlugin, effectiveLimits, Fanout, localFanout, Operator, randomBase62, type RequestContext, Unauthorized, buildStore } from "../../core/index.ts"
+import {
+  AccountDirectory,
+  Accounts,
+  accountView,
+  buildStore,
+  type CoreServices,
+  definePlugin,
+  Fanout,
+  localFanout,
+  Operator,
+  randomBase62,
+  RateTiers,
+  type RequestContext,
+  Unauthorized
+} from "../../core/index.ts"
 import { adminRoutes } from "./admin.ts"
 import { keyFromHeaders } from "./api-key.ts"
 import { KeyCache } from "./cache.ts"
@@ -44,10 +58,10 @@ export const keys = (options: KeysOptions = {}) =>
       // Another node revoked a key or changed an account (or messages were missed): every
       // cached key is asked of the store again.
       yield* fanout.subscribe("keys", (from) => from !== node && cache.clear())
-      const directory = makeDirectory({ store, cache, tiers: info.tiers, defaultTier: info.defaultTier })
+      const directory = makeDirectory({ store, cache, tiers: () => Context.get(info.services(), RateTiers) })
 
       const lookup = (ctx: RequestContext, key: string) =>
-        Effect.promise(() => directory.callerForKey(key)).pipe(Effect.flatMap((caller) => {
+        directory.callerForKey(key).pipe(Effect.flatMap((caller) => {
           if (caller === undefined) {
             cache.delete(key)
             return Effect.fail(invalidKey)
@@ -68,26 +82,25 @@ export const keys = (options: KeysOptions = {}) =>
           }
           return lookup(ctx, key)
         },
-        accountView: async (account) => ({ id: account.id, name: account.name, tier: account.tier, limits: effectiveLimits(info, account) }),
-        findAccount: (id) => Effect.runPromise(store.account(id)),
-        accounts: directory,
+        services: Context.make(AccountDirectory, directory),
         routes: (app, kit) => {
-          adminRoutes(app, kit, directory)
+          adminRoutes(app, kit)
           app.get("/v1/account", async (c) => {
             const caller = await kit.authenticate(c)
-            return caller instanceof Error ? kit.errorResponse(c, caller) : c.json(await kit.accountView(caller.account))
+            return caller instanceof Error ? kit.errorResponse(c, caller) : c.json(await kit.run(accountView(caller.account)))
           })
         },
         start: Effect.gen(function*() {
-          const account = yield* store.createFirstAccount("default", info.defaultTier)
+          const account = yield* store.createFirstAccount("default", (yield* RateTiers).defaultTier)
           if (account === undefined) return
-          const issued = yield* Effect.promise(() => directory.issueKey(account.id, "first-run"))
-          if (issued instanceof Error) return
+          const issued = yield* Effect.result(directory.issueKey(account.id, "first-run"))
+          if (issued._tag === "Failure") return
+          const { key } = issued.success
           operator.notice(
             [
               "Rocket Relay: first start, created account \"default\" with this API key (shown once, store it now):",
               "",
-              `  ${issued.key}`,
+              `  ${key}`,
               ""
             ].join("\n")
           )

@@ -1,8 +1,31 @@
 import { Context, Effect, type Layer } from "effect"
-import { type CoreServices, definePlugin, effectiveLimits, type Limits, RateLimited, RateWindows, type RequestContext, StateKey, type TokenTicket, totalTokens, buildStore, type WindowState } from "../../core/index.ts"
+import {
+  buildStore,
+  type CoreServices,
+  definePlugin,
+  type Limits,
+  RateLimited,
+  type RateTier,
+  RateTiers,
+  rateTiers,
+  RateWindows,
+  type RelayInfo,
+  type RequestContext,
+  StateKey,
+  type TokenTicket,
+  totalTokens,
+  type WindowState
+} from "../../core/index.ts"
 import { memoryRateWindows } from "./store.ts"
 
 export interface LimiterOptions {
+  /**
+   * The tiers accounts are put on, by name; the config's top-level `tiers` (an earlier shape),
+   * else the relay's defaults, unless given.
+   */
+  readonly tiers?: Readonly<Record<string, RateTier>>
+  /** The tier of an account opened without one: one of `tiers`, the first of them unless given. */
+  readonly defaultTier?: string
   /** Whether tokens of BYOK requests count toward TPM (their requests always count toward RPM). */
   readonly byokTokens?: boolean
   /** Output tokens reserved when neither the request nor the catalog caps them. */
@@ -51,6 +74,23 @@ const refusal = (reason: "rpm" | "tpm" | "tpm_exceeded_by_request", limits: Limi
   return new RateLimited({ message, retryAfterSeconds })
 }
 
+/** The limiter's tiers: its own, else the config's top-level ones; a default tier it lacks is a config mistake. */
+const tiersOf = (options: LimiterOptions, info: RelayInfo) => {
+  const table = options.tiers ?? info.tiers
+  for (const [name, tier] of Object.entries(table)) {
+    for (const field of ["rpm", "tpm"] as const) {
+      if (!Number.isSafeInteger(tier?.[field]) || tier[field] < 0) {
+        throw new Error(`tiers.${name}.${field}: expected a whole number from 0, got ${JSON.stringify(tier?.[field])}`)
+      }
+    }
+  }
+  const defaultTier = options.defaultTier ?? (options.tiers === undefined ? info.defaultTier : Object.keys(table)[0])
+  if (defaultTier === undefined || table[defaultTier] === undefined) {
+    throw new Error(`defaultTier: expected one of its tiers (${Object.keys(table).join(", ")}), got ${JSON.stringify(defaultTier)}`)
+  }
+  return rateTiers(table, defaultTier)
+}
+
 /**
  * Requests and tokens per minute per account, across all of its keys, on `/v1` and `/byok/v1`
  * alike. Before dispatch it reserves the estimated prompt plus the output allowance; at settle
@@ -61,14 +101,16 @@ const refusal = (reason: "rpm" | "tpm" | "tpm_exceeded_by_request", limits: Limi
 export const limiter = (options: LimiterOptions = {}) =>
   definePlugin("limiter", (info) =>
     Effect.gen(function*() {
+      const tiers = tiersOf(options, info)
       const windows = yield* buildStore(options.windows ?? memoryRateWindows, Context.get(RateWindows))
       const defaultOutput = options.defaultOutputTokens ?? 4_096
       return {
+        services: Context.make(RateTiers, tiers),
         admit: (ctx) => {
           const account = ctx.caller?.account
           // Without an authenticated account there is nobody to count against.
           if (account === undefined) return Effect.void
-          const limits = effectiveLimits(info, account)
+          const limits = tiers.limitsFor(account)
           const countsTokens = !ctx.byok || options.byokTokens !== false
           const needed = countsTokens ? tokensNeeded(ctx, defaultOutput, limits) : 0
           return Effect.flatMap(windows.admit(account.id, limits, needed, Date.now()), (admission) => {
@@ -83,7 +125,7 @@ export const limiter = (options: LimiterOptions = {}) =>
           const account = ctx.caller?.account
           // A request refused at admission (by this plugin or one after it) has its headers.
           if (account === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return Effect.void
-          const limits = effectiveLimits(info, account)
+          const limits = tiers.limitsFor(account)
           return Effect.map(windows.peek(account.id, limits, Date.now()), (state) => setHeaders(ctx, limits, state))
         },
         settle: (ctx, outcome) => {

@@ -1,9 +1,10 @@
-import { Context as Services, Effect, Exit, type Layer } from "effect"
+import { Context as Services, Effect, Exit, type Layer, Option } from "effect"
 import type { Context, Hono } from "hono"
 import {
   buildStore,
   type Caller,
   type CoreServices,
+  CredentialVault,
   definePlugin,
   inputItems,
   InvalidRequest,
@@ -141,7 +142,8 @@ const routes = (app: Hono, kit: RouteKit, store: StoredResponsesShape, info: Rel
     const requestId = c.get("requestId") as string
     const ctx = new RequestContext(requestId, "openai", "/responses", c.req.raw, kept.byok)
     if (kept.byok) {
-      const secret = await kit.vault?.secretFor(caller.account.id, provider.name, requestId)
+      const secret = await kit.run(Effect.flatMap(Effect.serviceOption(CredentialVault), (vault) =>
+        Option.isSome(vault) ? vault.value.secretFor(caller.account.id, provider.name, requestId) : Effect.succeed(undefined)))
       if (secret instanceof Error) return kit.errorResponse(c, secret)
       ctx.credential = secret
     }

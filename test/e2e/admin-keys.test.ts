@@ -127,6 +127,16 @@ describe("admin API: accounts and keys", () => {
     for (const row of rows) assert.match(String(row.hash), /^[0-9a-f]{64}$/)
   })
 
+  it("shows a third-party plugin the same account through the services the plugins provide", async () => {
+    const account = (await (await relay.admin("POST", "/admin/accounts", { name: "seen-by-audit", tier: "professional" })).json()) as AccountView
+    const seen = await relay.admin("GET", `/test/accounts/${account.id}`)
+    assert.equal(seen.status, 200)
+    assert.deepEqual(await seen.json(), account)
+    const missing = await relay.admin("GET", "/test/accounts/acct_missing")
+    assert.equal(missing.status, 404)
+    assert.equal(((await missing.json()) as { error: { message: string } }).error.message, "no account acct_missing")
+  })
+
   it("applies tier changes and overrides to the account at once", async () => {
     const account = (await (await relay.admin("POST", "/admin/accounts", { name: "tiered" })).json()) as AccountView
     assert.equal(account.tier, "starter", "the config's default tier")
