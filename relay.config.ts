@@ -7,7 +7,7 @@ import type { ConfigDeclaration } from "./config/index.ts"
  * single executable when it sits beside it.
  */
 export default ((
-  { anthropic, billing, DEFAULT_MODELS, docs, echo, google, keys, limiter, metrics, openai, RELAY_TIERS, responseStore, stores, tokenizer, vault, webConsole, ...env }
+  { anthropic, auditLog, billing, DEFAULT_MODELS, docs, echo, google, keys, limiter, metrics, openai, RELAY_TIERS, responseStore, stores, tokenizer, vault, webConsole, ...env }
 ) => {
   // DATABASE_URL and REDIS_URL, when set, put the state in PostgreSQL and Redis for several nodes.
   const state = stores(env)
@@ -22,6 +22,7 @@ export default ((
       limiter({ tiers: RELAY_TIERS, defaultTier: "starter", ...state.limiter }),
       billing({ ...state.billing }),
       vault({ ...state.vault }),
+      auditLog({ ...state.auditLog }),
       docs(),
       webConsole({ ...state.console }),
       metrics(),

@@ -15,7 +15,7 @@ const HOUSE_MODELS = [
   { id: "rocket-1-pro", provider: "openai", upstream: "gpt-5.5", maxOutputTokens: 8_192, price: "1.20" }
 ]
 
-export default (({ anthropic, billing, echo, keys, limiter, openai, rocketAIRoom, stores, tokenizer, vault, ...env }) => {
+export default (({ anthropic, auditLog, billing, echo, keys, limiter, openai, rocketAIRoom, stores, tokenizer, vault, ...env }) => {
   // DATABASE_URL and REDIS_URL, when set, put the state in PostgreSQL and Redis for several nodes.
   const state = stores(env)
   return {
@@ -42,6 +42,7 @@ export default (({ anthropic, billing, echo, keys, limiter, openai, rocketAIRoom
       }),
       billing({ ...state.billing }),
       vault({ ...state.vault }),
+      auditLog({ ...state.auditLog }),
       rocketAIRoom(),
       openai({ keys: env.list("OPENAI_API_KEY"), baseUrl: env.get("OPENAI_BASE_URL"), ...state.providers }),
       anthropic({ keys: env.list("ANTHROPIC_API_KEY"), baseUrl: env.get("ANTHROPIC_BASE_URL"), ...state.providers }),

@@ -1,5 +1,6 @@
 import { type CoreServices, type Fanout, migratePg, pgMigrationSql, REDIS_COMMAND_TIMEOUT_MS, redisFanout, type RedisOptions, sharedPostgres, sharedRedis } from "../core/index.ts"
 import type { Layer } from "effect"
+import { type AuditLogOptions, postgresAuditLog } from "../plugins/audit-log/index.ts"
 import { type BillingOptions, postgresBilling } from "../plugins/billing/index.ts"
 import { type ConsoleOptions, postgresConsoleSessions } from "../plugins/console/index.ts"
 import { type KeysOptions, postgresAccounts } from "../plugins/keys/index.ts"
@@ -10,7 +11,7 @@ import type { ConfigEnv } from "./env.ts"
 import { PG_SCHEMAS } from "./pg-schemas.ts"
 
 export interface SharedStoreOptions {
-  /** `postgres://...`: accounts, keys, money, usage, BYOK credentials, console sessions, stored responses; else `DATABASE_URL`. */
+  /** `postgres://...`: accounts, keys, money, usage, BYOK credentials, console sessions, stored responses, the audit log; else `DATABASE_URL`. */
   readonly databaseUrl?: string
   /** `redis://...`: rate windows, and the fan-out of revocations, credential changes and key rests; else `REDIS_URL`. */
   readonly redisUrl?: string
@@ -33,11 +34,12 @@ export interface StoreChoice {
   readonly limiter: Pick<LimiterOptions, "windows">
   readonly console: Pick<ConsoleOptions, "sessions" | "cookieSecret">
   readonly responses: Pick<ResponseStoreOptions, "store">
+  readonly auditLog: Pick<AuditLogOptions, "store">
   /** For each provider with a shared key pool (openai, anthropic, google): where its key rests are announced. */
   readonly providers: { readonly fanout?: Layer.Layer<Fanout, never, CoreServices> }
 }
 
-const ONE_NODE: StoreChoice = { shared: false, keys: {}, billing: {}, vault: {}, limiter: {}, console: {}, responses: {}, providers: {} }
+const ONE_NODE: StoreChoice = { shared: false, keys: {}, billing: {}, vault: {}, limiter: {}, console: {}, responses: {}, auditLog: {}, providers: {} }
 
 const scheme = (url: string) => /^([a-z]+):\/\//i.exec(url)?.[1]?.toLowerCase()
 
@@ -89,6 +91,7 @@ export const stores = (env: ConfigEnv, options: SharedStoreOptions = {}): StoreC
     // A session made on one node is signed and found on every node.
     console: { sessions: (lifetimes) => postgresConsoleSessions(database, lifetimes), cookieSecret: masterKey },
     responses: { store: postgresResponses(database) },
+    auditLog: { store: postgresAuditLog(database) },
     providers: { fanout }
   }
 }

@@ -8,7 +8,8 @@ export { buildStreamBodiesOnDemand, type ChunkReader, concatChunks, ownReaderOf,
 export { type ClientWatch, watchClientWith } from "./client-gone.ts"
 export { clientAddress, setClientAddress } from "./client-address.ts"
 export { Catalog, ModelEntry, ModelPricing, type ProviderPatterns, type ResolvedModel } from "./catalog.ts"
-export { type Account, type Caller, type KeyFailure, type Outcome, RequestContext, StateKey, type Surface } from "./context.ts"
+export { type Account, type Caller, type KeyFailure, type KeyRestrictions, NO_RESTRICTIONS, type Outcome, RequestContext, type SpendPeriod, StateKey, type Surface } from "./context.ts"
+export { dayOf, modelAllowed, periodStartDay, SPEND_PERIODS } from "./key-rules.ts"
 export type { Endpoint, EndpointLeg, Finish, Protocol, ResponseEnd } from "./endpoint.ts"
 export * from "./errors.ts"
 export { type CooldownReason, KeyPool, type PoolKey } from "./key-pool.ts"
@@ -18,6 +19,8 @@ export {
   AccountDirectory,
   type AccountDirectoryShape,
   accountView,
+  AuditTrail,
+  type AuditTrailShape,
   Balances,
   type BalancesShape,
   type CredentialInfo,
@@ -36,6 +39,7 @@ export {
   UsageHistory,
   type UsageHistoryShape
 } from "./management.ts"
+export { entryOfRequest, keptDetails } from "./audit.ts"
 export { migrate } from "./migrate.ts"
 export { migratePg, type PgMigrationSql, type PgSchema, type PgTransaction } from "./migrate-pg.ts"
 export { type Form, type FormPart, formFields, readForm } from "./multipart.ts"

@@ -1,9 +1,11 @@
 import { Context, Effect, Option } from "effect"
-import type { Account, Caller } from "./context.ts"
+import type { Account, Caller, SpendPeriod } from "./context.ts"
 import { type InvalidRequest, type RelayError, RouteNotFound } from "./errors.ts"
 import { formatUsd } from "./money.ts"
 import { effectiveLimits, type Limits, type RateTier } from "./ports/rate-windows.ts"
-import type { DailySpend, UsageRecordView } from "./ports/usage-records.ts"
+import type { KeyUpdate } from "./ports/accounts.ts"
+import type { AuditEntry, AuditQuery, StoredAuditEntry } from "./ports/audit-log.ts"
+import type { DailySpend, SpendByDay, UsageRecordView } from "./ports/usage-records.ts"
 
 /*
  * What the plugins offer for managing the relay: one Effect service per capability, each
@@ -22,6 +24,14 @@ export interface KeyInfo {
   readonly prefix: string
   readonly created_at: string
   readonly revoked_at: string | null
+  /** Its restrictions (SPEC section 15): null where it has none. */
+  readonly spend_limit: string | null
+  readonly spend_period: SpendPeriod | null
+  readonly models: ReadonlyArray<string> | null
+  readonly expires_at: string | null
+  readonly rpm: number | null
+  readonly tpm: number | null
+  readonly metadata: Readonly<Record<string, unknown>> | null
 }
 
 /** Changes to an account: its tier, and per-account limits (`null` clears an override). */
@@ -44,8 +54,28 @@ export interface AccountDirectoryShape {
   readonly update: (id: string, changes: AccountChanges) => Effect.Effect<Account, InvalidRequest | RouteNotFound>
   /** The account's keys, revoked ones included. */
   readonly keys: (accountId: string) => Effect.Effect<ReadonlyArray<KeyInfo>, RouteNotFound>
-  /** Issues a key; its plaintext is in this answer only. */
-  readonly issueKey: (accountId: string, name: string | null) => Effect.Effect<{ readonly key: string; readonly info: KeyInfo }, RouteNotFound>
+  /**
+   * Issues a key, with the restrictions given (its rpm and tpm within the account's); its
+   * plaintext is in this answer only. With `parent` (the key a user calls with), the new key
+   * takes the parent's restrictions where the request names none, and may be no wider.
+   */
+  readonly issueKey: (
+    accountId: string,
+    name: string | null,
+    restrictions?: KeyUpdate,
+    parent?: Caller
+  ) => Effect.Effect<{ readonly key: string; readonly info: KeyInfo }, RouteNotFound | InvalidRequest>
+  /**
+   * A key's name and restrictions from the API's fields (`spend_limit`, `models`...), checked by
+   * the rules every door shares; a field left out is left as it is, `null` clears it.
+   */
+  readonly keyChanges: (fields: unknown) => KeyUpdate | InvalidRequest
+  /** Changes a key's name or restrictions (with `accountId`, only a key of that account); effective on the next request. */
+  readonly updateKey: (keyId: string, changes: KeyUpdate, accountId?: string) => Effect.Effect<KeyInfo, RouteNotFound | InvalidRequest>
+  /** Suspends (every key refused with 403 until resumed) or resumes an account. */
+  readonly suspend: (accountId: string, suspended: boolean) => Effect.Effect<Account, RouteNotFound>
+  /** Deletes an account: its keys revoked, its usage and ledger kept; false when there was none. */
+  readonly remove: (accountId: string) => Effect.Effect<boolean>
   /**
    * Revokes an active key, effective on the next request; with `accountId`, only a key of that
    * account. False when there was no such active key.
@@ -70,6 +100,11 @@ export interface BalancesShape {
   readonly credit: (accountId: string, amount: bigint, note: string | null) => Effect.Effect<void, InvalidRequest>
   /** A new account's opening credit, booked as such (`credits` of the admin API's account creation). */
   readonly openingCredit: (accountId: string, amount: bigint) => Effect.Effect<void, InvalidRequest>
+  /**
+   * What a relay key was charged in its spend period holding now (UTC; null: its lifetime), in
+   * nano-USD, every settled request included.
+   */
+  readonly keySpent: (keyId: string, period: SpendPeriod | null) => Effect.Effect<bigint>
 }
 
 export class Balances extends Context.Service<Balances, BalancesShape>()("relay/Balances") {}
@@ -83,6 +118,8 @@ export interface UsageHistoryShape {
    * oldest first; days without usage are left out.
    */
   readonly dailySpend: (accountId: string, days: number) => Effect.Effect<ReadonlyArray<DailySpend>>
+  /** Every account's spend per UTC day and account or model (the operator's view), oldest first. */
+  readonly spendBy: (by: "account" | "model", days: number) => Effect.Effect<ReadonlyArray<SpendByDay>>
 }
 
 export class UsageHistory extends Context.Service<UsageHistory, UsageHistoryShape>()("relay/UsageHistory") {}
@@ -134,8 +171,17 @@ export const rateTiers = (tiers: Readonly<Record<string, RateTier>>, defaultTier
   return { tiers, defaultTier, limitsFor: (account) => effectiveLimits(table, account) }
 }
 
+/** The audit log of state changes (the audit-log plugin). */
+export interface AuditTrailShape {
+  /** Records a change; a store that refuses it is logged, never the change's own failure. */
+  readonly record: (entry: AuditEntry) => Effect.Effect<void>
+  readonly list: (query: AuditQuery) => Effect.Effect<ReadonlyArray<StoredAuditEntry>>
+}
+
+export class AuditTrail extends Context.Service<AuditTrail, AuditTrailShape>()("relay/AuditTrail") {}
+
 /** The management services a door may reach; each is there when a configured plugin provides it. */
-export type ManagementServices = AccountDirectory | Balances | UsageHistory | CredentialVault | RateTiers
+export type ManagementServices = AccountDirectory | Balances | UsageHistory | CredentialVault | RateTiers | AuditTrail
 
 /** An account by id; undefined when it does not exist or no plugin keeps accounts. */
 export const findAccount = (id: string): Effect.Effect<Account | undefined> =>
@@ -152,6 +198,8 @@ export const requireAccount = (id: string): Effect.Effect<Account, RouteNotFound
 export const accountView = (account: Account): Effect.Effect<Record<string, unknown>> =>
   Effect.flatMap(Effect.all([Effect.serviceOption(RateTiers), Effect.serviceOption(Balances)]), ([tiers, balances]) => {
     const view: Record<string, unknown> = { id: account.id, name: account.name, tier: account.tier }
+    // Shown only while suspended, so an active account's shape stays SPEC section 5's.
+    if (account.suspendedAt !== null && account.suspendedAt !== undefined) view.suspended_at = new Date(account.suspendedAt).toISOString()
     if (Option.isSome(tiers)) view.limits = tiers.value.limitsFor(account)
     if (Option.isNone(balances)) return Effect.succeed(view)
     return Effect.map(balances.value.balance(account.id), (balance) => Object.assign(view, { balance: formatUsd(balance) }))

@@ -4,9 +4,13 @@ import { PG_SCHEMAS } from "../config/index.ts"
 import {
   AccountDirectory,
   accountView,
+  AuditTrail,
   Balances,
   CredentialVault,
   formatUsd,
+  keptDetails,
+  type KeyInfo,
+  type KeyUpdate,
   type ManagementServices,
   parseUsd,
   type ProvidedContext,
@@ -62,6 +66,8 @@ interface Manage {
   readonly run: <A, E extends RelayError>(effect: Effect.Effect<A, E, ManagementServices>) => Promise<A>
   /** A service the command cannot do without, named by what its plugin does. */
   readonly need: <I, S>(key: Context.Key<I, S>, what: string) => S
+  /** The audit log, when a plugin keeps one. */
+  readonly audit: AuditTrail["Service"] | undefined
 }
 
 const manageOn = (services: ProvidedContext): Manage => ({
@@ -72,7 +78,8 @@ const manageOn = (services: ProvidedContext): Manage => ({
     const service = Context.getOption(services as Context.Context<never>, key)
     if (Option.isNone(service)) throw new Error(`this relay's config has no plugin that ${what}`)
     return service.value
-  }
+  },
+  audit: Option.getOrUndefined(Context.getOption(services as Context.Context<ManagementServices>, AuditTrail))
 })
 
 const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
@@ -107,6 +114,47 @@ interface Store {
   readonly path: string
 }
 
+/** A key's restriction options as the admin API's fields ("none" clears one). */
+const restrictionFields = (args: Parsed): Record<string, unknown> => {
+  const fields: Record<string, unknown> = {}
+  const value = (name: string) => {
+    const text = option(args, name)
+    return text === undefined ? undefined : text === "none" ? null : text
+  }
+  const set = (field: string, given: unknown) => {
+    if (given !== undefined) fields[field] = given
+  }
+  set("name", value("name"))
+  set("spend_limit", value("spend-limit"))
+  set("spend_period", value("spend-period"))
+  const models = value("models")
+  set("models", models === undefined || models === null ? models : models.split(",").map((m) => m.trim()))
+  set("expires_at", value("expires-at"))
+  for (const name of ["rpm", "tpm"]) {
+    const given = value(name)
+    set(name, given === undefined || given === null ? given : /^\d{1,12}$/.test(given) ? Number(given) : given)
+  }
+  return fields
+}
+
+/** A key's name and restrictions from the options, by the account directory's rules; a refusal names the option. */
+const changesOf = (args: Parsed, manage: Manage): KeyUpdate => {
+  const changes = manage.need(AccountDirectory, "keeps accounts").keyChanges(restrictionFields(args))
+  if (changes instanceof Error) throw new BadArgument(changes.message.replace(/^(\w+):/, (_, field: string) => `--${field.replace("_", "-")}:`))
+  return changes
+}
+
+const keyText = (key: KeyInfo): string => {
+  const limits = [
+    key.spend_limit === null ? undefined : `spend ${key.spend_limit} USD per ${key.spend_period ?? "lifetime"}`,
+    key.models === null ? undefined : `models ${key.models.join(",")}`,
+    key.expires_at === null ? undefined : `expires ${key.expires_at}`,
+    key.rpm === null ? undefined : `rpm ${key.rpm}`,
+    key.tpm === null ? undefined : `tpm ${key.tpm}`
+  ].filter((part) => part !== undefined)
+  return limits.length === 0 ? "no restrictions" : limits.join("; ")
+}
+
 const COMMANDS = {
   "accounts create": async (args: Parsed, manage: Manage): Promise<Output> => {
     const account = await manage.run(manage.need(AccountDirectory, "keeps accounts").create(args.positionals[0]!, option(args, "tier")))
@@ -131,12 +179,35 @@ const COMMANDS = {
     return { json: view, text: accountText(view) }
   },
 
+  "accounts suspend": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const account = await manage.run(manage.need(AccountDirectory, "keeps accounts").suspend(args.positionals[0]!, true))
+    return { json: await viewOf(manage, account), text: `Suspended account ${account.id}: its keys are refused until it is resumed.` }
+  },
+
+  "accounts resume": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const account = await manage.run(manage.need(AccountDirectory, "keeps accounts").suspend(args.positionals[0]!, false))
+    return { json: await viewOf(manage, account), text: `Resumed account ${account.id}.` }
+  },
+
+  "accounts delete": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const id = args.positionals[0]!
+    if (option(args, "confirm") !== id) throw new BadArgument(`deleting an account revokes all its keys; repeat its id as --confirm ${id}`)
+    if (!(await manage.run(manage.need(AccountDirectory, "keeps accounts").remove(id)))) throw new Error(`no account ${id}`)
+    return { json: { id, deleted: true }, text: `Deleted account ${id}; its keys are revoked, its usage and ledger kept.` }
+  },
+
   "keys create": async (args: Parsed, manage: Manage): Promise<Output> => {
-    const issued = await manage.run(manage.need(AccountDirectory, "keeps accounts").issueKey(args.positionals[0]!, option(args, "name") ?? null))
+    const changes = changesOf(args, manage)
+    const issued = await manage.run(manage.need(AccountDirectory, "keeps accounts").issueKey(args.positionals[0]!, changes.name ?? null, changes))
     return {
       json: { ...issued.info, key: issued.key },
-      text: `Created key ${issued.info.id} for ${issued.info.account_id}. It is shown this once; store it now:\n\n  ${issued.key}\n`
+      text: `Created key ${issued.info.id} for ${issued.info.account_id} (${keyText(issued.info)}). It is shown this once; store it now:\n\n  ${issued.key}\n`
     }
+  },
+
+  "keys update": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const key = await manage.run(manage.need(AccountDirectory, "keeps accounts").updateKey(args.positionals[0]!, changesOf(args, manage)))
+    return { json: key, text: `Updated key ${key.id}: ${keyText(key)}.` }
   },
 
   "keys list": async (args: Parsed, manage: Manage): Promise<Output> => {
@@ -193,6 +264,37 @@ const COMMANDS = {
 
 export type StoreCommand = keyof typeof COMMANDS
 
+/** The commands that change state: each leaves an entry in the audit log. */
+const CHANGES_STATE: ReadonlySet<StoreCommand> = new Set([
+  "accounts create",
+  "accounts suspend",
+  "accounts resume",
+  "accounts delete",
+  "keys create",
+  "keys update",
+  "keys revoke",
+  "credits add",
+  "vault rotate"
+])
+
+/** A command's audit entry: who is the operator at the machine, what the command and its fields. */
+const cliEntry = (name: StoreCommand, args: Parsed, json: unknown) => {
+  const answer = (json ?? {}) as { readonly id?: unknown; readonly account_id?: unknown }
+  const ids = [...args.positionals, answer.id, answer.account_id].filter((id): id is string => typeof id === "string")
+  const fields: Record<string, unknown> = { ...restrictionFields(args), note: option(args, "note") }
+  if (name === "credits add") fields.amount = args.positionals[1]
+  if (name === "accounts create") Object.assign(fields, { name: args.positionals[0], tier: option(args, "tier") })
+  return {
+    at: Date.now(),
+    actor: { kind: "cli" } as const,
+    action: `relay ${name}`,
+    accountId: ids.find((id) => id.startsWith("acct_")) ?? null,
+    target: ids.find((id) => id.startsWith("key_")) ?? null,
+    details: keptDetails(Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined))),
+    requestId: null
+  }
+}
+
 /**
  * Runs a store command in `env` (the process environment with the command's options applied).
  * Every failure is a message, never a stack: 2 for a refused argument, 1 for the rest.
@@ -211,7 +313,9 @@ export const runStoreCommand = async (name: StoreCommand, args: Parsed, env: Rea
       storeHealth: new StoreHealthState()
     })
     try {
-      const output = await COMMANDS[name](args, manageOn(plugins.services), { sql, path: config.storePath })
+      const manage = manageOn(plugins.services)
+      const output = await COMMANDS[name](args, manage, { sql, path: config.storePath })
+      if (CHANGES_STATE.has(name) && manage.audit !== undefined) await Effect.runPromise(manage.audit.record(cliEntry(name, args, output.json)))
       return { code: 0, stdout: args.options.json === true ? JSON.stringify(output.json, null, 2) : output.text }
     } finally {
       // As when the relay closes: what the plugins hold back (charges batched to be written

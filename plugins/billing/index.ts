@@ -3,6 +3,11 @@ import {
   Balances,
   type BalancesShape,
   buildStore,
+  type Caller,
+  dayOf,
+  type KeyBudget,
+  KeySpendLimitExceeded,
+  periodStartDay,
   ChargeKept,
   type CoreServices,
   definePlugin,
@@ -14,6 +19,7 @@ import {
   Log,
   type ModelEntry,
   ModelNotFound,
+  type RelayError,
   type RequestContext,
   type Reservation,
   StateKey,
@@ -39,6 +45,8 @@ export interface BillingOptions {
   readonly byokFeePercent?: number
   /** Output tokens assumed for the worst case when neither request nor catalog caps them. */
   readonly defaultOutputTokens?: number
+  /** The clock that places charges in a key's spend period (UTC days); tests inject one. */
+  readonly now?: () => number
   /**
    * Where balances, the ledger and usage records are kept: implementations of the Ledger and
    * UsageRecords ports, sharing a store so a charge and its record are written together; the
@@ -50,6 +58,8 @@ export interface BillingOptions {
 interface Charge {
   readonly rates: Rates | undefined
   readonly reservation: Reservation | undefined
+  /** The UTC day the request was admitted on: its charge counts in that day's key spend. */
+  readonly day: number
 }
 
 const CHARGE = new StateKey<Charge>("billing/charge")
@@ -88,9 +98,11 @@ export const billing = (options: BillingOptions = {}) =>
       // Reads of money and usage see every settled request: the charges waiting to be written
       // are written first.
       const committed = <A>(read: Effect.Effect<A>) => Effect.andThen(ledger.flush(), read)
+      const now = options.now ?? Date.now
       const history: UsageHistoryShape = {
         list: (accountId, limit) => committed(usage.list(accountId, limit)),
-        dailySpend: (accountId, days) => committed(usage.dailySpend(accountId, days))
+        dailySpend: (accountId, days) => committed(usage.dailySpend(accountId, days)),
+        spendBy: (by, days) => committed(usage.spendBy(by, days))
       }
       const byokFee = options.byokFeePercent ?? 0
       const defaultOutput = options.defaultOutputTokens ?? 16_384
@@ -106,7 +118,8 @@ export const billing = (options: BillingOptions = {}) =>
       const balances: BalancesShape = {
         balance: (accountId) => committed(Effect.map(ledger.read(accountId), ({ balance }) => balance)),
         credit,
-        openingCredit: (accountId, amount) => credit(accountId, amount, "opening credit")
+        openingCredit: (accountId, amount) => credit(accountId, amount, "opening credit"),
+        keySpent: (keyId, period) => committed(ledger.keySpent(keyId, periodStartDay(period, now())))
       }
 
       const priceFor = (ctx: RequestContext, cost: bigint) => (ctx.byok ? percentOf(cost, byokFee) : cost)
@@ -117,6 +130,12 @@ export const billing = (options: BillingOptions = {}) =>
         if (entry === undefined) return undefined
         if (!rateCache.has(entry)) rateCache.set(entry, ratesOf(entry))
         return rateCache.get(entry)
+      }
+
+      /** The key's spend limit for the period holding `at`, if it has one. */
+      const budgetOf = (caller: Caller, at: number): KeyBudget | undefined => {
+        const limit = caller.key?.spendLimit
+        return limit === null || limit === undefined ? undefined : { key: caller.keyId, limit, since: periodStartDay(caller.key!.spendPeriod, at) }
       }
 
       return {
@@ -133,17 +152,26 @@ export const billing = (options: BillingOptions = {}) =>
             return Effect.fail(new StoreUnavailable({ message: `the relay cannot record charges right now (${health.reason}); try again shortly`, retryAfterSeconds: 5 }))
           }
           const worst = rates === undefined ? 0n : priceFor(ctx, costOf({ ...noUsage, promptTokens: reservedPromptTokens(ctx), ...ctx.outputReservation(defaultOutput) }, rates))
-          if (worst === 0n) {
-            ctx.set(CHARGE, { rates, reservation: undefined })
+          const at = now()
+          const budget = budgetOf(ctx.caller!, at)
+          // A key with a spend limit is checked even for a free request: at its limit, it is done.
+          if (worst === 0n && budget === undefined) {
+            ctx.set(CHARGE, { rates, reservation: undefined, day: dayOf(at) })
             return Effect.void
           }
-          return Effect.flatMap(ledger.reserve(account.id, worst), (result) => {
+          return Effect.flatMap(ledger.reserve(account.id, worst, budget), (result): Effect.Effect<void, RelayError> => {
+            if ("limit" in result) {
+              const period = ctx.caller!.key!.spendPeriod
+              return Effect.fail(new KeySpendLimitExceeded({
+                message: `this key's spend limit of $${formatUsd(result.limit)} ${period === null ? "in total" : `per ${period} (UTC)`} cannot cover this request's reservation of $${formatUsd(worst)}: $${formatUsd(result.spent)} spent, $${formatUsd(result.reserved)} held by requests in flight`
+              }))
+            }
             if (!("account" in result)) {
               return Effect.fail(new InsufficientBalance({
                 message: `the available balance of $${formatUsd(result.balance - result.reserved)} cannot cover this request's reservation of $${formatUsd(worst)} (its prompt and max_tokens at the model's prices); add credit or lower max_tokens`
               }))
             }
-            ctx.set(CHARGE, { rates, reservation: result })
+            ctx.set(CHARGE, { rates, reservation: result, day: dayOf(at) })
             return Effect.void
           })
         },
@@ -171,7 +199,8 @@ export const billing = (options: BillingOptions = {}) =>
           })
           // The charge is decided now and written with the others of this turn of the event
           // loop; the settle ends once it is durable, and the end of the answer waits for that.
-          return Effect.flatMap(ledger.settle({ account: caller.account.id, reservation: charge?.reservation, cost, requestId: ctx.id, record }), ({ charged, committed }) => {
+          const key = { id: caller.keyId, day: charge?.day ?? dayOf(now()) }
+          return Effect.flatMap(ledger.settle({ account: caller.account.id, reservation: charge?.reservation, cost, requestId: ctx.id, key, record }), ({ charged, committed }) => {
             ctx.charged = charged
             if (charged < cost) {
               log.warn({ request_id: ctx.id, account: caller.account.id, cost: formatUsd(cost), charged: formatUsd(charged) }, "charge capped at the balance")

@@ -3,6 +3,8 @@ import type { Sql, TransactionSql } from "postgres"
 import {
   type Balance,
   ChargeFailed,
+  type KeyBudget,
+  type KeyBudgetSpent,
   ChargeKept,
   clientOf,
   databaseRefusal,
@@ -69,6 +71,7 @@ interface PendingSettle {
   readonly hold: Hold | undefined
   readonly account: string
   readonly cost: bigint
+  readonly key: { readonly id: string; readonly day: number } | undefined
   readonly record: UsageRecord
   /** Tells the request its first outcome; a charge kept after it is still written later. */
   readonly tell: (outcome: Outcome) => void
@@ -82,7 +85,7 @@ const micros = (ms: number) => Math.round(ms * 1000) / 1000
  * against the balance row as locked now, so it holds whichever node wrote last. It answers the
  * amount charged (the earlier answer, for a settle already written).
  */
-const settleStatement = (sql: Sql<{ bigint: bigint }> | TransactionSql<{ bigint: bigint }>, { settleId, hold, account, cost, record }: PendingSettle) => sql<Array<{ cost_nano: bigint }>>`
+const settleStatement = (sql: Sql<{ bigint: bigint }> | TransactionSql<{ bigint: bigint }>, { settleId, hold, account, cost, key, record }: PendingSettle) => sql<Array<{ cost_nano: bigint }>>`
   WITH fresh AS (
     SELECT NOT EXISTS (SELECT 1 FROM usage_records WHERE settle_id = ${settleId}) AS yes
   ), freed AS (
@@ -101,6 +104,10 @@ const settleStatement = (sql: Sql<{ bigint: bigint }> | TransactionSql<{ bigint:
     INSERT INTO ledger (account_id, kind, amount_nano, request_id, note, created_at)
     SELECT ${account}, 'charge', amount, ${record.requestId}, CASE WHEN amount < ${cost}::bigint THEN 'capped from ' || ${cost.toString()} END, ${Date.now()}::bigint
     FROM charge WHERE amount > 0
+  ), spend AS (
+    INSERT INTO key_spend (key_id, day, spent_nano)
+    SELECT ${key?.id ?? null}::text, ${key?.day ?? 0}::integer, amount FROM charge WHERE amount > 0 AND ${key?.id ?? null}::text IS NOT NULL
+    ON CONFLICT (key_id, day) DO UPDATE SET spent_nano = key_spend.spent_nano + excluded.spent_nano
   ), written AS (
     INSERT INTO usage_records (settle_id, request_id, account_id, key_id, created_at, surface, model, provider, byok, status,
       prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, image_input_tokens, image_output_tokens,
@@ -240,6 +247,38 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
             UPDATE balances SET reserved_nano = balances.reserved_nano - gone.amount_nano FROM gone WHERE balances.account_id = gone.account_id`
         })
 
+      /**
+       * A reservation also held against a key's spend limit. Reservations of one key are taken
+       * one at a time (a transaction lock on the key), and its spend and holds are read and the
+       * balance held in one statement after the lock: a settle deletes its hold and writes its
+       * spend in one statement too, so no reservation sees one without the other.
+       */
+      const reserveWithin = (account: string, amount: bigint, budget: KeyBudget) =>
+        sql.begin(async (tx): Promise<Hold | Balance | KeyBudgetSpent> => {
+          await tx`SELECT pg_advisory_xact_lock(hashtext(${`relay-key-spend:${budget.key}`}))`
+          const id = `res_${randomBase62(20)}`
+          const [row] = await tx<Array<{ fits: boolean; held: boolean; spent: bigint; reserved: bigint; balance_nano: bigint; reserved_nano: bigint }>>`
+            WITH spend AS (
+              SELECT
+                COALESCE((SELECT SUM(spent_nano) FROM key_spend WHERE key_id = ${budget.key} AND day >= ${budget.since}::integer), 0)::bigint AS spent,
+                COALESCE((SELECT SUM(amount_nano) FROM reservations WHERE key_id = ${budget.key}), 0)::bigint AS reserved
+            ), fits AS (
+              SELECT spent + reserved + ${amount}::bigint <= ${budget.limit}::bigint AND spent + reserved < ${budget.limit}::bigint AS yes FROM spend
+            ), held AS (
+              UPDATE balances SET reserved_nano = reserved_nano + ${amount}::bigint
+              WHERE account_id = ${account} AND balance_nano - reserved_nano >= ${amount}::bigint AND (SELECT yes FROM fits)
+              RETURNING account_id
+            ), recorded AS (
+              INSERT INTO reservations (id, account_id, amount_nano, node, expires_at, key_id)
+              SELECT ${id}, account_id, ${amount}::bigint, ${node}, ${Date.now() + leaseMs}::bigint, ${budget.key} FROM held
+            )
+            SELECT (SELECT yes FROM fits) AS fits, EXISTS (SELECT 1 FROM held) AS held, s.spent, s.reserved,
+              COALESCE(b.balance_nano, 0) AS balance_nano, COALESCE(b.reserved_nano, 0) AS reserved_nano
+            FROM spend s LEFT JOIN balances b ON b.account_id = ${account}`
+          if (!row!.fits) return { key: budget.key, limit: budget.limit, spent: row!.spent, reserved: row!.reserved }
+          return row!.held ? { account, amount, key: budget.key, id } : { balance: row!.balance_nano, reserved: row!.reserved_nano }
+        }) as Promise<Hold | Balance | KeyBudgetSpent>
+
       const ledger = Ledger.of({
         read: (account) =>
           query(async (): Promise<Balance> => {
@@ -247,8 +286,9 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
               SELECT balance_nano, reserved_nano FROM balances WHERE account_id = ${account}`
             return { balance: row?.balance_nano ?? 0n, reserved: row?.reserved_nano ?? 0n }
           }),
-        reserve: (account, amount) =>
-          query(async (): Promise<Hold | Balance> => {
+        reserve: (account, amount, budget) =>
+          query(async (): Promise<Hold | Balance | KeyBudgetSpent> => {
+            if (budget !== undefined) return reserveWithin(account, amount, budget)
             if (amount === 0n) return { account, amount, id: null }
             const id = `res_${randomBase62(20)}`
             const statement = sql<Array<{ held: boolean; balance_nano: bigint; reserved_nano: bigint }>>`
@@ -268,8 +308,14 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
             })
             return row!.held ? { account, amount, id } : { balance: row!.balance_nano, reserved: row!.reserved_nano }
           }),
+        keySpent: (key, since) =>
+          query(async () => {
+            const [row] = await sql<Array<{ spent: bigint }>>`
+              SELECT COALESCE(SUM(spent_nano), 0)::bigint AS spent FROM key_spend WHERE key_id = ${key} AND day >= ${since}::integer`
+            return row!.spent
+          }),
         release,
-        settle: ({ account, reservation, cost, record }) =>
+        settle: ({ account, reservation, cost, key, record }) =>
           Effect.map(
             Effect.promise(() =>
               new Promise<Outcome>((resolve) => {
@@ -280,6 +326,7 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
                   hold,
                   account,
                   cost,
+                  key,
                   // Every field but the cost, which the statement decides (and writes) itself.
                   record: record(cost),
                   tell: (outcome) => {
@@ -336,6 +383,15 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
               SELECT created_at / ${DAY_MS} AS day, SUM(cost_nano)::bigint AS cost FROM usage_records
               WHERE account_id = ${accountId} AND created_at >= ${since} GROUP BY day ORDER BY day`
             return rows.map((row) => ({ day: new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10), cost: row.cost }))
+          }),
+        spendBy: (by, days) =>
+          query(async () => {
+            const since = (Math.floor(Date.now() / DAY_MS) - days + 1) * DAY_MS
+            const name = by === "account" ? sql`account_id` : sql`model`
+            const rows = await sql<Array<{ day: bigint; name: string; cost: bigint }>>`
+              SELECT created_at / ${DAY_MS} AS day, ${name} AS name, SUM(cost_nano)::bigint AS cost FROM usage_records
+              WHERE created_at >= ${since} GROUP BY 1, 2 HAVING SUM(cost_nano) > 0 ORDER BY 1, 2`
+            return rows.map((row) => ({ day: new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10), name: row.name, cost: row.cost }))
           })
       })
 

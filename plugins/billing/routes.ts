@@ -1,6 +1,6 @@
 import { Effect, Schema } from "effect"
 import type { Context, Hono } from "hono"
-import { accountView, Balances, InvalidRequest, parseUsd, requireAccount, type RouteKit, strictBodyDecoder, UsageHistory, USD_AMOUNT_RULE } from "../../core/index.ts"
+import { accountView, Balances, formatUsd, InvalidRequest, parseUsd, requireAccount, type RouteKit, strictBodyDecoder, UsageHistory, USD_AMOUNT_RULE } from "../../core/index.ts"
 
 const decodeCredit = strictBodyDecoder(Schema.Struct({
   amount: Schema.Union([Schema.String, Schema.Number]),
@@ -18,6 +18,18 @@ const limitOf = (c: Context): number | InvalidRequest => {
 /** Credits and usage listings: the admin API's and the account's own (SPEC sections 5 and 6). */
 export const billingRoutes = (app: Hono, kit: RouteKit): void => {
   const usage = (accountId: string, limit: number) => Effect.map(UsageHistory.use((history) => history.list(accountId, limit)), (data) => ({ data }))
+
+  // The operator's view of spend over time: per UTC day and account, or day and model.
+  app.get("/admin/spend", (c) => {
+    const by = c.req.query("by") ?? "account"
+    const daysText = c.req.query("days") ?? "30"
+    const days = /^\d{1,3}$/.test(daysText) ? Number(daysText) : 0
+    if (by !== "account" && by !== "model") return kit.errorResponse(c, new InvalidRequest({ message: "by: expected account or model", param: "by" }))
+    if (days < 1 || days > 366) return kit.errorResponse(c, new InvalidRequest({ message: "days: expected a whole number from 1 to 366", param: "days" }))
+    return kit.respond(c, Effect.map(UsageHistory.use((history) => history.spendBy(by, days)), (rows) => ({
+      data: rows.map((row) => ({ day: row.day, [by === "account" ? "account_id" : "model"]: row.name, cost: formatUsd(row.cost) }))
+    })))
+  })
 
   app.post("/admin/accounts/:id/credits", async (c) => {
     const account = await kit.run(requireAccount(c.req.param("id")))

@@ -7,9 +7,11 @@ import type { HtmlEscapedString } from "hono/utils/html"
 import type { ContentfulStatusCode } from "hono/utils/http-status"
 import {
   clientAddress,
+  entryOfRequest,
   AccountDirectory,
   type AccountDirectoryShape,
   accountView,
+  AuditTrail,
   Balances,
   type Caller,
   CredentialVault,
@@ -33,11 +35,12 @@ import { SCRIPT } from "./assets.ts"
 import { fillDays } from "./chart.tsx"
 import { nanoUsd, summarize } from "./format.ts"
 import { AdminAccountPage, AdminHomePage, MessagePage, SignInPage, type UsageSection, UserPage } from "./pages.tsx"
-import { SCRIPT_PATH, STYLESHEET_PATH } from "./parts.tsx"
+import { type ConsoleKey, SCRIPT_PATH, STYLESHEET_PATH } from "./parts.tsx"
 
 const COOKIE = "relay_console"
 const SPEND_DAYS = 30
 const USAGE_ROWS = 50
+const AUDIT_ROWS = 20
 const SESSION_ENDED: Flash = { error: "Your session ended: the API key it signed in with was revoked." }
 
 export interface ConsoleDeps {
@@ -54,6 +57,20 @@ type Form = Record<string, string | File | Array<string | File>>
 const field = (form: Form, name: string): string => {
   const value = form[name]
   return typeof value === "string" ? value.trim() : ""
+}
+
+/**
+ * A new key's fields from the console's form, as the API takes them: blanks left out, the
+ * model list split at commas, a date meaning the end of that day, UTC.
+ */
+const keyFieldsOf = (form: Form): Record<string, unknown> => {
+  const fields: Record<string, unknown> = {}
+  for (const name of ["name", "spend_limit", "spend_period"]) if (field(form, name) !== "") fields[name] = field(form, name)
+  const models = field(form, "models")
+  if (models !== "") fields.models = models.split(",").map((model) => model.trim()).filter((model) => model !== "")
+  const expires = field(form, "expires_at")
+  if (expires !== "") fields.expires_at = /^\d{4}-\d{2}-\d{2}$/.test(expires) ? `${expires}T23:59:59Z` : expires
+  return fields
 }
 
 /** A path parameter of a route that declares it. */
@@ -125,8 +142,12 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   const noAccounts = (c: Context) =>
     refuse(c, undefined, 503, "Console unavailable", "This relay keeps no accounts (its config has no keys plugin), so there is nothing to sign in to.")
 
+  /** What each form post ended with, for the audit log: a flash without an error is a change made. */
+  const outcomes = new WeakMap<Context, Flash>()
+
   /** Records the outcome for the next page, then sends the browser there (post, redirect, get). */
   const done = async (c: Context, session: Session, flash: Flash, location = "/console") => {
+    outcomes.set(c, flash)
     await run(sessions.setFlash(session.id, flash))
     c.header("cache-control", "no-store")
     return c.redirect(location, 303)
@@ -156,7 +177,23 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     if (!(allowed as ReadonlyArray<string>).includes(visitor.kind)) {
       return refuse(c, session, 403, "Not allowed", "This action is not available to the account you signed in with.")
     }
-    return run(c, session, form, visitor as Extract<Visitor, { kind: K }>, accounts)
+    const response = await run(c, session, form, visitor as Extract<Visitor, { kind: K }>, accounts)
+    // Every change made through a console form goes into the audit log, as the APIs' do (a
+    // form refused ends with an error, and changed nothing).
+    const outcome = outcomes.get(c)
+    const audit = provided(AuditTrail)
+    if (audit !== undefined && outcome !== undefined && outcome.error === undefined && visitor.kind !== "anonymous") {
+      void kit.run(audit.record(entryOfRequest({
+        actor: visitor.kind === "admin" ? { kind: "admin" } : { kind: "key", accountId: visitor.caller.account.id, keyId: visitor.caller.keyId },
+        method: "POST",
+        path: c.req.path,
+        fields: form,
+        accountId: visitor.kind === "user" ? visitor.caller.account.id : undefined,
+        requestId: (c.get("requestId") as string | undefined) ?? null,
+        at: Date.now()
+      })))
+    }
+    return response
   }
 
   const usageOf = async (accountId: string): Promise<UsageSection | undefined> => {
@@ -167,10 +204,42 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     }
   }
 
-  /** An account's keys for a page: it was just read, so a vanished account shows none. */
-  const keysOf = async (accounts: AccountDirectoryShape, accountId: string) => {
+  /**
+   * An account's keys for a page, each with what it spent in its current period: the account
+   * was just read, so a vanished one shows none.
+   */
+  const keysOf = async (accounts: AccountDirectoryShape, accountId: string): Promise<ReadonlyArray<ConsoleKey>> => {
     const keys = await kit.run(accounts.keys(accountId))
-    return keys instanceof Error ? [] : keys
+    if (keys instanceof Error) return []
+    const balances = provided(Balances)
+    return Promise.all(keys.map(async (key) => ({
+      ...key,
+      spent: balances === undefined ? null : formatUsd(await kit.run(balances.keySpent(key.id, key.spend_period)))
+    })))
+  }
+
+  /** A new key from a console form: `parent`, a user's own key, bounds it. */
+  const issueFromForm = async (accounts: AccountDirectoryShape, accountId: string, form: Form, parent: Caller | undefined) => {
+    const name = field(form, "name")
+    if (name.length > 100) return new InvalidRequest({ message: "Key name: at most 100 characters." })
+    const changes = accounts.keyChanges(keyFieldsOf(form))
+    if (changes instanceof InvalidRequest) return changes
+    return kit.run(accounts.issueKey(accountId, name === "" ? null : name, changes, parent))
+  }
+
+  /** Every account's spend per day, by account and by model: the operator's view. */
+  const spendOf = async () => {
+    const usage = provided(UsageHistory)
+    return usage === undefined ? undefined : {
+      days: SPEND_DAYS,
+      byAccount: await kit.run(usage.spendBy("account", SPEND_DAYS)),
+      byModel: await kit.run(usage.spendBy("model", SPEND_DAYS))
+    }
+  }
+
+  const auditOf = async (accountId: string) => {
+    const audit = provided(AuditTrail)
+    return audit === undefined ? undefined : kit.run(audit.list({ accountId, limit: AUDIT_ROWS }))
   }
 
   const byokOf = async (accountId: string) => {
@@ -215,6 +284,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
           accounts={await Promise.all((await kit.run(accounts.list())).map(view))}
           tiers={Object.keys(tiers().tiers)}
           defaultTier={tiers().defaultTier}
+          spend={await spendOf()}
         />
       )
     }
@@ -256,10 +326,8 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   app.post(
     "/console/keys",
     action(["user"], async (c, session, form, visitor, accounts) => {
-      const name = field(form, "name")
-      if (name.length > 100) return done(c, session, { error: "Key name: at most 100 characters." }, "/console#keys-title")
-      const issued = await kit.run(accounts.issueKey(visitor.caller.account.id, name === "" ? null : name))
-      if (issued instanceof Error) return done(c, session, { error: issued.message })
+      const issued = await issueFromForm(accounts, visitor.caller.account.id, form, visitor.caller)
+      if (issued instanceof Error) return done(c, session, { error: issued.message }, "/console#keys-title")
       return done(c, session, { issuedKey: { key: issued.key, prefix: issued.info.prefix, name: issued.info.name } })
     })
   )
@@ -316,6 +384,8 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
         keys={await keysOf(accounts, account.id)}
         usage={await usageOf(account.id)}
         credits={provided(Balances) !== undefined}
+        suspendedAt={account.suspendedAt === null || account.suspendedAt === undefined ? undefined : new Date(account.suspendedAt).toISOString()}
+        audit={await auditOf(account.id)}
       />
     )
   })
@@ -360,9 +430,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     "/console/accounts/:id/keys",
     action(["admin"], async (c, session, form, _visitor, accounts) => {
       const id = param(c, "id")
-      const name = field(form, "name")
-      if (name.length > 100) return done(c, session, { error: "Key name: at most 100 characters." }, accountPath(id))
-      const issued = await kit.run(accounts.issueKey(id, name === "" ? null : name))
+      const issued = await issueFromForm(accounts, id, form, undefined)
       if (issued instanceof Error) return done(c, session, { error: issued.message }, accountPath(id))
       return done(c, session, { issuedKey: { key: issued.key, prefix: issued.info.prefix, name: issued.info.name } }, accountPath(id))
     })
@@ -376,4 +444,16 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
       return done(c, session, revoked ? { notice: "Key revoked." } : { error: "No such active key on this account." }, accountPath(id))
     })
   )
+
+  for (const [path, suspended] of [["suspend", true], ["resume", false]] as const) {
+    app.post(
+      `/console/accounts/:id/${path}`,
+      action(["admin"], async (c, session, _form, _visitor, accounts) => {
+        const id = param(c, "id")
+        const account = await kit.run(accounts.suspend(id, suspended))
+        if (account instanceof Error) return done(c, session, { error: account.message }, accountPath(id))
+        return done(c, session, { notice: suspended ? "Account suspended: every key of it is refused until it is resumed." : "Account resumed." }, accountPath(id))
+      })
+    )
+  }
 }

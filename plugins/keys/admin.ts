@@ -4,7 +4,9 @@ import {
   AccountDirectory,
   accountView,
   Balances,
+  formatUsd,
   InvalidRequest,
+  type KeyInfo,
   parseUsd,
   requireAccount,
   type RouteKit,
@@ -12,6 +14,7 @@ import {
   strictBodyDecoder,
   USD_AMOUNT_RULE
 } from "../../core/index.ts"
+import { keyChanges } from "./restrictions.ts"
 
 const Limit = Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
 
@@ -27,7 +30,14 @@ const decodeUpdateAccount = strictBodyDecoder(Schema.Struct({
   rpm: Schema.optional(Limit),
   tpm: Schema.optional(Limit)
 }))
-const decodeCreateKey = strictBodyDecoder(Schema.Struct({ name: Schema.optional(Schema.String) }))
+
+/** Keys as lists show them, each with what it spent in its current period (when balances are kept). */
+export const withSpend = (keys: ReadonlyArray<KeyInfo>): Effect.Effect<ReadonlyArray<KeyInfo & { readonly spent: string | null }>> =>
+  Effect.flatMap(Effect.serviceOption(Balances), (balances) =>
+    Effect.forEach(keys, (key): Effect.Effect<KeyInfo & { readonly spent: string | null }> =>
+      Option.isNone(balances)
+        ? Effect.succeed({ ...key, spent: null })
+        : Effect.map(balances.value.keySpent(key.id, key.spend_period), (spent) => ({ ...key, spent: formatUsd(spent) }))))
 
 /** The admin API for accounts and keys (SPEC section 6), over the account directory. */
 export const adminRoutes = (app: Hono, kit: RouteKit): void => {
@@ -65,13 +75,34 @@ export const adminRoutes = (app: Hono, kit: RouteKit): void => {
     return kit.respond(c, AccountDirectory.use((directory) => directory.update(c.req.param("id"), input)).pipe(Effect.flatMap(accountView)))
   })
 
-  app.post("/admin/accounts/:id/keys", async (c) => {
-    const input = await decode(c, decodeCreateKey)
-    if (input instanceof Error) return kit.errorResponse(c, input)
-    return kit.respond(c, AccountDirectory.use((directory) => directory.issueKey(c.req.param("id"), input.name ?? null)).pipe(Effect.map((issued) => ({ ...issued.info, key: issued.key }))), 201)
+  // Suspension is reversible (resume). Deletion is not: over the API the DELETE itself, with
+  // the admin key, is the confirmation (SPEC section 15); the command line and the console,
+  // where a slip is easier, ask for the account's id again.
+  for (const [action, suspended] of [["suspend", true], ["resume", false]] as const) {
+    app.post(`/admin/accounts/:id/${action}`, (c) =>
+      kit.respond(c, AccountDirectory.use((directory) => directory.suspend(c.req.param("id"), suspended)).pipe(Effect.flatMap(accountView))))
+  }
+
+  app.delete("/admin/accounts/:id", async (c) => {
+    const id = c.req.param("id")
+    const removed = await kit.run(AccountDirectory.use((directory) => directory.remove(id)))
+    return removed ? c.body(null, 204) : kit.errorResponse(c, new RouteNotFound({ message: `no account ${id}` }))
   })
 
-  app.get("/admin/accounts/:id/keys", (c) => kit.respond(c, AccountDirectory.use((directory) => directory.keys(c.req.param("id"))).pipe(Effect.map((data) => ({ data })))))
+  app.post("/admin/accounts/:id/keys", async (c) => {
+    const input = await decode(c, keyChanges)
+    if (input instanceof Error) return kit.errorResponse(c, input)
+    return kit.respond(c, AccountDirectory.use((directory) => directory.issueKey(c.req.param("id"), input.name ?? null, input)).pipe(Effect.map((issued) => ({ ...issued.info, key: issued.key }))), 201)
+  })
+
+  app.get("/admin/accounts/:id/keys", (c) =>
+    kit.respond(c, AccountDirectory.use((directory) => directory.keys(c.req.param("id"))).pipe(Effect.flatMap(withSpend), Effect.map((data) => ({ data })))))
+
+  app.patch("/admin/keys/:id", async (c) => {
+    const input = await decode(c, keyChanges)
+    if (input instanceof Error) return kit.errorResponse(c, input)
+    return kit.respond(c, AccountDirectory.use((directory) => directory.updateKey(c.req.param("id"), input)).pipe(Effect.flatMap((key) => withSpend([key])), Effect.map((keys) => keys[0])))
+  })
 
   app.delete("/admin/keys/:id", async (c) => {
     const id = c.req.param("id")

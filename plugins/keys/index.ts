@@ -4,20 +4,25 @@ import {
   Accounts,
   accountView,
   buildStore,
+  type Caller,
   type CoreServices,
   definePlugin,
   Fanout,
   localFanout,
+  modelAllowed,
+  ModelNotAllowed,
   Operator,
   randomBase62,
   RateTiers,
   type RequestContext,
   Unauthorized
 } from "../../core/index.ts"
+import { accountKeyRoutes } from "./account-keys.ts"
 import { adminRoutes } from "./admin.ts"
 import { keyFromHeaders } from "./api-key.ts"
 import { KeyCache } from "./cache.ts"
 import { makeDirectory } from "./directory.ts"
+import { refusalOf } from "./refusal.ts"
 import { sqliteAccounts } from "./sqlite.ts"
 
 export { KEYS_PG_SCHEMA } from "./schema-pg.ts"
@@ -45,6 +50,14 @@ const missingKey = new Unauthorized({
 })
 const invalidKey = new Unauthorized({ message: "invalid or revoked API key" })
 
+/** A caller the key's restrictions let through, set on the request. */
+const admitCaller = (ctx: RequestContext, caller: Caller) => {
+  const refused = refusalOf(caller, Date.now())
+  if (refused !== undefined) return Effect.fail(refused)
+  ctx.caller = caller
+  return Effect.void
+}
+
 /** Relay API keys: authentication, accounts, the admin API for both, and the first-run key. */
 export const keys = (options: KeysOptions = {}) =>
   definePlugin("keys", (info) =>
@@ -61,14 +74,13 @@ export const keys = (options: KeysOptions = {}) =>
       const directory = makeDirectory({ store, cache, tiers: () => Context.get(info.services(), RateTiers) })
 
       const lookup = (ctx: RequestContext, key: string) =>
-        directory.callerForKey(key).pipe(Effect.flatMap((caller) => {
+        directory.holderOf(key).pipe(Effect.flatMap((caller) => {
           if (caller === undefined) {
             cache.delete(key)
             return Effect.fail(invalidKey)
           }
           cache.put(key, caller)
-          ctx.caller = caller
-          return Effect.void
+          return admitCaller(ctx, caller)
         }))
 
       return {
@@ -76,15 +88,19 @@ export const keys = (options: KeysOptions = {}) =>
           const key = keyFromHeaders(ctx.request.headers)
           if (key === undefined) return Effect.fail(missingKey)
           const cached = cache.fresh(key)
-          if (cached !== undefined) {
-            ctx.caller = cached
-            return Effect.void
-          }
+          if (cached !== undefined) return admitCaller(ctx, cached)
           return lookup(ctx, key)
+        },
+        // The key's model list, once the model is known (on every surface, /byok/v1 too).
+        admit: (ctx) => {
+          const models = ctx.caller?.key?.models
+          if (models === null || models === undefined || modelAllowed(models, ctx.model)) return Effect.void
+          return Effect.fail(new ModelNotAllowed({ message: `this API key may not call model ${ctx.model}; it may call: ${models.join(", ")}` }))
         },
         services: Context.make(AccountDirectory, directory),
         routes: (app, kit) => {
           adminRoutes(app, kit)
+          accountKeyRoutes(app, kit)
           app.get("/v1/account", async (c) => {
             const caller = await kit.authenticate(c)
             return caller instanceof Error ? kit.errorResponse(c, caller) : c.json(await kit.run(accountView(caller.account)))

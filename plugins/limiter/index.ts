@@ -40,7 +40,22 @@ export { MemoryRateWindows, memoryRateWindows } from "./store.ts"
 interface Reservation {
   readonly account: string
   readonly ticket: TokenTicket
+  /** The key's own window and ticket, when the key has limits of its own. */
+  readonly key: { readonly window: string; readonly ticket: TokenTicket } | undefined
   readonly countsTokens: boolean
+}
+
+/**
+ * A key's own limits, within its account's (the tighter of the two), and the window they are
+ * counted in; undefined when the key has none.
+ */
+const keyWindowOf = (ctx: RequestContext, account: Limits): { readonly window: string; readonly limits: Limits } | undefined => {
+  const key = ctx.caller?.key
+  if (key === undefined || (key.rpm === null && key.tpm === null)) return undefined
+  return {
+    window: `key:${ctx.caller!.keyId}`,
+    limits: { rpm: Math.min(key.rpm ?? account.rpm, account.rpm), tpm: Math.min(key.tpm ?? account.tpm, account.tpm) }
+  }
 }
 
 const RESERVATION = new StateKey<Reservation>("limiter/reservation")
@@ -93,7 +108,9 @@ const tiersOf = (options: LimiterOptions, info: RelayInfo) => {
 
 /**
  * Requests and tokens per minute per account, across all of its keys, on `/v1` and `/byok/v1`
- * alike. Before dispatch it reserves the estimated prompt plus the output allowance; at settle
+ * alike; a key with limits of its own is also counted in a window of its own, within its
+ * account's (and its answers' headers show that window, the one that binds it). Before
+ * dispatch it reserves the estimated prompt plus the output allowance; at settle
  * it replaces the reservation with the real usage. Every proxied answer to a known caller
  * carries the X-RateLimit headers: admitted, refused at admission, or refused before it (a bad
  * body, an unknown model) and the model list, which show the windows without counting in them.
@@ -113,12 +130,26 @@ export const limiter = (options: LimiterOptions = {}) =>
           const limits = tiers.limitsFor(account)
           const countsTokens = !ctx.byok || options.byokTokens !== false
           const needed = countsTokens ? tokensNeeded(ctx, defaultOutput, limits) : 0
-          return Effect.flatMap(windows.admit(account.id, limits, needed, Date.now()), (admission) => {
-            setHeaders(ctx, limits, admission.state)
-            if (!admission.admitted) return Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds))
-            const reservation: Reservation = { account: account.id, ticket: admission.ticket, countsTokens }
-            ctx.set(RESERVATION, reservation)
-            return Effect.void
+          const now = Date.now()
+          const admitAccount = (key: Reservation["key"]) =>
+            Effect.flatMap(windows.admit(account.id, limits, needed, now), (admission) => {
+              if (!admission.admitted) {
+                setHeaders(ctx, limits, admission.state)
+                // The key's window gives back the tokens it reserved for a request not served.
+                const undo = key === undefined ? Effect.void : windows.settle(key.window, key.ticket, 0, now)
+                return Effect.andThen(undo, Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds)))
+              }
+              if (key === undefined) setHeaders(ctx, limits, admission.state)
+              ctx.set(RESERVATION, { account: account.id, ticket: admission.ticket, key, countsTokens })
+              return Effect.void
+            })
+          const own = keyWindowOf(ctx, limits)
+          if (own === undefined) return admitAccount(undefined)
+          const keyNeeded = countsTokens ? tokensNeeded(ctx, defaultOutput, own.limits) : 0
+          return Effect.flatMap(windows.admit(own.window, own.limits, keyNeeded, now), (admission) => {
+            setHeaders(ctx, own.limits, admission.state)
+            if (!admission.admitted) return Effect.fail(refusal(admission.reason, own.limits, keyNeeded, admission.retryAfterSeconds))
+            return admitAccount({ window: own.window, ticket: admission.ticket })
           })
         },
         annotate: (ctx) => {
@@ -126,16 +157,22 @@ export const limiter = (options: LimiterOptions = {}) =>
           // A request refused at admission (by this plugin or one after it) has its headers.
           if (account === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return Effect.void
           const limits = tiers.limitsFor(account)
-          return Effect.map(windows.peek(account.id, limits, Date.now()), (state) => setHeaders(ctx, limits, state))
+          const own = keyWindowOf(ctx, limits)
+          const shown = own ?? { window: account.id, limits }
+          return Effect.map(windows.peek(shown.window, shown.limits, Date.now()), (state) => setHeaders(ctx, shown.limits, state))
         },
         settle: (ctx, outcome) => {
           const reservation = ctx.get(RESERVATION)
           if (reservation === undefined) return Effect.void
           const used = reservation.countsTokens && outcome.usage !== undefined ? totalTokens(outcome.usage) : 0
-          // The answer's end does not wait for the correction: on Redis it would add a round trip
-          // to every answer. Until it lands (at once in memory, a round trip later on Redis) the
-          // window counts the request's reservation; one lost while Redis is away leaves that.
-          Effect.runFork(Effect.catchCause(windows.settle(reservation.account, reservation.ticket, used, Date.now()), () => Effect.void))
+          const now = Date.now()
+          const account = windows.settle(reservation.account, reservation.ticket, used, now)
+          const corrections = reservation.key === undefined ? account : Effect.andThen(account, windows.settle(reservation.key.window, reservation.key.ticket, used, now))
+          // The answer's end does not wait for the corrections: on Redis they would add a round
+          // trip to every answer. Until they land (at once in memory, a round trip later on
+          // Redis) the windows count the request's reservation; one lost while Redis is away
+          // leaves that.
+          Effect.runFork(Effect.catchCause(corrections, () => Effect.void))
           return Effect.void
         }
       }

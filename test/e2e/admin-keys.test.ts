@@ -171,7 +171,7 @@ describe("admin API: accounts and keys", () => {
     const names = ((await (await relay.admin("GET", "/admin/accounts")).json()) as { data: Array<AccountView> }).data.map((a) => a.name)
     assert.ok(!names.includes("typo"), "a refused body creates no account")
 
-    await refused(await relay.admin("POST", `${path}/keys`, { nmae: "ci" }), "nmae", "nmae: unknown field; expected one of name")
+    await refused(await relay.admin("POST", `${path}/keys`, { nmae: "ci" }), "nmae", "nmae: unknown field; expected one of name, spend_limit, spend_period, models, expires_at, rpm, tpm, metadata")
     assert.deepEqual(((await (await relay.admin("GET", `${path}/keys`)).json()) as { data: unknown[] }).data, [])
   })
 

@@ -142,7 +142,7 @@ describe("stores selected by DATABASE_URL and REDIS_URL", () => {
     assert.equal(accounts!.count, 2n, "the first-run account and this one")
   })
 
-  it("a pool key one node finds rate limited rests on the other node too", async () => {
+  it("a pool key one node finds rate limited rests on the other node too, as a suspension made there holds here", async () => {
     const url = await postgres.createDatabase("key_rests")
     const env = { DATABASE_URL: url, REDIS_URL: redis.url, OPENAI_API_KEY: `${LIMITED_KEY},${POOL_KEY}` }
     const [a, b] = await Promise.all([node(env), node(env)])
@@ -158,6 +158,12 @@ describe("stores selected by DATABASE_URL and REDIS_URL", () => {
     const before = mock.requests.length
     for (let i = 0; i < 4; i++) assert.equal((await chat(b, key, { model: "gpt-4o-mini", max_tokens: 20 })).status, 200)
     assert.deepEqual(mock.requests.slice(before).map((request) => request.headers.authorization), Array(4).fill(`Bearer ${POOL_KEY}`))
+
+    // An account suspended through B is refused on A, whose cache held its key, within a second.
+    assert.equal((await b.admin("POST", `/admin/accounts/${account.id}/suspend`, {})).status, 200)
+    const suspendedAt = Date.now()
+    await eventually(async () => assert.equal((await chat(a, key, { model: "gpt-4o-mini", max_tokens: 20 })).status, 403), 5_000)
+    assert.ok(Date.now() - suspendedAt < 1_500, `A refused the suspended account after ${Date.now() - suspendedAt} ms`)
   })
 
   it("refuses to start with only one of DATABASE_URL and REDIS_URL, or without a shared master key", async () => {

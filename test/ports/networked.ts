@@ -2,6 +2,7 @@ import { Effect, Layer } from "effect"
 import { Redis } from "ioredis"
 import { PG_SCHEMAS } from "../../config/index.ts"
 import { connectPostgres, migratePg, type Postgres, randomBase62 } from "../../core/index.ts"
+import { postgresAuditLog } from "../../plugins/audit-log/index.ts"
 import { postgresBilling } from "../../plugins/billing/index.ts"
 import { postgresConsoleSessions } from "../../plugins/console/index.ts"
 import { postgresAccounts } from "../../plugins/keys/index.ts"
@@ -53,6 +54,7 @@ export const networkedImplementations = (servers: () => { readonly postgres: str
     storedResponses: onFreshDatabase(postgresResponses),
     consoleSessions: (clock) =>
       onFreshDatabase((sql) => postgresConsoleSessions(sql, { ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now })),
+    auditLog: onFreshDatabase(postgresAuditLog),
     rateWindows: Layer.unwrap(Effect.promise(async () => {
       const { redis } = connect()
       await redis.flushdb()

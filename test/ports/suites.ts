@@ -1,5 +1,6 @@
 import { Effect, Layer } from "effect"
-import { Accounts, ConsoleSessions, Credentials, Ledger, RateWindows, type SqlShape, StoredResponses, UsageRecords } from "../../core/index.ts"
+import { Accounts, AuditLog, ConsoleSessions, Credentials, Ledger, RateWindows, type SqlShape, StoredResponses, UsageRecords } from "../../core/index.ts"
+import { sqliteAuditLog } from "../../plugins/audit-log/index.ts"
 import { sqliteBilling } from "../../plugins/billing/index.ts"
 import { memoryConsoleSessions } from "../../plugins/console/index.ts"
 import { sqliteAccounts } from "../../plugins/keys/index.ts"
@@ -7,12 +8,13 @@ import { memoryRateWindows } from "../../plugins/limiter/index.ts"
 import { sqliteResponses } from "../../plugins/responses/index.ts"
 import { sqliteCredentials } from "../../plugins/vault/index.ts"
 import { accountsContract } from "./accounts.contract.ts"
+import { auditLogContract } from "./audit-log.contract.ts"
 import { billingContract } from "./billing.contract.ts"
 import { consoleSessionsContract, type TestClock } from "./console-sessions.contract.ts"
 import { build, type ContractCase, type ImplementationLayer, servicesOver } from "./contract.ts"
 import { credentialsContract } from "./credentials.contract.ts"
 import { delayed } from "./delayed.ts"
-import { memoryAccounts, memoryBilling, memoryCredentials } from "./memory.ts"
+import { memoryAccounts, memoryAuditLog, memoryBilling, memoryCredentials } from "./memory.ts"
 import { rateWindowsContract } from "./rate-windows.contract.ts"
 import { storedResponsesContract } from "./stored-responses.contract.ts"
 
@@ -24,6 +26,7 @@ export interface Implementations {
   readonly rateWindows: ImplementationLayer<RateWindows>
   readonly consoleSessions: (clock: TestClock) => ImplementationLayer<ConsoleSessions>
   readonly storedResponses: ImplementationLayer<StoredResponses>
+  readonly auditLog: ImplementationLayer<AuditLog>
 }
 
 /** The relay's own implementations of every port, as each plugin provides them by default. */
@@ -34,7 +37,8 @@ const shipped: Implementations = {
   rateWindows: memoryRateWindows,
   consoleSessions: (clock: TestClock) =>
     memoryConsoleSessions({ ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now }),
-  storedResponses: sqliteResponses
+  storedResponses: sqliteResponses,
+  auditLog: sqliteAuditLog
 }
 
 const kit = { Effect, Layer }
@@ -46,7 +50,8 @@ const delayedToo: Implementations = {
   credentials: delayed(kit, Credentials, shipped.credentials),
   rateWindows: delayed(kit, RateWindows, shipped.rateWindows),
   consoleSessions: (clock: TestClock) => delayed(kit, ConsoleSessions, shipped.consoleSessions(clock)),
-  storedResponses: delayed(kit, StoredResponses, shipped.storedResponses)
+  storedResponses: delayed(kit, StoredResponses, shipped.storedResponses),
+  auditLog: delayed(kit, AuditLog, shipped.auditLog)
 }
 
 /**
@@ -59,7 +64,8 @@ const independent = {
   credentials: memoryCredentials,
   rateWindows: delayedToo.rateWindows,
   consoleSessions: delayedToo.consoleSessions,
-  storedResponses: delayedToo.storedResponses
+  storedResponses: delayedToo.storedResponses,
+  auditLog: memoryAuditLog
 }
 
 export const IMPLEMENTATIONS = { shipped, delayed: delayedToo, "in memory, delayed": independent } as const
@@ -84,6 +90,7 @@ export const portSuites = (implementations: Implementations, open: () => SqlShap
     },
     { name: "Credentials", cases: credentialsContract(async () => build(Credentials, implementations.credentials, await fresh())) },
     { name: "RateWindows", cases: rateWindowsContract(async () => build(RateWindows, implementations.rateWindows, await fresh())) },
+    { name: "AuditLog", cases: auditLogContract(async () => build(AuditLog, implementations.auditLog, await fresh())) },
     { name: "ConsoleSessions", cases: consoleSessionsContract(async (clock) => build(ConsoleSessions, implementations.consoleSessions(clock), await fresh())) },
     { name: "StoredResponses", cases: storedResponsesContract(async () => build(StoredResponses, implementations.storedResponses, await fresh())) }
   ]
