@@ -30,6 +30,7 @@ import {
   StoreHealth,
   type StoreHealthState,
   StoreScope,
+  storeRefusal,
   UpstreamHttp,
   type UpstreamHttpShape
 } from "../core/index.ts"
@@ -91,7 +92,10 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
     try {
       hooks.push(await runtime.runPromise(plugin.setup(info)))
     } catch (error) {
-      // Most often an option of the wrong type, which no type checker saw in a config file.
+      // A store away at start is the deployment's, not the config's: say so, not "invalid".
+      const refusal = storeRefusal(error)
+      if (refusal !== undefined) throw new ConfigError(`plugins[${index}] (${plugin.name}) cannot start: ${refusal}`)
+      // Otherwise most often an option of the wrong type, which no type checker saw in a config file.
       throw new ConfigError(`config is invalid at plugins[${index}] (${plugin.name}): its setup failed: ${errorText(error)}`)
     }
   }
