@@ -20,7 +20,8 @@ import {
   RequestGate,
   responses,
   type PluginHooks,
-  type ProviderAdapter,
+  combinedRegistry,
+  type ProviderRegistryShape,
   Sql,
   type SqlShape,
   StoreHealth,
@@ -55,7 +56,8 @@ export interface Relay {
 export interface PluginSet {
   readonly runtime: ManagedRuntime.ManagedRuntime<CoreServices, never>
   readonly hooks: ReadonlyArray<PluginHooks>
-  readonly providers: () => ReadonlyArray<ProviderAdapter>
+  /** The relay's provider registry: every plugin's, in config order. */
+  readonly providers: ProviderRegistryShape
 }
 
 /**
@@ -74,7 +76,13 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
     Layer.effect(StoreScope, Effect.acquireRelease(Scope.make(), (scope) => Scope.close(scope, Exit.void)))
   ))
   const hooks: Array<PluginHooks> = []
-  const providers = () => hooks.flatMap((h) => (h.provider ? [h.provider] : []))
+  // Plugins hold the registry from their setup on, and ask it once every plugin is set up.
+  let registry: ProviderRegistryShape | undefined
+  const unready = () => Effect.die(new Error("the provider registry is asked before every plugin is set up"))
+  const providers: ProviderRegistryShape = {
+    get: (name) => registry === undefined ? unready() : registry.get(name),
+    list: () => registry === undefined ? unready() : registry.list()
+  }
   const info = { models: config.models, tiers: config.tiers, defaultTier: config.defaultTier, providers }
   for (const [index, plugin] of config.plugins.entries()) {
     try {
@@ -84,7 +92,8 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
       throw new ConfigError(`config is invalid at plugins[${index}] (${plugin.name}): its setup failed: ${errorText(error)}`)
     }
   }
-  return { runtime, hooks, providers }
+  registry = await runtime.runPromise(combinedRegistry(hooks.flatMap((h) => (h.providers ? [h.providers] : []))))
+  return { runtime, hooks, providers: registry }
 }
 
 /**
@@ -95,8 +104,9 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
 export const buildRelay = async (config: LoadedConfig, services: RuntimeServices): Promise<Relay> => {
   const { runtime, hooks, providers } = await setupPlugins(config, services)
 
-  const catalog = new Catalog(config.models, providers())
-  const configured = new Set(providers().map((p) => p.name))
+  const adapters = await runtime.runPromise(providers.list())
+  const catalog = new Catalog(config.models, adapters)
+  const configured = new Set(adapters.map((p) => p.name))
   const unserved = config.models.filter((model) => !configured.has(model.provider)).map((model) => model.id)
   if (unserved.length > 0) {
     services.log.warn({ models: unserved }, "these catalog models have no configured provider; requests for them answer 404")
@@ -107,6 +117,7 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
     runtime,
     plugins: hooks,
     catalog,
+    providers,
     log: services.log,
     maxBodyBytes: config.server.maxBodyBytes,
     maxUploadBytes: config.server.maxUploadBytes,
@@ -120,7 +131,7 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
     plugins: hooks,
     endpoints: [chatCompletions, messages, countTokens, embeddings, imageGenerations, imageEdits, responses, ...hooks.flatMap((h) => h.endpoints ?? [])],
     catalog,
-    providers: providers().map((p) => p.name),
+    providers: adapters.map((p) => p.name),
     adminKey: config.server.adminKey,
     corsOrigins: config.server.corsOrigins,
     maxBodyBytes: config.server.maxBodyBytes,

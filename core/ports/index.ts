@@ -7,6 +7,8 @@ export { type AccountsShape, Accounts, type AccountUpdate, type StoredAccount, t
 export { type ConsoleSessionsShape, ConsoleSessions, type Flash, type Principal, type Session } from "./console-sessions.ts"
 export { type CredentialsShape, Credentials, type Sealed, type StoredCredential } from "./credentials.ts"
 export { type Balance, ChargeFailed, ChargeKept, Ledger, type LedgerShape, type Reservation, type Settled, type SettleInput } from "./ledger.ts"
+export { combinedRegistry, ProviderRegistry, type ProviderRegistryShape } from "./provider-registry.ts"
 export { type Admission, effectiveLimits, type Limits, RateWindows, type RateWindowsShape, type TokenTicket, type WindowState } from "./rate-windows.ts"
+export { heuristicTokenCounting, TokenCounting, type TokenCountingShape } from "./token-counting.ts"
 export { buildStore, StoreScope } from "./use-port.ts"
 export { type DailySpend, type UsageRecord, UsageRecords, type UsageRecordsShape, type UsageRecordView } from "./usage-records.ts"

@@ -113,9 +113,8 @@ export const billing = (options: BillingOptions = {}) =>
 
       return {
         admit: (ctx) => {
-          const account = ctx.caller?.account
-          if (account === undefined) return Effect.void
-          const rates = ratesFor(ctx.target?.entry)
+          const account = ctx.caller.account
+          const rates = ratesFor(ctx.target.entry)
           if (rates === undefined && !ctx.byok) {
             return Effect.fail(new ModelNotFound({ message: `model ${ctx.model} has no price on this relay` }))
           }

@@ -65,9 +65,7 @@ export const limiter = (options: LimiterOptions = {}) =>
       const defaultOutput = options.defaultOutputTokens ?? 4_096
       return {
         admit: (ctx) => {
-          const account = ctx.caller?.account
-          // Without an authenticated account there is nobody to count against.
-          if (account === undefined) return Effect.void
+          const account = ctx.caller.account
           const limits = effectiveLimits(info, account)
           const countsTokens = !ctx.byok || options.byokTokens !== false
           const needed = countsTokens ? tokensNeeded(ctx, defaultOutput, limits) : 0

@@ -1,5 +1,6 @@
 import { Layer } from "effect"
 import { Keyring, type KeyringShape, Log, type LogShape, Operator, type RelayInfo, Sql, type SqlShape, StoreHealth, StoreHealthState, UpstreamHttp } from "../../core/index.ts"
+import { providerRegistry } from "../../plugins/providers/registry/index.ts"
 import { openNodeStore } from "../../runtime/node-store.ts"
 
 /** A keyring of one fixed key, as the runtime would supply it. */
@@ -25,6 +26,6 @@ export const testInfo = (overrides: Partial<RelayInfo> = {}): RelayInfo => ({
   models: [],
   tiers: { starter: { rpm: 60, tpm: 100_000 } },
   defaultTier: "starter",
-  providers: () => [],
+  providers: providerRegistry([]),
   ...overrides
 })

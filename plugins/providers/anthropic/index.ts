@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { definePlugin, KeyPool, Log, sendProviderCall, UpstreamHttp, type UpstreamCall } from "../../../core/index.ts"
+import { providerRegistry } from "../registry/index.ts"
 
 export interface AnthropicOptions {
   /** Shared-pool keys; several spread the load and fail over to each other. */
@@ -57,6 +58,6 @@ export const anthropic = (options: AnthropicOptions = {}) => {
         })
       }
 
-      return { provider: { name, patterns: options.patterns ?? ANTHROPIC_PATTERNS, protocols: ["anthropic"] as const, send } }
+      return { providers: providerRegistry([{ name, patterns: options.patterns ?? ANTHROPIC_PATTERNS, protocols: ["anthropic"] as const, send }]) }
     }))
 }
