@@ -76,12 +76,13 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
     Layer.effect(StoreScope, Effect.acquireRelease(Scope.make(), (scope) => Scope.close(scope, Exit.void)))
   ))
   const hooks: Array<PluginHooks> = []
-  // Plugins hold the registry from their setup on, and ask it once every plugin is set up.
+  // Plugins hold the registry from their setup on (an Effect of it may be made then), and it
+  // answers once every plugin is set up.
   let registry: ProviderRegistryShape | undefined
-  const unready = () => Effect.die(new Error("the provider registry is asked before every plugin is set up"))
+  const unready = Effect.die(new Error("the provider registry is asked before every plugin is set up"))
   const providers: ProviderRegistryShape = {
-    get: (name) => registry === undefined ? unready() : registry.get(name),
-    list: () => registry === undefined ? unready() : registry.list()
+    get: (name) => Effect.suspend(() => (registry === undefined ? unready : registry.get(name))),
+    list: () => Effect.suspend(() => (registry === undefined ? unready : registry.list()))
   }
   const info = { models: config.models, tiers: config.tiers, defaultTier: config.defaultTier, providers }
   for (const [index, plugin] of config.plugins.entries()) {
