@@ -256,13 +256,13 @@ export class Pipeline {
     const protocol = provider.protocols.includes(own) && endpoint.legs[own] !== undefined
       ? own
       : provider.protocols.find((p) => endpoint.legs[p] !== undefined)
-    if (protocol === undefined) {
+    const leg = protocol === undefined ? undefined : endpoint.legs[protocol]
+    if (protocol === undefined || leg === undefined) {
       if (endpoint.fallback) return Effect.succeed({ response: endpoint.fallback(ctx), streaming: false })
       return Effect.fail(
         new InvalidRequest({ message: `model ${ctx.model} cannot be served on ${endpoint.route}`, param: "model" })
       )
     }
-    const leg = endpoint.legs[protocol]!
     const refused = leg.prepare(ctx)
     if (refused) return Effect.fail(refused)
     const body = ctx.upstreamBody()

@@ -41,7 +41,7 @@ export interface ProviderAdapter {
 export interface ProviderRegistryShape {
   /** The adapter serving provider `name`, if this registry holds one. */
   readonly get: (name: string) => Effect.Effect<ProviderAdapter | undefined>
-  /** Every adapter it holds, in the order their model patterns are tried. */
+  /** Every adapter it holds, in the order their model patterns are tried (a name held twice is served by the later one). */
   readonly list: () => Effect.Effect<ReadonlyArray<ProviderAdapter>>
 }
 
@@ -53,16 +53,16 @@ export class ProviderRegistry extends Context.Service<ProviderRegistry, Provider
  * request costs one `get` of one registry however many plugins offer providers.
  */
 export const combinedRegistry = (registries: ReadonlyArray<ProviderRegistryShape>): Effect.Effect<ProviderRegistryShape> => {
-  if (registries.length === 1) return Effect.succeed(registries[0]!)
-  return Effect.map(Effect.forEach(registries, (registry) => registry.list()), (listed) => {
+  const [only, ...others] = registries
+  if (only !== undefined && others.length === 0) return Effect.succeed(only)
+  const listAll = Effect.forEach(registries, (registry) => Effect.map(registry.list(), (adapters) => ({ registry, adapters })))
+  return Effect.map(listAll, (listed) => {
     const owners = new Map<string, ProviderRegistryShape>()
-    listed.forEach((adapters, index) => {
-      for (const adapter of adapters) owners.set(adapter.name, registries[index]!)
-    })
+    for (const { registry, adapters } of listed) for (const adapter of adapters) owners.set(adapter.name, registry)
     const none = Effect.succeed(undefined)
     return {
       get: (name) => owners.get(name)?.get(name) ?? none,
-      list: () => Effect.map(Effect.forEach(registries, (registry) => registry.list()), (all) => all.flat())
+      list: () => Effect.map(listAll, (all) => all.flatMap(({ adapters }) => adapters))
     }
   })
 }

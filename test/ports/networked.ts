@@ -58,7 +58,7 @@ export const networkedImplementations = (servers: () => { readonly postgres: str
   return {
     implementations,
     /** The suites these implementations share with other nodes. */
-    shared: (name: string) => name !== "ConsoleSessions",
+    shared: (name: string) => !["ConsoleSessions", "TokenCounting", "ProviderRegistry"].includes(name),
     close: async () => {
       await Promise.all(clients.map((sql) => sql.end({ timeout: 1 })))
       connected?.redis.disconnect()

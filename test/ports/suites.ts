@@ -1,9 +1,23 @@
 import { Effect, Layer } from "effect"
-import { Accounts, ConsoleSessions, Credentials, Ledger, RateWindows, type SqlShape, UsageRecords } from "../../core/index.ts"
+import {
+  Accounts,
+  combinedRegistry,
+  ConsoleSessions,
+  Credentials,
+  Ledger,
+  type ProviderAdapter,
+  ProviderRegistry,
+  RateWindows,
+  type SqlShape,
+  TokenCounting,
+  UsageRecords
+} from "../../core/index.ts"
 import { sqliteBilling } from "../../plugins/billing/index.ts"
 import { memoryConsoleSessions } from "../../plugins/console/index.ts"
 import { sqliteAccounts } from "../../plugins/keys/index.ts"
 import { memoryRateWindows } from "../../plugins/limiter/index.ts"
+import { providerRegistry, providerRegistryLayer } from "../../plugins/providers/registry/index.ts"
+import { tokenizerCounting } from "../../plugins/tokenizer/index.ts"
 import { sqliteCredentials } from "../../plugins/vault/index.ts"
 import { accountsContract } from "./accounts.contract.ts"
 import { billingContract } from "./billing.contract.ts"
@@ -12,7 +26,9 @@ import { build, type ContractCase, type ImplementationLayer, servicesOver } from
 import { credentialsContract } from "./credentials.contract.ts"
 import { delayed } from "./delayed.ts"
 import { memoryAccounts, memoryBilling, memoryCredentials } from "./memory.ts"
+import { providerRegistryContract } from "./provider-registry.contract.ts"
 import { rateWindowsContract } from "./rate-windows.contract.ts"
+import { tokenCountingContract } from "./token-counting.contract.ts"
 
 /** One implementation of every port, each as a Layer over the runtime's services. */
 export interface Implementations {
@@ -21,6 +37,9 @@ export interface Implementations {
   readonly credentials: ImplementationLayer<Credentials>
   readonly rateWindows: ImplementationLayer<RateWindows>
   readonly consoleSessions: (clock: TestClock) => ImplementationLayer<ConsoleSessions>
+  readonly tokenCounting: ImplementationLayer<TokenCounting>
+  /** A registry holding `adapters`, in config order. */
+  readonly providerRegistry: (adapters: ReadonlyArray<ProviderAdapter>) => ImplementationLayer<ProviderRegistry>
 }
 
 /** The relay's own implementations of every port, as each plugin provides them by default. */
@@ -30,7 +49,9 @@ const shipped: Implementations = {
   credentials: sqliteCredentials,
   rateWindows: memoryRateWindows,
   consoleSessions: (clock: TestClock) =>
-    memoryConsoleSessions({ ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now })
+    memoryConsoleSessions({ ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now }),
+  tokenCounting: tokenizerCounting(),
+  providerRegistry: providerRegistryLayer
 }
 
 const kit = { Effect, Layer }
@@ -41,19 +62,37 @@ const delayedToo: Implementations = {
   billing: delayed(kit, Ledger, delayed(kit, UsageRecords, shipped.billing)),
   credentials: delayed(kit, Credentials, shipped.credentials),
   rateWindows: delayed(kit, RateWindows, shipped.rateWindows),
-  consoleSessions: (clock: TestClock) => delayed(kit, ConsoleSessions, shipped.consoleSessions(clock))
+  consoleSessions: (clock: TestClock) => delayed(kit, ConsoleSessions, shipped.consoleSessions(clock)),
+  tokenCounting: delayed(kit, TokenCounting, shipped.tokenCounting),
+  providerRegistry: (adapters) => delayed(kit, ProviderRegistry, shipped.providerRegistry(adapters))
 }
 
 /**
- * Stores written from the contracts alone, in memory, answering a moment later; rate windows
- * and console sessions ship in memory already, so those two are the delayed shipped ones.
+ * A registry as the relay combines those of several plugins (core's combinedRegistry), each
+ * plugin's one adapter behind a delay.
+ */
+const combinedOfDelayed = (adapters: ReadonlyArray<ProviderAdapter>): ImplementationLayer<ProviderRegistry> =>
+  Layer.effect(
+    ProviderRegistry,
+    Effect.flatMap(
+      Effect.forEach(adapters, (adapter) => Effect.provide(ProviderRegistry, delayed(kit, ProviderRegistry, Layer.succeed(ProviderRegistry, providerRegistry([adapter]))))),
+      combinedRegistry
+    )
+  )
+
+/**
+ * Stores written from the contracts alone, in memory, answering a moment later; rate windows,
+ * console sessions and token counting ship in memory already, so those are the delayed shipped
+ * ones, and the registry is the relay's combination of delayed ones.
  */
 const independent = {
   accounts: memoryAccounts,
   billing: memoryBilling,
   credentials: memoryCredentials,
   rateWindows: delayedToo.rateWindows,
-  consoleSessions: delayedToo.consoleSessions
+  consoleSessions: delayedToo.consoleSessions,
+  tokenCounting: delayedToo.tokenCounting,
+  providerRegistry: combinedOfDelayed
 }
 
 export const IMPLEMENTATIONS = { shipped, delayed: delayedToo, "in memory, delayed": independent } as const
@@ -78,6 +117,11 @@ export const portSuites = (implementations: Implementations, open: () => SqlShap
     },
     { name: "Credentials", cases: credentialsContract(async () => build(Credentials, implementations.credentials, await fresh())) },
     { name: "RateWindows", cases: rateWindowsContract(async () => build(RateWindows, implementations.rateWindows, await fresh())) },
-    { name: "ConsoleSessions", cases: consoleSessionsContract(async (clock) => build(ConsoleSessions, implementations.consoleSessions(clock), await fresh())) }
+    { name: "ConsoleSessions", cases: consoleSessionsContract(async (clock) => build(ConsoleSessions, implementations.consoleSessions(clock), await fresh())) },
+    { name: "TokenCounting", cases: tokenCountingContract(async () => build(TokenCounting, implementations.tokenCounting, await fresh())) },
+    {
+      name: "ProviderRegistry",
+      cases: providerRegistryContract(async (adapters) => build(ProviderRegistry, implementations.providerRegistry(adapters), await fresh()))
+    }
   ]
 }
