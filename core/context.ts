@@ -153,13 +153,13 @@ export class RequestContext {
   }
 
   /**
-   * The prompt's estimated size as `countPrompt` counted it. A context the pipeline never
-   * counted (one built by hand) is estimated at four characters per token.
+   * The prompt's estimated size as `countPrompt` counted it; uncounted (a relay that neither
+   * admits nor has a counter of a plugin's, a context built by hand), at four characters a token.
    */
   estimatedPromptTokens(): number {
     if (this.promptEstimate !== undefined) return this.promptEstimate
     const parts = promptParts(this.body)
-    return heuristicCount(parts.text, this.model) + parts.extraTokens
+    return heuristicCount(parts.text, this.target?.upstreamModel ?? this.model) + parts.extraTokens
   }
 
   /** Changes one top-level field of the body sent upstream; undefined removes it. */

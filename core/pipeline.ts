@@ -73,6 +73,7 @@ export class Pipeline {
   private readonly observers: ReadonlyArray<RequestObserver>
   private readonly annotators: ReadonlyArray<NonNullable<PluginHooks["annotate"]>>
   private readonly tokens: TokenCountingShape
+  private readonly admission: (request: ResolvedRequest) => Effect.Effect<void, RelayError>
   private readonly inflight = new InFlight()
 
   constructor(private readonly options: PipelineOptions) {
@@ -82,7 +83,15 @@ export class Pipeline {
     this.settleHooks = plugins.flatMap((p) => (p.settle ? [p.settle] : [])).reverse()
     this.observers = plugins.flatMap((p) => (p.observe ? [p.observe] : []))
     this.annotators = plugins.flatMap((p) => (p.annotate ? [p.annotate] : []))
-    this.tokens = plugins.find((p) => p.tokenCounting)?.tokenCounting ?? heuristicTokenCounting
+    const counter = plugins.find((p) => p.tokenCounting)?.tokenCounting
+    this.tokens = counter ?? heuristicTokenCounting
+    const judge = (request: ResolvedRequest) => (isKnown(request) ? this.admit(request) : Effect.void)
+    // The prompt is counted once, before admission, so the admit steps and the legs read the
+    // same estimate. A relay with no admit step and no counter of a plugin's leaves it to the
+    // legs that ask (a stream whose upstream reported no usage), at four characters a token.
+    this.admission = counter === undefined && !plugins.some((p) => p.admit)
+      ? judge
+      : (request) => Effect.flatMap(request.countPrompt(), () => judge(request))
   }
 
   /** Requests not yet settled. */
@@ -205,9 +214,7 @@ export class Pipeline {
           : Effect.fail(new InvalidRequest({ message: `${badLimit} must be a positive whole number of tokens`, param: badLimit }))
       }),
       Effect.flatMap(() => this.resolve(ctx, endpoint)),
-      // The prompt is counted once, before admission: the admit steps and the legs read the
-      // same estimate.
-      Effect.tap(({ request }) => Effect.flatMap(request.countPrompt(), () => (isKnown(request) ? this.admit(request) : Effect.void))),
+      Effect.tap(({ request }) => this.admission(request)),
       Effect.flatMap(({ request, provider }) => this.dispatch(request, provider, endpoint))
     )
   }
