@@ -1,25 +1,28 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs"
 import { Agent, request as httpRequest } from "node:http"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { pathToFileURL } from "node:url"
+import { start, stop } from "./child.ts"
 import { cpuMs } from "./cpu.ts"
+import { scriptCommand } from "../test/helpers/runtimes.ts"
 import { summarize } from "./stats.ts"
 import { wrkSaturate } from "./wrk.ts"
 
 /**
  * A paired A/B of two trees of the relay: `npm run bench:paired -- --base <commit>` exports the
  * commit with `git archive` (beside this tree's node_modules) and measures it against this tree,
- * on one mock upstream, with one bench config (this tree's bench/bench.config.ts, full stack).
+ * on one mock upstream, with one bench config (this tree's bench/bench.config.ts, the full stack
+ * unless `--stack bare|keys` says otherwise).
  * Rounds alternate which side goes first (ABBA), each side a fresh relay per round: a warm-up,
  * then sequential requests at concurrency 1 (latency p50 and p99 as the client sees it, and the
  * relay's CPU time per request from /proc), then saturation with wrk (requests per second, and
  * CPU per request). A loaded machine moves every figure: pairs measured minutes apart cancel
  * most of that, and the table shows each round, so the spread is there to judge.
  *
- *   --runtime node|bun   (node)      --rounds 4        --warmup 300
+ *   --runtime node|bun   (node)      --stack full      --rounds 4        --warmup 300
  *   --requests 1500      --seconds 4  --connections 32
  */
 const ROOT = resolve(import.meta.dirname, "..")
@@ -29,6 +32,7 @@ const { values } = parseArgs({
   options: {
     base: { type: "string" },
     runtime: { type: "string", default: "node" },
+    stack: { type: "string", default: "full" },
     rounds: { type: "string", default: "4" },
     warmup: { type: "string", default: "300" },
     requests: { type: "string", default: "1500" },
@@ -39,6 +43,8 @@ const { values } = parseArgs({
 if (values.base === undefined) throw new Error("usage: bench/paired.ts --base <commit> [--runtime node|bun] [--rounds n] ...")
 const runtime = values.runtime
 if (runtime !== "node" && runtime !== "bun") throw new Error("--runtime must be node or bun")
+const stack = values.stack
+if (stack !== "bare" && stack !== "keys" && stack !== "full") throw new Error("--stack must be bare, keys or full")
 const settings = {
   rounds: Number(values.rounds),
   warmup: Number(values.warmup),
@@ -53,40 +59,6 @@ const exportTree = (commit: string): string => {
   execFileSync("sh", ["-c", `git -C "${ROOT}" archive "${commit}" | tar -x -C "${dir}"`])
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"))
   return dir
-}
-
-interface Started {
-  readonly child: ChildProcess
-  readonly port: number
-}
-
-/** Starts a process and waits for the port it says it listens on. */
-const start = (command: string, args: ReadonlyArray<string>, env: Record<string, string>, cwd: string, ready: RegExp) =>
-  new Promise<Started>((resolveStart, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
-    let output = ""
-    let started = false
-    const timer = setTimeout(() => reject(new Error(`${command} did not start within 60 s:\n${output}`)), 60_000)
-    child.stdout!.setEncoding("utf8").on("data", (text: string) => {
-      // Once started, the relay's request log is read and dropped, as a log shipper would.
-      if (started) return
-      output += text
-      const match = ready.exec(output)
-      if (match) {
-        started = true
-        clearTimeout(timer)
-        resolveStart({ child, port: Number(match[1]) })
-      }
-    })
-    child.stderr!.setEncoding("utf8").on("data", (text: string) => void (started ? undefined : (output += text)))
-    child.once("exit", (code) => (started ? undefined : reject(new Error(`${command} exited with ${code}:\n${output}`))))
-  })
-
-const stop = async (child: ChildProcess) => {
-  if (child.exitCode !== null) return
-  const exited = new Promise((done) => child.once("exit", done))
-  child.kill("SIGTERM")
-  await exited
 }
 
 /** The relay of `tree` under the chosen runtime, as its own `start` scripts run it. */
@@ -113,6 +85,14 @@ const admin = async (port: number, method: string, path: string, body?: unknown)
     ...(body === undefined ? {} : { body: JSON.stringify(body) })
   })).json() as Promise<Record<string, unknown>>
 
+/** A key of the relay's first account, with credit far above what the bench spends. */
+const fundedKey = async (port: number): Promise<string> => {
+  const accounts = (await admin(port, "GET", "/admin/accounts")).data as Array<{ id: string }>
+  const account = accounts[0]!.id
+  await admin(port, "POST", `/admin/accounts/${account}/credits`, { amount: "1000000" })
+  return (await admin(port, "POST", `/admin/accounts/${account}/keys`, {})).key as string
+}
+
 const BODY = JSON.stringify({ model: "bench-model", messages: [{ role: "user", content: "Say something." }] })
 
 interface RoundFigures {
@@ -126,35 +106,32 @@ interface RoundFigures {
 
 const measure = async (tree: string, upstream: number): Promise<RoundFigures> => {
   const dataDir = mkdtempSync(join(tmpdir(), "relay-paired-"))
-  const { command, args } = relayCommand(tree)
-  const relay = await start(command, args, {
+  const relay = await start(relayCommand(tree), {
     RELAY_CONFIG: join(ROOT, "bench/bench.config.ts"),
     RELAY_DATA_DIR: dataDir,
     RELAY_ADMIN_KEY: ADMIN_KEY,
-    BENCH_STACK: "full",
+    BENCH_STACK: stack,
     BENCH_UPSTREAM: `http://127.0.0.1:${upstream}`,
     PORT: "0",
     LOG_LEVEL: "info"
-  }, tree, /"port":(\d+)[^\n]*"msg":"listening"/)
+  }, /"port":(\d+)[^\n]*"msg":"listening"/, tree)
   const agent = new Agent({ keepAlive: true, maxSockets: 1 })
   try {
     const pid = relay.child.pid!
-    const accounts = (await admin(relay.port, "GET", "/admin/accounts")).data as Array<{ id: string }>
-    const account = accounts[0]!.id
-    await admin(relay.port, "POST", `/admin/accounts/${account}/credits`, { amount: "1000000" })
-    const key = (await admin(relay.port, "POST", `/admin/accounts/${account}/keys`, {})).key as string
+    const port = Number(relay.match[1])
+    const key = stack === "bare" ? "unused" : await fundedKey(port)
     let errors = 0
-    for (let i = 0; i < settings.warmup; i++) if ((await post(agent, relay.port, "/v1/chat/completions", BODY, key)) !== 200) errors++
+    for (let i = 0; i < settings.warmup; i++) if ((await post(agent, port, "/v1/chat/completions", BODY, key)) !== 200) errors++
     const latencies: Array<number> = []
     const cpuBefore = cpuMs(pid)
     for (let i = 0; i < settings.requests; i++) {
       const begun = performance.now()
-      if ((await post(agent, relay.port, "/v1/chat/completions", BODY, key)) !== 200) errors++
+      if ((await post(agent, port, "/v1/chat/completions", BODY, key)) !== 200) errors++
       latencies.push(performance.now() - begun)
     }
     const cpuSequential = cpuMs(pid) - cpuBefore
     const cpuBeforeWrk = cpuMs(pid)
-    const saturated = await wrkSaturate(`http://127.0.0.1:${relay.port}/v1/chat/completions`, BODY, key, settings.connections, settings.seconds)
+    const saturated = await wrkSaturate(`http://127.0.0.1:${port}/v1/chat/completions`, BODY, key, settings.connections, settings.seconds)
     const cpuSaturated = cpuMs(pid) - cpuBeforeWrk
     const summary = summarize(latencies)
     return {
@@ -167,7 +144,7 @@ const measure = async (tree: string, upstream: number): Promise<RoundFigures> =>
     }
   } finally {
     agent.destroy()
-    await stop(relay.child)
+    await stop(relay)
     rmSync(dataDir, { recursive: true, force: true })
   }
 }
@@ -180,19 +157,19 @@ const spread = (xs: ReadonlyArray<number>) => {
 
 const main = async () => {
   const baseTree = exportTree(values.base!)
-  const mock = await start(process.execPath, ["--import", "tsx", join(ROOT, "bench/mock-upstream.ts")], {}, ROOT, /"port":(\d+)/)
+  const mock = await start(scriptCommand("node", "bench/mock-upstream.ts"), {}, /"port":(\d+)/)
   const sides = { base: baseTree, head: ROOT } as const
   const rounds: Array<Record<"base" | "head", RoundFigures>> = []
   try {
     for (let round = 0; round < settings.rounds; round++) {
       const order = round % 2 === 0 ? (["base", "head"] as const) : (["head", "base"] as const)
       const figures: Partial<Record<"base" | "head", RoundFigures>> = {}
-      for (const side of order) figures[side] = await measure(sides[side], mock.port)
+      for (const side of order) figures[side] = await measure(sides[side], Number(mock.match[1]))
       rounds.push(figures as Record<"base" | "head", RoundFigures>)
       console.error(`round ${round + 1}: ${JSON.stringify(figures)}`)
     }
   } finally {
-    await stop(mock.child)
+    await stop(mock)
     if (existsSync(baseTree)) rmSync(baseTree, { recursive: true, force: true })
   }
   const metrics: ReadonlyArray<[keyof RoundFigures, string]> = [
@@ -203,7 +180,7 @@ const main = async () => {
     ["cpuUsPerRequestSaturated", "saturated relay CPU per request (µs)"]
   ]
   const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(3))
-  console.log(`paired bench on ${runtime}: base ${values.base} against this tree, ${settings.rounds} rounds, ${settings.requests} sequential requests, ${settings.seconds} s saturation`)
+  console.log(`paired bench on ${runtime}, ${stack} stack: base ${values.base} against this tree, ${settings.rounds} rounds, ${settings.requests} sequential requests, ${settings.seconds} s saturation`)
   console.log("| measure | base, per round | head, per round | base mean ± sd | head mean ± sd | head / base |")
   console.log("|---|---|---|---|---|---|")
   for (const [metric, label] of metrics) {
