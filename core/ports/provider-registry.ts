@@ -39,9 +39,9 @@ export interface ProviderAdapter {
  * `Effect.succeed`, without a fiber of its own.
  */
 export interface ProviderRegistryShape {
-  /** The adapter serving provider `name`, if this registry holds one. */
+  /** The adapter serving provider `name`, if this registry holds one (the later one, for a name held twice). */
   readonly get: (name: string) => Effect.Effect<ProviderAdapter | undefined>
-  /** Every adapter it holds, in the order their model patterns are tried (a name held twice is served by the later one). */
+  /** Every adapter it holds, in the order their model patterns are tried. */
   readonly list: () => Effect.Effect<ReadonlyArray<ProviderAdapter>>
 }
 
