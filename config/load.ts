@@ -42,8 +42,14 @@ export interface LoadedConfig {
     readonly corsOrigins: ReadonlyArray<string> | undefined
   }
   readonly storePath: string
+  /** The config's top-level tiers, or the relay's defaults: the limiter's own `tiers` option wins. */
   readonly tiers: Readonly<Record<string, RateTier>>
   readonly defaultTier: string
+  /**
+   * What to tell the operator about a config of an earlier shape that still starts (top-level
+   * `tiers`), undefined when there is nothing to say.
+   */
+  readonly deprecation: string | undefined
   readonly models: ReadonlyArray<ModelEntry>
   readonly plugins: ReadonlyArray<Plugin>
 }
@@ -125,6 +131,9 @@ export const resolveConfig = (
     storePath: config.store?.path ?? `${dataDir}/relay.db`,
     tiers,
     defaultTier,
+    deprecation: config.tiers === undefined && config.defaultTier === undefined
+      ? undefined
+      : "the config's top-level `tiers` and `defaultTier` are deprecated: move them into the limiter's options, `limiter({ tiers, defaultTier })`",
     models,
     plugins: config.plugins
   }

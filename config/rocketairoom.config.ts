@@ -15,31 +15,38 @@ const HOUSE_MODELS = [
   { id: "rocket-1-pro", provider: "openai", upstream: "gpt-5.5", maxOutputTokens: 8_192, price: "1.20" }
 ]
 
-export default (({ anthropic, billing, echo, keys, limiter, openai, rocketAIRoom, tokenizer, vault, ...env }) => ({
-  server: { host: "127.0.0.1", port: 8787 },
-  // Enterprise is "custom" on the product page: these are its defaults, and each enterprise
-  // account gets its own rpm/tpm through PATCH /admin/accounts/{id}.
-  tiers: {
-    starter: { rpm: 25, tpm: 12_000 },
-    pro: { rpm: 80, tpm: 60_000 },
-    enterprise: { rpm: 1_000, tpm: 1_000_000 }
-  },
-  defaultTier: "starter",
-  models: HOUSE_MODELS.map(({ price, ...model }) => ({
-    ...model,
-    kind: "chat" as const,
-    contextWindow: 128_000,
-    pricing: { input: price, cachedInput: price, output: price }
-  })),
-  plugins: [
-    keys(),
-    tokenizer(),
-    limiter(),
-    billing(),
-    vault(),
-    rocketAIRoom(),
-    openai({ keys: env.list("OPENAI_API_KEY"), baseUrl: env.get("OPENAI_BASE_URL") }),
-    anthropic({ keys: env.list("ANTHROPIC_API_KEY"), baseUrl: env.get("ANTHROPIC_BASE_URL") }),
-    echo()
-  ]
-})) satisfies ConfigDeclaration
+export default (({ anthropic, auditLog, billing, echo, keys, limiter, openai, rocketAIRoom, stores, tokenizer, vault, ...env }) => {
+  // DATABASE_URL and REDIS_URL, when set, put the state in PostgreSQL and Redis for several nodes.
+  const state = stores(env)
+  return {
+    server: { host: "127.0.0.1", port: 8787 },
+    models: HOUSE_MODELS.map(({ price, ...model }) => ({
+      ...model,
+      kind: "chat" as const,
+      contextWindow: 128_000,
+      pricing: { input: price, cachedInput: price, output: price }
+    })),
+    plugins: [
+      keys({ ...state.keys }),
+      tokenizer(),
+      limiter({
+        // Enterprise is "custom" on the product page: these are its defaults, and each enterprise
+        // account gets its own rpm/tpm through PATCH /admin/accounts/{id}.
+        tiers: {
+          starter: { rpm: 25, tpm: 12_000 },
+          pro: { rpm: 80, tpm: 60_000 },
+          enterprise: { rpm: 1_000, tpm: 1_000_000 }
+        },
+        defaultTier: "starter",
+        ...state.limiter
+      }),
+      billing({ ...state.billing }),
+      vault({ ...state.vault }),
+      auditLog({ ...state.auditLog }),
+      rocketAIRoom(),
+      openai({ keys: env.list("OPENAI_API_KEY"), baseUrl: env.get("OPENAI_BASE_URL"), ...state.providers }),
+      anthropic({ keys: env.list("ANTHROPIC_API_KEY"), baseUrl: env.get("ANTHROPIC_BASE_URL"), ...state.providers }),
+      echo()
+    ]
+  }
+}) satisfies ConfigDeclaration

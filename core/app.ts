@@ -1,3 +1,4 @@
+import { Context, Effect, Option } from "effect"
 import { Hono } from "hono"
 import type { Context as HonoContext, MiddlewareHandler } from "hono"
 import { cors } from "hono/cors"
@@ -6,12 +7,14 @@ import { type BodyPace, parseJsonObject, readBody } from "./body.ts"
 import { AuthThrottle } from "./auth-throttle.ts"
 import type { Catalog } from "./catalog.ts"
 import { clientAddress } from "./client-address.ts"
-import type { Surface } from "./context.ts"
+import { entryOfRequest } from "./audit.ts"
+import type { Caller, Surface } from "./context.ts"
 import type { Endpoint } from "./endpoint.ts"
 import { Internal, ModelNotFound, RateLimited, type RelayError, RouteNotFound, ShuttingDown, StoreUnavailable, Unauthorized } from "./errors.ts"
 import type { RequestGate } from "./request-gate.ts"
 import { storeRefusal } from "./store-health.ts"
-import { management } from "./management.ts"
+import { AuditTrail, type ManagementServices, type ProvidedContext } from "./management.ts"
+import { modelAllowed } from "./key-rules.ts"
 import { modelList, modelObject } from "./models.ts"
 import type { Pipeline } from "./pipeline.ts"
 import type { PluginHooks, RouteKit } from "./plugin.ts"
@@ -22,6 +25,8 @@ import { errorResponse } from "./surfaces/errors.ts"
 export interface AppOptions {
   readonly pipeline: Pipeline
   readonly plugins: ReadonlyArray<PluginHooks>
+  /** The services the plugins provide, gathered (see gatherServices): what routes reach state through. */
+  readonly services: ProvidedContext
   readonly endpoints: ReadonlyArray<Endpoint>
   readonly catalog: Catalog
   /** Names of the configured providers: the model list shows only models they serve. */
@@ -40,7 +45,27 @@ export interface AppOptions {
   readonly gate: RequestGate
 }
 
-type Env = { Variables: { requestId: string; proxied: boolean } }
+type Env = {
+  Variables: {
+    requestId: string
+    proxied: boolean
+    /** The caller a management route authenticated, and the body it read: for the audit log. */
+    auditCaller: Caller | undefined
+    auditBody: Record<string, unknown> | undefined
+  }
+}
+
+/** Management routes whose state changes the audit log records here (the console records its own). */
+const AUDITED_PATHS = ["/admin/*", "/v1/account/*"]
+const CHANGES_STATE = new Set(["POST", "PUT", "PATCH", "DELETE"])
+
+/** The account a management answer names: its `account_id`, or its own `id` when it is an account. */
+const answeredAccount = async (response: Response): Promise<string | undefined> => {
+  if (!response.headers.get("content-type")?.startsWith("application/json")) return undefined
+  const body = (await response.clone().json().catch(() => undefined)) as { id?: unknown; account_id?: unknown } | undefined
+  if (typeof body?.account_id === "string") return body.account_id
+  return typeof body?.id === "string" && body.id.startsWith("acct_") ? body.id : undefined
+}
 
 const RATE_LIMIT_HEADERS = [
   "x-ratelimit-limit",
@@ -124,6 +149,32 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     }))
   }
 
+  // Every state change through the admin and account APIs, once it succeeded: who (the admin, or
+  // the account and key that authenticated), what (the route and its fields, secrets left out)
+  // and the request id. The answer is not held up by the record.
+  const audit = Option.getOrUndefined(Context.getOption(options.services as Context.Context<ManagementServices>, AuditTrail))
+  if (audit !== undefined) {
+    const record: MiddlewareHandler<Env> = async (c, next) => {
+      await next()
+      if (!CHANGES_STATE.has(c.req.method) || c.res.status >= 400) return
+      const caller = c.get("auditCaller")
+      const admin = c.req.path.startsWith("/admin")
+      if (!admin && caller === undefined) return
+      void Effect.runPromise(audit.record(entryOfRequest({
+        actor: admin ? { kind: "admin" } : { kind: "key", accountId: caller!.account.id, keyId: caller!.keyId },
+        method: c.req.method,
+        path: c.req.path,
+        fields: c.get("auditBody"),
+        // A path without the account's id (a new account, a key by its id): the answer names it.
+        accountId: caller?.account.id ?? (await answeredAccount(c.res)),
+        requestId: c.get("requestId"),
+        at: Date.now()
+      })))
+    }
+    // Only on management paths: proxied requests do not pay for it.
+    for (const path of AUDITED_PATHS) app.use(path, record)
+  }
+
   app.get("/healthz", (c) => {
     const problem = options.unhealthy()
     return problem === undefined ? c.json({ status: "ok" }) : c.json({ status: "unavailable", reason: problem }, 503)
@@ -154,12 +205,14 @@ export const createApp = (options: AppOptions): Hono<Env> => {
     app.get(`${base}/models`, async (c) => {
       const known = await options.pipeline.authenticateProxied(c.req.raw, c.get("requestId"))
       if (known instanceof Error) return kit.errorResponse(c, known)
-      return answerWith(known.headers, c.json(modelList(options.catalog, (entry) => served.has(entry.provider), startedAt)))
+      // A key with a model list sees only the models it may call.
+      const models = known.caller.key?.models
+      return answerWith(known.headers, c.json(modelList(options.catalog, (entry) => served.has(entry.provider) && modelAllowed(models, entry.id), startedAt)))
     })
     app.get(`${base}/models/:id{.+}`, async (c) => {
       const known = await options.pipeline.authenticateProxied(c.req.raw, c.get("requestId"))
       if (known instanceof Error) return kit.errorResponse(c, known)
-      const entry = listable(c.req.param("id"))
+      const entry = modelAllowed(known.caller.key?.models, c.req.param("id")) ? listable(c.req.param("id")) : undefined
       return answerWith(
         known.headers,
         entry === undefined
@@ -190,6 +243,8 @@ export const createApp = (options: AppOptions): Hono<Env> => {
 }
 
 const routeKit = (options: AppOptions, throttle: AuthThrottle): RouteKit => {
+  // A door reaches a service no configured plugin provides only through Effect.serviceOption.
+  const services = options.services as Context.Context<ManagementServices>
   const errorResponseFor = (c: HonoContext, error: RelayError, surface: Surface = "openai") => {
     const headers = new Headers()
     const id = c.get("requestId") as string | undefined
@@ -211,7 +266,12 @@ const routeKit = (options: AppOptions, throttle: AuthThrottle): RouteKit => {
   }
 
   return {
-    ...management(options.plugins),
+    run: (effect) => Effect.runPromise(Effect.provideContext(Effect.match(effect, { onFailure: (e) => e, onSuccess: (a) => a }), services)),
+    respond: (c, effect, status = 200) =>
+      Effect.runPromise(Effect.provideContext(
+        Effect.match(effect, { onFailure: (error) => errorResponseFor(c, error), onSuccess: (value) => c.json(value as object, status) }),
+        services
+      )),
     requireAdmin,
     isAdminKey,
     authFailed: (c) => throttle.failed(clientAddress(c.req.raw)),
@@ -220,9 +280,15 @@ const routeKit = (options: AppOptions, throttle: AuthThrottle): RouteKit => {
       const bytes = await readBody(c.req.raw, options.maxBodyBytes, options.bodyPace)
       if (!(bytes instanceof Uint8Array)) return bytes
       // Admin and account calls may omit a body whose fields are all optional.
-      return bytes.length === 0 ? {} : parseJsonObject(bytes)
+      const body = bytes.length === 0 ? {} : parseJsonObject(bytes)
+      if (!(body instanceof Error)) c.set("auditBody", body)
+      return body
     },
-    authenticate: (c) => options.pipeline.authenticate(c.req.raw, c.get("requestId") as string),
+    authenticate: async (c) => {
+      const caller = await options.pipeline.authenticate(c.req.raw, c.get("requestId") as string)
+      if (!(caller instanceof Error)) c.set("auditCaller", caller)
+      return caller
+    },
     authenticateProxied: (c) => options.pipeline.authenticateProxied(c.req.raw, c.get("requestId") as string)
   }
 }

@@ -62,7 +62,8 @@ export interface ProviderPatterns {
   readonly patterns: ReadonlyArray<string>
 }
 
-const globToRegExp = (glob: string): RegExp =>
+/** A name glob (`*` matches any run of characters) as a whole-name pattern. */
+export const globToRegExp = (glob: string): RegExp =>
   new RegExp(`^${glob.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`)
 
 /**

@@ -17,12 +17,48 @@ export interface Account {
   /** Per-account overrides of the tier's limits. */
   readonly rpm: number | null
   readonly tpm: number | null
+  /** Set while the account is suspended: every key of it is refused until it is resumed. */
+  readonly suspendedAt?: number | null
+}
+
+/** A spend limit's period: a UTC day, an ISO week (from Monday) or a calendar month. */
+export type SpendPeriod = "day" | "week" | "month"
+
+/**
+ * What one relay key may do, narrower than its account (SPEC section 15). Every field is
+ * optional (`null`): a key without restrictions may do all its account may.
+ */
+export interface KeyRestrictions {
+  /** Spend cap in nano-USD over `spendPeriod` (lifetime when that is null). */
+  readonly spendLimit: bigint | null
+  readonly spendPeriod: SpendPeriod | null
+  /** Model ids or globs (`claude-*`) the key may call. */
+  readonly models: ReadonlyArray<string> | null
+  /** Epoch ms after which the key is refused (401 key_expired). */
+  readonly expiresAt: number | null
+  /** The key's own per-minute limits, applied within its account's. */
+  readonly rpm: number | null
+  readonly tpm: number | null
+  /** Free-form JSON object the operator or user attaches (a team, a job). */
+  readonly metadata: Readonly<Record<string, unknown>> | null
+}
+
+export const NO_RESTRICTIONS: KeyRestrictions = {
+  spendLimit: null,
+  spendPeriod: null,
+  models: null,
+  expiresAt: null,
+  rpm: null,
+  tpm: null,
+  metadata: null
 }
 
 /** Who is calling: set by the authenticating plugin. */
 export interface Caller {
   readonly account: Account
   readonly keyId: string
+  /** The key's own restrictions; absent means none. */
+  readonly key?: KeyRestrictions
 }
 
 /** A pool key that failed while a request failed over to the next one, named by its slot. */

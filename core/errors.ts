@@ -24,6 +24,30 @@ export class InsufficientBalance extends Data.TaggedError("InsufficientBalance")
   readonly code = "insufficient_balance"
 }
 
+/** The key's own spend limit for its period is reached (not the account's balance). */
+export class KeySpendLimitExceeded extends Data.TaggedError("KeySpendLimitExceeded")<Fields> {
+  readonly status = 402
+  readonly code = "key_spend_limit_exceeded"
+}
+
+/** The key is past its expiry time. */
+export class KeyExpired extends Data.TaggedError("KeyExpired")<Fields> {
+  readonly status = 401
+  readonly code = "key_expired"
+}
+
+/** The model is outside the key's model list. */
+export class ModelNotAllowed extends Data.TaggedError("ModelNotAllowed")<Fields> {
+  readonly status = 403
+  readonly code = "model_not_allowed"
+}
+
+/** The key's account is suspended: every key of it is refused until the operator resumes it. */
+export class AccountSuspended extends Data.TaggedError("AccountSuspended")<Fields> {
+  readonly status = 403
+  readonly code = "account_suspended"
+}
+
 export class ByokCredentialMissing extends Data.TaggedError("ByokCredentialMissing")<Fields> {
   readonly status = 403
   readonly code = "byok_credential_missing"
@@ -129,6 +153,10 @@ export type RelayError =
   | InvalidRequest
   | Unauthorized
   | InsufficientBalance
+  | KeySpendLimitExceeded
+  | KeyExpired
+  | ModelNotAllowed
+  | AccountSuspended
   | ByokCredentialMissing
   | RouteNotFound
   | ModelNotFound

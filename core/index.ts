@@ -8,25 +8,48 @@ export { buildStreamBodiesOnDemand, type ChunkReader, concatChunks, ownReaderOf,
 export { type ClientWatch, watchClientWith } from "./client-gone.ts"
 export { clientAddress, setClientAddress } from "./client-address.ts"
 export { Catalog, ModelEntry, ModelPricing, type ProviderPatterns, type ResolvedModel } from "./catalog.ts"
-export { type Account, type AdmittedRequest, type Caller, type KeyFailure, type Outcome, RequestContext, type ResolvedRequest, StateKey, type Surface } from "./context.ts"
+export { type Account, type AdmittedRequest, type Caller, type KeyFailure, type KeyRestrictions, NO_RESTRICTIONS, type Outcome, RequestContext, type ResolvedRequest, type SpendPeriod, StateKey, type Surface } from "./context.ts"
+export { dayOf, modelAllowed, periodStartDay, SPEND_PERIODS } from "./key-rules.ts"
 export type { Endpoint, EndpointLeg, Finish, Protocol, ResponseEnd } from "./endpoint.ts"
 export * from "./errors.ts"
-export { KeyPool, type PoolKey } from "./key-pool.ts"
+export { type CooldownReason, KeyPool, type PoolKey } from "./key-pool.ts"
+export { sharedKeyPool } from "./shared-key-pool.ts"
 export {
   type AccountChanges,
-  type AccountDirectory,
+  AccountDirectory,
+  type AccountDirectoryShape,
+  accountView,
+  AuditTrail,
+  type AuditTrailShape,
+  Balances,
+  type BalancesShape,
   type CredentialInfo,
-  type CredentialVault,
+  CredentialVault,
+  type CredentialVaultShape,
+  findAccount,
+  gatherServices,
   type KeyInfo,
-  management,
-  type Management,
-  type UsageHistory
+  type ManagementServices,
+  type ProvidedContext,
+  type ProvidedServices,
+  RateTiers,
+  type RateTiersShape,
+  rateTiers,
+  requireAccount,
+  UsageHistory,
+  type UsageHistoryShape
 } from "./management.ts"
+export { entryOfRequest, keptDetails } from "./audit.ts"
 export { migrate } from "./migrate.ts"
 export { migratePg, type PgMigrationSql, type PgSchema, type PgTransaction } from "./migrate-pg.ts"
 export { type Form, type FormPart, formFields, readForm } from "./multipart.ts"
 export { modelObject } from "./models.ts"
-export { clientOf, connectPostgres, databaseRefusal, type Postgres, type PostgresSource, query, StoreUnreachable } from "./pg-client.ts"
+export { clientOf, connectPostgres, databaseRefusal, pgMigrationSql, pgTransaction, type Postgres, type PostgresSource, query, sharedPostgres, StoreUnreachable, withinBound } from "./pg-client.ts"
+export { connectRedis, type Redis, REDIS_COMMAND_TIMEOUT_MS, redisCall, redisClientOf, type RedisOptions, type RedisSource, sharedRedis } from "./redis-client.ts"
+export { localFanout } from "./fanout.ts"
+export { redisFanout } from "./redis-fanout.ts"
+export { openSealed, seal } from "./seal.ts"
+export { SharedClient } from "./shared-client.ts"
 export { divRound, formatUsd, MONEY_LIMIT_NANO, NANO_PER_USD, parseUsd, USD_AMOUNT_RULE, withinMoneyLimit } from "./money.ts"
 export * from "./ports/index.ts"
 export { Pipeline, type PipelineOptions } from "./pipeline.ts"

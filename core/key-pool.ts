@@ -23,7 +23,12 @@ export class KeyPool {
   private readonly slots: Array<Slot>
   private cursor = 0
 
-  constructor(secrets: ReadonlyArray<string>, private readonly now: () => number = Date.now) {
+  /** `onRest` hears of every key this pool puts to rest (to tell the other nodes). */
+  constructor(
+    secrets: ReadonlyArray<string>,
+    private readonly now: () => number = Date.now,
+    private readonly onRest: (slot: number, reason: CooldownReason, until: number) => void = () => undefined
+  ) {
     this.slots = secrets.map((secret) => ({ secret, until: 0, reason: undefined, refusals: 0 }))
   }
 
@@ -101,6 +106,15 @@ export class KeyPool {
     const entry = this.slots[slot]
     if (entry === undefined) return
     entry.until = this.now() + ms
+    entry.reason = reason
+    this.onRest(slot, reason, entry.until)
+  }
+
+  /** Another node put this key to rest until `until` (epoch ms); a longer rest here stands. */
+  restedElsewhere(slot: number, reason: CooldownReason, until: number): void {
+    const entry = this.slots[slot]
+    if (entry === undefined || entry.until >= until) return
+    entry.until = until
     entry.reason = reason
   }
 }

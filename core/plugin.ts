@@ -1,28 +1,35 @@
-import type { Effect } from "effect"
+import type { Context, Effect } from "effect"
 import type { Context as HonoContext, Hono, MiddlewareHandler } from "hono"
 import type { ModelEntry } from "./catalog.ts"
 import type { Endpoint } from "./endpoint.ts"
 import type { AdmittedRequest, Caller, Outcome, RequestContext, Surface } from "./context.ts"
 import type { RelayError } from "./errors.ts"
-import type { Management, ManagementHooks } from "./management.ts"
+import type { ManagementServices, ProvidedContext, RateTiers } from "./management.ts"
+import type { RateTier } from "./ports/rate-windows.ts"
 import type { CoreServices } from "./services.ts"
 import type { ProviderRegistryShape } from "./ports/provider-registry.ts"
 import type { TokenCountingShape } from "./ports/token-counting.ts"
 
 export type { ProviderAdapter, UpstreamCall } from "./ports/provider-registry.ts"
 
-export interface RateTier {
-  readonly rpm: number
-  readonly tpm: number
-}
+export type { RateTier } from "./ports/rate-windows.ts"
 
 /** What a plugin learns about the relay it is part of when it is set up. */
 export interface RelayInfo {
   /** The relay's provider registry: every plugin's adapters, to be asked once every plugin is set up. */
   readonly providers: ProviderRegistryShape
   readonly models: ReadonlyArray<ModelEntry>
+  /**
+   * The config's top-level tiers (or the relay's defaults): a config of an earlier shape. The
+   * limiter's own `tiers` option is where they belong now.
+   */
   readonly tiers: Readonly<Record<string, RateTier>>
   readonly defaultTier: string
+  /**
+   * The services every plugin provides (RateTiers among them, the limiter's or the config's);
+   * complete once every plugin is set up, so read it when used, not at setup.
+   */
+  readonly services: () => ProvidedContext
 }
 
 /**
@@ -39,8 +46,17 @@ export interface RequestObserver {
   readonly settled: (ctx: RequestContext, outcome: Outcome) => void
 }
 
-/** Helpers for plugins that add HTTP routes, and the management the plugins offer. */
-export interface RouteKit extends Management {
+/** Helpers for plugins that add HTTP routes. */
+export interface RouteKit {
+  /**
+   * Runs an effect on the services the plugins provide (AccountDirectory, Balances, UsageHistory,
+   * CredentialVault, RateTiers): a route reaches state through them. Its failure comes back as
+   * the value, to answer with. A service no configured plugin provides is read with
+   * `Effect.serviceOption`.
+   */
+  readonly run: <A, E>(effect: Effect.Effect<A, E, ManagementServices>) => Promise<A | E>
+  /** Runs an effect as `run` does and answers its value as JSON (200 unless given), or its refusal. */
+  readonly respond: <A, E extends RelayError>(c: HonoContext, effect: Effect.Effect<A, E, ManagementServices>, status?: 200 | 201) => Promise<Response>
   /** Guards admin routes: 404 when no admin key is configured, 401 for a wrong one. */
   readonly requireAdmin: MiddlewareHandler
   /** An error response in the given surface's shape. */
@@ -67,7 +83,7 @@ export interface RouteKit extends Management {
  * What a plugin does, produced once at start-up by its setup. Every field is optional.
  * Request steps run in config order; settle hooks run in reverse config order.
  */
-export interface PluginHooks extends ManagementHooks {
+export interface PluginHooks {
   /** Says who is calling (sets `ctx.caller`); runs before the model is resolved. */
   readonly authenticate?: (ctx: RequestContext) => Effect.Effect<void, RelayError>
   /**
@@ -95,12 +111,18 @@ export interface PluginHooks extends ManagementHooks {
   /** Proxied endpoints it adds to the core's (under `/v1` and `/byok/v1`), through the whole pipeline. */
   readonly endpoints?: ReadonlyArray<Endpoint>
   readonly routes?: (app: Hono, kit: RouteKit) => void
+  /**
+   * The services it provides to the admin API, the console, the command line and other plugins'
+   * routes (the keys plugin provides AccountDirectory, billing Balances and UsageHistory). Each
+   * service has one provider: two plugins providing the same one stop the relay at start.
+   */
+  readonly services?: Context.Context<never>
   /** The TokenCounting port, for admission estimates; the first plugin that offers one is used. */
   readonly tokenCounting?: TokenCountingShape
   /** Watches every request (metrics). */
   readonly observe?: RequestObserver
   /** Runs after every plugin is set up (the first-run bootstrap). */
-  readonly start?: Effect.Effect<void, never, CoreServices>
+  readonly start?: Effect.Effect<void, never, CoreServices | RateTiers>
   /** Runs when the relay closes, after the last request settled and before the store closes. */
   readonly stop?: Effect.Effect<void, never, CoreServices>
 }

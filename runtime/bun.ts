@@ -4,6 +4,7 @@ import { type ChunkReader, ownReaderOf, setClientAddress, webStream } from "../c
 import { openBunStore } from "./bun-store.ts"
 import { capAnswer } from "./cap-answer.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
+import { isHealthCheck, turn } from "./turns.ts"
 import { onProcessSignal, start } from "./start.ts"
 
 /** `reader`, calling `ended` once it has given its last chunk. */
@@ -42,6 +43,7 @@ await start({
         // the stream's idle time), so a request in flight gets no idle limit.
         self.timeout(request, 0)
         setClientAddress(request, self.requestIP(request)?.address)
+        if (!isHealthCheck(request.url)) await turn()
         const response = await handle(request)
         const reader = ownReaderOf(response)
         if (reader === undefined) {

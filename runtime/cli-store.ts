@@ -1,6 +1,25 @@
+import { Context, Effect, Option } from "effect"
 import pino from "pino"
 import { PG_SCHEMAS } from "../config/index.ts"
-import { formatUsd, type Management, management, parseUsd, type RelayError, type SqlShape, StoreHealthState, USD_AMOUNT_RULE } from "../core/index.ts"
+import {
+  AccountDirectory,
+  accountView,
+  AuditTrail,
+  Balances,
+  CredentialVault,
+  formatUsd,
+  keptDetails,
+  type KeyInfo,
+  type KeyUpdate,
+  type ManagementServices,
+  parseUsd,
+  type ProvidedContext,
+  type RelayError,
+  requireAccount,
+  type SqlShape,
+  StoreHealthState,
+  USD_AMOUNT_RULE
+} from "../core/index.ts"
 import { logLevel, relayLog } from "./log.ts"
 import { loadSetup } from "./start.ts"
 import { openNodeStore } from "./node-store.ts"
@@ -36,18 +55,32 @@ interface Output {
   readonly text: string
 }
 
-const isRelayError = (value: unknown): value is RelayError =>
-  value instanceof Error && typeof (value as { status?: unknown }).status === "number"
-
 /** A plugin's refusal as the command's failure: a refused value (400) is a bad argument. */
 const fail = (error: RelayError): never => {
   throw error.status === 400 ? new BadArgument(error.message) : new Error(error.message)
 }
 
-const need = <A>(part: A | undefined, what: string): A => {
-  if (part === undefined) throw new Error(`this relay's config has no plugin that ${what}`)
-  return part
+/** The services the config's plugins provide, as a command uses them. */
+interface Manage {
+  /** Runs an operation on them; a refusal is the command's failure. */
+  readonly run: <A, E extends RelayError>(effect: Effect.Effect<A, E, ManagementServices>) => Promise<A>
+  /** A service the command cannot do without, named by what its plugin does. */
+  readonly need: <I, S>(key: Context.Key<I, S>, what: string) => S
+  /** The audit log, when a plugin keeps one. */
+  readonly audit: AuditTrail["Service"] | undefined
 }
+
+const manageOn = (services: ProvidedContext): Manage => ({
+  run: (effect) =>
+    Effect.runPromise(Effect.provideContext(Effect.result(effect), services as Context.Context<ManagementServices>)).then((result) =>
+      result._tag === "Success" ? result.success : fail(result.failure)),
+  need: (key, what) => {
+    const service = Context.getOption(services as Context.Context<never>, key)
+    if (Option.isNone(service)) throw new Error(`this relay's config has no plugin that ${what}`)
+    return service.value
+  },
+  audit: Option.getOrUndefined(Context.getOption(services as Context.Context<ManagementServices>, AuditTrail))
+})
 
 const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)))
@@ -68,11 +101,7 @@ const accountText = (view: AccountJson): string => {
   return pairs.map(([name, value]) => `${name.padEnd(7)}  ${value ?? "-"}`).join("\n")
 }
 
-const findAccount = async (manage: Management, id: string) => {
-  const account = await manage.findAccount(id)
-  if (account === undefined) throw new Error(`no account ${id}`)
-  return account
-}
+const viewOf = (manage: Manage, account: Parameters<typeof accountView>[0]) => manage.run(accountView(account)) as Promise<unknown> as Promise<AccountJson>
 
 const option = (args: Parsed, name: string): string | undefined => {
   const value = args.options[name]
@@ -85,17 +114,57 @@ interface Store {
   readonly path: string
 }
 
+/** A key's restriction options as the admin API's fields ("none" clears one). */
+const restrictionFields = (args: Parsed): Record<string, unknown> => {
+  const fields: Record<string, unknown> = {}
+  const value = (name: string) => {
+    const text = option(args, name)
+    return text === undefined ? undefined : text === "none" ? null : text
+  }
+  const set = (field: string, given: unknown) => {
+    if (given !== undefined) fields[field] = given
+  }
+  set("name", value("name"))
+  set("spend_limit", value("spend-limit"))
+  set("spend_period", value("spend-period"))
+  const models = value("models")
+  set("models", models === undefined || models === null ? models : models.split(",").map((m) => m.trim()))
+  set("expires_at", value("expires-at"))
+  for (const name of ["rpm", "tpm"]) {
+    const given = value(name)
+    set(name, given === undefined || given === null ? given : /^\d{1,12}$/.test(given) ? Number(given) : given)
+  }
+  return fields
+}
+
+/** A key's name and restrictions from the options, by the account directory's rules; a refusal names the option. */
+const changesOf = (args: Parsed, manage: Manage): KeyUpdate => {
+  const changes = manage.need(AccountDirectory, "keeps accounts").keyChanges(restrictionFields(args))
+  if (changes instanceof Error) throw new BadArgument(changes.message.replace(/^(\w+):/, (_, field: string) => `--${field.replace("_", "-")}:`))
+  return changes
+}
+
+const keyText = (key: KeyInfo): string => {
+  const limits = [
+    key.spend_limit === null ? undefined : `spend ${key.spend_limit} USD per ${key.spend_period ?? "lifetime"}`,
+    key.models === null ? undefined : `models ${key.models.join(",")}`,
+    key.expires_at === null ? undefined : `expires ${key.expires_at}`,
+    key.rpm === null ? undefined : `rpm ${key.rpm}`,
+    key.tpm === null ? undefined : `tpm ${key.tpm}`
+  ].filter((part) => part !== undefined)
+  return limits.length === 0 ? "no restrictions" : limits.join("; ")
+}
+
 const COMMANDS = {
-  "accounts create": async (args: Parsed, manage: Management): Promise<Output> => {
-    const account = await need(manage.accounts, "keeps accounts").create(args.positionals[0]!, option(args, "tier"))
-    if (isRelayError(account)) return fail(account)
-    const view = (await manage.accountView(account)) as unknown as AccountJson
+  "accounts create": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const account = await manage.run(manage.need(AccountDirectory, "keeps accounts").create(args.positionals[0]!, option(args, "tier")))
+    const view = await viewOf(manage, account)
     return { json: view, text: `Created account ${view.id}.\n${accountText(view)}` }
   },
 
-  "accounts list": async (_args: Parsed, manage: Management): Promise<Output> => {
-    const accounts = await need(manage.accounts, "keeps accounts").list()
-    const views = (await Promise.all(accounts.map(manage.accountView))) as unknown as ReadonlyArray<AccountJson>
+  "accounts list": async (_args: Parsed, manage: Manage): Promise<Output> => {
+    const accounts = await manage.run(manage.need(AccountDirectory, "keeps accounts").list())
+    const views = await Promise.all(accounts.map((account) => viewOf(manage, account)))
     return {
       json: { data: views },
       text: views.length === 0 ? "No accounts." : table(
@@ -105,23 +174,44 @@ const COMMANDS = {
     }
   },
 
-  "accounts show": async (args: Parsed, manage: Management): Promise<Output> => {
-    const view = (await manage.accountView(await findAccount(manage, args.positionals[0]!))) as unknown as AccountJson
+  "accounts show": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const view = await viewOf(manage, await manage.run(requireAccount(args.positionals[0]!)))
     return { json: view, text: accountText(view) }
   },
 
-  "keys create": async (args: Parsed, manage: Management): Promise<Output> => {
-    const issued = await need(manage.accounts, "keeps accounts").issueKey(args.positionals[0]!, option(args, "name") ?? null)
-    if (isRelayError(issued)) return fail(issued)
+  "accounts suspend": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const account = await manage.run(manage.need(AccountDirectory, "keeps accounts").suspend(args.positionals[0]!, true))
+    return { json: await viewOf(manage, account), text: `Suspended account ${account.id}: its keys are refused until it is resumed.` }
+  },
+
+  "accounts resume": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const account = await manage.run(manage.need(AccountDirectory, "keeps accounts").suspend(args.positionals[0]!, false))
+    return { json: await viewOf(manage, account), text: `Resumed account ${account.id}.` }
+  },
+
+  "accounts delete": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const id = args.positionals[0]!
+    if (option(args, "confirm") !== id) throw new BadArgument(`deleting an account revokes all its keys; repeat its id as --confirm ${id}`)
+    if (!(await manage.run(manage.need(AccountDirectory, "keeps accounts").remove(id)))) throw new Error(`no account ${id}`)
+    return { json: { id, deleted: true }, text: `Deleted account ${id}; its keys are revoked, its usage and ledger kept.` }
+  },
+
+  "keys create": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const changes = changesOf(args, manage)
+    const issued = await manage.run(manage.need(AccountDirectory, "keeps accounts").issueKey(args.positionals[0]!, changes.name ?? null, changes))
     return {
       json: { ...issued.info, key: issued.key },
-      text: `Created key ${issued.info.id} for ${issued.info.account_id}. It is shown this once; store it now:\n\n  ${issued.key}\n`
+      text: `Created key ${issued.info.id} for ${issued.info.account_id} (${keyText(issued.info)}). It is shown this once; store it now:\n\n  ${issued.key}\n`
     }
   },
 
-  "keys list": async (args: Parsed, manage: Management): Promise<Output> => {
-    const keys = await need(manage.accounts, "keeps accounts").keys(args.positionals[0]!)
-    if (keys === undefined) throw new Error(`no account ${args.positionals[0]}`)
+  "keys update": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const key = await manage.run(manage.need(AccountDirectory, "keeps accounts").updateKey(args.positionals[0]!, changesOf(args, manage)))
+    return { json: key, text: `Updated key ${key.id}: ${keyText(key)}.` }
+  },
+
+  "keys list": async (args: Parsed, manage: Manage): Promise<Output> => {
+    const keys = await manage.run(manage.need(AccountDirectory, "keeps accounts").keys(args.positionals[0]!))
     return {
       json: { data: keys },
       text: keys.length === 0 ? "No keys." : table(
@@ -131,31 +221,29 @@ const COMMANDS = {
     }
   },
 
-  "keys revoke": async (args: Parsed, manage: Management): Promise<Output> => {
+  "keys revoke": async (args: Parsed, manage: Manage): Promise<Output> => {
     const id = args.positionals[0]!
-    if (!(await need(manage.accounts, "keeps accounts").revokeKey(id))) throw new Error(`no active key ${id}`)
+    if (!(await manage.run(manage.need(AccountDirectory, "keeps accounts").revokeKey(id)))) throw new Error(`no active key ${id}`)
     return { json: { id, revoked: true }, text: `Revoked key ${id}.` }
   },
 
-  "credits add": async (args: Parsed, manage: Management): Promise<Output> => {
+  "credits add": async (args: Parsed, manage: Manage): Promise<Output> => {
     const amount = parseUsd(args.positionals[1])
     if (amount === undefined) throw new BadArgument(`amount: ${USD_AMOUNT_RULE}; got "${args.positionals[1]}"`)
-    const credit = need(manage.credit, "keeps balances")
-    const account = await findAccount(manage, args.positionals[0]!)
-    const refused = await credit(account.id, amount, option(args, "note") ?? null)
-    if (refused !== undefined) return fail(refused)
-    const view = (await manage.accountView(account)) as unknown as AccountJson
+    const balances = manage.need(Balances, "keeps balances")
+    const account = await manage.run(requireAccount(args.positionals[0]!))
+    await manage.run(balances.credit(account.id, amount, option(args, "note") ?? null))
+    const view = await viewOf(manage, account)
     return { json: view, text: `Added ${formatUsd(amount)} USD to ${account.id}; the balance is ${view.balance}.` }
   },
 
-  "vault rotate": async (_args: Parsed, manage: Management): Promise<Output> => {
-    const result = await need(manage.vault, "stores BYOK credentials").rotate()
-    if (isRelayError(result)) return fail(result)
+  "vault rotate": async (_args: Parsed, manage: Manage): Promise<Output> => {
+    const result = await manage.run(manage.need(CredentialVault, "stores BYOK credentials").rotate())
     const source = result.generated ? "a new master key in the data directory" : "the current RELAY_MASTER_KEY"
     return { json: result, text: `Re-sealed ${result.resealed} credential(s) under ${source} (${result.key_id}).` }
   },
 
-  "store copy": async (args: Parsed, _manage: Management, store: Store): Promise<Output> => {
+  "store copy": async (args: Parsed, _manage: Manage, store: Store): Promise<Output> => {
     const url = option(args, "to")
     if (url === undefined) throw new BadArgument("--to URL is required: the PostgreSQL database to copy into")
     if (!/^postgres(?:ql)?:\/\//.test(url)) throw new BadArgument(`--to must be a postgres:// URL, got "${displayUrl(url)}"`)
@@ -176,6 +264,37 @@ const COMMANDS = {
 
 export type StoreCommand = keyof typeof COMMANDS
 
+/** The commands that change state: each leaves an entry in the audit log. */
+const CHANGES_STATE: ReadonlySet<StoreCommand> = new Set([
+  "accounts create",
+  "accounts suspend",
+  "accounts resume",
+  "accounts delete",
+  "keys create",
+  "keys update",
+  "keys revoke",
+  "credits add",
+  "vault rotate"
+])
+
+/** A command's audit entry: who is the operator at the machine, what the command and its fields. */
+const cliEntry = (name: StoreCommand, args: Parsed, json: unknown) => {
+  const answer = (json ?? {}) as { readonly id?: unknown; readonly account_id?: unknown }
+  const ids = [...args.positionals, answer.id, answer.account_id].filter((id): id is string => typeof id === "string")
+  const fields: Record<string, unknown> = { ...restrictionFields(args), note: option(args, "note") }
+  if (name === "credits add") fields.amount = args.positionals[1]
+  if (name === "accounts create") Object.assign(fields, { name: args.positionals[0], tier: option(args, "tier") })
+  return {
+    at: Date.now(),
+    actor: { kind: "cli" } as const,
+    action: `relay ${name}`,
+    accountId: ids.find((id) => id.startsWith("acct_")) ?? null,
+    target: ids.find((id) => id.startsWith("key_")) ?? null,
+    details: keptDetails(Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined))),
+    requestId: null
+  }
+}
+
 /**
  * Runs a store command in `env` (the process environment with the command's options applied).
  * Every failure is a message, never a stack: 2 for a refused argument, 1 for the rest.
@@ -194,10 +313,14 @@ export const runStoreCommand = async (name: StoreCommand, args: Parsed, env: Rea
       storeHealth: new StoreHealthState()
     })
     try {
-      const output = await COMMANDS[name](args, management(plugins.hooks), { sql, path: config.storePath })
+      const manage = manageOn(plugins.services)
+      const output = await COMMANDS[name](args, manage, { sql, path: config.storePath })
+      if (CHANGES_STATE.has(name) && manage.audit !== undefined) await Effect.runPromise(manage.audit.record(cliEntry(name, args, output.json)))
       return { code: 0, stdout: args.options.json === true ? JSON.stringify(output.json, null, 2) : output.text }
     } finally {
-      await plugins.runtime.dispose()
+      // As when the relay closes: what the plugins hold back (charges batched to be written
+      // together) is written before the store closes.
+      await plugins.stop()
       sql.close()
     }
   } catch (error) {

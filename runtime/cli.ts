@@ -30,6 +30,16 @@ const DATA_DIR: Option = { name: "data-dir", value: "DIR", description: "Data di
 const JSON_OUTPUT: Option = { name: "json", description: "Print machine-readable JSON" }
 const HELP: Option = { name: "help", description: "Show this help" }
 const ACCOUNT_ID = { name: "account-id", description: "The account's id (acct_...)" }
+const KEY_ID = { name: "key-id", description: "The key's id (key_...)" }
+/** A key's restrictions (SPEC section 15), the same on create and update; "none" clears one on update. */
+const RESTRICTIONS: ReadonlyArray<Option> = [
+  { name: "spend-limit", value: "USD", description: "Spend limit of the key, such as 5.00" },
+  { name: "spend-period", value: "PERIOD", description: "day, week or month (UTC) the limit resets; lifetime when not given" },
+  { name: "models", value: "LIST", description: "Comma-separated model ids or globs the key may call, such as gpt-4o-mini,claude-*" },
+  { name: "expires-at", value: "TIME", description: "When the key stops working, RFC 3339 (2026-12-31T23:59:59Z)" },
+  { name: "rpm", value: "N", description: "The key's own requests per minute, within its account's" },
+  { name: "tpm", value: "N", description: "The key's own tokens per minute, within its account's" }
+]
 
 const COMMANDS: ReadonlyArray<Command> = [
   {
@@ -51,11 +61,25 @@ const COMMANDS: ReadonlyArray<Command> = [
   },
   { name: "accounts list", summary: "List every account", positionals: [], options: [] },
   { name: "accounts show", summary: "Show one account: tier, limits and balance", positionals: [ACCOUNT_ID], options: [] },
+  { name: "accounts suspend", summary: "Suspend an account: every key of it is refused (403) until it is resumed", positionals: [ACCOUNT_ID], options: [] },
+  { name: "accounts resume", summary: "Resume a suspended account", positionals: [ACCOUNT_ID], options: [] },
+  {
+    name: "accounts delete",
+    summary: "Delete an account: its keys revoked, its usage and ledger kept",
+    positionals: [ACCOUNT_ID],
+    options: [{ name: "confirm", value: "ACCOUNT-ID", description: "The account's id again: deletion cannot be undone" }]
+  },
   {
     name: "keys create",
     summary: "Issue an API key for an account; it is printed this once",
     positionals: [ACCOUNT_ID],
-    options: [{ name: "name", value: "NAME", description: "A name to tell the key apart" }]
+    options: [{ name: "name", value: "NAME", description: "A name to tell the key apart" }, ...RESTRICTIONS]
+  },
+  {
+    name: "keys update",
+    summary: "Change a key's name or restrictions; \"none\" clears a restriction",
+    positionals: [KEY_ID],
+    options: [{ name: "name", value: "NAME", description: "A name to tell the key apart" }, ...RESTRICTIONS]
   },
   { name: "keys list", summary: "List an account's keys (never the keys themselves)", positionals: [ACCOUNT_ID], options: [] },
   {

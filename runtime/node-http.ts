@@ -4,6 +4,7 @@ import { closeSync, openSync } from "node:fs"
 import { devNull } from "node:os"
 import { type ChunkReader, readAll, readerResponse, type UpstreamHttpShape, wholeResponse } from "../core/index.ts"
 import { flattenHead } from "./node-head.ts"
+import { inTurn } from "./turns.ts"
 
 /**
  * The upstream client on Node and Deno: node:http with keep-alive agents, handing back a Web
@@ -153,11 +154,12 @@ const messageReader = (res: IncomingMessage): ChunkReader => {
     }
     const { resolve } = pending
     pending = undefined
-    resolve(chunk)
+    inTurn(() => resolve(chunk))
   })
   res.on("end", () => {
     ended = true
-    pending?.resolve(undefined)
+    const waiter = pending
+    if (waiter !== undefined) inTurn(() => waiter.resolve(undefined))
   })
   // An aborted message may report its error before it closes; the close is what ends a read.
   res.on("error", () => undefined)

@@ -6,6 +6,7 @@ import { buildStreamBodiesOnDemand, ownReaderOf, setClientAddress, watchClientWi
 import { capAnswer } from "./cap-answer.ts"
 import { whenClosedEarly, writeChunks } from "./node-stream-out.ts"
 import type { Platform } from "./start.ts"
+import { isHealthCheck, turn } from "./turns.ts"
 
 /** Asked of listen(); the kernel lowers it to its own limit (net.core.somaxconn). */
 const LISTEN_BACKLOG = 65_535
@@ -25,6 +26,7 @@ const respond = (handle: (request: Request) => Response | Promise<Response>) => 
   // The server is HTTP/1.1: its responses are node:http ServerResponses.
   const outgoing = env.outgoing as ServerResponse
   watchClientWith(request, (gone) => whenClosedEarly(outgoing, gone))
+  if (!isHealthCheck(request.url)) await turn()
   const response = await handle(request)
   const reader = ownReaderOf(response)
   if (reader === undefined) return response

@@ -1,4 +1,4 @@
-import { Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
+import { Context, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
 import {
   BodyBudget,
   Catalog,
@@ -6,6 +6,10 @@ import {
   countTokens,
   type CoreServices,
   createApp,
+  gatherServices,
+  type ProvidedContext,
+  RateTiers,
+  rateTiers,
   Keyring,
   type KeyringShape,
   Log,
@@ -27,6 +31,7 @@ import {
   StoreHealth,
   type StoreHealthState,
   StoreScope,
+  storeRefusal,
   UpstreamHttp,
   type UpstreamHttpShape
 } from "../core/index.ts"
@@ -58,6 +63,10 @@ export interface PluginSet {
   readonly hooks: ReadonlyArray<PluginHooks>
   /** The relay's provider registry: every plugin's, in config order. */
   readonly providers: ProviderRegistryShape
+  /** The services the plugins provide, which the admin API, the console and the command line use. */
+  readonly services: ProvidedContext
+  /** Runs the plugins' stop steps, then releases the runtime and the stores in it. */
+  readonly stop: () => Promise<void>
 }
 
 /**
@@ -84,17 +93,33 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
     get: (name) => Effect.suspend(() => (registry === undefined ? unready : registry.get(name))),
     list: () => Effect.suspend(() => (registry === undefined ? unready : registry.list()))
   }
-  const info = { models: config.models, tiers: config.tiers, defaultTier: config.defaultTier, providers }
+  // A relay without a limiter still has tiers to put accounts on: the config's own.
+  const defaults = Context.make(RateTiers, rateTiers(config.tiers, config.defaultTier))
+  let provided: ProvidedContext = defaults
+  const info = { models: config.models, tiers: config.tiers, defaultTier: config.defaultTier, providers, services: () => provided }
   for (const [index, plugin] of config.plugins.entries()) {
     try {
       hooks.push(await runtime.runPromise(plugin.setup(info)))
     } catch (error) {
-      // Most often an option of the wrong type, which no type checker saw in a config file.
+      // A store away at start is the deployment's, not the config's: say so, not "invalid".
+      const refusal = storeRefusal(error)
+      if (refusal !== undefined) throw new ConfigError(`plugins[${index}] (${plugin.name}) cannot start: ${refusal}`)
+      // Otherwise most often an option of the wrong type, which no type checker saw in a config file.
       throw new ConfigError(`config is invalid at plugins[${index}] (${plugin.name}): its setup failed: ${errorText(error)}`)
     }
   }
+  try {
+    provided = gatherServices(hooks.map((h, i) => ({ plugin: config.plugins[i]!.name, services: h.services ?? Context.empty() })), defaults)
+  } catch (error) {
+    await runtime.dispose()
+    throw new ConfigError(`config is invalid at plugins: ${errorText(error)}`)
+  }
   registry = await runtime.runPromise(combinedRegistry(hooks.flatMap((h) => (h.providers ? [h.providers] : []))))
-  return { runtime, hooks, providers: registry }
+  const stop = async () => {
+    for (const h of hooks) if (h.stop) await runtime.runPromise(h.stop)
+    await runtime.dispose()
+  }
+  return { runtime, hooks, providers: registry, services: provided, stop }
 }
 
 /**
@@ -103,8 +128,9 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
  * (the first-run bootstrap among them).
  */
 export const buildRelay = async (config: LoadedConfig, services: RuntimeServices): Promise<Relay> => {
-  const { runtime, hooks, providers } = await setupPlugins(config, services)
+  const { runtime, hooks, providers, services: provided, stop } = await setupPlugins(config, services)
 
+  if (config.deprecation !== undefined) services.log.warn({}, config.deprecation)
   const adapters = await runtime.runPromise(providers.list())
   const catalog = new Catalog(config.models, adapters)
   const configured = new Set(adapters.map((p) => p.name))
@@ -130,6 +156,7 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
   const app = createApp({
     pipeline,
     plugins: hooks,
+    services: provided,
     endpoints: [chatCompletions, messages, countTokens, embeddings, imageGenerations, imageEdits, responses, ...hooks.flatMap((h) => h.endpoints ?? [])],
     catalog,
     providers: adapters.map((p) => p.name),
@@ -150,15 +177,14 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
     }
   })
 
-  for (const h of hooks) if (h.start) await runtime.runPromise(h.start)
+  for (const h of hooks) if (h.start) await runtime.runPromise(Effect.provideContext(h.start, provided))
 
   return {
     fetch: app.fetch,
     pipeline,
     gate,
     close: async () => {
-      for (const h of hooks) if (h.stop) await runtime.runPromise(h.stop)
-      await runtime.dispose()
+      await stop()
       services.sql.close()
     }
   }

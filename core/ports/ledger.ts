@@ -12,6 +12,28 @@ export interface Balance {
 export interface Reservation {
   readonly account: string
   readonly amount: bigint
+  /** The relay key it is also held against, when that key has a spend limit. */
+  readonly key?: string | undefined
+}
+
+/**
+ * A key's spend limit, checked with the account's balance in the same atomic step: what the
+ * key was charged from UTC day `since` on (its period), plus what it holds now, plus the new
+ * reservation, must stay within `limit`.
+ */
+export interface KeyBudget {
+  readonly key: string
+  readonly limit: bigint
+  /** First UTC day (days since 1970-01-01) of the limit's current period; 0 for a lifetime. */
+  readonly since: number
+}
+
+/** A reservation refused by the key's spend limit, with what the key spent and holds. */
+export interface KeyBudgetSpent {
+  readonly key: string
+  readonly limit: bigint
+  readonly spent: bigint
+  readonly reserved: bigint
 }
 
 /** The store refused a charge for now; it is kept and written once the store takes writes. */
@@ -46,6 +68,8 @@ export interface SettleInput {
   /** The request's real cost; the charge is at most what the balance has beyond others' holds. */
   readonly cost: bigint
   readonly requestId: string
+  /** The relay key charged and the UTC day its charge counts in, for the key's spend. */
+  readonly key?: { readonly id: string; readonly day: number } | undefined
   /** The request's usage record, written in the charge's transaction, told the amount charged. */
   readonly record: (charged: bigint) => UsageRecord
 }
@@ -62,8 +86,14 @@ export interface SettleInput {
 export interface LedgerShape {
   /** The balance as stored and what is held against it, charges waiting to be written included. */
   readonly read: (account: string) => Effect.Effect<Balance>
-  /** Holds `amount` if the available balance covers it; else answers the balance it saw. */
-  readonly reserve: (account: string, amount: bigint) => Effect.Effect<Reservation | Balance>
+  /**
+   * Holds `amount` if the available balance covers it (and, with a budget, the key's limit
+   * covers it too, checked in the same atomic step); else answers what refused it: the balance
+   * it saw, or the key's spend.
+   */
+  readonly reserve: (account: string, amount: bigint, budget?: KeyBudget) => Effect.Effect<Reservation | Balance | KeyBudgetSpent>
+  /** What a key was charged from UTC day `since` on, as written (`flush` first to see every settled request). */
+  readonly keySpent: (key: string, since: number) => Effect.Effect<bigint>
   /** Lets a reservation go without charging anything (a request refused after admission). */
   readonly release: (reservation: Reservation) => Effect.Effect<void>
   /** Releases the reservation (if any) and charges the cost with the request's usage record. */

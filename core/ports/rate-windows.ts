@@ -1,6 +1,11 @@
 import { Context, type Effect } from "effect"
 import type { Account } from "../context.ts"
-import type { RateTier } from "../plugin.ts"
+
+/** A rate-limit tier: the requests and tokens per minute of an account on it. */
+export interface RateTier {
+  readonly rpm: number
+  readonly tpm: number
+}
 
 /** An account's effective limits: requests and tokens per minute. */
 export interface Limits {

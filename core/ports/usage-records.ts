@@ -47,6 +47,14 @@ export interface DailySpend {
   readonly cost: bigint
 }
 
+/** Spend of one UTC day by one account or one model, in nano-USD. */
+export interface SpendByDay {
+  readonly day: string
+  /** The account's id or the model's name. */
+  readonly name: string
+  readonly cost: bigint
+}
+
 /**
  * The per-request usage records, read back. Records are written by the ledger's settle, in
  * the same transaction as their charge (see Ledger), so this port only reads.
@@ -56,6 +64,11 @@ export interface UsageRecordsShape {
   readonly list: (accountId: string, limit: number) => Effect.Effect<ReadonlyArray<UsageRecordView>>
   /** Spend per UTC day over the last `days` days including today, oldest first; empty days left out. */
   readonly dailySpend: (accountId: string, days: number) => Effect.Effect<ReadonlyArray<DailySpend>>
+  /**
+   * Every account's spend per UTC day and account, or per day and model, over the last `days`
+   * days including today (the operator's view); by day, then name; empty ones left out.
+   */
+  readonly spendBy: (by: "account" | "model", days: number) => Effect.Effect<ReadonlyArray<SpendByDay>>
 }
 
 export class UsageRecords extends Context.Service<UsageRecords, UsageRecordsShape>()("relay/UsageRecords") {}

@@ -1,7 +1,13 @@
 import { Context, Effect, type Layer } from "effect"
 import {
-  type Account,
+  Balances,
+  type BalancesShape,
   buildStore,
+  type Caller,
+  dayOf,
+  type KeyBudget,
+  KeySpendLimitExceeded,
+  periodStartDay,
   ChargeKept,
   type CoreServices,
   definePlugin,
@@ -13,13 +19,15 @@ import {
   Log,
   type ModelEntry,
   ModelNotFound,
+  type RelayError,
   type RequestContext,
   type Reservation,
   StateKey,
   StoreHealth,
   StoreUnavailable,
   type Usage,
-  type UsageHistory,
+  UsageHistory,
+  type UsageHistoryShape,
   type UsageRecord,
   UsageRecords,
   USD_AMOUNT_RULE
@@ -37,6 +45,8 @@ export interface BillingOptions {
   readonly byokFeePercent?: number
   /** Output tokens assumed for the worst case when neither request nor catalog caps them. */
   readonly defaultOutputTokens?: number
+  /** The clock that places charges in a key's spend period (UTC days); tests inject one. */
+  readonly now?: () => number
   /**
    * Where balances, the ledger and usage records are kept: implementations of the Ledger and
    * UsageRecords ports, sharing a store so a charge and its record are written together; the
@@ -48,6 +58,8 @@ export interface BillingOptions {
 interface Charge {
   readonly rates: Rates | undefined
   readonly reservation: Reservation | undefined
+  /** The UTC day the request was admitted on: its charge counts in that day's key spend. */
+  readonly day: number
 }
 
 const CHARGE = new StateKey<Charge>("billing/charge")
@@ -85,20 +97,29 @@ export const billing = (options: BillingOptions = {}) =>
       }))
       // Reads of money and usage see every settled request: the charges waiting to be written
       // are written first.
-      const committed = <A>(read: Effect.Effect<A>) => Effect.runPromise(Effect.andThen(ledger.flush(), read))
-      const reads: UsageHistory = {
+      const committed = <A>(read: Effect.Effect<A>) => Effect.andThen(ledger.flush(), read)
+      const now = options.now ?? Date.now
+      const history: UsageHistoryShape = {
         list: (accountId, limit) => committed(usage.list(accountId, limit)),
-        dailySpend: (accountId, days) => committed(usage.dailySpend(accountId, days))
+        dailySpend: (accountId, days) => committed(usage.dailySpend(accountId, days)),
+        spendBy: (by, days) => committed(usage.spendBy(by, days))
       }
       const byokFee = options.byokFeePercent ?? 0
       const defaultOutput = options.defaultOutputTokens ?? 16_384
 
       // The one way credit is booked (admin API, console, command line), so one set of rules.
-      const credit = async (accountId: string, amount: bigint, note: string | null): Promise<InvalidRequest | undefined> => {
+      const credit = (accountId: string, amount: bigint, note: string | null): Effect.Effect<void, InvalidRequest> => {
         if (note !== null && note.length > NOTE_MAX_CHARS) {
-          return new InvalidRequest({ message: `note: expected at most ${NOTE_MAX_CHARS} characters`, param: "note" })
+          return Effect.fail(new InvalidRequest({ message: `note: expected at most ${NOTE_MAX_CHARS} characters`, param: "note" }))
         }
-        return (await Effect.runPromise(ledger.credit(accountId, amount, note))) ? undefined : new InvalidRequest({ message: `amount: ${USD_AMOUNT_RULE}`, param: "amount" })
+        return Effect.flatMap(ledger.credit(accountId, amount, note), (booked) =>
+          booked ? Effect.void : Effect.fail(new InvalidRequest({ message: `amount: ${USD_AMOUNT_RULE}`, param: "amount" })))
+      }
+      const balances: BalancesShape = {
+        balance: (accountId) => committed(Effect.map(ledger.read(accountId), ({ balance }) => balance)),
+        credit,
+        openingCredit: (accountId, amount) => credit(accountId, amount, "opening credit"),
+        keySpent: (keyId, period) => committed(ledger.keySpent(keyId, periodStartDay(period, now())))
       }
 
       const priceFor = (ctx: RequestContext, cost: bigint) => (ctx.byok ? percentOf(cost, byokFee) : cost)
@@ -109,6 +130,13 @@ export const billing = (options: BillingOptions = {}) =>
         if (entry === undefined) return undefined
         if (!rateCache.has(entry)) rateCache.set(entry, ratesOf(entry))
         return rateCache.get(entry)
+      }
+
+      /** The key's spend limit for the period holding `at`, if it has one. */
+      const budgetOf = (caller: Caller, at: number): KeyBudget | undefined => {
+        const key = caller.key
+        const limit = key?.spendLimit
+        return key === undefined || limit === null || limit === undefined ? undefined : { key: caller.keyId, limit, since: periodStartDay(key.spendPeriod, at) }
       }
 
       return {
@@ -124,17 +152,27 @@ export const billing = (options: BillingOptions = {}) =>
             return Effect.fail(new StoreUnavailable({ message: `the relay cannot record charges right now (${health.reason}); try again shortly`, retryAfterSeconds: 5 }))
           }
           const worst = rates === undefined ? 0n : priceFor(ctx, costOf({ ...noUsage, promptTokens: reservedPromptTokens(ctx), ...ctx.outputReservation(defaultOutput) }, rates))
-          if (worst === 0n) {
-            ctx.set(CHARGE, { rates, reservation: undefined })
+          const at = now()
+          const budget = budgetOf(ctx.caller, at)
+          // A key with a spend limit is checked even for a free request: at its limit, it is done.
+          if (worst === 0n && budget === undefined) {
+            ctx.set(CHARGE, { rates, reservation: undefined, day: dayOf(at) })
             return Effect.void
           }
-          return Effect.flatMap(ledger.reserve(account.id, worst), (result) => {
+          return Effect.flatMap(ledger.reserve(account.id, worst, budget), (result): Effect.Effect<void, RelayError> => {
+            if ("limit" in result) {
+              // A key's budget refused it, so the key has a spend limit and its period.
+              const period = ctx.caller.key?.spendPeriod ?? null
+              return Effect.fail(new KeySpendLimitExceeded({
+                message: `this key's spend limit of $${formatUsd(result.limit)} ${period === null ? "in total" : `per ${period} (UTC)`} cannot cover this request's reservation of $${formatUsd(worst)}: $${formatUsd(result.spent)} spent, $${formatUsd(result.reserved)} held by requests in flight`
+              }))
+            }
             if (!("account" in result)) {
               return Effect.fail(new InsufficientBalance({
                 message: `the available balance of $${formatUsd(result.balance - result.reserved)} cannot cover this request's reservation of $${formatUsd(worst)} (its prompt and max_tokens at the model's prices); add credit or lower max_tokens`
               }))
             }
-            ctx.set(CHARGE, { rates, reservation: result })
+            ctx.set(CHARGE, { rates, reservation: result, day: dayOf(at) })
             return Effect.void
           })
         },
@@ -162,7 +200,8 @@ export const billing = (options: BillingOptions = {}) =>
           })
           // The charge is decided now and written with the others of this turn of the event
           // loop; the settle ends once it is durable, and the end of the answer waits for that.
-          return Effect.flatMap(ledger.settle({ account: caller.account.id, reservation: charge?.reservation, cost, requestId: ctx.id, record }), ({ charged, committed }) => {
+          const key = { id: caller.keyId, day: charge?.day ?? dayOf(now()) }
+          return Effect.flatMap(ledger.settle({ account: caller.account.id, reservation: charge?.reservation, cost, requestId: ctx.id, key, record }), ({ charged, committed }) => {
             ctx.charged = charged
             if (charged < cost) {
               log.warn({ request_id: ctx.id, account: caller.account.id, cost: formatUsd(cost), charged: formatUsd(charged) }, "charge capped at the balance")
@@ -178,13 +217,9 @@ export const billing = (options: BillingOptions = {}) =>
           }).pipe(Effect.asVoid)
         },
 
-        credit,
+        services: Context.make(Balances, balances).pipe(Context.add(UsageHistory, history)),
 
-        accountView: (account: Account) => committed(Effect.map(ledger.read(account.id), ({ balance }) => ({ balance: formatUsd(balance) }))),
-
-        usage: reads,
-
-        routes: (app, kit) => billingRoutes(app, kit, { credit, usage: reads }),
+        routes: billingRoutes,
 
         // The charges still waiting are written before the store closes; kept ones get a few
         // more tries, and are named in the log if the store still refuses them.

@@ -1,4 +1,4 @@
-import { type Balance, ChargeKept, migrate, MONEY_LIMIT_NANO, type Reservation, type SqlShape, STORE_LOCKED, StoreHealthState, storeRefusal, withinMoneyLimit } from "../../core/index.ts"
+import { type Balance, ChargeKept, type KeyBudget, type KeyBudgetSpent, migrate, MONEY_LIMIT_NANO, type Reservation, type SqlShape, STORE_LOCKED, StoreHealthState, storeRefusal, withinMoneyLimit } from "../../core/index.ts"
 
 /**
  * Every account's money, in nano-USD.
@@ -46,7 +46,15 @@ const MIGRATIONS = [
    )`,
   // Reservations moved to memory.
   `DROP INDEX ledger_by_reservation;
-   ALTER TABLE balances DROP COLUMN reserved_nano`
+   ALTER TABLE balances DROP COLUMN reserved_nano`,
+  // What each relay key was charged per UTC day, written with each charge: a key's spend over
+  // its limit's period (a day, a week, a month, its lifetime) is the sum of a few rows.
+  `CREATE TABLE key_spend (
+     key_id TEXT NOT NULL,
+     day INTEGER NOT NULL,
+     spent_nano INTEGER NOT NULL,
+     PRIMARY KEY (key_id, day)
+   )`
 ]
 
 /** How long admission trusts a balance it read, for writes by other processes. */
@@ -81,12 +89,19 @@ interface Hold extends Reservation {
   open: boolean
 }
 
+/** The key a charge counts against, and its UTC day. */
+interface KeyDay {
+  readonly id: string
+  readonly day: number
+}
+
 interface PendingSettle {
   readonly account: string
   readonly hold: Hold | undefined
   readonly cost: bigint
   readonly charged: bigint
   readonly requestId: string
+  readonly key: KeyDay | undefined
   readonly also: (charged: bigint) => void
   readonly resolve: (charged: bigint) => void
   readonly reject: (error: unknown) => void
@@ -125,6 +140,10 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
     `UPDATE balances SET balance_nano = balance_nano + ?
      WHERE account_id = ? AND balance_nano + ? BETWEEN -${MONEY_LIMIT_NANO} AND ${MONEY_LIMIT_NANO}`
   )
+  const addKeySpend = sql.prepare(
+    "INSERT INTO key_spend (key_id, day, spent_nano) VALUES (?, ?, ?) ON CONFLICT (key_id, day) DO UPDATE SET spent_nano = spent_nano + excluded.spent_nano"
+  )
+  const keySpentSince = sql.prepare("SELECT COALESCE(SUM(spent_nano), 0) AS spent FROM key_spend WHERE key_id = ? AND day >= ?", { bigints: true })
   const sums = sql.prepare(
     `SELECT COALESCE(SUM(CASE kind WHEN 'credit' THEN amount_nano WHEN 'charge' THEN -amount_nano END), 0) AS balance
      FROM ledger WHERE account_id = ?`,
@@ -134,21 +153,29 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
   /** Money held per account by open reservations and by charges not yet written. */
   const held = new Map<string, bigint>()
   const heldBy = (account: string) => held.get(account) ?? 0n
-  const adjust = (account: string, delta: bigint) => {
-    const left = heldBy(account) + delta
-    if (left === 0n) held.delete(account)
-    else held.set(account, left)
+  /** The same per relay key with a spend limit (the holds of its requests, not yet charged). */
+  const keyHeld = new Map<string, bigint>()
+  const heldByKey = (key: string) => keyHeld.get(key) ?? 0n
+  const shift = (map: Map<string, bigint>, name: string, delta: bigint) => {
+    const left = (map.get(name) ?? 0n) + delta
+    if (left === 0n) map.delete(name)
+    else map.set(name, left)
+  }
+  const adjust = (hold: Reservation, sign: 1n | -1n) => {
+    shift(held, hold.account, sign * hold.amount)
+    if (hold.key !== undefined) shift(keyHeld, hold.key, sign * hold.amount)
   }
   const release = (hold: Hold | undefined) => {
     if (hold === undefined || !hold.open) return
     hold.open = false
-    adjust(hold.account, -hold.amount)
+    adjust(hold, -1n)
   }
   const rehold = (hold: Hold | undefined) => {
     if (hold === undefined || hold.open) return
     hold.open = true
-    adjust(hold.account, hold.amount)
+    adjust(hold, 1n)
   }
+  const keySpentStored = (key: string, since: number) => keySpentSince.get<{ spent: bigint }>(key, since)!.spent
   const stored = (account: string) => read.get<{ balance_nano: bigint }>(account)?.balance_nano ?? 0n
 
   /**
@@ -170,12 +197,13 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
   const capped = (wanted: bigint, available: bigint) => (wanted <= available ? wanted : available > 0n ? available : 0n)
 
   /** One charge, inside the commit's transaction, against the balance as stored. */
-  const apply = ({ account, cost, charged: decided, requestId, also }: PendingSettle): bigint => {
+  const apply = ({ account, cost, charged: decided, requestId, key, also }: PendingSettle): bigint => {
     // Only a correction written meanwhile by another process can leave less than was decided.
     const charged = capped(decided, stored(account) - heldBy(account))
     if (charged > 0n) {
       append.run(account, "charge", charged, requestId, charged < cost ? `capped from ${cost}` : null, now())
       addBalance.run(-charged, account, -charged)
+      if (key !== undefined) addKeySpend.run(key.id, key.day, charged)
     }
     also(charged)
     return charged
@@ -316,14 +344,26 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
      * the balance. Check and hold happen in one synchronous step, so concurrent requests can
      * never together overdraw.
      */
-    reserve(account: string, amount: bigint): Reservation | Balance {
+    reserve(account: string, amount: bigint, budget?: KeyBudget): Reservation | Balance | KeyBudgetSpent {
+      if (budget !== undefined) {
+        // A key's spend is read from the store every time: only keys with a limit pay for it.
+        const spent = keySpentStored(budget.key, budget.since)
+        const reserved = heldByKey(budget.key)
+        // A key at its limit is refused even a request that would cost nothing.
+        if (spent + reserved + amount > budget.limit || spent + reserved >= budget.limit) {
+          return { key: budget.key, limit: budget.limit, spent, reserved }
+        }
+      }
       const balance = admissionBalance(account)
       const reserved = heldBy(account)
       if (balance - reserved < amount) return { balance, reserved }
-      adjust(account, amount)
-      const hold: Hold = { account, amount, open: true }
+      const hold: Hold = { account, amount, key: budget?.key, open: true }
+      adjust(hold, 1n)
       return hold
     },
+
+    /** What a key was charged from UTC day `since` on, as written (`commit` first to see every settle). */
+    keySpent: (key: string, since: number): bigint => keySpentStored(key, since),
 
     /** Lets a reservation go, charging nothing. */
     release: (reservation: Reservation): void => release(reservation as Hold),
@@ -335,7 +375,7 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
      * never takes the balance below zero, nor below what other requests hold: past that, it
      * stops at what is available.
      */
-    settle(account: string, reservation: Reservation | undefined, cost: bigint, requestId: string, also: (charged: bigint) => void): Settled {
+    settle(account: string, reservation: Reservation | undefined, cost: bigint, requestId: string, also: (charged: bigint) => void, key?: KeyDay): Settled {
       release(reservation as Hold | undefined)
       let charged = capped(cost, admissionBalance(account) - heldBy(account))
       // Short of the cost on a balance read earlier: read it again before capping the charge.
@@ -345,13 +385,14 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
       }
       let hold: Hold | undefined
       if (charged > 0n) {
-        hold = { account, amount: charged, open: true }
-        adjust(account, charged)
+        // Held against the key too until written, so its spend counts at once.
+        hold = { account, amount: charged, key: key?.id, open: true }
+        adjust(hold, 1n)
       }
       const committed = new Promise<bigint>((resolve, reject) => {
         // While charges are kept, the retry writes the new ones with them.
         if (queue.length === 0 && retry === undefined) schedule(commit)
-        queue.push({ account, hold, cost, charged, requestId, also, resolve, reject, told: false, since: now() })
+        queue.push({ account, hold, cost, charged, requestId, key, also, resolve, reject, told: false, since: now() })
       })
       return { charged, committed }
     },

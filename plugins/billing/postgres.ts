@@ -3,9 +3,12 @@ import type { TransactionSql } from "postgres"
 import {
   type Balance,
   ChargeFailed,
+  type KeyBudget,
+  type KeyBudgetSpent,
   ChargeKept,
   clientOf,
   databaseRefusal,
+  withinBound,
   Ledger,
   Log,
   MONEY_LIMIT_NANO,
@@ -68,6 +71,7 @@ interface PendingSettle {
   readonly hold: Hold | undefined
   readonly account: string
   readonly cost: bigint
+  readonly key: { readonly id: string; readonly day: number } | undefined
   readonly record: UsageRecord
   /** Tells the request its first outcome; a charge kept after it is still written later. */
   readonly tell: (outcome: Outcome) => void
@@ -81,7 +85,7 @@ const micros = (ms: number) => Math.round(ms * 1000) / 1000
  * against the balance row as locked now, so it holds whichever node wrote last. It answers the
  * amount charged (the earlier answer, for a settle already written).
  */
-const settleStatement = (sql: TransactionSql<{ bigint: bigint }>, { settleId, hold, account, cost, record }: PendingSettle) => sql<Array<{ cost_nano: bigint }>>`
+const settleStatement = (sql: TransactionSql<{ bigint: bigint }>, { settleId, hold, account, cost, key, record }: PendingSettle) => sql<Array<{ cost_nano: bigint }>>`
   WITH fresh AS (
     SELECT NOT EXISTS (SELECT 1 FROM usage_records WHERE settle_id = ${settleId}) AS yes
   ), freed AS (
@@ -100,6 +104,10 @@ const settleStatement = (sql: TransactionSql<{ bigint: bigint }>, { settleId, ho
     INSERT INTO ledger (account_id, kind, amount_nano, request_id, note, created_at)
     SELECT ${account}, 'charge', amount, ${record.requestId}, CASE WHEN amount < ${cost}::bigint THEN 'capped from ' || ${cost.toString()} END, ${Date.now()}::bigint
     FROM charge WHERE amount > 0
+  ), spend AS (
+    INSERT INTO key_spend (key_id, day, spent_nano)
+    SELECT ${key?.id ?? null}::text, ${key?.day ?? 0}::integer, amount FROM charge WHERE amount > 0 AND ${key?.id ?? null}::text IS NOT NULL
+    ON CONFLICT (key_id, day) DO UPDATE SET spent_nano = key_spend.spent_nano + excluded.spent_nano
   ), written AS (
     INSERT INTO usage_records (settle_id, request_id, account_id, key_id, created_at, surface, model, provider, byok, status,
       prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, image_input_tokens, image_output_tokens,
@@ -125,15 +133,31 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
       /** This node, as its reservations name it. */
       const node = `node_${randomBase62(16)}`
 
-      // Renews this node's leases, and frees the holds of nodes whose lease lapsed.
-      const renew = () =>
-        sql.begin((tx) => [
+      /**
+       * Holds whose reserve got no answer (the database stalled, the answer was lost): they may
+       * have been made, and no request will settle them, so the next renewal lets them go.
+       */
+      const orphans = new Set<string>()
+
+      // Renews this node's leases, lets its orphaned holds go, and frees the holds of nodes
+      // whose lease lapsed.
+      const renew = () => {
+        const lost = [...orphans]
+        return sql.begin((tx) => [
+          ...(lost.length === 0 ? [] : [tx`
+            WITH gone AS (DELETE FROM reservations WHERE id IN ${tx(lost)} RETURNING account_id, amount_nano),
+            sums AS (SELECT account_id, SUM(amount_nano)::bigint AS amount FROM gone GROUP BY account_id)
+            UPDATE balances SET reserved_nano = balances.reserved_nano - sums.amount FROM sums WHERE balances.account_id = sums.account_id`]),
           tx`UPDATE reservations SET expires_at = ${Date.now() + leaseMs} WHERE node = ${node}`,
           tx`
             WITH gone AS (DELETE FROM reservations WHERE expires_at < ${Date.now()} RETURNING account_id, amount_nano),
             sums AS (SELECT account_id, SUM(amount_nano)::bigint AS amount FROM gone GROUP BY account_id)
             UPDATE balances SET reserved_nano = balances.reserved_nano - sums.amount FROM sums WHERE balances.account_id = sums.account_id`
-        ]).catch((error) => log.warn({ reason: databaseRefusal(error)?.reason ?? "error" }, "reservation leases were not renewed; retrying"))
+        ]).then(
+          () => lost.forEach((id) => orphans.delete(id)),
+          (error) => log.warn({ reason: databaseRefusal(error)?.reason ?? "error" }, "reservation leases were not renewed; retrying")
+        )
+      }
       yield* Effect.acquireRelease(
         Effect.sync(() => setInterval(renew, Math.max(100, Math.floor(leaseMs / 3)))),
         (timer) => Effect.sync(() => clearInterval(timer))
@@ -171,7 +195,9 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
       /** Writes `batch` in one transaction; on a refusal keeps it, on another failure tries each alone. */
       const write = async (batch: ReadonlyArray<PendingSettle>): Promise<void> => {
         try {
-          const answers = await sql.begin((tx) => batch.map((pending) => settleStatement(tx, pending)))
+          // A commit that does not answer in time is kept and tried again: each settle names
+          // itself, so one that did commit meanwhile is not written twice.
+          const answers = await withinBound(sql.begin((tx) => batch.map((pending) => settleStatement(tx, pending))))
           batch.forEach((pending, i) => pending.tell({ written: answers[i]![0]!.cost_nano }))
           return wrote(batch.length)
         } catch (error) {
@@ -217,6 +243,38 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
             UPDATE balances SET reserved_nano = balances.reserved_nano - gone.amount_nano FROM gone WHERE balances.account_id = gone.account_id`
         })
 
+      /**
+       * A reservation also held against a key's spend limit. Reservations of one key are taken
+       * one at a time (a transaction lock on the key), and its spend and holds are read and the
+       * balance held in one statement after the lock: a settle deletes its hold and writes its
+       * spend in one statement too, so no reservation sees one without the other.
+       */
+      const reserveWithin = (account: string, amount: bigint, budget: KeyBudget) =>
+        sql.begin(async (tx): Promise<Hold | Balance | KeyBudgetSpent> => {
+          await tx`SELECT pg_advisory_xact_lock(hashtext(${`relay-key-spend:${budget.key}`}))`
+          const id = `res_${randomBase62(20)}`
+          const [row] = await tx<Array<{ fits: boolean; held: boolean; spent: bigint; reserved: bigint; balance_nano: bigint; reserved_nano: bigint }>>`
+            WITH spend AS (
+              SELECT
+                COALESCE((SELECT SUM(spent_nano) FROM key_spend WHERE key_id = ${budget.key} AND day >= ${budget.since}::integer), 0)::bigint AS spent,
+                COALESCE((SELECT SUM(amount_nano) FROM reservations WHERE key_id = ${budget.key}), 0)::bigint AS reserved
+            ), fits AS (
+              SELECT spent + reserved + ${amount}::bigint <= ${budget.limit}::bigint AND spent + reserved < ${budget.limit}::bigint AS yes FROM spend
+            ), held AS (
+              UPDATE balances SET reserved_nano = reserved_nano + ${amount}::bigint
+              WHERE account_id = ${account} AND balance_nano - reserved_nano >= ${amount}::bigint AND (SELECT yes FROM fits)
+              RETURNING account_id
+            ), recorded AS (
+              INSERT INTO reservations (id, account_id, amount_nano, node, expires_at, key_id)
+              SELECT ${id}, account_id, ${amount}::bigint, ${node}, ${Date.now() + leaseMs}::bigint, ${budget.key} FROM held
+            )
+            SELECT (SELECT yes FROM fits) AS fits, EXISTS (SELECT 1 FROM held) AS held, s.spent, s.reserved,
+              COALESCE(b.balance_nano, 0) AS balance_nano, COALESCE(b.reserved_nano, 0) AS reserved_nano
+            FROM spend s LEFT JOIN balances b ON b.account_id = ${account}`
+          if (!row!.fits) return { key: budget.key, limit: budget.limit, spent: row!.spent, reserved: row!.reserved }
+          return row!.held ? { account, amount, key: budget.key, id } : { balance: row!.balance_nano, reserved: row!.reserved_nano }
+        }) as Promise<Hold | Balance | KeyBudgetSpent>
+
       const ledger = Ledger.of({
         read: (account) =>
           query(async (): Promise<Balance> => {
@@ -224,11 +282,12 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
               SELECT balance_nano, reserved_nano FROM balances WHERE account_id = ${account}`
             return { balance: row?.balance_nano ?? 0n, reserved: row?.reserved_nano ?? 0n }
           }),
-        reserve: (account, amount) =>
-          query(async (): Promise<Hold | Balance> => {
+        reserve: (account, amount, budget) =>
+          query(async (): Promise<Hold | Balance | KeyBudgetSpent> => {
+            if (budget !== undefined) return reserveWithin(account, amount, budget)
             if (amount === 0n) return { account, amount, id: null }
             const id = `res_${randomBase62(20)}`
-            const [row] = await sql<Array<{ held: boolean; balance_nano: bigint; reserved_nano: bigint }>>`
+            const statement = sql<Array<{ held: boolean; balance_nano: bigint; reserved_nano: bigint }>>`
               WITH held AS (
                 UPDATE balances SET reserved_nano = reserved_nano + ${amount}::bigint
                 WHERE account_id = ${account} AND balance_nano - reserved_nano >= ${amount}::bigint
@@ -239,10 +298,20 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
               )
               SELECT EXISTS (SELECT 1 FROM held) AS held, COALESCE(b.balance_nano, 0) AS balance_nano, COALESCE(b.reserved_nano, 0) AS reserved_nano
               FROM (SELECT 1) one LEFT JOIN balances b ON b.account_id = ${account}`
+            const [row] = await withinBound(statement).catch((error: unknown) => {
+              orphans.add(id)
+              throw error
+            })
             return row!.held ? { account, amount, id } : { balance: row!.balance_nano, reserved: row!.reserved_nano }
           }),
+        keySpent: (key, since) =>
+          query(async () => {
+            const [row] = await sql<Array<{ spent: bigint }>>`
+              SELECT COALESCE(SUM(spent_nano), 0)::bigint AS spent FROM key_spend WHERE key_id = ${key} AND day >= ${since}::integer`
+            return row!.spent
+          }),
         release,
-        settle: ({ account, reservation, cost, record }) =>
+        settle: ({ account, reservation, cost, key, record }) =>
           Effect.map(
             Effect.promise(() =>
               new Promise<Outcome>((resolve) => {
@@ -253,6 +322,7 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
                   hold,
                   account,
                   cost,
+                  key,
                   // Every field but the cost, which the statement decides (and writes) itself.
                   record: record(cost),
                   tell: (outcome) => {
@@ -309,6 +379,15 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
               SELECT created_at / ${DAY_MS} AS day, SUM(cost_nano)::bigint AS cost FROM usage_records
               WHERE account_id = ${accountId} AND created_at >= ${since} GROUP BY day ORDER BY day`
             return rows.map((row) => ({ day: new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10), cost: row.cost }))
+          }),
+        spendBy: (by, days) =>
+          query(async () => {
+            const since = (Math.floor(Date.now() / DAY_MS) - days + 1) * DAY_MS
+            const name = by === "account" ? sql`account_id` : sql`model`
+            const rows = await sql<Array<{ day: bigint; name: string; cost: bigint }>>`
+              SELECT created_at / ${DAY_MS} AS day, ${name} AS name, SUM(cost_nano)::bigint AS cost FROM usage_records
+              WHERE created_at >= ${since} GROUP BY 1, 2 HAVING SUM(cost_nano) > 0 ORDER BY 1, 2`
+            return rows.map((row) => ({ day: new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10), name: row.name, cost: row.cost }))
           })
       })
 

@@ -22,11 +22,12 @@ export const sqliteBilling: Layer.Layer<Ledger | UsageRecords, never, Sql | Log 
     })
     return Context.make(Ledger, Ledger.of({
       read: (account) => Effect.sync(() => ledger.balance(account)),
-      reserve: (account, amount) => Effect.sync(() => ledger.reserve(account, amount)),
+      reserve: (account, amount, budget) => Effect.sync(() => ledger.reserve(account, amount, budget)),
+      keySpent: (key, since) => Effect.sync(() => ledger.keySpent(key, since)),
       release: (reservation) => Effect.sync(() => ledger.release(reservation)),
-      settle: ({ account, reservation, cost, requestId, record }) =>
+      settle: ({ account, reservation, cost, requestId, key, record }) =>
         Effect.sync(() => {
-          const { charged, committed } = ledger.settle(account, reservation, cost, requestId, (charged) => usage.add(record(charged)))
+          const { charged, committed } = ledger.settle(account, reservation, cost, requestId, (charged) => usage.add(record(charged)), key)
           // Its refusal may come before anyone waits on it (the caller is a turn of the event
           // loop away, or never waits): it must not count as an unhandled rejection meanwhile.
           committed.catch(() => undefined)
@@ -41,7 +42,8 @@ export const sqliteBilling: Layer.Layer<Ledger | UsageRecords, never, Sql | Log 
       stopRetrying: () => Effect.sync(ledger.stopRetrying)
     })).pipe(Context.add(UsageRecords, UsageRecords.of({
       list: (accountId, limit) => Effect.sync(() => usage.list(accountId, limit)),
-      dailySpend: (accountId, days) => Effect.sync(() => usage.dailySpend(accountId, days))
+      dailySpend: (accountId, days) => Effect.sync(() => usage.dailySpend(accountId, days)),
+      spendBy: (by, days) => Effect.sync(() => usage.spendBy(by, days))
     })))
   })
 )

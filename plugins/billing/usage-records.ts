@@ -91,6 +91,20 @@ export const makeUsageRecords = (sql: SqlShape, now: () => number = Date.now) =>
     { bigints: true }
   )
 
+  // Column names chosen here, never from input.
+  const byName = {
+    account: sql.prepare(
+      `SELECT created_at / ${DAY_MS} AS day, account_id AS name, SUM(cost_nano) AS cost FROM usage_records
+       WHERE created_at >= ? GROUP BY day, name HAVING cost > 0 ORDER BY day, name`,
+      { bigints: true }
+    ),
+    model: sql.prepare(
+      `SELECT created_at / ${DAY_MS} AS day, model AS name, SUM(cost_nano) AS cost FROM usage_records
+       WHERE created_at >= ? GROUP BY day, name HAVING cost > 0 ORDER BY day, name`,
+      { bigints: true }
+    )
+  }
+
   return {
     add(record: UsageRecord): void {
       insert.run(
@@ -122,6 +136,16 @@ export const makeUsageRecords = (sql: SqlShape, now: () => number = Date.now) =>
     },
 
     /** Spend per UTC day over the last `days` days, today included, oldest first. */
+    /** Every account's spend per UTC day and account or model, over the last `days` days. */
+    spendBy(by: "account" | "model", days: number): Array<{ day: string; name: string; cost: bigint }> {
+      const since = (Math.floor(now() / DAY_MS) - days + 1) * DAY_MS
+      return byName[by].all<{ day: bigint; name: string; cost: bigint }>(since).map((row) => ({
+        day: new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10),
+        name: row.name,
+        cost: row.cost
+      }))
+    },
+
     dailySpend(accountId: string, days: number): Array<{ day: string; cost: bigint }> {
       const since = (Math.floor(now() / DAY_MS) - days + 1) * DAY_MS
       return perDay.all<{ day: bigint; cost: bigint }>(accountId, since).map((row) => ({

@@ -1,8 +1,8 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import type { CredentialInfo, KeyInfo, UsageRecordView } from "../../core/index.ts"
+import type { CredentialInfo, SpendByDay, StoredAuditEntry, UsageRecordView } from "../../core/index.ts"
 import { SpendChart } from "./chart.tsx"
-import { type AccountSummary, count, when } from "./format.ts"
-import { AccountCards, ConsolePage, CreateKeyForm, CsrfField, KeysTable, UsageTable } from "./parts.tsx"
+import { type AccountSummary, count, nanoUsd, when } from "./format.ts"
+import { AccountCards, AuditTable, type ConsoleKey, ConsolePage, CreateKeyForm, CsrfField, KeysTable, UsageTable } from "./parts.tsx"
 import type { Flash } from "./sessions.ts"
 
 interface Common {
@@ -55,7 +55,7 @@ const Usage = (props: { usage: UsageSection | undefined }) =>
 
 export interface UserPageProps extends Common {
   readonly account: AccountSummary
-  readonly keys: ReadonlyArray<KeyInfo>
+  readonly keys: ReadonlyArray<ConsoleKey>
   readonly sessionKeyId: string
   readonly usage: UsageSection | undefined
   /** Undefined when no vault plugin is configured. */
@@ -73,7 +73,7 @@ export const UserPage = (props: UserPageProps) => (
     <section aria-labelledby="keys-title">
       <h2 id="keys-title">API keys</h2>
       <KeysTable keys={props.keys} csrf={props.csrf} sessionKeyId={props.sessionKeyId} revokeAction={(key) => `/console/keys/${encodeURIComponent(key.id)}/revoke`} />
-      <CreateKeyForm action="/console/keys" csrf={props.csrf} />
+      <CreateKeyForm action="/console/keys" csrf={props.csrf} narrowed />
     </section>
 
     {props.byok === undefined ? null : (
@@ -136,7 +136,25 @@ export interface AdminHomeProps extends Common {
   readonly accounts: ReadonlyArray<AccountSummary>
   readonly tiers: ReadonlyArray<string>
   readonly defaultTier: string
+  /** Spend per day by account and by model, newest day first, when a plugin records usage. */
+  readonly spend: { readonly days: number; readonly byAccount: ReadonlyArray<SpendByDay>; readonly byModel: ReadonlyArray<SpendByDay> } | undefined
 }
+
+/** Spend per UTC day of each account or model, newest day first. */
+const SpendTable = (props: { id: string; caption: string; column: string; rows: ReadonlyArray<SpendByDay>; label: (name: string) => string }) =>
+  props.rows.length === 0 ? <p class="muted">No spend in this period.</p> : (
+    <div class="table-wrap">
+      <table id={props.id}>
+        <caption>{props.caption}</caption>
+        <thead><tr><th scope="col">Day (UTC)</th><th scope="col">{props.column}</th><th scope="col" class="num">Spend</th></tr></thead>
+        <tbody>
+          {[...props.rows].reverse().map((row) => (
+            <tr><td>{row.day}</td><td>{props.label(row.name)}</td><td class="num">{nanoUsd(row.cost)}</td></tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
 
 const TierSelect = (props: { id: string; tiers: ReadonlyArray<string>; selected: string }) => (
   <select id={props.id} name="tier">
@@ -189,6 +207,19 @@ export const AdminHomePage = (props: AdminHomeProps) => (
         </table>
       </div>
     </section>
+    {props.spend === undefined ? null : (
+      <section aria-labelledby="spend-title">
+        <h2 id="spend-title">Spend, last {props.spend.days} days</h2>
+        <SpendTable
+          id="spend-by-account"
+          caption="By account"
+          column="Account"
+          rows={props.spend.byAccount}
+          label={(id) => props.accounts.find((account) => account.id === id)?.name ?? id}
+        />
+        <SpendTable id="spend-by-model" caption="By model" column="Model" rows={props.spend.byModel} label={(model) => model} />
+      </section>
+    )}
   </ConsolePage>
 )
 
@@ -197,10 +228,14 @@ export interface AdminAccountProps extends Common {
   /** The account's own overrides (null: the tier's limit applies). */
   readonly overrides: { readonly rpm: number | null; readonly tpm: number | null }
   readonly tiers: ReadonlyArray<string>
-  readonly keys: ReadonlyArray<KeyInfo>
+  readonly keys: ReadonlyArray<ConsoleKey>
   readonly usage: UsageSection | undefined
   /** Whether a plugin keeps balances, so credit can be added. */
   readonly credits: boolean
+  /** When the account was suspended (undefined: it is not). */
+  readonly suspendedAt: string | undefined
+  /** Its latest audit entries, when a plugin keeps the log. */
+  readonly audit: ReadonlyArray<StoredAuditEntry> | undefined
 }
 
 /** One account as the operator manages it: tier and overrides, credits, keys, usage. */
@@ -212,6 +247,25 @@ export const AdminAccountPage = (props: AdminAccountProps) => {
       <h1>{props.account.name}</h1>
       <p class="muted">Account <code>{props.account.id}</code></p>
       <AccountCards account={props.account} />
+
+      <section aria-labelledby="status-title">
+        <h2 id="status-title">Status</h2>
+        {props.suspendedAt === undefined
+          ? (
+            <form class="row" method="post" action={`${base}/suspend`}>
+              <CsrfField token={props.csrf} />
+              <p id="account-status">Active.</p>
+              <button type="submit" class="danger">Suspend account</button>
+            </form>
+          )
+          : (
+            <form class="row" method="post" action={`${base}/resume`}>
+              <CsrfField token={props.csrf} />
+              <p id="account-status">Suspended since {props.suspendedAt.slice(0, 16).replace("T", " ")} UTC: every key of it is refused.</p>
+              <button type="submit">Resume account</button>
+            </form>
+          )}
+      </section>
 
       <section aria-labelledby="limits-title">
         <h2 id="limits-title">Tier and limits</h2>
@@ -260,6 +314,13 @@ export const AdminAccountPage = (props: AdminAccountProps) => {
       </section>
 
       <Usage usage={props.usage} />
+
+      {props.audit === undefined ? null : (
+        <section aria-labelledby="audit-title">
+          <h2 id="audit-title">Audit log</h2>
+          <AuditTable entries={props.audit} />
+        </section>
+      )}
     </ConsolePage>
   )
 }

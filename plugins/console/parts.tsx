@@ -1,6 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { Child } from "hono/jsx"
-import type { KeyInfo, UsageRecordView } from "../../core/index.ts"
+import type { KeyInfo, StoredAuditEntry, UsageRecordView } from "../../core/index.ts"
 import { displayUsd, Layout } from "../web/index.ts"
 import { type AccountSummary, count, when } from "./format.ts"
 import type { Flash } from "./sessions.ts"
@@ -69,9 +69,31 @@ export const AccountCards = (props: { account: AccountSummary }) => (
   </div>
 )
 
+/** A key as the console lists it: with what it spent in its current period, when balances are kept. */
+export type ConsoleKey = KeyInfo & { readonly spent: string | null }
+
+/** A key's restrictions in a few words ("—" for none). */
+const restrictionsText = (key: KeyInfo): string => {
+  const parts = [
+    key.models === null ? undefined : `models ${key.models.join(", ")}`,
+    key.expires_at === null ? undefined : `expires ${when(key.expires_at)}`,
+    key.rpm === null ? undefined : `${count(key.rpm)} rpm`,
+    key.tpm === null ? undefined : `${count(key.tpm)} tpm`
+  ].filter((part) => part !== undefined)
+  return parts.length === 0 ? "—" : parts.join("; ")
+}
+
+/** Spend against the key's limit in its period: "$1.20 of $5.00 this month". */
+const spendText = (key: ConsoleKey): string => {
+  const spent = key.spent === null ? undefined : displayUsd(key.spent)
+  if (key.spend_limit === null) return spent ?? "—"
+  const period = key.spend_period === null ? "in total" : `this ${key.spend_period} (UTC)`
+  return `${spent ?? "?"} of ${displayUsd(key.spend_limit)} ${period}`
+}
+
 /** Keys with a revoke button for each active one; `revokeAction` is the form's target. */
 export const KeysTable = (props: {
-  keys: ReadonlyArray<KeyInfo>
+  keys: ReadonlyArray<ConsoleKey>
   csrf: string
   revokeAction: (key: KeyInfo) => string
   /** The key this session signed in with, marked so nobody revokes it unawares. */
@@ -83,6 +105,7 @@ export const KeysTable = (props: {
       <thead>
         <tr>
           <th scope="col">Name</th><th scope="col">Key</th><th scope="col">Created</th><th scope="col">Status</th>
+          <th scope="col">Spend</th><th scope="col">Restrictions</th>
           <th scope="col"><span class="visually-hidden">Actions</span></th>
         </tr>
       </thead>
@@ -93,6 +116,8 @@ export const KeysTable = (props: {
             <td><code>{key.prefix}…</code></td>
             <td>{when(key.created_at)}</td>
             <td>{key.revoked_at === null ? "active" : `revoked ${when(key.revoked_at)}`}</td>
+            <td class="key-spend">{spendText(key)}</td>
+            <td class="key-restrictions">{restrictionsText(key)}</td>
             <td>
               {key.revoked_at === null
                 ? (
@@ -110,16 +135,66 @@ export const KeysTable = (props: {
   </div>
 )
 
-export const CreateKeyForm = (props: { action: string; csrf: string }) => (
+/**
+ * A new key, with optional restrictions (SPEC section 15). `narrowed`: a user's own key, which
+ * takes the restrictions of the key they signed in with where these are left blank.
+ */
+export const CreateKeyForm = (props: { action: string; csrf: string; narrowed?: boolean }) => (
   <form class="row" method="post" action={props.action}>
     <CsrfField token={props.csrf} />
     <div class="field">
       <label for="key-name">Key name <span class="hint">(optional)</span></label>
       <input id="key-name" name="name" maxlength={100} autocomplete="off" />
     </div>
+    <div class="field">
+      <label for="key-spend-limit">Spend limit in USD <span class="hint">(optional)</span></label>
+      <input id="key-spend-limit" name="spend_limit" inputmode="decimal" autocomplete="off" />
+    </div>
+    <div class="field">
+      <label for="key-spend-period">Limit resets</label>
+      <select id="key-spend-period" name="spend_period">
+        <option value="">{props.narrowed ? "as my key's" : "never (lifetime)"}</option>
+        <option value="day">daily (UTC)</option>
+        <option value="week">weekly (UTC, from Monday)</option>
+        <option value="month">monthly (UTC)</option>
+      </select>
+    </div>
+    <div class="field">
+      <label for="key-models">Models <span class="hint">(optional; ids or globs, comma-separated)</span></label>
+      <input id="key-models" name="models" autocomplete="off" placeholder="gpt-4o-mini, claude-haiku-*" />
+    </div>
+    <div class="field">
+      <label for="key-expires">Expires <span class="hint">(optional; the end of that day, UTC)</span></label>
+      <input id="key-expires" name="expires_at" type="date" />
+    </div>
     <button type="submit">Create key</button>
+    {props.narrowed ? <p class="hint">A key you make can do no more than the key you signed in with: blank fields take its restrictions.</p> : null}
   </form>
 )
+
+/** An account's latest audit entries, newest first. */
+export const AuditTable = (props: { entries: ReadonlyArray<StoredAuditEntry> }) =>
+  props.entries.length === 0 ? <p class="muted">No changes recorded yet.</p> : (
+    <div class="table-wrap">
+      <table id="audit">
+        <caption>Latest changes to this account, newest first</caption>
+        <thead>
+          <tr><th scope="col">Time</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Details</th><th scope="col">Request</th></tr>
+        </thead>
+        <tbody>
+          {props.entries.map((entry) => (
+            <tr>
+              <td>{when(new Date(entry.at).toISOString())}</td>
+              <td>{entry.actor.kind === "key" ? <code>{entry.actor.keyId}</code> : entry.actor.kind === "cli" ? "command line" : "admin"}</td>
+              <td><code>{entry.action}</code>{entry.target === null ? null : <span class="muted"> {entry.target}</span>}</td>
+              <td>{entry.details === null ? "—" : <code>{JSON.stringify(entry.details)}</code>}</td>
+              <td><code>{entry.requestId ?? "—"}</code></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  )
 
 export const UsageTable = (props: { records: ReadonlyArray<UsageRecordView> }) =>
   props.records.length === 0 ? <p class="muted">No requests yet.</p> : (

@@ -1,5 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import { Effect } from "effect"
+import { Context as Services, Effect, Option } from "effect"
 import type { Context, Hono } from "hono"
 import { bodyLimit } from "hono/body-limit"
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie"
@@ -7,8 +7,17 @@ import type { HtmlEscapedString } from "hono/utils/html"
 import type { ContentfulStatusCode } from "hono/utils/http-status"
 import {
   clientAddress,
-  type AccountDirectory,
+  entryOfRequest,
+  AccountDirectory,
+  type AccountDirectoryShape,
+  accountView,
+  AuditTrail,
+  Balances,
   type Caller,
+  CredentialVault,
+  findAccount,
+  RateTiers,
+  UsageHistory,
   type ConsoleSessionsShape,
   type Flash,
   formatUsd,
@@ -26,11 +35,12 @@ import { SCRIPT } from "./assets.ts"
 import { fillDays } from "./chart.tsx"
 import { nanoUsd, summarize } from "./format.ts"
 import { AdminAccountPage, AdminHomePage, MessagePage, SignInPage, type UsageSection, UserPage } from "./pages.tsx"
-import { SCRIPT_PATH, STYLESHEET_PATH } from "./parts.tsx"
+import { type ConsoleKey, SCRIPT_PATH, STYLESHEET_PATH } from "./parts.tsx"
 
 const COOKIE = "relay_console"
 const SPEND_DAYS = 30
 const USAGE_ROWS = 50
+const AUDIT_ROWS = 20
 const SESSION_ENDED: Flash = { error: "Your session ended: the API key it signed in with was revoked." }
 
 export interface ConsoleDeps {
@@ -47,6 +57,20 @@ type Form = Record<string, string | File | Array<string | File>>
 const field = (form: Form, name: string): string => {
   const value = form[name]
   return typeof value === "string" ? value.trim() : ""
+}
+
+/**
+ * A new key's fields from the console's form, as the API takes them: blanks left out, the
+ * model list split at commas, a date meaning the end of that day, UTC.
+ */
+const keyFieldsOf = (form: Form): Record<string, unknown> => {
+  const fields: Record<string, unknown> = {}
+  for (const name of ["name", "spend_limit", "spend_period"]) if (field(form, name) !== "") fields[name] = field(form, name)
+  const models = field(form, "models")
+  if (models !== "") fields.models = models.split(",").map((model) => model.trim()).filter((model) => model !== "")
+  const expires = field(form, "expires_at")
+  if (expires !== "") fields.expires_at = /^\d{4}-\d{2}-\d{2}$/.test(expires) ? `${expires}T23:59:59Z` : expires
+  return fields
 }
 
 /** A path parameter of a route that declares it. */
@@ -73,6 +97,11 @@ type Visitor =
 export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   const { kit, info, sessions, secret } = deps
   const run = Effect.runPromise
+  /** A service the plugins provide, undefined when none does (read when used: all are set up by then). */
+  const provided = <I, S>(key: Services.Key<I, S>): S | undefined => Option.getOrUndefined(Services.getOption(info.services() as Services.Context<I>, key))
+  /** The tiers accounts may be on: always provided (the limiter's, or the config's). */
+  const tiers = () => Services.get(info.services(), RateTiers)
+  const view = async (account: Parameters<typeof accountView>[0]) => summarize(await kit.run(accountView(account)))
 
   const page = (c: Context, body: HtmlEscapedString | Promise<HtmlEscapedString>, status: ContentfulStatusCode = 200) =>
     htmlPage(c, body, status, { "cache-control": "no-store" })
@@ -95,11 +124,11 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     return session
   }
 
-  const visitorOf = async (session: Session, accounts: AccountDirectory): Promise<Visitor> => {
+  const visitorOf = async (session: Session, accounts: AccountDirectoryShape): Promise<Visitor> => {
     const principal = session.principal
     if (principal === undefined) return { kind: "anonymous" }
     if (principal.kind === "admin") return principal
-    const caller = await accounts.callerForKeyId(principal.keyId)
+    const caller = await kit.run(accounts.callerForKeyId(principal.keyId))
     if (caller === undefined) {
       await run(sessions.remove(session.id))
       return { kind: "ended" }
@@ -113,8 +142,12 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   const noAccounts = (c: Context) =>
     refuse(c, undefined, 503, "Console unavailable", "This relay keeps no accounts (its config has no keys plugin), so there is nothing to sign in to.")
 
+  /** What each form post ended with, for the audit log: a flash without an error is a change made. */
+  const outcomes = new WeakMap<Context, Flash>()
+
   /** Records the outcome for the next page, then sends the browser there (post, redirect, get). */
   const done = async (c: Context, session: Session, flash: Flash, location = "/console") => {
+    outcomes.set(c, flash)
     await run(sessions.setFlash(session.id, flash))
     c.header("cache-control", "no-store")
     return c.redirect(location, 303)
@@ -126,10 +159,10 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
    */
   const action = <K extends Visitor["kind"]>(
     allowed: ReadonlyArray<K>,
-    run: (c: Context, session: Session, form: Form, visitor: Extract<Visitor, { kind: K }>, accounts: AccountDirectory) => Promise<Response> | Response
+    run: (c: Context, session: Session, form: Form, visitor: Extract<Visitor, { kind: K }>, accounts: AccountDirectoryShape) => Promise<Response> | Response
   ) =>
   async (c: Context) => {
-    const accounts = kit.accounts
+    const accounts = provided(AccountDirectory)
     if (accounts === undefined) return noAccounts(c)
     const session = await readSession(c)
     const form = (await c.req.parseBody()) as Form
@@ -144,21 +177,82 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     if (!(allowed as ReadonlyArray<string>).includes(visitor.kind)) {
       return refuse(c, session, 403, "Not allowed", "This action is not available to the account you signed in with.")
     }
-    return run(c, session, form, visitor as Extract<Visitor, { kind: K }>, accounts)
+    const response = await run(c, session, form, visitor as Extract<Visitor, { kind: K }>, accounts)
+    // Every change made through a console form goes into the audit log, as the APIs' do (a
+    // form refused ends with an error, and changed nothing).
+    const outcome = outcomes.get(c)
+    const audit = provided(AuditTrail)
+    if (audit !== undefined && outcome !== undefined && outcome.error === undefined && visitor.kind !== "anonymous") {
+      void kit.run(audit.record(entryOfRequest({
+        actor: visitor.kind === "admin" ? { kind: "admin" } : { kind: "key", accountId: visitor.caller.account.id, keyId: visitor.caller.keyId },
+        method: "POST",
+        path: c.req.path,
+        fields: form,
+        accountId: visitor.kind === "user" ? visitor.caller.account.id : undefined,
+        requestId: (c.get("requestId") as string | undefined) ?? null,
+        at: Date.now()
+      })))
+    }
+    return response
   }
 
-  const usageOf = async (accountId: string): Promise<UsageSection | undefined> =>
-    kit.usage === undefined ? undefined : {
-      records: await kit.usage.list(accountId, USAGE_ROWS),
-      spend: fillDays(await kit.usage.dailySpend(accountId, SPEND_DAYS), SPEND_DAYS, Date.now())
+  const usageOf = async (accountId: string): Promise<UsageSection | undefined> => {
+    const usage = provided(UsageHistory)
+    return usage === undefined ? undefined : {
+      records: await kit.run(usage.list(accountId, USAGE_ROWS)),
+      spend: fillDays(await kit.run(usage.dailySpend(accountId, SPEND_DAYS)), SPEND_DAYS, Date.now())
     }
+  }
+
+  /**
+   * An account's keys for a page, each with what it spent in its current period: the account
+   * was just read, so a vanished one shows none.
+   */
+  const keysOf = async (accounts: AccountDirectoryShape, accountId: string): Promise<ReadonlyArray<ConsoleKey>> => {
+    const keys = await kit.run(accounts.keys(accountId))
+    if (keys instanceof Error) return []
+    const balances = provided(Balances)
+    return Promise.all(keys.map(async (key) => ({
+      ...key,
+      spent: balances === undefined ? null : formatUsd(await kit.run(balances.keySpent(key.id, key.spend_period)))
+    })))
+  }
+
+  /** A new key from a console form: `parent`, a user's own key, bounds it. */
+  const issueFromForm = async (accounts: AccountDirectoryShape, accountId: string, form: Form, parent: Caller | undefined) => {
+    const name = field(form, "name")
+    if (name.length > 100) return new InvalidRequest({ message: "Key name: at most 100 characters." })
+    const changes = accounts.keyChanges(keyFieldsOf(form))
+    if (changes instanceof InvalidRequest) return changes
+    return kit.run(accounts.issueKey(accountId, name === "" ? null : name, changes, parent))
+  }
+
+  /** Every account's spend per day, by account and by model: the operator's view. */
+  const spendOf = async () => {
+    const usage = provided(UsageHistory)
+    return usage === undefined ? undefined : {
+      days: SPEND_DAYS,
+      byAccount: await kit.run(usage.spendBy("account", SPEND_DAYS)),
+      byModel: await kit.run(usage.spendBy("model", SPEND_DAYS))
+    }
+  }
+
+  const auditOf = async (accountId: string) => {
+    const audit = provided(AuditTrail)
+    return audit === undefined ? undefined : kit.run(audit.list({ accountId, limit: AUDIT_ROWS }))
+  }
+
+  const byokOf = async (accountId: string) => {
+    const vault = provided(CredentialVault)
+    return vault === undefined ? undefined : { providers: vault.providers(), credentials: await kit.run(vault.list(accountId)) }
+  }
 
   app.get(STYLESHEET_PATH, (c) => c.body(STYLESHEET, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }))
   app.get(SCRIPT_PATH, (c) => c.body(SCRIPT, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=3600" }))
   app.use("/console/*", bodyLimit({ maxSize: 64 * 1024, onError: (c) => refuse(c, undefined, 413, "Too large", "The form was larger than the console accepts.") }))
 
   app.get("/console", async (c) => {
-    const accounts = kit.accounts
+    const accounts = provided(AccountDirectory)
     if (accounts === undefined) return noAccounts(c)
     let session = await readSession(c)
     const visitor = session === undefined ? undefined : await visitorOf(session, accounts)
@@ -173,11 +267,11 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
         <UserPage
           csrf={session.csrf}
           flash={flash}
-          account={summarize(await kit.accountView(account))}
-          keys={(await accounts.keys(account.id)) ?? []}
+          account={await view(account)}
+          keys={await keysOf(accounts, account.id)}
           sessionKeyId={visitor.caller.keyId}
           usage={await usageOf(account.id)}
-          byok={kit.vault === undefined ? undefined : { providers: kit.vault.providers(), credentials: await kit.vault.list(account.id) }}
+          byok={await byokOf(account.id)}
         />
       )
     }
@@ -187,9 +281,10 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
         <AdminHomePage
           csrf={session.csrf}
           flash={flash}
-          accounts={await Promise.all((await accounts.list()).map(async (account) => summarize(await kit.accountView(account))))}
-          tiers={Object.keys(info.tiers)}
-          defaultTier={info.defaultTier}
+          accounts={await Promise.all((await kit.run(accounts.list())).map(view))}
+          tiers={Object.keys(tiers().tiers)}
+          defaultTier={tiers().defaultTier}
+          spend={await spendOf()}
         />
       )
     }
@@ -203,7 +298,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
       let principal: Principal | undefined
       if (kit.isAdminKey(key)) principal = { kind: "admin" }
       else {
-        const caller = await accounts.callerForKey(key)
+        const caller = await kit.run(accounts.callerForKey(key))
         if (caller !== undefined) principal = { kind: "user", accountId: caller.account.id, keyId: caller.keyId }
       }
       if (principal === undefined) {
@@ -231,10 +326,8 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   app.post(
     "/console/keys",
     action(["user"], async (c, session, form, visitor, accounts) => {
-      const name = field(form, "name")
-      if (name.length > 100) return done(c, session, { error: "Key name: at most 100 characters." }, "/console#keys-title")
-      const issued = await accounts.issueKey(visitor.caller.account.id, name === "" ? null : name)
-      if (issued instanceof Error) return done(c, session, { error: issued.message })
+      const issued = await issueFromForm(accounts, visitor.caller.account.id, form, visitor.caller)
+      if (issued instanceof Error) return done(c, session, { error: issued.message }, "/console#keys-title")
       return done(c, session, { issuedKey: { key: issued.key, prefix: issued.info.prefix, name: issued.info.name } })
     })
   )
@@ -242,7 +335,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   app.post(
     "/console/keys/:id/revoke",
     action(["user"], async (c, session, _form, visitor, accounts) => {
-      const revoked = await accounts.revokeKey(param(c, "id"), visitor.caller.account.id)
+      const revoked = await kit.run(accounts.revokeKey(param(c, "id"), visitor.caller.account.id))
       return done(c, session, revoked ? { notice: "Key revoked." } : { error: "No such active key on your account." }, "/console#keys-title")
     })
   )
@@ -250,9 +343,10 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   app.post(
     "/console/byok",
     action(["user"], async (c, session, form, visitor) => {
-      if (kit.vault === undefined) return done(c, session, { error: "This relay stores no provider keys." })
+      const vault = provided(CredentialVault)
+      if (vault === undefined) return done(c, session, { error: "This relay stores no provider keys." })
       const provider = field(form, "provider")
-      const stored = await kit.vault.put(visitor.caller.account.id, provider, field(form, "api_key"))
+      const stored = await kit.run(vault.put(visitor.caller.account.id, provider, field(form, "api_key")))
       if (stored instanceof Error) return done(c, session, { error: stored.message.replace(/^api_key: /, "Provider API key: ") }, "/console#byok-title")
       return done(c, session, { notice: `Saved your ${stored.provider} key (${stored.key_hint}).` }, "/console#byok-title")
     })
@@ -262,7 +356,8 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     "/console/byok/:provider/delete",
     action(["user"], async (c, session, _form, visitor) => {
       const provider = param(c, "provider")
-      const removed = (await kit.vault?.remove(visitor.caller.account.id, provider)) ?? false
+      const vault = provided(CredentialVault)
+      const removed = vault === undefined ? false : await kit.run(vault.remove(visitor.caller.account.id, provider))
       return done(c, session, removed ? { notice: `Deleted your ${provider} key.` } : { error: `No ${provider} key is stored.` }, "/console#byok-title")
     })
   )
@@ -272,23 +367,25 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   const accountPath = (id: string) => `/console/accounts/${encodeURIComponent(id)}`
 
   app.get("/console/accounts/:id", async (c) => {
-    const accounts = kit.accounts
+    const accounts = provided(AccountDirectory)
     if (accounts === undefined) return noAccounts(c)
     const session = await readSession(c)
     if (session === undefined || (await visitorOf(session, accounts)).kind !== "admin") return c.redirect("/console", 303)
-    const account = await kit.findAccount(param(c, "id"))
+    const account = await kit.run(findAccount(param(c, "id")))
     if (account === undefined) return refuse(c, session, 404, "No such account", `There is no account ${param(c, "id")}.`)
     return page(
       c,
       <AdminAccountPage
         csrf={session.csrf}
         flash={await run(sessions.takeFlash(session.id))}
-        account={summarize(await kit.accountView(account))}
+        account={await view(account)}
         overrides={{ rpm: account.rpm, tpm: account.tpm }}
-        tiers={Object.keys(info.tiers)}
-        keys={(await accounts.keys(account.id)) ?? []}
+        tiers={Object.keys(tiers().tiers)}
+        keys={await keysOf(accounts, account.id)}
         usage={await usageOf(account.id)}
-        credits={kit.credit !== undefined}
+        credits={provided(Balances) !== undefined}
+        suspendedAt={account.suspendedAt === null || account.suspendedAt === undefined ? undefined : new Date(account.suspendedAt).toISOString()}
+        audit={await auditOf(account.id)}
       />
     )
   })
@@ -296,7 +393,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   app.post(
     "/console/accounts",
     action(["admin"], async (c, session, form, _visitor, accounts) => {
-      const account = await accounts.create(field(form, "name"), field(form, "tier") || undefined)
+      const account = await kit.run(accounts.create(field(form, "name"), field(form, "tier") || undefined))
       if (account instanceof Error) return done(c, session, { error: account.message })
       return done(c, session, { notice: `Created account ${account.name}.` }, accountPath(account.id))
     })
@@ -310,7 +407,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
       const tpm = limitField(form, "tpm", "Tokens per minute")
       if (rpm instanceof InvalidRequest) return done(c, session, { error: rpm.message }, accountPath(id))
       if (tpm instanceof InvalidRequest) return done(c, session, { error: tpm.message }, accountPath(id))
-      const updated = await accounts.update(id, { tier: field(form, "tier") || undefined, rpm, tpm })
+      const updated = await kit.run(accounts.update(id, { tier: field(form, "tier") || undefined, rpm, tpm }))
       return done(c, session, updated instanceof Error ? { error: updated.message } : { notice: "Limits saved." }, accountPath(id))
     })
   )
@@ -320,9 +417,10 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     action(["admin"], async (c, session, form) => {
       const id = param(c, "id")
       const amount = parseUsd(field(form, "amount"))
-      if (kit.credit === undefined || (await kit.findAccount(id)) === undefined) return done(c, session, { error: "No such account, or this relay keeps no balances." }, accountPath(id))
+      const balances = provided(Balances)
+      if (balances === undefined || (await kit.run(findAccount(id))) === undefined) return done(c, session, { error: "No such account, or this relay keeps no balances." }, accountPath(id))
       if (amount === undefined) return done(c, session, { error: `Amount: ${USD_AMOUNT_RULE}.` }, accountPath(id))
-      const refused = await kit.credit(id, amount, field(form, "note") || null)
+      const refused = await kit.run(balances.credit(id, amount, field(form, "note") || null))
       if (refused !== undefined) return done(c, session, { error: refused.message }, accountPath(id))
       return done(c, session, { notice: `Added ${nanoUsd(amount)} (${formatUsd(amount)} USD).` }, accountPath(id))
     })
@@ -332,9 +430,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     "/console/accounts/:id/keys",
     action(["admin"], async (c, session, form, _visitor, accounts) => {
       const id = param(c, "id")
-      const name = field(form, "name")
-      if (name.length > 100) return done(c, session, { error: "Key name: at most 100 characters." }, accountPath(id))
-      const issued = await accounts.issueKey(id, name === "" ? null : name)
+      const issued = await issueFromForm(accounts, id, form, undefined)
       if (issued instanceof Error) return done(c, session, { error: issued.message }, accountPath(id))
       return done(c, session, { issuedKey: { key: issued.key, prefix: issued.info.prefix, name: issued.info.name } }, accountPath(id))
     })
@@ -344,8 +440,20 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     "/console/accounts/:id/keys/:keyId/revoke",
     action(["admin"], async (c, session, _form, _visitor, accounts) => {
       const id = param(c, "id")
-      const revoked = await accounts.revokeKey(param(c, "keyId"), id)
+      const revoked = await kit.run(accounts.revokeKey(param(c, "keyId"), id))
       return done(c, session, revoked ? { notice: "Key revoked." } : { error: "No such active key on this account." }, accountPath(id))
     })
   )
+
+  for (const [path, suspended] of [["suspend", true], ["resume", false]] as const) {
+    app.post(
+      `/console/accounts/:id/${path}`,
+      action(["admin"], async (c, session, _form, _visitor, accounts) => {
+        const id = param(c, "id")
+        const account = await kit.run(accounts.suspend(id, suspended))
+        if (account instanceof Error) return done(c, session, { error: account.message }, accountPath(id))
+        return done(c, session, { notice: suspended ? "Account suspended: every key of it is refused until it is resumed." : "Account resumed." }, accountPath(id))
+      })
+    )
+  }
 }

@@ -28,7 +28,14 @@ export const ACCOUNT_ROUTES: ReadonlyArray<DocumentedRoute> = [
   { method: "GET", path: "/v1/account/usage", description: "Your usage records, newest first (?limit=50)" },
   { method: "GET", path: "/v1/account/byok", description: "Your stored provider keys (hints only)" },
   { method: "PUT", path: "/v1/account/byok/:provider", description: "Store or replace your key for a provider: {\"api_key\": \"...\"}" },
-  { method: "DELETE", path: "/v1/account/byok/:provider", description: "Delete your key for a provider" }
+  { method: "DELETE", path: "/v1/account/byok/:provider", description: "Delete your key for a provider" },
+  { method: "GET", path: "/v1/account/keys", description: "Your account's relay keys, with their restrictions and spend" },
+  {
+    method: "POST",
+    path: "/v1/account/keys",
+    description: "Make a key no wider than yours: {\"name\", \"spend_limit\": \"5\", \"spend_period\": \"month\", \"models\": [\"claude-haiku-*\"], \"expires_at\"}"
+  },
+  { method: "DELETE", path: "/v1/account/keys/:id", description: "Revoke a key of your account (with a key that has no restrictions)" }
 ]
 
 /** A registered path as readers write it: `{provider}` rather than `:provider`. */

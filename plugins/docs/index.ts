@@ -1,6 +1,6 @@
-import { Effect } from "effect"
+import { Context as Services, Effect } from "effect"
 import type { Context, Hono } from "hono"
-import { definePlugin, modelObject } from "../../core/index.ts"
+import { definePlugin, modelObject, RateTiers } from "../../core/index.ts"
 import { requestOrigin, STYLESHEET } from "../web/index.ts"
 import { ACCOUNT_ROUTES, type DocumentedRoute, PROXIED_ROUTES } from "./endpoints.ts"
 import { docsPage } from "./page.tsx"
@@ -28,13 +28,14 @@ export const docs = (options: DocsOptions = {}) =>
         const page = async (c: Context) => {
           const providers = new Set((await Effect.runPromise(info.providers.list())).map((provider) => provider.name))
           const models = info.models.filter((model) => providers.has(model.provider)).map((model) => modelObject(model, startedAt))
+          const tiers = Services.get(info.services(), RateTiers)
           return docsPage(c, {
             title: options.title ?? "Rocket Relay",
             stylesheet: STYLESHEET_PATH,
             origin: requestOrigin(c.req.raw).origin,
             models,
-            tiers: info.tiers,
-            defaultTier: info.defaultTier,
+            tiers: tiers.tiers,
+            defaultTier: tiers.defaultTier,
             proxied: PROXIED_ROUTES.filter(serves),
             account: ACCOUNT_ROUTES.filter(serves),
             exampleModel: models.find((model) => model.kind === "chat")?.id ?? "gpt-4o-mini",

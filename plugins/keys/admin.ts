@@ -1,6 +1,20 @@
-import { Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import type { Hono } from "hono"
-import { type AccountDirectory, InvalidRequest, parseUsd, type RouteKit, RouteNotFound, strictBodyDecoder, USD_AMOUNT_RULE } from "../../core/index.ts"
+import {
+  AccountDirectory,
+  accountView,
+  Balances,
+  formatUsd,
+  InvalidRequest,
+  type KeyInfo,
+  parseUsd,
+  requireAccount,
+  type RouteKit,
+  RouteNotFound,
+  strictBodyDecoder,
+  USD_AMOUNT_RULE
+} from "../../core/index.ts"
+import { keyChanges } from "./restrictions.ts"
 
 const Limit = Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
 
@@ -16,63 +30,83 @@ const decodeUpdateAccount = strictBodyDecoder(Schema.Struct({
   rpm: Schema.optional(Limit),
   tpm: Schema.optional(Limit)
 }))
-const decodeCreateKey = strictBodyDecoder(Schema.Struct({ name: Schema.optional(Schema.String) }))
+
+/** Keys as lists show them, each with what it spent in its current period (when balances are kept). */
+export const withSpend = (keys: ReadonlyArray<KeyInfo>): Effect.Effect<ReadonlyArray<KeyInfo & { readonly spent: string | null }>> =>
+  Effect.flatMap(Effect.serviceOption(Balances), (balances) =>
+    Effect.forEach(keys, (key): Effect.Effect<KeyInfo & { readonly spent: string | null }> =>
+      Option.isNone(balances)
+        ? Effect.succeed({ ...key, spent: null })
+        : Effect.map(balances.value.keySpent(key.id, key.spend_period), (spent) => ({ ...key, spent: formatUsd(spent) }))))
 
 /** The admin API for accounts and keys (SPEC section 6), over the account directory. */
-export const adminRoutes = (app: Hono, kit: RouteKit, directory: AccountDirectory): void => {
+export const adminRoutes = (app: Hono, kit: RouteKit): void => {
   const decode = async <A>(c: Parameters<RouteKit["readJson"]>[0], decodeBody: (body: unknown) => A | InvalidRequest) => {
     const body = await kit.readJson(c)
     return body instanceof Error ? body : decodeBody(body)
   }
 
-  const noAccount = (id: string) => new RouteNotFound({ message: `no account ${id}` })
-
   app.post("/admin/accounts", async (c) => {
     const input = await decode(c, decodeCreateAccount)
     if (input instanceof Error) return kit.errorResponse(c, input)
-    // Every check comes before the account is created: a refused request writes nothing. A new
-    // account's balance is its opening credit, which parseUsd keeps within the money limit.
-    const credits = input.credits === undefined ? undefined : parseUsd(input.credits)
-    if (input.credits !== undefined && (credits === undefined || kit.credit === undefined)) {
-      const message = kit.credit === undefined
-        ? "credits: this relay keeps no balances (no billing plugin)"
-        : `credits: ${USD_AMOUNT_RULE}`
-      return kit.errorResponse(c, new InvalidRequest({ message, param: "credits" }))
-    }
-    const account = await directory.create(input.name, input.tier)
-    if (account instanceof Error) return kit.errorResponse(c, account)
-    if (credits !== undefined) await kit.credit!(account.id, credits, "opening credit")
-    return c.json(await kit.accountView(account), 201)
+    return kit.respond(c, Effect.gen(function*() {
+      // Every check comes before the account is created: a refused request writes nothing. A
+      // new account's balance is its opening credit, which parseUsd keeps within the money limit.
+      const balances = yield* Effect.serviceOption(Balances)
+      const credits = input.credits === undefined ? undefined : parseUsd(input.credits)
+      if (input.credits !== undefined && (credits === undefined || Option.isNone(balances))) {
+        const message = Option.isNone(balances) ? "credits: this relay keeps no balances (no billing plugin)" : `credits: ${USD_AMOUNT_RULE}`
+        return yield* Effect.fail(new InvalidRequest({ message, param: "credits" }))
+      }
+      const account = yield* (yield* AccountDirectory).create(input.name, input.tier)
+      if (credits !== undefined && Option.isSome(balances)) yield* balances.value.openingCredit(account.id, credits)
+      return yield* accountView(account)
+    }), 201)
   })
 
-  app.get("/admin/accounts", async (c) => c.json({ data: await Promise.all((await directory.list()).map(kit.accountView)) }))
+  app.get("/admin/accounts", (c) =>
+    kit.respond(c, AccountDirectory.use((directory) => directory.list()).pipe(Effect.flatMap((accounts) => Effect.forEach(accounts, accountView)), Effect.map((data) => ({ data })))))
 
-  app.get("/admin/accounts/:id", async (c) => {
-    const account = await kit.findAccount(c.req.param("id"))
-    return account ? c.json(await kit.accountView(account)) : kit.errorResponse(c, noAccount(c.req.param("id")))
-  })
+  app.get("/admin/accounts/:id", (c) => kit.respond(c, Effect.flatMap(requireAccount(c.req.param("id")), accountView)))
 
   app.patch("/admin/accounts/:id", async (c) => {
     const input = await decode(c, decodeUpdateAccount)
     if (input instanceof Error) return kit.errorResponse(c, input)
-    const account = await directory.update(c.req.param("id"), input)
-    return account instanceof Error ? kit.errorResponse(c, account) : c.json(await kit.accountView(account))
+    return kit.respond(c, AccountDirectory.use((directory) => directory.update(c.req.param("id"), input)).pipe(Effect.flatMap(accountView)))
+  })
+
+  // Suspension is reversible (resume). Deletion is not: over the API the DELETE itself, with
+  // the admin key, is the confirmation (SPEC section 15); the command line and the console,
+  // where a slip is easier, ask for the account's id again.
+  for (const [action, suspended] of [["suspend", true], ["resume", false]] as const) {
+    app.post(`/admin/accounts/:id/${action}`, (c) =>
+      kit.respond(c, AccountDirectory.use((directory) => directory.suspend(c.req.param("id"), suspended)).pipe(Effect.flatMap(accountView))))
+  }
+
+  app.delete("/admin/accounts/:id", async (c) => {
+    const id = c.req.param("id")
+    const removed = await kit.run(AccountDirectory.use((directory) => directory.remove(id)))
+    return removed ? c.body(null, 204) : kit.errorResponse(c, new RouteNotFound({ message: `no account ${id}` }))
   })
 
   app.post("/admin/accounts/:id/keys", async (c) => {
-    const input = await decode(c, decodeCreateKey)
+    const input = await decode(c, keyChanges)
     if (input instanceof Error) return kit.errorResponse(c, input)
-    const issued = await directory.issueKey(c.req.param("id"), input.name ?? null)
-    return issued instanceof Error ? kit.errorResponse(c, issued) : c.json({ ...issued.info, key: issued.key }, 201)
+    return kit.respond(c, AccountDirectory.use((directory) => directory.issueKey(c.req.param("id"), input.name ?? null, input)).pipe(Effect.map((issued) => ({ ...issued.info, key: issued.key }))), 201)
   })
 
-  app.get("/admin/accounts/:id/keys", async (c) => {
-    const keys = await directory.keys(c.req.param("id"))
-    return keys === undefined ? kit.errorResponse(c, noAccount(c.req.param("id"))) : c.json({ data: keys })
+  app.get("/admin/accounts/:id/keys", (c) =>
+    kit.respond(c, AccountDirectory.use((directory) => directory.keys(c.req.param("id"))).pipe(Effect.flatMap(withSpend), Effect.map((data) => ({ data })))))
+
+  app.patch("/admin/keys/:id", async (c) => {
+    const input = await decode(c, keyChanges)
+    if (input instanceof Error) return kit.errorResponse(c, input)
+    return kit.respond(c, AccountDirectory.use((directory) => directory.updateKey(c.req.param("id"), input)).pipe(Effect.flatMap((key) => withSpend([key])), Effect.map((keys) => keys[0])))
   })
 
   app.delete("/admin/keys/:id", async (c) => {
     const id = c.req.param("id")
-    return (await directory.revokeKey(id)) ? c.body(null, 204) : kit.errorResponse(c, new RouteNotFound({ message: `no active key ${id}` }))
+    const revoked = await kit.run(AccountDirectory.use((directory) => directory.revokeKey(id)))
+    return revoked ? c.body(null, 204) : kit.errorResponse(c, new RouteNotFound({ message: `no active key ${id}` }))
   })
 }

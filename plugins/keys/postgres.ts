@@ -1,41 +1,6 @@
 import { Effect, Layer } from "effect"
-import { Accounts, clientOf, type PostgresSource, query, randomBase62, type StoredAccount, type StoredKey } from "../../core/index.ts"
-
-interface AccountRow {
-  readonly id: string
-  readonly name: string
-  readonly tier: string
-  readonly rpm: number | null
-  readonly tpm: number | null
-  readonly created_at: bigint
-}
-
-interface KeyRow {
-  readonly id: string
-  readonly account_id: string
-  readonly name: string | null
-  readonly prefix: string
-  readonly created_at: bigint
-  readonly revoked_at: bigint | null
-}
-
-const toAccount = (row: AccountRow): StoredAccount => ({
-  id: row.id,
-  name: row.name,
-  tier: row.tier,
-  rpm: row.rpm,
-  tpm: row.tpm,
-  createdAt: Number(row.created_at)
-})
-
-const toKey = (row: KeyRow): StoredKey => ({
-  id: row.id,
-  account_id: row.account_id,
-  name: row.name,
-  prefix: row.prefix,
-  created_at: Number(row.created_at),
-  revoked_at: row.revoked_at === null ? null : Number(row.revoked_at)
-})
+import { Accounts, clientOf, NO_RESTRICTIONS, type PostgresSource, query, randomBase62, type StoredAccount } from "../../core/index.ts"
+import { type AccountRow, applyChanges, CALLER_KEY_COLUMNS, KEY_COLUMNS, type KeyRow, type RestrictionRow, restrictionValues, toAccount, toKey, toRestrictions } from "./rows.ts"
 
 /** Serialises first-account creation across nodes: `NOT EXISTS` takes no table lock in PostgreSQL. */
 const FIRST_ACCOUNT_LOCK = 0x72656c6179_01n
@@ -49,23 +14,25 @@ export const postgresAccounts = (source: PostgresSource): Layer.Layer<Accounts> 
   Layer.effect(
     Accounts,
     Effect.map(clientOf(source), (sql) => {
-      const caller = (rows: ReadonlyArray<AccountRow & { key_id: string }>) => {
+      const caller = (rows: ReadonlyArray<AccountRow & RestrictionRow & { key_id: string }>) => {
         const row = rows[0]
-        return row === undefined ? undefined : { keyId: row.key_id, account: toAccount(row) }
+        return row === undefined ? undefined : { keyId: row.key_id, account: toAccount(row), key: toRestrictions(row) }
       }
-      const accountColumns = sql`a.id, a.name, a.tier, a.rpm, a.tpm, a.created_at`
+      const accountColumns = sql`a.id, a.name, a.tier, a.rpm, a.tpm, a.created_at, a.suspended_at, a.deleted_at`
+      const keyColumns = sql.unsafe(KEY_COLUMNS)
+      const keyById = async (id: string) => (await sql<Array<KeyRow>>`SELECT ${keyColumns} FROM api_keys WHERE id = ${id}`).map(toKey)[0]
       /** The live key matching `match`, with its account: one indexed join, the request path's only call. */
       const callerWhere = (match: ReturnType<typeof sql>) =>
         query(async () =>
           caller(
-            await sql<Array<AccountRow & { key_id: string }>>`
-              SELECT k.id AS key_id, ${accountColumns} FROM api_keys k JOIN accounts a ON a.id = k.account_id
-              WHERE ${match} AND k.revoked_at IS NULL`
+            await sql<Array<AccountRow & RestrictionRow & { key_id: string }>>`
+              SELECT ${sql.unsafe(CALLER_KEY_COLUMNS)}, ${accountColumns} FROM api_keys k JOIN accounts a ON a.id = k.account_id
+              WHERE ${match} AND k.revoked_at IS NULL AND a.deleted_at IS NULL`
           )
         )
       return Accounts.of({
         account: (id) => query(async () => (await sql<Array<AccountRow>>`SELECT * FROM accounts WHERE id = ${id}`).map(toAccount)[0]),
-        accounts: () => query(async () => (await sql<Array<AccountRow>>`SELECT * FROM accounts ORDER BY created_at, id`).map(toAccount)),
+        accounts: () => query(async () => (await sql<Array<AccountRow>>`SELECT * FROM accounts WHERE deleted_at IS NULL ORDER BY created_at, id`).map(toAccount)),
         createAccount: (name, tier) =>
           query(async () => {
             const [row] = await sql<Array<AccountRow>>`
@@ -95,24 +62,51 @@ export const postgresAccounts = (source: PostgresSource): Layer.Layer<Accounts> 
               WHERE id = ${id} RETURNING *`
             return row === undefined ? undefined : toAccount(row)
           }),
-        createKey: (accountId, name, key) =>
+        setSuspended: (id, suspended) =>
           query(async () => {
-            const [row] = await sql<Array<KeyRow>>`
-              INSERT INTO api_keys (id, account_id, name, prefix, hash, created_at)
-              VALUES (${`key_${randomBase62(16)}`}, ${accountId}, ${name}, ${key.prefix}, ${key.hash}, ${Date.now()})
-              RETURNING id, account_id, name, prefix, created_at, revoked_at`
-            return toKey(row!)
+            const [row] = await sql<Array<AccountRow>>`
+              UPDATE accounts SET suspended_at = ${suspended ? Date.now() : null}::bigint WHERE id = ${id} AND deleted_at IS NULL RETURNING *`
+            return row === undefined ? undefined : toAccount(row)
           }),
+        deleteAccount: (id) =>
+          query(async () => {
+            const at = Date.now()
+            const [deleted] = await sql<Array<{ deleted: boolean }>>`
+              WITH gone AS (UPDATE accounts SET deleted_at = ${at} WHERE id = ${id} AND deleted_at IS NULL RETURNING id),
+              revoked AS (UPDATE api_keys SET revoked_at = ${at} WHERE account_id IN (SELECT id FROM gone) AND revoked_at IS NULL)
+              SELECT EXISTS (SELECT 1 FROM gone) AS deleted`
+            return deleted!.deleted
+          }),
+        createKey: (accountId, name, key, restrictions = NO_RESTRICTIONS) =>
+          query(async () => {
+            const id = `key_${randomBase62(16)}`
+            const v = restrictionValues(restrictions)
+            await sql`
+              INSERT INTO api_keys (id, account_id, name, prefix, hash, created_at, spend_limit_nano, spend_period, models, expires_at, key_rpm, key_tpm, metadata)
+              VALUES (${id}, ${accountId}, ${name}, ${key.prefix}, ${key.hash}, ${Date.now()}, ${v.spend_limit_nano}::bigint, ${v.spend_period}::text,
+                ${v.models}::text, ${v.expires_at}::bigint, ${v.key_rpm}::integer, ${v.key_tpm}::integer, ${v.metadata}::text)`
+            return (await keyById(id))!
+          }),
+        updateKey: (id, changes) =>
+          query(() =>
+            sql.begin(async (tx) => {
+              const [row] = await tx<Array<KeyRow>>`SELECT ${keyColumns} FROM api_keys WHERE id = ${id} FOR UPDATE`
+              if (row === undefined) return undefined
+              const current = toKey(row)
+              const v = restrictionValues(applyChanges(current.restrictions, changes))
+              const [updated] = await tx<Array<KeyRow>>`
+                UPDATE api_keys SET name = ${changes.name === undefined ? current.name : changes.name}::text,
+                  spend_limit_nano = ${v.spend_limit_nano}::bigint, spend_period = ${v.spend_period}::text, models = ${v.models}::text,
+                  expires_at = ${v.expires_at}::bigint, key_rpm = ${v.key_rpm}::integer, key_tpm = ${v.key_tpm}::integer, metadata = ${v.metadata}::text
+                WHERE id = ${id} RETURNING ${keyColumns}`
+              return toKey(updated!)
+            }) as Promise<ReturnType<typeof toKey> | undefined>
+          ),
         keys: (accountId) =>
           query(async () =>
-            (await sql<Array<KeyRow>>`
-              SELECT id, account_id, name, prefix, created_at, revoked_at FROM api_keys
-              WHERE account_id = ${accountId} ORDER BY created_at, id`).map(toKey)
+            (await sql<Array<KeyRow>>`SELECT ${keyColumns} FROM api_keys WHERE account_id = ${accountId} ORDER BY created_at, id`).map(toKey)
           ),
-        key: (id) =>
-          query(async () =>
-            (await sql<Array<KeyRow>>`SELECT id, account_id, name, prefix, created_at, revoked_at FROM api_keys WHERE id = ${id}`).map(toKey)[0]
-          ),
+        key: (id) => query(() => keyById(id)),
         revokeKey: (id) =>
           query(async () => (await sql`UPDATE api_keys SET revoked_at = ${Date.now()} WHERE id = ${id} AND revoked_at IS NULL`).count > 0),
         callerByHash: (hash) => callerWhere(sql`k.hash = ${hash}`),

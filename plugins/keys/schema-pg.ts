@@ -26,6 +26,16 @@ export const KEYS_PG_SCHEMA: PgSchema = {
        created_at BIGINT NOT NULL,
        revoked_at BIGINT
      );
-     CREATE INDEX api_keys_by_account ON api_keys (account_id)`
+     CREATE INDEX api_keys_by_account ON api_keys (account_id)`,
+    // Key restrictions (SPEC section 15) and account suspension and deletion.
+    `ALTER TABLE api_keys
+       ADD COLUMN spend_limit_nano BIGINT,
+       ADD COLUMN spend_period TEXT,
+       ADD COLUMN models TEXT,
+       ADD COLUMN expires_at BIGINT,
+       ADD COLUMN key_rpm INTEGER,
+       ADD COLUMN key_tpm INTEGER,
+       ADD COLUMN metadata TEXT;
+     ALTER TABLE accounts ADD COLUMN suspended_at BIGINT, ADD COLUMN deleted_at BIGINT`
   ]
 }

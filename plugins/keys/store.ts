@@ -1,15 +1,5 @@
-import { type AccountUpdate, migrate, randomBase62, type SqlShape, type StoredAccount, type StoredKey } from "../../core/index.ts"
-
-export type KeyRow = StoredKey
-
-interface AccountRow {
-  readonly id: string
-  readonly name: string
-  readonly tier: string
-  readonly rpm: number | null
-  readonly tpm: number | null
-  readonly created_at: number
-}
+import { type AccountUpdate, type KeyRestrictions, type KeyUpdate, migrate, NO_RESTRICTIONS, randomBase62, type SqlShape, type StoredAccount, type StoredKey } from "../../core/index.ts"
+import { type AccountRow, applyChanges, CALLER_KEY_COLUMNS, KEY_COLUMNS, type KeyRow, type RestrictionRow, restrictionValues, toAccount, toKey, toRestrictions } from "./rows.ts"
 
 const MIGRATIONS = [
   `CREATE TABLE accounts (
@@ -29,48 +19,59 @@ const MIGRATIONS = [
      created_at INTEGER NOT NULL,
      revoked_at INTEGER
    );
-   CREATE INDEX api_keys_by_account ON api_keys (account_id)`
+   CREATE INDEX api_keys_by_account ON api_keys (account_id)`,
+  // Key restrictions (SPEC section 15) and account suspension and deletion.
+  `ALTER TABLE api_keys ADD COLUMN spend_limit_nano INTEGER;
+   ALTER TABLE api_keys ADD COLUMN spend_period TEXT;
+   ALTER TABLE api_keys ADD COLUMN models TEXT;
+   ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+   ALTER TABLE api_keys ADD COLUMN key_rpm INTEGER;
+   ALTER TABLE api_keys ADD COLUMN key_tpm INTEGER;
+   ALTER TABLE api_keys ADD COLUMN metadata TEXT;
+   ALTER TABLE accounts ADD COLUMN suspended_at INTEGER;
+   ALTER TABLE accounts ADD COLUMN deleted_at INTEGER`
 ]
-
-const toAccount = (row: AccountRow): StoredAccount => ({
-  id: row.id,
-  name: row.name,
-  tier: row.tier,
-  rpm: row.rpm,
-  tpm: row.tpm,
-  createdAt: row.created_at
-})
 
 /** Accounts and their API keys. Keys are stored only as SHA-256 hashes. */
 export const makeKeyStore = (sql: SqlShape, now: () => number = Date.now) => {
   migrate(sql, "keys", MIGRATIONS)
   const insertAccount = sql.prepare("INSERT INTO accounts (id, name, tier, rpm, tpm, created_at) VALUES (?, ?, ?, NULL, NULL, ?)")
   const selectAccount = sql.prepare("SELECT * FROM accounts WHERE id = ?")
-  const selectAccounts = sql.prepare("SELECT * FROM accounts ORDER BY created_at, id")
+  const selectAccounts = sql.prepare("SELECT * FROM accounts WHERE deleted_at IS NULL ORDER BY created_at, id")
   // One statement, so it takes the write lock before it looks: of several processes starting
   // together on a new store (two relays, a relay and a command), exactly one creates it.
   const insertFirstAccount = sql.prepare(
     "INSERT INTO accounts (id, name, tier, rpm, tpm, created_at) SELECT ?, ?, ?, NULL, NULL, ? WHERE NOT EXISTS (SELECT 1 FROM accounts)"
   )
   const insertKey = sql.prepare(
-    "INSERT INTO api_keys (id, account_id, name, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+    `INSERT INTO api_keys (id, account_id, name, prefix, hash, created_at, spend_limit_nano, spend_period, models, expires_at, key_rpm, key_tpm, metadata)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
   )
-  const selectKeys = sql.prepare(
-    "SELECT id, account_id, name, prefix, created_at, revoked_at FROM api_keys WHERE account_id = ? ORDER BY created_at, id"
+  const updateKey = sql.prepare(
+    `UPDATE api_keys SET name = ?, spend_limit_nano = ?, spend_period = ?, models = ?, expires_at = ?, key_rpm = ?, key_tpm = ?, metadata = ?
+     WHERE id = ?`
   )
+  const selectKeys = sql.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE account_id = ? ORDER BY created_at, id`)
   const revokeKey = sql.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-  const selectKey = sql.prepare("SELECT id, account_id, name, prefix, created_at, revoked_at FROM api_keys WHERE id = ?")
+  const selectKey = sql.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = ?`)
+  const suspend = sql.prepare("UPDATE accounts SET suspended_at = ? WHERE id = ? AND deleted_at IS NULL")
+  const markDeleted = sql.prepare("UPDATE accounts SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL")
+  const revokeAll = sql.prepare("UPDATE api_keys SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL")
   const selectActiveByHash = sql.prepare(
-    `SELECT k.id AS key_id, a.* FROM api_keys k JOIN accounts a ON a.id = k.account_id
-     WHERE k.hash = ? AND k.revoked_at IS NULL`
+    `SELECT ${CALLER_KEY_COLUMNS}, a.* FROM api_keys k JOIN accounts a ON a.id = k.account_id
+     WHERE k.hash = ? AND k.revoked_at IS NULL AND a.deleted_at IS NULL`
   )
   const selectActiveById = sql.prepare(
-    `SELECT k.id AS key_id, a.* FROM api_keys k JOIN accounts a ON a.id = k.account_id
-     WHERE k.id = ? AND k.revoked_at IS NULL`
+    `SELECT ${CALLER_KEY_COLUMNS}, a.* FROM api_keys k JOIN accounts a ON a.id = k.account_id
+     WHERE k.id = ? AND k.revoked_at IS NULL AND a.deleted_at IS NULL`
   )
 
-  const callerFrom = (row: (AccountRow & { key_id: string }) | undefined) =>
-    row === undefined ? undefined : { keyId: row.key_id, account: toAccount(row) }
+  const callerFrom = (row: (AccountRow & RestrictionRow & { key_id: string }) | undefined) =>
+    row === undefined ? undefined : { keyId: row.key_id, account: toAccount(row), key: toRestrictions(row) }
+  const writeKey = (id: string, name: string | null, r: KeyRestrictions) => {
+    const v = restrictionValues(r)
+    updateKey.run(name, v.spend_limit_nano, v.spend_period, v.models, v.expires_at, v.key_rpm, v.key_tpm, v.metadata, id)
+  }
 
   return {
     createAccount(name: string, tier: string): StoredAccount {
@@ -101,26 +102,51 @@ export const makeKeyStore = (sql: SqlShape, now: () => number = Date.now) => {
       }
       return this.account(id)
     },
-    createKey(accountId: string, name: string | null, key: { prefix: string; hash: string }): KeyRow {
+    /** Suspends or resumes an account that is not deleted. */
+    setSuspended(id: string, suspended: boolean): StoredAccount | undefined {
+      if (suspend.run(suspended ? now() : null, id).changes === 0) return undefined
+      return this.account(id)
+    },
+    /** Marks the account deleted and revokes its keys, in one transaction. */
+    deleteAccount(id: string): boolean {
+      return sql.transaction(() => {
+        const at = now()
+        if (markDeleted.run(at, id).changes === 0) return false
+        revokeAll.run(at, id)
+        return true
+      })
+    },
+    createKey(accountId: string, name: string | null, key: { prefix: string; hash: string }, restrictions: KeyRestrictions = NO_RESTRICTIONS): StoredKey {
       const id = `key_${randomBase62(16)}`
-      insertKey.run(id, accountId, name, key.prefix, key.hash, now())
-      return selectKey.get<KeyRow>(id)!
+      const v = restrictionValues(restrictions)
+      insertKey.run(id, accountId, name, key.prefix, key.hash, now(), v.spend_limit_nano, v.spend_period, v.models, v.expires_at, v.key_rpm, v.key_tpm, v.metadata)
+      return this.key(id)!
     },
-    keys(accountId: string): Array<KeyRow> {
-      return selectKeys.all<KeyRow>(accountId)
+    /** Changes a key's name or restrictions; undefined when there is no such key. */
+    updateKey(id: string, changes: KeyUpdate): StoredKey | undefined {
+      return sql.transaction(() => {
+        const current = this.key(id)
+        if (current === undefined) return undefined
+        writeKey(id, changes.name === undefined ? current.name : changes.name, applyChanges(current.restrictions, changes))
+        return this.key(id)
+      })
     },
-    key(id: string): KeyRow | undefined {
-      return selectKey.get<KeyRow>(id)
+    keys(accountId: string): Array<StoredKey> {
+      return selectKeys.all<KeyRow>(accountId).map(toKey)
+    },
+    key(id: string): StoredKey | undefined {
+      const row = selectKey.get<KeyRow>(id)
+      return row === undefined ? undefined : toKey(row)
     },
     /** True when the key existed and was active. */
     revokeKey(id: string): boolean {
       return revokeKey.run(now(), id).changes > 0
     },
     activeByHash(hash: string) {
-      return callerFrom(selectActiveByHash.get<AccountRow & { key_id: string }>(hash))
+      return callerFrom(selectActiveByHash.get<AccountRow & RestrictionRow & { key_id: string }>(hash))
     },
     activeById(keyId: string) {
-      return callerFrom(selectActiveById.get<AccountRow & { key_id: string }>(keyId))
+      return callerFrom(selectActiveById.get<AccountRow & RestrictionRow & { key_id: string }>(keyId))
     }
   }
 }

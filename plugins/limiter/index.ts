@@ -1,23 +1,62 @@
 import { Context, Effect, type Layer } from "effect"
-import { definePlugin, effectiveLimits, type Limits, RateLimited, RateWindows, type RequestContext, StateKey, type TokenTicket, totalTokens, buildStore, type WindowState } from "../../core/index.ts"
+import {
+  type Caller,
+  buildStore,
+  type CoreServices,
+  definePlugin,
+  type Limits,
+  RateLimited,
+  type RateTier,
+  RateTiers,
+  rateTiers,
+  RateWindows,
+  type RelayInfo,
+  type RequestContext,
+  StateKey,
+  type TokenTicket,
+  totalTokens,
+  type WindowState
+} from "../../core/index.ts"
 import { memoryRateWindows } from "./store.ts"
 
 export interface LimiterOptions {
+  /**
+   * The tiers accounts are put on, by name; the config's top-level `tiers` (an earlier shape),
+   * else the relay's defaults, unless given.
+   */
+  readonly tiers?: Readonly<Record<string, RateTier>>
+  /** The tier of an account opened without one: one of `tiers`, the first of them unless given. */
+  readonly defaultTier?: string
   /** Whether tokens of BYOK requests count toward TPM (their requests always count toward RPM). */
   readonly byokTokens?: boolean
   /** Output tokens reserved when neither the request nor the catalog caps them. */
   readonly defaultOutputTokens?: number
   /** Where the windows live: the RateWindows port's implementation, in memory on this node unless given. */
-  readonly windows?: Layer.Layer<RateWindows>
+  readonly windows?: Layer.Layer<RateWindows, never, CoreServices>
 }
 
-export { type RedisSource, redisRateWindows } from "./redis.ts"
+export { redisRateWindows } from "./redis.ts"
 export { MemoryRateWindows, memoryRateWindows } from "./store.ts"
 
 interface Reservation {
   readonly account: string
   readonly ticket: TokenTicket
+  /** The key's own window and ticket, when the key has limits of its own. */
+  readonly key: { readonly window: string; readonly ticket: TokenTicket } | undefined
   readonly countsTokens: boolean
+}
+
+/**
+ * A key's own limits, within its account's (the tighter of the two), and the window they are
+ * counted in; undefined when the key has none.
+ */
+const keyWindowOf = (caller: Caller, account: Limits): { readonly window: string; readonly limits: Limits } | undefined => {
+  const key = caller.key
+  if (key === undefined || (key.rpm === null && key.tpm === null)) return undefined
+  return {
+    window: `key:${caller.keyId}`,
+    limits: { rpm: Math.min(key.rpm ?? account.rpm, account.rpm), tpm: Math.min(key.tpm ?? account.tpm, account.tpm) }
+  }
 }
 
 const RESERVATION = new StateKey<Reservation>("limiter/reservation")
@@ -51,9 +90,28 @@ const refusal = (reason: "rpm" | "tpm" | "tpm_exceeded_by_request", limits: Limi
   return new RateLimited({ message, retryAfterSeconds })
 }
 
+/** The limiter's tiers: its own, else the config's top-level ones; a default tier it lacks is a config mistake. */
+const tiersOf = (options: LimiterOptions, info: RelayInfo) => {
+  const table = options.tiers ?? info.tiers
+  for (const [name, tier] of Object.entries(table)) {
+    for (const field of ["rpm", "tpm"] as const) {
+      if (!Number.isSafeInteger(tier?.[field]) || tier[field] < 0) {
+        throw new Error(`tiers.${name}.${field}: expected a whole number from 0, got ${JSON.stringify(tier?.[field])}`)
+      }
+    }
+  }
+  const defaultTier = options.defaultTier ?? (options.tiers === undefined ? info.defaultTier : Object.keys(table)[0])
+  if (defaultTier === undefined || table[defaultTier] === undefined) {
+    throw new Error(`defaultTier: expected one of its tiers (${Object.keys(table).join(", ")}), got ${JSON.stringify(defaultTier)}`)
+  }
+  return rateTiers(table, defaultTier)
+}
+
 /**
  * Requests and tokens per minute per account, across all of its keys, on `/v1` and `/byok/v1`
- * alike. Before dispatch it reserves the estimated prompt plus the output allowance; at settle
+ * alike; a key with limits of its own is also counted in a window of its own, within its
+ * account's (and its answers' headers show that window, the one that binds it). Before
+ * dispatch it reserves the estimated prompt plus the output allowance; at settle
  * it replaces the reservation with the real usage. Every proxied answer to a known caller
  * carries the X-RateLimit headers: admitted, refused at admission, or refused before it (a bad
  * body, an unknown model) and the model list, which show the windows without counting in them.
@@ -61,34 +119,55 @@ const refusal = (reason: "rpm" | "tpm" | "tpm_exceeded_by_request", limits: Limi
 export const limiter = (options: LimiterOptions = {}) =>
   definePlugin("limiter", (info) =>
     Effect.gen(function*() {
+      const tiers = tiersOf(options, info)
       const windows = yield* buildStore(options.windows ?? memoryRateWindows, Context.get(RateWindows))
       const defaultOutput = options.defaultOutputTokens ?? 4_096
       return {
+        services: Context.make(RateTiers, tiers),
         admit: (ctx) => {
           const account = ctx.caller.account
-          const limits = effectiveLimits(info, account)
+          const limits = tiers.limitsFor(account)
           const countsTokens = !ctx.byok || options.byokTokens !== false
           const needed = countsTokens ? tokensNeeded(ctx, defaultOutput, limits) : 0
-          return Effect.flatMap(windows.admit(account.id, limits, needed, Date.now()), (admission) => {
-            setHeaders(ctx, limits, admission.state)
-            if (!admission.admitted) return Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds))
-            const reservation: Reservation = { account: account.id, ticket: admission.ticket, countsTokens }
-            ctx.set(RESERVATION, reservation)
-            return Effect.void
+          const now = Date.now()
+          const admitAccount = (key: Reservation["key"]) =>
+            Effect.flatMap(windows.admit(account.id, limits, needed, now), (admission) => {
+              if (!admission.admitted) {
+                setHeaders(ctx, limits, admission.state)
+                // The key's window gives back the tokens it reserved for a request not served.
+                const undo = key === undefined ? Effect.void : windows.settle(key.window, key.ticket, 0, now)
+                return Effect.andThen(undo, Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds)))
+              }
+              if (key === undefined) setHeaders(ctx, limits, admission.state)
+              ctx.set(RESERVATION, { account: account.id, ticket: admission.ticket, key, countsTokens })
+              return Effect.void
+            })
+          const own = keyWindowOf(ctx.caller, limits)
+          if (own === undefined) return admitAccount(undefined)
+          const keyNeeded = countsTokens ? tokensNeeded(ctx, defaultOutput, own.limits) : 0
+          return Effect.flatMap(windows.admit(own.window, own.limits, keyNeeded, now), (admission) => {
+            setHeaders(ctx, own.limits, admission.state)
+            if (!admission.admitted) return Effect.fail(refusal(admission.reason, own.limits, keyNeeded, admission.retryAfterSeconds))
+            return admitAccount({ window: own.window, ticket: admission.ticket })
           })
         },
         annotate: (ctx) => {
-          const account = ctx.caller?.account
+          const caller = ctx.caller
           // A request refused at admission (by this plugin or one after it) has its headers.
-          if (account === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return Effect.void
-          const limits = effectiveLimits(info, account)
-          return Effect.map(windows.peek(account.id, limits, Date.now()), (state) => setHeaders(ctx, limits, state))
+          if (caller === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return Effect.void
+          const account = caller.account
+          const limits = tiers.limitsFor(account)
+          const own = keyWindowOf(caller, limits)
+          const shown = own ?? { window: account.id, limits }
+          return Effect.map(windows.peek(shown.window, shown.limits, Date.now()), (state) => setHeaders(ctx, shown.limits, state))
         },
         settle: (ctx, outcome) => {
           const reservation = ctx.get(RESERVATION)
           if (reservation === undefined) return Effect.void
           const used = reservation.countsTokens && outcome.usage !== undefined ? totalTokens(outcome.usage) : 0
-          return windows.settle(reservation.account, reservation.ticket, used, Date.now())
+          const now = Date.now()
+          const account = windows.settle(reservation.account, reservation.ticket, used, now)
+          return reservation.key === undefined ? account : Effect.andThen(account, windows.settle(reservation.key.window, reservation.key.ticket, used, now))
         }
       }
     }))

@@ -1,10 +1,6 @@
 import { Effect, Layer } from "effect"
-import { Redis } from "ioredis"
-import { type Admission, type Limits, Log, type LogShape, RateWindows, randomBase62, StoreUnreachable, type WindowState } from "../../core/index.ts"
+import { type Admission, type Limits, Log, RateWindows, randomBase62, redisCall as call, redisClientOf, type RedisOptions, type RedisSource, type WindowState } from "../../core/index.ts"
 import { WINDOW_MS } from "./window.ts"
-
-/** An open Redis client, or the URL of one to open (the store then owns and closes it). */
-export type RedisSource = Redis | string
 
 /**
  * Admits (or only looks, for a peek) in one atomic step, the algorithm of window.ts kept in
@@ -65,52 +61,19 @@ interface Scripts {
   relaySettle(tokens: string, second: number, delta: number, now: number): Promise<number>
 }
 
-/** Redis answers within these bounds or the call fails: a request never waits on it longer. */
-const CONNECT_TIMEOUT_MS = 2_000
-const COMMAND_TIMEOUT_MS = 1_000
-
 const seconds = (ms: number) => Math.ceil(ms / 1000)
-
-/** A call to Redis as an Effect of the port: a failure is the store being unavailable, naming no host. */
-const call = <A>(run: () => Promise<A>): Effect.Effect<A> =>
-  Effect.orDie(Effect.tryPromise({ try: run, catch: () => new StoreUnreachable("Redis did not answer") }))
-
-/**
- * A client on `url` whose every wait is bounded, reconnecting by itself; it says once when
- * Redis goes away (by the error's code: the message names the host) and once when it is back.
- */
-const open = (url: string, log: LogShape) => {
-  const redis = new Redis(url, { connectTimeout: CONNECT_TIMEOUT_MS, commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1 })
-  let away = false
-  redis.on("error", (error: Error & { readonly code?: string }) => {
-    if (away) return
-    away = true
-    log.error({ code: error.code ?? "unknown" }, "Redis cannot be reached: requests that need the rate windows fail until it answers again")
-  })
-  redis.on("ready", () => {
-    if (!away) return
-    away = false
-    log.warn({}, "Redis answers again: rate limits are enforced across nodes")
-  })
-  return redis
-}
 
 /**
  * Rate windows in Redis, shared by every relay node, so a limit holds across them all. Each
  * call is one script, one round trip, atomic. `now` is the caller's clock: the nodes' clocks
  * must agree to within a second.
  */
-export const redisRateWindows = (source: RedisSource): Layer.Layer<RateWindows, never, Log> =>
+export const redisRateWindows = (source: RedisSource, options: RedisOptions = {}): Layer.Layer<RateWindows, never, Log> =>
   Layer.effect(
     RateWindows,
     Effect.gen(function*() {
       const log = yield* Log
-      const redis = typeof source === "string"
-        ? yield* Effect.acquireRelease(
-          Effect.sync(() => open(source, log)),
-          (redis) => Effect.promise(() => redis.quit().then(() => undefined, () => redis.disconnect()))
-        )
-        : source
+      const redis = yield* redisClientOf(source, log, options)
       redis.defineCommand("relayAdmit", { numberOfKeys: 2, lua: ADMIT })
       redis.defineCommand("relaySettle", { numberOfKeys: 1, lua: SETTLE })
       const scripts = redis as unknown as Scripts

@@ -23,9 +23,17 @@ const TOKEN_KINDS = [
   ["image_output", "imageOutputTokens"]
 ] as const
 
+/** The refusals a key's restrictions or its account's state make, as their metric label. */
+const KEY_REFUSALS: Partial<Record<string, string>> = {
+  KeySpendLimitExceeded: "spend_limit",
+  ModelNotAllowed: "model_not_allowed",
+  KeyExpired: "expired",
+  AccountSuspended: "account_suspended"
+}
+
 /**
  * Prometheus metrics at `GET /metrics`: requests, latency and time to first byte, tokens, cost,
- * upstream key failures, rate-limit refusals and open streams. It observes each request once
+ * upstream key failures, rate-limit refusals, open streams, and key spend and refusals by bounded labels. It observes each request once
  * it has settled, so the cost is what billing charged.
  */
 export const metrics = (options: MetricsOptions = {}) =>
@@ -62,6 +70,14 @@ export const metrics = (options: MetricsOptions = {}) =>
       )
       const rejections = registry.add(new Counter("relay_limiter_rejections_total", "Requests refused by the rate limiter (429), by the account's tier.", ["tier"]))
       const openStreams = registry.add(new Gauge("relay_open_streams", "Streamed responses in progress.", []))
+      // Key restrictions, by bounded labels only (never a key or an account): how spend splits by
+      // the kind of limit its key has, and why keys were refused.
+      const keySpend = registry.add(
+        new UsdCounter("relay_key_spend_usd_total", "USD charged, by the spend limit of the key that spent it: none, or its period (day, week, month, lifetime).", ["limit"])
+      )
+      const keyRefusals = registry.add(
+        new Counter("relay_key_refusals_total", "Requests refused by their key's restrictions or account state: spend_limit, model_not_allowed, expired, account_suspended.", ["reason"])
+      )
       // The store's state as its writers last found it: an alert on `relay_store_writable == 0`
       // catches a full disk before the balances drift.
       const storeGauges = {
@@ -97,7 +113,13 @@ export const metrics = (options: MetricsOptions = {}) =>
         if (usage !== undefined) {
           for (const [kind, field] of TOKEN_KINDS) if (usage[field] > 0) tokens.inc({ model, provider, kind }, usage[field])
         }
-        if (ctx.charged !== undefined && ctx.charged > 0n) cost.add({ model, provider }, ctx.charged)
+        if (ctx.charged !== undefined && ctx.charged > 0n) {
+          cost.add({ model, provider }, ctx.charged)
+          const key = ctx.caller?.key
+          keySpend.add({ limit: key === undefined || key.spendLimit === null ? "none" : key.spendPeriod ?? "lifetime" }, ctx.charged)
+        }
+        const refusal = outcome.error === undefined ? undefined : KEY_REFUSALS[outcome.error._tag]
+        if (refusal !== undefined) keyRefusals.inc({ reason: refusal })
         for (const failure of ctx.keyFailures) {
           keyFailures.inc({ provider: failure.provider, owner: failure.owner, slot: String(failure.slot), reason: failure.reason })
         }

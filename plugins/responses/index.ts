@@ -1,7 +1,10 @@
-import { Effect, Exit } from "effect"
+import { Context as Services, Effect, Exit, type Layer, Option } from "effect"
 import type { Context, Hono } from "hono"
 import {
+  buildStore,
   type Caller,
+  type CoreServices,
+  CredentialVault,
   definePlugin,
   inputItems,
   InvalidRequest,
@@ -14,14 +17,30 @@ import {
   RouteNotFound,
   setContinued,
   setResponseKeeper,
-  Sql
+  StateKey,
+  type StoredResponse,
+  StoredResponses,
+  type StoredResponsesShape
 } from "../../core/index.ts"
-import { makeResponseStore, type ResponseStore, type StoredResponse } from "./store.ts"
+import { sqliteResponses } from "./store.ts"
 
+export { postgresResponses } from "./postgres.ts"
 export { RESPONSES_PG_SCHEMA } from "./schema-pg.ts"
+export { sqliteResponses } from "./store.ts"
+
 export interface ResponseStoreOptions {
   /** Days a stored response can be continued, read and listed; OpenAI keeps its own 30 days. */
   readonly retentionDays?: number
+  /** Where responses are kept: a StoredResponses port implementation; the relay's SQLite store unless given. */
+  readonly store?: Layer.Layer<StoredResponses, never, CoreServices>
+}
+
+/** A response being written: the request's settle waits for it, so its end leaves once it can be continued. */
+const KEEPING = new StateKey<Promise<void>>("responses/keeping")
+
+interface Kept {
+  readonly store: StoredResponsesShape
+  readonly retentionMs: number
 }
 
 const DAY_MS = 86_400_000
@@ -37,10 +56,17 @@ const notFound = (id: string) => new RouteNotFound({ message: `No response found
 export const responseStore = (options: ResponseStoreOptions = {}) =>
   definePlugin("responses", (info) =>
     Effect.gen(function*() {
-      const store = makeResponseStore(yield* Sql, (options.retentionDays ?? 30) * DAY_MS)
+      const store = yield* buildStore(options.store ?? sqliteResponses, Services.get(StoredResponses))
+      const kept: Kept = { store, retentionMs: (options.retentionDays ?? 30) * DAY_MS }
       const log = yield* Log
       return {
-        admit: (ctx: RequestContext) => admit(store, log, ctx),
+        admit: (ctx: RequestContext) => admit(kept, log, ctx),
+        // Before the answer's end leaves, the response is written: a continuation sent the
+        // moment it arrives finds it, on whichever node it lands.
+        settle: (ctx: RequestContext) => {
+          const keeping = ctx.get(KEEPING)
+          return keeping === undefined ? Effect.void : Effect.promise(() => keeping)
+        },
         routes: (app: Hono, kit: RouteKit) => routes(app, kit, store, info)
       }
     }))
@@ -49,34 +75,39 @@ export const responseStore = (options: ResponseStoreOptions = {}) =>
  * Hands a Responses request its keeper, and puts the turns of the response it continues (one
  * the relay keeps) before its input.
  */
-const admit = (store: ResponseStore, log: LogShape, ctx: RequestContext): Effect.Effect<void, RelayError> => {
+const admit = ({ store, retentionMs }: Kept, log: LogShape, ctx: RequestContext): Effect.Effect<void, RelayError> => {
   const caller = ctx.caller
   if (ctx.route !== "/responses" || caller === undefined) return Effect.void
   const account = caller.account.id
   setResponseKeeper(ctx, {
     keep: (response, input, upstream) => {
       if (typeof response.id !== "string") return
-      try {
-        store.put(account, upstream
-          ? { id: response.id, provider: ctx.target?.provider ?? null, byok: ctx.byok }
-          : { id: response.id, provider: null, byok: ctx.byok, response, input })
-      } catch (error) {
-        // The answer itself is whole: the client still gets it, only unable to continue from it.
-        log.error({ request_id: ctx.id, error: error instanceof Error ? error.message : String(error) }, "response could not be stored")
-      }
+      const now = Date.now()
+      const entry = upstream
+        ? { id: response.id, provider: ctx.target?.provider ?? null, byok: ctx.byok }
+        : { id: response.id, provider: null, byok: ctx.byok, response, input }
+      const previous = ctx.get(KEEPING) ?? Promise.resolve()
+      ctx.set(
+        KEEPING,
+        previous.then(() => Effect.runPromise(store.put(account, entry, now, now + retentionMs))).catch((error: unknown) => {
+          // The answer itself is whole: the client still gets it, only unable to continue from it.
+          log.error({ request_id: ctx.id, error: error instanceof Error ? error.message : String(error) }, "response could not be stored")
+        })
+      )
     }
   })
   const previous = ctx.body.previous_response_id
   if (typeof previous !== "string") return Effect.void
-  const kept = store.get(account, previous)
-  // On the caller's own OpenAI key an id the relay never saw is theirs for OpenAI to judge.
-  if (kept === undefined) return ctx.byok ? Effect.void : Effect.fail(notFound(previous))
-  if (kept.provider !== null || kept.response === undefined) return Effect.void
-  const output = Array.isArray(kept.response.output) ? kept.response.output : []
-  ctx.setBodyField("input", [...kept.input, ...output, ...inputItems(ctx.body.input)])
-  ctx.setBodyField("previous_response_id", undefined)
-  setContinued(ctx, previous)
-  return Effect.void
+  return Effect.flatMap(store.get(account, previous, Date.now()), (kept) => {
+    // On the caller's own OpenAI key an id the relay never saw is theirs for OpenAI to judge.
+    if (kept === undefined) return ctx.byok ? Effect.void : Effect.fail(notFound(previous))
+    if (kept.provider !== null || kept.response === undefined) return Effect.void
+    const output = Array.isArray(kept.response.output) ? kept.response.output : []
+    ctx.setBodyField("input", [...kept.input, ...output, ...inputItems(ctx.body.input)])
+    ctx.setBodyField("previous_response_id", undefined)
+    setContinued(ctx, previous)
+    return Effect.void
+  })
 }
 
 /** `?limit=` and `?order=` of an input-item listing, as OpenAI takes them. */
@@ -100,7 +131,7 @@ const inputItemList = (kept: StoredResponse, listing: { readonly limit: number; 
   return { object: "list", data: page, first_id: page[0]?.id ?? null, last_id: page.at(-1)?.id ?? null, has_more: ordered.length > page.length }
 }
 
-const routes = (app: Hono, kit: RouteKit, store: ResponseStore, info: RelayInfo) => {
+const routes = (app: Hono, kit: RouteKit, store: StoredResponsesShape, info: RelayInfo) => {
   /**
    * Sends a call on a response its provider keeps to that provider: with the operator's keys, or
    * for one made with the caller's own key (BYOK), with that key again.
@@ -111,7 +142,8 @@ const routes = (app: Hono, kit: RouteKit, store: ResponseStore, info: RelayInfo)
     const requestId = c.get("requestId") as string
     const ctx = new RequestContext(requestId, "openai", "/responses", c.req.raw, kept.byok)
     if (kept.byok) {
-      const secret = await kit.vault?.secretFor(caller.account.id, provider.name, requestId)
+      const secret = await kit.run(Effect.flatMap(Effect.serviceOption(CredentialVault), (vault) =>
+        Option.isSome(vault) ? vault.value.secretFor(caller.account.id, provider.name, requestId) : Effect.succeed(undefined)))
       if (secret instanceof Error) return kit.errorResponse(c, secret)
       ctx.credential = secret
     }
@@ -134,7 +166,7 @@ const routes = (app: Hono, kit: RouteKit, store: ResponseStore, info: RelayInfo)
     const known = await kit.authenticateProxied(c)
     if (known instanceof Error) return kit.errorResponse(c, known)
     const id = c.req.param("id")!
-    const kept = store.get(known.caller.account.id, id)
+    const kept = await Effect.runPromise(store.get(known.caller.account.id, id, Date.now()))
     const response = kept === undefined ? kit.errorResponse(c, notFound(id)) : await respond(known.caller, kept)
     for (const [name, value] of known.headers) response.headers.set(name, value)
     return response
@@ -152,11 +184,11 @@ const routes = (app: Hono, kit: RouteKit, store: ResponseStore, info: RelayInfo)
     app.delete(`${base}/responses/:id`, (c) =>
       answer(c, async (caller, kept) => {
         if (kept.provider === null) {
-          store.delete(caller.account.id, kept.id)
+          await Effect.runPromise(store.remove(caller.account.id, kept.id))
           return c.json({ id: kept.id, object: "response", deleted: true })
         }
         const deleted = await forward(c, caller, kept, "DELETE", `/responses/${encodeURIComponent(kept.id)}`)
-        if (deleted.ok) store.delete(caller.account.id, kept.id)
+        if (deleted.ok) await Effect.runPromise(store.remove(caller.account.id, kept.id))
         return deleted
       }))
   }

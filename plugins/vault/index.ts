@@ -3,8 +3,11 @@ import {
   ByokCredentialMissing,
   type CoreServices,
   Credentials,
-  type CredentialVault,
+  CredentialVault,
+  type CredentialVaultShape,
   definePlugin,
+  Fanout,
+  localFanout,
   Internal,
   InvalidRequest,
   invalidFromSchema,
@@ -13,9 +16,10 @@ import {
   type RelayError,
   RouteNotFound,
   type StoredCredential,
-  buildStore
+  buildStore,
+  openSealed as open,
+  seal
 } from "../../core/index.ts"
-import { open, seal } from "./seal.ts"
 import { sqliteCredentials } from "./sqlite.ts"
 
 export { VAULT_PG_SCHEMA } from "./schema-pg.ts"
@@ -27,6 +31,8 @@ export interface VaultOptions {
   readonly cacheSeconds?: number
   /** Where sealed credentials are stored: a Credentials port implementation; the relay's SQLite store unless given. */
   readonly store?: Layer.Layer<Credentials, never, CoreServices>
+  /** How a credential replaced or removed here leaves the other nodes' caches at once: this process alone unless given. */
+  readonly fanout?: Layer.Layer<Fanout, never, CoreServices>
 }
 
 const PutCredential = Schema.Struct({
@@ -40,6 +46,11 @@ const decodePut = Schema.decodeUnknownResult(PutCredential)
 
 /** Additional data binding a sealed credential to its account and provider. */
 const contextOf = (account: string, provider: string) => `byok:${account}:${provider}`
+
+/** The answer of a step that answers its refusal as a value, with the refusal as its failure. */
+const refusing = <A>(run: () => Promise<A>): Effect.Effect<Exclude<A, RelayError>, Extract<A, RelayError>> =>
+  Effect.flatMap(Effect.promise(run), (value) =>
+    value instanceof Error ? Effect.fail(value as Extract<A, RelayError>) : Effect.succeed(value as Exclude<A, RelayError>))
 
 const view = (credential: StoredCredential) => ({
   provider: credential.provider,
@@ -62,6 +73,13 @@ export const vault = (options: VaultOptions = {}) =>
       const cacheMs = (options.cacheSeconds ?? 60) * 1000
       const cache = new Map<string, { secret: string; until: number }>()
       const cacheKey = (account: string, provider: string) => `${account}\u0000${provider}`
+      const fanout = yield* buildStore(options.fanout ?? localFanout, Context.get(Fanout))
+      // A credential changed on any node leaves every node's cache; after missed messages, all do.
+      yield* fanout.subscribe("vault", (key) => (key === undefined ? cache.clear() : cache.delete(key)))
+      const forget = (account: string, provider: string) => {
+        cache.delete(cacheKey(account, provider))
+        Effect.runFork(fanout.publish("vault", cacheKey(account, provider)))
+      }
 
       /**
        * Providers a caller can store a key for: every configured one that needs a key, read from
@@ -86,35 +104,35 @@ export const vault = (options: VaultOptions = {}) =>
         }
       }
 
-      const credentials: CredentialVault = {
+      const credentials: CredentialVaultShape = {
         providers: keyedProviders,
 
-        list: async (account) => (await Effect.runPromise(store.list(account))).map(view),
+        list: (account) => Effect.map(store.list(account), (stored) => stored.map(view)),
 
-        put: async (account, provider, apiKey) => {
+        put: (account, provider, apiKey) => {
           if (!keyedProviders().includes(provider)) {
-            return new InvalidRequest({ message: `unknown provider "${provider}"; one of: ${keyedProviders().join(", ")}`, param: "provider" })
+            return Effect.fail(new InvalidRequest({ message: `unknown provider "${provider}"; one of: ${keyedProviders().join(", ")}`, param: "provider" }))
           }
           const input = decodePut({ api_key: apiKey })
-          if (Result.isFailure(input)) return invalidFromSchema(input.failure)
+          if (Result.isFailure(input)) return Effect.fail(invalidFromSchema(input.failure))
           const secret = input.success.api_key
-          const sealed = await seal(keyring, secret, contextOf(account, provider))
-          cache.delete(cacheKey(account, provider))
-          return view(await Effect.runPromise(store.put(account, provider, sealed, secret.slice(-4))))
+          return Effect.promise(() => seal(keyring, secret, contextOf(account, provider))).pipe(
+            Effect.flatMap((sealed) => store.put(account, provider, sealed, secret.slice(-4))),
+            // Dropped once written, here and on every node: a read between could cache the old one.
+            Effect.tap(() => Effect.sync(() => forget(account, provider))),
+            Effect.map(view)
+          )
         },
 
-        remove: (account, provider) => {
-          cache.delete(cacheKey(account, provider))
-          return Effect.runPromise(store.remove(account, provider))
-        },
+        remove: (account, provider) => Effect.tap(store.remove(account, provider), () => Effect.sync(() => forget(account, provider))),
 
-        secretFor: (account, provider, requestId) => credentialFor(requestId, account, provider),
+        secretFor: (account, provider, requestId) => refusing(() => credentialFor(requestId, account, provider)),
 
         /**
          * After a new key is made here, or supplied in RELAY_MASTER_KEY with the old one in
          * RELAY_MASTER_KEY_PREVIOUS; the old keys are retired only once every row is re-sealed.
          */
-        rotate: async () => {
+        rotate: () => refusing(async () => {
           const generated = await keyring.rotate()
           let resealed = 0
           for (const { accountId, provider, sealed } of await Effect.runPromise(store.all())) {
@@ -130,7 +148,7 @@ export const vault = (options: VaultOptions = {}) =>
           }
           await keyring.retire()
           return { key_id: keyring.current.id, generated, resealed }
-        }
+        })
       }
 
       return {
@@ -155,7 +173,7 @@ export const vault = (options: VaultOptions = {}) =>
           return Effect.flatMap(info.providers.get(provider), (adapter) => (adapter?.keyless ? Effect.void : withCredential))
         },
 
-        vault: credentials,
+        services: Context.make(CredentialVault, credentials),
 
         routes: (app, kit) => {
           app.put("/v1/account/byok/:provider", async (c) => {
@@ -163,30 +181,26 @@ export const vault = (options: VaultOptions = {}) =>
             if (caller instanceof Error) return kit.errorResponse(c, caller)
             const body = await kit.readJson(c)
             if (body instanceof Error) return kit.errorResponse(c, body)
-            const stored = await credentials.put(caller.account.id, c.req.param("provider"), body.api_key)
-            return stored instanceof Error ? kit.errorResponse(c, stored) : c.json(stored)
+            return kit.respond(c, credentials.put(caller.account.id, c.req.param("provider"), body.api_key))
           })
 
           app.get("/v1/account/byok", async (c) => {
             const caller = await kit.authenticate(c)
             if (caller instanceof Error) return kit.errorResponse(c, caller)
-            return c.json({ data: await credentials.list(caller.account.id) })
+            return kit.respond(c, Effect.map(credentials.list(caller.account.id), (data) => ({ data })))
           })
 
           app.delete("/v1/account/byok/:provider", async (c) => {
             const caller = await kit.authenticate(c)
             if (caller instanceof Error) return kit.errorResponse(c, caller)
             const provider = c.req.param("provider")
-            if (!(await credentials.remove(caller.account.id, provider))) {
+            if (!(await kit.run(credentials.remove(caller.account.id, provider)))) {
               return kit.errorResponse(c, new RouteNotFound({ message: `no ${provider} credential is stored for this account` }))
             }
             return c.body(null, 204)
           })
 
-          app.post("/admin/vault/rotate", async (c) => {
-            const result = await credentials.rotate()
-            return result instanceof Error ? kit.errorResponse(c, result) : c.json(result)
-          })
+          app.post("/admin/vault/rotate", (c) => kit.respond(c, credentials.rotate()))
         }
       }
     }))

@@ -127,6 +127,16 @@ describe("admin API: accounts and keys", () => {
     for (const row of rows) assert.match(String(row.hash), /^[0-9a-f]{64}$/)
   })
 
+  it("shows a third-party plugin the same account through the services the plugins provide", async () => {
+    const account = (await (await relay.admin("POST", "/admin/accounts", { name: "seen-by-audit", tier: "professional" })).json()) as AccountView
+    const seen = await relay.admin("GET", `/test/accounts/${account.id}`)
+    assert.equal(seen.status, 200)
+    assert.deepEqual(await seen.json(), account)
+    const missing = await relay.admin("GET", "/test/accounts/acct_missing")
+    assert.equal(missing.status, 404)
+    assert.equal(((await missing.json()) as { error: { message: string } }).error.message, "no account acct_missing")
+  })
+
   it("applies tier changes and overrides to the account at once", async () => {
     const account = (await (await relay.admin("POST", "/admin/accounts", { name: "tiered" })).json()) as AccountView
     assert.equal(account.tier, "starter", "the config's default tier")
@@ -161,7 +171,7 @@ describe("admin API: accounts and keys", () => {
     const names = ((await (await relay.admin("GET", "/admin/accounts")).json()) as { data: Array<AccountView> }).data.map((a) => a.name)
     assert.ok(!names.includes("typo"), "a refused body creates no account")
 
-    await refused(await relay.admin("POST", `${path}/keys`, { nmae: "ci" }), "nmae", "nmae: unknown field; expected one of name")
+    await refused(await relay.admin("POST", `${path}/keys`, { nmae: "ci" }), "nmae", "nmae: unknown field; expected one of name, spend_limit, spend_period, models, expires_at, rpm, tpm, metadata")
     assert.deepEqual(((await (await relay.admin("GET", `${path}/keys`)).json()) as { data: unknown[] }).data, [])
   })
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { execFile } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, describe, it } from "node:test"
@@ -115,6 +115,18 @@ describe("relay command line", () => {
     }
     assert.equal(revoke.code, 1)
     assert.match(revoke.stderr, /no active key key_missing/)
+  })
+
+  it("runs the plugins' stop steps before it closes the store, as a closing relay does", async () => {
+    // A store that batches writes (a networked ledger) writes what it holds in its plugin's stop.
+    const file = join(dataDir, "closing.config.ts")
+    writeFileSync(
+      file,
+      `export default ({ core, Effect, echo, keys }) => ({ plugins: [keys(), core.definePlugin("closer", () => Effect.succeed({ stop: Effect.sync(() => console.error("closer: stopped")) })), echo()] })\n`
+    )
+    const listed = await relayCommand(dataDir, ["accounts", "list"], { RELAY_CONFIG: file })
+    assert.equal(listed.code, 0, listed.stderr)
+    assert.match(listed.stderr, /closer: stopped/)
   })
 
   it("manages accounts, credits and keys on the store a relay then serves", async () => {

@@ -200,13 +200,28 @@ describe("a relay that cannot start stops with a message naming what failed", ()
     ["a port out of range", `server: { port: 70000 }, plugins: [keys(), echo()]`, /server\.port/],
     ["no plugins", `plugins: []`, /plugins/],
     ["a default tier that is not a tier", `defaultTier: "gold", plugins: [keys(), echo()]`, /defaultTier/],
-    ["a plugin option of the wrong type", `plugins: [keys(), openai({ keys: "sk-a,sk-b" }), echo()]`, /plugins\[1\] \(openai\): its setup failed/]
+    ["a plugin option of the wrong type", `plugins: [keys(), openai({ keys: "sk-a,sk-b" }), echo()]`, /plugins\[1\] \(openai\): its setup failed/],
+    [
+      "a limiter whose default tier is not one of its tiers",
+      `plugins: [keys(), limiter({ tiers: { solo: { rpm: 1, tpm: 1 } }, defaultTier: "gold" }), echo()]`,
+      /plugins\[1\] \(limiter\): its setup failed: defaultTier: expected one of its tiers \(solo\)/
+    ],
+    [
+      "a limiter tier that is not a whole number of requests",
+      `plugins: [keys(), limiter({ tiers: { solo: { rpm: -1, tpm: 1 } } }), echo()]`,
+      /plugins\[1\] \(limiter\): its setup failed: tiers\.solo\.rpm: expected a whole number from 0, got -1/
+    ],
+    [
+      "two plugins that provide the same service",
+      `plugins: [keys(), { ...keys(), name: "more-keys" }, echo()]`,
+      /plugins "keys" and "more-keys" both provide relay\/AccountDirectory/
+    ]
   ]
   for (const [name, body, expected] of cases) {
     it(name, async () => {
       const dir = mkdtempSync(join(tmpdir(), "relay-config-"))
       const file = join(dir, "relay.config.ts")
-      writeFileSync(file, `export default ({ echo, keys, openai }) => ({ ${body} })\n`)
+      writeFileSync(file, `export default ({ echo, keys, limiter, openai }) => ({ ${body} })\n`)
       try {
         const { code, output } = await runRelayToExit({ RELAY_CONFIG: file })
         assert.equal(code, 1)

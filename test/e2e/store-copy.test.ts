@@ -141,7 +141,7 @@ describe("relay store copy", () => {
 
     const again = await copy("--to", url)
     assert.equal(again.code, 1)
-    assert.match(again.stderr, /already holds rows in accounts, api_keys, balances, ledger, usage_records, byok_credentials: .*--replace/)
+    assert.match(again.stderr, /already holds rows in accounts, api_keys, balances, ledger, key_spend, usage_records, byok_credentials, audit_log: .*--replace/)
     const replaced = await copy("--to", url, "--replace")
     assert.equal(replaced.code, 0, replaced.stderr)
     assert.match(replaced.stdout, /the totals match/)

@@ -1,5 +1,5 @@
-import { Layer } from "effect"
-import { Keyring, type KeyringShape, Log, type LogShape, Operator, type RelayInfo, Sql, type SqlShape, StoreHealth, StoreHealthState, UpstreamHttp } from "../../core/index.ts"
+import { Context, Layer } from "effect"
+import { Keyring, RateTiers, rateTiers, type KeyringShape, Log, type LogShape, Operator, type RelayInfo, Sql, type SqlShape, StoreHealth, StoreHealthState, UpstreamHttp } from "../../core/index.ts"
 import { providerRegistry } from "../../plugins/providers/registry/index.ts"
 import { openNodeStore } from "../../runtime/node-store.ts"
 
@@ -22,10 +22,9 @@ export const testServices = async (options: { sql?: SqlShape; log?: LogShape; st
   )
 
 /** What plugins learn at setup, for tests that set one up alone. */
-export const testInfo = (overrides: Partial<RelayInfo> = {}): RelayInfo => ({
-  models: [],
-  tiers: { starter: { rpm: 60, tpm: 100_000 } },
-  defaultTier: "starter",
-  providers: providerRegistry([]),
-  ...overrides
-})
+export const testInfo = (overrides: Partial<RelayInfo> = {}): RelayInfo => {
+  const tiers = overrides.tiers ?? { starter: { rpm: 60, tpm: 100_000 } }
+  const defaultTier = overrides.defaultTier ?? "starter"
+  const services = Context.make(RateTiers, rateTiers(tiers, defaultTier))
+  return { models: [], tiers, defaultTier, providers: providerRegistry([]), services: () => services, ...overrides }
+}

@@ -19,9 +19,14 @@ let early = 0
 let complete = 0
 let failed = 0
 
-const ended = (ok: boolean) => {
+const reasons = new Map<string, number>()
+const ended = (ok: boolean, why = "") => {
   if (ok) complete++
-  else failed++
+  else {
+    failed++
+    reasons.set(why, (reasons.get(why) ?? 0) + 1)
+  }
+  if (complete + failed === streams && failed > 0) process.stderr.write(`failures: ${JSON.stringify([...reasons])}\n`)
   if (complete + failed === streams) {
     process.stdout.write(`${JSON.stringify({ complete, failed })}\n`)
     process.exit(0)
@@ -54,10 +59,10 @@ const open = () => {
         if (opened < streams) early++
       }
     })
-    res.on("end", () => ended(res.statusCode === 200 && /"content":"second"[\s\S]*data: \[DONE\]/.test(text)))
-    res.on("error", () => ended(false))
+    res.on("end", () => ended(res.statusCode === 200 && /"content":"second"[\s\S]*data: \[DONE\]/.test(text), `${res.statusCode} ${text.slice(0, 200)}`))
+    res.on("error", (e) => ended(false, `res ${e.message}`))
   })
-  req.on("error", () => ended(false))
+  req.on("error", (e) => ended(false, `req ${e.message}`))
   req.end(body)
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
 import fc from "fast-check"
+import type { KeyBudgetSpent } from "../../core/index.ts"
 import { type Balance, ChargeKept, makeLedger, type Reservation } from "../../plugins/billing/ledger.ts"
 import { StoreHealthState } from "../../core/index.ts"
 import { openNodeStore } from "../../runtime/node-store.ts"
@@ -33,7 +34,7 @@ const fresh = (sql: SqlShape = openNodeStore(":memory:")) => {
   return { sql, ledger, rows }
 }
 
-const isReservation = (value: Reservation | Balance): value is Reservation => "account" in value
+const isReservation = (value: Reservation | Balance | KeyBudgetSpent): value is Reservation => "account" in value
 
 const reserve = (ledger: ReturnType<typeof makeLedger>, account: string, amount: bigint) => {
   const result = ledger.reserve(account, amount)

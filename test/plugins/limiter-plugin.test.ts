@@ -4,9 +4,10 @@ import { Cause, Effect, Exit } from "effect"
 import { type AdmittedRequest, type Outcome, type PluginHooks, type RelayError, RequestContext, type Usage } from "../../core/index.ts"
 import { limiter, type LimiterOptions } from "../../plugins/limiter/index.ts"
 import { providerRegistry } from "../../plugins/providers/registry/index.ts"
+import { testInfo } from "../helpers/services.ts"
 
 const T0 = 1_700_000_000_000
-const info = { providers: providerRegistry([]), models: [], tiers: { starter: { rpm: 3, tpm: 1_000 }, pro: { rpm: 100, tpm: 50_000 } }, defaultTier: "starter" }
+const info = testInfo({ providers: providerRegistry([]), models: [], tiers: { starter: { rpm: 3, tpm: 1_000 }, pro: { rpm: 100, tpm: 50_000 } }, defaultTier: "starter" })
 
 const setup = async (options?: LimiterOptions) => {
   // The limiter needs none of the runtime's services.

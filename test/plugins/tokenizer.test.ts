@@ -6,8 +6,9 @@ import { countTokens as o200k } from "gpt-tokenizer/encoding/o200k_base"
 import type { PluginHooks, TokenCounter } from "../../core/index.ts"
 import { providerRegistry } from "../../plugins/providers/registry/index.ts"
 import { tokenizer, type TokenizerOptions } from "../../plugins/tokenizer/index.ts"
+import { testInfo } from "../helpers/services.ts"
 
-const info = { providers: providerRegistry([]), models: [], tiers: {}, defaultTier: "starter" }
+const info = testInfo({ providers: providerRegistry([]), models: [], tiers: {}, defaultTier: "starter" })
 
 /** The plugin's counter once its encoding has loaded (it loads in the background). */
 const loaded = async (options?: TokenizerOptions): Promise<TokenCounter> => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict"
-import type { AccountsShape } from "../../core/index.ts"
+import { type AccountsShape, type KeyRestrictions, NO_RESTRICTIONS } from "../../core/index.ts"
 import { type ContractCase, run } from "./contract.ts"
 
 /** The Accounts port's contract: `make` answers a fresh, empty store each time. */
@@ -12,7 +12,7 @@ export const accountsContract = (make: () => Promise<AccountsShape>): ReadonlyAr
       const second = await run(store.createAccount("globex", "pro"))
       assert.match(first.id, /^acct_/)
       assert.notEqual(first.id, second.id)
-      assert.deepEqual({ ...first, createdAt: 0 }, { id: first.id, name: "acme", tier: "starter", rpm: null, tpm: null, createdAt: 0 })
+      assert.deepEqual({ ...first, createdAt: 0 }, { id: first.id, name: "acme", tier: "starter", rpm: null, tpm: null, createdAt: 0, suspendedAt: null, deletedAt: null })
       assert.deepEqual(await run(store.account(second.id)), second)
       assert.equal(await run(store.account("acct_none")), undefined)
       // Oldest first; two made in the same millisecond may come in either order.
@@ -50,8 +50,9 @@ export const accountsContract = (make: () => Promise<AccountsShape>): ReadonlyAr
       const key = await run(store.createKey(account.id, "ci", { prefix: "sk-rr-abc", hash: "h1" }))
       assert.deepEqual([key.account_id, key.name, key.prefix, key.revoked_at], [account.id, "ci", "sk-rr-abc", null])
       assert.deepEqual(await run(store.key(key.id)), key)
-      assert.deepEqual(await run(store.callerByHash("h1")), { keyId: key.id, account: { ...account } })
-      assert.deepEqual(await run(store.callerByKeyId(key.id)), { keyId: key.id, account: { ...account } })
+      assert.deepEqual(key.restrictions, NO_RESTRICTIONS)
+      assert.deepEqual(await run(store.callerByHash("h1")), { keyId: key.id, account: { ...account }, key: NO_RESTRICTIONS })
+      assert.deepEqual(await run(store.callerByKeyId(key.id)), { keyId: key.id, account: { ...account }, key: NO_RESTRICTIONS })
       assert.equal(await run(store.callerByHash("h2")), undefined)
       assert.equal(await run(store.revokeKey(key.id)), true)
       assert.equal(await run(store.revokeKey(key.id)), false)
@@ -71,6 +72,65 @@ export const accountsContract = (make: () => Promise<AccountsShape>): ReadonlyAr
       await run(store.updateAccount(account.id, { tpm: 7 }))
       assert.equal((await run(store.callerByKeyId(key.id)))?.account.tpm, 7)
       assert.deepEqual(await run(store.keys("acct_none")), [])
+    }
+  },
+  {
+    name: "a key keeps its restrictions exactly (a spend limit past 2^53 nano-USD too), and an update changes only what it names",
+    run: async () => {
+      const store = await make()
+      const account = await run(store.createAccount("acme", "starter"))
+      const restrictions: KeyRestrictions = {
+        spendLimit: 9_007_199_254_740_993n,
+        spendPeriod: "month",
+        models: ["gpt-4o-mini", "claude-*"],
+        expiresAt: 1_900_000_000_000,
+        rpm: 10,
+        tpm: 1_000,
+        metadata: { team: "ci", nested: { run: 7 } }
+      }
+      const key = await run(store.createKey(account.id, "ci", { prefix: "sk-rr-abc", hash: "h1" }, restrictions))
+      assert.deepEqual(key.restrictions, restrictions)
+      assert.deepEqual((await run(store.callerByHash("h1")))?.key, restrictions)
+      const updated = await run(store.updateKey(key.id, { spendLimit: 5_000_000_000n, models: null, name: "ci-2" }))
+      assert.deepEqual(updated?.restrictions, { ...restrictions, spendLimit: 5_000_000_000n, models: null })
+      assert.equal(updated?.name, "ci-2")
+      assert.deepEqual(await run(store.key(key.id)), updated)
+      assert.deepEqual((await run(store.keys(account.id)))[0], updated)
+      assert.equal(await run(store.updateKey("key_none", { rpm: 1 })), undefined)
+    }
+  },
+  {
+    name: "a suspended account's callers say so until it is resumed",
+    run: async () => {
+      const store = await make()
+      const account = await run(store.createAccount("acme", "starter"))
+      await run(store.createKey(account.id, null, { prefix: "sk-rr-abc", hash: "h1" }))
+      const suspended = await run(store.setSuspended(account.id, true))
+      assert.equal(typeof suspended?.suspendedAt, "number")
+      assert.equal(typeof (await run(store.callerByHash("h1")))?.account.suspendedAt, "number")
+      const resumed = await run(store.setSuspended(account.id, false))
+      assert.equal(resumed?.suspendedAt, null)
+      assert.equal((await run(store.callerByHash("h1")))?.account.suspendedAt, null)
+      assert.equal(await run(store.setSuspended("acct_none", true)), undefined)
+    }
+  },
+  {
+    name: "a deleted account's keys are revoked, it is listed no more, its row is kept, and it is deleted once",
+    run: async () => {
+      const store = await make()
+      const account = await run(store.createAccount("acme", "starter"))
+      const other = await run(store.createAccount("acme", "starter"))
+      const key = await run(store.createKey(account.id, null, { prefix: "sk-rr-abc", hash: "h1" }))
+      await run(store.createKey(other.id, null, { prefix: "sk-rr-def", hash: "h2" }))
+      assert.equal(await run(store.deleteAccount(account.id)), true)
+      assert.equal(await run(store.deleteAccount(account.id)), false)
+      assert.equal(await run(store.callerByHash("h1")), undefined)
+      assert.equal(await run(store.callerByKeyId(key.id)), undefined)
+      assert.equal(typeof (await run(store.key(key.id)))?.revoked_at, "number")
+      assert.equal(typeof (await run(store.account(account.id)))?.deletedAt, "number")
+      assert.deepEqual((await run(store.accounts())).map((a) => a.id), [other.id])
+      assert.equal((await run(store.callerByHash("h2")))?.account.id, other.id, "other accounts' keys still work")
+      assert.equal(await run(store.setSuspended(account.id, true)), undefined, "a deleted account is not suspended or resumed")
     }
   }
 ]

@@ -27,8 +27,15 @@ const record = (requestId: string, account: string, createdAt = Date.now()) => (
   ttfbMs: undefined
 })
 
-const settle = async (ledger: LedgerShape, account: string, reservation: Reservation | undefined, cost: bigint, requestId: string) => {
-  const settled = await run(ledger.settle({ account, reservation, cost, requestId, record: record(requestId, account) }))
+const settle = async (
+  ledger: LedgerShape,
+  account: string,
+  reservation: Reservation | undefined,
+  cost: bigint,
+  requestId: string,
+  key?: { readonly id: string; readonly day: number }
+) => {
+  const settled = await run(ledger.settle({ account, reservation, cost, requestId, key, record: record(requestId, account) }))
   return { charged: settled.charged, written: await run(settled.committed) }
 }
 
@@ -128,6 +135,67 @@ export const billingContract = (make: () => Promise<Billing>): ReadonlyArray<Con
       const today = new Date().toISOString().slice(0, 10)
       assert.deepEqual(await run(usage.dailySpend("a", 7)), [{ day: today, cost: 60n }])
       assert.deepEqual(await run(usage.list("c", 5)), [])
+      // The operator's view: every account's spend per day, by account or by model; free requests left out.
+      await run(ledger.credit("d", 1_000n, null))
+      await settle(ledger, "d", undefined, 5n, "req_d")
+      assert.deepEqual(await run(usage.spendBy("account", 7)), [{ day: today, name: "a", cost: 60n }, { day: today, name: "d", cost: 5n }])
+      assert.deepEqual(await run(usage.spendBy("model", 1)), [{ day: today, name: "m", cost: 65n }])
+    }
+  },
+  {
+    name: "a key's spend limit holds with the balance: its spend in the period plus its holds plus the new one must fit",
+    run: async () => {
+      const { ledger } = await make()
+      await run(ledger.credit("a", 1_000n, null))
+      const budget = { key: "key_1", limit: 100n, since: 20_000 }
+      const first = await run(ledger.reserve("a", 60n, budget))
+      assert.ok(isReservation(first))
+      assert.deepEqual(await run(ledger.reserve("a", 50n, budget)), { key: "key_1", limit: 100n, spent: 0n, reserved: 60n })
+      // Another key of the same account, and the account itself, are not held by this key's limit.
+      assert.ok(isReservation(await run(ledger.reserve("a", 50n, { ...budget, key: "key_2" }))))
+      assert.equal((await settle(ledger, "a", first, 45n, "req_1", { id: "key_1", day: 20_000 })).written, 45n)
+      assert.equal(await run(ledger.keySpent("key_1", 20_000)), 45n)
+      assert.deepEqual(await run(ledger.reserve("a", 56n, budget)), { key: "key_1", limit: 100n, spent: 45n, reserved: 0n })
+      const exact = await run(ledger.reserve("a", 55n, budget))
+      assert.ok(isReservation(exact), "a reservation that fills the limit exactly fits")
+      await settle(ledger, "a", exact, 55n, "req_2", { id: "key_1", day: 20_001 })
+      // At its limit a key is refused even a request that costs nothing.
+      assert.deepEqual(await run(ledger.reserve("a", 0n, budget)), { key: "key_1", limit: 100n, spent: 100n, reserved: 0n })
+    }
+  },
+  {
+    name: "a key's spend counts from the first day of its period: a new period starts from nothing",
+    run: async () => {
+      const { ledger } = await make()
+      await run(ledger.credit("a", 1_000n, null))
+      await settle(ledger, "a", undefined, 80n, "req_1", { id: "key_1", day: 19_999 })
+      assert.equal(await run(ledger.keySpent("key_1", 19_999)), 80n)
+      assert.equal(await run(ledger.keySpent("key_1", 20_000)), 0n)
+      assert.deepEqual(await run(ledger.reserve("a", 30n, { key: "key_1", limit: 100n, since: 19_999 })), { key: "key_1", limit: 100n, spent: 80n, reserved: 0n })
+      assert.ok(isReservation(await run(ledger.reserve("a", 30n, { key: "key_1", limit: 100n, since: 20_000 }))))
+    }
+  },
+  {
+    name: "concurrent reservations never overrun a key's limit: of 20 that each need a fifth of it, 5 hold",
+    run: async () => {
+      const { ledger } = await make()
+      await run(ledger.credit("a", 1_000_000n, null))
+      const budget = { key: "key_1", limit: 100n, since: 0 }
+      const results = await run(Effect.all(Array.from({ length: 20 }, () => ledger.reserve("a", 20n, budget)), { concurrency: "unbounded" }))
+      assert.equal(results.filter(isReservation).length, 5)
+    }
+  },
+  {
+    name: "a released key reservation frees the key's limit",
+    run: async () => {
+      const { ledger } = await make()
+      await run(ledger.credit("a", 1_000n, null))
+      const budget = { key: "key_1", limit: 100n, since: 0 }
+      const held = await run(ledger.reserve("a", 100n, budget))
+      assert.ok(isReservation(held))
+      assert.ok(!isReservation(await run(ledger.reserve("a", 1n, budget))))
+      await run(ledger.release(held))
+      assert.ok(isReservation(await run(ledger.reserve("a", 100n, budget))))
     }
   }
 ]

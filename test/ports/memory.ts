@@ -1,11 +1,15 @@
 import { Context, Effect, Layer } from "effect"
 import {
   Accounts,
+  AuditLog,
+  type StoredAuditEntry,
   type Balance,
   type Caller,
   Credentials,
   formatUsd,
+  type KeyBudgetSpent,
   Ledger,
+  NO_RESTRICTIONS,
   type Reservation,
   randomBase62,
   type StoredAccount,
@@ -30,17 +34,17 @@ export const memoryAccounts: Layer.Layer<Accounts> = Layer.sync(Accounts, () => 
   const keys = new Map<string, StoredKey & { readonly hash: string }>()
   const callerOf = (key: (StoredKey & { readonly hash: string }) | undefined): Caller | undefined => {
     const account = key === undefined || key.revoked_at !== null ? undefined : accounts.get(key.account_id)
-    return key === undefined || account === undefined ? undefined : { keyId: key.id, account }
+    return key === undefined || account === undefined || account.deletedAt !== null ? undefined : { keyId: key.id, account, key: key.restrictions }
   }
   const create = (name: string, tier: string): StoredAccount => {
-    const account = { id: `acct_${randomBase62(16)}`, name, tier, rpm: null, tpm: null, createdAt: Date.now() }
+    const account = { id: `acct_${randomBase62(16)}`, name, tier, rpm: null, tpm: null, createdAt: Date.now(), suspendedAt: null, deletedAt: null }
     accounts.set(account.id, account)
     return account
   }
   const shown = ({ hash: _, ...key }: StoredKey & { readonly hash: string }): StoredKey => key
   return Accounts.of({
     account: (id) => later(() => accounts.get(id)),
-    accounts: () => later(() => [...accounts.values()]),
+    accounts: () => later(() => [...accounts.values()].filter((account) => account.deletedAt === null)),
     createAccount: (name, tier) => later(() => create(name, tier)),
     createFirstAccount: (name, tier) => later(() => (accounts.size === 0 ? create(name, tier) : undefined)),
     updateAccount: (id, changes) =>
@@ -56,11 +60,38 @@ export const memoryAccounts: Layer.Layer<Accounts> = Layer.sync(Accounts, () => 
         accounts.set(id, updated)
         return updated
       }),
-    createKey: (accountId, name, { prefix, hash }) =>
+    setSuspended: (id, suspended) =>
       later(() => {
-        const key = { id: `key_${randomBase62(16)}`, account_id: accountId, name, prefix, hash, created_at: Date.now(), revoked_at: null }
+        const account = accounts.get(id)
+        if (account === undefined || account.deletedAt !== null) return undefined
+        const updated = { ...account, suspendedAt: suspended ? Date.now() : null }
+        accounts.set(id, updated)
+        return updated
+      }),
+    deleteAccount: (id) =>
+      later(() => {
+        const account = accounts.get(id)
+        if (account === undefined || account.deletedAt !== null) return false
+        const at = Date.now()
+        accounts.set(id, { ...account, deletedAt: at })
+        for (const key of keys.values()) if (key.account_id === id && key.revoked_at === null) keys.set(key.id, { ...key, revoked_at: at })
+        return true
+      }),
+    createKey: (accountId, name, { prefix, hash }, restrictions = NO_RESTRICTIONS) =>
+      later(() => {
+        const key = { id: `key_${randomBase62(16)}`, account_id: accountId, name, prefix, hash, created_at: Date.now(), revoked_at: null, restrictions }
         keys.set(key.id, key)
         return shown(key)
+      }),
+    updateKey: (id, { name, ...changes }) =>
+      later(() => {
+        const key = keys.get(id)
+        if (key === undefined) return undefined
+        const restrictions = { ...key.restrictions }
+        for (const [field, value] of Object.entries(changes)) if (value !== undefined) Object.assign(restrictions, { [field]: value })
+        const updated = { ...key, name: name === undefined ? key.name : name, restrictions }
+        keys.set(id, updated)
+        return shown(updated)
       }),
     keys: (accountId) => later(() => [...keys.values()].filter((key) => key.account_id === accountId).map(shown)),
     key: (id) =>
@@ -106,7 +137,15 @@ const view = (record: UsageRecord): UsageRecordView => ({
 export const memoryBilling: Layer.Layer<Ledger | UsageRecords> = Layer.effectContext(Effect.sync(() => {
   const balances = new Map<string, bigint>()
   const held = new Map<string, bigint>()
+  const keyHeld = new Map<string, bigint>()
+  /** Charges per key and UTC day. */
+  const keySpend = new Map<string, Map<number, bigint>>()
   const records: Array<UsageRecord> = []
+  const spentSince = (key: string, since: number) => {
+    let sum = 0n
+    for (const [day, amount] of keySpend.get(key) ?? []) if (day >= since) sum += amount
+    return sum
+  }
   const balanceOf = (account: string) => balances.get(account) ?? 0n
   const heldBy = (account: string) => held.get(account) ?? 0n
   const hold = (account: string, delta: bigint) => held.set(account, heldBy(account) + delta)
@@ -115,26 +154,41 @@ export const memoryBilling: Layer.Layer<Ledger | UsageRecords> = Layer.effectCon
     if (reservation === undefined || !open.has(reservation)) return
     open.delete(reservation)
     hold(reservation.account, -reservation.amount)
+    if (reservation.key !== undefined) keyHeld.set(reservation.key, (keyHeld.get(reservation.key) ?? 0n) - reservation.amount)
   }
   const ledger = Ledger.of({
     read: (account) => later((): Balance => ({ balance: balanceOf(account), reserved: heldBy(account) })),
-    reserve: (account, amount) =>
+    reserve: (account, amount, budget) =>
       later(() => {
+        if (budget !== undefined) {
+          const spent = spentSince(budget.key, budget.since)
+          const reserved = keyHeld.get(budget.key) ?? 0n
+          if (spent + reserved + amount > budget.limit || spent + reserved >= budget.limit) {
+            return { key: budget.key, limit: budget.limit, spent, reserved } satisfies KeyBudgetSpent
+          }
+        }
         const balance = balanceOf(account)
         const reserved = heldBy(account)
         if (balance - reserved < amount) return { balance, reserved }
-        const reservation = { account, amount }
+        const reservation = { account, amount, key: budget?.key }
         open.add(reservation)
         hold(account, amount)
+        if (budget !== undefined) keyHeld.set(budget.key, (keyHeld.get(budget.key) ?? 0n) + amount)
         return reservation
       }),
+    keySpent: (key, since) => later(() => spentSince(key, since)),
     release: (reservation) => later(() => release(reservation)),
-    settle: ({ account, reservation, cost, record }) =>
+    settle: ({ account, reservation, cost, key, record }) =>
       later(() => {
         release(reservation)
         const available = balanceOf(account) - heldBy(account)
         const charged = cost <= available ? cost : available > 0n ? available : 0n
         balances.set(account, balanceOf(account) - charged)
+        if (key !== undefined && charged > 0n) {
+          const days = keySpend.get(key.id) ?? new Map<number, bigint>()
+          days.set(key.day, (days.get(key.day) ?? 0n) + charged)
+          keySpend.set(key.id, days)
+        }
         records.push(record(charged))
         return { charged, committed: Effect.succeed(charged) }
       }),
@@ -161,6 +215,19 @@ export const memoryBilling: Layer.Layer<Ledger | UsageRecords> = Layer.effectCon
           perDay.set(day, (perDay.get(day) ?? 0n) + record.cost)
         }
         return [...perDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, cost]) => ({ day, cost }))
+      }),
+    spendBy: (by, days) =>
+      later(() => {
+        const since = (Math.floor(Date.now() / DAY_MS) - days + 1) * DAY_MS
+        const sums = new Map<string, { day: string; name: string; cost: bigint }>()
+        for (const record of records) {
+          if (record.createdAt < since) continue
+          const day = new Date(Math.floor(record.createdAt / DAY_MS) * DAY_MS).toISOString().slice(0, 10)
+          const name = by === "account" ? record.accountId : record.model
+          const row = sums.get(`${day} ${name}`) ?? { day, name, cost: 0n }
+          sums.set(`${day} ${name}`, { ...row, cost: row.cost + record.cost })
+        }
+        return [...sums.values()].filter((row) => row.cost > 0n).sort((a, b) => a.day.localeCompare(b.day) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
       })
   })
   return Context.make(Ledger, ledger).pipe(Context.add(UsageRecords, usage))
@@ -187,5 +254,20 @@ export const memoryCredentials: Layer.Layer<Credentials> = Layer.sync(Credential
         if (credential !== undefined) stored.set(keyOf(accountId, provider), { ...credential, sealed })
       }),
     remove: (accountId, provider) => later(() => stored.delete(keyOf(accountId, provider)))
+  })
+})
+
+/** The audit log in memory, newest last. */
+export const memoryAuditLog: Layer.Layer<AuditLog> = Layer.sync(AuditLog, () => {
+  const entries: Array<StoredAuditEntry> = []
+  return AuditLog.of({
+    record: (entry) => later(() => void entries.push({ ...entry, id: entries.length + 1 })),
+    list: ({ accountId, before, limit }) =>
+      later(() =>
+        entries
+          .filter((e) => (accountId === undefined || e.accountId === accountId) && (before === undefined || e.id < before))
+          .reverse()
+          .slice(0, limit)
+      )
   })
 })

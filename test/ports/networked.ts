@@ -2,18 +2,21 @@ import { Effect, Layer } from "effect"
 import { Redis } from "ioredis"
 import { PG_SCHEMAS } from "../../config/index.ts"
 import { connectPostgres, migratePg, type Postgres, randomBase62 } from "../../core/index.ts"
+import { postgresAuditLog } from "../../plugins/audit-log/index.ts"
 import { postgresBilling } from "../../plugins/billing/index.ts"
+import { postgresConsoleSessions } from "../../plugins/console/index.ts"
 import { postgresAccounts } from "../../plugins/keys/index.ts"
 import { redisRateWindows } from "../../plugins/limiter/index.ts"
+import { postgresResponses } from "../../plugins/responses/index.ts"
 import { postgresCredentials } from "../../plugins/vault/index.ts"
 import { pgMigrationSql } from "../../runtime/postgres.ts"
 import { IMPLEMENTATIONS, type Implementations } from "./suites.ts"
 
 /**
  * The implementations several relay nodes share, PostgreSQL for accounts, money and
- * credentials and Redis for rate windows, on the servers `servers` names once they run (its
- * PostgreSQL URL names a database the client may create databases from). Every case gets a
- * fresh, migrated database and an empty Redis. Console sessions still live in each node's memory.
+ * credentials, console sessions and stored responses, and Redis for rate windows, on the servers `servers` names
+ * once they run (its PostgreSQL URL names a database the client may create databases from).
+ * Every case gets a fresh, migrated database and an empty Redis.
  */
 export const networkedImplementations = (servers: () => { readonly postgres: string; readonly redis: string }) => {
   const clients: Array<Postgres> = []
@@ -48,6 +51,10 @@ export const networkedImplementations = (servers: () => { readonly postgres: str
     accounts: onFreshDatabase(postgresAccounts),
     billing: onFreshDatabase((sql) => postgresBilling(sql)),
     credentials: onFreshDatabase(postgresCredentials),
+    storedResponses: onFreshDatabase(postgresResponses),
+    consoleSessions: (clock) =>
+      onFreshDatabase((sql) => postgresConsoleSessions(sql, { ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now })),
+    auditLog: onFreshDatabase(postgresAuditLog),
     rateWindows: Layer.unwrap(Effect.promise(async () => {
       const { redis } = connect()
       await redis.flushdb()
@@ -57,8 +64,6 @@ export const networkedImplementations = (servers: () => { readonly postgres: str
 
   return {
     implementations,
-    /** The suites these implementations share with other nodes. */
-    shared: (name: string) => !["ConsoleSessions", "TokenCounting", "ProviderRegistry"].includes(name),
     close: async () => {
       await Promise.all(clients.map((sql) => sql.end({ timeout: 1 })))
       connected?.redis.disconnect()

@@ -1,6 +1,7 @@
 import { Effect, Layer } from "effect"
 import {
   Accounts,
+  AuditLog,
   combinedRegistry,
   ConsoleSessions,
   Credentials,
@@ -9,25 +10,30 @@ import {
   ProviderRegistry,
   RateWindows,
   type SqlShape,
+  StoredResponses,
   TokenCounting,
   UsageRecords
 } from "../../core/index.ts"
+import { sqliteAuditLog } from "../../plugins/audit-log/index.ts"
 import { sqliteBilling } from "../../plugins/billing/index.ts"
 import { memoryConsoleSessions } from "../../plugins/console/index.ts"
 import { sqliteAccounts } from "../../plugins/keys/index.ts"
 import { memoryRateWindows } from "../../plugins/limiter/index.ts"
 import { providerRegistry, providerRegistryLayer } from "../../plugins/providers/registry/index.ts"
+import { sqliteResponses } from "../../plugins/responses/index.ts"
 import { tokenizerCounting } from "../../plugins/tokenizer/index.ts"
 import { sqliteCredentials } from "../../plugins/vault/index.ts"
 import { accountsContract } from "./accounts.contract.ts"
+import { auditLogContract } from "./audit-log.contract.ts"
 import { billingContract } from "./billing.contract.ts"
 import { consoleSessionsContract, type TestClock } from "./console-sessions.contract.ts"
 import { build, type ContractCase, type ImplementationLayer, servicesOver } from "./contract.ts"
 import { credentialsContract } from "./credentials.contract.ts"
 import { delayed } from "./delayed.ts"
-import { memoryAccounts, memoryBilling, memoryCredentials } from "./memory.ts"
+import { memoryAccounts, memoryAuditLog, memoryBilling, memoryCredentials } from "./memory.ts"
 import { providerRegistryContract } from "./provider-registry.contract.ts"
 import { rateWindowsContract } from "./rate-windows.contract.ts"
+import { storedResponsesContract } from "./stored-responses.contract.ts"
 import { tokenCountingContract } from "./token-counting.contract.ts"
 
 /** One implementation of every port, each as a Layer over the runtime's services. */
@@ -37,6 +43,8 @@ export interface Implementations {
   readonly credentials: ImplementationLayer<Credentials>
   readonly rateWindows: ImplementationLayer<RateWindows>
   readonly consoleSessions: (clock: TestClock) => ImplementationLayer<ConsoleSessions>
+  readonly storedResponses: ImplementationLayer<StoredResponses>
+  readonly auditLog: ImplementationLayer<AuditLog>
   readonly tokenCounting: ImplementationLayer<TokenCounting>
   /** A registry holding `adapters`, in config order. */
   readonly providerRegistry: (adapters: ReadonlyArray<ProviderAdapter>) => ImplementationLayer<ProviderRegistry>
@@ -50,6 +58,8 @@ const shipped: Implementations = {
   rateWindows: memoryRateWindows,
   consoleSessions: (clock: TestClock) =>
     memoryConsoleSessions({ ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now }),
+  storedResponses: sqliteResponses,
+  auditLog: sqliteAuditLog,
   tokenCounting: tokenizerCounting(),
   providerRegistry: providerRegistryLayer
 }
@@ -63,6 +73,8 @@ const delayedToo: Implementations = {
   credentials: delayed(kit, Credentials, shipped.credentials),
   rateWindows: delayed(kit, RateWindows, shipped.rateWindows),
   consoleSessions: (clock: TestClock) => delayed(kit, ConsoleSessions, shipped.consoleSessions(clock)),
+  storedResponses: delayed(kit, StoredResponses, shipped.storedResponses),
+  auditLog: delayed(kit, AuditLog, shipped.auditLog),
   tokenCounting: delayed(kit, TokenCounting, shipped.tokenCounting),
   providerRegistry: (adapters) => delayed(kit, ProviderRegistry, shipped.providerRegistry(adapters))
 }
@@ -91,6 +103,8 @@ const independent = {
   credentials: memoryCredentials,
   rateWindows: delayedToo.rateWindows,
   consoleSessions: delayedToo.consoleSessions,
+  storedResponses: delayedToo.storedResponses,
+  auditLog: memoryAuditLog,
   tokenCounting: delayedToo.tokenCounting,
   providerRegistry: combinedOfDelayed
 }
@@ -117,7 +131,9 @@ export const portSuites = (implementations: Implementations, open: () => SqlShap
     },
     { name: "Credentials", cases: credentialsContract(async () => build(Credentials, implementations.credentials, await fresh())) },
     { name: "RateWindows", cases: rateWindowsContract(async () => build(RateWindows, implementations.rateWindows, await fresh())) },
+    { name: "AuditLog", cases: auditLogContract(async () => build(AuditLog, implementations.auditLog, await fresh())) },
     { name: "ConsoleSessions", cases: consoleSessionsContract(async (clock) => build(ConsoleSessions, implementations.consoleSessions(clock), await fresh())) },
+    { name: "StoredResponses", cases: storedResponsesContract(async () => build(StoredResponses, implementations.storedResponses, await fresh())) },
     { name: "TokenCounting", cases: tokenCountingContract(async () => build(TokenCounting, implementations.tokenCounting, await fresh())) },
     {
       name: "ProviderRegistry",

@@ -1,10 +1,12 @@
-import { Effect } from "effect"
-import { definePlugin, KeyPool, Log, sendProviderCall, UpstreamHttp, type UpstreamCall } from "../../../core/index.ts"
+import { Context, Effect, type Layer } from "effect"
+import { buildStore, type CoreServices, definePlugin, Fanout, localFanout, Log, sharedKeyPool, sendProviderCall, UpstreamHttp, type UpstreamCall } from "../../../core/index.ts"
 import { providerRegistry } from "../registry/index.ts"
 
 export interface AnthropicOptions {
   /** Shared-pool keys; several spread the load and fail over to each other. */
   readonly keys?: ReadonlyArray<string>
+  /** How a key put to rest here (rate limited, refused) rests on the other nodes too: this process alone unless given. */
+  readonly fanout?: Layer.Layer<Fanout, never, CoreServices>
   /** API root without `/v1` (the relay's paths start with it), as `ANTHROPIC_BASE_URL` is given. */
   readonly baseUrl?: string
   /** Seconds until the upstream's response headers must arrive. */
@@ -33,7 +35,7 @@ export const anthropic = (options: AnthropicOptions = {}) => {
     Effect.gen(function*() {
       const http = yield* UpstreamHttp
       const log = yield* Log
-      const shared = new KeyPool(options.keys ?? [])
+      const shared = yield* sharedKeyPool(name, options.keys ?? [], yield* buildStore(options.fanout ?? localFanout, Context.get(Fanout)))
       const base = (options.baseUrl ?? "https://api.anthropic.com").replace(/\/+$/, "")
       const timeoutMs = (options.timeoutSeconds ?? 600) * 1000
 

@@ -1,10 +1,12 @@
-import { Effect } from "effect"
-import { definePlugin, KeyPool, Log, type Protocol, sendProviderCall, UpstreamHttp, type UpstreamCall } from "../../../core/index.ts"
+import { Context, Effect, type Layer } from "effect"
+import { buildStore, type CoreServices, definePlugin, Fanout, localFanout, Log, sharedKeyPool, type Protocol, sendProviderCall, UpstreamHttp, type UpstreamCall } from "../../../core/index.ts"
 import { providerRegistry } from "../registry/index.ts"
 
 export interface OpenAIOptions {
   /** Shared-pool keys; several spread the load and fail over to each other. */
   readonly keys?: ReadonlyArray<string>
+  /** How a key put to rest here (rate limited, refused) rests on the other nodes too: this process alone unless given. */
+  readonly fanout?: Layer.Layer<Fanout, never, CoreServices>
   /** API root including `/v1`; any OpenAI-compatible server (vLLM, Ollama, Groq...) works. */
   readonly baseUrl?: string
   /** Seconds until the upstream's response headers must arrive. */
@@ -34,7 +36,7 @@ export const openai = (options: OpenAIOptions = {}) => {
     Effect.gen(function*() {
       const http = yield* UpstreamHttp
       const log = yield* Log
-      const shared = new KeyPool(options.keys ?? [])
+      const shared = yield* sharedKeyPool(name, options.keys ?? [], yield* buildStore(options.fanout ?? localFanout, Context.get(Fanout)))
       const base = (options.baseUrl ?? "https://api.openai.com/v1").replace(/\/+$/, "")
       const timeoutMs = (options.timeoutSeconds ?? 600) * 1000
       const fixedHeaders = { ...options.headers, accept: "application/json, text/event-stream" }

@@ -1,10 +1,11 @@
-import type { KeyringShape, Sealed } from "../../core/index.ts"
+import type { Sealed } from "./ports/index.ts"
+import type { KeyringShape } from "./services.ts"
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
 /**
- * Seals `secret` under the current master key. `context` (account and provider) is bound as
+ * Seals `secret` under the current master key. `context` (say, account and provider) is bound as
  * additional data, so a sealed row copied to another account or provider does not open.
  */
 export const seal = async (keyring: KeyringShape, secret: string, context: string): Promise<Sealed> => {
@@ -17,7 +18,7 @@ export const seal = async (keyring: KeyringShape, secret: string, context: strin
 }
 
 /** Opens a sealed secret; throws if its key is gone or the row was altered. */
-export const open = async (keyring: KeyringShape, sealed: Sealed, context: string): Promise<string> => {
+export const openSealed = async (keyring: KeyringShape, sealed: Sealed, context: string): Promise<string> => {
   const master = keyring.find(sealed.keyId)
   if (master === undefined) throw new Error(`master key ${sealed.keyId} is not in the keyring`)
   const plain = await crypto.subtle.decrypt(

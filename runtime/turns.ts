@@ -1,0 +1,99 @@
+/**
+ * Work spread over turns of the event loop. Thousands of streams that end (or open) in the same
+ * moment each bring a settle, writes, a log line and a closed socket; run as their events
+ * arrive, one turn of the loop does all of them, and a health check that arrived meanwhile
+ * waits for the whole batch. Queued here, each turn runs a slice of about SLICE_MS of it, and
+ * the loop looks at its sockets between slices.
+ */
+const SLICE_MS = 4
+
+const queue: Array<(() => void) | undefined> = []
+let next = 0
+let scheduled = false
+/** Jobs per slice: what SLICE_MS holds at the cost the last slices measured. */
+let perSlice = 16
+/** A job's cost in ms, its promise reactions included, averaged over the last slices. */
+let jobMs = 0.25
+let sliceStarted = 0
+let ran = 0
+
+const runSlice = () => {
+  sliceStarted = performance.now()
+  const end = Math.min(queue.length, next + perSlice)
+  ran = 0
+  while (next < end) {
+    const job = queue[next]!
+    queue[next++] = undefined
+    ran++
+    job()
+    if (performance.now() - sliceStarted >= SLICE_MS) break
+  }
+}
+
+/**
+ * Runs after the slice's promise reactions (the immediates of one turn run in order, each
+ * after the reactions of the one before): what the slice cost in all, to size the next.
+ */
+const afterSlice = () => {
+  const cost = performance.now() - sliceStarted
+  if (ran > 0) {
+    jobMs = 0.7 * jobMs + 0.3 * (cost / ran)
+    perSlice = Math.max(1, Math.min(1024, Math.floor(SLICE_MS / jobMs)))
+  }
+  if (next < queue.length) {
+    schedule()
+    return
+  }
+  queue.length = 0
+  next = 0
+  scheduled = false
+}
+
+const schedule = () => {
+  setImmediate(runSlice)
+  setImmediate(afterSlice)
+}
+
+/**
+ * When the loop's current turn ran its first job here, or -1. A quiet relay (one request or
+ * one chunk a turn) runs its jobs at once: deferring each to a later turn would add a hop to
+ * every request and chunk. Only once a turn has spent a slice's time or jobs does work queue.
+ */
+let turnStarted = -1
+let ranThisTurn = 0
+const endTurn = () => {
+  turnStarted = -1
+  ranThisTurn = 0
+}
+
+/** Runs `job` now if this turn has room for it, else in a later slice; in the order given. */
+export const inTurn = (job: () => void): void => {
+  if (!scheduled) {
+    const now = performance.now()
+    if (turnStarted < 0) {
+      turnStarted = now
+      setImmediate(endTurn)
+    }
+    // The job count bounds what the clock cannot see yet: reactions of jobs run in one go.
+    if (now - turnStarted < SLICE_MS && ranThisTurn < perSlice) {
+      ranThisTurn++
+      job()
+      return
+    }
+  }
+  queue.push(job)
+  if (scheduled) return
+  scheduled = true
+  schedule()
+}
+
+/** Resolves now if this turn has room, else in a later slice. */
+export const turn = (): Promise<void> => new Promise((resolve) => inTurn(resolve))
+
+/**
+ * Whether `url` asks for the health check, which skips the queue: it is answered in the turn
+ * it arrives, however much work waits, so that it measures the loop and not the backlog.
+ */
+export const isHealthCheck = (url: string): boolean => HEALTH.test(url)
+
+const HEALTH = /^[a-z]+:\/\/[^/]*\/healthz(?:\?|$)/
