@@ -1,5 +1,5 @@
 import { Context, Effect, Layer } from "effect"
-import type { TransactionSql } from "postgres"
+import type { Sql, TransactionSql } from "postgres"
 import {
   type Balance,
   ChargeFailed,
@@ -85,7 +85,7 @@ const micros = (ms: number) => Math.round(ms * 1000) / 1000
  * against the balance row as locked now, so it holds whichever node wrote last. It answers the
  * amount charged (the earlier answer, for a settle already written).
  */
-const settleStatement = (sql: TransactionSql<{ bigint: bigint }>, { settleId, hold, account, cost, key, record }: PendingSettle) => sql<Array<{ cost_nano: bigint }>>`
+const settleStatement = (sql: Sql<{ bigint: bigint }> | TransactionSql<{ bigint: bigint }>, { settleId, hold, account, cost, key, record }: PendingSettle) => sql<Array<{ cost_nano: bigint }>>`
   WITH fresh AS (
     SELECT NOT EXISTS (SELECT 1 FROM usage_records WHERE settle_id = ${settleId}) AS yes
   ), freed AS (
@@ -192,12 +192,16 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
         if (kept.length === 0 && health.recovered()) log.warn({ written }, "the database takes writes again: the kept charges are written and requests served")
       }
 
-      /** Writes `batch` in one transaction; on a refusal keeps it, on another failure tries each alone. */
+      /** Writes `batch` in one transaction (a lone settle as its statement); on a refusal keeps it, on another failure tries each alone. */
       const write = async (batch: ReadonlyArray<PendingSettle>): Promise<void> => {
         try {
-          // A commit that does not answer in time is kept and tried again: each settle names
+          // A settle is one statement, atomic alone: by itself it needs no BEGIN and COMMIT, which
+          // would make its one round trip three, on the path of the answer's end at low load. A
+          // commit that does not answer in time is kept and tried again: each settle names
           // itself, so one that did commit meanwhile is not written twice.
-          const answers = await withinBound(sql.begin((tx) => batch.map((pending) => settleStatement(tx, pending))))
+          const answers = await withinBound(batch.length === 1
+            ? Promise.all([settleStatement(sql, batch[0]!)])
+            : sql.begin((tx) => batch.map((pending) => settleStatement(tx, pending))))
           batch.forEach((pending, i) => pending.tell({ written: answers[i]![0]!.cost_nano }))
           return wrote(batch.length)
         } catch (error) {

@@ -2,6 +2,7 @@ import { Context, Effect, type Layer } from "effect"
 import {
   AccountLimits,
   buildStore,
+  type Caller,
   type CoreServices,
   definePlugin,
   Fanout,
@@ -72,11 +73,11 @@ interface Reservation {
  * A key's own limits, within its account's (the tighter of the two), and the window they are
  * counted in; undefined when the key has none.
  */
-const keyWindowOf = (ctx: RequestContext, account: Limits): { readonly window: string; readonly limits: Limits } | undefined => {
-  const key = ctx.caller?.key
+const keyWindowOf = (caller: Caller, account: Limits): { readonly window: string; readonly limits: Limits } | undefined => {
+  const key = caller.key
   if (key === undefined || (key.rpm === null && key.tpm === null)) return undefined
   return {
-    window: `key:${ctx.caller!.keyId}`,
+    window: `key:${caller.keyId}`,
     limits: { rpm: Math.min(key.rpm ?? account.rpm, account.rpm), tpm: Math.min(key.tpm ?? account.tpm, account.tpm) }
   }
 }
@@ -169,9 +170,7 @@ export const limiter = (options: LimiterOptions = {}) =>
       return {
         services: Context.make(RateTiers, tiers),
         admit: (ctx) => {
-          const account = ctx.caller?.account
-          // Without an authenticated account there is nobody to count against.
-          if (account === undefined) return Effect.void
+          const account = ctx.caller.account
           return Effect.flatMap(tiers.limitsFor(account), (limits) => {
             const countsTokens = !ctx.byok || options.byokTokens !== false
             const needed = countsTokens ? tokensNeeded(ctx, defaultOutput, limits) : 0
@@ -188,7 +187,7 @@ export const limiter = (options: LimiterOptions = {}) =>
                 ctx.set(RESERVATION, { account: account.id, ticket: admission.ticket, key, countsTokens })
                 return Effect.void
               })
-            const own = keyWindowOf(ctx, limits)
+            const own = keyWindowOf(ctx.caller, limits)
             if (own === undefined) return admitAccount(undefined)
             const keyNeeded = countsTokens ? tokensNeeded(ctx, defaultOutput, own.limits) : 0
             return Effect.flatMap(windows.admit(own.window, own.limits, keyNeeded, now), (admission) => {
@@ -199,11 +198,12 @@ export const limiter = (options: LimiterOptions = {}) =>
           })
         },
         annotate: (ctx) => {
-          const account = ctx.caller?.account
+          const caller = ctx.caller
           // A request refused at admission (by this plugin or one after it) has its headers.
-          if (account === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return Effect.void
+          if (caller === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return Effect.void
+          const account = caller.account
           return Effect.flatMap(tiers.limitsFor(account), (limits) => {
-            const shown = keyWindowOf(ctx, limits) ?? { window: account.id, limits }
+            const shown = keyWindowOf(caller, limits) ?? { window: account.id, limits }
             return Effect.map(windows.peek(shown.window, shown.limits, Date.now()), (state) => setHeaders(ctx, shown.limits, state))
           })
         },
@@ -213,7 +213,13 @@ export const limiter = (options: LimiterOptions = {}) =>
           const used = reservation.countsTokens && outcome.usage !== undefined ? totalTokens(outcome.usage) : 0
           const now = Date.now()
           const account = windows.settle(reservation.account, reservation.ticket, used, now)
-          return reservation.key === undefined ? account : Effect.andThen(account, windows.settle(reservation.key.window, reservation.key.ticket, used, now))
+          const corrections = reservation.key === undefined ? account : Effect.andThen(account, windows.settle(reservation.key.window, reservation.key.ticket, used, now))
+          // The answer's end does not wait for the corrections: on Redis they would add a round
+          // trip to every answer. Until they land (at once in memory, a round trip later on
+          // Redis) the windows count the request's reservation; one lost while Redis is away
+          // leaves that.
+          Effect.runFork(Effect.catchCause(corrections, () => Effect.void))
+          return Effect.void
         }
       }
     }))
