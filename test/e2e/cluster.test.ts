@@ -1,4 +1,7 @@
 import assert from "node:assert/strict"
+import { execFile } from "node:child_process"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { after, before, describe, it } from "node:test"
 import Anthropic from "@anthropic-ai/sdk"
 import OpenAI from "openai"
@@ -8,7 +11,7 @@ import { ConsoleVisitor } from "../helpers/console.ts"
 import { MockAnthropic } from "../helpers/mock-anthropic.ts"
 import { MockOpenAI } from "../helpers/mock-openai.ts"
 import { startTripCounter } from "../helpers/trip-counter.ts"
-import { ADMIN_KEY, eventually, type RelayProcess, runRelayToExit } from "../helpers/relay.ts"
+import { ADMIN_KEY, eventually, type RelayProcess, ROOT, runRelayToExit } from "../helpers/relay.ts"
 
 /**
  * Three relay processes on one PostgreSQL and one Redis, clients spread round-robin over them:
@@ -186,6 +189,36 @@ describe("three relay nodes on one PostgreSQL and one Redis act as one relay", (
     assert.ok(onB <= 1_000 && onC <= 1_000, `refused on the other nodes ${onB} ms and ${onC} ms after the revocation`)
     for (const node of cluster.nodes) assert.equal((await chat(node, key, { model: "gpt-4o-mini" })).status, 401, "and it stays refused")
     for (const node of cluster.nodes) assert.equal((await chat(node, second.key, { model: "gpt-4o-mini" })).status, 200, "the account's other key still works")
+  })
+
+  it("refuses on every node within 1 s a key revoked by `relay keys revoke`, a process of its own on the same stores", async () => {
+    const { account, key } = await createAccount(cluster.nodes[0]!, { name: "revoked-by-cli", credits: "1.00" })
+    assert.equal((await cluster.nodes[0]!.admin("PATCH", `/admin/accounts/${account.id}`, { rpm: 1_000 })).status, 200)
+    // Every node holds the key in its cache, which it trusts for far longer than a second.
+    for (const node of cluster.nodes) assert.equal((await chat(node, key, { model: "gpt-4o-mini" })).status, 200)
+    const listed = (await (await cluster.nodes[0]!.admin("GET", `/admin/accounts/${account.id}/keys`)).json()) as { data: Array<{ id: string }> }
+    const run = await new Promise<{ code: number; output: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        [join(ROOT, "bin/relay.js"), "keys", "revoke", listed.data[0]!.id],
+        { cwd: tmpdir(), env: { PATH: process.env.PATH, HOME: process.env.HOME, ...cluster.env, RELAY_CONFIG: CLUSTER_CONFIG }, timeout: 60_000 },
+        (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr })
+      )
+    )
+    assert.equal(run.code, 0, run.output)
+    const revokedAt = Date.now()
+    const refusedAfter = async (node: RelayProcess) => {
+      for (;;) {
+        const sentAt = Date.now()
+        const answer = await chat(node, key, { model: "gpt-4o-mini" })
+        if (answer.status === 401) return sentAt - revokedAt
+        assert.equal(answer.status, 200)
+        assert.ok(sentAt - revokedAt < 5_000, "the key still works 5 s after its revocation")
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    }
+    const after = await Promise.all(cluster.nodes.map(refusedAfter))
+    assert.ok(after.every((ms) => ms <= 1_000), `refused ${after.join(", ")} ms after the command exited`)
   })
 
   it("uses a BYOK credential stored through one node on the others", async () => {
