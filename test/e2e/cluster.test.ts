@@ -324,7 +324,9 @@ describe("three relay nodes on one PostgreSQL and one Redis act as one relay", (
       // A settle's transaction takes three round trips (BEGIN, its statements, COMMIT): twenty
       // settles written one by one would take sixty.
       assert.ok(settling.postgres < 3 * 20, `${settling.postgres} PostgreSQL round trips for 20 settles`)
-      assert.ok(settling.redis < 20, `${settling.redis} Redis round trips for 20 settles`)
+      // The token window's correction is not waited for (the answer's end does not wait on
+      // Redis): at most one script a request, pipelined when they meet in one turn.
+      assert.ok(settling.redis <= 20, `${settling.redis} Redis round trips for 20 settles`)
     } finally {
       cluster.nodes.splice(cluster.nodes.indexOf(node), 1)
       await node.stop()
