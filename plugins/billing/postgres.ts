@@ -248,36 +248,23 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
         })
 
       /**
-       * A reservation also held against a key's spend limit. Reservations of one key are taken
-       * one at a time (a transaction lock on the key), and its spend and holds are read and the
-       * balance held in one statement after the lock: a settle deletes its hold and writes its
-       * spend in one statement too, so no reservation sees one without the other.
+       * A reservation also held against a key's spend limit: one call of the schema's
+       * `relay_reserve_within`, one round trip, which takes a key's holds one at a time. A
+       * settle deletes its hold and writes its spend in one statement, so no reservation sees
+       * one without the other.
        */
-      const reserveWithin = (account: string, amount: bigint, budget: KeyBudget) =>
-        sql.begin(async (tx): Promise<Hold | Balance | KeyBudgetSpent> => {
-          await tx`SELECT pg_advisory_xact_lock(hashtext(${`relay-key-spend:${budget.key}`}))`
-          const id = `res_${randomBase62(20)}`
-          const [row] = await tx<Array<{ fits: boolean; held: boolean; spent: bigint; reserved: bigint; balance_nano: bigint; reserved_nano: bigint }>>`
-            WITH spend AS (
-              SELECT
-                COALESCE((SELECT SUM(spent_nano) FROM key_spend WHERE key_id = ${budget.key} AND day >= ${budget.since}::integer), 0)::bigint AS spent,
-                COALESCE((SELECT SUM(amount_nano) FROM reservations WHERE key_id = ${budget.key}), 0)::bigint AS reserved
-            ), fits AS (
-              SELECT spent + reserved + ${amount}::bigint <= ${budget.limit}::bigint AND spent + reserved < ${budget.limit}::bigint AS yes FROM spend
-            ), held AS (
-              UPDATE balances SET reserved_nano = reserved_nano + ${amount}::bigint
-              WHERE account_id = ${account} AND balance_nano - reserved_nano >= ${amount}::bigint AND (SELECT yes FROM fits)
-              RETURNING account_id
-            ), recorded AS (
-              INSERT INTO reservations (id, account_id, amount_nano, node, expires_at, key_id)
-              SELECT ${id}, account_id, ${amount}::bigint, ${node}, ${Date.now() + leaseMs}::bigint, ${budget.key} FROM held
-            )
-            SELECT (SELECT yes FROM fits) AS fits, EXISTS (SELECT 1 FROM held) AS held, s.spent, s.reserved,
-              COALESCE(b.balance_nano, 0) AS balance_nano, COALESCE(b.reserved_nano, 0) AS reserved_nano
-            FROM spend s LEFT JOIN balances b ON b.account_id = ${account}`
-          if (!row!.fits) return { key: budget.key, limit: budget.limit, spent: row!.spent, reserved: row!.reserved }
-          return row!.held ? { account, amount, key: budget.key, id } : { balance: row!.balance_nano, reserved: row!.reserved_nano }
-        }) as Promise<Hold | Balance | KeyBudgetSpent>
+      const reserveWithin = async (account: string, amount: bigint, budget: KeyBudget): Promise<Hold | Balance | KeyBudgetSpent> => {
+        const id = `res_${randomBase62(20)}`
+        const statement = sql<Array<{ fits: boolean; held: boolean; spent: bigint; reserved: bigint; balance_nano: bigint; reserved_nano: bigint }>>`
+          SELECT * FROM relay_reserve_within(${id}, ${account}, ${amount}::bigint, ${node}, ${Date.now() + leaseMs}::bigint,
+            ${budget.key}, ${budget.since}::integer, ${budget.limit}::bigint)`
+        const [row] = await withinBound(statement).catch((error: unknown) => {
+          orphans.add(id)
+          throw error
+        })
+        if (!row!.fits) return { key: budget.key, limit: budget.limit, spent: row!.spent, reserved: row!.reserved }
+        return row!.held ? { account, amount, key: budget.key, id } : { balance: row!.balance_nano, reserved: row!.reserved_nano }
+      }
 
       const ledger = Ledger.of({
         read: (account) =>
