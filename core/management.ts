@@ -78,9 +78,10 @@ export interface AccountDirectoryShape {
   readonly remove: (accountId: string) => Effect.Effect<boolean>
   /**
    * Revokes an active key, effective on the next request; with `accountId`, only a key of that
-   * account. False when there was no such active key.
+   * account. The account the key belonged to (for the audit log), undefined when there was no
+   * such active key.
    */
-  readonly revokeKey: (keyId: string, accountId?: string) => Effect.Effect<boolean>
+  readonly revokeKey: (keyId: string, accountId?: string) => Effect.Effect<string | undefined>
   /** Who holds this relay key, if it is active (a sign-in with the key itself). */
   readonly callerForKey: (key: string) => Effect.Effect<Caller | undefined>
   /** Who holds the key with this id, while it stays active (a session re-checked without the key). */

@@ -143,10 +143,11 @@ export const makeDirectory = ({ store, cache, tiers }: DirectoryDeps): AccountDi
 
     revokeKey: (keyId, accountId) =>
       Effect.gen(function*() {
-        if (accountId !== undefined && (yield* store.key(keyId))?.account_id !== accountId) return false
-        if (!(yield* store.revokeKey(keyId))) return false
+        const owner = (yield* store.key(keyId))?.account_id
+        if (owner === undefined || (accountId !== undefined && owner !== accountId)) return undefined
+        if (!(yield* store.revokeKey(keyId))) return undefined
         cache.dropWhere((caller) => caller.keyId === keyId)
-        return true
+        return owner
       }),
 
     holderOf,
