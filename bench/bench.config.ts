@@ -2,9 +2,11 @@ import type { ConfigDeclaration } from "../config/index.ts"
 
 /**
  * The relay under benchmark, in front of the mock upstream. `BENCH_STACK` picks the plugins, so
- * each one's cost shows: `bare` (the providers alone: no authentication), `keys`, or `full`
- * (keys, tokenizer, limiter, billing, vault: the admission stack of the shipped config). It
- * takes its factories from the config argument, so the single executable runs it too.
+ * each one's cost shows: `bare` (the providers alone: no authentication), `keys`, `full`
+ * (keys, tokenizer, limiter, billing, vault: the admission stack of the shipped config, on SQLite
+ * and memory), or `cluster` (the same on the PostgreSQL and Redis of DATABASE_URL and REDIS_URL,
+ * as a node of several). It takes its factories from the config argument, so the single
+ * executable runs it too.
  */
 export default ((relay) => {
   const stack = relay.get("BENCH_STACK") ?? "full"
@@ -13,11 +15,13 @@ export default ((relay) => {
     relay.openai({ keys: ["sk-bench"], baseUrl: `${base}/v1` }),
     relay.anthropic({ keys: ["sk-ant-bench"], baseUrl: base })
   ]
+  // The shared stores for `cluster`; SQLite and memory (empty options) otherwise.
+  const state = stack === "cluster" ? relay.stores(relay) : { keys: {}, limiter: {}, billing: {}, vault: {} }
   const admission = stack === "bare"
     ? []
     : stack === "keys"
     ? [relay.keys()]
-    : [relay.keys(), relay.tokenizer(), relay.limiter(), relay.billing(), relay.vault()]
+    : [relay.keys({ ...state.keys }), relay.tokenizer(), relay.limiter({ ...state.limiter }), relay.billing({ ...state.billing }), relay.vault({ ...state.vault })]
   const model = (id: string, provider: string) => ({
     id,
     provider,

@@ -12,6 +12,7 @@ import { MeasureTable } from "./table.ts"
 import { compareTargets, compareYardstickTargets, type Figures, ownCost, ownCostTable, targetTable, yardstickTargetTable } from "./targets.ts"
 import { ensureWrk, type WrkResult, wrkSaturate } from "./wrk.ts"
 import { cpuDuring } from "./cpu.ts"
+import { startClusterStores } from "./cluster.ts"
 import { LONG_CHUNKS } from "./long-stream.ts"
 import { ensureNginx, startNginx } from "./nginx.ts"
 import { PEER_CONNECTIONS, type PeerFigures, peerTable } from "./peers.ts"
@@ -22,11 +23,15 @@ import { PEER_CONNECTIONS, type PeerFigures, peerTable } from "./peers.ts"
  * direct and relayed requests alternate so that machine noise hits both alike.
  * `BENCH_QUICK=1` (or `--quick`) runs a few hundred requests only: the smoke run of the tests.
  * `--peers` adds nginx (installed from Debian when missing) in front of the same mock, and a
- * table of it beside each runtime's yardstick and relay.
+ * table of it beside each runtime's yardstick and relay. `--runtime=node` (repeatable) measures
+ * only the runtimes named. The cluster stack's PostgreSQL and Redis are started by the run.
  */
 const ROOT = resolve(import.meta.dirname, "..")
 const QUICK = process.env.BENCH_QUICK === "1" || process.argv.includes("--quick")
 const PEERS = process.argv.includes("--peers")
+/** `--runtime=node` (repeatable): only these runtimes, for a shorter run; every one by default. */
+const ONLY = process.argv.filter((arg) => arg.startsWith("--runtime=")).map((arg) => arg.slice("--runtime=".length))
+const chosen = (runtime: RuntimeName) => ONLY.length === 0 || ONLY.includes(runtime)
 const ADMIN_KEY = "bench-admin-key"
 const SETTINGS = QUICK
   ? { sequential: 150, streams: 40, pacedStreams: 5, rates: [200], rateMs: 1_000, saturateMs: 1_000, connections: 32, held: 100, heldRounds: 2, longStreams: 2, shortStreams: 20 }
@@ -215,8 +220,9 @@ const share = (requestsPerSecond: number, ceiling: number) => (100 * requestsPer
 const ms = (value: number) => value.toFixed(3)
 const plus = (value: number) => `${value < 0 ? "" : "+"}${value.toFixed(3)}`
 
-/** The runtimes a yardstick runs on; the executable's figures compare with Bun's. */
-const SOURCE_RUNTIMES = RUNTIMES.filter((runtime): runtime is SourceRuntime => runtime !== "binary")
+/** The runtimes a yardstick runs on; the executable's figures compare with Bun's (so Bun's runs for it). */
+const SOURCE_RUNTIMES = RUNTIMES.filter((runtime): runtime is SourceRuntime =>
+  runtime !== "binary" && (chosen(runtime) || (runtime === "bun" && chosen("binary"))))
 
 /** Each relay column's yardstick column: its runtime's, Bun's for the executable. */
 const yardstickOf = (runtimes: ReadonlyArray<RuntimeName>) =>
@@ -227,9 +233,11 @@ const STACKS = ["bare", "keys", "full"] as const
 
 const main = async () => {
   const mock = await start(scriptCommand("node", "bench/mock-upstream.ts"), {}, /"port":(\d+)/)
+  // PostgreSQL and Redis on loopback for the cluster stack.
+  const clusterStores = await startClusterStores()
   const direct: Target = { name: "direct", port: Number(mock.match[1]), key: "sk-bench" }
   // Every runtime the relay runs on, and the executable when it was built.
-  const runtimes = RUNTIMES.filter((runtime) => runtime !== "binary" || existsSync(BINARY))
+  const runtimes = RUNTIMES.filter((runtime) => (runtime !== "binary" || existsSync(BINARY)) && chosen(runtime))
   const machine = machineInfo()
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
@@ -494,12 +502,34 @@ const main = async () => {
       }
     }
 
+    /**
+     * The full stack on PostgreSQL and Redis, as a node of several, measured right after the full
+     * stack on SQLite and beside it: added latency at c=1, and saturation, taken for both here.
+     */
+    const clusterStack = async (runtime: RuntimeName, sqlite: Relay, sqliteSides: Sides) => {
+      const relay = await startRelay("cluster", direct.port, runtime, { command: relayCommand(runtime), env: await clusterStores.env() })
+      try {
+        const sides = await sequential(relay.target)
+        addedLatency("(a/f) cluster stack (PostgreSQL and Redis)", runtime, sides, "relay")
+        const beyond = sides.relay!.latency.p50 - sqliteSides.relay!.latency.p50
+        table.cell("(a/f) cluster stack: added p50 at c=1 beyond the full stack's (ms; target at most +0.300)", runtime, plus(beyond))
+        const saturation = { sqlite: await saturate(sqlite.target), cluster: await saturate(relay.target) }
+        for (const [name, measured] of Object.entries(saturation)) {
+          table.cell(`(a/f) ${name === "sqlite" ? "full" : "cluster"} stack: throughput, ${SETTINGS.connections} connections (req/s)`, runtime, throughput(measured.requestsPerSecond, ceiling.requestsPerSecond), ceiling.requestsPerSecond)
+        }
+        return { sequential: sides, addedP50BeyondFull: beyond, saturation }
+      } finally {
+        await stopRelay(relay)
+      }
+    }
+
     // Every scenario on every runtime: (a) and (f) with each plugin stack, the rest with the full
-    // stack.
+    // stack; the cluster stack beside the full one.
     const measured: Record<string, unknown> = {}
     for (const runtime of runtimes) {
       const stacks: Record<string, Sides> = {}
       let loaded: Awaited<ReturnType<typeof underLoad>> | undefined
+      let cluster: Awaited<ReturnType<typeof clusterStack>> | undefined
       for (const stack of STACKS) {
         const relay = await startRelay(stack, direct.port, runtime, undefined, stack === "full")
         try {
@@ -510,12 +540,13 @@ const main = async () => {
           const idleRssMiB = relay.idleRssKiB! / 1024
           table.cell("(e) full stack idle after start, before any request: RSS (MiB)", runtime, idleRssMiB.toFixed(1))
           figures[runtime] = { ...added, idleRssMiB }
+          cluster = await clusterStack(runtime, relay, sides)
           loaded = await underLoad(runtime, relay, sides)
         } finally {
           await stopRelay(relay)
         }
       }
-      measured[runtime] = { stacks, ...loaded, idleStreams: await idleStreams(runtime) }
+      measured[runtime] = { stacks, cluster, ...loaded, idleStreams: await idleStreams(runtime) }
     }
     results.runtimes = measured
     results.targets = compareTargets(figures)
@@ -523,6 +554,7 @@ const main = async () => {
     if (PEERS) results.peers = peers
   } finally {
     await stop(mock)
+    await clusterStores.stop()
   }
   console.log(`machine: ${describeMachine(machine)}\n`)
   console.log(table.markdown())

@@ -167,7 +167,13 @@ export const limiter = (options: LimiterOptions = {}) =>
           const used = reservation.countsTokens && outcome.usage !== undefined ? totalTokens(outcome.usage) : 0
           const now = Date.now()
           const account = windows.settle(reservation.account, reservation.ticket, used, now)
-          return reservation.key === undefined ? account : Effect.andThen(account, windows.settle(reservation.key.window, reservation.key.ticket, used, now))
+          const corrections = reservation.key === undefined ? account : Effect.andThen(account, windows.settle(reservation.key.window, reservation.key.ticket, used, now))
+          // The answer's end does not wait for the corrections: on Redis they would add a round
+          // trip to every answer. Until they land (at once in memory, a round trip later on
+          // Redis) the windows count the request's reservation; one lost while Redis is away
+          // leaves that.
+          Effect.runFork(Effect.catchCause(corrections, () => Effect.void))
+          return Effect.void
         }
       }
     }))

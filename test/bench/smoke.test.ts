@@ -43,6 +43,15 @@ describe("npm run bench, quick form", () => {
         assert.equal(sides.relay.errors, 0, `${stack} stack on ${runtime} answered every request`)
         assert.ok(sides.relay.latency.count > 0)
       }
+      // The cluster stack, on PostgreSQL and Redis, beside the full stack on SQLite.
+      const cluster = measured.cluster
+      assert.equal(cluster.sequential.relay.errors, 0, `cluster stack on ${runtime} answered every request`)
+      assert.ok(cluster.sequential.relay.latency.count > 0)
+      assert.ok(Number.isFinite(cluster.addedP50BeyondFull))
+      for (const side of ["sqlite", "cluster"]) {
+        assert.equal(cluster.saturation[side].errors, 0, `${side} saturation on ${runtime}`)
+        assert.ok(cluster.saturation[side].requestsPerSecond > 0)
+      }
       for (const { relay } of Object.values(measured.fixedRates as Record<string, { relay: { errors: number; sent: number } }>)) {
         assert.equal(relay.errors, 0, `fixed rate on ${runtime}`)
         assert.ok(relay.sent > 0)

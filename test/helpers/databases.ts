@@ -151,6 +151,10 @@ export interface TestPostgres extends TestServer {
   createDatabase(name: string): Promise<string>
   /** Stops the server, keeping its data, and starts it again on the same port: a restart. */
   restart(): Promise<void>
+  /** Stops the server, keeping its data: connections are refused until `up`. */
+  down(): Promise<void>
+  /** Starts the server `down` stopped, on the same port. */
+  up(): Promise<void>
 }
 
 const PG_USER = "relay"
@@ -187,6 +191,8 @@ export const startPostgres = async (): Promise<TestPostgres> => {
     await waitForLine(server, /database system is ready to accept connections/, "postgres")
   }
   await launch()
+  // SIGINT: a fast shutdown that ends open sessions, as an operator's restart would.
+  const down = () => stopChild(server, "SIGINT")
   const url = (database: string) => `postgres://${PG_USER}@127.0.0.1:${port}/${database}`
   return {
     url: url("postgres"),
@@ -200,10 +206,11 @@ export const startPostgres = async (): Promise<TestPostgres> => {
       return url(name)
     },
     async restart() {
-      // SIGINT: a fast shutdown that ends open sessions, as an operator's restart would.
-      await stopChild(server, "SIGINT")
+      await down()
       await launch()
     },
+    down,
+    up: launch,
     async stop() {
       await stopChild(server, "SIGINT")
       rmSync(dir, { recursive: true, force: true })
