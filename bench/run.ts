@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { BINARY, type Command, relayCommand, RUNTIMES, type RuntimeName, scriptCommand, type SourceRuntime } from "../test/helpers/runtimes.ts"
+import { type Child, start, stop } from "./child.ts"
 import type { Job, Target } from "./load.ts"
 import type { Summary } from "./stats.ts"
 import { heapMemoryFile } from "./gc-on-signal.ts"
@@ -41,45 +42,6 @@ const SETTINGS = QUICK
  * its idle memory is read; the quick run only checks that the reading works.
  */
 const SETTLE_MS = QUICK ? 200 : 1_000
-
-interface Child {
-  readonly child: ChildProcess
-  readonly match: RegExpExecArray
-}
-
-/** Starts `command` and waits for `ready` in its output. */
-const start = (command: Command, env: Record<string, string>, ready: RegExp) =>
-  new Promise<Child>((resolveChild, reject) => {
-    const child = spawn(command.command, command.args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
-    const args = [command.command]
-    let output = ""
-    let started = false
-    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start within 30 s:\n${output}`)), 30_000)
-    child.stdout!.setEncoding("utf8").on("data", (text: string) => {
-      // Once started, the output (the relay logs a line per request) is read and dropped.
-      if (started) return
-      output += text
-      const match = ready.exec(output)
-      if (match) {
-        started = true
-        clearTimeout(timer)
-        resolveChild({ child, match })
-      }
-    })
-    child.stderr!.setEncoding("utf8").on("data", (text: string) => {
-      if (!started) output += text
-    })
-    child.once("exit", (code) => {
-      if (!started) reject(new Error(`${args[0]} exited with ${code}:\n${output}`))
-    })
-  })
-
-const stop = async ({ child }: Child) => {
-  if (child.exitCode !== null) return
-  const exited = new Promise((resolveExit) => child.once("exit", resolveExit))
-  child.kill("SIGTERM")
-  await exited
-}
 
 /** Resident memory of a process in KiB (Linux). */
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? Number.NaN)

@@ -19,9 +19,10 @@ export { metrics, type MetricsOptions } from "../plugins/metrics/index.ts"
 export { echo, type EchoOptions } from "../plugins/providers/echo/index.ts"
 export { GOOGLE_PATTERNS, google, type GoogleOptions } from "../plugins/providers/google/index.ts"
 export { OPENAI_PATTERNS, openai, type OpenAIOptions } from "../plugins/providers/openai/index.ts"
+export { providerRegistry } from "../plugins/providers/registry/index.ts"
 export { responseStore, type ResponseStoreOptions } from "../plugins/responses/index.ts"
 export { rocketAIRoom } from "../plugins/rocketairoom/index.ts"
-export { tokenizer, type TokenizerOptions } from "../plugins/tokenizer/index.ts"
+export { tokenizer, tokenizerCounting, type TokenizerOptions } from "../plugins/tokenizer/index.ts"
 export { sqliteCredentials, vault, type VaultOptions } from "../plugins/vault/index.ts"
 /**
  * For plugins declared in a config beside the single executable, which cannot import core/ or

@@ -2,7 +2,9 @@ import type { ResolvedModel } from "./catalog.ts"
 import type { RelayError } from "./errors.ts"
 import { appendTopLevel, editTopLevel } from "./json-edit.ts"
 import type { FormPart } from "./multipart.ts"
-import { estimatePromptTokens, heuristicCount, outputAllowance, requestedOutputLimit, type TokenCounter } from "./tokens.ts"
+import { Effect } from "effect"
+import { heuristicTokenCounting, type TokenCountingShape } from "./ports/token-counting.ts"
+import { heuristicCount, outputAllowance, promptParts, requestedOutputLimit } from "./tokens.ts"
 import type { Usage } from "./usage.ts"
 
 /** The API shape a caller speaks, which decides how its errors and bodies look. */
@@ -95,6 +97,12 @@ export class StateKey<A> {
  */
 export type ResolvedRequest = RequestContext & { readonly target: ResolvedModel }
 
+/**
+ * A known caller's resolved request, its prompt counted: what the admit steps judge, with the
+ * caller and the model present by type.
+ */
+export type AdmittedRequest = ResolvedRequest & { readonly caller: Caller }
+
 /** No bytes: the body before it is read, and after a stream has let go of it. Shared, as it cannot change. */
 export const NO_BYTES: Uint8Array<ArrayBuffer> = new Uint8Array()
 
@@ -149,7 +157,7 @@ export class RequestContext {
     readonly request: Request,
     /** True on `/byok/v1/...`: the caller's own credentials, never the shared pool. */
     readonly byok: boolean,
-    private readonly countTokens: TokenCounter = heuristicCount
+    private readonly tokens: TokenCountingShape = heuristicTokenCounting
   ) {}
 
   private promptEstimate: number | undefined
@@ -167,9 +175,27 @@ export class RequestContext {
     return this.state.has(key)
   }
 
-  /** The prompt's estimated size, counted once per request for every plugin that asks. */
+  /**
+   * Counts the prompt's estimated size through the TokenCounting port, once per request: the
+   * pipeline does before admission, so every later step reads it with `estimatedPromptTokens`.
+   */
+  countPrompt(): Effect.Effect<number> {
+    if (this.promptEstimate !== undefined) return Effect.succeed(this.promptEstimate)
+    const parts = promptParts(this.body)
+    return Effect.map(this.tokens.count(parts.text, this.target?.upstreamModel ?? this.model), (counted) => {
+      this.promptEstimate = counted + parts.extraTokens
+      return this.promptEstimate
+    })
+  }
+
+  /**
+   * The prompt's estimated size as `countPrompt` counted it; uncounted (a relay that neither
+   * admits nor has a counter of a plugin's, a context built by hand), at four characters a token.
+   */
   estimatedPromptTokens(): number {
-    return (this.promptEstimate ??= estimatePromptTokens(this.body, this.target?.upstreamModel ?? this.model, this.countTokens))
+    if (this.promptEstimate !== undefined) return this.promptEstimate
+    const parts = promptParts(this.body)
+    return heuristicCount(parts.text, this.target?.upstreamModel ?? this.model) + parts.extraTokens
   }
 
   /** Changes one top-level field of the body sent upstream; undefined removes it. */

@@ -5,18 +5,20 @@ import { whenClientGone } from "./client-gone.ts"
 import { InFlight } from "./in-flight.ts"
 import { formFields, readForm } from "./multipart.ts"
 import type { Catalog } from "./catalog.ts"
-import { type Caller, type Outcome, RequestContext, type ResolvedRequest } from "./context.ts"
+import { type AdmittedRequest, type Caller, type Outcome, RequestContext, type ResolvedRequest } from "./context.ts"
 import type { Endpoint, Finish } from "./endpoint.ts"
 import { Internal, InvalidRequest, ModelNotFound, type RelayError, StoreUnavailable, Unauthorized } from "./errors.ts"
-import type { PluginHooks, ProviderAdapter, RequestObserver } from "./plugin.ts"
+import type { PluginHooks, RequestObserver } from "./plugin.ts"
+import type { ProviderAdapter, ProviderRegistryShape } from "./ports/provider-registry.ts"
+import { heuristicTokenCounting, type TokenCountingShape } from "./ports/token-counting.ts"
 import type { CoreServices, LogShape } from "./services.ts"
 import { storeRefusal } from "./store-health.ts"
 import { type JsonRewrite, rewriteBody, rewriteStream } from "./sse/rewrite.ts"
 import { errorResponse } from "./surfaces/errors.ts"
 import { bytesOf } from "./whole-body.ts"
-import { heuristicCount, invalidOutputLimit, type TokenCounter } from "./tokens.ts"
+import { invalidOutputLimit } from "./tokens.ts"
 
-type Step = (ctx: RequestContext) => Effect.Effect<void, RelayError>
+type Step<C = RequestContext> = (ctx: C) => Effect.Effect<void, RelayError>
 
 type Answer = { readonly response: Response; readonly streaming: boolean }
 
@@ -31,13 +33,16 @@ const rewritten = (answer: Answer, rewrite: JsonRewrite): Effect.Effect<Answer, 
   )
 }
 
+/** Whether an authenticating plugin named the request's caller: only then is there someone to admit. */
+const isKnown = (request: ResolvedRequest): request is AdmittedRequest => request.caller !== undefined
+
 /** Requests settled in one turn of the event loop at most (see `settleFinished`). */
 const SETTLE_BATCH = 256
 
 /** Status logged for a request whose client went away before any response (nginx's 499). */
 const CLIENT_CLOSED = 499
 
-const sequence = (steps: ReadonlyArray<Step>): Step => {
+const sequence = <C>(steps: ReadonlyArray<Step<C>>): Step<C> => {
   if (steps.length === 0) return () => Effect.void
   return (ctx) => Effect.forEach(steps, (step) => step(ctx), { discard: true })
 }
@@ -46,6 +51,8 @@ export interface PipelineOptions {
   readonly runtime: ManagedRuntime.ManagedRuntime<CoreServices, never>
   readonly plugins: ReadonlyArray<PluginHooks>
   readonly catalog: Catalog
+  /** The relay's provider registry (see combinedRegistry). */
+  readonly providers: ProviderRegistryShape
   readonly log: LogShape
   readonly maxBodyBytes: number
   readonly maxUploadBytes: number
@@ -61,12 +68,12 @@ export interface PipelineOptions {
  */
 export class Pipeline {
   private readonly authenticateStep: Step
-  private readonly admit: Step
+  private readonly admit: Step<AdmittedRequest>
   private readonly settleHooks: ReadonlyArray<NonNullable<PluginHooks["settle"]>>
   private readonly observers: ReadonlyArray<RequestObserver>
   private readonly annotators: ReadonlyArray<NonNullable<PluginHooks["annotate"]>>
-  private readonly providers: ReadonlyMap<string, ProviderAdapter>
-  private readonly countTokens: TokenCounter
+  private readonly tokens: TokenCountingShape
+  private readonly admission: (request: ResolvedRequest) => Effect.Effect<void, RelayError>
   private readonly inflight = new InFlight()
 
   constructor(private readonly options: PipelineOptions) {
@@ -76,8 +83,15 @@ export class Pipeline {
     this.settleHooks = plugins.flatMap((p) => (p.settle ? [p.settle] : [])).reverse()
     this.observers = plugins.flatMap((p) => (p.observe ? [p.observe] : []))
     this.annotators = plugins.flatMap((p) => (p.annotate ? [p.annotate] : []))
-    this.providers = new Map(plugins.flatMap((p) => (p.provider ? [[p.provider.name, p.provider] as const] : [])))
-    this.countTokens = plugins.find((p) => p.countTokens)?.countTokens ?? heuristicCount
+    const counter = plugins.find((p) => p.tokenCounting)?.tokenCounting
+    this.tokens = counter ?? heuristicTokenCounting
+    const judge = (request: ResolvedRequest) => (isKnown(request) ? this.admit(request) : Effect.void)
+    // The prompt is counted once, before admission, so the admit steps and the legs read the
+    // same estimate. A relay with no admit step and no counter of a plugin's leaves it to the
+    // legs that ask (a stream whose upstream reported no usage), at four characters a token.
+    this.admission = counter === undefined && !plugins.some((p) => p.admit)
+      ? judge
+      : (request) => Effect.flatMap(request.countPrompt(), () => judge(request))
   }
 
   /** Requests not yet settled. */
@@ -86,7 +100,7 @@ export class Pipeline {
   }
 
   async handle(request: Request, endpoint: Endpoint, byok: boolean, requestId: string): Promise<Response> {
-    const ctx = new RequestContext(requestId, endpoint.surface, endpoint.route, request, byok, this.countTokens)
+    const ctx = new RequestContext(requestId, endpoint.surface, endpoint.route, request, byok, this.tokens)
     ctx.responseHeaders.set("x-request-id", requestId)
     // Anthropic's SDK reads the id under Anthropic's own header name (`_request_id`).
     if (endpoint.surface === "anthropic") ctx.responseHeaders.set("request-id", requestId)
@@ -146,7 +160,7 @@ export class Pipeline {
   }
 
   private async authenticated(request: Request, requestId: string): Promise<{ readonly ctx: RequestContext; readonly caller: Caller } | RelayError> {
-    const ctx = new RequestContext(requestId, "openai", "/account", request, false, this.countTokens)
+    const ctx = new RequestContext(requestId, "openai", "/account", request, false, this.tokens)
     const exit = await this.options.runtime.runPromiseExit(this.authenticateStep(ctx))
     if (Exit.isSuccess(exit)) {
       const caller = ctx.caller
@@ -200,7 +214,7 @@ export class Pipeline {
           : Effect.fail(new InvalidRequest({ message: `${badLimit} must be a positive whole number of tokens`, param: badLimit }))
       }),
       Effect.flatMap(() => this.resolve(ctx, endpoint)),
-      Effect.flatMap((resolved) => Effect.as(this.admit(ctx), resolved)),
+      Effect.tap(({ request }) => this.admission(request)),
       Effect.flatMap(({ request, provider }) => this.dispatch(request, provider, endpoint))
     )
   }
@@ -232,13 +246,14 @@ export class Pipeline {
   /** The request's model resolved to its catalog entry and the provider that serves it. */
   private resolve(ctx: RequestContext, endpoint: Endpoint): Effect.Effect<{ readonly request: ResolvedRequest; readonly provider: ProviderAdapter }, RelayError> {
     const target = this.options.catalog.resolve(ctx.model)
-    const provider = target === undefined ? undefined : this.providers.get(target.provider)
-    if (target === undefined || provider === undefined) {
-      return Effect.fail(new ModelNotFound({ message: `model ${ctx.model} is not available on this relay` }))
-    }
-    const request = Object.assign(ctx, { target })
-    const refused = endpoint.check?.(request)
-    return refused ? Effect.fail(refused) : Effect.succeed({ request, provider })
+    const notFound = () => Effect.fail(new ModelNotFound({ message: `model ${ctx.model} is not available on this relay` }))
+    if (target === undefined) return notFound()
+    return Effect.flatMap(this.options.providers.get(target.provider), (provider) => {
+      if (provider === undefined) return notFound()
+      const request = Object.assign(ctx, { target })
+      const refused = endpoint.check?.(request)
+      return refused ? Effect.fail(refused) : Effect.succeed({ request, provider })
+    })
   }
 
   private dispatch(ctx: ResolvedRequest, provider: ProviderAdapter, endpoint: Endpoint) {
@@ -248,13 +263,13 @@ export class Pipeline {
     const protocol = provider.protocols.includes(own) && endpoint.legs[own] !== undefined
       ? own
       : provider.protocols.find((p) => endpoint.legs[p] !== undefined)
-    if (protocol === undefined) {
+    const leg = protocol === undefined ? undefined : endpoint.legs[protocol]
+    if (protocol === undefined || leg === undefined) {
       if (endpoint.fallback) return Effect.succeed({ response: endpoint.fallback(ctx), streaming: false })
       return Effect.fail(
         new InvalidRequest({ message: `model ${ctx.model} cannot be served on ${endpoint.route}`, param: "model" })
       )
     }
-    const leg = endpoint.legs[protocol]!
     const refused = leg.prepare(ctx)
     if (refused) return Effect.fail(refused)
     const body = ctx.upstreamBody()

@@ -1,49 +1,23 @@
 import type { Context, Effect } from "effect"
 import type { Context as HonoContext, Hono, MiddlewareHandler } from "hono"
 import type { ModelEntry } from "./catalog.ts"
-import type { Endpoint, Protocol } from "./endpoint.ts"
-import type { Caller, Outcome, RequestContext, Surface } from "./context.ts"
+import type { Endpoint } from "./endpoint.ts"
+import type { AdmittedRequest, Caller, Outcome, RequestContext, Surface } from "./context.ts"
 import type { RelayError } from "./errors.ts"
 import type { ManagementServices, ProvidedContext, RateTiers } from "./management.ts"
 import type { RateTier } from "./ports/rate-windows.ts"
 import type { CoreServices } from "./services.ts"
-import type { TokenCounter } from "./tokens.ts"
+import type { ProviderRegistryShape } from "./ports/provider-registry.ts"
+import type { TokenCountingShape } from "./ports/token-counting.ts"
 
-export interface UpstreamCall {
-  readonly ctx: RequestContext
-  readonly protocol: Protocol
-  /** Path below the provider's API root, such as `/chat/completions`. */
-  readonly path: string
-  readonly body: Uint8Array<ArrayBuffer> | string
-  /** POST unless given: a stored response is read (GET) or deleted (DELETE) upstream, without a body. */
-  readonly method?: "GET" | "DELETE"
-  /** The body's content type: JSON, or the client's multipart form for an upload. */
-  readonly contentType: string
-}
-
-/** A provider adapter: how one upstream is reached. */
-export interface ProviderAdapter {
-  readonly name: string
-  /** Model-name globs (`gpt-*`) that route uncatalogued models to this provider. */
-  readonly patterns: ReadonlyArray<string>
-  /** The protocols it speaks, preferred first. */
-  readonly protocols: ReadonlyArray<Protocol>
-  /** Needs no credential at all (the offline echo provider), on BYOK routes neither. */
-  readonly keyless?: boolean
-  /**
-   * Sends the call and answers the upstream's response once its headers arrived (status < 400:
-   * failures are typed errors). On `/byok/v1` (`ctx.byok`) it must use `ctx.credential` and
-   * nothing else.
-   */
-  send(call: UpstreamCall): Effect.Effect<Response, RelayError>
-}
+export type { ProviderAdapter, UpstreamCall } from "./ports/provider-registry.ts"
 
 export type { RateTier } from "./ports/rate-windows.ts"
 
 /** What a plugin learns about the relay it is part of when it is set up. */
 export interface RelayInfo {
-  /** The configured provider adapters; complete once every plugin is set up. */
-  readonly providers: () => ReadonlyArray<ProviderAdapter>
+  /** The relay's provider registry: every plugin's adapters, to be asked once every plugin is set up. */
+  readonly providers: ProviderRegistryShape
   readonly models: ReadonlyArray<ModelEntry>
   /**
    * The config's top-level tiers (or the relay's defaults): a config of an earlier shape. The
@@ -117,8 +91,12 @@ export interface RouteKit {
 export interface PluginHooks {
   /** Says who is calling (sets `ctx.caller`); runs before the model is resolved. */
   readonly authenticate?: (ctx: RequestContext) => Effect.Effect<void, RelayError>
-  /** Admits or refuses the request once caller and model are known (limits, balance, credential). */
-  readonly admit?: (ctx: RequestContext) => Effect.Effect<void, RelayError>
+  /**
+   * Admits or refuses a known caller's request once its model is resolved and its prompt
+   * counted (limits, balance, credential). A request no plugin authenticated (a relay without
+   * an authenticating plugin) is not judged here: there is nobody to count it against.
+   */
+  readonly admit?: (ctx: AdmittedRequest) => Effect.Effect<void, RelayError>
   /**
    * Adds its headers to an answer given to a known caller without admitting the request: a
    * refusal before admission (a malformed body, an unknown model) or the model list. The
@@ -133,7 +111,8 @@ export interface PluginHooks {
    * then withheld from the client, while the plugin keeps the record and writes it later.
    */
   readonly settle?: (ctx: RequestContext, outcome: Outcome) => Effect.Effect<void, RelayError>
-  readonly provider?: ProviderAdapter
+  /** The ProviderRegistry port: the upstreams it serves (a provider plugin's adapter). */
+  readonly providers?: ProviderRegistryShape
   /** Proxied endpoints it adds to the core's (under `/v1` and `/byok/v1`), through the whole pipeline. */
   readonly endpoints?: ReadonlyArray<Endpoint>
   readonly routes?: (app: Hono, kit: RouteKit) => void
@@ -143,8 +122,8 @@ export interface PluginHooks {
    * service has one provider: two plugins providing the same one stop the relay at start.
    */
   readonly services?: Context.Context<never>
-  /** Counts prompt tokens for admission estimates; the first plugin that offers one is used. */
-  readonly countTokens?: TokenCounter
+  /** The TokenCounting port, for admission estimates; the first plugin that offers one is used. */
+  readonly tokenCounting?: TokenCountingShape
   /** Watches every request (metrics). */
   readonly observe?: RequestObserver
   /** Runs after every plugin is set up (the first-run bootstrap). */

@@ -4,7 +4,7 @@
  * be close and cheap, not exact.
  */
 
-/** Counts the tokens of `text` for a model; the tokenizer plugin supplies a real one. */
+/** Counts the tokens of `text` for a model, at once: what a TokenCounting port that needs no I/O wraps. */
 export type TokenCounter = (text: string, model: string) => number
 
 /** Tokens charged for one image in a prompt: OpenAI's high-detail tile cost for a 1024px square. */
@@ -47,10 +47,11 @@ const collect = (value: unknown, parts: PromptParts): void => {
 }
 
 /**
- * The prompt's estimated token count: every text of the prompt-bearing fields (messages,
- * system, tools, embedding input, image prompt), plus a fixed cost per image and per message.
+ * What a prompt's estimate is made of: the text of its prompt-bearing fields (messages, system,
+ * tools, embedding input, image prompt), for a token counter, and the tokens counted without
+ * one (a fixed cost per image and per message, embedding input given as token ids).
  */
-export const estimatePromptTokens = (body: Record<string, unknown>, model: string, count: TokenCounter): number => {
+export const promptParts = (body: Record<string, unknown>): { readonly text: string; readonly extraTokens: number } => {
   const parts: PromptParts = { text: "", images: 0, tokens: 0 }
   for (const field of PROMPT_FIELDS) {
     // A tool's JSON schema reaches the model as JSON, keys included.
@@ -58,7 +59,13 @@ export const estimatePromptTokens = (body: Record<string, unknown>, model: strin
     else collect(body[field], parts)
   }
   const messages = Array.isArray(body.messages) ? body.messages.length : 0
-  return count(parts.text, model) + parts.tokens + parts.images * IMAGE_TOKENS + messages * MESSAGE_OVERHEAD
+  return { text: parts.text, extraTokens: parts.tokens + parts.images * IMAGE_TOKENS + messages * MESSAGE_OVERHEAD }
+}
+
+/** The prompt's estimated token count, with `count` for its text (see promptParts). */
+export const estimatePromptTokens = (body: Record<string, unknown>, model: string, count: TokenCounter): number => {
+  const { text, extraTokens } = promptParts(body)
+  return count(text, model) + extraTokens
 }
 
 /** Where a request body names its output limit, on any surface. */

@@ -24,7 +24,8 @@ import {
   RequestGate,
   responses,
   type PluginHooks,
-  type ProviderAdapter,
+  combinedRegistry,
+  type ProviderRegistryShape,
   Sql,
   type SqlShape,
   StoreHealth,
@@ -60,7 +61,8 @@ export interface Relay {
 export interface PluginSet {
   readonly runtime: ManagedRuntime.ManagedRuntime<CoreServices, never>
   readonly hooks: ReadonlyArray<PluginHooks>
-  readonly providers: () => ReadonlyArray<ProviderAdapter>
+  /** The relay's provider registry: every plugin's, in config order. */
+  readonly providers: ProviderRegistryShape
   /** The services the plugins provide, which the admin API, the console and the command line use. */
   readonly services: ProvidedContext
   /** Runs the plugins' stop steps, then releases the runtime and the stores in it. */
@@ -83,7 +85,14 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
     Layer.effect(StoreScope, Effect.acquireRelease(Scope.make(), (scope) => Scope.close(scope, Exit.void)))
   ))
   const hooks: Array<PluginHooks> = []
-  const providers = () => hooks.flatMap((h) => (h.provider ? [h.provider] : []))
+  // Plugins hold the registry from their setup on (an Effect of it may be made then), and it
+  // answers once every plugin is set up.
+  let registry: ProviderRegistryShape | undefined
+  const unready = Effect.die(new Error("the provider registry is asked before every plugin is set up"))
+  const providers: ProviderRegistryShape = {
+    get: (name) => Effect.suspend(() => (registry === undefined ? unready : registry.get(name))),
+    list: () => Effect.suspend(() => (registry === undefined ? unready : registry.list()))
+  }
   // A relay without a limiter still has tiers to put accounts on: the config's own.
   const defaults = Context.make(RateTiers, rateTiers(config.tiers, config.defaultTier))
   let provided: ProvidedContext = defaults
@@ -105,11 +114,12 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
     await runtime.dispose()
     throw new ConfigError(`config is invalid at plugins: ${errorText(error)}`)
   }
+  registry = await runtime.runPromise(combinedRegistry(hooks.flatMap((h) => (h.providers ? [h.providers] : []))))
   const stop = async () => {
     for (const h of hooks) if (h.stop) await runtime.runPromise(h.stop)
     await runtime.dispose()
   }
-  return { runtime, hooks, providers, services: provided, stop }
+  return { runtime, hooks, providers: registry, services: provided, stop }
 }
 
 /**
@@ -121,8 +131,9 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
   const { runtime, hooks, providers, services: provided, stop } = await setupPlugins(config, services)
 
   if (config.deprecation !== undefined) services.log.warn({}, config.deprecation)
-  const catalog = new Catalog(config.models, providers())
-  const configured = new Set(providers().map((p) => p.name))
+  const adapters = await runtime.runPromise(providers.list())
+  const catalog = new Catalog(config.models, adapters)
+  const configured = new Set(adapters.map((p) => p.name))
   const unserved = config.models.filter((model) => !configured.has(model.provider)).map((model) => model.id)
   if (unserved.length > 0) {
     services.log.warn({ models: unserved }, "these catalog models have no configured provider; requests for them answer 404")
@@ -133,6 +144,7 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
     runtime,
     plugins: hooks,
     catalog,
+    providers,
     log: services.log,
     maxBodyBytes: config.server.maxBodyBytes,
     maxUploadBytes: config.server.maxUploadBytes,
@@ -147,7 +159,7 @@ export const buildRelay = async (config: LoadedConfig, services: RuntimeServices
     services: provided,
     endpoints: [chatCompletions, messages, countTokens, embeddings, imageGenerations, imageEdits, responses, ...hooks.flatMap((h) => h.endpoints ?? [])],
     catalog,
-    providers: providers().map((p) => p.name),
+    providers: adapters.map((p) => p.name),
     adminKey: config.server.adminKey,
     corsOrigins: config.server.corsOrigins,
     maxBodyBytes: config.server.maxBodyBytes,

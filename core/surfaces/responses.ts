@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { type RequestContext, type ResolvedRequest, StateKey } from "../context.ts"
 import type { Endpoint, EndpointLeg } from "../endpoint.ts"
 import { InvalidRequest } from "../errors.ts"
@@ -124,7 +124,9 @@ const translatedLeg = (
   path,
   prepare: (ctx) => prepareTranslated(ctx, translate(ctx)),
   respond(ctx, upstream, finish) {
-    const translation = ctx.get(TRANSLATION) as Translation
+    // Its own prepare readied it: the pipeline prepares a leg before it sends.
+    const translation = ctx.get(TRANSLATION)
+    if (translation === undefined) return Effect.die(new Error(`the ${path} leg answers a request it did not prepare`))
     let failed: Uint8Array | undefined
     return respondTranslated(ctx, upstream, finish, {
       translator: () => stream(translation, promptEstimate(ctx)),

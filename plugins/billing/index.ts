@@ -136,15 +136,15 @@ export const billing = (options: BillingOptions = {}) =>
 
       /** The key's spend limit for the period holding `at`, if it has one. */
       const budgetOf = (caller: Caller, at: number): KeyBudget | undefined => {
-        const limit = caller.key?.spendLimit
-        return limit === null || limit === undefined ? undefined : { key: caller.keyId, limit, since: periodStartDay(caller.key!.spendPeriod, at) }
+        const key = caller.key
+        const limit = key?.spendLimit
+        return key === undefined || limit === null || limit === undefined ? undefined : { key: caller.keyId, limit, since: periodStartDay(key.spendPeriod, at) }
       }
 
       return {
         admit: (ctx) => {
-          const account = ctx.caller?.account
-          if (account === undefined) return Effect.void
-          const rates = ratesFor(ctx.target?.entry)
+          const account = ctx.caller.account
+          const rates = ratesFor(ctx.target.entry)
           if (rates === undefined && !ctx.byok) {
             return Effect.fail(new ModelNotFound({ message: `model ${ctx.model} has no price on this relay` }))
           }
@@ -155,7 +155,7 @@ export const billing = (options: BillingOptions = {}) =>
           }
           const worst = rates === undefined ? 0n : priceFor(ctx, costOf({ ...noUsage, promptTokens: reservedPromptTokens(ctx), ...ctx.outputReservation(defaultOutput) }, rates))
           const at = now()
-          const budget = budgetOf(ctx.caller!, at)
+          const budget = budgetOf(ctx.caller, at)
           // A key with a spend limit is checked even for a free request: at its limit, it is done.
           if (worst === 0n && budget === undefined) {
             ctx.set(CHARGE, { rates, reservation: undefined, day: dayOf(at) })
@@ -163,7 +163,8 @@ export const billing = (options: BillingOptions = {}) =>
           }
           return Effect.flatMap(ledger.reserve(account.id, worst, budget), (result): Effect.Effect<void, RelayError> => {
             if ("limit" in result) {
-              const period = ctx.caller!.key!.spendPeriod
+              // A key's budget refused it, so the key has a spend limit and its period.
+              const period = ctx.caller.key?.spendPeriod ?? null
               return Effect.fail(new KeySpendLimitExceeded({
                 message: `this key's spend limit of $${formatUsd(result.limit)} ${period === null ? "in total" : `per ${period} (UTC)`} cannot cover this request's reservation of $${formatUsd(worst)}: $${formatUsd(result.spent)} spent, $${formatUsd(result.reserved)} held by requests in flight`
               }))

@@ -25,8 +25,8 @@ export const docs = (options: DocsOptions = {}) =>
         // Read at request time: by then every plugin has added its routes.
         const serves = (route: DocumentedRoute) => app.routes.some((r) => r.method === route.method && r.path === route.path)
 
-        const page = (c: Context) => {
-          const providers = new Set(info.providers().map((provider) => provider.name))
+        const page = async (c: Context) => {
+          const providers = new Set((await Effect.runPromise(info.providers.list())).map((provider) => provider.name))
           const models = info.models.filter((model) => providers.has(model.provider)).map((model) => modelObject(model, startedAt))
           const tiers = Services.get(info.services(), RateTiers)
           return docsPage(c, {

@@ -1,5 +1,6 @@
 import { Context, Effect, type Layer } from "effect"
 import {
+  type Caller,
   buildStore,
   type CoreServices,
   definePlugin,
@@ -49,11 +50,11 @@ interface Reservation {
  * A key's own limits, within its account's (the tighter of the two), and the window they are
  * counted in; undefined when the key has none.
  */
-const keyWindowOf = (ctx: RequestContext, account: Limits): { readonly window: string; readonly limits: Limits } | undefined => {
-  const key = ctx.caller?.key
+const keyWindowOf = (caller: Caller, account: Limits): { readonly window: string; readonly limits: Limits } | undefined => {
+  const key = caller.key
   if (key === undefined || (key.rpm === null && key.tpm === null)) return undefined
   return {
-    window: `key:${ctx.caller!.keyId}`,
+    window: `key:${caller.keyId}`,
     limits: { rpm: Math.min(key.rpm ?? account.rpm, account.rpm), tpm: Math.min(key.tpm ?? account.tpm, account.tpm) }
   }
 }
@@ -124,9 +125,7 @@ export const limiter = (options: LimiterOptions = {}) =>
       return {
         services: Context.make(RateTiers, tiers),
         admit: (ctx) => {
-          const account = ctx.caller?.account
-          // Without an authenticated account there is nobody to count against.
-          if (account === undefined) return Effect.void
+          const account = ctx.caller.account
           const limits = tiers.limitsFor(account)
           const countsTokens = !ctx.byok || options.byokTokens !== false
           const needed = countsTokens ? tokensNeeded(ctx, defaultOutput, limits) : 0
@@ -143,7 +142,7 @@ export const limiter = (options: LimiterOptions = {}) =>
               ctx.set(RESERVATION, { account: account.id, ticket: admission.ticket, key, countsTokens })
               return Effect.void
             })
-          const own = keyWindowOf(ctx, limits)
+          const own = keyWindowOf(ctx.caller, limits)
           if (own === undefined) return admitAccount(undefined)
           const keyNeeded = countsTokens ? tokensNeeded(ctx, defaultOutput, own.limits) : 0
           return Effect.flatMap(windows.admit(own.window, own.limits, keyNeeded, now), (admission) => {
@@ -153,11 +152,12 @@ export const limiter = (options: LimiterOptions = {}) =>
           })
         },
         annotate: (ctx) => {
-          const account = ctx.caller?.account
+          const caller = ctx.caller
           // A request refused at admission (by this plugin or one after it) has its headers.
-          if (account === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return Effect.void
+          if (caller === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return Effect.void
+          const account = caller.account
           const limits = tiers.limitsFor(account)
-          const own = keyWindowOf(ctx, limits)
+          const own = keyWindowOf(caller, limits)
           const shown = own ?? { window: account.id, limits }
           return Effect.map(windows.peek(shown.window, shown.limits, Date.now()), (state) => setHeaders(ctx, shown.limits, state))
         },

@@ -137,7 +137,7 @@ const routes = (app: Hono, kit: RouteKit, store: StoredResponsesShape, info: Rel
    * for one made with the caller's own key (BYOK), with that key again.
    */
   const forward = async (c: Context, caller: Caller, kept: StoredResponse, method: "GET" | "DELETE", path: string): Promise<Response> => {
-    const provider = info.providers().find((p) => p.name === kept.provider)
+    const provider = kept.provider === null ? undefined : await Effect.runPromise(info.providers.get(kept.provider))
     if (provider === undefined) return kit.errorResponse(c, notFound(kept.id))
     const requestId = c.get("requestId") as string
     const ctx = new RequestContext(requestId, "openai", "/responses", c.req.raw, kept.byok)

@@ -1,5 +1,5 @@
-import { Effect } from "effect"
-import { definePlugin, heuristicCount, type TokenCounter } from "../../core/index.ts"
+import { Context, Effect, Layer } from "effect"
+import { buildStore, definePlugin, heuristicCount, type TokenCounter, TokenCounting } from "../../core/index.ts"
 
 export interface TokenizerOptions {
   /**
@@ -30,22 +30,25 @@ const calibrated: TokenCounter = (text, model) => {
 }
 
 /**
- * Prompt token counts for admission: OpenAI's real encoding for OpenAI models, a calibrated
- * estimate for the others. The encoding tables load in the background at start (about half a
- * second); until then every model gets the estimate.
+ * The TokenCounting port with OpenAI's real encoding for OpenAI models and a calibrated
+ * estimate for the others. The encoding tables load in the background once the port is built
+ * (about half a second); until then every model gets the estimate. Every count answers at once.
  */
+export const tokenizerCounting = (options: TokenizerOptions = {}): Layer.Layer<TokenCounting> =>
+  Layer.sync(TokenCounting, () => {
+    const maxExactChars = options.maxExactChars ?? 32_768
+    let exact: ((text: string) => number) | undefined
+    void import("gpt-tokenizer/encoding/o200k_base").then((encoding) => {
+      // The first count builds the encoder's lookups (about 9 ms on Node): done here, in the
+      // background, it is not the first request's.
+      encoding.countTokens("Warm up the encoder.")
+      exact = encoding.countTokens
+    })
+    const counter: TokenCounter = (text, model) =>
+      exact !== undefined && text.length <= maxExactChars && O200K.test(model) ? exact(text) : calibrated(text, model)
+    return { count: (text, model) => Effect.sync(() => counter(text, model)) }
+  })
+
+/** Prompt token counts for admission: provides the TokenCounting port (see tokenizerCounting). */
 export const tokenizer = (options: TokenizerOptions = {}) =>
-  definePlugin("tokenizer", () =>
-    Effect.sync(() => {
-      const maxExactChars = options.maxExactChars ?? 32_768
-      let exact: ((text: string) => number) | undefined
-      void import("gpt-tokenizer/encoding/o200k_base").then((encoding) => {
-        // The first count builds the encoder's lookups (about 9 ms on Node): done here, in the
-        // background, it is not the first request's.
-        encoding.countTokens("Warm up the encoder.")
-        exact = encoding.countTokens
-      })
-      const countTokens: TokenCounter = (text, model) =>
-        exact !== undefined && text.length <= maxExactChars && O200K.test(model) ? exact(text) : calibrated(text, model)
-      return { countTokens }
-    }))
+  definePlugin("tokenizer", () => Effect.map(buildStore(tokenizerCounting(options), Context.get(TokenCounting)), (tokenCounting) => ({ tokenCounting })))

@@ -81,8 +81,12 @@ export const vault = (options: VaultOptions = {}) =>
         Effect.runFork(fanout.publish("vault", cacheKey(account, provider)))
       }
 
-      /** Providers a caller can store a key for: every configured one that needs a key. */
-      const keyedProviders = () => info.providers().filter((p) => !p.keyless).map((p) => p.name)
+      /**
+       * Providers a caller can store a key for: every configured one that needs a key, read from
+       * the registry when the relay starts (its adapters are known by then, and do not change).
+       */
+      let keyed: ReadonlyArray<string> = []
+      const keyedProviders = () => keyed
 
       const credentialFor = async (requestId: string, account: string, provider: string) => {
         const key = cacheKey(account, provider)
@@ -148,21 +152,25 @@ export const vault = (options: VaultOptions = {}) =>
       }
 
       return {
+        start: Effect.map(info.providers.list(), (adapters) => {
+          keyed = adapters.filter((p) => !p.keyless).map((p) => p.name)
+        }),
+
         admit: (ctx) => {
-          const target = ctx.target
-          const account = ctx.caller?.account.id
-          if (!ctx.byok || target === undefined || account === undefined) return Effect.void
-          if (info.providers().find((p) => p.name === target.provider)?.keyless) return Effect.void
-          return Effect.promise(() => credentialFor(ctx.id, account, target.provider)).pipe(Effect.flatMap((secret): Effect.Effect<void, RelayError> => {
+          if (!ctx.byok) return Effect.void
+          const provider = ctx.target.provider
+          const account = ctx.caller.account.id
+          const withCredential = Effect.promise(() => credentialFor(ctx.id, account, provider)).pipe(Effect.flatMap((secret): Effect.Effect<void, RelayError> => {
             if (secret instanceof Internal) return Effect.fail(secret)
             if (secret === undefined) {
               return Effect.fail(new ByokCredentialMissing({
-                message: `no ${target.provider} credential is stored for this account; add one with PUT /v1/account/byok/${target.provider}`
+                message: `no ${provider} credential is stored for this account; add one with PUT /v1/account/byok/${provider}`
               }))
             }
             ctx.credential = secret
             return Effect.void
           }))
+          return Effect.flatMap(info.providers.get(provider), (adapter) => (adapter?.keyless ? Effect.void : withCredential))
         },
 
         services: Context.make(CredentialVault, credentials),

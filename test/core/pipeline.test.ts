@@ -4,6 +4,7 @@ import { Effect, ManagedRuntime } from "effect"
 import {
   BodyBudget,
   Catalog,
+  combinedRegistry,
   chatCompletions,
   countTokens,
   DEFAULT_BODY_PACE,
@@ -20,6 +21,8 @@ import {
   type RelayError,
   type UpstreamCall
 } from "../../core/index.ts"
+import { limiter } from "../../plugins/limiter/index.ts"
+import { providerRegistry } from "../../plugins/providers/registry/index.ts"
 import { testInfo, testServices } from "../helpers/services.ts"
 
 interface Harness {
@@ -32,10 +35,17 @@ interface Harness {
 
 type Upstream = (call: UpstreamCall) => Effect.Effect<Response, RelayError>
 
-const recorder = (name: string, trace: Array<string>, outcomes: Array<Outcome>, fail?: RelayError) =>
+/** Who the recording plugins say is calling: admission judges a known caller's request. */
+const CALLER = { keyId: "key_1", account: { id: "acct_1", name: "test", tier: "starter", rpm: null, tpm: null } }
+
+const recorder = (name: string, trace: Array<string>, outcomes: Array<Outcome>, fail?: RelayError, anonymous?: boolean) =>
   definePlugin(name, () =>
     Effect.succeed<PluginHooks>({
-      authenticate: () => Effect.sync(() => void trace.push(`${name}.authenticate`)),
+      authenticate: (ctx) =>
+        Effect.sync(() => {
+          trace.push(`${name}.authenticate`)
+          if (!anonymous) ctx.caller = CALLER
+        }),
       admit: (ctx) =>
         Effect.suspend(() => {
           trace.push(`${name}.admit`)
@@ -52,7 +62,7 @@ const recorder = (name: string, trace: Array<string>, outcomes: Array<Outcome>, 
 /** A pipeline of two recording plugins and a fake provider, on an in-memory store. */
 const harness = async (
   upstream: Upstream,
-  options: { failAdmitB?: RelayError; extra?: PluginHooks; protocols?: ReadonlyArray<Protocol> } = {}
+  options: { failAdmitB?: RelayError; extra?: PluginHooks; protocols?: ReadonlyArray<Protocol>; anonymous?: boolean } = {}
 ): Promise<Harness> => {
   const trace: Array<string> = []
   const outcomes: Array<Outcome> = []
@@ -64,7 +74,7 @@ const harness = async (
   const info = testInfo({ tiers: {} })
   const provider = definePlugin("fake", () =>
     Effect.succeed<PluginHooks>({
-      provider: {
+      providers: providerRegistry([{
         name: "fake",
         patterns: ["fake-*"],
         protocols: options.protocols ?? ["openai"],
@@ -73,10 +83,10 @@ const harness = async (
           sent.push(call)
           return upstream(call)
         }
-      }
+      }])
     }))
   const hooks: Array<PluginHooks> = []
-  for (const plugin of [recorder("a", trace, outcomes), recorder("b", trace, outcomes, options.failAdmitB), provider]) {
+  for (const plugin of [recorder("a", trace, outcomes, undefined, options.anonymous), recorder("b", trace, outcomes, options.failAdmitB, options.anonymous), provider]) {
     hooks.push(await runtime.runPromise(plugin.setup(info)))
   }
   if (options.extra) hooks.push(options.extra)
@@ -85,6 +95,7 @@ const harness = async (
     runtime,
     plugins: hooks,
     catalog,
+    providers: await Effect.runPromise(combinedRegistry(hooks.flatMap((h) => (h.providers ? [h.providers] : [])))),
     log,
     maxBodyBytes: 10_000,
     maxUploadBytes: 20_000,
@@ -176,6 +187,18 @@ describe("Pipeline", () => {
     assert.deepEqual(h.trace.slice(-2), ["b.settle", "a.settle"])
     assert.equal(h.outcomes.length, 2)
     assert.equal(h.outcomes[0]!.error?._tag, "InsufficientBalance")
+  })
+
+  // Admission judges a known caller's request: on a relay without an authenticating plugin a
+  // limiter counts nothing and says nothing.
+  it("sets no headers and admits when nobody is authenticated", async () => {
+    const limiting = await Effect.runPromise(limiter().setup(testInfo({ tiers: { starter: { rpm: 3, tpm: 1_000 } } })) as Effect.Effect<PluginHooks>)
+    const h = await harness(() => Effect.succeed(Response.json(completion)), { anonymous: true, extra: limiting })
+    for (let i = 0; i < 10; i++) {
+      const response = await h.pipeline.handle(request(chat), chatCompletions, false, `req_anonymous_${i}`)
+      assert.ok(response.ok)
+      assert.equal(response.headers.get("x-ratelimit-limit"), null)
+    }
   })
 
   it("authenticates before decoding, and settles a decode failure exactly once", async () => {

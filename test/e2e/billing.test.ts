@@ -108,14 +108,16 @@ describe("prepaid balances and usage records", () => {
 
   it("never overdraws: 50 concurrent requests against a balance that covers 5", async () => {
     const { account, key } = await createAccount(relay, { name: "concurrent" })
-    const probe = (await (await chat(relay, key, { model: "mock-slow", max_tokens: 1_000 })).json()) as { error: { message: string } }
+    // Each admitted answer takes 5 s, so all 50 admissions overlap even on a loaded machine.
+    const held = { model: "mock-slow", max_tokens: 1_000, metadata: { pause_ms: "5000" } }
+    const probe = (await (await chat(relay, key, held)).json()) as { error: { message: string } }
     const reservation = nanoOf(/reservation of \$(\d+\.\d{9})/.exec(probe.error.message)![1]!)
     const credit = reservation * 5n + reservation / 2n
     const usd = `${credit / 1_000_000_000n}.${(credit % 1_000_000_000n).toString().padStart(9, "0")}`
     assert.equal((await relay.admin("POST", `/admin/accounts/${account.id}/credits`, { amount: usd })).status, 200)
     await relay.admin("PATCH", `/admin/accounts/${account.id}`, { rpm: 1_000 })
 
-    const answers = await Promise.all(Array.from({ length: 50 }, () => chat(relay, key, { model: "mock-slow", max_tokens: 1_000 })))
+    const answers = await Promise.all(Array.from({ length: 50 }, () => chat(relay, key, held)))
     const statuses = answers.map((r) => r.status)
     assert.equal(statuses.filter((s) => s === 200).length, 5, "only five reservations fit while all are in flight")
     assert.equal(statuses.filter((s) => s === 402).length, 45)

@@ -13,7 +13,8 @@ import { sampleOf, toolDirective } from "./scripted-answers.ts"
  *   socket), "dropReused" (closes a kept-alive connection on its next request without an
  *   answer, as an upstream that had closed it already looks); an unknown key gets OpenAI's
  *   401, whose message quotes the key.
- * - models: `mock-slow` streams 100 chunks 30 ms apart; `mock-pause` echoes after a silence
+ * - models: `mock-slow` streams 100 chunks 30 ms apart (answers whole after 300 ms, or
+ *   `metadata.pause_ms`); `mock-pause` echoes after a silence
  *   (streaming: after the first word) of `metadata.pause_ms` (default 300); `mock-tools`
  *   answers with two tool calls whose arguments arrive in fragments (and, after tool results,
  *   with text quoting them); `mock-bad-request` answers 400; `mock-forbidden` answers OpenAI's
@@ -254,7 +255,7 @@ export class MockOpenAI {
         res.writeHead(200, { "content-type": "text/plain" })
         return res.end(`${text}\n`)
       }
-      if (model === "mock-slow") await sleep(300)
+      if (model === "mock-slow") await sleep(body.metadata === undefined ? 300 : pauseMs)
       if (model === "mock-pause") await sleep(pauseMs)
       const message = callsTools
         ? {

@@ -1,5 +1,6 @@
 import { Context, Layer } from "effect"
 import { Keyring, RateTiers, rateTiers, type KeyringShape, Log, type LogShape, Operator, type RelayInfo, Sql, type SqlShape, StoreHealth, StoreHealthState, UpstreamHttp } from "../../core/index.ts"
+import { providerRegistry } from "../../plugins/providers/registry/index.ts"
 import { openNodeStore } from "../../runtime/node-store.ts"
 
 /** A keyring of one fixed key, as the runtime would supply it. */
@@ -25,5 +26,5 @@ export const testInfo = (overrides: Partial<RelayInfo> = {}): RelayInfo => {
   const tiers = overrides.tiers ?? { starter: { rpm: 60, tpm: 100_000 } }
   const defaultTier = overrides.defaultTier ?? "starter"
   const services = Context.make(RateTiers, rateTiers(tiers, defaultTier))
-  return { models: [], tiers, defaultTier, providers: () => [], services: () => services, ...overrides }
+  return { models: [], tiers, defaultTier, providers: providerRegistry([]), services: () => services, ...overrides }
 }

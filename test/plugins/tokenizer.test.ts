@@ -4,16 +4,19 @@ import { setTimeout as sleep } from "node:timers/promises"
 import { Effect } from "effect"
 import { countTokens as o200k } from "gpt-tokenizer/encoding/o200k_base"
 import type { PluginHooks, TokenCounter } from "../../core/index.ts"
+import { providerRegistry } from "../../plugins/providers/registry/index.ts"
 import { tokenizer, type TokenizerOptions } from "../../plugins/tokenizer/index.ts"
 import { testInfo } from "../helpers/services.ts"
 
-const info = testInfo({ providers: () => [], models: [], tiers: {}, defaultTier: "starter" })
+const info = testInfo({ providers: providerRegistry([]), models: [], tiers: {}, defaultTier: "starter" })
 
 /** The plugin's counter once its encoding has loaded (it loads in the background). */
 const loaded = async (options?: TokenizerOptions): Promise<TokenCounter> => {
   const hooks = await Effect.runPromise(tokenizer(options).setup(info) as Effect.Effect<PluginHooks>)
-  const count = hooks.countTokens
-  assert.ok(count !== undefined, "the tokenizer offers countTokens")
+  const port = hooks.tokenCounting
+  assert.ok(port !== undefined, "the tokenizer offers countTokens")
+  // Its counts answer at once.
+  const count: TokenCounter = (text, model) => Effect.runSync(port.count(text, model))
   const deadline = Date.now() + 5_000
   while (count("hello world", "gpt-4o") !== 2) {
     assert.ok(Date.now() < deadline, "the o200k encoding did not load within 5 s")

@@ -14,24 +14,26 @@ export interface EffectKit {
  * moment before it reaches the store and again before its answer comes back, so each answer
  * arrives on a later turn of the event loop than the call. It passes the same contract suites
  * as the implementation it wraps; a relay that works with it assumes no synchronous answer.
- * Other ports the inner Layer provides (a ledger's usage records) pass through as they are.
+ */
+export const delayedShape = <S extends object>({ Effect }: Pick<EffectKit, "Effect">, port: S, ms = 1): S => {
+  const hop = Effect.sleep(ms)
+  const wrapped: Record<string, unknown> = {}
+  for (const [name, member] of Object.entries(port)) {
+    wrapped[name] = typeof member === "function"
+      ? (...args: Array<unknown>) => hop.pipe(Effect.andThen(() => member(...args) as EffectModule.Effect<unknown>), Effect.tap(() => hop))
+      : member
+  }
+  return wrapped as S
+}
+
+/**
+ * The port `tag` of a Layer, behind a delay (see delayedShape). Other ports the inner Layer
+ * provides (a ledger's usage records) pass through as they are.
  */
 export const delayed = <I, S extends object, Out, R>(
-  { Effect, Layer }: EffectKit,
+  kit: EffectKit,
   tag: Context.Key<I, S>,
   inner: LayerModule.Layer<I | Out, never, R>,
   ms = 1
 ): LayerModule.Layer<I | Out, never, R> =>
-  Layer.effect(
-    tag,
-    Effect.map(tag as EffectModule.Effect<S, never, I>, (port) => {
-      const hop = Effect.sleep(ms)
-      const wrapped: Record<string, unknown> = {}
-      for (const [name, member] of Object.entries(port)) {
-        wrapped[name] = typeof member === "function"
-          ? (...args: Array<unknown>) => hop.pipe(Effect.andThen(() => member(...args) as EffectModule.Effect<unknown>), Effect.tap(() => hop))
-          : member
-      }
-      return wrapped as S
-    })
-  ).pipe(Layer.provideMerge(inner))
+  kit.Layer.effect(tag, kit.Effect.map(tag as EffectModule.Effect<S, never, I>, (port) => delayedShape(kit, port, ms))).pipe(kit.Layer.provideMerge(inner))

@@ -1,11 +1,27 @@
 import { Effect, Layer } from "effect"
-import { Accounts, AuditLog, ConsoleSessions, Credentials, Ledger, RateWindows, type SqlShape, StoredResponses, UsageRecords } from "../../core/index.ts"
+import {
+  Accounts,
+  AuditLog,
+  combinedRegistry,
+  ConsoleSessions,
+  Credentials,
+  Ledger,
+  type ProviderAdapter,
+  ProviderRegistry,
+  RateWindows,
+  type SqlShape,
+  StoredResponses,
+  TokenCounting,
+  UsageRecords
+} from "../../core/index.ts"
 import { sqliteAuditLog } from "../../plugins/audit-log/index.ts"
 import { sqliteBilling } from "../../plugins/billing/index.ts"
 import { memoryConsoleSessions } from "../../plugins/console/index.ts"
 import { sqliteAccounts } from "../../plugins/keys/index.ts"
 import { memoryRateWindows } from "../../plugins/limiter/index.ts"
+import { providerRegistry, providerRegistryLayer } from "../../plugins/providers/registry/index.ts"
 import { sqliteResponses } from "../../plugins/responses/index.ts"
+import { tokenizerCounting } from "../../plugins/tokenizer/index.ts"
 import { sqliteCredentials } from "../../plugins/vault/index.ts"
 import { accountsContract } from "./accounts.contract.ts"
 import { auditLogContract } from "./audit-log.contract.ts"
@@ -15,8 +31,10 @@ import { build, type ContractCase, type ImplementationLayer, servicesOver } from
 import { credentialsContract } from "./credentials.contract.ts"
 import { delayed } from "./delayed.ts"
 import { memoryAccounts, memoryAuditLog, memoryBilling, memoryCredentials } from "./memory.ts"
+import { providerRegistryContract } from "./provider-registry.contract.ts"
 import { rateWindowsContract } from "./rate-windows.contract.ts"
 import { storedResponsesContract } from "./stored-responses.contract.ts"
+import { tokenCountingContract } from "./token-counting.contract.ts"
 
 /** One implementation of every port, each as a Layer over the runtime's services. */
 export interface Implementations {
@@ -27,6 +45,9 @@ export interface Implementations {
   readonly consoleSessions: (clock: TestClock) => ImplementationLayer<ConsoleSessions>
   readonly storedResponses: ImplementationLayer<StoredResponses>
   readonly auditLog: ImplementationLayer<AuditLog>
+  readonly tokenCounting: ImplementationLayer<TokenCounting>
+  /** A registry holding `adapters`, in config order. */
+  readonly providerRegistry: (adapters: ReadonlyArray<ProviderAdapter>) => ImplementationLayer<ProviderRegistry>
 }
 
 /** The relay's own implementations of every port, as each plugin provides them by default. */
@@ -38,7 +59,9 @@ const shipped: Implementations = {
   consoleSessions: (clock: TestClock) =>
     memoryConsoleSessions({ ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now }),
   storedResponses: sqliteResponses,
-  auditLog: sqliteAuditLog
+  auditLog: sqliteAuditLog,
+  tokenCounting: tokenizerCounting(),
+  providerRegistry: providerRegistryLayer
 }
 
 const kit = { Effect, Layer }
@@ -51,12 +74,28 @@ const delayedToo: Implementations = {
   rateWindows: delayed(kit, RateWindows, shipped.rateWindows),
   consoleSessions: (clock: TestClock) => delayed(kit, ConsoleSessions, shipped.consoleSessions(clock)),
   storedResponses: delayed(kit, StoredResponses, shipped.storedResponses),
-  auditLog: delayed(kit, AuditLog, shipped.auditLog)
+  auditLog: delayed(kit, AuditLog, shipped.auditLog),
+  tokenCounting: delayed(kit, TokenCounting, shipped.tokenCounting),
+  providerRegistry: (adapters) => delayed(kit, ProviderRegistry, shipped.providerRegistry(adapters))
 }
 
 /**
- * Stores written from the contracts alone, in memory, answering a moment later; rate windows
- * and console sessions ship in memory already, so those two are the delayed shipped ones.
+ * A registry as the relay combines those of several plugins (core's combinedRegistry), each
+ * plugin's one adapter behind a delay.
+ */
+const combinedOfDelayed = (adapters: ReadonlyArray<ProviderAdapter>): ImplementationLayer<ProviderRegistry> =>
+  Layer.effect(
+    ProviderRegistry,
+    Effect.flatMap(
+      Effect.forEach(adapters, (adapter) => Effect.provide(ProviderRegistry, delayed(kit, ProviderRegistry, Layer.succeed(ProviderRegistry, providerRegistry([adapter]))))),
+      combinedRegistry
+    )
+  )
+
+/**
+ * Stores written from the contracts alone, in memory, answering a moment later; rate windows,
+ * console sessions and token counting ship in memory already, so those are the delayed shipped
+ * ones, and the registry is the relay's combination of delayed ones.
  */
 const independent = {
   accounts: memoryAccounts,
@@ -65,7 +104,9 @@ const independent = {
   rateWindows: delayedToo.rateWindows,
   consoleSessions: delayedToo.consoleSessions,
   storedResponses: delayedToo.storedResponses,
-  auditLog: memoryAuditLog
+  auditLog: memoryAuditLog,
+  tokenCounting: delayedToo.tokenCounting,
+  providerRegistry: combinedOfDelayed
 }
 
 export const IMPLEMENTATIONS = { shipped, delayed: delayedToo, "in memory, delayed": independent } as const
@@ -92,6 +133,11 @@ export const portSuites = (implementations: Implementations, open: () => SqlShap
     { name: "RateWindows", cases: rateWindowsContract(async () => build(RateWindows, implementations.rateWindows, await fresh())) },
     { name: "AuditLog", cases: auditLogContract(async () => build(AuditLog, implementations.auditLog, await fresh())) },
     { name: "ConsoleSessions", cases: consoleSessionsContract(async (clock) => build(ConsoleSessions, implementations.consoleSessions(clock), await fresh())) },
-    { name: "StoredResponses", cases: storedResponsesContract(async () => build(StoredResponses, implementations.storedResponses, await fresh())) }
+    { name: "StoredResponses", cases: storedResponsesContract(async () => build(StoredResponses, implementations.storedResponses, await fresh())) },
+    { name: "TokenCounting", cases: tokenCountingContract(async () => build(TokenCounting, implementations.tokenCounting, await fresh())) },
+    {
+      name: "ProviderRegistry",
+      cases: providerRegistryContract(async (adapters) => build(ProviderRegistry, implementations.providerRegistry(adapters), await fresh()))
+    }
   ]
 }

@@ -1,5 +1,6 @@
 import { Context, Effect, type Layer } from "effect"
 import { buildStore, type CoreServices, definePlugin, Fanout, localFanout, Log, sharedKeyPool, sendProviderCall, UpstreamHttp, type UpstreamCall } from "../../../core/index.ts"
+import { providerRegistry } from "../registry/index.ts"
 
 export interface AnthropicOptions {
   /** Shared-pool keys; several spread the load and fail over to each other. */
@@ -59,6 +60,6 @@ export const anthropic = (options: AnthropicOptions = {}) => {
         })
       }
 
-      return { provider: { name, patterns: options.patterns ?? ANTHROPIC_PATTERNS, protocols: ["anthropic"] as const, send } }
+      return { providers: providerRegistry([{ name, patterns: options.patterns ?? ANTHROPIC_PATTERNS, protocols: ["anthropic"] as const, send }]) }
     }))
 }

@@ -9,6 +9,7 @@ import {
   promptTextOfMessages,
   type UpstreamCall
 } from "../../../core/index.ts"
+import { providerRegistry } from "../registry/index.ts"
 import { eventStream, namedEvent } from "./events.ts"
 import { embeddingsAnswer, imagesAnswer } from "./media.ts"
 
@@ -137,7 +138,7 @@ const answered = (answer: Response | InvalidRequest) => (answer instanceof Inval
 export const echo = (options: EchoOptions = {}) =>
   definePlugin("echo", () =>
     Effect.succeed({
-      provider: {
+      providers: providerRegistry([{
         name: "echo",
         patterns: ["echo-*"],
         protocols: ["openai", "anthropic"] as const,
@@ -170,5 +171,5 @@ export const echo = (options: EchoOptions = {}) =>
               return Effect.fail(new InvalidRequest({ message: `the echo provider does not serve ${call.ctx.route}` }))
           }
         }
-      }
+      }])
     }))

@@ -1,5 +1,6 @@
 import { Context, Effect, type Layer } from "effect"
 import { buildStore, type CoreServices, definePlugin, Fanout, localFanout, Log, sharedKeyPool, type Protocol, sendProviderCall, UpstreamHttp, type UpstreamCall } from "../../../core/index.ts"
+import { providerRegistry } from "../registry/index.ts"
 
 export interface OpenAIOptions {
   /** Shared-pool keys; several spread the load and fail over to each other. */
@@ -59,6 +60,6 @@ export const openai = (options: OpenAIOptions = {}) => {
         })
       const protocols: ReadonlyArray<Protocol> = options.responses === false ? ["openai"] : ["openai-responses", "openai"]
 
-      return { provider: { name, patterns: options.patterns ?? OPENAI_PATTERNS, protocols, send } }
+      return { providers: providerRegistry([{ name, patterns: options.patterns ?? OPENAI_PATTERNS, protocols, send }]) }
     }))
 }
