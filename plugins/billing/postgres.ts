@@ -5,6 +5,7 @@ import {
   ChargeFailed,
   type KeyBudget,
   type KeyBudgetSpent,
+  type KeyCharge,
   ChargeKept,
   clientOf,
   databaseRefusal,
@@ -71,7 +72,7 @@ interface PendingSettle {
   readonly hold: Hold | undefined
   readonly account: string
   readonly cost: bigint
-  readonly key: { readonly id: string; readonly day: number } | undefined
+  readonly key: KeyCharge | undefined
   readonly record: UsageRecord
   /** Tells the request its first outcome; a charge kept after it is still written later. */
   readonly tell: (outcome: Outcome) => void
@@ -104,9 +105,16 @@ const settleStatement = (sql: Sql<{ bigint: bigint }> | TransactionSql<{ bigint:
     INSERT INTO ledger (account_id, kind, amount_nano, request_id, note, created_at)
     SELECT ${account}, 'charge', amount, ${record.requestId}, CASE WHEN amount < ${cost}::bigint THEN 'capped from ' || ${cost.toString()} END, ${Date.now()}::bigint
     FROM charge WHERE amount > 0
+  ), counted AS (
+    -- What counts against the key: with a limit, at most what is left of it (the key's lock,
+    -- taken before this statement, keeps other settles of the key from coming between).
+    SELECT CASE WHEN ${key?.limit?.amount ?? null}::bigint IS NULL THEN amount ELSE LEAST(amount, GREATEST(0, ${key?.limit?.amount ?? null}::bigint - (
+      SELECT COALESCE(SUM(spent_nano), 0) FROM key_spend WHERE key_id = ${key?.id ?? null}::text AND day >= ${key?.limit?.since ?? 0}::integer
+    ))) END::bigint AS amount
+    FROM charge
   ), spend AS (
     INSERT INTO key_spend (key_id, day, spent_nano)
-    SELECT ${key?.id ?? null}::text, ${key?.day ?? 0}::integer, amount FROM charge WHERE amount > 0 AND ${key?.id ?? null}::text IS NOT NULL
+    SELECT ${key?.id ?? null}::text, ${key?.day ?? 0}::integer, amount FROM counted WHERE amount > 0 AND ${key?.id ?? null}::text IS NOT NULL
     ON CONFLICT (key_id, day) DO UPDATE SET spent_nano = key_spend.spent_nano + excluded.spent_nano
   ), written AS (
     INSERT INTO usage_records (settle_id, request_id, account_id, key_id, created_at, surface, model, provider, byok, status,
@@ -199,9 +207,16 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
           // would make its one round trip three, on the path of the answer's end at low load. A
           // commit that does not answer in time is kept and tried again: each settle names
           // itself, so one that did commit meanwhile is not written twice.
-          const answers = await withinBound(batch.length === 1
+          // A key with a spend limit is counted under its lock, which lasts only a transaction.
+          const limitedKeys = [...new Set(batch.flatMap((pending) => (pending.key?.limit === undefined ? [] : [pending.key.id])))].sort()
+          const answers = await withinBound(batch.length === 1 && limitedKeys.length === 0
             ? Promise.all([settleStatement(sql, batch[0]!)])
-            : sql.begin((tx) => batch.map((pending) => settleStatement(tx, pending))))
+            : sql.begin((tx) => [
+              // The limited keys' locks first, in one order (as a reservation takes them, before
+              // any balance row), so no two commits wait on each other.
+              ...limitedKeys.map((key) => tx`SELECT pg_advisory_xact_lock(hashtext(${`relay-key-spend:${key}`}))`),
+              ...batch.map((pending) => settleStatement(tx, pending))
+            ]).then((results) => results.slice(limitedKeys.length)))
           batch.forEach((pending, i) => pending.tell({ written: answers[i]![0]!.cost_nano }))
           return wrote(batch.length)
         } catch (error) {
