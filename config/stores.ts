@@ -28,7 +28,7 @@ export interface SharedStoreOptions {
 export interface StoreChoice {
   /** True when several nodes can share these stores (PostgreSQL and Redis). */
   readonly shared: boolean
-  readonly keys: Pick<KeysOptions, "store" | "fanout">
+  readonly keys: Pick<KeysOptions, "store" | "fanout" | "revalidateMs">
   readonly billing: Pick<BillingOptions, "store">
   readonly vault: Pick<VaultOptions, "store" | "fanout">
   readonly limiter: Pick<LimiterOptions, "windows" | "overrides" | "fanout">
@@ -40,6 +40,15 @@ export interface StoreChoice {
 }
 
 const ONE_NODE: StoreChoice = { shared: false, keys: {}, billing: {}, vault: {}, limiter: {}, console: {}, responses: {}, auditLog: {}, providers: {} }
+
+/**
+ * How long a node trusts a cached key before it reads it from PostgreSQL again. Revocations and
+ * account changes reach every node's cache at once over the fan-out, and a node whose
+ * subscription broke drops its whole cache when it returns; this bounds only a change whose
+ * message was lost without the gap being noticed. Long, so a busy key costs one round trip
+ * before dispatch (its reserve) rather than two (a lookup too) every half second.
+ */
+const SHARED_KEY_REVALIDATE_MS = 30_000
 
 const scheme = (url: string) => /^([a-z]+):\/\//i.exec(url)?.[1]?.toLowerCase()
 
@@ -84,7 +93,7 @@ export const stores = (env: ConfigEnv, options: SharedStoreOptions = {}): StoreC
   const fanout = redisFanout(redis, sharedRedis(redisUrl, { commandTimeoutMs: 10_000 }), redisOptions)
   return {
     shared: true,
-    keys: { store: postgresAccounts(database), fanout },
+    keys: { store: postgresAccounts(database), fanout, revalidateMs: SHARED_KEY_REVALIDATE_MS },
     billing: { store: postgresBilling(database, { leaseMs }) },
     vault: { store: postgresCredentials(database), fanout },
     limiter: { windows: redisRateWindows(redis, redisOptions), overrides: postgresAccountLimits(database), fanout },

@@ -52,6 +52,8 @@ type Env = {
     /** The caller a management route authenticated, and the body it read: for the audit log. */
     auditCaller: Caller | undefined
     auditBody: Record<string, unknown> | undefined
+    /** The account a change touched, named by the route when neither path nor answer does. */
+    auditAccount: string | undefined
   }
 }
 
@@ -166,7 +168,7 @@ export const createApp = (options: AppOptions): Hono<Env> => {
         path: c.req.path,
         fields: c.get("auditBody"),
         // A path without the account's id (a new account, a key by its id): the answer names it.
-        accountId: caller?.account.id ?? (await answeredAccount(c.res)),
+        accountId: caller?.account.id ?? c.get("auditAccount") ?? (await answeredAccount(c.res)),
         requestId: c.get("requestId"),
         at: Date.now()
       })))
@@ -275,6 +277,7 @@ const routeKit = (options: AppOptions, throttle: AuthThrottle): RouteKit => {
     requireAdmin,
     isAdminKey,
     authFailed: (c) => throttle.failed(clientAddress(c.req.raw)),
+    auditAccount: (c, accountId) => c.set("auditAccount", accountId),
     errorResponse: errorResponseFor,
     readJson: async (c) => {
       const bytes = await readBody(c.req.raw, options.maxBodyBytes, options.bodyPace)

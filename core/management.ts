@@ -71,17 +71,23 @@ export interface AccountDirectoryShape {
    * the rules every door shares; a field left out is left as it is, `null` clears it.
    */
   readonly keyChanges: (fields: unknown) => KeyUpdate | InvalidRequest
-  /** Changes a key's name or restrictions (with `accountId`, only a key of that account); effective on the next request. */
-  readonly updateKey: (keyId: string, changes: KeyUpdate, accountId?: string) => Effect.Effect<KeyInfo, RouteNotFound | InvalidRequest>
+  /**
+   * Changes a key's name or restrictions (with `accountId`, only a key of that account);
+   * effective on the next request. With `parent` (the key a user signed in with), the key must
+   * be no wider than the parent before and after the change, so a user neither widens a key past
+   * their own nor narrows one they could not have made.
+   */
+  readonly updateKey: (keyId: string, changes: KeyUpdate, accountId?: string, parent?: Caller) => Effect.Effect<KeyInfo, RouteNotFound | InvalidRequest>
   /** Suspends (every key refused with 403 until resumed) or resumes an account. */
   readonly suspend: (accountId: string, suspended: boolean) => Effect.Effect<Account, RouteNotFound>
   /** Deletes an account: its keys revoked, its usage and ledger kept; false when there was none. */
   readonly remove: (accountId: string) => Effect.Effect<boolean>
   /**
    * Revokes an active key, effective on the next request; with `accountId`, only a key of that
-   * account. False when there was no such active key.
+   * account. The account the key belonged to (for the audit log), undefined when there was no
+   * such active key.
    */
-  readonly revokeKey: (keyId: string, accountId?: string) => Effect.Effect<boolean>
+  readonly revokeKey: (keyId: string, accountId?: string) => Effect.Effect<string | undefined>
   /** Who holds this relay key, if it is active (a sign-in with the key itself). */
   readonly callerForKey: (key: string) => Effect.Effect<Caller | undefined>
   /** Who holds the key with this id, while it stays active (a session re-checked without the key). */

@@ -79,6 +79,11 @@ export interface RouteKit {
    * with a 401 (those are counted already); past the limit the address is refused for a while.
    */
   readonly authFailed: (c: HonoContext) => void
+  /**
+   * Names the account a state change touched when neither its path nor its answer does (a key
+   * revoked by its id, answered with 204), so the audit log files it under that account.
+   */
+  readonly auditAccount: (c: HonoContext, accountId: string) => void
 }
 
 /**

@@ -223,8 +223,9 @@ const COMMANDS = {
 
   "keys revoke": async (args: Parsed, manage: Manage): Promise<Output> => {
     const id = args.positionals[0]!
-    if (!(await manage.run(manage.need(AccountDirectory, "keeps accounts").revokeKey(id)))) throw new Error(`no active key ${id}`)
-    return { json: { id, revoked: true }, text: `Revoked key ${id}.` }
+    const accountId = await manage.run(manage.need(AccountDirectory, "keeps accounts").revokeKey(id))
+    if (accountId === undefined) throw new Error(`no active key ${id}`)
+    return { json: { id, account_id: accountId, revoked: true }, text: `Revoked key ${id}.` }
   },
 
   "credits add": async (args: Parsed, manage: Manage): Promise<Output> => {

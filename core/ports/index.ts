@@ -8,7 +8,7 @@ export { type AccountsShape, Accounts, type AccountUpdate, type KeyUpdate, type 
 export { type AuditActor, type AuditEntry, AuditLog, type AuditLogShape, type AuditQuery, type StoredAuditEntry } from "./audit-log.ts"
 export { type ConsoleSessionsShape, ConsoleSessions, type Flash, type Principal, type Session } from "./console-sessions.ts"
 export { type CredentialsShape, Credentials, type Sealed, type StoredCredential } from "./credentials.ts"
-export { type Balance, ChargeFailed, ChargeKept, type KeyBudget, type KeyBudgetSpent, Ledger, type LedgerShape, type Reservation, type Settled, type SettleInput } from "./ledger.ts"
+export { type Balance, ChargeFailed, ChargeKept, type KeyBudget, type KeyBudgetSpent, type KeyCharge, Ledger, type LedgerShape, type Reservation, type Settled, type SettleInput } from "./ledger.ts"
 export { combinedRegistry, ProviderRegistry, type ProviderRegistryShape } from "./provider-registry.ts"
 export { type Admission, effectiveLimits, type Limits, RateWindows, type RateWindowsShape, type TokenTicket, type WindowState } from "./rate-windows.ts"
 export { Fanout, type FanoutShape } from "./fanout.ts"

@@ -29,6 +29,19 @@ export interface KeyBudget {
 }
 
 /** A reservation refused by the key's spend limit, with what the key spent and holds. */
+/**
+ * The key a charge counts against. With a spend limit, what counts against the key is at most
+ * what is left of its limit in the period from UTC day `since` (decided in the charge's atomic
+ * step, so concurrent settles together stop at the limit): a request whose real cost exceeded
+ * its reservation never leaves the key past its limit. The account is still charged the whole
+ * cost (the provider was paid for it), and the usage record keeps it.
+ */
+export interface KeyCharge {
+  readonly id: string
+  readonly day: number
+  readonly limit?: { readonly amount: bigint; readonly since: number } | undefined
+}
+
 export interface KeyBudgetSpent {
   readonly key: string
   readonly limit: bigint
@@ -69,7 +82,7 @@ export interface SettleInput {
   readonly cost: bigint
   readonly requestId: string
   /** The relay key charged and the UTC day its charge counts in, for the key's spend. */
-  readonly key?: { readonly id: string; readonly day: number } | undefined
+  readonly key?: KeyCharge | undefined
   /** The request's usage record, written in the charge's transaction, told the amount charged. */
   readonly record: (charged: bigint) => UsageRecord
 }

@@ -60,6 +60,8 @@ interface Charge {
   readonly reservation: Reservation | undefined
   /** The UTC day the request was admitted on: its charge counts in that day's key spend. */
   readonly day: number
+  /** The key's spend limit it was admitted under, if any: its charge counts against the key up to it. */
+  readonly budget?: KeyBudget | undefined
 }
 
 const CHARGE = new StateKey<Charge>("billing/charge")
@@ -172,7 +174,7 @@ export const billing = (options: BillingOptions = {}) =>
                 message: `the available balance of $${formatUsd(result.balance - result.reserved)} cannot cover this request's reservation of $${formatUsd(worst)} (its prompt and max_tokens at the model's prices); add credit or lower max_tokens`
               }))
             }
-            ctx.set(CHARGE, { rates, reservation: result, day: dayOf(at) })
+            ctx.set(CHARGE, { rates, reservation: result, day: dayOf(at), budget })
             return Effect.void
           })
         },
@@ -200,7 +202,9 @@ export const billing = (options: BillingOptions = {}) =>
           })
           // The charge is decided now and written with the others of this turn of the event
           // loop; the settle ends once it is durable, and the end of the answer waits for that.
-          const key = { id: caller.keyId, day: charge?.day ?? dayOf(now()) }
+          // The key's limit as admitted: what counts against the key stops at it.
+          const budget = charge?.budget
+          const key = { id: caller.keyId, day: charge?.day ?? dayOf(now()), limit: budget === undefined ? undefined : { amount: budget.limit, since: budget.since } }
           return Effect.flatMap(ledger.settle({ account: caller.account.id, reservation: charge?.reservation, cost, requestId: ctx.id, key, record }), ({ charged, committed }) => {
             ctx.charged = charged
             if (charged < cost) {

@@ -1,4 +1,4 @@
-import { type Balance, ChargeKept, type KeyBudget, type KeyBudgetSpent, migrate, MONEY_LIMIT_NANO, type Reservation, type SqlShape, STORE_LOCKED, StoreHealthState, storeRefusal, withinMoneyLimit } from "../../core/index.ts"
+import { type Balance, ChargeKept, type KeyBudget, type KeyBudgetSpent, type KeyCharge, migrate, MONEY_LIMIT_NANO, type Reservation, type SqlShape, STORE_LOCKED, StoreHealthState, storeRefusal, withinMoneyLimit } from "../../core/index.ts"
 
 /**
  * Every account's money, in nano-USD.
@@ -89,11 +89,6 @@ interface Hold extends Reservation {
   open: boolean
 }
 
-/** The key a charge counts against, and its UTC day. */
-interface KeyDay {
-  readonly id: string
-  readonly day: number
-}
 
 interface PendingSettle {
   readonly account: string
@@ -101,7 +96,7 @@ interface PendingSettle {
   readonly cost: bigint
   readonly charged: bigint
   readonly requestId: string
-  readonly key: KeyDay | undefined
+  readonly key: KeyCharge | undefined
   readonly also: (charged: bigint) => void
   readonly resolve: (charged: bigint) => void
   readonly reject: (error: unknown) => void
@@ -203,7 +198,11 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
     if (charged > 0n) {
       append.run(account, "charge", charged, requestId, charged < cost ? `capped from ${cost}` : null, now())
       addBalance.run(-charged, account, -charged)
-      if (key !== undefined) addKeySpend.run(key.id, key.day, charged)
+      if (key !== undefined) {
+        // Read inside the transaction: settles written before this one in it are counted.
+        const counted = key.limit === undefined ? charged : capped(charged, key.limit.amount - keySpentStored(key.id, key.limit.since))
+        if (counted > 0n) addKeySpend.run(key.id, key.day, counted)
+      }
     }
     also(charged)
     return charged
@@ -375,7 +374,7 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
      * never takes the balance below zero, nor below what other requests hold: past that, it
      * stops at what is available.
      */
-    settle(account: string, reservation: Reservation | undefined, cost: bigint, requestId: string, also: (charged: bigint) => void, key?: KeyDay): Settled {
+    settle(account: string, reservation: Reservation | undefined, cost: bigint, requestId: string, also: (charged: bigint) => void, key?: KeyCharge): Settled {
       release(reservation as Hold | undefined)
       let charged = capped(cost, admissionBalance(account) - heldBy(account))
       // Short of the cost on a balance read earlier: read it again before capping the charge.

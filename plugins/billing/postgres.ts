@@ -5,6 +5,7 @@ import {
   ChargeFailed,
   type KeyBudget,
   type KeyBudgetSpent,
+  type KeyCharge,
   ChargeKept,
   clientOf,
   databaseRefusal,
@@ -71,7 +72,7 @@ interface PendingSettle {
   readonly hold: Hold | undefined
   readonly account: string
   readonly cost: bigint
-  readonly key: { readonly id: string; readonly day: number } | undefined
+  readonly key: KeyCharge | undefined
   readonly record: UsageRecord
   /** Tells the request its first outcome; a charge kept after it is still written later. */
   readonly tell: (outcome: Outcome) => void
@@ -104,9 +105,16 @@ const settleStatement = (sql: Sql<{ bigint: bigint }> | TransactionSql<{ bigint:
     INSERT INTO ledger (account_id, kind, amount_nano, request_id, note, created_at)
     SELECT ${account}, 'charge', amount, ${record.requestId}, CASE WHEN amount < ${cost}::bigint THEN 'capped from ' || ${cost.toString()} END, ${Date.now()}::bigint
     FROM charge WHERE amount > 0
+  ), counted AS (
+    -- What counts against the key: with a limit, at most what is left of it (the key's lock,
+    -- taken before this statement, keeps other settles of the key from coming between).
+    SELECT CASE WHEN ${key?.limit?.amount ?? null}::bigint IS NULL THEN amount ELSE LEAST(amount, GREATEST(0, ${key?.limit?.amount ?? null}::bigint - (
+      SELECT COALESCE(SUM(spent_nano), 0) FROM key_spend WHERE key_id = ${key?.id ?? null}::text AND day >= ${key?.limit?.since ?? 0}::integer
+    ))) END::bigint AS amount
+    FROM charge
   ), spend AS (
     INSERT INTO key_spend (key_id, day, spent_nano)
-    SELECT ${key?.id ?? null}::text, ${key?.day ?? 0}::integer, amount FROM charge WHERE amount > 0 AND ${key?.id ?? null}::text IS NOT NULL
+    SELECT ${key?.id ?? null}::text, ${key?.day ?? 0}::integer, amount FROM counted WHERE amount > 0 AND ${key?.id ?? null}::text IS NOT NULL
     ON CONFLICT (key_id, day) DO UPDATE SET spent_nano = key_spend.spent_nano + excluded.spent_nano
   ), written AS (
     INSERT INTO usage_records (settle_id, request_id, account_id, key_id, created_at, surface, model, provider, byok, status,
@@ -199,9 +207,16 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
           // would make its one round trip three, on the path of the answer's end at low load. A
           // commit that does not answer in time is kept and tried again: each settle names
           // itself, so one that did commit meanwhile is not written twice.
-          const answers = await withinBound(batch.length === 1
+          // A key with a spend limit is counted under its lock, which lasts only a transaction.
+          const limitedKeys = [...new Set(batch.flatMap((pending) => (pending.key?.limit === undefined ? [] : [pending.key.id])))].sort()
+          const answers = await withinBound(batch.length === 1 && limitedKeys.length === 0
             ? Promise.all([settleStatement(sql, batch[0]!)])
-            : sql.begin((tx) => batch.map((pending) => settleStatement(tx, pending))))
+            : sql.begin((tx) => [
+              // The limited keys' locks first, in one order (as a reservation takes them, before
+              // any balance row), so no two commits wait on each other.
+              ...limitedKeys.map((key) => tx`SELECT pg_advisory_xact_lock(hashtext(${`relay-key-spend:${key}`}))`),
+              ...batch.map((pending) => settleStatement(tx, pending))
+            ]).then((results) => results.slice(limitedKeys.length)))
           batch.forEach((pending, i) => pending.tell({ written: answers[i]![0]!.cost_nano }))
           return wrote(batch.length)
         } catch (error) {
@@ -248,36 +263,23 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
         })
 
       /**
-       * A reservation also held against a key's spend limit. Reservations of one key are taken
-       * one at a time (a transaction lock on the key), and its spend and holds are read and the
-       * balance held in one statement after the lock: a settle deletes its hold and writes its
-       * spend in one statement too, so no reservation sees one without the other.
+       * A reservation also held against a key's spend limit: one call of the schema's
+       * `relay_reserve_within`, one round trip, which takes a key's holds one at a time. A
+       * settle deletes its hold and writes its spend in one statement, so no reservation sees
+       * one without the other.
        */
-      const reserveWithin = (account: string, amount: bigint, budget: KeyBudget) =>
-        sql.begin(async (tx): Promise<Hold | Balance | KeyBudgetSpent> => {
-          await tx`SELECT pg_advisory_xact_lock(hashtext(${`relay-key-spend:${budget.key}`}))`
-          const id = `res_${randomBase62(20)}`
-          const [row] = await tx<Array<{ fits: boolean; held: boolean; spent: bigint; reserved: bigint; balance_nano: bigint; reserved_nano: bigint }>>`
-            WITH spend AS (
-              SELECT
-                COALESCE((SELECT SUM(spent_nano) FROM key_spend WHERE key_id = ${budget.key} AND day >= ${budget.since}::integer), 0)::bigint AS spent,
-                COALESCE((SELECT SUM(amount_nano) FROM reservations WHERE key_id = ${budget.key}), 0)::bigint AS reserved
-            ), fits AS (
-              SELECT spent + reserved + ${amount}::bigint <= ${budget.limit}::bigint AND spent + reserved < ${budget.limit}::bigint AS yes FROM spend
-            ), held AS (
-              UPDATE balances SET reserved_nano = reserved_nano + ${amount}::bigint
-              WHERE account_id = ${account} AND balance_nano - reserved_nano >= ${amount}::bigint AND (SELECT yes FROM fits)
-              RETURNING account_id
-            ), recorded AS (
-              INSERT INTO reservations (id, account_id, amount_nano, node, expires_at, key_id)
-              SELECT ${id}, account_id, ${amount}::bigint, ${node}, ${Date.now() + leaseMs}::bigint, ${budget.key} FROM held
-            )
-            SELECT (SELECT yes FROM fits) AS fits, EXISTS (SELECT 1 FROM held) AS held, s.spent, s.reserved,
-              COALESCE(b.balance_nano, 0) AS balance_nano, COALESCE(b.reserved_nano, 0) AS reserved_nano
-            FROM spend s LEFT JOIN balances b ON b.account_id = ${account}`
-          if (!row!.fits) return { key: budget.key, limit: budget.limit, spent: row!.spent, reserved: row!.reserved }
-          return row!.held ? { account, amount, key: budget.key, id } : { balance: row!.balance_nano, reserved: row!.reserved_nano }
-        }) as Promise<Hold | Balance | KeyBudgetSpent>
+      const reserveWithin = async (account: string, amount: bigint, budget: KeyBudget): Promise<Hold | Balance | KeyBudgetSpent> => {
+        const id = `res_${randomBase62(20)}`
+        const statement = sql<Array<{ fits: boolean; held: boolean; spent: bigint; reserved: bigint; balance_nano: bigint; reserved_nano: bigint }>>`
+          SELECT * FROM relay_reserve_within(${id}, ${account}, ${amount}::bigint, ${node}, ${Date.now() + leaseMs}::bigint,
+            ${budget.key}, ${budget.since}::integer, ${budget.limit}::bigint)`
+        const [row] = await withinBound(statement).catch((error: unknown) => {
+          orphans.add(id)
+          throw error
+        })
+        if (!row!.fits) return { key: budget.key, limit: budget.limit, spent: row!.spent, reserved: row!.reserved }
+        return row!.held ? { account, amount, key: budget.key, id } : { balance: row!.balance_nano, reserved: row!.reserved_nano }
+      }
 
       const ledger = Ledger.of({
         read: (account) =>

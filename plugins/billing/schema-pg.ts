@@ -47,7 +47,39 @@ export const LEDGER_PG_SCHEMA: PgSchema = {
        PRIMARY KEY (key_id, day)
      );
      ALTER TABLE reservations ADD COLUMN key_id TEXT;
-     CREATE INDEX reservations_by_key ON reservations (key_id) WHERE key_id IS NOT NULL`
+     CREATE INDEX reservations_by_key ON reservations (key_id) WHERE key_id IS NOT NULL`,
+    // A reservation also held against a key's spend limit, in one round trip: the key's
+    // reservations are taken one at a time (a transaction lock on the key, released when the
+    // call's own transaction ends), and each statement after the lock reads what the ones
+    // before it committed (read committed), so no two holds of one key see the same spend.
+    `CREATE FUNCTION relay_reserve_within(p_id TEXT, p_account TEXT, p_amount BIGINT, p_node TEXT, p_expires BIGINT, p_key TEXT, p_since INTEGER, p_limit BIGINT)
+     RETURNS TABLE (fits BOOLEAN, held BOOLEAN, spent BIGINT, reserved BIGINT, balance_nano BIGINT, reserved_nano BIGINT)
+     LANGUAGE plpgsql AS $$
+     #variable_conflict use_column
+     DECLARE
+       v_spent BIGINT;
+       v_reserved BIGINT;
+       v_fits BOOLEAN;
+       v_held BOOLEAN := FALSE;
+     BEGIN
+       PERFORM pg_advisory_xact_lock(hashtext('relay-key-spend:' || p_key));
+       SELECT COALESCE(SUM(k.spent_nano), 0)::BIGINT INTO v_spent FROM key_spend k WHERE k.key_id = p_key AND k.day >= p_since;
+       SELECT COALESCE(SUM(r.amount_nano), 0)::BIGINT INTO v_reserved FROM reservations r WHERE r.key_id = p_key;
+       -- A key at its limit is refused even a request that would cost nothing.
+       v_fits := v_spent + v_reserved + p_amount <= p_limit AND v_spent + v_reserved < p_limit;
+       IF v_fits THEN
+         UPDATE balances b SET reserved_nano = b.reserved_nano + p_amount
+         WHERE b.account_id = p_account AND b.balance_nano - b.reserved_nano >= p_amount;
+         v_held := FOUND;
+         IF v_held THEN
+           INSERT INTO reservations (id, account_id, amount_nano, node, expires_at, key_id)
+           VALUES (p_id, p_account, p_amount, p_node, p_expires, p_key);
+         END IF;
+       END IF;
+       RETURN QUERY SELECT v_fits, v_held, v_spent, v_reserved, COALESCE(b.balance_nano, 0)::BIGINT, COALESCE(b.reserved_nano, 0)::BIGINT
+         FROM (SELECT 1) one LEFT JOIN balances b ON b.account_id = p_account;
+     END
+     $$`
   ]
 }
 

@@ -72,7 +72,9 @@ export const UserPage = (props: UserPageProps) => (
 
     <section aria-labelledby="keys-title">
       <h2 id="keys-title">API keys</h2>
-      <KeysTable keys={props.keys} csrf={props.csrf} sessionKeyId={props.sessionKeyId} revokeAction={(key) => `/console/keys/${encodeURIComponent(key.id)}/revoke`} />
+      <KeysTable keys={props.keys} csrf={props.csrf} sessionKeyId={props.sessionKeyId} revokeAction={(key) => `/console/keys/${encodeURIComponent(key.id)}/revoke`}
+        editAction={(key) => `/console/keys/${encodeURIComponent(key.id)}`}
+      />
       <CreateKeyForm action="/console/keys" csrf={props.csrf} narrowed />
     </section>
 
@@ -265,6 +267,21 @@ export const AdminAccountPage = (props: AdminAccountProps) => {
               <button type="submit">Resume account</button>
             </form>
           )}
+        <details class="delete-account">
+          <summary>Delete account…</summary>
+          <form method="post" action={`${base}/delete`}>
+            <CsrfField token={props.csrf} />
+            <p>
+              Deleting revokes every key of this account at once and frees its name; its usage and ledger are kept for the books. It cannot
+              be undone.
+            </p>
+            <div class="field">
+              <label for="delete-confirm">Type the account id, <code>{props.account.id}</code>, to confirm</label>
+              <input id="delete-confirm" name="confirm" autocomplete="off" required />
+            </div>
+            <button type="submit" class="danger">Delete account</button>
+          </form>
+        </details>
       </section>
 
       <section aria-labelledby="limits-title">
@@ -309,7 +326,12 @@ export const AdminAccountPage = (props: AdminAccountProps) => {
 
       <section aria-labelledby="keys-title">
         <h2 id="keys-title">API keys</h2>
-        <KeysTable keys={props.keys} csrf={props.csrf} revokeAction={(key) => `${base}/keys/${encodeURIComponent(key.id)}/revoke`} />
+        <KeysTable
+          keys={props.keys}
+          csrf={props.csrf}
+          revokeAction={(key) => `${base}/keys/${encodeURIComponent(key.id)}/revoke`}
+          editAction={(key) => `${base}/keys/${encodeURIComponent(key.id)}`}
+        />
         <CreateKeyForm action={`${base}/keys`} csrf={props.csrf} />
       </section>
 

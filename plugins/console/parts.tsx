@@ -96,6 +96,8 @@ export const KeysTable = (props: {
   keys: ReadonlyArray<ConsoleKey>
   csrf: string
   revokeAction: (key: KeyInfo) => string
+  /** Where an active key's edit form posts. */
+  editAction: (key: KeyInfo) => string
   /** The key this session signed in with, marked so nobody revokes it unawares. */
   sessionKeyId?: string
 }) => (
@@ -121,10 +123,13 @@ export const KeysTable = (props: {
             <td>
               {key.revoked_at === null
                 ? (
-                  <form class="inline" method="post" action={props.revokeAction(key)}>
-                    <CsrfField token={props.csrf} />
-                    <button type="submit" class="danger" aria-label={`Revoke key ${key.name ?? key.prefix}`}>Revoke</button>
-                  </form>
+                  <>
+                    <form class="inline" method="post" action={props.revokeAction(key)}>
+                      <CsrfField token={props.csrf} />
+                      <button type="submit" class="danger" aria-label={`Revoke key ${key.name ?? key.prefix}`}>Revoke</button>
+                    </form>
+                    <EditKeyForm keyInfo={key} action={props.editAction(key)} csrf={props.csrf} />
+                  </>
                 )
                 : null}
             </td>
@@ -171,6 +176,45 @@ export const CreateKeyForm = (props: { action: string; csrf: string; narrowed?: 
     {props.narrowed ? <p class="hint">A key you make can do no more than the key you signed in with: blank fields take its restrictions.</p> : null}
   </form>
 )
+
+/**
+ * An active key's name and restrictions, filled with what it has now: a field emptied clears
+ * that restriction (the rules of every door apply, so a user can go no wider than their own key).
+ */
+const EditKeyForm = (props: { keyInfo: KeyInfo; action: string; csrf: string }) => {
+  const key = props.keyInfo
+  const id = (name: string) => `edit-${key.id}-${name}`
+  const text = (name: string, label: string, value: string, hint?: string) => (
+    <div class="field">
+      <label for={id(name)}>{label}{hint === undefined ? null : <span class="hint"> ({hint})</span>}</label>
+      <input id={id(name)} name={name} value={value} autocomplete="off" />
+    </div>
+  )
+  return (
+    <details class="edit-key">
+      <summary aria-label={`Edit key ${key.name ?? key.prefix}`}>Edit</summary>
+      <form method="post" action={props.action}>
+        <CsrfField token={props.csrf} />
+        {text("name", "Rename to", key.name ?? "")}
+        {text("spend_limit", "Cap in USD", key.spend_limit ?? "", "blank: none")}
+        <div class="field">
+          <label for={id("spend_period")}>Cap resets</label>
+          <select id={id("spend_period")} name="spend_period">
+            {([["", "never (lifetime)"], ["day", "daily (UTC)"], ["week", "weekly (UTC, from Monday)"], ["month", "monthly (UTC)"]] as const).map(([value, label]) => (
+              <option value={value} selected={(key.spend_period ?? "") === value}>{label}</option>
+            ))}
+          </select>
+        </div>
+        {text("models", "Allowed models", (key.models ?? []).join(", "), "ids or globs, comma-separated; blank: any")}
+        {text("expires_at", "Expiry", key.expires_at ?? "", "a date (its end, UTC) or RFC 3339; blank: never")}
+        {text("rpm", "Key rpm", key.rpm?.toString() ?? "", "blank: the account's")}
+        {text("tpm", "Key tpm", key.tpm?.toString() ?? "", "blank: the account's")}
+        {text("metadata", "Key metadata", key.metadata === null ? "" : JSON.stringify(key.metadata), "a JSON object")}
+        <button type="submit">Save key</button>
+      </form>
+    </details>
+  )
+}
 
 /** An account's latest audit entries, newest first. */
 export const AuditTable = (props: { entries: ReadonlyArray<StoredAuditEntry> }) =>

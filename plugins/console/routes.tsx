@@ -73,6 +73,33 @@ const keyFieldsOf = (form: Form): Record<string, unknown> => {
   return fields
 }
 
+/**
+ * A key's edited fields from its console form, as the API takes them: the form shows every
+ * field filled with what the key has, so one left blank clears that restriction.
+ */
+const keyEditFieldsOf = (form: Form): Record<string, unknown> | InvalidRequest => {
+  const fields: Record<string, unknown> = {}
+  for (const name of ["name", "spend_limit", "spend_period"]) fields[name] = field(form, name) === "" ? null : field(form, name)
+  const models = field(form, "models").split(",").map((model) => model.trim()).filter((model) => model !== "")
+  fields.models = models.length === 0 ? null : models
+  const expires = field(form, "expires_at")
+  fields.expires_at = expires === "" ? null : /^\d{4}-\d{2}-\d{2}$/.test(expires) ? `${expires}T23:59:59Z` : expires
+  for (const [name, label] of [["rpm", "Requests per minute"], ["tpm", "Tokens per minute"]] as const) {
+    const value = field(form, name)
+    if (value !== "" && !/^\d{1,12}$/.test(value)) return new InvalidRequest({ message: `${label}: expected a whole number, or blank for the account's`, param: name })
+    fields[name] = value === "" ? null : Number(value)
+  }
+  const metadata = field(form, "metadata")
+  if (metadata !== "") {
+    try {
+      fields.metadata = JSON.parse(metadata)
+    } catch {
+      return new InvalidRequest({ message: "Metadata: expected a JSON object, such as {\"team\": \"search\"}", param: "metadata" })
+    }
+  } else fields.metadata = null
+  return fields
+}
+
 /** A path parameter of a route that declares it. */
 const param = (c: Context, name: string): string => c.req.param(name) ?? ""
 
@@ -227,6 +254,15 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     return kit.run(accounts.issueKey(accountId, name === "" ? null : name, changes, parent))
   }
 
+  /** A key's edit form applied: `parent`, a user's own key, bounds it as it bounds a new key. */
+  const editFromForm = async (accounts: AccountDirectoryShape, accountId: string, keyId: string, form: Form, parent: Caller | undefined) => {
+    const fields = keyEditFieldsOf(form)
+    if (fields instanceof InvalidRequest) return fields
+    const changes = accounts.keyChanges(fields)
+    if (changes instanceof InvalidRequest) return changes
+    return kit.run(accounts.updateKey(keyId, changes, accountId, parent))
+  }
+
   /** Every account's spend per day, by account and by model: the operator's view. */
   const spendOf = async () => {
     const usage = provided(UsageHistory)
@@ -336,7 +372,15 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     "/console/keys/:id/revoke",
     action(["user"], async (c, session, _form, visitor, accounts) => {
       const revoked = await kit.run(accounts.revokeKey(param(c, "id"), visitor.caller.account.id))
-      return done(c, session, revoked ? { notice: "Key revoked." } : { error: "No such active key on your account." }, "/console#keys-title")
+      return done(c, session, revoked !== undefined ? { notice: "Key revoked." } : { error: "No such active key on your account." }, "/console#keys-title")
+    })
+  )
+
+  app.post(
+    "/console/keys/:id",
+    action(["user"], async (c, session, form, visitor, accounts) => {
+      const updated = await editFromForm(accounts, visitor.caller.account.id, param(c, "id"), form, visitor.caller)
+      return done(c, session, updated instanceof Error ? { error: updated.message } : { notice: `Saved key ${updated.name ?? updated.prefix}.` }, "/console#keys-title")
     })
   )
 
@@ -441,7 +485,28 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
     action(["admin"], async (c, session, _form, _visitor, accounts) => {
       const id = param(c, "id")
       const revoked = await kit.run(accounts.revokeKey(param(c, "keyId"), id))
-      return done(c, session, revoked ? { notice: "Key revoked." } : { error: "No such active key on this account." }, accountPath(id))
+      return done(c, session, revoked !== undefined ? { notice: "Key revoked." } : { error: "No such active key on this account." }, accountPath(id))
+    })
+  )
+
+  app.post(
+    "/console/accounts/:id/keys/:keyId",
+    action(["admin"], async (c, session, form, _visitor, accounts) => {
+      const id = param(c, "id")
+      const updated = await editFromForm(accounts, id, param(c, "keyId"), form, undefined)
+      return done(c, session, updated instanceof Error ? { error: updated.message } : { notice: `Saved key ${updated.name ?? updated.prefix}.` }, accountPath(id))
+    })
+  )
+
+  // Deletion is confirmed by typing the account's id: a stray click deletes nothing.
+  app.post(
+    "/console/accounts/:id/delete",
+    action(["admin"], async (c, session, form, _visitor, accounts) => {
+      const id = param(c, "id")
+      if (field(form, "confirm") !== id) return done(c, session, { error: `Not deleted: type the account id, ${id}, to confirm.` }, accountPath(id))
+      const deleted = await kit.run(accounts.remove(id))
+      if (!deleted) return done(c, session, { error: `There is no account ${id}.` }, accountPath(id))
+      return done(c, session, { notice: `Deleted account ${id}: its keys are revoked, its usage and ledger kept.` })
     })
   )
 

@@ -37,6 +37,6 @@ export const accountKeyRoutes = (app: Hono, kit: RouteKit): void => {
     const restricted = caller.key !== undefined && Object.values(caller.key).some((value) => value !== null)
     if (restricted) return kit.errorResponse(c, new RouteNotFound({ message: `no active key ${id} this key may revoke` }))
     const revoked = await kit.run(AccountDirectory.use((directory) => directory.revokeKey(id, caller.account.id)))
-    return revoked ? c.body(null, 204) : kit.errorResponse(c, new RouteNotFound({ message: `no active key ${id}` }))
+    return revoked !== undefined ? c.body(null, 204) : kit.errorResponse(c, new RouteNotFound({ message: `no active key ${id}` }))
   })
 }

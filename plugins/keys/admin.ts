@@ -106,7 +106,10 @@ export const adminRoutes = (app: Hono, kit: RouteKit): void => {
 
   app.delete("/admin/keys/:id", async (c) => {
     const id = c.req.param("id")
-    const revoked = await kit.run(AccountDirectory.use((directory) => directory.revokeKey(id)))
-    return revoked ? c.body(null, 204) : kit.errorResponse(c, new RouteNotFound({ message: `no active key ${id}` }))
+    const accountId = await kit.run(AccountDirectory.use((directory) => directory.revokeKey(id)))
+    if (accountId === undefined) return kit.errorResponse(c, new RouteNotFound({ message: `no active key ${id}` }))
+    // The path names only the key: the audit log files the revocation under its account.
+    kit.auditAccount(c, accountId)
+    return c.body(null, 204)
   })
 }

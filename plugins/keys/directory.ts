@@ -115,7 +115,7 @@ export const makeDirectory = ({ store, cache, tiers }: DirectoryDeps): AccountDi
 
     keyChanges,
 
-    updateKey: (keyId, changes, accountId) =>
+    updateKey: (keyId, changes, accountId, parent) =>
       Effect.gen(function*() {
         const noKey = new RouteNotFound({ message: `no key ${keyId}` })
         const current = yield* store.key(keyId)
@@ -125,7 +125,16 @@ export const makeDirectory = ({ store, cache, tiers }: DirectoryDeps): AccountDi
         }
         const account = yield* live(current.account_id)
         if (account === undefined) return yield* Effect.fail(noKey)
-        const updated = yield* checked(withinAccount(applyChanges(current.restrictions, changes), yield* tiers().limitsFor(account)), store.updateKey(keyId, changes))
+        const restrictions = applyChanges(current.restrictions, changes)
+        if (parent !== undefined) {
+          const bound = parent.key ?? NO_RESTRICTIONS
+          if (narrowerThan(bound, current.restrictions) instanceof InvalidRequest) {
+            return yield* Effect.fail(new InvalidRequest({ message: `key ${keyId} is wider than the key you signed in with, so you may not change it` }))
+          }
+          const narrowed = narrowerThan(bound, restrictions)
+          if (narrowed instanceof InvalidRequest) return yield* Effect.fail(narrowed)
+        }
+        const updated = yield* checked(withinAccount(restrictions, yield* tiers().limitsFor(account)), store.updateKey(keyId, changes))
         if (updated === undefined) return yield* Effect.fail(noKey)
         // A cached caller carries the key's restrictions: the change applies to the next request.
         cache.dropWhere((caller) => caller.keyId === keyId)
@@ -147,10 +156,11 @@ export const makeDirectory = ({ store, cache, tiers }: DirectoryDeps): AccountDi
 
     revokeKey: (keyId, accountId) =>
       Effect.gen(function*() {
-        if (accountId !== undefined && (yield* store.key(keyId))?.account_id !== accountId) return false
-        if (!(yield* store.revokeKey(keyId))) return false
+        const owner = (yield* store.key(keyId))?.account_id
+        if (owner === undefined || (accountId !== undefined && owner !== accountId)) return undefined
+        if (!(yield* store.revokeKey(keyId))) return undefined
         cache.dropWhere((caller) => caller.keyId === keyId)
-        return true
+        return owner
       }),
 
     holderOf,

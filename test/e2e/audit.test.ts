@@ -54,6 +54,8 @@ describe("the audit log: every state change, by whom, when, with its request id,
     assert.equal((await admin("PATCH", `/admin/keys/${key.id}`, "req-audit-5", { rpm: 10 })).status, 200)
     assert.equal((await admin("POST", `/admin/accounts/${account.id}/suspend`, "req-audit-6")).status, 200)
     assert.equal((await admin("POST", `/admin/accounts/${account.id}/resume`, "req-audit-7")).status, 200)
+    // The path names only the key: the entry is still filed under its account.
+    assert.equal((await admin("DELETE", `/admin/keys/${key.id}`, "req-audit-8")).status, 204)
     // A refused change changed nothing and is not recorded.
     assert.equal((await admin("POST", `/admin/accounts/${account.id}/credits`, "req-audit-refused", { amount: "lots" })).status, 400)
     const other = (await (await relay.admin("POST", "/admin/accounts", { name: "other" })).json()) as AccountView
@@ -62,6 +64,7 @@ describe("the audit log: every state change, by whom, when, with its request id,
     assert.deepEqual(
       data.map((entry) => [entry.request_id, entry.action, entry.actor.kind]),
       [
+        ["req-audit-8", "DELETE /admin/keys/{id}", "admin"],
         ["req-audit-7", "POST /admin/accounts/{id}/resume", "admin"],
         ["req-audit-6", "POST /admin/accounts/{id}/suspend", "admin"],
         ["req-audit-5", "PATCH /admin/keys/{id}", "admin"],
@@ -75,6 +78,7 @@ describe("the audit log: every state change, by whom, when, with its request id,
     assert.deepEqual(byRequest.get("req-audit-2")!.details, { amount: "2.50", note: "top-up" })
     assert.deepEqual(byRequest.get("req-audit-4")!.details, { name: "ci", spend_limit: "5", models: ["echo-*"] })
     assert.equal(byRequest.get("req-audit-5")!.target, key.id)
+    assert.equal(byRequest.get("req-audit-8")!.target, key.id)
     assert.ok(Date.parse(byRequest.get("req-audit-1")!.at) > Date.now() - 60_000)
     assert.ok(!JSON.stringify(data).includes(key.key), "the issued key is not in the log")
     assert.ok(!(await auditOf(`?account_id=${account.id}`)).data.some((entry) => entry.account_id === other.id))
@@ -137,10 +141,15 @@ describe("the audit log: every state change, by whom, when, with its request id,
     assert.deepEqual([key.models, key.spend_limit, key.spend_period], [["echo-1", "echo-cheap"], "2.000000000", "week"])
     const refused = await run("accounts", "delete", account.id)
     assert.equal(refused.code, 2, "deletion needs --confirm")
+    const revoked = await run("keys", "revoke", key.id)
+    assert.equal(revoked.code, 0, revoked.stderr)
 
     const { data } = await auditOf(`?account_id=${account.id}`)
-    assert.deepEqual(data.slice(0, 2).map((entry) => [entry.action, entry.actor.kind]), [["relay keys create", "cli"], ["relay credits add", "cli"]])
-    assert.deepEqual(data[1]!.details, { amount: "1.25", note: "from the shell" })
-    assert.equal(data[0]!.target, key.id)
+    assert.deepEqual(
+      data.slice(0, 3).map((entry) => [entry.action, entry.actor.kind]),
+      [["relay keys revoke", "cli"], ["relay keys create", "cli"], ["relay credits add", "cli"]]
+    )
+    assert.deepEqual(data[2]!.details, { amount: "1.25", note: "from the shell" })
+    assert.deepEqual([data[0]!.target, data[1]!.target], [key.id, key.id])
   })
 })

@@ -199,4 +199,75 @@ describe("browser: the docs page and the console in chromium", { skip: "skip" in
     assert.ok(audit.indexOf("resume") < audit.indexOf("suspend"), "newest first")
     await page.close()
   })
+  it("edits a key's restrictions from the console: a user only within their own key, the operator any", async () => {
+    const { account, key: wide } = await createAccount(relay, { name: "browser-edited" })
+    const issue = async (body: Record<string, unknown>) => ((await (await relay.admin("POST", `/admin/accounts/${account.id}/keys`, body)).json()) as { id: string; key: string })
+    const ci = await issue({ name: "ci", models: ["echo-1"], spend_limit: "5", spend_period: "month" })
+    const child = await issue({ name: "child", models: ["echo-1"], spend_limit: "1", spend_period: "month" })
+    const keyView = async (id: string) =>
+      ((await (await relay.admin("GET", `/admin/accounts/${account.id}/keys`)).json()) as { data: Array<Record<string, unknown>> }).data.find((k) => k.id === id)!
+    const edit = async (page: Page, row: RegExp, fields: Record<string, string>) => {
+      const found = page.locator("#keys").getByRole("row", { name: row })
+      await found.locator("summary").click()
+      for (const [label, value] of Object.entries(fields)) {
+        if (label === "Cap resets") await found.getByLabel(label).selectOption(value)
+        else await found.getByLabel(label).fill(value)
+      }
+      await found.getByRole("button", { name: "Save key" }).click()
+    }
+
+    // Signed in with the restricted key: a wider model list is refused, a narrower change saved.
+    let page = await signIn(ci.key)
+    await edit(page, /^child/, { "Allowed models": "gpt-4o-mini" })
+    assert.match(await page.getByRole("alert").innerText(), /^models: only models this key may call itself: echo-1/)
+    await edit(page, /^child/, { "Rename to": "child-2", "Cap in USD": "2", "Key rpm": "3", "Key metadata": "{\"team\": \"ci\"}" })
+    assert.equal(await page.getByRole("status").innerText(), "Saved key child-2.")
+    assert.match(await page.locator("#keys").getByRole("row", { name: /^child-2/ }).innerText(), /of \$2\.00 this month \(UTC\)/)
+    const saved = await keyView(child.id)
+    assert.deepEqual([saved.spend_limit, saved.spend_period, saved.models, saved.rpm, saved.metadata], ["2.000000000", "month", ["echo-1"], 3, { team: "ci" }])
+    await edit(page, /^child-2/, { "Cap in USD": "6" })
+    assert.match(await page.getByRole("alert").innerText(), /^spend_limit: at most this key's own limit of \$5/)
+    // The unrestricted key is wider than the one signed in: not the restricted key's to change.
+    await edit(page, /^\(unnamed\)/, { "Rename to": "mine now" })
+    assert.match(await page.getByRole("alert").innerText(), /wider than the key you signed in with/)
+    const names = ((await (await relay.admin("GET", `/admin/accounts/${account.id}/keys`)).json()) as { data: Array<{ name: string | null }> }).data.map((k) => k.name)
+    assert.deepEqual(names.sort(), ["child-2", "ci", null].sort(), "the wider key kept its name")
+    await page.close()
+
+    // The operator may set anything within the account; the change applies to the next request.
+    assert.equal((await chat(relay, child.key, { model: "echo-1" })).status, 200)
+    page = await signIn(ADMIN_KEY)
+    await page.goto(`${relay.url}/console/accounts/${account.id}`)
+    await edit(page, /^child-2/, { "Allowed models": "gpt-4o-mini, claude-*", "Cap in USD": "", "Cap resets": "" })
+    assert.equal(await page.getByRole("status").innerText(), "Saved key child-2.")
+    const widened = await keyView(child.id)
+    assert.deepEqual([widened.spend_limit, widened.models], [null, ["gpt-4o-mini", "claude-*"]])
+    const refused = await chat(relay, child.key, { model: "echo-1" })
+    assert.equal(refused.status, 403)
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, "model_not_allowed")
+    assert.equal((await chat(relay, wide, { model: "echo-1" })).status, 200)
+    await page.close()
+  })
+
+  it("deletes an account from the console only once the operator types its id", async () => {
+    const { account, key } = await createAccount(relay, { name: "browser-deleted" })
+    const page = await signIn(ADMIN_KEY)
+    await page.goto(`${relay.url}/console/accounts/${account.id}`)
+    await page.getByText("Delete account…").click()
+    await page.getByLabel(/Type the account id/).fill("acct_wrong")
+    await page.getByRole("button", { name: "Delete account" }).click()
+    assert.equal(await page.getByRole("alert").innerText(), `Not deleted: type the account id, ${account.id}, to confirm.`)
+    assert.equal((await chat(relay, key, { model: "echo-1" })).status, 200, "still there")
+
+    await page.getByText("Delete account…").click()
+    await page.getByLabel(/Type the account id/).fill(account.id)
+    await page.getByRole("button", { name: "Delete account" }).click()
+    assert.match(await page.getByRole("status").innerText(), new RegExp(`^Deleted account ${account.id}`))
+    assert.equal(await page.locator("#accounts").getByRole("row", { name: /browser-deleted/ }).count(), 0)
+    assert.equal((await chat(relay, key, { model: "echo-1" })).status, 401)
+    assert.equal((await relay.admin("GET", `/admin/accounts/${account.id}`)).status, 404)
+    const audit = ((await (await relay.admin("GET", `/admin/audit?account_id=${account.id}`)).json()) as { data: Array<{ action: string }> }).data
+    assert.equal(audit[0]!.action, "POST /console/accounts/{id}/delete")
+    await page.close()
+  })
 })

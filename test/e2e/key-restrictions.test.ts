@@ -218,6 +218,31 @@ describe("key restrictions: spend limits, model lists, expiry, own limits, suspe
     assert.ok(spent > 0n && spent <= limit, `spent ${spent} within the limit ${limit}`)
   })
 
+  it("never ends a key past its limit when a request costs more than it reserved, and still charges the account all of it", async () => {
+    const account = await newAccount("overrun")
+    // The mock answers a word per word of the prompt, whatever max_tokens says: the real output
+    // is far more than the one token reserved for it.
+    const words = Array.from({ length: 400 }, (_, i) => `w${i}`).join(" ")
+    const body = { model: "mock-pause", max_tokens: 1, messages: [{ role: "user", content: words }], metadata: { pause_ms: "0" } }
+    const probeKey = await newKey(account.id, { spend_limit: "0" })
+    const probe = (await (await chat(relay, probeKey.key, body)).json()) as { error: { message: string } }
+    const reservation = parseUsd(/reservation of \$(\d+\.\d{9})/.exec(probe.error.message)![1]!)!
+    const limit = reservation + reservation / 2n
+    const { id, key } = await newKey(account.id, { spend_limit: usd(limit) })
+
+    const answered = await chat(relay, key, body)
+    assert.equal(answered.status, 200, await answered.clone().text())
+    const usage = ((await (await relay.admin("GET", `/admin/accounts/${account.id}/usage`)).json()) as { data: Array<{ cost: string }> }).data
+    const cost = parseUsd(usage[0]!.cost)!
+    assert.ok(cost > limit, `the request really cost ${cost}, past the key's limit of ${limit}`)
+    const view = (await (await fetch(`${relay.baseURL}/account`, { headers: { authorization: `Bearer ${key}` } })).json()) as AccountView
+    assert.equal(view.balance, usd(100_000_000_000n - cost), "the account paid the whole cost")
+    assert.equal((await keysOf(account.id)).find((k) => k.id === id)!.spent, usd(limit), "the key's spend stops at its limit")
+    const after = await chat(relay, key, { ...body, messages: user })
+    assert.equal(after.status, 402)
+    assert.equal(((await after.json()) as { error: { code: string } }).error.code, "key_spend_limit_exceeded")
+  })
+
   it("starts a key's daily limit afresh at the next UTC day (the relay's billing clock moved on)", async () => {
     const today = Math.floor(Date.now() / DAY_MS) * DAY_MS + 12 * 3_600_000
     writeFileSync(clockFile, String(today))

@@ -188,6 +188,71 @@ describe("stores selected by DATABASE_URL and REDIS_URL", () => {
     assert.ok(Date.now() - suspendedAt < 1_500, `A refused the suspended account after ${Date.now() - suspendedAt} ms`)
   })
 
+  it("a key's restrictions, an account's resumption and its deletion made through one node hold on the other at once; key spend and the audit log are shared", async () => {
+    const url = await postgres.createDatabase("key_rules")
+    const [a, b] = await Promise.all([node({ DATABASE_URL: url, REDIS_URL: redis.url }), node({ DATABASE_URL: url, REDIS_URL: redis.url })])
+    const sql = connectPostgres(url)
+    clients.push(sql)
+    const { account, key } = await createAccount(a, { name: "governed", credits: "1" })
+    const { id: keyId } = ((await (await a.admin("GET", `/admin/accounts/${account.id}/keys`)).json()) as { data: Array<{ id: string }> }).data[0]!
+    const ask = (relay: RelayProcess) => chat(relay, key, { model: "gpt-4o-mini", max_tokens: 20 })
+    /** Waits for A to give `status`, after a change made through B, and says how long it took. */
+    const refusedOnA = async (status: number, code?: string) => {
+      const changedAt = Date.now()
+      await eventually(async () => {
+        const answer = await ask(a)
+        assert.equal(answer.status, status)
+        if (code !== undefined) assert.equal(((await answer.json()) as { error: { code: string } }).error.code, code)
+      }, 5_000)
+      return Date.now() - changedAt
+    }
+
+    // A holds the key cached; B narrows the key's models: A refuses the model at once.
+    assert.equal((await ask(a)).status, 200)
+    assert.equal((await b.admin("PATCH", `/admin/keys/${keyId}`, { models: ["gpt-4.1*"] })).status, 200)
+    const narrowed = await refusedOnA(403, "model_not_allowed")
+    assert.ok(narrowed < 1_500, `A applied the key's model list after ${narrowed} ms`)
+
+    // A spend limit set through B counts spend made on either node (key_spend is in PostgreSQL):
+    // a limit at what the key has spent so far refuses it on A.
+    assert.equal((await b.admin("PATCH", `/admin/keys/${keyId}`, { models: null })).status, 200)
+    await refusedOnA(200)
+    const [spent] = await sql<Array<{ spent: bigint }>>`SELECT coalesce(sum(spent_nano), 0)::bigint AS spent FROM key_spend WHERE key_id = ${keyId}`
+    assert.ok(spent!.spent > 0n, "the key's spend is kept in PostgreSQL")
+    assert.equal((await b.admin("PATCH", `/admin/keys/${keyId}`, { spend_limit: (Number(spent!.spent) / 1e9).toFixed(9) })).status, 200)
+    await refusedOnA(402, "key_spend_limit_exceeded")
+
+    // Suspended and resumed through B: A serves the key again at once.
+    assert.equal((await b.admin("PATCH", `/admin/keys/${keyId}`, { spend_limit: null })).status, 200)
+    await refusedOnA(200)
+    assert.equal((await b.admin("POST", `/admin/accounts/${account.id}/suspend`, {})).status, 200)
+    await refusedOnA(403, "account_suspended")
+    assert.equal((await b.admin("POST", `/admin/accounts/${account.id}/resume`, {})).status, 200)
+    const resumed = await refusedOnA(200)
+    assert.ok(resumed < 1_500, `A served the resumed account after ${resumed} ms`)
+
+    // Deleted through B: A refuses its key at once; the books stay in PostgreSQL.
+    assert.equal((await b.admin("DELETE", `/admin/accounts/${account.id}`)).status, 204)
+    const deleted = await refusedOnA(401)
+    assert.ok(deleted < 1_500, `A refused the deleted account's key after ${deleted} ms`)
+    const [usage] = await sql<Array<{ count: bigint }>>`SELECT count(*)::bigint AS count FROM usage_records WHERE account_id = ${account.id}`
+    assert.ok(usage!.count >= 3n, "the deleted account's usage is kept")
+
+    // Every change above, made through either node, is in the one audit log in PostgreSQL.
+    const audit = (await (await a.admin("GET", `/admin/audit?account_id=${account.id}`)).json()) as { data: Array<{ action: string }> }
+    assert.deepEqual(audit.data.slice(0, 7).map((entry) => entry.action), [
+      "DELETE /admin/accounts/{id}",
+      "POST /admin/accounts/{id}/resume",
+      "POST /admin/accounts/{id}/suspend",
+      "PATCH /admin/keys/{id}",
+      "PATCH /admin/keys/{id}",
+      "PATCH /admin/keys/{id}",
+      "PATCH /admin/keys/{id}"
+    ])
+    const [logged] = await sql<Array<{ count: bigint }>>`SELECT count(*)::bigint AS count FROM audit_log WHERE account_id = ${account.id}`
+    assert.ok(logged!.count >= 9n, "the audit log is kept in PostgreSQL")
+  })
+
   it("refuses to start with only one of DATABASE_URL and REDIS_URL, or without a shared master key", async () => {
     const url = await postgres.createDatabase("refusals")
     const base = { RELAY_CONFIG: SHIPPED_CONFIG, OPENAI_API_KEY: POOL_KEY }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { Effect } from "effect"
-import { emptyUsage, type LedgerShape, MONEY_LIMIT_NANO, type Reservation, type UsageRecord, type UsageRecordsShape } from "../../core/index.ts"
+import { emptyUsage, type KeyCharge, type LedgerShape, MONEY_LIMIT_NANO, type Reservation, type UsageRecord, type UsageRecordsShape } from "../../core/index.ts"
 import { type ContractCase, run } from "./contract.ts"
 
 /** The ledger and the usage records it writes, from one store. */
@@ -33,7 +33,7 @@ const settle = async (
   reservation: Reservation | undefined,
   cost: bigint,
   requestId: string,
-  key?: { readonly id: string; readonly day: number }
+  key?: KeyCharge
 ) => {
   const settled = await run(ledger.settle({ account, reservation, cost, requestId, key, record: record(requestId, account) }))
   return { charged: settled.charged, written: await run(settled.committed) }
@@ -183,6 +183,29 @@ export const billingContract = (make: () => Promise<Billing>): ReadonlyArray<Con
       const budget = { key: "key_1", limit: 100n, since: 0 }
       const results = await run(Effect.all(Array.from({ length: 20 }, () => ledger.reserve("a", 20n, budget)), { concurrency: "unbounded" }))
       assert.equal(results.filter(isReservation).length, 5)
+    }
+  },
+  {
+    name: "requests that cost more than they reserved never leave a key past its limit, and the account still pays every one in full",
+    run: async () => {
+      const { ledger } = await make()
+      await run(ledger.credit("a", 1_000n, null))
+      // Spend before the period does not count; 10 spent in it does.
+      await settle(ledger, "a", undefined, 40n, "req_old", { id: "key_1", day: 19_999 })
+      await settle(ledger, "a", undefined, 10n, "req_0", { id: "key_1", day: 20_000, limit: { amount: 100n, since: 20_000 } })
+      const budget = { key: "key_1", limit: 100n, since: 20_000 }
+      const holds = await run(Effect.all(Array.from({ length: 6 }, () => ledger.reserve("a", 15n, budget)), { concurrency: "unbounded" }))
+      const admitted = holds.filter(isReservation)
+      assert.equal(admitted.length, 6, "6 holds of 15 fit in the 90 left")
+      // Each really cost 25: 150 in all, settled together.
+      const settled = await Promise.all(admitted.map((hold, i) => settle(ledger, "a", hold, 25n, `req_${i + 1}`, { id: "key_1", day: 20_000, limit: { amount: 100n, since: 20_000 } })))
+      assert.deepEqual(settled.map((each) => each.written), Array(6).fill(25n), "the account is charged every request's whole cost")
+      assert.deepEqual(await run(ledger.read("a")), { balance: 1_000n - 40n - 10n - 150n, reserved: 0n })
+      assert.equal(await run(ledger.keySpent("key_1", 20_000)), 100n, "the key's spend stops at its limit")
+      assert.deepEqual(await run(ledger.reserve("a", 0n, budget)), { key: "key_1", limit: 100n, spent: 100n, reserved: 0n })
+      // A key with no limit counts everything.
+      await settle(ledger, "a", undefined, 25n, "req_free", { id: "key_2", day: 20_000 })
+      assert.equal(await run(ledger.keySpent("key_2", 20_000)), 25n)
     }
   },
   {

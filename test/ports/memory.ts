@@ -185,9 +185,11 @@ export const memoryBilling: Layer.Layer<Ledger | UsageRecords> = Layer.effectCon
         const available = balanceOf(account) - heldBy(account)
         const charged = cost <= available ? cost : available > 0n ? available : 0n
         balances.set(account, balanceOf(account) - charged)
-        if (key !== undefined && charged > 0n) {
+        const left = key?.limit === undefined ? charged : key.limit.amount - spentSince(key.id, key.limit.since)
+        const counted = charged <= left ? charged : left > 0n ? left : 0n
+        if (key !== undefined && counted > 0n) {
           const days = keySpend.get(key.id) ?? new Map<number, bigint>()
-          days.set(key.day, (days.get(key.day) ?? 0n) + charged)
+          days.set(key.day, (days.get(key.day) ?? 0n) + counted)
           keySpend.set(key.id, days)
         }
         records.push(record(charged))
