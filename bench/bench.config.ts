@@ -15,13 +15,15 @@ export default ((relay) => {
     relay.openai({ keys: ["sk-bench"], baseUrl: `${base}/v1` }),
     relay.anthropic({ keys: ["sk-ant-bench"], baseUrl: base })
   ]
+  const BENCH_TIERS = { bench: { rpm: 100_000_000, tpm: 1_000_000_000_000 } }
   // The shared stores for `cluster`; SQLite and memory (empty options) otherwise.
   const state = stack === "cluster" ? relay.stores(relay) : { keys: {}, limiter: {}, billing: {}, vault: {} }
   const admission = stack === "bare"
     ? []
     : stack === "keys"
     ? [relay.keys()]
-    : [relay.keys({ ...state.keys }), relay.tokenizer(), relay.limiter({ ...state.limiter }), relay.billing({ ...state.billing }), relay.vault({ ...state.vault })]
+    // Limits far above what the bench sends: it measures the limiter's cost, not its refusals.
+    : [relay.keys({ ...state.keys }), relay.tokenizer(), relay.limiter({ tiers: BENCH_TIERS, ...state.limiter }), relay.billing({ ...state.billing }), relay.vault({ ...state.vault })]
   const model = (id: string, provider: string) => ({
     id,
     provider,
@@ -31,8 +33,6 @@ export default ((relay) => {
     pricing: { input: "1", output: "2" }
   })
   return {
-    // Limits far above what the bench sends: it measures the limiter's cost, not its refusals.
-    tiers: { bench: { rpm: 100_000_000, tpm: 1_000_000_000_000 } },
     models: [
       model("bench-model", "openai"),
       model("bench-paced", "openai"),

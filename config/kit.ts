@@ -13,7 +13,7 @@ export { billing, type BillingOptions, sqliteBilling } from "../plugins/billing/
 export { type ConsoleOptions, memoryConsoleSessions, webConsole } from "../plugins/console/index.ts"
 export { docs, type DocsOptions } from "../plugins/docs/index.ts"
 export { keys, type KeysOptions, sqliteAccounts } from "../plugins/keys/index.ts"
-export { limiter, type LimiterOptions, memoryRateWindows } from "../plugins/limiter/index.ts"
+export { limiter, type LimiterOptions, memoryRateWindows, sqliteAccountLimits } from "../plugins/limiter/index.ts"
 export { ANTHROPIC_PATTERNS, anthropic, type AnthropicOptions } from "../plugins/providers/anthropic/index.ts"
 export { metrics, type MetricsOptions } from "../plugins/metrics/index.ts"
 export { echo, type EchoOptions } from "../plugins/providers/echo/index.ts"

@@ -4,16 +4,16 @@ import { type AuditLogOptions, postgresAuditLog } from "../plugins/audit-log/ind
 import { type BillingOptions, postgresBilling } from "../plugins/billing/index.ts"
 import { type ConsoleOptions, postgresConsoleSessions } from "../plugins/console/index.ts"
 import { type KeysOptions, postgresAccounts } from "../plugins/keys/index.ts"
-import { type LimiterOptions, redisRateWindows } from "../plugins/limiter/index.ts"
+import { type LimiterOptions, postgresAccountLimits, redisRateWindows } from "../plugins/limiter/index.ts"
 import { postgresResponses, type ResponseStoreOptions } from "../plugins/responses/index.ts"
 import { postgresCredentials, type VaultOptions } from "../plugins/vault/index.ts"
 import type { ConfigEnv } from "./env.ts"
 import { PG_SCHEMAS } from "./pg-schemas.ts"
 
 export interface SharedStoreOptions {
-  /** `postgres://...`: accounts, keys, money, usage, BYOK credentials, console sessions, stored responses, the audit log; else `DATABASE_URL`. */
+  /** `postgres://...`: accounts, keys, money, usage, BYOK credentials, per-account limits, console sessions, stored responses, the audit log; else `DATABASE_URL`. */
   readonly databaseUrl?: string
-  /** `redis://...`: rate windows, and the fan-out of revocations, credential changes and key rests; else `REDIS_URL`. */
+  /** `redis://...`: rate windows, and the fan-out of revocations, credential changes, per-account limit changes and key rests; else `REDIS_URL`. */
   readonly redisUrl?: string
   /** The longest a request waits on Redis before it is refused with 503; else `RELAY_REDIS_TIMEOUT_MS`, 1000. */
   readonly redisTimeoutMs?: number
@@ -31,7 +31,7 @@ export interface StoreChoice {
   readonly keys: Pick<KeysOptions, "store" | "fanout" | "revalidateMs">
   readonly billing: Pick<BillingOptions, "store">
   readonly vault: Pick<VaultOptions, "store" | "fanout">
-  readonly limiter: Pick<LimiterOptions, "windows">
+  readonly limiter: Pick<LimiterOptions, "windows" | "overrides" | "fanout" | "overridesRevalidateMs">
   readonly console: Pick<ConsoleOptions, "sessions" | "cookieSecret">
   readonly responses: Pick<ResponseStoreOptions, "store">
   readonly auditLog: Pick<AuditLogOptions, "store">
@@ -42,7 +42,8 @@ export interface StoreChoice {
 const ONE_NODE: StoreChoice = { shared: false, keys: {}, billing: {}, vault: {}, limiter: {}, console: {}, responses: {}, auditLog: {}, providers: {} }
 
 /**
- * How long a node trusts a cached key before it reads it from PostgreSQL again. Revocations and
+ * How long a node trusts a cached key (and an account's rate-limit overrides) before it reads it
+ * from PostgreSQL again. Revocations, override changes and
  * account changes reach every node's cache at once over the fan-out, and a node whose
  * subscription broke drops its whole cache when it returns; this bounds only a change whose
  * message was lost without the gap being noticed. Long, so a busy key costs one round trip
@@ -96,7 +97,7 @@ export const stores = (env: ConfigEnv, options: SharedStoreOptions = {}): StoreC
     keys: { store: postgresAccounts(database), fanout, revalidateMs: SHARED_KEY_REVALIDATE_MS },
     billing: { store: postgresBilling(database, { leaseMs }) },
     vault: { store: postgresCredentials(database), fanout },
-    limiter: { windows: redisRateWindows(redis, redisOptions) },
+    limiter: { windows: redisRateWindows(redis, redisOptions), overrides: postgresAccountLimits(database), fanout, overridesRevalidateMs: SHARED_KEY_REVALIDATE_MS },
     // A session made on one node is signed and found on every node.
     console: { sessions: (lifetimes) => postgresConsoleSessions(database, lifetimes), cookieSecret: masterKey },
     responses: { store: postgresResponses(database) },

@@ -13,10 +13,8 @@ export type Surface = "openai" | "anthropic"
 export interface Account {
   readonly id: string
   readonly name: string
+  /** Its rate-limit tier; per-account overrides of it are the limiter's (AccountLimits). */
   readonly tier: string
-  /** Per-account overrides of the tier's limits. */
-  readonly rpm: number | null
-  readonly tpm: number | null
   /** Set while the account is suspended: every key of it is refused until it is resumed. */
   readonly suspendedAt?: number | null
 }

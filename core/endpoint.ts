@@ -48,6 +48,11 @@ export interface EndpointLeg {
 export interface Endpoint {
   /** The route below `/v1` (and `/byok/v1`), such as `/chat/completions`. */
   readonly route: string
+  /**
+   * What it does, in a line, for the docs page: an endpoint a plugin contributes is listed
+   * there with it (`POST /v1` + `route`), and not listed without it.
+   */
+  readonly description?: string
   readonly surface: Surface
   /**
    * The upstream protocol that serves this route as it is (passthrough); the surface's own

@@ -1,7 +1,8 @@
 import { Context, Effect, Option } from "effect"
 import type { Account, Caller, SpendPeriod } from "./context.ts"
-import { type InvalidRequest, type RelayError, RouteNotFound } from "./errors.ts"
+import { InvalidRequest, type RelayError, RouteNotFound } from "./errors.ts"
 import { formatUsd } from "./money.ts"
+import { type LimitOverrides, NO_OVERRIDES, type OverrideChanges } from "./ports/account-limits.ts"
 import { effectiveLimits, type Limits, type RateTier } from "./ports/rate-windows.ts"
 import type { KeyUpdate } from "./ports/accounts.ts"
 import type { AuditEntry, AuditQuery, StoredAuditEntry } from "./ports/audit-log.ts"
@@ -160,21 +161,43 @@ export interface CredentialVaultShape {
 
 export class CredentialVault extends Context.Service<CredentialVault, CredentialVaultShape>()("relay/CredentialVault") {}
 
-/** The rate-limit tiers accounts are put on, and what an account's limits are (the limiter). */
+/**
+ * The rate-limit tiers accounts are put on, each account's own overrides of them, and what an
+ * account's limits are (the limiter).
+ */
 export interface RateTiersShape {
   readonly tiers: Readonly<Record<string, RateTier>>
   /** The tier of an account opened without one. */
   readonly defaultTier: string
   /** An account's limits: its own overrides, else its tier's. */
-  readonly limitsFor: (account: Account) => Limits
+  readonly limitsFor: (account: Account) => Effect.Effect<Limits>
+  /** An account's own overrides. */
+  readonly overridesFor: (accountId: string) => Effect.Effect<LimitOverrides>
+  /** Sets or clears (`null`) an account's overrides; refused where nothing would enforce them. */
+  readonly setOverrides: (accountId: string, changes: OverrideChanges) => Effect.Effect<void, InvalidRequest>
 }
 
 export class RateTiers extends Context.Service<RateTiers, RateTiersShape>()("relay/RateTiers") {}
 
-/** Rate tiers from a table: the limiter's, and the relay's own when it has no limiter. */
+/**
+ * The relay's own tiers when it has no limiter: accounts are put on them and shown their
+ * limits, but no account has overrides, and setting one is refused, since nothing would
+ * enforce it. Clearing one is accepted: there is none.
+ */
 export const rateTiers = (tiers: Readonly<Record<string, RateTier>>, defaultTier: string): RateTiersShape => {
   const table = { tiers, defaultTier }
-  return { tiers, defaultTier, limitsFor: (account) => effectiveLimits(table, account) }
+  return {
+    tiers,
+    defaultTier,
+    limitsFor: (account) => Effect.succeed(effectiveLimits(table, account, NO_OVERRIDES)),
+    overridesFor: () => Effect.succeed(NO_OVERRIDES),
+    setOverrides: (_accountId, changes) => {
+      const field = (["rpm", "tpm"] as const).find((name) => changes[name] !== undefined && changes[name] !== null)
+      return field === undefined
+        ? Effect.void
+        : Effect.fail(new InvalidRequest({ message: `${field}: this relay has no rate limiter, so a per-account limit would not be enforced; add limiter() to the config's plugins`, param: field }))
+    }
+  }
 }
 
 /** The audit log of state changes (the audit-log plugin). */
@@ -206,9 +229,9 @@ export const accountView = (account: Account): Effect.Effect<Record<string, unkn
     const view: Record<string, unknown> = { id: account.id, name: account.name, tier: account.tier }
     // Shown only while suspended, so an active account's shape stays SPEC section 5's.
     if (account.suspendedAt !== null && account.suspendedAt !== undefined) view.suspended_at = new Date(account.suspendedAt).toISOString()
-    if (Option.isSome(tiers)) view.limits = tiers.value.limitsFor(account)
-    if (Option.isNone(balances)) return Effect.succeed(view)
-    return Effect.map(balances.value.balance(account.id), (balance) => Object.assign(view, { balance: formatUsd(balance) }))
+    const limits = Option.isSome(tiers) ? Effect.map(tiers.value.limitsFor(account), (limits) => Object.assign(view, { limits })) : Effect.succeed(view)
+    if (Option.isNone(balances)) return limits
+    return Effect.flatMap(limits, () => Effect.map(balances.value.balance(account.id), (balance) => Object.assign(view, { balance: formatUsd(balance) })))
   })
 
 /**

@@ -30,6 +30,8 @@ export interface RelayInfo {
    * complete once every plugin is set up, so read it when used, not at setup.
    */
   readonly services: () => ProvidedContext
+  /** The proxied endpoints the plugins contribute; complete once every plugin is set up. */
+  readonly endpoints: () => ReadonlyArray<Endpoint>
 }
 
 /**

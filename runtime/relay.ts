@@ -96,7 +96,8 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
   // A relay without a limiter still has tiers to put accounts on: the config's own.
   const defaults = Context.make(RateTiers, rateTiers(config.tiers, config.defaultTier))
   let provided: ProvidedContext = defaults
-  const info = { models: config.models, tiers: config.tiers, defaultTier: config.defaultTier, providers, services: () => provided }
+  const endpoints = () => hooks.flatMap((h) => h.endpoints ?? [])
+  const info = { models: config.models, tiers: config.tiers, defaultTier: config.defaultTier, providers, services: () => provided, endpoints }
   for (const [index, plugin] of config.plugins.entries()) {
     try {
       hooks.push(await runtime.runPromise(plugin.setup(info)))

@@ -25,11 +25,9 @@ export type KeyUpdate = { readonly [F in keyof KeyRestrictions]?: KeyRestriction
   readonly name?: string | null | undefined
 }
 
-/** What an account update writes: `null` clears a per-account override. */
+/** What an account update writes. */
 export interface AccountUpdate {
   readonly tier?: string | undefined
-  readonly rpm?: number | null | undefined
-  readonly tpm?: number | null | undefined
 }
 
 /**

@@ -3,8 +3,9 @@
  * their own folders (SQLite by default), and anything that reads or writes state goes through
  * them, so a store a network away can take a port's place without another change.
  */
-export { type AuditActor, type AuditEntry, AuditLog, type AuditLogShape, type AuditQuery, type StoredAuditEntry } from "./audit-log.ts"
+export { AccountLimits, type AccountLimitsShape, type LimitOverrides, NO_OVERRIDES, type OverrideChanges } from "./account-limits.ts"
 export { type AccountsShape, Accounts, type AccountUpdate, type KeyUpdate, type StoredAccount, type StoredKey } from "./accounts.ts"
+export { type AuditActor, type AuditEntry, AuditLog, type AuditLogShape, type AuditQuery, type StoredAuditEntry } from "./audit-log.ts"
 export { type ConsoleSessionsShape, ConsoleSessions, type Flash, type Principal, type Session } from "./console-sessions.ts"
 export { type CredentialsShape, Credentials, type Sealed, type StoredCredential } from "./credentials.ts"
 export { type Balance, ChargeFailed, ChargeKept, type KeyBudget, type KeyBudgetSpent, type KeyCharge, Ledger, type LedgerShape, type Reservation, type Settled, type SettleInput } from "./ledger.ts"

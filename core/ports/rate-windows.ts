@@ -1,5 +1,6 @@
 import { Context, type Effect } from "effect"
 import type { Account } from "../context.ts"
+import type { LimitOverrides } from "./account-limits.ts"
 
 /** A rate-limit tier: the requests and tokens per minute of an account on it. */
 export interface RateTier {
@@ -20,10 +21,11 @@ export interface Limits {
  */
 export const effectiveLimits = (
   config: { readonly tiers: Readonly<Record<string, RateTier>>; readonly defaultTier: string },
-  account: Account
+  account: Account,
+  overrides: LimitOverrides
 ): Limits => {
   const tier = config.tiers[account.tier] ?? config.tiers[config.defaultTier]!
-  return { rpm: account.rpm ?? tier.rpm, tpm: account.tpm ?? tier.tpm }
+  return { rpm: overrides.rpm ?? tier.rpm, tpm: overrides.tpm ?? tier.tpm }
 }
 
 /** What a client is told about its windows (SPEC section 4). */

@@ -423,7 +423,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
         csrf={session.csrf}
         flash={await run(sessions.takeFlash(session.id))}
         account={await view(account)}
-        overrides={{ rpm: account.rpm, tpm: account.tpm }}
+        overrides={await kit.run(tiers().overridesFor(account.id))}
         tiers={Object.keys(tiers().tiers)}
         keys={await keysOf(accounts, account.id)}
         usage={await usageOf(account.id)}

@@ -1,3 +1,5 @@
+import type { Endpoint } from "../../core/index.ts"
+
 /** A route the docs page may list, with what it does; listed only if this relay serves it. */
 export interface DocumentedRoute {
   readonly method: string
@@ -6,7 +8,10 @@ export interface DocumentedRoute {
   readonly description: string
 }
 
-/** The proxied routes (SPEC section 3), each also under `/byok/v1`. */
+/**
+ * The core's proxied routes (SPEC section 3), each also under `/byok/v1`, and the stored
+ * responses'. An endpoint a plugin contributes carries its own description (`Endpoint.description`).
+ */
 export const PROXIED_ROUTES: ReadonlyArray<DocumentedRoute> = [
   { method: "POST", path: "/v1/chat/completions", description: "OpenAI-compatible chat completions, streaming and not, tool calls included" },
   { method: "POST", path: "/v1/messages", description: "Anthropic Messages API compatibility, streaming and not" },
@@ -15,7 +20,6 @@ export const PROXIED_ROUTES: ReadonlyArray<DocumentedRoute> = [
   { method: "POST", path: "/v1/images/generations", description: "Image generation (gpt-image-*)" },
   { method: "POST", path: "/v1/images/edits", description: "Image edits with multipart or JSON image inputs" },
   { method: "GET", path: "/v1/models", description: "The models this relay serves, with their prices" },
-  { method: "POST", path: "/v1/chat", description: "RocketAIRoom Chat API" },
   { method: "POST", path: "/v1/responses", description: "OpenAI Responses API on every model (Codex CLI, the Agents SDK), streaming and not" },
   { method: "GET", path: "/v1/responses/:id", description: "A stored response of your account" },
   { method: "GET", path: "/v1/responses/:id/input_items", description: "The input items of a stored response (?limit=20&order=desc)" },
@@ -39,4 +43,8 @@ export const ACCOUNT_ROUTES: ReadonlyArray<DocumentedRoute> = [
 ]
 
 /** A registered path as readers write it: `{provider}` rather than `:provider`. */
+/** The endpoints the plugins contribute, as the page lists them: those that describe themselves. */
+export const contributedRoutes = (endpoints: ReadonlyArray<Endpoint>): ReadonlyArray<DocumentedRoute> =>
+  endpoints.flatMap((endpoint) => endpoint.description === undefined ? [] : [{ method: "POST", path: `/v1${endpoint.route}`, description: endpoint.description }])
+
 export const displayPath = (path: string): string => path.replace(/:([A-Za-z_]+)/g, "{$1}")

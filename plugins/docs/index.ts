@@ -2,7 +2,7 @@ import { Context as Services, Effect } from "effect"
 import type { Context, Hono } from "hono"
 import { definePlugin, modelObject, RateTiers } from "../../core/index.ts"
 import { requestOrigin, STYLESHEET } from "../web/index.ts"
-import { ACCOUNT_ROUTES, type DocumentedRoute, PROXIED_ROUTES } from "./endpoints.ts"
+import { ACCOUNT_ROUTES, contributedRoutes, type DocumentedRoute, PROXIED_ROUTES } from "./endpoints.ts"
 import { docsPage } from "./page.tsx"
 
 export interface DocsOptions {
@@ -36,7 +36,7 @@ export const docs = (options: DocsOptions = {}) =>
             models,
             tiers: tiers.tiers,
             defaultTier: tiers.defaultTier,
-            proxied: PROXIED_ROUTES.filter(serves),
+            proxied: [...PROXIED_ROUTES, ...contributedRoutes(info.endpoints())].filter(serves),
             account: ACCOUNT_ROUTES.filter(serves),
             exampleModel: models.find((model) => model.kind === "chat")?.id ?? "gpt-4o-mini",
             consolePath: serves({ method: "GET", path: "/console", description: "" }) ? "/console" : undefined

@@ -83,9 +83,13 @@ export const makeDirectory = ({ store, cache, tiers }: DirectoryDeps): AccountDi
       if (changes.tier === undefined && changes.rpm === undefined && changes.tpm === undefined) {
         return Effect.fail(new InvalidRequest({ message: "nothing to change: expected at least one of tier, rpm, tpm" }))
       }
-      return (changes.tier === undefined ? Effect.void : knownTier(changes.tier)).pipe(
+      const { tier, ...overrides } = changes
+      // Every check comes before any write: the tier, the account, then the overrides, which the
+      // limiter keeps (and a relay without one refuses).
+      return (tier === undefined ? Effect.void : knownTier(tier)).pipe(
         Effect.andThen(existing(id)),
-        Effect.andThen(store.updateAccount(id, changes)),
+        Effect.andThen(overrides.rpm === undefined && overrides.tpm === undefined ? Effect.void : tiers().setOverrides(id, overrides)),
+        Effect.andThen(store.updateAccount(id, { tier })),
         Effect.flatMap((account) => {
           if (account === undefined) return Effect.fail(noAccount(id))
           // Cached callers carry the account: drop them so the change applies to the next request.
@@ -102,7 +106,7 @@ export const makeDirectory = ({ store, cache, tiers }: DirectoryDeps): AccountDi
         const account = yield* existing(accountId)
         const restrictions = parent === undefined ? applyChanges(NO_RESTRICTIONS, changes) : narrowerThan(parent.key ?? NO_RESTRICTIONS, changes)
         if (restrictions instanceof InvalidRequest) return yield* Effect.fail(restrictions)
-        const refused = withinAccount(restrictions, tiers().limitsFor(account))
+        const refused = withinAccount(restrictions, yield* tiers().limitsFor(account))
         if (refused !== undefined) return yield* Effect.fail(refused)
         const { key, prefix } = generateKey()
         const hash = yield* Effect.promise(() => sha256Hex(key))
@@ -130,7 +134,7 @@ export const makeDirectory = ({ store, cache, tiers }: DirectoryDeps): AccountDi
           const narrowed = narrowerThan(bound, restrictions)
           if (narrowed instanceof InvalidRequest) return yield* Effect.fail(narrowed)
         }
-        const updated = yield* checked(withinAccount(restrictions, tiers().limitsFor(account)), store.updateKey(keyId, changes))
+        const updated = yield* checked(withinAccount(restrictions, yield* tiers().limitsFor(account)), store.updateKey(keyId, changes))
         if (updated === undefined) return yield* Effect.fail(noKey)
         // A cached caller carries the key's restrictions: the change applies to the next request.
         cache.dropWhere((caller) => caller.keyId === keyId)

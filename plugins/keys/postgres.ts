@@ -18,7 +18,7 @@ export const postgresAccounts = (source: PostgresSource): Layer.Layer<Accounts> 
         const row = rows[0]
         return row === undefined ? undefined : { keyId: row.key_id, account: toAccount(row), key: toRestrictions(row) }
       }
-      const accountColumns = sql`a.id, a.name, a.tier, a.rpm, a.tpm, a.created_at, a.suspended_at, a.deleted_at`
+      const accountColumns = sql`a.id, a.name, a.tier, a.created_at, a.suspended_at, a.deleted_at`
       const keyColumns = sql.unsafe(KEY_COLUMNS)
       const keyById = async (id: string) => (await sql<Array<KeyRow>>`SELECT ${keyColumns} FROM api_keys WHERE id = ${id}`).map(toKey)[0]
       /** The live key matching `match`, with its account: one indexed join, the request path's only call. */
@@ -53,12 +53,9 @@ export const postgresAccounts = (source: PostgresSource): Layer.Layer<Accounts> 
           ),
         updateAccount: (id, changes) =>
           query(async () => {
-            // A field left undefined keeps its value; null clears an override.
+            // A tier left undefined keeps its value.
             const [row] = await sql<Array<AccountRow>>`
-              UPDATE accounts SET
-                tier = COALESCE(${changes.tier ?? null}::text, tier),
-                rpm = CASE WHEN ${changes.rpm !== undefined} THEN ${changes.rpm ?? null}::integer ELSE rpm END,
-                tpm = CASE WHEN ${changes.tpm !== undefined} THEN ${changes.tpm ?? null}::integer ELSE tpm END
+              UPDATE accounts SET tier = COALESCE(${changes.tier ?? null}::text, tier)
               WHERE id = ${id} RETURNING *`
             return row === undefined ? undefined : toAccount(row)
           }),

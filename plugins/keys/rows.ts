@@ -12,8 +12,6 @@ export interface AccountRow {
   readonly id: string
   readonly name: string
   readonly tier: string
-  readonly rpm: number | null
-  readonly tpm: number | null
   readonly created_at: Integer
   readonly suspended_at: Integer | null
   readonly deleted_at: Integer | null
@@ -53,8 +51,6 @@ export const toAccount = (row: AccountRow): StoredAccount => ({
   id: row.id,
   name: row.name,
   tier: row.tier,
-  rpm: row.rpm,
-  tpm: row.tpm,
   createdAt: Number(row.created_at),
   suspendedAt: numberOrNull(row.suspended_at),
   deletedAt: numberOrNull(row.deleted_at)

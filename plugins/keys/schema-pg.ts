@@ -3,7 +3,9 @@ import type { PgSchema } from "../../core/index.ts"
 /**
  * The keys plugin's tables in PostgreSQL, for several relay nodes on one database: the same
  * columns as in SQLite (store.ts), so a store copy moves rows as they are. Times are Unix
- * milliseconds; a key is kept only as its hash.
+ * milliseconds; a key is kept only as its hash. The accounts' rpm and tpm columns held
+ * per-account limits before the limiter kept them (plugins/limiter/schema-pg.ts copied them);
+ * they stay, unread, so a store copy from an older SQLite store still matches column for column.
  */
 export const KEYS_PG_SCHEMA: PgSchema = {
   owner: "keys",

@@ -1,6 +1,8 @@
 import { type AccountUpdate, type KeyRestrictions, type KeyUpdate, migrate, NO_RESTRICTIONS, randomBase62, type SqlShape, type StoredAccount, type StoredKey } from "../../core/index.ts"
 import { type AccountRow, applyChanges, CALLER_KEY_COLUMNS, KEY_COLUMNS, type KeyRow, type RestrictionRow, restrictionValues, toAccount, toKey, toRestrictions } from "./rows.ts"
 
+// The accounts' rpm and tpm columns held per-account limits before the limiter kept them
+// (plugins/limiter/sqlite.ts copied them into its own table); they are left in place, unread.
 const MIGRATIONS = [
   `CREATE TABLE accounts (
      id TEXT PRIMARY KEY,
@@ -37,6 +39,7 @@ export const makeKeyStore = (sql: SqlShape, now: () => number = Date.now) => {
   migrate(sql, "keys", MIGRATIONS)
   const insertAccount = sql.prepare("INSERT INTO accounts (id, name, tier, rpm, tpm, created_at) VALUES (?, ?, ?, NULL, NULL, ?)")
   const selectAccount = sql.prepare("SELECT * FROM accounts WHERE id = ?")
+  const updateTier = sql.prepare("UPDATE accounts SET tier = ? WHERE id = ?")
   const selectAccounts = sql.prepare("SELECT * FROM accounts WHERE deleted_at IS NULL ORDER BY created_at, id")
   // One statement, so it takes the write lock before it looks: of several processes starting
   // together on a new store (two relays, a relay and a command), exactly one creates it.
@@ -92,14 +95,9 @@ export const makeKeyStore = (sql: SqlShape, now: () => number = Date.now) => {
       if (insertFirstAccount.run(id, name, tier, now()).changes === 0) return undefined
       return toAccount(selectAccount.get<AccountRow>(id)!)
     },
-    /** Applies the given changes; `null` clears an override. */
+    /** Applies the given changes. */
     updateAccount(id: string, changes: AccountUpdate): StoredAccount | undefined {
-      const columns = (["tier", "rpm", "tpm"] as const).flatMap((name) =>
-        changes[name] === undefined ? [] : [[name, changes[name]] as const])
-      if (columns.length > 0) {
-        sql.prepare(`UPDATE accounts SET ${columns.map(([name]) => `${name} = ?`).join(", ")} WHERE id = ?`)
-          .run(...columns.map(([, value]) => value ?? null), id)
-      }
+      if (changes.tier !== undefined) updateTier.run(changes.tier, id)
       return this.account(id)
     },
     /** Suspends or resumes an account that is not deleted. */

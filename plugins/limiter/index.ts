@@ -1,14 +1,17 @@
 import { Context, Effect, type Layer } from "effect"
 import {
-  type Caller,
+  AccountLimits,
   buildStore,
+  type Caller,
   type CoreServices,
   definePlugin,
+  Fanout,
+  localFanout,
+  randomBase62,
   type Limits,
   RateLimited,
   type RateTier,
   RateTiers,
-  rateTiers,
   RateWindows,
   type RelayInfo,
   type RequestContext,
@@ -17,6 +20,8 @@ import {
   totalTokens,
   type WindowState
 } from "../../core/index.ts"
+import { tiersWithOverrides } from "./overrides.ts"
+import { sqliteAccountLimits } from "./sqlite.ts"
 import { memoryRateWindows } from "./store.ts"
 
 export interface LimiterOptions {
@@ -33,9 +38,27 @@ export interface LimiterOptions {
   readonly defaultOutputTokens?: number
   /** Where the windows live: the RateWindows port's implementation, in memory on this node unless given. */
   readonly windows?: Layer.Layer<RateWindows, never, CoreServices>
+  /**
+   * Where per-account overrides of the tiers are stored: the AccountLimits port's
+   * implementation, the relay's SQLite store unless given.
+   */
+  readonly overrides?: Layer.Layer<AccountLimits, never, CoreServices>
+  /**
+   * How long an account's overrides, once read, are trusted before the store is asked again:
+   * the longest a change made by another process takes to apply here.
+   */
+  readonly overridesRevalidateMs?: number
+  /**
+   * How a change of an account's overrides here reaches the other nodes (they drop their cached
+   * copy at once): this process alone unless given.
+   */
+  readonly fanout?: Layer.Layer<Fanout, never, CoreServices>
 }
 
+export { postgresAccountLimits } from "./postgres.ts"
 export { redisRateWindows } from "./redis.ts"
+export { LIMITER_PG_SCHEMA } from "./schema-pg.ts"
+export { sqliteAccountLimits } from "./sqlite.ts"
 export { MemoryRateWindows, memoryRateWindows } from "./store.ts"
 
 interface Reservation {
@@ -58,6 +81,9 @@ const keyWindowOf = (caller: Caller, account: Limits): { readonly window: string
     limits: { rpm: Math.min(key.rpm ?? account.rpm, account.rpm), tpm: Math.min(key.tpm ?? account.tpm, account.tpm) }
   }
 }
+
+/** The fan-out topic of override changes: `<node> <account id>`. */
+const OVERRIDES_TOPIC = "limiter-overrides"
 
 const RESERVATION = new StateKey<Reservation>("limiter/reservation")
 
@@ -91,7 +117,7 @@ const refusal = (reason: "rpm" | "tpm" | "tpm_exceeded_by_request", limits: Limi
 }
 
 /** The limiter's tiers: its own, else the config's top-level ones; a default tier it lacks is a config mistake. */
-const tiersOf = (options: LimiterOptions, info: RelayInfo) => {
+const tiersOf = (options: LimiterOptions, info: RelayInfo): { readonly tiers: Readonly<Record<string, RateTier>>; readonly defaultTier: string } => {
   const table = options.tiers ?? info.tiers
   for (const [name, tier] of Object.entries(table)) {
     for (const field of ["rpm", "tpm"] as const) {
@@ -104,7 +130,7 @@ const tiersOf = (options: LimiterOptions, info: RelayInfo) => {
   if (defaultTier === undefined || table[defaultTier] === undefined) {
     throw new Error(`defaultTier: expected one of its tiers (${Object.keys(table).join(", ")}), got ${JSON.stringify(defaultTier)}`)
   }
-  return rateTiers(table, defaultTier)
+  return { tiers: table, defaultTier }
 }
 
 /**
@@ -119,36 +145,56 @@ const tiersOf = (options: LimiterOptions, info: RelayInfo) => {
 export const limiter = (options: LimiterOptions = {}) =>
   definePlugin("limiter", (info) =>
     Effect.gen(function*() {
-      const tiers = tiersOf(options, info)
+      const { tiers: table, defaultTier } = tiersOf(options, info)
       const windows = yield* buildStore(options.windows ?? memoryRateWindows, Context.get(RateWindows))
+      const store = yield* buildStore(options.overrides ?? sqliteAccountLimits, Context.get(AccountLimits))
+      const fanout = yield* buildStore(options.fanout ?? localFanout, Context.get(Fanout))
+      // This node's name in its announcements: it has applied its own changes already.
+      const node = randomBase62(12)
+      const { tiers, forget } = tiersWithOverrides({
+        tiers: table,
+        defaultTier,
+        store,
+        revalidateMs: options.overridesRevalidateMs ?? 500,
+        maxEntries: 10_000,
+        now: Date.now,
+        announce: (accountId) => Effect.runFork(fanout.publish(OVERRIDES_TOPIC, `${node} ${accountId}`))
+      })
+      // Another node changed an account's overrides (or messages were missed: all are read again).
+      yield* fanout.subscribe(OVERRIDES_TOPIC, (message) => {
+        if (message === undefined) return forget(undefined)
+        const [from, accountId] = message.split(" ")
+        if (from !== node && accountId !== undefined) forget(accountId)
+      })
       const defaultOutput = options.defaultOutputTokens ?? 4_096
       return {
         services: Context.make(RateTiers, tiers),
         admit: (ctx) => {
           const account = ctx.caller.account
-          const limits = tiers.limitsFor(account)
-          const countsTokens = !ctx.byok || options.byokTokens !== false
-          const needed = countsTokens ? tokensNeeded(ctx, defaultOutput, limits) : 0
-          const now = Date.now()
-          const admitAccount = (key: Reservation["key"]) =>
-            Effect.flatMap(windows.admit(account.id, limits, needed, now), (admission) => {
-              if (!admission.admitted) {
-                setHeaders(ctx, limits, admission.state)
-                // The key's window gives back the tokens it reserved for a request not served.
-                const undo = key === undefined ? Effect.void : windows.settle(key.window, key.ticket, 0, now)
-                return Effect.andThen(undo, Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds)))
-              }
-              if (key === undefined) setHeaders(ctx, limits, admission.state)
-              ctx.set(RESERVATION, { account: account.id, ticket: admission.ticket, key, countsTokens })
-              return Effect.void
+          return Effect.flatMap(tiers.limitsFor(account), (limits) => {
+            const countsTokens = !ctx.byok || options.byokTokens !== false
+            const needed = countsTokens ? tokensNeeded(ctx, defaultOutput, limits) : 0
+            const now = Date.now()
+            const admitAccount = (key: Reservation["key"]) =>
+              Effect.flatMap(windows.admit(account.id, limits, needed, now), (admission) => {
+                if (!admission.admitted) {
+                  setHeaders(ctx, limits, admission.state)
+                  // The key's window gives back the tokens it reserved for a request not served.
+                  const undo = key === undefined ? Effect.void : windows.settle(key.window, key.ticket, 0, now)
+                  return Effect.andThen(undo, Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds)))
+                }
+                if (key === undefined) setHeaders(ctx, limits, admission.state)
+                ctx.set(RESERVATION, { account: account.id, ticket: admission.ticket, key, countsTokens })
+                return Effect.void
+              })
+            const own = keyWindowOf(ctx.caller, limits)
+            if (own === undefined) return admitAccount(undefined)
+            const keyNeeded = countsTokens ? tokensNeeded(ctx, defaultOutput, own.limits) : 0
+            return Effect.flatMap(windows.admit(own.window, own.limits, keyNeeded, now), (admission) => {
+              setHeaders(ctx, own.limits, admission.state)
+              if (!admission.admitted) return Effect.fail(refusal(admission.reason, own.limits, keyNeeded, admission.retryAfterSeconds))
+              return admitAccount({ window: own.window, ticket: admission.ticket })
             })
-          const own = keyWindowOf(ctx.caller, limits)
-          if (own === undefined) return admitAccount(undefined)
-          const keyNeeded = countsTokens ? tokensNeeded(ctx, defaultOutput, own.limits) : 0
-          return Effect.flatMap(windows.admit(own.window, own.limits, keyNeeded, now), (admission) => {
-            setHeaders(ctx, own.limits, admission.state)
-            if (!admission.admitted) return Effect.fail(refusal(admission.reason, own.limits, keyNeeded, admission.retryAfterSeconds))
-            return admitAccount({ window: own.window, ticket: admission.ticket })
           })
         },
         annotate: (ctx) => {
@@ -156,10 +202,10 @@ export const limiter = (options: LimiterOptions = {}) =>
           // A request refused at admission (by this plugin or one after it) has its headers.
           if (caller === undefined || ctx.responseHeaders.has("x-ratelimit-limit")) return Effect.void
           const account = caller.account
-          const limits = tiers.limitsFor(account)
-          const own = keyWindowOf(caller, limits)
-          const shown = own ?? { window: account.id, limits }
-          return Effect.map(windows.peek(shown.window, shown.limits, Date.now()), (state) => setHeaders(ctx, shown.limits, state))
+          return Effect.flatMap(tiers.limitsFor(account), (limits) => {
+            const shown = keyWindowOf(caller, limits) ?? { window: account.id, limits }
+            return Effect.map(windows.peek(shown.window, shown.limits, Date.now()), (state) => setHeaders(ctx, shown.limits, state))
+          })
         },
         settle: (ctx, outcome) => {
           const reservation = ctx.get(RESERVATION)

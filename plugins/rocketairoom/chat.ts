@@ -23,6 +23,7 @@ const overCap = (ctx: RequestContext): InvalidRequest | undefined => {
  */
 export const rocketChat: Endpoint = {
   route: "/chat",
+  description: "RocketAIRoom Chat API",
   surface: "openai",
   decode: chatCompletions.decode,
   check: overCap,

@@ -24,6 +24,7 @@ import {
 import { limiter } from "../../plugins/limiter/index.ts"
 import { providerRegistry } from "../../plugins/providers/registry/index.ts"
 import { testInfo, testServices } from "../helpers/services.ts"
+import { memoryAccountLimits } from "../ports/memory.ts"
 
 interface Harness {
   readonly pipeline: Pipeline
@@ -192,7 +193,8 @@ describe("Pipeline", () => {
   // Admission judges a known caller's request: on a relay without an authenticating plugin a
   // limiter counts nothing and says nothing.
   it("sets no headers and admits when nobody is authenticated", async () => {
-    const limiting = await Effect.runPromise(limiter().setup(testInfo({ tiers: { starter: { rpm: 3, tpm: 1_000 } } })) as Effect.Effect<PluginHooks>)
+    // Its overrides in memory: the limiter then needs none of the runtime's services.
+    const limiting = await Effect.runPromise(limiter({ overrides: memoryAccountLimits }).setup(testInfo({ tiers: { starter: { rpm: 3, tpm: 1_000 } } })) as Effect.Effect<PluginHooks>)
     const h = await harness(() => Effect.succeed(Response.json(completion)), { anonymous: true, extra: limiting })
     for (let i = 0; i < 10; i++) {
       const response = await h.pipeline.handle(request(chat), chatCompletions, false, `req_anonymous_${i}`)

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict"
+import { join } from "node:path"
 import { after, before, describe, it } from "node:test"
 import OpenAI from "openai"
-import { ADMIN_KEY, eventually, type RelayProcess, startRelay } from "../helpers/relay.ts"
+import { ADMIN_KEY, eventually, type RelayProcess, ROOT, startRelay } from "../helpers/relay.ts"
+
+const METERED_CONFIG = join(ROOT, "test/fixtures/relay.metered-config.ts")
 
 interface AccountView {
   id: string
@@ -137,16 +140,20 @@ describe("admin API: accounts and keys", () => {
     assert.equal(((await missing.json()) as { error: { message: string } }).error.message, "no account acct_missing")
   })
 
-  it("applies tier changes and overrides to the account at once", async () => {
-    const account = (await (await relay.admin("POST", "/admin/accounts", { name: "tiered" })).json()) as AccountView
-    assert.equal(account.tier, "starter", "the config's default tier")
-    const patched = await relay.admin("PATCH", `/admin/accounts/${account.id}`, { tier: "professional", rpm: 5 })
-    assert.equal(patched.status, 200)
-    assert.deepEqual(((await patched.json()) as AccountView).limits, { rpm: 5, tpm: 500_000 })
-    const cleared = (await (await relay.admin("PATCH", `/admin/accounts/${account.id}`, { rpm: null })).json()) as AccountView
-    assert.deepEqual(cleared.limits, { rpm: 300, tpm: 500_000 })
-    const fetched = (await (await relay.admin("GET", `/admin/accounts/${account.id}`)).json()) as AccountView
-    assert.equal(fetched.tier, "professional")
+  it("refuses a per-account limit, which this relay has no rate limiter to enforce, and writes nothing", async () => {
+    const account = (await (await relay.admin("POST", "/admin/accounts", { name: "unlimited" })).json()) as AccountView
+    for (const change of [{ rpm: 5 }, { tier: "professional", tpm: 1_000 }]) {
+      const refused = await relay.admin("PATCH", `/admin/accounts/${account.id}`, change)
+      assert.equal(refused.status, 400)
+      const { error } = (await refused.json()) as { error: { type: string; param: string; message: string } }
+      const field = "rpm" in change ? "rpm" : "tpm"
+      assert.deepEqual([error.type, error.param], ["invalid_request_error", field])
+      assert.equal(error.message, `${field}: this relay has no rate limiter, so a per-account limit would not be enforced; add limiter() to the config's plugins`)
+    }
+    assert.deepEqual(await (await relay.admin("GET", `/admin/accounts/${account.id}`)).json(), account, "a refused change changes nothing")
+    const tierOnly = await relay.admin("PATCH", `/admin/accounts/${account.id}`, { tier: "professional", rpm: null })
+    assert.equal(tierOnly.status, 200, "clearing an override there is none of is no limit to refuse")
+    assert.deepEqual(((await tierOnly.json()) as AccountView).limits, { rpm: 300, tpm: 500_000 })
   })
 
   it("refuses a field it does not know, and a change that changes nothing, instead of ignoring them", async () => {
@@ -214,6 +221,46 @@ describe("admin API: accounts and keys", () => {
     const output = relay.output().replace(relay.firstRunKey!, "")
     assert.ok(!output.includes(ADMIN_KEY))
     assert.ok(!/sk-rr-[0-9A-Za-z]{40}/.test(output))
+  })
+})
+
+describe("admin API: per-account limits, kept by the limiter", () => {
+  let relay: RelayProcess
+
+  before(async () => {
+    relay = await startRelay({ config: METERED_CONFIG, env: { OPENAI_API_KEY: "sk-unused" } })
+  })
+
+  after(async () => {
+    await relay.stop()
+  })
+
+  it("applies tier changes and overrides to the account at once", async () => {
+    const account = (await (await relay.admin("POST", "/admin/accounts", { name: "tiered" })).json()) as AccountView
+    assert.equal(account.tier, "starter", "the config's default tier")
+    const patched = await relay.admin("PATCH", `/admin/accounts/${account.id}`, { tier: "professional", rpm: 5 })
+    assert.equal(patched.status, 200)
+    assert.deepEqual(((await patched.json()) as AccountView).limits, { rpm: 5, tpm: 500_000 })
+    const cleared = (await (await relay.admin("PATCH", `/admin/accounts/${account.id}`, { rpm: null })).json()) as AccountView
+    assert.deepEqual(cleared.limits, { rpm: 300, tpm: 500_000 })
+    const fetched = (await (await relay.admin("GET", `/admin/accounts/${account.id}`)).json()) as AccountView
+    assert.equal(fetched.tier, "professional")
+  })
+
+  it("enforces an override from the next request, and the account API shows it", async () => {
+    const account = (await (await relay.admin("POST", "/admin/accounts", { name: "held", credits: "1.00" })).json()) as AccountView
+    const { key } = (await (await relay.admin("POST", `/admin/accounts/${account.id}/keys`, {})).json()) as { key: string }
+    assert.equal((await relay.admin("PATCH", `/admin/accounts/${account.id}`, { rpm: 1, tpm: 9_000 })).status, 200)
+    const own = (await (await fetch(`${relay.url}/v1/account`, { headers: { authorization: `Bearer ${key}` } })).json()) as AccountView
+    assert.deepEqual(own.limits, { rpm: 1, tpm: 9_000 })
+    const first = await chatWith(relay, key)
+    assert.equal(first.status, 200)
+    assert.equal(first.headers.get("x-ratelimit-limit"), "1")
+    assert.equal(first.headers.get("x-ratelimit-limit-tokens"), "9000")
+    await first.body?.cancel()
+    const second = await chatWith(relay, key)
+    assert.equal(second.status, 429)
+    await second.body?.cancel()
   })
 })
 

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { after, before, describe, it } from "node:test"
 import { type RelayProcess, ROOT, startRelay } from "../helpers/relay.ts"
 
@@ -77,5 +80,28 @@ describe("docs page: served by the relay from its running config", () => {
     const hostile = await (await fetch(`${relay.url}/docs`, { headers: { "x-forwarded-host": "evil.example/<script>" } })).text()
     assert.ok(!hostile.includes("evil.example"), "a malformed forwarded host is ignored")
     assert.match(hostile, /<title>Acme &lt;Relay&gt; &amp; Co API documentation<\/title>/)
+  })
+})
+
+describe("docs page: endpoints a plugin contributes", () => {
+  const dir = mkdtempSync(join(tmpdir(), "relay-docs-"))
+  let relay: RelayProcess
+
+  before(async () => {
+    // The docs plugin knows nothing of RocketAIRoom: /v1/chat is listed from the endpoint itself.
+    const config = join(dir, "relay.config.ts")
+    writeFileSync(config, `export default ({ docs, echo, keys, rocketAIRoom }) => ({ models: [{ id: "echo-1", provider: "echo", kind: "chat" }], plugins: [keys(), rocketAIRoom(), docs(), echo()] })\n`)
+    relay = await startRelay({ config })
+  })
+
+  after(async () => {
+    await relay.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it("lists the rocketairoom plugin's /v1/chat with the description the endpoint carries", async () => {
+    const html = await (await fetch(`${relay.url}/docs`)).text()
+    assert.match(html, /<code>POST<\/code><\/td><th scope="row"><code>\/v1\/chat<\/code><\/th><td>RocketAIRoom Chat API<\/td>/)
+    assert.match(html, /<code>POST<\/code><\/td><th scope="row"><code>\/v1\/chat\/completions<\/code>/)
   })
 })

@@ -142,6 +142,28 @@ describe("stores selected by DATABASE_URL and REDIS_URL", () => {
     assert.equal(accounts!.count, 2n, "the first-run account and this one")
   })
 
+  it("an account's own limits set through one node hold on the other at once, kept in PostgreSQL", async () => {
+    const url = await postgres.createDatabase("overrides")
+    const shared = { DATABASE_URL: url, REDIS_URL: redis.url }
+    const a = await node(shared)
+    const b = await node(shared)
+    const { account, key } = await createAccount(a, { name: "held", credits: "1" })
+    // B has read the account's limits (the starter tier's) and caches them.
+    const before = await chat(b, key, { model: "gpt-4o-mini", max_tokens: 20 })
+    assert.equal(before.headers.get("x-ratelimit-limit"), "60")
+    assert.equal((await a.admin("PATCH", `/admin/accounts/${account.id}`, { rpm: 2, tpm: 9_000 })).status, 200)
+    await eventually(async () => {
+      const response = await chat(b, key, { model: "gpt-4o-mini", max_tokens: 20 })
+      assert.equal(response.headers.get("x-ratelimit-limit"), "2")
+      assert.equal(response.headers.get("x-ratelimit-limit-tokens"), "9000")
+    }, 5_000)
+    assert.deepEqual(((await (await b.admin("GET", `/admin/accounts/${account.id}`)).json()) as { limits: unknown }).limits, { rpm: 2, tpm: 9_000 })
+    const sql = connectPostgres(url)
+    clients.push(sql)
+    const rows = await sql<Array<{ rpm: number; tpm: number }>>`SELECT rpm, tpm FROM limiter_overrides WHERE account_id = ${account.id}`
+    assert.deepEqual(rows.map((row) => [row.rpm, row.tpm]), [[2, 9_000]])
+  })
+
   it("a pool key one node finds rate limited rests on the other node too, as a suspension made there holds here", async () => {
     const url = await postgres.createDatabase("key_rests")
     const env = { DATABASE_URL: url, REDIS_URL: redis.url, OPENAI_API_KEY: `${LIMITED_KEY},${POOL_KEY}` }

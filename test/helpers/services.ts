@@ -26,5 +26,5 @@ export const testInfo = (overrides: Partial<RelayInfo> = {}): RelayInfo => {
   const tiers = overrides.tiers ?? { starter: { rpm: 60, tpm: 100_000 } }
   const defaultTier = overrides.defaultTier ?? "starter"
   const services = Context.make(RateTiers, rateTiers(tiers, defaultTier))
-  return { models: [], tiers, defaultTier, providers: providerRegistry([]), services: () => services, ...overrides }
+  return { models: [], tiers, defaultTier, providers: providerRegistry([]), services: () => services, endpoints: () => [], ...overrides }
 }

@@ -1,27 +1,32 @@
 import assert from "node:assert/strict"
 import { afterEach, beforeEach, describe, it, mock } from "node:test"
-import { Cause, Effect, Exit } from "effect"
-import { type AdmittedRequest, type Outcome, type PluginHooks, type RelayError, RequestContext, type Usage } from "../../core/index.ts"
+import { Cause, Context, Effect, Exit } from "effect"
+import { type AdmittedRequest, type OverrideChanges, type Outcome, type PluginHooks, RateTiers, type RelayError, RequestContext, type Usage } from "../../core/index.ts"
 import { limiter, type LimiterOptions } from "../../plugins/limiter/index.ts"
 import { providerRegistry } from "../../plugins/providers/registry/index.ts"
 import { testInfo } from "../helpers/services.ts"
+import { memoryAccountLimits } from "../ports/memory.ts"
 
 const T0 = 1_700_000_000_000
 const info = testInfo({ providers: providerRegistry([]), models: [], tiers: { starter: { rpm: 3, tpm: 1_000 }, pro: { rpm: 100, tpm: 50_000 } }, defaultTier: "starter" })
 
 const setup = async (options?: LimiterOptions) => {
   // The limiter needs none of the runtime's services.
-  const hooks = await Effect.runPromise(limiter(options).setup(info) as Effect.Effect<PluginHooks>)
+  // With its overrides kept in memory.
+  const hooks = await Effect.runPromise(limiter({ overrides: memoryAccountLimits, ...options }).setup(info) as Effect.Effect<PluginHooks>)
   const { admit, settle } = hooks
-  assert.ok(admit && settle)
+  assert.ok(admit && settle && hooks.services)
+  const tiers = Context.get(hooks.services as Context.Context<RateTiers>, RateTiers)
+  /** Sets an account's overrides as the admin API does. */
+  const override = (accountId: string, changes: OverrideChanges) => Effect.runPromise(tiers.setOverrides(accountId, changes))
   // The pipeline admits a resolved request of a known caller; these contexts stand in for one.
-  return { admit: (ctx: RequestContext) => admit(ctx as AdmittedRequest), settle }
+  return { admit: (ctx: RequestContext) => admit(ctx as AdmittedRequest), settle, override }
 }
 
 interface CtxOptions {
   readonly byok?: boolean
   readonly maxTokens?: number
-  readonly account?: { id?: string; tier?: string; rpm?: number | null; tpm?: number | null }
+  readonly account?: { id?: string; tier?: string }
 }
 
 const context = (options: CtxOptions = {}) => {
@@ -29,7 +34,7 @@ const context = (options: CtxOptions = {}) => {
   const account = options.account ?? {}
   ctx.caller = {
     keyId: "k",
-    account: { id: account.id ?? "a", name: "n", tier: account.tier ?? "starter", rpm: account.rpm ?? null, tpm: account.tpm ?? null }
+    account: { id: account.id ?? "a", name: "n", tier: account.tier ?? "starter" }
   }
   ctx.body = { model: "m", messages: [{ role: "user", content: "hello" }], max_tokens: options.maxTokens ?? 10 }
   ctx.model = "m"
@@ -210,18 +215,20 @@ describe("limiter refusals", () => {
 
 describe("limiter limits per account", () => {
   it("an account's rpm override wins over its tier", async () => {
-    const { admit } = await setup()
-    const first = context({ account: { rpm: 1 } })
+    const { admit, override } = await setup()
+    await override("a", { rpm: 1 })
+    const first = context()
     await Effect.runPromise(admit(first))
     assert.equal(headersOf(first).limit, "1")
     assert.equal(headersOf(first).remaining, "0")
-    const error = failure(await Effect.runPromiseExit(admit(context({ account: { rpm: 1 } }))))
+    const error = failure(await Effect.runPromiseExit(admit(context())))
     assert.match(error.message, /1 requests per minute/)
   })
 
   it("an account's tpm override wins over its tier", async () => {
-    const { admit } = await setup()
-    const ctx = context({ account: { tier: "pro", tpm: 40 }, maxTokens: 40 })
+    const { admit, override } = await setup()
+    await override("a", { tpm: 40 })
+    const ctx = context({ account: { tier: "pro" }, maxTokens: 40 })
     const error = failure(await Effect.runPromiseExit(admit(ctx)))
     assert.equal(headersOf(ctx).limitTokens, "40")
     assert.equal(headersOf(ctx).limit, "100")
@@ -229,10 +236,11 @@ describe("limiter limits per account", () => {
   })
 
   it("an override applies on the very next request", async () => {
-    const { admit } = await setup()
+    const { admit, override } = await setup()
     for (let i = 0; i < 3; i++) await Effect.runPromise(admit(context()))
     assert.ok(Exit.isFailure(await Effect.runPromiseExit(admit(context()))))
-    const raised = context({ account: { rpm: 4 } })
+    await override("a", { rpm: 4 })
+    const raised = context()
     assert.ok(Exit.isSuccess(await Effect.runPromiseExit(admit(raised))))
     assert.equal(headersOf(raised).remaining, "0")
   })

@@ -12,7 +12,7 @@ export const accountsContract = (make: () => Promise<AccountsShape>): ReadonlyAr
       const second = await run(store.createAccount("globex", "pro"))
       assert.match(first.id, /^acct_/)
       assert.notEqual(first.id, second.id)
-      assert.deepEqual({ ...first, createdAt: 0 }, { id: first.id, name: "acme", tier: "starter", rpm: null, tpm: null, createdAt: 0, suspendedAt: null, deletedAt: null })
+      assert.deepEqual({ ...first, createdAt: 0 }, { id: first.id, name: "acme", tier: "starter", createdAt: 0, suspendedAt: null, deletedAt: null })
       assert.deepEqual(await run(store.account(second.id)), second)
       assert.equal(await run(store.account("acct_none")), undefined)
       // Oldest first; two made in the same millisecond may come in either order.
@@ -30,15 +30,15 @@ export const accountsContract = (make: () => Promise<AccountsShape>): ReadonlyAr
     }
   },
   {
-    name: "an update sets the fields it names, null clears an override, and an unknown account is undefined",
+    name: "an update sets the tier, a change naming none keeps it, and an unknown account is undefined",
     run: async () => {
       const store = await make()
       const account = await run(store.createAccount("acme", "starter"))
-      const raised = await run(store.updateAccount(account.id, { tier: "pro", rpm: 10 }))
-      assert.deepEqual([raised?.tier, raised?.rpm, raised?.tpm], ["pro", 10, null])
-      const cleared = await run(store.updateAccount(account.id, { rpm: null, tpm: 500 }))
-      assert.deepEqual([cleared?.tier, cleared?.rpm, cleared?.tpm], ["pro", null, 500])
-      assert.deepEqual(await run(store.account(account.id)), cleared)
+      const raised = await run(store.updateAccount(account.id, { tier: "pro" }))
+      assert.equal(raised?.tier, "pro")
+      const kept = await run(store.updateAccount(account.id, {}))
+      assert.equal(kept?.tier, "pro")
+      assert.deepEqual(await run(store.account(account.id)), kept)
       assert.equal(await run(store.updateAccount("acct_none", { tier: "pro" })), undefined)
     }
   },
@@ -69,8 +69,8 @@ export const accountsContract = (make: () => Promise<AccountsShape>): ReadonlyAr
       const store = await make()
       const account = await run(store.createAccount("acme", "starter"))
       const key = await run(store.createKey(account.id, null, { prefix: "sk-rr-abc", hash: "h1" }))
-      await run(store.updateAccount(account.id, { tpm: 7 }))
-      assert.equal((await run(store.callerByKeyId(key.id)))?.account.tpm, 7)
+      await run(store.updateAccount(account.id, { tier: "pro" }))
+      assert.equal((await run(store.callerByKeyId(key.id)))?.account.tier, "pro")
       assert.deepEqual(await run(store.keys("acct_none")), [])
     }
   },

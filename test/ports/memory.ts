@@ -1,5 +1,8 @@
 import { Context, Effect, Layer } from "effect"
 import {
+  AccountLimits,
+  type LimitOverrides,
+  NO_OVERRIDES,
   Accounts,
   AuditLog,
   type StoredAuditEntry,
@@ -37,7 +40,7 @@ export const memoryAccounts: Layer.Layer<Accounts> = Layer.sync(Accounts, () => 
     return key === undefined || account === undefined || account.deletedAt !== null ? undefined : { keyId: key.id, account, key: key.restrictions }
   }
   const create = (name: string, tier: string): StoredAccount => {
-    const account = { id: `acct_${randomBase62(16)}`, name, tier, rpm: null, tpm: null, createdAt: Date.now(), suspendedAt: null, deletedAt: null }
+    const account = { id: `acct_${randomBase62(16)}`, name, tier, createdAt: Date.now(), suspendedAt: null, deletedAt: null }
     accounts.set(account.id, account)
     return account
   }
@@ -53,9 +56,7 @@ export const memoryAccounts: Layer.Layer<Accounts> = Layer.sync(Accounts, () => 
         if (account === undefined) return undefined
         const updated = {
           ...account,
-          tier: changes.tier ?? account.tier,
-          rpm: changes.rpm === undefined ? account.rpm : changes.rpm,
-          tpm: changes.tpm === undefined ? account.tpm : changes.tpm
+          tier: changes.tier ?? account.tier
         }
         accounts.set(id, updated)
         return updated
@@ -256,6 +257,20 @@ export const memoryCredentials: Layer.Layer<Credentials> = Layer.sync(Credential
         if (credential !== undefined) stored.set(keyOf(accountId, provider), { ...credential, sealed })
       }),
     remove: (accountId, provider) => later(() => stored.delete(keyOf(accountId, provider)))
+  })
+})
+
+export const memoryAccountLimits: Layer.Layer<AccountLimits> = Layer.sync(AccountLimits, () => {
+  const overrides = new Map<string, LimitOverrides>()
+  return AccountLimits.of({
+    get: (accountId) => later(() => overrides.get(accountId) ?? NO_OVERRIDES),
+    set: (accountId, changes) =>
+      later(() => {
+        const current = overrides.get(accountId) ?? NO_OVERRIDES
+        const next = { rpm: changes.rpm === undefined ? current.rpm : changes.rpm, tpm: changes.tpm === undefined ? current.tpm : changes.tpm }
+        overrides.set(accountId, next)
+        return next
+      })
   })
 })
 

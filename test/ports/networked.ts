@@ -6,15 +6,15 @@ import { postgresAuditLog } from "../../plugins/audit-log/index.ts"
 import { postgresBilling } from "../../plugins/billing/index.ts"
 import { postgresConsoleSessions } from "../../plugins/console/index.ts"
 import { postgresAccounts } from "../../plugins/keys/index.ts"
-import { redisRateWindows } from "../../plugins/limiter/index.ts"
+import { postgresAccountLimits, redisRateWindows } from "../../plugins/limiter/index.ts"
 import { postgresResponses } from "../../plugins/responses/index.ts"
 import { postgresCredentials } from "../../plugins/vault/index.ts"
 import { pgMigrationSql } from "../../runtime/postgres.ts"
 import { IMPLEMENTATIONS, type Implementations } from "./suites.ts"
 
 /**
- * The implementations several relay nodes share, PostgreSQL for accounts, money and
- * credentials, console sessions and stored responses, and Redis for rate windows, on the servers `servers` names
+ * The implementations several relay nodes share, PostgreSQL for accounts, money,
+ * credentials, per-account limits, console sessions and stored responses, and Redis for rate windows, on the servers `servers` names
  * once they run (its PostgreSQL URL names a database the client may create databases from).
  * Every case gets a fresh, migrated database and an empty Redis.
  */
@@ -51,6 +51,7 @@ export const networkedImplementations = (servers: () => { readonly postgres: str
     accounts: onFreshDatabase(postgresAccounts),
     billing: onFreshDatabase((sql) => postgresBilling(sql)),
     credentials: onFreshDatabase(postgresCredentials),
+    accountLimits: onFreshDatabase(postgresAccountLimits),
     storedResponses: onFreshDatabase(postgresResponses),
     consoleSessions: (clock) =>
       onFreshDatabase((sql) => postgresConsoleSessions(sql, { ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now })),

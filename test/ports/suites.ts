@@ -1,5 +1,6 @@
 import { Effect, Layer } from "effect"
 import {
+  AccountLimits,
   Accounts,
   AuditLog,
   combinedRegistry,
@@ -18,11 +19,12 @@ import { sqliteAuditLog } from "../../plugins/audit-log/index.ts"
 import { sqliteBilling } from "../../plugins/billing/index.ts"
 import { memoryConsoleSessions } from "../../plugins/console/index.ts"
 import { sqliteAccounts } from "../../plugins/keys/index.ts"
-import { memoryRateWindows } from "../../plugins/limiter/index.ts"
+import { memoryRateWindows, sqliteAccountLimits } from "../../plugins/limiter/index.ts"
 import { providerRegistry, providerRegistryLayer } from "../../plugins/providers/registry/index.ts"
 import { sqliteResponses } from "../../plugins/responses/index.ts"
 import { tokenizerCounting } from "../../plugins/tokenizer/index.ts"
 import { sqliteCredentials } from "../../plugins/vault/index.ts"
+import { accountLimitsContract } from "./account-limits.contract.ts"
 import { accountsContract } from "./accounts.contract.ts"
 import { auditLogContract } from "./audit-log.contract.ts"
 import { billingContract } from "./billing.contract.ts"
@@ -30,7 +32,7 @@ import { consoleSessionsContract, type TestClock } from "./console-sessions.cont
 import { build, type ContractCase, type ImplementationLayer, servicesOver } from "./contract.ts"
 import { credentialsContract } from "./credentials.contract.ts"
 import { delayed } from "./delayed.ts"
-import { memoryAccounts, memoryAuditLog, memoryBilling, memoryCredentials } from "./memory.ts"
+import { memoryAccountLimits, memoryAccounts, memoryAuditLog, memoryBilling, memoryCredentials } from "./memory.ts"
 import { providerRegistryContract } from "./provider-registry.contract.ts"
 import { rateWindowsContract } from "./rate-windows.contract.ts"
 import { storedResponsesContract } from "./stored-responses.contract.ts"
@@ -42,6 +44,7 @@ export interface Implementations {
   readonly billing: ImplementationLayer<Ledger | UsageRecords>
   readonly credentials: ImplementationLayer<Credentials>
   readonly rateWindows: ImplementationLayer<RateWindows>
+  readonly accountLimits: ImplementationLayer<AccountLimits>
   readonly consoleSessions: (clock: TestClock) => ImplementationLayer<ConsoleSessions>
   readonly storedResponses: ImplementationLayer<StoredResponses>
   readonly auditLog: ImplementationLayer<AuditLog>
@@ -56,6 +59,7 @@ const shipped: Implementations = {
   billing: sqliteBilling,
   credentials: sqliteCredentials,
   rateWindows: memoryRateWindows,
+  accountLimits: sqliteAccountLimits,
   consoleSessions: (clock: TestClock) =>
     memoryConsoleSessions({ ttlMs: 10_000, anonymousTtlMs: 1_000, maxSessions: 100, maxSignedOutPerAddress: 32, now: clock.now }),
   storedResponses: sqliteResponses,
@@ -72,6 +76,7 @@ const delayedToo: Implementations = {
   billing: delayed(kit, Ledger, delayed(kit, UsageRecords, shipped.billing)),
   credentials: delayed(kit, Credentials, shipped.credentials),
   rateWindows: delayed(kit, RateWindows, shipped.rateWindows),
+  accountLimits: delayed(kit, AccountLimits, shipped.accountLimits),
   consoleSessions: (clock: TestClock) => delayed(kit, ConsoleSessions, shipped.consoleSessions(clock)),
   storedResponses: delayed(kit, StoredResponses, shipped.storedResponses),
   auditLog: delayed(kit, AuditLog, shipped.auditLog),
@@ -102,6 +107,7 @@ const independent = {
   billing: memoryBilling,
   credentials: memoryCredentials,
   rateWindows: delayedToo.rateWindows,
+  accountLimits: memoryAccountLimits,
   consoleSessions: delayedToo.consoleSessions,
   storedResponses: delayedToo.storedResponses,
   auditLog: memoryAuditLog,
@@ -130,6 +136,7 @@ export const portSuites = (implementations: Implementations, open: () => SqlShap
       })
     },
     { name: "Credentials", cases: credentialsContract(async () => build(Credentials, implementations.credentials, await fresh())) },
+    { name: "AccountLimits", cases: accountLimitsContract(async () => build(AccountLimits, implementations.accountLimits, await fresh())) },
     { name: "RateWindows", cases: rateWindowsContract(async () => build(RateWindows, implementations.rateWindows, await fresh())) },
     { name: "AuditLog", cases: auditLogContract(async () => build(AuditLog, implementations.auditLog, await fresh())) },
     { name: "ConsoleSessions", cases: consoleSessionsContract(async (clock) => build(ConsoleSessions, implementations.consoleSessions(clock), await fresh())) },
