@@ -30,6 +30,21 @@ const withKey = (node: RelayProcess, key: string, path: string, init: RequestIni
 const tally = (statuses: ReadonlyArray<number>) =>
   statuses.reduce<Record<number, number>>((counts, status) => ({ ...counts, [status]: (counts[status] ?? 0) + 1 }), {})
 
+/**
+ * How long after `revokedAt` the node refused `key`, measured from the start of the first
+ * request it refused; until then the key must still work, and not for 5 s.
+ */
+const refusedAfter = async (node: RelayProcess, key: string, revokedAt: number): Promise<number> => {
+  for (;;) {
+    const sentAt = Date.now()
+    const answer = await chat(node, key, { model: "gpt-4o-mini" })
+    if (answer.status === 401) return sentAt - revokedAt
+    assert.equal(answer.status, 200)
+    assert.ok(sentAt - revokedAt < 5_000, "the key still works 5 s after its revocation")
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
 describe("three relay nodes on one PostgreSQL and one Redis act as one relay", () => {
   const openai = new MockOpenAI({ [SHARED]: "ok", [OWN]: "ok" })
   const anthropic = new MockAnthropic({ [ANTHROPIC_SHARED]: "ok" })
@@ -174,18 +189,7 @@ describe("three relay nodes on one PostgreSQL and one Redis act as one relay", (
     const first = listed.data.find((k) => key.startsWith(k.prefix) && k.id !== second.id)!
     assert.equal((await a.admin("DELETE", `/admin/keys/${first.id}`)).status, 204)
     const revokedAt = Date.now()
-    // Each node refuses the key, measured from the start of the first request it refused.
-    const refusedAfter = async (node: RelayProcess) => {
-      for (;;) {
-        const sentAt = Date.now()
-        const answer = await chat(node, key, { model: "gpt-4o-mini" })
-        if (answer.status === 401) return sentAt - revokedAt
-        assert.equal(answer.status, 200)
-        assert.ok(sentAt - revokedAt < 5_000, "the key still works 5 s after its revocation")
-        await new Promise((resolve) => setTimeout(resolve, 20))
-      }
-    }
-    const [onB, onC] = await Promise.all([refusedAfter(b), refusedAfter(c)])
+    const [onB, onC] = await Promise.all([refusedAfter(b, key, revokedAt), refusedAfter(c, key, revokedAt)])
     assert.ok(onB <= 1_000 && onC <= 1_000, `refused on the other nodes ${onB} ms and ${onC} ms after the revocation`)
     for (const node of cluster.nodes) assert.equal((await chat(node, key, { model: "gpt-4o-mini" })).status, 401, "and it stays refused")
     for (const node of cluster.nodes) assert.equal((await chat(node, second.key, { model: "gpt-4o-mini" })).status, 200, "the account's other key still works")
@@ -207,17 +211,7 @@ describe("three relay nodes on one PostgreSQL and one Redis act as one relay", (
     )
     assert.equal(run.code, 0, run.output)
     const revokedAt = Date.now()
-    const refusedAfter = async (node: RelayProcess) => {
-      for (;;) {
-        const sentAt = Date.now()
-        const answer = await chat(node, key, { model: "gpt-4o-mini" })
-        if (answer.status === 401) return sentAt - revokedAt
-        assert.equal(answer.status, 200)
-        assert.ok(sentAt - revokedAt < 5_000, "the key still works 5 s after its revocation")
-        await new Promise((resolve) => setTimeout(resolve, 20))
-      }
-    }
-    const after = await Promise.all(cluster.nodes.map(refusedAfter))
+    const after = await Promise.all(cluster.nodes.map((node) => refusedAfter(node, key, revokedAt)))
     assert.ok(after.every((ms) => ms <= 1_000), `refused ${after.join(", ")} ms after the command exited`)
   })
 
