@@ -361,25 +361,31 @@ export class Pipeline {
   }
 
   private defect(ctx: RequestContext, cause: Cause.Cause<unknown>): RelayError {
-    // A store that refused or could not be reached (a full disk, a database away) is the
-    // store's, not a bug: the caller may retry, as the admin API and console answer too.
-    const refusal = storeRefusal(Cause.squash(cause))
+    const refusal = this.logDefect(ctx, cause)
     if (refusal !== undefined) {
-      this.options.log.warn({ request_id: ctx.id, reason: refusal }, "the store refused a request")
       return new StoreUnavailable({ message: `the relay cannot serve this request right now (${refusal}); try again shortly`, retryAfterSeconds: 5 })
     }
-    this.logDefect(ctx, cause)
     return new Internal({ message: "the relay failed to handle this request" })
   }
 
-  /** Logs an unexpected failure by name and message only: no stack, no internal path. */
-  private logDefect(ctx: RequestContext, cause: Cause.Cause<unknown>) {
+  /**
+   * Logs a failure no step expected, by name and message only (no stack, no internal path),
+   * and answers the store's refusal when that is what it was. A store that refused or could not
+   * be reached (a full disk, a database away) is the store's, not a bug, wherever it surfaced:
+   * in a step, a settle or an annotation. The caller may retry.
+   */
+  private logDefect(ctx: RequestContext, cause: Cause.Cause<unknown>): string | undefined {
     const error = Cause.squash(cause)
+    const refusal = storeRefusal(error)
+    if (refusal !== undefined) {
+      this.options.log.warn({ request_id: ctx.id, reason: refusal }, "the store refused a request")
+      return refusal
+    }
     this.options.log.error(
       { request_id: ctx.id, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) },
       "unexpected failure"
     )
-    return Effect.void
+    return undefined
   }
 
   private logRequest(ctx: RequestContext, outcome: Outcome, unrecorded: RelayError | undefined) {
