@@ -3,6 +3,7 @@ import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { ConfigError, errorText, loadConfig, type LoadedConfig } from "../config/index.ts"
 import { type KeyringShape, type SqlShape, StoreHealthState, type UpstreamHttpShape } from "../core/index.ts"
+import { type CheckpointDriver, checkpointOffLoop } from "./checkpoints.ts"
 import { loadKeyring } from "./keyring.ts"
 import { logLevel, relayLog } from "./log.ts"
 import { fdWriter, LogOut } from "./log-out.ts"
@@ -47,6 +48,8 @@ export interface Platform {
   /** Named in the "listening" log line, such as `bun 1.4.5`. */
   readonly runtime: string
   readonly openStore: (path: string) => SqlShape
+  /** The same driver, opened in the worker thread that checkpoints the store's log (see checkpoints.ts). */
+  readonly checkpointDriver: CheckpointDriver
   readonly http: UpstreamHttpShape
   /** Resolves once the server listens. */
   readonly serve: (handle: Relay["fetch"], host: string, port: number, limits: ServerLimits) => Promise<Listener>
@@ -148,6 +151,10 @@ export const start = async (platform: Platform): Promise<void> => {
   // hold up the event loop: a write it blocks fails at once and is tried again later (charges
   // are kept until then), instead of the driver waiting synchronously for the lock.
   sql.exec("PRAGMA busy_timeout = 0")
+  // A store in memory has no log to checkpoint.
+  const checkpoints = config.storePath === ":memory:" ? undefined : checkpointOffLoop(sql, config.storePath, platform.checkpointDriver, {
+    onFallback: (reason) => log.warn({ reason }, "the store's log is checkpointed on the event loop again")
+  })
 
   const { host, port } = config.server
   const openFiles = openFileLimit()
@@ -169,6 +176,8 @@ export const start = async (platform: Platform): Promise<void> => {
     stopping = true
     log.info({ signal }, "shutting down")
     const closed = listener.close()
+    // Before the store closes under it: what the drain still writes is checkpointed as SQLite does on its own.
+    checkpoints?.stop()
     await drainAndClose(relay, config.server.drainSeconds, log, listener.cut)
     serveLock.release()
     // A drained stream has settled once its last chunk left the relay, which may be before the
