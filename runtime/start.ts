@@ -140,6 +140,8 @@ export const start = async (platform: Platform): Promise<void> => {
   // A full stdout (a log reader falling behind) must not stop the event loop: lines then wait
   // in memory, up to LOG_WAITING_MAX, and are dropped past it (see LogOut).
   const logOut = new LogOut(fdWriter(1), LOG_WAITING_MAX)
+  // Lines go out at the end of a turn: an exit in the middle of one (a second signal, say) writes them first.
+  process.on("exit", () => logOut.flushSync())
   const log = relayLog(level, logOut)
   const { config, keyring } = await startupStep("the data directory could not be used", () => loadSetup(process.env, platform.executableDir))
   const sql = await startupStep(`the store ${config.storePath} could not be opened`, () => platform.openStore(config.storePath))
