@@ -63,6 +63,8 @@ export interface Platform {
    * `relay.config.ts` in the working directory, it reads the one beside itself.
    */
   readonly executableDir?: string
+  /** The module to import for the config file `file`, when the runtime compiled it ahead (see node-aot.mjs). */
+  readonly compiledConfig?: (file: string) => URL | undefined
 }
 
 /** Node's and Bun's signal API. */
@@ -109,10 +111,15 @@ export interface Setup {
  * secrets), the config (`RELAY_CONFIG`) and the master keys. The server and the command line
  * both start here, so they always open the same store. Throws ConfigError.
  */
-export const loadSetup = async (env: Readonly<Record<string, string | undefined>>, executableDir?: string): Promise<Setup> => {
+export const loadSetup = async (
+  env: Readonly<Record<string, string | undefined>>,
+  executableDir?: string,
+  compiledConfig?: Platform["compiledConfig"]
+): Promise<Setup> => {
   const dataDir = resolve(env.RELAY_DATA_DIR ?? "./data")
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  const config = await loadConfig(pathToFileURL(configPath(env.RELAY_CONFIG, executableDir)), env, dataDir)
+  const file = configPath(env.RELAY_CONFIG, executableDir)
+  const config = await loadConfig(pathToFileURL(file), env, dataDir, compiledConfig?.(file))
   return { config, keyring: await loadKeyring(env, dataDir), dataDir }
 }
 
@@ -143,7 +150,7 @@ export const start = async (platform: Platform): Promise<void> => {
   // Lines go out at the end of a turn: an exit in the middle of one (a second signal, say) writes them first.
   process.on("exit", () => logOut.flushSync())
   const log = relayLog(level, logOut)
-  const { config, keyring } = await startupStep("the data directory could not be used", () => loadSetup(process.env, platform.executableDir))
+  const { config, keyring } = await startupStep("the data directory could not be used", () => loadSetup(process.env, platform.executableDir, platform.compiledConfig))
   const sql = await startupStep(`the store ${config.storePath} could not be opened`, () => platform.openStore(config.storePath))
   const serveLock = await startupStep("the relay could not start", () => holdServeLock(platform.openStore, config.storePath))
   const storeHealth = new StoreHealthState()
