@@ -292,12 +292,15 @@ export class Pipeline {
       ttfbMs: ctx.ttfbMs
     }
     // After this turn of the event loop, together with every other request that finished in
-    // it, so that plugins can write one batch for all (one commit for their charges).
+    // it, so that plugins can write one batch for all (one commit for their charges). A request
+    // alone in the relay has nobody to share a batch with: it settles at once, without the
+    // wait for the loop's next turn.
     return new Promise((done) => {
       this.finished.push({ ctx, outcome, done })
       if (!this.settling) {
         this.settling = true
-        setImmediate(this.settleFinished)
+        if (this.inflight.count === 1) queueMicrotask(this.settleFinished)
+        else setImmediate(this.settleFinished)
       }
     })
   }
