@@ -47,11 +47,13 @@ export class LogOut {
     return true
   }
 
-  /** Writes everything waiting, retrying until the output takes it: for a process about to exit. */
-  flushSync(): void {
-    while (this.waiting.length > 0) {
-      if (!this.writeWaiting()) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RETRY_MS)
-    }
+  /**
+   * Writes everything waiting, retrying until the output takes it or `maxWaitMs` has passed:
+   * for a process about to exit.
+   */
+  flushSync(maxWaitMs = Number.POSITIVE_INFINITY): void {
+    const deadline = Date.now() + maxWaitMs
+    while (!this.writeWaiting() && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RETRY_MS)
   }
 
   /**

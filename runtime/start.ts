@@ -75,6 +75,9 @@ const CONFIG_FILE = "relay.config.ts"
 /** Log output held while stdout is not keeping up, at most (bytes). */
 const LOG_WAITING_MAX = 16 * 1024 * 1024
 
+/** How long an exiting process waits at most for a full stdout to take its last log lines. */
+const EXIT_FLUSH_MS = 1_000
+
 /** How long a stopping relay waits, after the drain, for the server to write out what it has. */
 const FLUSH_MS = 1_000
 
@@ -147,8 +150,9 @@ export const start = async (platform: Platform): Promise<void> => {
   // A full stdout (a log reader falling behind) must not stop the event loop: lines then wait
   // in memory, up to LOG_WAITING_MAX, and are dropped past it (see LogOut).
   const logOut = new LogOut(fdWriter(1), LOG_WAITING_MAX)
-  // Lines go out at the end of a turn: an exit in the middle of one (a second signal, say) writes them first.
-  process.on("exit", () => logOut.flushSync())
+  // Lines go out at the end of a turn: an exit in the middle of one (a second signal, say)
+  // writes them first, waiting a moment at most for an output that takes nothing.
+  process.on("exit", () => logOut.flushSync(EXIT_FLUSH_MS))
   const log = relayLog(level, logOut)
   const { config, keyring } = await startupStep("the data directory could not be used", () => loadSetup(process.env, platform.executableDir, platform.compiledConfig))
   const sql = await startupStep(`the store ${config.storePath} could not be opened`, () => platform.openStore(config.storePath))

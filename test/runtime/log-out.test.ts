@@ -59,4 +59,13 @@ describe("the log output", () => {
     out.flushSync()
     assert.equal(state.taken, "line-1\n")
   })
+
+  it("gives up flushing an output that takes nothing once the time given has passed", () => {
+    const { state, tryWrite } = output(0)
+    const out = new LogOut(tryWrite, 1_000)
+    out.write("never taken\n")
+    out.flushSync(50)
+    assert.equal(state.taken, "")
+    assert.ok(state.calls >= 1)
+  })
 })
