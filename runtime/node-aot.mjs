@@ -8,7 +8,8 @@
  * A config that imports the relay's own modules (`./config/index.ts`, say, rather than taking
  * the factories from its argument) or a BUNDLED package needs the very instances the relay runs
  * on: it starts from the TypeScript sources through the hooks, as before, and so does a config
- * that does not compile (the hooks then say why).
+ * that does not compile (the hooks then say why), and so does a read-only install where the
+ * build cannot be written.
  *
  *   node runtime/node-aot.mjs           start the relay (`npm start`)
  *   node runtime/node-aot.mjs --build   only build it (`npm run build`)
@@ -110,9 +111,24 @@ const compileConfig = async (file) => {
   if (inputs.some((input) => SOURCES.some((folder) => input.startsWith(folder + sep)))) return undefined
   const packages = Object.values(result.metafile.outputs).flatMap((output) => output.imports.map((imported) => imported.path.split("/")[0]))
   if (packages.some((name) => BUNDLED.has(name))) return undefined
-  writeWhole(out, result.outputFiles[0].text)
-  writeWhole(manifest, JSON.stringify(Object.fromEntries(inputs.map((input) => [input, hash(input)]))))
+  try {
+    writeWhole(out, result.outputFiles[0].text)
+    writeWhole(manifest, JSON.stringify(Object.fromEntries(inputs.map((input) => [input, hash(input)]))))
+  } catch {
+    return undefined
+  }
   return out
+}
+
+/** Builds the relay when a source is newer; false when it cannot be written (a read-only install). */
+const built = async () => {
+  if (!isStale()) return true
+  try {
+    await build()
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** The config start.ts will load: `RELAY_CONFIG`, else relay.config.ts in the working directory. */
@@ -123,8 +139,7 @@ if (process.argv.includes("--build")) {
   await build()
   await esbuild?.stop()
 } else {
-  if (isStale()) await build()
-  const compiled = TYPESCRIPT.has(extname(configFile)) ? await compileConfig(configFile) : configFile
+  const compiled = !(await built()) ? undefined : TYPESCRIPT.has(extname(configFile)) ? await compileConfig(configFile) : configFile
   // esbuild's service is a process of its own: not kept beside the relay.
   await esbuild?.stop()
   if (compiled === undefined) {
