@@ -68,8 +68,12 @@ export const makeLeases = (sql: Sql<{ bigint: bigint }>, node: string, leaseMs: 
   const current = new Map<string, Lease>()
   /** Every slice whose row this node holds, current or draining. */
   const all = new Map<string, Lease>()
-  /** Slices being taken, per account: concurrent reservations wait for one instead of each taking one. */
-  const taking = new Map<string, Promise<unknown>>()
+  /**
+   * The last reservation of each account in PostgreSQL: this node's go one after the other, so
+   * each sees the slice the one before took (one slice serves many, none is left stranded), and
+   * PostgreSQL would take them one at a time anyway (they lock the balance's row).
+   */
+  const inDatabase = new Map<string, Promise<unknown>>()
 
   const fits = (lease: Lease | undefined, amount: bigint, now: number): lease is Lease =>
     lease !== undefined && lease.open && now + leaseMs / 3 < lease.until && lease.amount - lease.used >= amount
@@ -124,25 +128,23 @@ export const makeLeases = (sql: Sql<{ bigint: bigint }>, node: string, leaseMs: 
 
     /**
      * Reserves `amount` in PostgreSQL (one round trip), as a slice when the balance is far above
-     * it. While a slice of the account is being taken, waits for it first: it may serve this.
+     * it; after the account's reservations before it, whose slice may serve it instead.
      */
     reserve: async (account: string, amount: bigint): Promise<LeaseHold | { readonly id: string } | Reserved> => {
-      const pending = taking.get(account)
-      if (pending !== undefined) {
-        await pending.catch(() => undefined)
+      const reserving = (inDatabase.get(account) ?? Promise.resolve()).catch(() => undefined).then(async () => {
         const now = Date.now()
-        const lease = current.get(account)
-        if (fits(lease, amount, now)) return holdFrom(lease, account, amount, now)
-      }
-      const holdId = `res_${randomBase62(20)}`
-      const reserving = reserveInDatabase(account, amount, holdId)
-      taking.set(account, reserving)
-      try {
-        const { reserved, lease } = await reserving
+        const served = current.get(account)
+        if (fits(served, amount, now)) return holdFrom(served, account, amount, now)
+        const holdId = `res_${randomBase62(20)}`
+        const { reserved, lease } = await reserveInDatabase(account, amount, holdId)
         if (lease !== undefined) return holdFrom(lease, account, amount, Date.now())
         return reserved.kind === "hold" ? { id: holdId } : reserved
+      })
+      inDatabase.set(account, reserving)
+      try {
+        return await reserving
       } finally {
-        if (taking.get(account) === reserving) taking.delete(account)
+        if (inDatabase.get(account) === reserving) inDatabase.delete(account)
       }
     },
 

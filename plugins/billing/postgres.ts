@@ -337,14 +337,16 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
         reserve: (account, amount, budget) => {
           if (budget !== undefined) return query(() => reserveWithin(account, amount, budget))
           if (amount === 0n) return Effect.succeed({ account, amount, id: null })
-          // From this node's slice of the balance: no round trip.
-          const fromSlice = leases.fromSlice(account, amount)
-          if (fromSlice !== undefined) return Effect.succeed(fromSlice)
-          return query(async (): Promise<Hold | Balance> => {
-            const reserved = await leases.reserve(account, amount)
-            if ("lease" in reserved) return reserved
-            if ("id" in reserved) return { account, amount, id: reserved.id }
-            return { balance: reserved.balance, reserved: reserved.reserved }
+          return Effect.suspend(() => {
+            // From this node's slice of the balance: no round trip.
+            const fromSlice = leases.fromSlice(account, amount)
+            if (fromSlice !== undefined) return Effect.succeed(fromSlice)
+            return query(async (): Promise<Hold | Balance> => {
+              const reserved = await leases.reserve(account, amount)
+              if ("lease" in reserved) return reserved
+              if ("id" in reserved) return { account, amount, id: reserved.id }
+              return { balance: reserved.balance, reserved: reserved.reserved }
+            })
           })
         },
         keySpent: (key, since) =>
