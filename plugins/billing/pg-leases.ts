@@ -92,22 +92,26 @@ export const makeLeases = (sql: Sql<{ bigint: bigint }>, node: string, leaseMs: 
   const reserveInDatabase = async (account: string, amount: bigint, holdId: string): Promise<{ readonly reserved: Reserved; readonly lease?: Lease }> => {
     const previous = current.get(account)
     const giveBack = previous === undefined || !previous.open ? 0n : previous.amount - previous.used
+    // A slice none of whose holds is open or unwritten goes whole, in this same round trip.
+    const drop = previous !== undefined && previous.used === 0n && previous.unwritten === 0
     const leaseId = `lse_${randomBase62(20)}`
     const slice = amount * LEASE_SLICE_RESERVATIONS
     const expires = Date.now() + leaseMs
     const statement = sql<Array<{ kind: "hold" | "lease" | "none"; balance_nano: bigint; reserved_nano: bigint }>>`
       SELECT * FROM relay_reserve_or_lease(${holdId}, ${leaseId}, ${account}, ${amount}::bigint, ${slice}::bigint,
-        ${slice * LEASE_FAR_SLICES}::bigint, ${previous?.id ?? null}::text, ${giveBack}::bigint, ${node}, ${expires}::bigint)`
+        ${slice * LEASE_FAR_SLICES}::bigint, ${previous?.id ?? null}::text, ${giveBack}::bigint, ${drop}, ${node}, ${expires}::bigint)`
     if (previous !== undefined) {
       // Its free part goes back now: it hands out nothing more, and drains.
       previous.open = false
       previous.amount -= giveBack
       current.delete(account)
+      if (drop) all.delete(previous.id)
     }
     const [row] = await withinBound(statement).catch((error: unknown) => {
       // It may have been written: whichever row it made goes at the next renewal.
       orphans.add(holdId)
       orphans.add(leaseId)
+      if (drop) orphans.add(previous.id)
       throw error
     })
     const reserved = { kind: row!.kind, balance: row!.balance_nano, reserved: row!.reserved_nano }

@@ -82,16 +82,17 @@ export const LEDGER_PG_SCHEMA: PgSchema = {
      $$`,
     // A reservation in one round trip that may instead set a slice of the balance aside for the
     // node (pg-leases.ts): first the free part of the node's previous slice of the account goes
-    // back, then a slice is taken if the available balance is at least p_far, else the amount
+    // back (the whole row when none of its holds is open or unwritten), then a slice is taken if the available balance is at least p_far, else the amount
     // is held in its own row if the balance covers it. Answers which, and the balance.
     `CREATE FUNCTION relay_reserve_or_lease(p_hold TEXT, p_lease TEXT, p_account TEXT, p_amount BIGINT, p_slice BIGINT, p_far BIGINT,
-       p_previous TEXT, p_give_back BIGINT, p_node TEXT, p_expires BIGINT)
+       p_previous TEXT, p_give_back BIGINT, p_drop BOOLEAN, p_node TEXT, p_expires BIGINT)
      RETURNS TABLE (kind TEXT, balance_nano BIGINT, reserved_nano BIGINT)
      LANGUAGE plpgsql AS $$
      #variable_conflict use_column
      DECLARE
        v_balance BIGINT;
        v_reserved BIGINT;
+       v_dropped BIGINT;
        v_kind TEXT := 'none';
      BEGIN
        SELECT b.balance_nano, b.reserved_nano INTO v_balance, v_reserved FROM balances b WHERE b.account_id = p_account FOR UPDATE;
@@ -99,8 +100,11 @@ export const LEDGER_PG_SCHEMA: PgSchema = {
          RETURN QUERY SELECT 'none'::TEXT, 0::BIGINT, 0::BIGINT;
          RETURN;
        END IF;
-       IF p_give_back > 0 THEN
-         -- Gone when the other nodes freed it: then there is nothing to give back.
+       -- A previous slice is gone when the other nodes freed it: then there is nothing to give back.
+       IF p_drop THEN
+         DELETE FROM reservations r WHERE r.id = p_previous AND r.node = p_node RETURNING r.amount_nano INTO v_dropped;
+         v_reserved := v_reserved - COALESCE(v_dropped, 0);
+       ELSIF p_give_back > 0 THEN
          UPDATE reservations r SET amount_nano = r.amount_nano - p_give_back WHERE r.id = p_previous AND r.node = p_node;
          IF FOUND THEN v_reserved := v_reserved - p_give_back; END IF;
        END IF;
