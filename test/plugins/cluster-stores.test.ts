@@ -313,6 +313,35 @@ describe("several nodes on one Redis", () => {
     }
   })
 
+  it("sends a settle's token correction with the node's next admission, in its round trip, or alone within a bound", async () => {
+    const counter = await startTripCounter(redisServer.port)
+    const counted = new Redis(`redis://127.0.0.1:${counter.port}`)
+    const other = new Redis(redisServer.url)
+    try {
+      const [node, peer] = await Promise.all([counted, other].map((redis) => run(Effect.provide(RateWindows, Layer.provide(redisRateWindows(redis), Layer.succeed(Log, silent))))))
+      const limits = { rpm: 100, tpm: 1_000 }
+      const now = Date.now()
+      // Warm: the connection is open and the script loaded.
+      await run(node!.peek("corrected", limits, now))
+      const before = counter.trips()
+      const first = await run(node!.admit("corrected", limits, 500, now))
+      assert.ok(first.admitted)
+      await run(node!.settle("corrected", first.ticket, 100, now))
+      // The correction (500 reserved, 100 used) is counted before this admission looks.
+      const second = await run(node!.admit("corrected", limits, 500, now))
+      assert.ok(second.admitted)
+      assert.equal(second.state.tokensRemaining, 1_000 - 100 - 500)
+      assert.equal(counter.trips() - before, 2)
+      // With no admission to ride with, it goes alone, and the other nodes see it.
+      await run(node!.settle("corrected", second.ticket, 0, now))
+      await eventually(async () => (await run(peer!.peek("corrected", limits, now))).tokensRemaining === 900)
+    } finally {
+      counted.disconnect()
+      other.disconnect()
+      await counter.stop()
+    }
+  })
+
   it("answers an unreachable Redis with a store refusal that names no password", async () => {
     const scope = await run(Scope.make())
     scopes.push(scope)
