@@ -73,6 +73,20 @@ const within = <A>(ms: number, work: Promise<A>, late: () => A): Promise<A> => {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
 }
 
+/** A body the runtime's server holds whole once it has arrived; undefined until then. */
+export type ArrivedBody = () => Uint8Array<ArrayBuffer> | undefined
+
+const arrived = new WeakMap<Request, ArrivedBody>()
+
+/**
+ * Lets `readBody` take `request`'s body straight from the runtime's server once it has all
+ * arrived (a small body comes in the packet of its head), instead of through the Web Request:
+ * on Node, Hono's adapter reads it in several promise hops, about 40 us at concurrency 1.
+ */
+export const readArrivedBodyWith = (request: Request, read: ArrivedBody): void => {
+  arrived.set(request, read)
+}
+
 /**
  * Reads a request body up to `maxBytes`, in the time its size allows (`pace`), within its
  * key's budget of bytes in flight (`owner`). A body over the limit gets its 413 at once and is
@@ -100,6 +114,8 @@ export const readBody = async (
   }
   try {
     if (length !== undefined && length <= WHOLE_READ_MAX_BYTES) {
+      const whole = arrived.get(request)?.()
+      if (whole !== undefined) return whole
       // The HTTP parser holds the body to its declared length, so it can be read whole; the
       // server adapters read it this way without building a Web stream.
       return await within(allowedMs(pace, length), request.arrayBuffer().then((buffer) => new Uint8Array(buffer)), tooSlow)

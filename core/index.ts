@@ -105,4 +105,4 @@ export { estimatePromptTokens, heuristicCount, outputAllowance, promptParts, typ
 export { sendUpstream, type UpstreamTarget } from "./upstream.ts"
 export { emptyUsage, estimateTokens, fromAnthropicUsage, fromImageUsage, fromOpenAIUsage, totalTokens, type Usage } from "./usage.ts"
 export { bytesOf, wholeResponse } from "./whole-body.ts"
-export { BodyBudget, type BodyPace, DEFAULT_BODY_PACE } from "./body.ts"
+export { type ArrivedBody, BodyBudget, type BodyPace, DEFAULT_BODY_PACE, readArrivedBodyWith } from "./body.ts"

@@ -292,12 +292,15 @@ export class Pipeline {
       ttfbMs: ctx.ttfbMs
     }
     // After this turn of the event loop, together with every other request that finished in
-    // it, so that plugins can write one batch for all (one commit for their charges).
+    // it, so that plugins can write one batch for all (one commit for their charges). A request
+    // alone in the relay has nobody to share a batch with: it settles at once, without the
+    // wait for the loop's next turn.
     return new Promise((done) => {
       this.finished.push({ ctx, outcome, done })
       if (!this.settling) {
         this.settling = true
-        setImmediate(this.settleFinished)
+        if (this.inflight.count === 1) queueMicrotask(this.settleFinished)
+        else setImmediate(this.settleFinished)
       }
     })
   }
@@ -344,9 +347,26 @@ export class Pipeline {
       ).catch((error) => this.logDefect(ctx, Cause.die(error)))
     }
     done(unrecorded)
-    this.notify(ctx, (observer) => observer.settled(ctx, outcome))
-    this.logRequest(ctx, outcome, unrecorded)
-    this.inflight.leave()
+    this.told.push({ ctx, outcome, unrecorded })
+    if (this.told.length === 1) setImmediate(this.tell)
+  }
+
+  /** Settled requests whose observers and log line wait for their answers to leave. */
+  private told: Array<{ readonly ctx: RequestContext; readonly outcome: Outcome; readonly unrecorded: RelayError | undefined }> = []
+
+  /**
+   * Tells the observers and writes the log lines of what settled, once the answers those
+   * settles released have been written: neither is on an answer's path, and the line's
+   * serialising and writing would otherwise delay the answer it describes.
+   */
+  private readonly tell = () => {
+    const told = this.told
+    this.told = []
+    for (const { ctx, outcome, unrecorded } of told) {
+      this.notify(ctx, (observer) => observer.settled(ctx, outcome))
+      this.logRequest(ctx, outcome, unrecorded)
+      this.inflight.leave()
+    }
   }
 
   /** Tells every observer; a failing observer is logged and never fails the request. */

@@ -43,7 +43,8 @@ await start({
         // the stream's idle time), so a request in flight gets no idle limit.
         self.timeout(request, 0)
         setClientAddress(request, self.requestIP(request)?.address)
-        if (!isHealthCheck(request.url)) await turn()
+        const wait = isHealthCheck(request.url) ? undefined : turn()
+        if (wait !== undefined) await wait
         const response = await handle(request)
         const reader = ownReaderOf(response)
         if (reader === undefined) {

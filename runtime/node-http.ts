@@ -3,6 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
 import { closeSync, openSync } from "node:fs"
 import { devNull } from "node:os"
 import { type ChunkReader, readAll, readerResponse, type UpstreamHttpShape, wholeResponse } from "../core/index.ts"
+import { completeBody } from "./node-body.ts"
 import { flattenHead } from "./node-head.ts"
 import { inTurn } from "./turns.ts"
 
@@ -125,14 +126,6 @@ const readWhole = (res: IncomingMessage) =>
       else readFlowing(res).then(resolve, reject)
     })
   })
-
-/** A message's whole body if it has all arrived and nothing has read it yet. */
-const completeBody = (message: IncomingMessage): Uint8Array<ArrayBuffer> | undefined => {
-  if (!message.complete || message.readableFlowing !== null) return undefined
-  // With nothing buffered, read() returns null; either way it lets the message end.
-  const whole = message.read() as Buffer | null
-  return whole === null ? new Uint8Array() : new Uint8Array(whole)
-}
 
 /** A body read as it arrives; fails if the message is cut off before its end. */
 const readFlowing = (res: IncomingMessage): Promise<Uint8Array<ArrayBuffer>> => readAll(messageReader(res))

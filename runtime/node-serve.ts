@@ -2,8 +2,9 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 import { createAdaptorServer, type Http2Bindings, type HttpBindings } from "@hono/node-server"
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
-import { buildStreamBodiesOnDemand, ownReaderOf, setClientAddress, watchClientWith } from "../core/index.ts"
+import { buildStreamBodiesOnDemand, ownReaderOf, readArrivedBodyWith, setClientAddress, watchClientWith } from "../core/index.ts"
 import { capAnswer } from "./cap-answer.ts"
+import { completeBody } from "./node-body.ts"
 import { whenClosedEarly, writeChunks } from "./node-stream-out.ts"
 import type { Platform } from "./start.ts"
 import { isHealthCheck, turn } from "./turns.ts"
@@ -20,13 +21,16 @@ const overCap = new WeakSet<Socket>()
  * The response's close event tells the core of a client gone early, not the request's signal.
  */
 const respond = (handle: (request: Request) => Response | Promise<Response>) => async (request: Request, env: HttpBindings | Http2Bindings) => {
-  const { socket } = env.incoming as IncomingMessage
+  const incoming = env.incoming as IncomingMessage
+  const { socket } = incoming
   if (overCap.has(socket)) return capAnswer()
   setClientAddress(request, socket.remoteAddress)
+  readArrivedBodyWith(request, () => completeBody(incoming))
   // The server is HTTP/1.1: its responses are node:http ServerResponses.
   const outgoing = env.outgoing as ServerResponse
   watchClientWith(request, (gone) => whenClosedEarly(outgoing, gone))
-  if (!isHealthCheck(request.url)) await turn()
+  const wait = isHealthCheck(request.url) ? undefined : turn()
+  if (wait !== undefined) await wait
   const response = await handle(request)
   const reader = ownReaderOf(response)
   if (reader === undefined) return response

@@ -66,29 +66,38 @@ const endTurn = () => {
   ranThisTurn = 0
 }
 
-/** Runs `job` now if this turn has room for it, else in a later slice; in the order given. */
-export const inTurn = (job: () => void): void => {
-  if (!scheduled) {
-    const now = performance.now()
-    if (turnStarted < 0) {
-      turnStarted = now
-      setImmediate(endTurn)
-    }
-    // The job count bounds what the clock cannot see yet: reactions of jobs run in one go.
-    if (now - turnStarted < SLICE_MS && ranThisTurn < perSlice) {
-      ranThisTurn++
-      job()
-      return
-    }
+/** Whether this turn has room for one more job now; counts it if so. */
+const roomNow = (): boolean => {
+  if (scheduled) return false
+  const now = performance.now()
+  if (turnStarted < 0) {
+    turnStarted = now
+    setImmediate(endTurn)
   }
+  // The job count bounds what the clock cannot see yet: reactions of jobs run in one go.
+  if (now - turnStarted >= SLICE_MS || ranThisTurn >= perSlice) return false
+  ranThisTurn++
+  return true
+}
+
+const later = (job: () => void) => {
   queue.push(job)
   if (scheduled) return
   scheduled = true
   schedule()
 }
 
-/** Resolves now if this turn has room, else in a later slice. */
-export const turn = (): Promise<void> => new Promise((resolve) => inTurn(resolve))
+/** Runs `job` now if this turn has room for it, else in a later slice; in the order given. */
+export const inTurn = (job: () => void): void => {
+  if (roomNow()) job()
+  else later(job)
+}
+
+/**
+ * Undefined when this turn has room to go on now, else a promise of a later slice: a quiet
+ * relay's request goes on without a promise's hop.
+ */
+export const turn = (): Promise<void> | undefined => (roomNow() ? undefined : new Promise(later))
 
 /**
  * Whether `url` asks for the health check, which skips the queue: it is answered in the turn
