@@ -107,14 +107,17 @@ export const redisRateWindows = (source: RedisSource, options: RedisOptions = {}
         return pipeline
       }
       const sendCorrections = () => withCorrections().exec().catch(() => undefined)
-      yield* Effect.addFinalizer(() => Effect.promise(async () => void (corrections.length > 0 && (await sendCorrections()))))
+      // The node stops: what waits goes now (bounded by the command timeout), before the client closes.
+      yield* Effect.addFinalizer(() => Effect.promise(async () => {
+        if (corrections.length > 0) await sendCorrections()
+      }))
       // The braces keep an account's keys on one Redis Cluster node, so one script holds both.
       const keys = (account: string) => [`relay:rate:{${account}}:requests`, `relay:rate:{${account}}:tokens`] as const
       const run = (account: string, limits: Limits, tokens: number, now: number, mode: "admit" | "peek") => {
         const [requests, counted] = keys(account)
-        const member = `${now}:${randomBase62(12)}`
-        if (corrections.length === 0) return call(() => scripts.relayAdmit(requests, counted, now, limits.rpm, limits.tpm, tokens, mode, member))
         return call(async () => {
+          const member = `${now}:${randomBase62(12)}`
+          if (corrections.length === 0) return scripts.relayAdmit(requests, counted, now, limits.rpm, limits.tpm, tokens, mode, member)
           const answers = await withCorrections().relayAdmit(requests, counted, now, limits.rpm, limits.tpm, tokens, mode, member).exec()
           const [error, answer] = answers![answers!.length - 1]!
           if (error !== null) throw error
