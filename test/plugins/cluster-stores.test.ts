@@ -277,6 +277,50 @@ describe("balance leases", () => {
     assert.deepEqual(await booksOf(sql), { balance: 20_000n - 7_400n, reserved: 0n, rows: 0, ledger: 20_000n - 7_400n, usage: 7_400n })
   })
 
+  it("gives a slice's free part back when it no longer covers a reservation, so the balance admits all it covers", async () => {
+    const { url } = await freshDatabase()
+    const node = await ledgerNode(url)
+    // Far above a reservation of 100 (128 of them and more): a slice of 1,600 is set aside.
+    await run(node.ledger.credit("a", 14_400n, null))
+    const small = await run(node.ledger.reserve("a", 100n))
+    assert.ok(isReservation(small))
+    const sql = connect(url)
+    assert.equal((await booksOf(sql)).reserved, 1_600n)
+    // All the rest: 12,800 outside the slice and 1,500 free in it.
+    const rest = await run(node.ledger.reserve("a", 14_300n))
+    assert.ok(isReservation(rest), "the slice's free part went back, and the reservation took it")
+    assert.equal((await booksOf(sql)).reserved, 14_400n)
+    assert.deepEqual(await run(node.ledger.reserve("a", 1n)), { balance: 14_400n, reserved: 14_400n })
+    assert.equal(await settleWritten(node.ledger, small, 100n, "req_small"), 100n)
+    assert.equal(await settleWritten(node.ledger, rest, 14_300n, "req_rest"), 14_300n)
+    await eventually(async () => (await booksOf(sql)).rows === 0)
+    assert.deepEqual(await booksOf(sql), { balance: 0n, reserved: 0n, rows: 0, ledger: 0n, usage: 14_400n })
+  })
+
+  it("stops serving from a slice whose row the other nodes freed, and sets a new one aside", async () => {
+    const { url } = await freshDatabase()
+    const node = await ledgerNode(url, 600)
+    await run(node.ledger.credit("a", 1_000_000n, null))
+    /** Reserves 100 and lets it go at once. */
+    const reserveAndRelease = async () => {
+      const hold = await run(node.ledger.reserve("a", 100n))
+      assert.ok(isReservation(hold))
+      await run(node.ledger.release(hold))
+    }
+    await reserveAndRelease()
+    const sql = connect(url)
+    assert.equal((await booksOf(sql)).reserved, 1_600n)
+    // As the others do with the rows of a node whose lease lapsed (one that could not renew).
+    await sql`DELETE FROM reservations`
+    await sql`UPDATE balances SET reserved_nano = 0`
+    // Its next renewal finds the row gone: the slice hands out nothing more, and the next
+    // reservation holds money in PostgreSQL again.
+    await eventually(async () => {
+      await reserveAndRelease()
+      return (await booksOf(sql)).reserved === 1_600n
+    })
+  })
+
   it("gives a stopping node's slice back at once, and frees a crashed node's once its lease lapses", async () => {
     const { url } = await freshDatabase()
     const sql = connect(url)
