@@ -1,4 +1,5 @@
 import { denoCheckpointDriver, openDenoStore } from "./deno-store.ts"
+import { backgroundWriter } from "./log-out.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
 import { nodeServe } from "./node-serve.ts"
 import { start } from "./start.ts"
@@ -8,6 +9,7 @@ declare const Deno: {
   readonly version: { readonly deno: string }
   addSignalListener(signal: "SIGTERM" | "SIGINT", handler: () => void): void
   removeSignalListener(signal: "SIGTERM" | "SIGINT", handler: () => void): void
+  readonly stdout: { write(bytes: Uint8Array): Promise<number> }
 }
 
 await start({
@@ -19,6 +21,10 @@ await start({
   http: nodeUpstreamHttp(),
   // Node's server too: Deno.serve holds more memory per open stream (see node-serve.ts).
   serve: nodeServe,
+  // Deno leaves the stdout pipe it was given blocking: a log reader falling behind (thousands of
+  // streams ending at once each write a line) would stop the event loop in write() for as long
+  // as it lags. Its async write runs on another thread.
+  logOutput: backgroundWriter((bytes) => Deno.stdout.write(bytes)),
   onSignal: (signal, handler) => {
     const once = () => {
       Deno.removeSignalListener(signal, once)

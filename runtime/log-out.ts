@@ -13,6 +13,45 @@ export const fdWriter = (fd: number): TryWrite => (bytes) => {
   }
 }
 
+/** What `backgroundWriter` gathers while a write is out, at most (bytes). */
+const GATHER_MAX = 64 * 1024
+
+/**
+ * An output whose full pipe would block the thread that writes it (Deno leaves the stdout it
+ * was given blocking, where Node and Bun make theirs non-blocking), written off the event loop:
+ * `write` runs on another thread of the runtime and settles with how much it wrote. Lines handed
+ * over while a write is out are gathered, up to `gatherMax` bytes, into the next one; past that
+ * the output takes nothing and LogOut keeps them. `settled` resolves once all taken is written.
+ */
+export const backgroundWriter = (write: (bytes: Uint8Array) => Promise<number>, gatherMax = GATHER_MAX) => {
+  let gathered: Array<Uint8Array> = []
+  let gatheredBytes = 0
+  let writing: Promise<void> | undefined
+  const writeGathered = async () => {
+    while (gathered.length > 0) {
+      const bytes = Buffer.concat(gathered)
+      gathered = []
+      gatheredBytes = 0
+      try {
+        for (let rest: Uint8Array = bytes; rest.length > 0; ) rest = rest.subarray(await write(rest))
+      } catch {
+        // The output is gone (its reader closed it): these lines have nowhere to go.
+      }
+    }
+    // In the same step as the last look at `gathered`: a line handed over later starts a write.
+    writing = undefined
+  }
+  const tryWrite: TryWrite = (bytes) => {
+    const taken = bytes.subarray(0, Math.max(0, gatherMax - gatheredBytes))
+    if (taken.length === 0) return 0
+    gathered.push(taken)
+    gatheredBytes += taken.length
+    writing ??= writeGathered()
+    return taken.length
+  }
+  return { tryWrite, settled: async () => await writing }
+}
+
 /** How long lines wait before the output is tried again once it took nothing. */
 const RETRY_MS = 20
 
@@ -22,7 +61,8 @@ const RETRY_MS = 20
  * output is full (a log reader falling behind), pino's own destination sleeps 100 ms and tries
  * again, and every request waits with it; here the lines wait in memory, in order, and go out
  * on a timer once the output takes them. Past `maxWaiting` bytes waiting, further lines are
- * dropped rather than memory grown without end. A process about to exit calls `flushSync`.
+ * dropped rather than memory grown without end. A relay that stops calls `flush`; a process
+ * exiting at once (the exit hook) calls `flushSync`.
  */
 export class LogOut {
   private readonly waiting: Array<Uint8Array> = []
@@ -32,7 +72,9 @@ export class LogOut {
 
   constructor(
     private readonly tryWrite: TryWrite,
-    private readonly maxWaiting: number
+    private readonly maxWaiting: number,
+    /** Resolves once what the output took is written (an output that writes in the background). */
+    private readonly settled: () => Promise<void> = async () => undefined
   ) {}
 
   write(line: string): boolean {
@@ -48,8 +90,18 @@ export class LogOut {
   }
 
   /**
+   * Writes everything waiting, retrying until the output takes it, and resolves once it is
+   * written: for a relay that stops. The event loop runs meanwhile, which an output that writes
+   * in the background needs to finish.
+   */
+  async flush(): Promise<void> {
+    while (!this.writeWaiting()) await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
+    await this.settled()
+  }
+
+  /**
    * Writes everything waiting, retrying until the output takes it or `maxWaitMs` has passed:
-   * for a process about to exit.
+   * for a process exiting now, which has no turn of the loop left.
    */
   flushSync(maxWaitMs = Number.POSITIVE_INFINITY): void {
     const deadline = Date.now() + maxWaitMs

@@ -6,7 +6,7 @@ import { type KeyringShape, type SqlShape, StoreHealthState, type UpstreamHttpSh
 import { type CheckpointDriver, checkpointOffLoop } from "./checkpoints.ts"
 import { loadKeyring } from "./keyring.ts"
 import { logLevel, relayLog } from "./log.ts"
-import { fdWriter, LogOut } from "./log-out.ts"
+import { fdWriter, LogOut, type TryWrite } from "./log-out.ts"
 import { connectionsThatFit, openFileLimit } from "./open-files.ts"
 import { buildRelay, drainAndClose, type Relay } from "./relay.ts"
 import { holdServeLock } from "./serve-lock.ts"
@@ -58,6 +58,8 @@ export interface Platform {
    * ends at once), the way out of a drain an operator does not want to wait for.
    */
   readonly onSignal: (signal: ShutdownSignal, handler: () => void) => void
+  /** Where log lines go when stdout cannot simply be written without waiting (see LogOut); stdout otherwise. */
+  readonly logOutput?: { readonly tryWrite: TryWrite; readonly settled: () => Promise<void> }
   /**
    * Where a standalone executable lives: without `RELAY_CONFIG` and without a
    * `relay.config.ts` in the working directory, it reads the one beside itself.
@@ -149,7 +151,9 @@ export const start = async (platform: Platform): Promise<void> => {
   const level = await startupStep("LOG_LEVEL", () => logLevel(process.env.LOG_LEVEL, "info"))
   // A full stdout (a log reader falling behind) must not stop the event loop: lines then wait
   // in memory, up to LOG_WAITING_MAX, and are dropped past it (see LogOut).
-  const logOut = new LogOut(fdWriter(1), LOG_WAITING_MAX)
+  const logOut = platform.logOutput === undefined
+    ? new LogOut(fdWriter(1), LOG_WAITING_MAX)
+    : new LogOut(platform.logOutput.tryWrite, LOG_WAITING_MAX, platform.logOutput.settled)
   // Lines go out at the end of a turn: an exit in the middle of one (a second signal, say)
   // writes them first, waiting a moment at most for an output that takes nothing.
   process.on("exit", () => logOut.flushSync(EXIT_FLUSH_MS))
@@ -197,7 +201,7 @@ export const start = async (platform: Platform): Promise<void> => {
     // server has written it out: exiting now could cut the response short.
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, FLUSH_MS))])
     log.info({}, "stopped")
-    logOut.flushSync()
+    await logOut.flush()
     process.exit(0)
   }
   platform.onSignal("SIGTERM", () => void stop("SIGTERM"))

@@ -193,6 +193,37 @@ describe("graceful shutdown", () => {
   }
 })
 
+describe("a log reader that falls behind", () => {
+  it("never stops the relay: while nobody reads its output, requests are answered, and every line arrives once it is read again", { timeout: 120_000 }, async () => {
+    const relay = await startRelay({ config: SHIPPED_CONFIG, env: { OPENAI_API_KEY: undefined } })
+    const lines = () => relay.output().split('"msg":"request"').length - 1
+    try {
+      const before = lines()
+      // Nobody reads the relay's stdout now: the pipe fills, and a relay that waits for it to
+      // take its next line answers nothing more.
+      relay.child.stdout!.pause()
+      // Each answer logs a line (an admin request's, which no rate limit refuses): these fill
+      // the pipe several times over.
+      const REQUESTS = 4_000
+      const ask = async () => {
+        const response = await relay.admin("GET", "/admin/accounts")
+        await response.arrayBuffer()
+        return response.status
+      }
+      const statuses: Array<number> = []
+      for (let sent = 0; sent < REQUESTS; sent += 50) statuses.push(...(await Promise.all(Array.from({ length: 50 }, ask))))
+      assert.deepEqual(new Set(statuses), new Set([200]))
+      assert.equal((await fetch(`${relay.url}/healthz`)).status, 200)
+      relay.child.stdout!.resume()
+      for (let waited = 0; lines() - before < REQUESTS && waited < 30_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50))
+      assert.equal(lines() - before, REQUESTS, "each request's line arrives, none lost")
+    } finally {
+      relay.child.stdout!.resume()
+      await relay.stop()
+    }
+  })
+})
+
 describe("a relay that cannot start stops with a message naming what failed", () => {
   const cases: Array<[string, string, RegExp]> = [
     ["a model with a negative cap", `models: [{ id: "m", provider: "echo", maxOutputTokens: -5 }], plugins: [keys(), echo()]`, /models\[0\]\.maxOutputTokens/],
