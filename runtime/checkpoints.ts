@@ -66,7 +66,8 @@ const timer = setInterval(() => {
 parentPort.on("message", () => {
   clearInterval(timer)
   store.close()
-  parentPort.close()
+  // Deno's port has no close(): its thread, unreferenced and idle, ends with the process.
+  parentPort.close?.()
 })
 `
 
