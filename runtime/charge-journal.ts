@@ -1,4 +1,4 @@
-import { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs"
+import { ftruncateSync, openSync, readFileSync, writeSync } from "node:fs"
 import type { ChargeJournalShape } from "../core/index.ts"
 
 /** A refused write in the words the store's health uses (`storeRefusal`), so both read alike. */
@@ -14,29 +14,21 @@ const refusal = (error: unknown): Error => {
  * appending with mode 0600. No fsync: a write that returned is in the operating system's page
  * cache, as durable as the store's WAL commit under `synchronous = NORMAL`.
  */
-export const openChargeJournal = (path: string): ChargeJournalShape & { readonly close: () => void } => {
+export const openChargeJournal = (path: string): ChargeJournalShape => {
   const fd = openSync(path, "a", 0o600)
-  // A write that failed part way may have left a torn line: the next append starts on a line of
-  // its own, so the torn one stays unreadable alone instead of spoiling the next entry.
-  let torn = false
   return {
     append: (text) => {
-      const bytes = Buffer.from(torn ? `\n${text}` : text)
+      const bytes = Buffer.from(text)
       let written: number
       try {
         written = writeSync(fd, bytes)
       } catch (error) {
-        torn = true
         throw refusal(error)
       }
-      if (written !== bytes.length) {
-        torn = true
-        throw refusal({ code: "ENOSPC" })
-      }
-      torn = false
+      // Short only when the disk filled part way; the caller starts its next append on a new line.
+      if (written !== bytes.length) throw refusal({ code: "ENOSPC" })
     },
     read: () => readFileSync(path, "utf8"),
-    clear: () => ftruncateSync(fd, 0),
-    close: () => closeSync(fd)
+    clear: () => ftruncateSync(fd, 0)
   }
 }

@@ -9,7 +9,10 @@ import { Context } from "effect"
  * one step.
  */
 export interface ChargeJournalShape {
-  /** Appends `text` (whole lines) in one write. Throws when the write is refused (a full disk). */
+  /**
+   * Appends `text` (whole lines) in one write. Throws when the write is refused (a full disk),
+   * having written any part of it: the caller starts its next append on a new line.
+   */
   readonly append: (text: string) => void
   /** Everything appended since the last `clear`; its last line may be torn by a crash. */
   readonly read: () => string

@@ -396,6 +396,7 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
   const defer = journal?.defer ?? ((write: () => void) => void setTimeout(write, DEFER_MS))
   let nextSeq = 1
   let writeScheduled = false
+  let torn = false
 
   /** With a journal: the waiting charges in one append, durable once it returns; into the store later. */
   const appendToJournal = (file: ChargeJournalShape): void => {
@@ -409,8 +410,12 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
       lines += encodeEntry(pending)
     }
     try {
-      file.append(lines)
+      // A failed append may have left a torn line: start on a line of its own, so the torn one
+      // stays unreadable alone instead of spoiling this batch's first entry.
+      file.append(torn ? `\n${lines}` : lines)
+      torn = false
     } catch (error) {
+      torn = true
       const reason = storeRefusal(error) ?? (error instanceof Error ? error.message : "the charge journal cannot be written")
       for (const pending of batch) keep(pending, reason)
       return refusedNow(reason, kept.some((pending) => pending.told))
