@@ -1,4 +1,4 @@
-import { ftruncateSync, openSync, readFileSync, writeSync } from "node:fs"
+import { ftruncateSync, openSync, readFileSync, statSync, writeSync } from "node:fs"
 import type { ChargeJournalShape } from "../core/index.ts"
 
 /** A refused write in the words the store's health uses (`storeRefusal`), so both read alike. */
@@ -7,6 +7,18 @@ const refusal = (error: unknown): Error => {
   if (code === "ENOSPC" || code === "EDQUOT") return new Error("the charge journal cannot be written: the disk is full")
   if (code === "EROFS" || code === "EACCES" || code === "EPERM") return new Error("the charge journal cannot be written: read-only")
   return new Error(`the charge journal cannot be written (I/O error${typeof code === "string" ? `: ${code}` : ""})`)
+}
+
+/** Where a store's charge journal lives: beside it, in the data directory. */
+export const chargeJournalPath = (storePath: string): string => `${storePath}.charges`
+
+/** Whether the journal beside a store may hold charges the store lacks (the relay that wrote it did not stop cleanly). */
+export const chargeJournalHolds = (storePath: string): boolean => {
+  try {
+    return statSync(chargeJournalPath(storePath)).size > 0
+  } catch {
+    return false
+  }
 }
 
 /**

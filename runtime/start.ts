@@ -3,7 +3,7 @@ import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { ConfigError, errorText, loadConfig, type LoadedConfig } from "../config/index.ts"
 import { type KeyringShape, type SqlShape, StoreHealthState, type UpstreamHttpShape } from "../core/index.ts"
-import { openChargeJournal } from "./charge-journal.ts"
+import { chargeJournalPath, openChargeJournal } from "./charge-journal.ts"
 import { loadKeyring } from "./keyring.ts"
 import { logLevel, relayLog } from "./log.ts"
 import { fdWriter, LogOut } from "./log-out.ts"
@@ -144,7 +144,7 @@ export const start = async (platform: Platform): Promise<void> => {
   const serveLock = await startupStep("the relay could not start", () => holdServeLock(platform.openStore, config.storePath))
   const storeHealth = new StoreHealthState()
   // Opened once the serve lock is held: this process is then the one writer of charges.
-  const chargeJournal = await startupStep("the charge journal could not be opened", () => openChargeJournal(`${config.storePath}.charges`))
+  const chargeJournal = await startupStep("the charge journal could not be opened", () => openChargeJournal(chargeJournalPath(config.storePath)))
   const relay = await startupStep("the relay could not be set up", () =>
     buildRelay(config, { sql, log, http: platform.http, operator: { notice: (text) => process.stdout.write(`${text}\n`) }, keyring, storeHealth, chargeJournal }))
   // From here on a lock held by another process (a store command, an outside tool) must never
