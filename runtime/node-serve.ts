@@ -4,7 +4,7 @@ import { createAdaptorServer, type Http2Bindings, type HttpBindings } from "@hon
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response"
 import { buildStreamBodiesOnDemand, ownReaderOf, readArrivedBodyWith, setClientAddress, watchClientWith } from "../core/index.ts"
 import { capAnswer } from "./cap-answer.ts"
-import { completeBody } from "./node-body.ts"
+import { requestBody } from "./node-body.ts"
 import { whenClosedEarly, writeChunks } from "./node-stream-out.ts"
 import type { Platform } from "./start.ts"
 import { isHealthCheck, turn } from "./turns.ts"
@@ -25,7 +25,7 @@ const respond = (handle: (request: Request) => Response | Promise<Response>) => 
   const { socket } = incoming
   if (overCap.has(socket)) return capAnswer()
   setClientAddress(request, socket.remoteAddress)
-  readArrivedBodyWith(request, () => completeBody(incoming))
+  readArrivedBodyWith(request, () => requestBody(incoming))
   // The server is HTTP/1.1: its responses are node:http ServerResponses.
   const outgoing = env.outgoing as ServerResponse
   watchClientWith(request, (gone) => whenClosedEarly(outgoing, gone))

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
-import { BodyBudget, parseJsonObject, readBody } from "../../core/body.ts"
+import { BodyBudget, parseJsonObject, readArrivedBodyWith, readBody } from "../../core/body.ts"
 import { InvalidRequest, PayloadTooLarge, RateLimited, RequestTimeout } from "../../core/errors.ts"
 import { MAX_JSON_DEPTH, MAX_JSON_ITEMS } from "../../core/json-limits.ts"
 
@@ -35,6 +35,24 @@ describe("readBody", () => {
     const body = await readBody(request, 1024)
     assert.ok(body instanceof Uint8Array)
     assert.equal(dec.decode(body), '{"a":1}')
+  })
+
+  it("takes a body the server holds whole once it has arrived, and reads the request's own until then", async () => {
+    const request = new Request("http://relay.test/", { method: "POST", body: '{"from":"request"}', headers: { "content-length": "18" } })
+    let held: Uint8Array<ArrayBuffer> | undefined
+    readArrivedBodyWith(request, () => held)
+    // Not arrived yet: the Web Request's body is read as before.
+    const early = await readBody(request, 1024)
+    assert.ok(early instanceof Uint8Array)
+    assert.equal(dec.decode(early), '{"from":"request"}')
+    const again = new Request("http://relay.test/", { method: "POST", body: '{"from":"request"}', headers: { "content-length": "18" } })
+    held = enc.encode('{"from":"server"}')
+    readArrivedBodyWith(again, () => held)
+    const body = await readBody(again, 1024)
+    assert.ok(body instanceof Uint8Array)
+    assert.equal(dec.decode(body), '{"from":"server"}')
+    // A declared length over the limit is refused before anything is read.
+    assert.ok((await readBody(again, 4)) instanceof PayloadTooLarge)
   })
 
   it("accepts a body of exactly the limit", async () => {
