@@ -6,6 +6,7 @@ import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { pathToFileURL } from "node:url"
 import { start, stop } from "./child.ts"
+import { startClusterStores } from "./cluster.ts"
 import { cpuMs } from "./cpu.ts"
 import { scriptCommand } from "../test/helpers/runtimes.ts"
 import { summarize } from "./stats.ts"
@@ -15,7 +16,8 @@ import { wrkSaturate } from "./wrk.ts"
  * A paired A/B of two trees of the relay: `npm run bench:paired -- --base <commit>` exports the
  * commit with `git archive` (beside this tree's node_modules) and measures it against this tree,
  * on one mock upstream, with one bench config (this tree's bench/bench.config.ts, the full stack
- * unless `--stack bare|keys` says otherwise).
+ * unless `--stack bare|keys|cluster` says otherwise; for `cluster` the bench starts a throw-away
+ * PostgreSQL and Redis on loopback, and each relay gets a fresh database of them).
  * Rounds alternate which side goes first (ABBA), each side a fresh relay per round: a warm-up,
  * then sequential requests at concurrency 1 (latency p50 and p99 as the client sees it, and the
  * relay's CPU time per request from /proc), then saturation with wrk (requests per second, and
@@ -44,7 +46,7 @@ if (values.base === undefined) throw new Error("usage: bench/paired.ts --base <c
 const runtime = values.runtime
 if (runtime !== "node" && runtime !== "bun") throw new Error("--runtime must be node or bun")
 const stack = values.stack
-if (stack !== "bare" && stack !== "keys" && stack !== "full") throw new Error("--stack must be bare, keys or full")
+if (stack !== "bare" && stack !== "keys" && stack !== "full" && stack !== "cluster") throw new Error("--stack must be bare, keys, full or cluster")
 const settings = {
   rounds: Number(values.rounds),
   warmup: Number(values.warmup),
@@ -104,9 +106,13 @@ interface RoundFigures {
   readonly errors: number
 }
 
-const measure = async (tree: string, upstream: number): Promise<RoundFigures> => {
+/** The cluster stack's PostgreSQL and Redis, while the bench runs. */
+type Stores = Awaited<ReturnType<typeof startClusterStores>>
+
+const measure = async (tree: string, upstream: number, stores: Stores | undefined): Promise<RoundFigures> => {
   const dataDir = mkdtempSync(join(tmpdir(), "relay-paired-"))
   const relay = await start(relayCommand(tree), {
+    ...(stores === undefined ? {} : await stores.env()),
     RELAY_CONFIG: join(ROOT, "bench/bench.config.ts"),
     RELAY_DATA_DIR: dataDir,
     RELAY_ADMIN_KEY: ADMIN_KEY,
@@ -158,18 +164,20 @@ const spread = (xs: ReadonlyArray<number>) => {
 const main = async () => {
   const baseTree = exportTree(values.base!)
   const mock = await start(scriptCommand("node", "bench/mock-upstream.ts"), {}, /"port":(\d+)/)
+  const stores = stack === "cluster" ? await startClusterStores() : undefined
   const sides = { base: baseTree, head: ROOT } as const
   const rounds: Array<Record<"base" | "head", RoundFigures>> = []
   try {
     for (let round = 0; round < settings.rounds; round++) {
       const order = round % 2 === 0 ? (["base", "head"] as const) : (["head", "base"] as const)
       const figures: Partial<Record<"base" | "head", RoundFigures>> = {}
-      for (const side of order) figures[side] = await measure(sides[side], Number(mock.match[1]))
+      for (const side of order) figures[side] = await measure(sides[side], Number(mock.match[1]), stores)
       rounds.push(figures as Record<"base" | "head", RoundFigures>)
       console.error(`round ${round + 1}: ${JSON.stringify(figures)}`)
     }
   } finally {
     await stop(mock)
+    await stores?.stop()
     if (existsSync(baseTree)) rmSync(baseTree, { recursive: true, force: true })
   }
   const metrics: ReadonlyArray<[keyof RoundFigures, string]> = [

@@ -22,6 +22,7 @@ import {
   UsageRecords,
   withinMoneyLimit
 } from "../../core/index.ts"
+import { type LeaseHold, LEASE_IDLE_MS, makeLeases } from "./pg-leases.ts"
 import { type UsageRow, usageView } from "./usage-records.ts"
 
 /**
@@ -33,6 +34,10 @@ import { type UsageRow, usageView } from "./usage-records.ts"
  * row when another node changed it meanwhile, so nodes never together overdraw), and records
  * the hold with its node's lease. A node renews its leases while it runs; a node that died
  * leaves holds that any other node frees once their lease has lapsed.
+ *
+ * A node may also serve an account's reservations from a slice of its balance set aside for the
+ * node (a balance lease, pg-leases.ts): no round trip before dispatch while the balance is far
+ * above the reservation, a row per reservation as above near its floor.
  *
  * A settle is one statement: it frees the hold, caps the charge at what the balance has beyond
  * others' holds, appends the charge and the usage record and moves the balance. The settles of
@@ -60,16 +65,16 @@ const RETRY_MS = [10, 25, 50, 100, 250, 500, 1_000]
 
 const DAY_MS = 86_400_000
 
-/** A hold as this store hands it out: its row's id besides the port's fields. */
-interface Hold extends Reservation {
-  readonly id: string | null
-}
+/** A hold as this store hands it out: its row's id besides the port's fields, or the slice it came from. */
+type Hold = (Reservation & { readonly id: string | null; readonly lease?: undefined }) | LeaseHold
 
 type Outcome = { readonly written: bigint } | { readonly kept: string } | { readonly failed: unknown }
 
 interface PendingSettle {
   readonly settleId: string
   readonly hold: Hold | undefined
+  /** For a hold of a slice: what of the charge leaves the slice (the row shrinks by it). */
+  readonly fromSlice: bigint
   readonly account: string
   readonly cost: bigint
   readonly key: KeyCharge | undefined
@@ -86,20 +91,25 @@ const micros = (ms: number) => Math.round(ms * 1000) / 1000
  * against the balance row as locked now, so it holds whichever node wrote last. It answers the
  * amount charged (the earlier answer, for a settle already written).
  */
-const settleStatement = (sql: Sql<{ bigint: bigint }> | TransactionSql<{ bigint: bigint }>, { settleId, hold, account, cost, key, record }: PendingSettle) => sql<Array<{ cost_nano: bigint }>>`
+const settleStatement = (sql: Sql<{ bigint: bigint }> | TransactionSql<{ bigint: bigint }>, { settleId, hold, fromSlice, account, cost, key, record }: PendingSettle) => sql<Array<{ cost_nano: bigint }>>`
   WITH fresh AS (
     SELECT NOT EXISTS (SELECT 1 FROM usage_records WHERE settle_id = ${settleId}) AS yes
   ), freed AS (
-    DELETE FROM reservations WHERE id = ${hold?.id ?? null} AND (SELECT yes FROM fresh) RETURNING amount_nano
+    -- What the hold held (the charge may use it) and what leaves the reserved sum: a hold's own
+    -- row goes whole; a slice's row keeps the hold's rest for the node's next holds.
+    ${hold?.lease === undefined
+    ? sql`DELETE FROM reservations WHERE id = ${hold?.id ?? null} AND (SELECT yes FROM fresh) RETURNING amount_nano AS held, amount_nano AS unreserved`
+    : sql`UPDATE reservations SET amount_nano = amount_nano - ${fromSlice}::bigint WHERE id = ${hold.lease.id} AND (SELECT yes FROM fresh)
+        RETURNING ${hold.amount}::bigint AS held, ${fromSlice}::bigint AS unreserved`}
   ), current AS (
     SELECT balance_nano, reserved_nano FROM balances WHERE account_id = ${account} AND (SELECT yes FROM fresh) FOR UPDATE
   ), charge AS (
-    SELECT LEAST(${cost}::bigint, GREATEST(0, balance_nano - reserved_nano + COALESCE((SELECT amount_nano FROM freed), 0)))::bigint AS amount
+    SELECT LEAST(${cost}::bigint, GREATEST(0, balance_nano - reserved_nano + COALESCE((SELECT held FROM freed), 0)))::bigint AS amount
     FROM current
   ), moved AS (
     UPDATE balances SET
       balance_nano = balance_nano - (SELECT amount FROM charge),
-      reserved_nano = reserved_nano - COALESCE((SELECT amount_nano FROM freed), 0)
+      reserved_nano = reserved_nano - COALESCE((SELECT unreserved FROM freed), 0)
     WHERE account_id = ${account} AND EXISTS (SELECT 1 FROM current)
   ), entry AS (
     INSERT INTO ledger (account_id, kind, amount_nano, request_id, note, created_at)
@@ -146,29 +156,57 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
        * have been made, and no request will settle them, so the next renewal lets them go.
        */
       const orphans = new Set<string>()
+      const leases = makeLeases(sql, node, leaseMs, orphans)
+
+      /** Deletes the rows `ids` of this node, and takes what they held out of their balances' reserved sums. */
+      const freeRows = (tx: Sql<{ bigint: bigint }> | TransactionSql<{ bigint: bigint }>, ids: ReadonlyArray<string>) => tx`
+        WITH gone AS (DELETE FROM reservations WHERE id IN ${tx(ids)} AND node = ${node} RETURNING account_id, amount_nano),
+        sums AS (SELECT account_id, SUM(amount_nano)::bigint AS amount FROM gone GROUP BY account_id)
+        UPDATE balances SET reserved_nano = balances.reserved_nano - sums.amount FROM sums WHERE balances.account_id = sums.account_id`
 
       // Renews this node's leases, lets its orphaned holds go, and frees the holds of nodes
       // whose lease lapsed.
       const renew = () => {
         const lost = [...orphans]
+        const at = Date.now()
         return sql.begin((tx) => [
-          ...(lost.length === 0 ? [] : [tx`
-            WITH gone AS (DELETE FROM reservations WHERE id IN ${tx(lost)} RETURNING account_id, amount_nano),
-            sums AS (SELECT account_id, SUM(amount_nano)::bigint AS amount FROM gone GROUP BY account_id)
-            UPDATE balances SET reserved_nano = balances.reserved_nano - sums.amount FROM sums WHERE balances.account_id = sums.account_id`]),
-          tx`UPDATE reservations SET expires_at = ${Date.now() + leaseMs} WHERE node = ${node}`,
+          ...(lost.length === 0 ? [] : [freeRows(tx, lost)]),
+          tx<Array<{ id: string }>>`UPDATE reservations SET expires_at = ${at + leaseMs} WHERE node = ${node} AND id LIKE 'lse%' RETURNING id`,
+          tx`UPDATE reservations SET expires_at = ${at + leaseMs} WHERE node = ${node} AND id NOT LIKE 'lse%'`,
           tx`
-            WITH gone AS (DELETE FROM reservations WHERE expires_at < ${Date.now()} RETURNING account_id, amount_nano),
+            WITH gone AS (DELETE FROM reservations WHERE expires_at < ${at} RETURNING account_id, amount_nano),
             sums AS (SELECT account_id, SUM(amount_nano)::bigint AS amount FROM gone GROUP BY account_id)
             UPDATE balances SET reserved_nano = balances.reserved_nano - sums.amount FROM sums WHERE balances.account_id = sums.account_id`
         ]).then(
-          () => lost.forEach((id) => orphans.delete(id)),
+          (results) => {
+            lost.forEach((id) => orphans.delete(id))
+            leases.renewed(at, new Set((results[lost.length === 0 ? 0 : 1] as Array<{ id: string }>).map((row) => row.id)))
+          },
           (error) => log.warn({ reason: databaseRefusal(error)?.reason ?? "error" }, "reservation leases were not renewed; retrying")
         )
       }
       yield* Effect.acquireRelease(
         Effect.sync(() => setInterval(renew, Math.max(100, Math.floor(leaseMs / 3)))),
         (timer) => Effect.sync(() => clearInterval(timer))
+      )
+
+      // Gives back the slices that went idle or drained (no round trip while there are none); a
+      // slice the database did not take back goes with the orphans at the next renewal.
+      const giveBackIdle = () => {
+        const ids = leases.idle(Date.now())
+        if (ids.length === 0) return
+        withinBound(freeRows(sql, ids)).catch(() => ids.forEach((id) => orphans.add(id)))
+      }
+      yield* Effect.acquireRelease(
+        Effect.sync(() => setInterval(giveBackIdle, LEASE_IDLE_MS / 2)),
+        (timer) =>
+          Effect.promise(async () => {
+            clearInterval(timer)
+            // The node stops: its slices go back now, not a lease later (the relay's last
+            // settles are written by then).
+            const ids = leases.rows()
+            if (ids.length > 0) await withinBound(freeRows(sql, ids), 2_000).catch(() => undefined)
+          })
       )
 
       /** Charges the database refused, oldest first, written before any newer one. */
@@ -217,7 +255,10 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
               ...limitedKeys.map((key) => tx`SELECT pg_advisory_xact_lock(hashtext(${`relay-key-spend:${key}`}))`),
               ...batch.map((pending) => settleStatement(tx, pending))
             ]).then((results) => results.slice(limitedKeys.length)))
-          batch.forEach((pending, i) => pending.tell({ written: answers[i]![0]!.cost_nano }))
+          batch.forEach((pending, i) => {
+            if (pending.hold?.lease !== undefined) leases.written(pending.hold)
+            pending.tell({ written: answers[i]![0]!.cost_nano })
+          })
           return wrote(batch.length)
         } catch (error) {
           const refusal = databaseRefusal(error)
@@ -230,9 +271,12 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
             for (const pending of batch) await write([pending])
             return
           }
-          // This one settle can never be written (its record is refused, say): its money is freed.
-          batch[0]!.tell({ failed: error })
-          if (batch[0]!.hold !== undefined) await Effect.runPromise(Effect.ignore(release(batch[0]!.hold)))
+          // This one settle can never be written (its record is refused, say): its money is freed
+          // (a slice's hold is back in its slice already).
+          const [lone] = batch as [PendingSettle]
+          lone.tell({ failed: error })
+          if (lone.hold?.lease !== undefined) leases.written(lone.hold)
+          else if (lone.hold !== undefined) await Effect.runPromise(Effect.ignore(release(lone.hold)))
         }
       }
 
@@ -255,7 +299,9 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
 
       const release = (reservation: Reservation) =>
         query(async () => {
-          const id = (reservation as Hold).id
+          const hold = reservation as Hold
+          if (hold.lease !== undefined) return leases.release(hold)
+          const id = hold.id
           if (id === null) return
           await sql`
             WITH gone AS (DELETE FROM reservations WHERE id = ${id} RETURNING account_id, amount_nano)
@@ -288,28 +334,21 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
               SELECT balance_nano, reserved_nano FROM balances WHERE account_id = ${account}`
             return { balance: row?.balance_nano ?? 0n, reserved: row?.reserved_nano ?? 0n }
           }),
-        reserve: (account, amount, budget) =>
-          query(async (): Promise<Hold | Balance | KeyBudgetSpent> => {
-            if (budget !== undefined) return reserveWithin(account, amount, budget)
-            if (amount === 0n) return { account, amount, id: null }
-            const id = `res_${randomBase62(20)}`
-            const statement = sql<Array<{ held: boolean; balance_nano: bigint; reserved_nano: bigint }>>`
-              WITH held AS (
-                UPDATE balances SET reserved_nano = reserved_nano + ${amount}::bigint
-                WHERE account_id = ${account} AND balance_nano - reserved_nano >= ${amount}::bigint
-                RETURNING account_id
-              ), recorded AS (
-                INSERT INTO reservations (id, account_id, amount_nano, node, expires_at)
-                SELECT ${id}, account_id, ${amount}::bigint, ${node}, ${Date.now() + leaseMs}::bigint FROM held
-              )
-              SELECT EXISTS (SELECT 1 FROM held) AS held, COALESCE(b.balance_nano, 0) AS balance_nano, COALESCE(b.reserved_nano, 0) AS reserved_nano
-              FROM (SELECT 1) one LEFT JOIN balances b ON b.account_id = ${account}`
-            const [row] = await withinBound(statement).catch((error: unknown) => {
-              orphans.add(id)
-              throw error
+        reserve: (account, amount, budget) => {
+          if (budget !== undefined) return query(() => reserveWithin(account, amount, budget))
+          if (amount === 0n) return Effect.succeed({ account, amount, id: null })
+          return Effect.suspend(() => {
+            // From this node's slice of the balance: no round trip.
+            const fromSlice = leases.fromSlice(account, amount)
+            if (fromSlice !== undefined) return Effect.succeed(fromSlice)
+            return query(async (): Promise<Hold | Balance> => {
+              const reserved = await leases.reserve(account, amount)
+              if ("lease" in reserved) return reserved
+              if ("id" in reserved) return { account, amount, id: reserved.id }
+              return { balance: reserved.balance, reserved: reserved.reserved }
             })
-            return row!.held ? { account, amount, id } : { balance: row!.balance_nano, reserved: row!.reserved_nano }
-          }),
+          })
+        },
         keySpent: (key, since) =>
           query(async () => {
             const [row] = await sql<Array<{ spent: bigint }>>`
@@ -326,6 +365,7 @@ export const postgresBilling = (source: PostgresSource, options: PostgresBilling
                 queue.push({
                   settleId: hold?.id ?? `set_${randomBase62(20)}`,
                   hold,
+                  fromSlice: hold?.lease === undefined ? 0n : leases.settle(hold, cost),
                   account,
                   cost,
                   key,

@@ -79,6 +79,47 @@ export const LEDGER_PG_SCHEMA: PgSchema = {
        RETURN QUERY SELECT v_fits, v_held, v_spent, v_reserved, COALESCE(b.balance_nano, 0)::BIGINT, COALESCE(b.reserved_nano, 0)::BIGINT
          FROM (SELECT 1) one LEFT JOIN balances b ON b.account_id = p_account;
      END
+     $$`,
+    // A reservation in one round trip that may instead set a slice of the balance aside for the
+    // node (pg-leases.ts): first the free part of the node's previous slice of the account goes
+    // back (the whole row when none of its holds is open or unwritten), then a slice is taken if the available balance is at least p_far, else the amount
+    // is held in its own row if the balance covers it. Answers which, and the balance.
+    `CREATE FUNCTION relay_reserve_or_lease(p_hold TEXT, p_lease TEXT, p_account TEXT, p_amount BIGINT, p_slice BIGINT, p_far BIGINT,
+       p_previous TEXT, p_give_back BIGINT, p_drop BOOLEAN, p_node TEXT, p_expires BIGINT)
+     RETURNS TABLE (kind TEXT, balance_nano BIGINT, reserved_nano BIGINT)
+     LANGUAGE plpgsql AS $$
+     #variable_conflict use_column
+     DECLARE
+       v_balance BIGINT;
+       v_reserved BIGINT;
+       v_dropped BIGINT;
+       v_kind TEXT := 'none';
+     BEGIN
+       SELECT b.balance_nano, b.reserved_nano INTO v_balance, v_reserved FROM balances b WHERE b.account_id = p_account FOR UPDATE;
+       IF NOT FOUND THEN
+         RETURN QUERY SELECT 'none'::TEXT, 0::BIGINT, 0::BIGINT;
+         RETURN;
+       END IF;
+       -- A previous slice is gone when the other nodes freed it: then there is nothing to give back.
+       IF p_drop THEN
+         DELETE FROM reservations r WHERE r.id = p_previous AND r.node = p_node RETURNING r.amount_nano INTO v_dropped;
+         v_reserved := v_reserved - COALESCE(v_dropped, 0);
+       ELSIF p_give_back > 0 THEN
+         UPDATE reservations r SET amount_nano = r.amount_nano - p_give_back WHERE r.id = p_previous AND r.node = p_node;
+         IF FOUND THEN v_reserved := v_reserved - p_give_back; END IF;
+       END IF;
+       IF v_balance - v_reserved >= p_far THEN
+         INSERT INTO reservations (id, account_id, amount_nano, node, expires_at) VALUES (p_lease, p_account, p_slice, p_node, p_expires);
+         v_reserved := v_reserved + p_slice;
+         v_kind := 'lease';
+       ELSIF v_balance - v_reserved >= p_amount THEN
+         INSERT INTO reservations (id, account_id, amount_nano, node, expires_at) VALUES (p_hold, p_account, p_amount, p_node, p_expires);
+         v_reserved := v_reserved + p_amount;
+         v_kind := 'hold';
+       END IF;
+       UPDATE balances b SET reserved_nano = v_reserved WHERE b.account_id = p_account;
+       RETURN QUERY SELECT v_kind, v_balance, v_reserved;
+     END
      $$`
   ]
 }

@@ -215,9 +215,9 @@ export const limiter = (options: LimiterOptions = {}) =>
           const account = windows.settle(reservation.account, reservation.ticket, used, now)
           const corrections = reservation.key === undefined ? account : Effect.andThen(account, windows.settle(reservation.key.window, reservation.key.ticket, used, now))
           // The answer's end does not wait for the corrections: on Redis they would add a round
-          // trip to every answer. Until they land (at once in memory, a round trip later on
-          // Redis) the windows count the request's reservation; one lost while Redis is away
-          // leaves that.
+          // trip to every answer. Until they land (at once in memory; on Redis with the node's
+          // next admission, or alone within 50 ms) the windows count the request's reservation;
+          // one lost while Redis is away leaves that.
           Effect.runFork(Effect.catchCause(corrections, () => Effect.void))
           return Effect.void
         }

@@ -58,15 +58,32 @@ return 1
 
 interface Scripts {
   relayAdmit(requests: string, tokens: string, now: number, rpm: number, tpm: number, wanted: number, mode: string, member: string): Promise<Array<number>>
-  relaySettle(tokens: string, second: number, delta: number, now: number): Promise<number>
 }
+
+/** The same scripts queued on a pipeline: sent together, in one write and one round trip. */
+interface PipelineScripts {
+  relayAdmit(requests: string, tokens: string, now: number, rpm: number, tpm: number, wanted: number, mode: string, member: string): PipelineScripts
+  relaySettle(tokens: string, second: number, delta: number, now: number): PipelineScripts
+  exec(): Promise<Array<[Error | null, unknown]> | null>
+}
+
+/**
+ * How long a token correction may wait for an admission to ride with before it is sent alone.
+ * Until it lands, other nodes count the request's reservation in place of its real tokens.
+ */
+export const CORRECTION_DELAY_MS = 50
 
 const seconds = (ms: number) => Math.ceil(ms / 1000)
 
 /**
  * Rate windows in Redis, shared by every relay node, so a limit holds across them all. Each
- * call is one script, one round trip, atomic. `now` is the caller's clock: the nodes' clocks
- * must agree to within a second.
+ * call is one script, atomic. `now` is the caller's clock: the nodes' clocks must agree to
+ * within a second.
+ *
+ * A settle's correction (the tokens really used in place of the reservation's) costs no round
+ * trip of its own: it waits, at most CORRECTION_DELAY_MS, for this node's next admission or peek
+ * and goes in the same write, before it, so this node never looks at a window without its own
+ * corrections; alone, once the delay passes with no admission.
  */
 export const redisRateWindows = (source: RedisSource, options: RedisOptions = {}): Layer.Layer<RateWindows, never, Log> =>
   Layer.effect(
@@ -77,11 +94,35 @@ export const redisRateWindows = (source: RedisSource, options: RedisOptions = {}
       redis.defineCommand("relayAdmit", { numberOfKeys: 2, lua: ADMIT })
       redis.defineCommand("relaySettle", { numberOfKeys: 1, lua: SETTLE })
       const scripts = redis as unknown as Scripts
+      /** Corrections waiting for the next admission (or the delay): [tokens key, second, delta, now]. */
+      let corrections: Array<readonly [string, number, number, number]> = []
+      let alone: ReturnType<typeof setTimeout> | undefined
+      /** The corrections waiting, queued on a fresh pipeline (a correction lost while Redis is away leaves the reservation counted). */
+      const withCorrections = () => {
+        const pipeline = redis.pipeline() as unknown as PipelineScripts
+        for (const [tokens, second, delta, now] of corrections) pipeline.relaySettle(tokens, second, delta, now)
+        corrections = []
+        if (alone !== undefined) clearTimeout(alone)
+        alone = undefined
+        return pipeline
+      }
+      const sendCorrections = () => withCorrections().exec().catch(() => undefined)
+      // The node stops: what waits goes now (bounded by the command timeout), before the client closes.
+      yield* Effect.addFinalizer(() => Effect.promise(async () => {
+        if (corrections.length > 0) await sendCorrections()
+      }))
       // The braces keep an account's keys on one Redis Cluster node, so one script holds both.
       const keys = (account: string) => [`relay:rate:{${account}}:requests`, `relay:rate:{${account}}:tokens`] as const
       const run = (account: string, limits: Limits, tokens: number, now: number, mode: "admit" | "peek") => {
         const [requests, counted] = keys(account)
-        return call(() => scripts.relayAdmit(requests, counted, now, limits.rpm, limits.tpm, tokens, mode, `${now}:${randomBase62(12)}`))
+        return call(async () => {
+          const member = `${now}:${randomBase62(12)}`
+          if (corrections.length === 0) return scripts.relayAdmit(requests, counted, now, limits.rpm, limits.tpm, tokens, mode, member)
+          const answers = await withCorrections().relayAdmit(requests, counted, now, limits.rpm, limits.tpm, tokens, mode, member).exec()
+          const [error, answer] = answers![answers!.length - 1]!
+          if (error !== null) throw error
+          return answer as Array<number>
+        })
       }
       const stateOf = (limits: Limits, count: number, untilFree: number, used: number): WindowState => ({
         requestsRemaining: Math.max(0, limits.rpm - count),
@@ -100,7 +141,10 @@ export const redisRateWindows = (source: RedisSource, options: RedisOptions = {}
         peek: (account, limits, now) =>
           Effect.map(run(account, limits, 0, now, "peek"), ([, count, untilFree, used]) => stateOf(limits, count!, untilFree!, used!)),
         settle: (account, ticket, actualTokens, now) =>
-          Effect.asVoid(call(() => scripts.relaySettle(keys(account)[1], ticket.second, actualTokens - ticket.tokens, now)))
+          Effect.sync(() => {
+            corrections.push([keys(account)[1], ticket.second, actualTokens - ticket.tokens, now])
+            alone ??= setTimeout(sendCorrections, CORRECTION_DELAY_MS)
+          })
       })
     })
   )

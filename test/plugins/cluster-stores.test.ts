@@ -9,6 +9,7 @@ import { postgresAccounts } from "../../plugins/keys/index.ts"
 import { redisRateWindows } from "../../plugins/limiter/index.ts"
 import { connectPostgres, pgMigrationSql, type Postgres } from "../../runtime/postgres.ts"
 import { freePort, startPostgres, startRedis, type TestPostgres, type TestServer } from "../helpers/databases.ts"
+import { startTripCounter } from "../helpers/trip-counter.ts"
 
 /**
  * What the shared stores promise beyond each port's contract: several nodes on one PostgreSQL
@@ -63,9 +64,34 @@ const ledgerNode = async (url: string, leaseMs = 60_000) => {
   const scope = await run(Scope.make())
   scopes.push(scope)
   const services = Layer.mergeAll(Layer.succeed(Log, silent), Layer.succeed(StoreHealth, health))
-  const built = await run(Layer.buildWithScope(Layer.provide(postgresBilling(connect(url), { leaseMs }), services), scope))
+  const sql = connect(url)
+  const built = await run(Layer.buildWithScope(Layer.provide(postgresBilling(sql, { leaseMs }), services), scope))
   const ledger: LedgerShape = Context.get(built, Ledger)
-  return { ledger, health, stop: () => run(Scope.close(scope, Exit.void)) }
+  return {
+    ledger,
+    health,
+    stop: () => run(Scope.close(scope, Exit.void)),
+    /** Dies as a killed process would: its connections drop, and it frees nothing itself. */
+    crash: async () => {
+      await sql.end({ timeout: 0 })
+      await run(Scope.close(scope, Exit.void))
+    }
+  }
+}
+
+/** Settles `hold` for `cost` and waits until the charge is written; answers the amount charged. */
+const settleWritten = async (ledger: LedgerShape, hold: Reservation, cost: bigint, requestId: string) =>
+  run((await run(ledger.settle({ account: "a", reservation: hold, cost, requestId, record: usageRecord(requestId) }))).committed)
+
+/** Account "a"'s books: its balance row, its reservation rows, and the ledger's and usage records' sums. */
+const booksOf = async (sql: Postgres) => {
+  const [row] = await sql<Array<{ balance: bigint; reserved: bigint; rows: number; ledger: bigint; usage: bigint }>>`
+    SELECT (SELECT balance_nano FROM balances WHERE account_id = 'a') AS balance,
+           (SELECT reserved_nano FROM balances WHERE account_id = 'a') AS reserved,
+           (SELECT COUNT(*)::int FROM reservations WHERE account_id = 'a') AS rows,
+           (SELECT COALESCE(SUM(CASE kind WHEN 'credit' THEN amount_nano ELSE -amount_nano END), 0) FROM ledger WHERE account_id = 'a')::bigint AS ledger,
+           (SELECT COALESCE(SUM(cost_nano), 0) FROM usage_records WHERE account_id = 'a')::bigint AS usage`
+  return { ...row! }
 }
 
 /** Polls `check` until it holds (a store's background work is awaited, never timed). */
@@ -194,6 +220,128 @@ describe("several nodes on one PostgreSQL", () => {
   })
 })
 
+describe("balance leases", () => {
+  it("serves a node's reservations from its slice of the balance with no round trip while the balance is far above them, and gives an idle slice back", async () => {
+    const { url } = await freshDatabase()
+    const counter = await startTripCounter(postgres.port)
+    try {
+      const node = await ledgerNode(url.replace(`:${postgres.port}/`, `:${counter.port}/`))
+      await run(node.ledger.credit("a", 1_000_000n, null))
+      const before = counter.trips()
+      const holds: Array<Reservation> = []
+      for (let i = 0; i < 16; i++) {
+        const hold = await run(node.ledger.reserve("a", 100n))
+        assert.ok(isReservation(hold))
+        holds.push(hold)
+      }
+      // One statement set a slice of sixteen such reservations aside (in two round trips when it
+      // is the first on its connection: the client prepares it in one); the others came from it.
+      const taken = counter.trips() - before
+      assert.ok(taken <= 2, `${taken} round trips for 16 reservations`)
+      const sql = connect(url)
+      assert.deepEqual(await booksOf(sql), { balance: 1_000_000n, reserved: 1_600n, rows: 1, ledger: 1_000_000n, usage: 0n })
+      // A hold let go returns to the slice, and serves the next reservation.
+      await run(node.ledger.release(holds.pop()!))
+      const again = await run(node.ledger.reserve("a", 100n))
+      assert.ok(isReservation(again))
+      holds.push(again)
+      assert.equal(counter.trips() - before, taken)
+
+      const charged = await Promise.all(holds.map((hold, i) => settleWritten(node.ledger, hold, 37n, `req_${i}`)))
+      assert.deepEqual(charged, Array(16).fill(37n))
+      // The charges left the slice; the rest of each hold stays in it until it goes back.
+      assert.deepEqual(await booksOf(sql), { balance: 1_000_000n - 592n, reserved: 1_600n - 592n, rows: 1, ledger: 1_000_000n - 592n, usage: 592n })
+      await eventually(async () => (await booksOf(sql)).rows === 0)
+      assert.deepEqual(await booksOf(sql), { balance: 1_000_000n - 592n, reserved: 0n, rows: 0, ledger: 1_000_000n - 592n, usage: 592n })
+    } finally {
+      await counter.stop()
+    }
+  })
+
+  it("admits exactly what the balance covers when three nodes reserve from slices at once, and charges each to the nano-USD", async () => {
+    const { url } = await freshDatabase()
+    const nodes = await Promise.all([ledgerNode(url), ledgerNode(url), ledgerNode(url)])
+    // Far above a reservation of 100 at first (slices are taken), then near the floor (rows).
+    await run(nodes[0]!.ledger.credit("a", 20_000n, null))
+    const attempts = await Promise.all(Array.from({ length: 300 }, async (_, i) => ({ node: nodes[i % 3]!, held: await run(nodes[i % 3]!.ledger.reserve("a", 100n)) })))
+    const holds = attempts.filter(({ held }) => isReservation(held))
+    assert.equal(holds.length, 200)
+    const sql = connect(url)
+    const held = await booksOf(sql)
+    assert.equal(held.reserved, 20_000n)
+    assert.ok(held.rows < 200, `${held.rows} reservation rows: slices served some`)
+
+    const charged = await Promise.all(holds.map(({ node, held }, i) => settleWritten(node.ledger, held as Reservation, 37n, `req_${i}`)))
+    assert.deepEqual(charged, Array(200).fill(37n))
+    await eventually(async () => (await booksOf(sql)).rows === 0)
+    assert.deepEqual(await booksOf(sql), { balance: 20_000n - 7_400n, reserved: 0n, rows: 0, ledger: 20_000n - 7_400n, usage: 7_400n })
+  })
+
+  it("gives a slice's free part back when it no longer covers a reservation, so the balance admits all it covers", async () => {
+    const { url } = await freshDatabase()
+    const node = await ledgerNode(url)
+    // Far above a reservation of 100 (128 of them and more): a slice of 1,600 is set aside.
+    await run(node.ledger.credit("a", 14_400n, null))
+    const small = await run(node.ledger.reserve("a", 100n))
+    assert.ok(isReservation(small))
+    const sql = connect(url)
+    assert.equal((await booksOf(sql)).reserved, 1_600n)
+    // All the rest: 12,800 outside the slice and 1,500 free in it.
+    const rest = await run(node.ledger.reserve("a", 14_300n))
+    assert.ok(isReservation(rest), "the slice's free part went back, and the reservation took it")
+    assert.equal((await booksOf(sql)).reserved, 14_400n)
+    assert.deepEqual(await run(node.ledger.reserve("a", 1n)), { balance: 14_400n, reserved: 14_400n })
+    assert.equal(await settleWritten(node.ledger, small, 100n, "req_small"), 100n)
+    assert.equal(await settleWritten(node.ledger, rest, 14_300n, "req_rest"), 14_300n)
+    await eventually(async () => (await booksOf(sql)).rows === 0)
+    assert.deepEqual(await booksOf(sql), { balance: 0n, reserved: 0n, rows: 0, ledger: 0n, usage: 14_400n })
+  })
+
+  it("stops serving from a slice whose row the other nodes freed, and sets a new one aside", async () => {
+    const { url } = await freshDatabase()
+    const node = await ledgerNode(url, 600)
+    await run(node.ledger.credit("a", 1_000_000n, null))
+    /** Reserves 100 and lets it go at once. */
+    const reserveAndRelease = async () => {
+      const hold = await run(node.ledger.reserve("a", 100n))
+      assert.ok(isReservation(hold))
+      await run(node.ledger.release(hold))
+    }
+    await reserveAndRelease()
+    const sql = connect(url)
+    assert.equal((await booksOf(sql)).reserved, 1_600n)
+    // As the others do with the rows of a node whose lease lapsed (one that could not renew).
+    await sql`DELETE FROM reservations`
+    await sql`UPDATE balances SET reserved_nano = 0`
+    // Its next renewal finds the row gone: the slice hands out nothing more, and the next
+    // reservation holds money in PostgreSQL again.
+    await eventually(async () => {
+      await reserveAndRelease()
+      return (await booksOf(sql)).reserved === 1_600n
+    })
+  })
+
+  it("gives a stopping node's slice back at once, and frees a crashed node's once its lease lapses", async () => {
+    const { url } = await freshDatabase()
+    const sql = connect(url)
+    const living = await ledgerNode(url, 1_500)
+    await run(living.ledger.credit("a", 1_000_000n, null))
+    const stopping = await ledgerNode(url)
+    assert.ok(isReservation(await run(stopping.ledger.reserve("a", 100n))))
+    assert.equal((await booksOf(sql)).reserved, 1_600n)
+    await stopping.stop()
+    assert.deepEqual(await booksOf(sql), { balance: 1_000_000n, reserved: 0n, rows: 0, ledger: 1_000_000n, usage: 0n })
+
+    const dying = await ledgerNode(url, 600)
+    assert.ok(isReservation(await run(dying.ledger.reserve("a", 100n))))
+    await dying.crash()
+    // Nothing freed by the crash itself: the slice stays held until its lease lapses.
+    assert.equal((await booksOf(sql)).reserved, 1_600n)
+    await eventually(async () => (await booksOf(sql)).rows === 0)
+    assert.deepEqual(await booksOf(sql), { balance: 1_000_000n, reserved: 0n, rows: 0, ledger: 1_000_000n, usage: 0n })
+  })
+})
+
 describe("several nodes on one Redis", () => {
   it("admit concurrently through three clients and never pass the RPM together", async () => {
     const nodes = [new Redis(redisServer.url), new Redis(redisServer.url), new Redis(redisServer.url)]
@@ -206,6 +354,35 @@ describe("several nodes on one Redis", () => {
       for (const window of windows) assert.equal((await run(window.peek("shared", { rpm: 7, tpm: 1_000_000 }, now))).requestsRemaining, 0)
     } finally {
       for (const redis of nodes) redis.disconnect()
+    }
+  })
+
+  it("sends a settle's token correction with the node's next admission, in its round trip, or alone within a bound", async () => {
+    const counter = await startTripCounter(redisServer.port)
+    const counted = new Redis(`redis://127.0.0.1:${counter.port}`)
+    const other = new Redis(redisServer.url)
+    try {
+      const [node, peer] = await Promise.all([counted, other].map((redis) => run(Effect.provide(RateWindows, Layer.provide(redisRateWindows(redis), Layer.succeed(Log, silent))))))
+      const limits = { rpm: 100, tpm: 1_000 }
+      const now = Date.now()
+      // Warm: the connection is open and the script loaded.
+      await run(node!.peek("corrected", limits, now))
+      const before = counter.trips()
+      const first = await run(node!.admit("corrected", limits, 500, now))
+      assert.ok(first.admitted)
+      await run(node!.settle("corrected", first.ticket, 100, now))
+      // The correction (500 reserved, 100 used) is counted before this admission looks.
+      const second = await run(node!.admit("corrected", limits, 500, now))
+      assert.ok(second.admitted)
+      assert.equal(second.state.tokensRemaining, 1_000 - 100 - 500)
+      assert.equal(counter.trips() - before, 2)
+      // With no admission to ride with, it goes alone, and the other nodes see it.
+      await run(node!.settle("corrected", second.ticket, 0, now))
+      await eventually(async () => (await run(peer!.peek("corrected", limits, now))).tokensRemaining === 900)
+    } finally {
+      counted.disconnect()
+      other.disconnect()
+      await counter.stop()
     }
   })
 
