@@ -485,6 +485,23 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
     journal.file.clear()
     nextSeq = Math.max(applied, owed.at(-1)?.seq ?? 0) + 1
   }
+  /** What a key's budget says to holding `amount` more: nothing when it fits. */
+  const keyRefusal = (budget: KeyBudget, amount: bigint): KeyBudgetSpent | undefined => {
+    // A key's spend is read from the store every time: only keys with a limit pay for it.
+    const spent = keySpentStored(budget.key, budget.since)
+    const reserved = heldByKey(budget.key)
+    // A key at its limit is refused even a request that would cost nothing.
+    if (spent + reserved + amount <= budget.limit && spent + reserved < budget.limit) return undefined
+    // Charges journaled but not yet in the store are held at their whole amount, whatever their
+    // day and the key's limit: written first, they count as the store counts them (only a
+    // refusal pays for that), and the refusal tells spent from held by requests in flight.
+    if (journal !== undefined && journaled.length + queue.length > 0) {
+      commit()
+      if (journaled.length + queue.length === 0) return keyRefusal(budget, amount)
+    }
+    return { key: budget.key, limit: budget.limit, spent, reserved }
+  }
+
   return {
     balance: (account: string): Balance => ({ balance: stored(account), reserved: heldBy(account) }),
 
@@ -512,13 +529,8 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
      */
     reserve(account: string, amount: bigint, budget?: KeyBudget): Reservation | Balance | KeyBudgetSpent {
       if (budget !== undefined) {
-        // A key's spend is read from the store every time: only keys with a limit pay for it.
-        const spent = keySpentStored(budget.key, budget.since)
-        const reserved = heldByKey(budget.key)
-        // A key at its limit is refused even a request that would cost nothing.
-        if (spent + reserved + amount > budget.limit || spent + reserved >= budget.limit) {
-          return { key: budget.key, limit: budget.limit, spent, reserved }
-        }
+        const refusal = keyRefusal(budget, amount)
+        if (refusal !== undefined) return refusal
       }
       const balance = admissionBalance(account)
       const reserved = heldBy(account)

@@ -25,10 +25,15 @@ export const sqliteBilling: Layer.Layer<Ledger | UsageRecords, never, Sql | Log 
         else log.warn({ written: recovered, dropped_free_records: dropped || undefined }, "the store takes writes again: the kept charges are written and requests served")
       }
     })
+    // A read of what was charged sees every durable charge: those journaled are written first.
+    const written = <A>(read: () => A) => Effect.sync(() => {
+      if (journal !== undefined) ledger.commit()
+      return read()
+    })
     return Context.make(Ledger, Ledger.of({
-      read: (account) => Effect.sync(() => ledger.balance(account)),
+      read: (account) => written(() => ledger.balance(account)),
       reserve: (account, amount, budget) => Effect.sync(() => ledger.reserve(account, amount, budget)),
-      keySpent: (key, since) => Effect.sync(() => ledger.keySpent(key, since)),
+      keySpent: (key, since) => written(() => ledger.keySpent(key, since)),
       release: (reservation) => Effect.sync(() => ledger.release(reservation)),
       settle: ({ account, reservation, cost, requestId, key, record }) =>
         Effect.sync(() => {
@@ -47,9 +52,9 @@ export const sqliteBilling: Layer.Layer<Ledger | UsageRecords, never, Sql | Log 
       pending: () => Effect.sync(() => ledger.pending),
       stopRetrying: () => Effect.sync(ledger.stopRetrying)
     })).pipe(Context.add(UsageRecords, UsageRecords.of({
-      list: (accountId, limit) => Effect.sync(() => usage.list(accountId, limit)),
-      dailySpend: (accountId, days) => Effect.sync(() => usage.dailySpend(accountId, days)),
-      spendBy: (by, days) => Effect.sync(() => usage.spendBy(by, days))
+      list: (accountId, limit) => written(() => usage.list(accountId, limit)),
+      dailySpend: (accountId, days) => written(() => usage.dailySpend(accountId, days)),
+      spendBy: (by, days) => written(() => usage.spendBy(by, days))
     })))
   })
 )
