@@ -9,6 +9,8 @@ const refusal = (error: unknown): Error => {
   return new Error(`the charge journal cannot be written (I/O error${typeof code === "string" ? `: ${code}` : ""})`)
 }
 
+const utf8 = new TextEncoder()
+
 /** Where a store's charge journal lives: beside it, in the data directory. */
 export const chargeJournalPath = (storePath: string): string => `${storePath}.charges`
 
@@ -30,7 +32,7 @@ export const openChargeJournal = (path: string): ChargeJournalShape => {
   const fd = openSync(path, "a", 0o600)
   return {
     append: (text) => {
-      const bytes = Buffer.from(text)
+      const bytes = utf8.encode(text)
       let written: number
       try {
         written = writeSync(fd, bytes)
