@@ -322,6 +322,12 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
         refusedOne(pending, reason)
         continue
       }
+      // A journaled charge's answer has been delivered: it is charged, without the record
+      // that cannot be written, rather than not at all.
+      if (pending.seq > 0) {
+        const bare = write([{ ...pending, also: () => {} }])
+        if ("charged" in bare) continue
+      }
       // Its charge cannot be written, ever; its request's usage record still is, charging
       // nothing, and its money is freed (it would otherwise stay held for good).
       release(pending.hold)

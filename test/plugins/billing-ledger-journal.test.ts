@@ -227,6 +227,22 @@ describe("ledger with a charge journal", () => {
     assert.equal(journal.text, "")
   })
 
+  it("a journaled charge whose usage record cannot be written is still charged, and costs no other its charge", async () => {
+    const sql = openNodeStore(":memory:")
+    const { ledger, settled, deferred, charges, records } = journaled(sql)
+    ledger.credit("a", 100n, null)
+    const bad = ledger.settle("a", undefined, 7n, "bad", () => {
+      throw new Error("the record cannot be written")
+    }, undefined, "bad").committed
+    const good = ledger.settle("a", undefined, 5n, "good", (charged) => void sql.prepare("INSERT INTO recs VALUES (?, ?)").run("good", charged), undefined, "good").committed
+    settled()
+    assert.deepEqual(await Promise.all([bad, good]), [7n, 5n], "both answers were delivered once journaled")
+    deferred()
+    assert.deepEqual(charges(), [["bad", 7n], ["good", 5n]])
+    assert.deepEqual(records(), [["good", 5n]])
+    assert.deepEqual(ledger.balance("a"), { balance: 88n, reserved: 0n })
+  })
+
   it("a start that cannot write what the journal holds fails, and the journal keeps it", () => {
     const sql = openNodeStore(":memory:")
     const first = journaled(sql)
