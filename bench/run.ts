@@ -7,7 +7,7 @@ import { BINARY, type Command, relayCommand, RUNTIMES, type RuntimeName, scriptC
 import { type Child, start, stop } from "./child.ts"
 import type { Job, Target } from "./load.ts"
 import type { Summary } from "./stats.ts"
-import { heapMemoryFile } from "./gc-on-signal.ts"
+import { heapMemoryFile } from "./gc-on-signal.mjs"
 import { describeMachine, machineInfo } from "./machine.ts"
 import { MeasureTable } from "./table.ts"
 import { compareTargets, compareYardstickTargets, type Figures, ownCost, ownCostTable, targetTable, yardstickTargetTable } from "./targets.ts"
@@ -52,11 +52,11 @@ const settledRss = async (pid: number) => {
   return rssKiB(pid)
 }
 
-const GC_MODULE = join(ROOT, "bench/gc-on-signal.ts")
+const GC_MODULE = join(ROOT, "bench/gc-on-signal.mjs")
 
 /**
  * `command` (a script under `runtime`, or the executable) made to collect its garbage on SIGUSR2:
- * bench/gc-on-signal.ts is loaded first with each runtime's own flags; the executable takes
+ * bench/gc-on-signal.mjs is loaded first with each runtime's own flags; the executable takes
  * Bun's flags from BUN_OPTIONS.
  */
 const collecting = (runtime: RuntimeName, command: Command): { readonly command: Command; readonly env: Record<string, string> } => {

@@ -139,15 +139,19 @@ export const resolveConfig = (
   }
 }
 
-/** Imports a config module (TypeScript is fine on every runtime) and resolves it. */
+/**
+ * Imports a config module (TypeScript is fine on every runtime) and resolves it. `compiled` is
+ * the module to import instead when the runtime compiled the config ahead (messages still name `url`).
+ */
 export const loadConfig = async (
   url: URL,
   vars: Readonly<Record<string, string | undefined>>,
-  dataDir: string
+  dataDir: string,
+  compiled: URL = url
 ): Promise<LoadedConfig> => {
   let module: { default?: unknown }
   try {
-    module = await import(url.href)
+    module = await import(compiled.href)
   } catch (error) {
     throw new ConfigError(`config ${url.pathname} could not be loaded: ${errorText(error)}`)
   }

@@ -1,6 +1,7 @@
 /// <reference types="bun-types" />
 import { Database } from "bun:sqlite"
 import type { SqlShape, SqlValue } from "../core/index.ts"
+import type { CheckpointDriver } from "./checkpoints.ts"
 import { applyStorePragmas } from "./sqlite.ts"
 
 /** bun:sqlite behind the relay's Sql service. */
@@ -22,4 +23,11 @@ export const openBunStore = (path: string): SqlShape => {
     transaction: (fn) => db.transaction(fn)(),
     close: () => db.close()
   }
+}
+
+/** bun:sqlite in the checkpoint worker. */
+export const bunCheckpointDriver: CheckpointDriver = {
+  open: `const { Database } = require("bun:sqlite"); const db = new Database(path)
+    const checkpoint = db.query("PRAGMA wal_checkpoint(PASSIVE)")
+    return { checkpoint: () => checkpoint.get(), close: () => db.close() }`
 }

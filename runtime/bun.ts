@@ -1,7 +1,7 @@
 /// <reference types="bun-types" />
 import { dirname } from "node:path"
 import { type ChunkReader, ownReaderOf, setClientAddress, webStream } from "../core/index.ts"
-import { openBunStore } from "./bun-store.ts"
+import { bunCheckpointDriver, openBunStore } from "./bun-store.ts"
 import { capAnswer } from "./cap-answer.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
 import { isHealthCheck, turn } from "./turns.ts"
@@ -20,6 +20,7 @@ const onEnd = (reader: ChunkReader, ended: () => void): ChunkReader => ({
 await start({
   runtime: `bun ${Bun.version}`,
   openStore: openBunStore,
+  checkpointDriver: bunCheckpointDriver,
   // node:http, as on Node and Deno: Bun's fetch runs at most 256 requests at once (more wait
   // unseen in a queue, whatever the machine could hold) unless BUN_CONFIG_MAX_HTTP_REQUESTS is
   // set before the process starts, which a relay cannot do for itself; its node:http has no

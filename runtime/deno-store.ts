@@ -1,5 +1,6 @@
 import { DatabaseSync } from "node:sqlite"
 import type { SqlShape, SqlValue } from "../core/index.ts"
+import type { CheckpointDriver } from "./checkpoints.ts"
 import { applyStorePragmas } from "./sqlite.ts"
 
 /** node:sqlite (built into Deno) behind the relay's Sql service. */
@@ -34,4 +35,11 @@ export const openDenoStore = (path: string): SqlShape => {
     },
     close: () => db.close()
   }
+}
+
+/** node:sqlite in the checkpoint worker. */
+export const denoCheckpointDriver: CheckpointDriver = {
+  open: `const { DatabaseSync } = require("node:sqlite"); const db = new DatabaseSync(path)
+    const checkpoint = db.prepare("PRAGMA wal_checkpoint(PASSIVE)")
+    return { checkpoint: () => checkpoint.get(), close: () => db.close() }`
 }

@@ -1,4 +1,4 @@
-import { openDenoStore } from "./deno-store.ts"
+import { denoCheckpointDriver, openDenoStore } from "./deno-store.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
 import { nodeServe } from "./node-serve.ts"
 import { start } from "./start.ts"
@@ -13,6 +13,7 @@ declare const Deno: {
 await start({
   runtime: `deno ${Deno.version.deno}`,
   openStore: openDenoStore,
+  checkpointDriver: denoCheckpointDriver,
   // Deno's node:http, as on Node: against its fetch, an open stream keeps tens of KiB less
   // outside the JS heap, and saturation throughput is about a tenth higher.
   http: nodeUpstreamHttp(),

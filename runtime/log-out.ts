@@ -17,16 +17,18 @@ export const fdWriter = (fd: number): TryWrite => (bytes) => {
 const RETRY_MS = 20
 
 /**
- * The relay's log output. Each line is written at once, as pino's synchronous destination
- * writes it, except when the output is full (a log reader falling behind): pino's destination
- * then sleeps 100 ms and tries again, and every request waits with it; here the lines wait in
- * memory, in order, and go out on a timer once the output takes them. Past `maxWaiting` bytes
- * further lines are dropped rather than memory grown without end.
+ * The relay's log output. The lines of one event-loop turn go out together in one write at the
+ * end of the turn (one system call for a turn's requests, instead of one per line). When the
+ * output is full (a log reader falling behind), pino's own destination sleeps 100 ms and tries
+ * again, and every request waits with it; here the lines wait in memory, in order, and go out
+ * on a timer once the output takes them. Past `maxWaiting` bytes waiting, further lines are
+ * dropped rather than memory grown without end. A process about to exit calls `flushSync`.
  */
 export class LogOut {
   private readonly waiting: Array<Uint8Array> = []
   private waitingBytes = 0
-  private timer: ReturnType<typeof setTimeout> | undefined
+  /** A write is due: at the end of this turn, or after RETRY_MS once the output took nothing. */
+  private due = false
 
   constructor(
     private readonly tryWrite: TryWrite,
@@ -35,55 +37,46 @@ export class LogOut {
 
   write(line: string): boolean {
     const bytes = Buffer.from(line)
-    if (this.waiting.length > 0) {
-      if (this.waitingBytes + bytes.length <= this.maxWaiting) this.wait(bytes)
-      return true
-    }
-    const written = this.tryWrite(bytes)
-    // The rest of a line begun is kept whatever the bound: a cut line would corrupt the next.
-    if (written < bytes.length) this.wait(bytes.subarray(written))
-    return true
-  }
-
-  /** Writes everything waiting, retrying until the output takes it: for a process about to exit. */
-  flushSync(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    this.timer = undefined
-    while (this.waiting.length > 0) {
-      if (!this.writeWaiting()) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RETRY_MS)
-    }
-  }
-
-  private wait(bytes: Uint8Array) {
+    if (this.waiting.length > 0 && this.waitingBytes + bytes.length > this.maxWaiting) return true
     this.waiting.push(bytes)
     this.waitingBytes += bytes.length
-    if (this.timer === undefined) {
-      this.timer = setTimeout(this.drain, RETRY_MS)
-      // Waiting lines do not keep a finished process alive.
-      this.timer.unref?.()
-    }
-  }
-
-  /** Writes waiting lines while the output takes them; false once it takes no more. */
-  private writeWaiting(): boolean {
-    while (this.waiting.length > 0) {
-      const head = this.waiting[0]!
-      const written = this.tryWrite(head)
-      this.waitingBytes -= written
-      if (written < head.length) {
-        this.waiting[0] = head.subarray(written)
-        return false
-      }
-      this.waiting.shift()
+    if (!this.due) {
+      this.due = true
+      setImmediate(this.drain)
     }
     return true
+  }
+
+  /**
+   * Writes everything waiting, retrying until the output takes it or `maxWaitMs` has passed:
+   * for a process about to exit.
+   */
+  flushSync(maxWaitMs = Number.POSITIVE_INFINITY): void {
+    const deadline = Date.now() + maxWaitMs
+    while (!this.writeWaiting() && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RETRY_MS)
+  }
+
+  /**
+   * Writes the waiting lines as one block while the output takes it; false once it takes no
+   * more. The rest of a block begun is kept whatever the bound: a cut line would corrupt the next.
+   */
+  private writeWaiting(): boolean {
+    if (this.waiting.length === 0) return true
+    const block = this.waiting.length === 1 ? this.waiting[0]! : Buffer.concat(this.waiting)
+    const written = this.tryWrite(block)
+    this.waitingBytes -= written
+    this.waiting.length = 0
+    if (written === block.length) return true
+    this.waiting.push(block.subarray(written))
+    return false
   }
 
   private readonly drain = () => {
-    this.timer = undefined
-    if (!this.writeWaiting()) {
-      this.timer = setTimeout(this.drain, RETRY_MS)
-      this.timer.unref?.()
+    if (this.writeWaiting()) {
+      this.due = false
+      return
     }
+    // Waiting lines do not keep a finished process alive.
+    setTimeout(this.drain, RETRY_MS).unref?.()
   }
 }

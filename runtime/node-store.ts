@@ -1,5 +1,7 @@
 import Database from "better-sqlite3"
+import { createRequire } from "node:module"
 import type { SqlShape, SqlValue } from "../core/index.ts"
+import type { CheckpointDriver } from "./checkpoints.ts"
 import { applyStorePragmas } from "./sqlite.ts"
 
 /** better-sqlite3 behind the relay's Sql service, in WAL mode. */
@@ -20,4 +22,11 @@ export const openNodeStore = (path: string): SqlShape => {
     transaction: (fn) => db.transaction(fn)(),
     close: () => db.close()
   }
+}
+
+/** better-sqlite3 in the checkpoint worker, required by its resolved path (an evaluated worker has no module of its own to resolve from). */
+export const nodeCheckpointDriver: CheckpointDriver = {
+  open: `const Database = require(data); const db = new Database(path)
+    return { checkpoint: () => db.pragma("wal_checkpoint(PASSIVE)")[0], close: () => db.close() }`,
+  data: createRequire(import.meta.url).resolve("better-sqlite3")
 }

@@ -1,12 +1,5 @@
-import { nodeUpstreamHttp } from "./node-http.ts"
-import { nodeServe } from "./node-serve.ts"
-import { openNodeStore } from "./node-store.ts"
-import { onProcessSignal, start } from "./start.ts"
+import { startNode } from "./node-main.ts"
 
-await start({
-  runtime: `node ${process.version}`,
-  openStore: openNodeStore,
-  http: nodeUpstreamHttp(),
-  serve: nodeServe,
-  onSignal: onProcessSignal
-})
+// The relay on Node from its TypeScript sources, as the tests and `relay serve` run it
+// (`npm start` runs it compiled: node-aot.mjs).
+await startNode()

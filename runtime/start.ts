@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url"
 import { ConfigError, errorText, loadConfig, type LoadedConfig } from "../config/index.ts"
 import { type KeyringShape, type SqlShape, StoreHealthState, type UpstreamHttpShape } from "../core/index.ts"
 import { chargeJournalPath, openChargeJournal } from "./charge-journal.ts"
+import { type CheckpointDriver, checkpointOffLoop } from "./checkpoints.ts"
 import { loadKeyring } from "./keyring.ts"
 import { logLevel, relayLog } from "./log.ts"
 import { fdWriter, LogOut } from "./log-out.ts"
@@ -48,6 +49,8 @@ export interface Platform {
   /** Named in the "listening" log line, such as `bun 1.4.5`. */
   readonly runtime: string
   readonly openStore: (path: string) => SqlShape
+  /** The same driver, opened in the worker thread that checkpoints the store's log (see checkpoints.ts). */
+  readonly checkpointDriver: CheckpointDriver
   readonly http: UpstreamHttpShape
   /** Resolves once the server listens. */
   readonly serve: (handle: Relay["fetch"], host: string, port: number, limits: ServerLimits) => Promise<Listener>
@@ -61,6 +64,8 @@ export interface Platform {
    * `relay.config.ts` in the working directory, it reads the one beside itself.
    */
   readonly executableDir?: string
+  /** The module to import for the config file `file`, when the runtime compiled it ahead (see node-aot.mjs). */
+  readonly compiledConfig?: (file: string) => URL | undefined
 }
 
 /** Node's and Bun's signal API. */
@@ -70,6 +75,9 @@ const CONFIG_FILE = "relay.config.ts"
 
 /** Log output held while stdout is not keeping up, at most (bytes). */
 const LOG_WAITING_MAX = 16 * 1024 * 1024
+
+/** How long an exiting process waits at most for a full stdout to take its last log lines. */
+const EXIT_FLUSH_MS = 1_000
 
 /** How long a stopping relay waits, after the drain, for the server to write out what it has. */
 const FLUSH_MS = 1_000
@@ -107,10 +115,15 @@ export interface Setup {
  * secrets), the config (`RELAY_CONFIG`) and the master keys. The server and the command line
  * both start here, so they always open the same store. Throws ConfigError.
  */
-export const loadSetup = async (env: Readonly<Record<string, string | undefined>>, executableDir?: string): Promise<Setup> => {
+export const loadSetup = async (
+  env: Readonly<Record<string, string | undefined>>,
+  executableDir?: string,
+  compiledConfig?: Platform["compiledConfig"]
+): Promise<Setup> => {
   const dataDir = resolve(env.RELAY_DATA_DIR ?? "./data")
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  const config = await loadConfig(pathToFileURL(configPath(env.RELAY_CONFIG, executableDir)), env, dataDir)
+  const file = configPath(env.RELAY_CONFIG, executableDir)
+  const config = await loadConfig(pathToFileURL(file), env, dataDir, compiledConfig?.(file))
   return { config, keyring: await loadKeyring(env, dataDir), dataDir }
 }
 
@@ -138,19 +151,29 @@ export const start = async (platform: Platform): Promise<void> => {
   // A full stdout (a log reader falling behind) must not stop the event loop: lines then wait
   // in memory, up to LOG_WAITING_MAX, and are dropped past it (see LogOut).
   const logOut = new LogOut(fdWriter(1), LOG_WAITING_MAX)
+  // Lines go out at the end of a turn: an exit in the middle of one (a second signal, say)
+  // writes them first, waiting a moment at most for an output that takes nothing.
+  process.on("exit", () => logOut.flushSync(EXIT_FLUSH_MS))
   const log = relayLog(level, logOut)
-  const { config, keyring } = await startupStep("the data directory could not be used", () => loadSetup(process.env, platform.executableDir))
+  const { config, keyring } = await startupStep("the data directory could not be used", () => loadSetup(process.env, platform.executableDir, platform.compiledConfig))
   const sql = await startupStep(`the store ${config.storePath} could not be opened`, () => platform.openStore(config.storePath))
   const serveLock = await startupStep("the relay could not start", () => holdServeLock(platform.openStore, config.storePath))
   const storeHealth = new StoreHealthState()
-  // Opened once the serve lock is held: this process is then the one writer of charges.
-  const chargeJournal = await startupStep("the charge journal could not be opened", () => openChargeJournal(chargeJournalPath(config.storePath)))
+  // Opened once the serve lock is held: this process is then the one writer of charges. A
+  // store in memory outlives no crash, so its charges need no journal.
+  const chargeJournal = config.storePath === ":memory:"
+    ? undefined
+    : await startupStep("the charge journal could not be opened", () => openChargeJournal(chargeJournalPath(config.storePath)))
   const relay = await startupStep("the relay could not be set up", () =>
     buildRelay(config, { sql, log, http: platform.http, operator: { notice: (text) => process.stdout.write(`${text}\n`) }, keyring, storeHealth, chargeJournal }))
   // From here on a lock held by another process (a store command, an outside tool) must never
   // hold up the event loop: a write it blocks fails at once and is tried again later (charges
   // are kept until then), instead of the driver waiting synchronously for the lock.
   sql.exec("PRAGMA busy_timeout = 0")
+  // A store in memory has no log to checkpoint.
+  const checkpoints = config.storePath === ":memory:" ? undefined : checkpointOffLoop(sql, config.storePath, platform.checkpointDriver, {
+    onFallback: (reason) => log.warn({ reason }, "the store's log is checkpointed on the event loop again")
+  })
 
   const { host, port } = config.server
   const openFiles = openFileLimit()
@@ -172,6 +195,8 @@ export const start = async (platform: Platform): Promise<void> => {
     stopping = true
     log.info({ signal }, "shutting down")
     const closed = listener.close()
+    // Before the store closes under it: what the drain still writes is checkpointed as SQLite does on its own.
+    checkpoints?.stop()
     await drainAndClose(relay, config.server.drainSeconds, log, listener.cut)
     serveLock.release()
     // A drained stream has settled once its last chunk left the relay, which may be before the

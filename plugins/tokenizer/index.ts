@@ -31,21 +31,37 @@ const calibrated: TokenCounter = (text, model) => {
 
 /**
  * The TokenCounting port with OpenAI's real encoding for OpenAI models and a calibrated
- * estimate for the others. The encoding tables load in the background once the port is built
- * (about half a second); until then every model gets the estimate. Every count answers at once.
+ * estimate for the others. The encoding's tables hold about 50 MiB and take a fifth of a second
+ * to load, so they load on the first count for an OpenAI model, in the background: that count,
+ * and every one until the tables are ready, gets the estimate. A relay that never counts an
+ * OpenAI model never loads them. Every count answers at once.
  */
 export const tokenizerCounting = (options: TokenizerOptions = {}): Layer.Layer<TokenCounting> =>
   Layer.sync(TokenCounting, () => {
     const maxExactChars = options.maxExactChars ?? 32_768
     let exact: ((text: string) => number) | undefined
-    void import("gpt-tokenizer/encoding/o200k_base").then((encoding) => {
-      // The first count builds the encoder's lookups (about 9 ms on Node): done here, in the
-      // background, it is not the first request's.
-      encoding.countTokens("Warm up the encoder.")
-      exact = encoding.countTokens
-    })
-    const counter: TokenCounter = (text, model) =>
-      exact !== undefined && text.length <= maxExactChars && O200K.test(model) ? exact(text) : calibrated(text, model)
+    let loading = false
+    const load = () => {
+      loading = true
+      void import("gpt-tokenizer/encoding/o200k_base").then(
+        (encoding) => {
+          // The first count builds the encoder's lookups (about 9 ms on Node): done here, in
+          // the background, it is no request's.
+          encoding.countTokens("Warm up the encoder.")
+          exact = encoding.countTokens
+        },
+        // Counts stay estimates; the upstream's own count corrects each one at settle.
+        () => undefined
+      )
+    }
+    const counter: TokenCounter = (text, model) => {
+      if (!O200K.test(model)) return calibrated(text, model)
+      if (exact === undefined) {
+        if (!loading) load()
+        return calibrated(text, model)
+      }
+      return text.length <= maxExactChars ? exact(text) : calibrated(text, model)
+    }
     return { count: (text, model) => Effect.sync(() => counter(text, model)) }
   })
 

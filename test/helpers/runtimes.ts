@@ -40,8 +40,9 @@ export const scriptCommand = (runtime: SourceRuntime, script: string, args: Read
   }
 }
 
-/** The command that starts the relay under `runtime`. */
+/** The command that starts the relay under `runtime`: on Node, compiled ahead of time as `npm start` runs it. */
 export const relayCommand = (runtime: RuntimeName): Command => {
+  if (runtime === "node") return { command: process.execPath, args: [join(ROOT, "runtime/node-aot.mjs")] }
   if (runtime !== "binary") return scriptCommand(runtime, `runtime/${runtime}.ts`)
   if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run npm run build:binary first`)
   return { command: BINARY, args: [] }

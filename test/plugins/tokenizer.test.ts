@@ -34,6 +34,21 @@ const TEXTS = [
 ]
 
 describe("tokenizer plugin", () => {
+  it("loads the encoding only once an OpenAI model is counted, and answers that count with the estimate", async () => {
+    const hooks = await Effect.runPromise(tokenizer().setup(info) as Effect.Effect<PluginHooks>)
+    const count: TokenCounter = (text, model) => Effect.runSync(hooks.tokenCounting!.count(text, model))
+    // The encoding is already in this process (imported above): one begun at setup would be ready by now.
+    await sleep(100)
+    assert.equal(count("hello world", "claude-sonnet-4-6"), 4)
+    await sleep(100)
+    assert.equal(count("hello world", "gpt-4o"), 3, "the first OpenAI count is the estimate")
+    const deadline = Date.now() + 5_000
+    while (count("hello world", "gpt-4o") !== 2) {
+      assert.ok(Date.now() < deadline, "the o200k encoding did not load within 5 s")
+      await sleep(20)
+    }
+  })
+
   it("counts OpenAI models exactly with o200k once loaded", async () => {
     const count = await loaded()
     for (const model of ["gpt-4o", "gpt-5.5", "gpt-4o-mini", "o3-mini", "o1", "chatgpt-4o-latest", "text-embedding-3-small"]) {

@@ -18,12 +18,19 @@ const output = (room: number) => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe("the log output", () => {
-  it("writes each line at once while the output takes it", () => {
+  it("writes the lines of one turn together, in order, in one write at the end of the turn", async () => {
     const { state, tryWrite } = output(1_000)
     const out = new LogOut(tryWrite, 1_000)
     out.write("one\n")
     out.write("two\n")
+    assert.equal(state.calls, 0)
+    await new Promise((resolve) => setImmediate(resolve))
     assert.equal(state.taken, "one\ntwo\n")
+    assert.equal(state.calls, 1)
+    out.write("three\n")
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(state.taken, "one\ntwo\nthree\n")
+    assert.equal(state.calls, 2)
   })
 
   it("never waits on a full output: lines wait in order, a cut line is finished first, and all go out once it drains", async () => {
@@ -32,6 +39,7 @@ describe("the log output", () => {
     out.write("first line\n")
     out.write("second\n")
     out.write("third\n")
+    await new Promise((resolve) => setImmediate(resolve))
     assert.equal(state.taken, "first ")
     const callsWhileFull = state.calls
     await sleep(50)
@@ -50,5 +58,14 @@ describe("the log output", () => {
     state.room = 1_000
     out.flushSync()
     assert.equal(state.taken, "line-1\n")
+  })
+
+  it("gives up flushing an output that takes nothing once the time given has passed", () => {
+    const { state, tryWrite } = output(0)
+    const out = new LogOut(tryWrite, 1_000)
+    out.write("never taken\n")
+    out.flushSync(50)
+    assert.equal(state.taken, "")
+    assert.ok(state.calls >= 1)
   })
 })

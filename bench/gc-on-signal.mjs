@@ -7,11 +7,13 @@ import { join } from "node:path"
  * exposed, Bun as is): SIGUSR2 runs a full garbage collection, so the memory read next is what
  * the relay keeps, not garbage the collector has not reached yet, and writes the live heap
  * (`heapMemoryFile`) for the bench: resident memory also counts pages the heap has grown into
- * and not yet returned, which swing from run to run; the live heap does not.
+ * and not yet returned, which swing from run to run; the live heap does not. Plain JavaScript:
+ * Node preloads it beside the relay compiled ahead (runtime/node-aot.mjs), with no TypeScript hook.
  */
-export const heapMemoryFile = (pid: number) => join(tmpdir(), `relay-bench-heap-${pid}.json`)
+/** @param {number} pid */
+export const heapMemoryFile = (pid) => join(tmpdir(), `relay-bench-heap-${pid}.json`)
 
-const { gc, Bun } = globalThis as { gc?: () => void; Bun?: { gc: (force: boolean) => void } }
+const { gc, Bun } = globalThis
 const collect = gc ?? (Bun ? () => Bun.gc(true) : undefined)
 
 process.on("SIGUSR2", () => {
