@@ -22,6 +22,7 @@ import {
 } from "../core/index.ts"
 import { logLevel, relayLog } from "./log.ts"
 import { loadSetup } from "./start.ts"
+import { chargeJournalHolds } from "./charge-journal.ts"
 import { openNodeStore } from "./node-store.ts"
 import { setupPlugins } from "./relay.ts"
 import { holdServeLock } from "./serve-lock.ts"
@@ -251,6 +252,9 @@ const COMMANDS = {
     // Held through the copy: a relay serving meanwhile would write what the copy misses.
     const lock = holdServeLock(openNodeStore, store.path)
     try {
+      if (chargeJournalHolds(store.path)) {
+        throw new Error("the charge journal beside the store holds charges the store may not have yet (the relay did not stop cleanly): start the relay and stop it, which writes them, then copy")
+      }
       const copied = await copyStore(store.sql, url, PG_SCHEMAS, { replace: args.options.replace === true })
       const json = JSON.parse(JSON.stringify(copied, (_key, value) => (typeof value === "bigint" ? String(value) : value)))
       return { json: { to: displayUrl(url), ...json }, text: `Copied ${store.path} into ${displayUrl(url)}; the totals match.\n\n${totalsText(copied)}` }

@@ -2,6 +2,8 @@ import { Context, Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
 import {
   BodyBudget,
   Catalog,
+  ChargeJournal,
+  type ChargeJournalShape,
   chatCompletions,
   countTokens,
   type CoreServices,
@@ -46,6 +48,8 @@ export interface RuntimeServices {
   readonly keyring: KeyringShape
   /** Whether the store takes writes: its writers report here, `/healthz` reads it. */
   readonly storeHealth: StoreHealthState
+  /** Where the serving relay's charges become durable first (beside the store); the command line has none. */
+  readonly chargeJournal?: ChargeJournalShape | undefined
 }
 
 export interface Relay {
@@ -81,6 +85,7 @@ export const setupPlugins = async (config: LoadedConfig, services: RuntimeServic
     Layer.succeed(Operator, services.operator),
     Layer.succeed(Keyring, services.keyring),
     Layer.succeed(StoreHealth, services.storeHealth),
+    services.chargeJournal === undefined ? Layer.empty : Layer.succeed(ChargeJournal, services.chargeJournal),
     // The plugins' stores live until the runtime is disposed, after the last settle and stop.
     Layer.effect(StoreScope, Effect.acquireRelease(Scope.make(), (scope) => Scope.close(scope, Exit.void)))
   ))

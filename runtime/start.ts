@@ -3,6 +3,7 @@ import { join, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { ConfigError, errorText, loadConfig, type LoadedConfig } from "../config/index.ts"
 import { type KeyringShape, type SqlShape, StoreHealthState, type UpstreamHttpShape } from "../core/index.ts"
+import { chargeJournalPath, openChargeJournal } from "./charge-journal.ts"
 import { type CheckpointDriver, checkpointOffLoop } from "./checkpoints.ts"
 import { loadKeyring } from "./keyring.ts"
 import { logLevel, relayLog } from "./log.ts"
@@ -162,8 +163,13 @@ export const start = async (platform: Platform): Promise<void> => {
   const sql = await startupStep(`the store ${config.storePath} could not be opened`, () => platform.openStore(config.storePath))
   const serveLock = await startupStep("the relay could not start", () => holdServeLock(platform.openStore, config.storePath))
   const storeHealth = new StoreHealthState()
+  // Opened once the serve lock is held: this process is then the one writer of charges. A
+  // store in memory outlives no crash, so its charges need no journal.
+  const chargeJournal = config.storePath === ":memory:"
+    ? undefined
+    : await startupStep("the charge journal could not be opened", () => openChargeJournal(chargeJournalPath(config.storePath)))
   const relay = await startupStep("the relay could not be set up", () =>
-    buildRelay(config, { sql, log, http: platform.http, operator: { notice: (text) => process.stdout.write(`${text}\n`) }, keyring, storeHealth }))
+    buildRelay(config, { sql, log, http: platform.http, operator: { notice: (text) => process.stdout.write(`${text}\n`) }, keyring, storeHealth, chargeJournal }))
   // From here on a lock held by another process (a store command, an outside tool) must never
   // hold up the event loop: a write it blocks fails at once and is tried again later (charges
   // are kept until then), instead of the driver waiting synchronously for the lock.

@@ -46,7 +46,8 @@ const sameTotals = (a: StoreTotals, b: StoreTotals) =>
 const tablesToCopy = (source: SqlShape, schemas: ReadonlyArray<PgSchema>): Array<string> => {
   const known = schemas.flatMap((schema) => schema.tables)
   const present = source
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> 'schema_versions'")
+    // The journal mark is the SQLite store's own bookkeeping (PostgreSQL billing has no journal).
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT IN ('schema_versions', 'charge_journal')")
     .all<{ name: string }>()
     .map((row) => row.name)
   const unknown = present.filter((table) => !known.includes(table))

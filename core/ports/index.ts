@@ -7,6 +7,7 @@ export { AccountLimits, type AccountLimitsShape, type LimitOverrides, NO_OVERRID
 export { type AccountsShape, Accounts, type AccountUpdate, type KeyUpdate, type StoredAccount, type StoredKey } from "./accounts.ts"
 export { type AuditActor, type AuditEntry, AuditLog, type AuditLogShape, type AuditQuery, type StoredAuditEntry } from "./audit-log.ts"
 export { type ConsoleSessionsShape, ConsoleSessions, type Flash, type Principal, type Session } from "./console-sessions.ts"
+export { ChargeJournal, type ChargeJournalShape } from "./charge-journal.ts"
 export { type CredentialsShape, Credentials, type Sealed, type StoredCredential } from "./credentials.ts"
 export { type Balance, ChargeFailed, ChargeKept, type KeyBudget, type KeyBudgetSpent, type KeyCharge, Ledger, type LedgerShape, type Reservation, type Settled, type SettleInput } from "./ledger.ts"
 export { combinedRegistry, ProviderRegistry, type ProviderRegistryShape } from "./provider-registry.ts"

@@ -1,4 +1,5 @@
-import { type Balance, ChargeKept, type KeyBudget, type KeyBudgetSpent, type KeyCharge, migrate, MONEY_LIMIT_NANO, type Reservation, type SqlShape, STORE_LOCKED, StoreHealthState, storeRefusal, withinMoneyLimit } from "../../core/index.ts"
+import { decodeJournal, encodeEntry } from "./journal-entry.ts"
+import { type Balance, type ChargeJournalShape, ChargeKept, type KeyBudget, type KeyBudgetSpent, type KeyCharge, migrate, MONEY_LIMIT_NANO, type Reservation, type SqlShape, STORE_LOCKED, StoreHealthState, storeRefusal, withinMoneyLimit } from "../../core/index.ts"
 
 /**
  * Every account's money, in nano-USD.
@@ -25,6 +26,17 @@ import { type Balance, ChargeKept, type KeyBudget, type KeyBudgetSpent, type Key
  * memory, still held against the balance, and written again until the store takes it: exactly
  * once, since a refused transaction wrote nothing. Meanwhile `health` says the store refuses
  * writes, and billing admits no request it would have to charge.
+ *
+ * With a charge journal (the relay's own process, which holds the serve lock), a batch's
+ * charges become durable by one append to the journal instead: `committed` resolves then, and
+ * the batch is written into the store a little later (DEFER_MS, in larger batches under load),
+ * off the answers' path, in one transaction that also records the highest journal sequence it
+ * holds. Until then each charge stays held against its balance and key, as a kept one is, so
+ * admission never counts its money twice. At start, what the journal holds above that mark is
+ * written (exactly once, however often the relay crashed) and the journal emptied; it is
+ * emptied again each time everything in it is in the store. A refused append fails closed as a
+ * refused commit does; a refused deferred write keeps the charges held and journaled, retried,
+ * and `health` says the store refuses writes.
  */
 const MIGRATIONS = [
   `CREATE TABLE ledger (
@@ -54,7 +66,13 @@ const MIGRATIONS = [
      day INTEGER NOT NULL,
      spent_nano INTEGER NOT NULL,
      PRIMARY KEY (key_id, day)
-   )`
+   )`,
+  // The highest charge-journal sequence written into the store, with the charges it covers.
+  `CREATE TABLE charge_journal (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     applied_seq INTEGER NOT NULL
+   );
+   INSERT INTO charge_journal (id, applied_seq) VALUES (1, 0)`
 ]
 
 /** How long admission trusts a balance it read, for writes by other processes. */
@@ -76,6 +94,12 @@ const LOCK_GRACE_MS = 1_000
  */
 const MAX_KEPT_FREE = 10_000
 
+/**
+ * How long journaled charges wait to be written into the store: the most a reader of the store
+ * in another process (the command line) sees it behind, and what lets one transaction take many.
+ */
+const DEFER_MS = 20
+
 // The money types are the Ledger port's own; named here too, as this is where they are made.
 export { type Balance, ChargeKept, type Reservation } from "../../core/index.ts"
 
@@ -91,6 +115,10 @@ interface Hold extends Reservation {
 
 
 interface PendingSettle {
+  /** Its place in the charge journal; 0 until appended (and without a journal). */
+  seq: number
+  /** What its usage record is written from, kept in the journal. */
+  readonly memo: unknown
   readonly account: string
   readonly hold: Hold | undefined
   readonly cost: bigint
@@ -118,6 +146,16 @@ export interface LedgerOptions {
   readonly health?: StoreHealthState
   /** Told when the store refuses charges and when it takes them again. */
   readonly report?: (event: { readonly refused?: string; readonly kept: number; readonly recovered?: number; readonly dropped?: number }) => void
+  /** Where charges become durable first; without it, each batch is committed to the store. */
+  readonly journal?: LedgerJournal
+}
+
+export interface LedgerJournal {
+  readonly file: ChargeJournalShape
+  /** Writes a usage record from its settle's memo, for a charge replayed from the journal. */
+  readonly replay: (memo: unknown, charged: bigint) => void
+  /** Runs the deferred write into the store; by default DEFER_MS later. */
+  readonly defer?: (write: () => void) => void
 }
 
 export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
@@ -139,6 +177,14 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
     "INSERT INTO key_spend (key_id, day, spent_nano) VALUES (?, ?, ?) ON CONFLICT (key_id, day) DO UPDATE SET spent_nano = spent_nano + excluded.spent_nano"
   )
   const keySpentSince = sql.prepare("SELECT COALESCE(SUM(spent_nano), 0) AS spent FROM key_spend WHERE key_id = ? AND day >= ?", { bigints: true })
+  const readAppliedSeq = sql.prepare("SELECT applied_seq FROM charge_journal WHERE id = 1")
+  const setAppliedSeq = sql.prepare("UPDATE charge_journal SET applied_seq = ? WHERE id = 1 AND applied_seq < ?")
+  const readApplied = () => readAppliedSeq.get<{ applied_seq: number }>()!.applied_seq
+  /** Inside a write's transaction: the store now holds the journal's entries up to the batch's last. */
+  const markApplied = (batch: ReadonlyArray<PendingSettle>) => {
+    const last = batch.at(-1)!.seq
+    if (last > 0) setAppliedSeq.run(last, last)
+  }
   const sums = sql.prepare(
     `SELECT COALESCE(SUM(CASE kind WHEN 'credit' THEN amount_nano WHEN 'charge' THEN -amount_nano END), 0) AS balance
      FROM ledger WHERE account_id = ?`,
@@ -208,9 +254,11 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
     return charged
   }
 
-  /** Charges the store refused, oldest first, written before any newer one. */
+  /** Charges refused (by the store, or by the journal when there is one), oldest first, written before any newer one. */
   let kept: Array<PendingSettle> = []
   let queue: Array<PendingSettle> = []
+  /** Charges in the journal, not yet in the store (held meanwhile), oldest first. */
+  let journaled: Array<PendingSettle> = []
   let retry: ReturnType<typeof setTimeout> | undefined
   let attempts = 0
   /** Free records in `kept`, and those dropped past MAX_KEPT_FREE since the store last took writes. */
@@ -219,16 +267,79 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
 
   /**
    * Writes `batch` in one transaction against the balances as stored (so their holds are let
-   * go first, and taken again if the write fails). Returns the error when it was not written.
+   * go first, and taken again if the write fails), with the highest journal sequence in it.
+   * Returns the error when it was not written.
    */
   const write = (batch: ReadonlyArray<PendingSettle>): { readonly charged: Array<bigint> } | { readonly error: unknown } => {
     for (const pending of batch) release(pending.hold)
     try {
-      return { charged: sql.transaction(() => batch.map(apply)) }
+      return {
+        charged: sql.transaction(() => {
+          const charged = batch.map(apply)
+          markApplied(batch)
+          return charged
+        })
+      }
     } catch (error) {
       for (const pending of batch) rehold(pending.hold)
       return { error }
     }
+  }
+
+  /**
+   * Writes `batch` into the store, telling each settle it wrote. Those the store refuses go to
+   * `refusedOne`; the refusal is returned.
+   */
+  const store = (batch: ReadonlyArray<PendingSettle>, refusedOne: (pending: PendingSettle, reason: string) => void): string | undefined => {
+    for (const pending of batch) known.delete(pending.account)
+    const result = write(batch)
+    if ("charged" in result) {
+      batch.forEach((pending, i) => pending.resolve(result.charged[i]!))
+      return undefined
+    }
+    const refusal = storeRefusal(result.error)
+    if (refusal !== undefined) {
+      for (const pending of batch) refusedOne(pending, refusal)
+      return refusal
+    }
+    // Not the store but one settle (its usage record, say) failed: each on its own, so it
+    // costs no other its charge.
+    let refused: string | undefined
+    for (const pending of batch) {
+      // Written in order, so that the store's journal mark never passes a charge it lacks.
+      if (refused !== undefined) {
+        refusedOne(pending, refused)
+        continue
+      }
+      const alone = write([pending])
+      if ("charged" in alone) {
+        pending.resolve(alone.charged[0]!)
+        continue
+      }
+      const reason = storeRefusal(alone.error)
+      if (reason !== undefined) {
+        refused = reason
+        refusedOne(pending, reason)
+        continue
+      }
+      // A journaled charge's answer has been delivered: it is charged, without the record
+      // that cannot be written, rather than not at all.
+      if (pending.seq > 0) {
+        const bare = write([{ ...pending, also: () => {} }])
+        if ("charged" in bare) continue
+      }
+      // Its charge cannot be written, ever; its request's usage record still is, charging
+      // nothing, and its money is freed (it would otherwise stay held for good).
+      release(pending.hold)
+      pending.reject(alone.error)
+      try {
+        sql.transaction(() => {
+          pending.also(0n)
+          markApplied([pending])
+        })
+      } catch {}
+    }
+    return refused
   }
 
   const keep = (pending: PendingSettle, reason: string) => {
@@ -248,11 +359,11 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
     pending.reject(new ChargeKept(reason))
   }
 
-  const refusedNow = (reason: string) => {
+  /** A write was refused; `waitedOut` once it counts as the store refusing (a lock only after LOCK_GRACE_MS). */
+  const refusedNow = (reason: string, waitedOut: boolean) => {
     health.attemptRefused()
-    // A lock is the store refusing only once a charge has waited it out.
-    if (kept.some((pending) => pending.told) && health.refused(reason)) options.report?.({ refused: reason, kept: kept.length })
-    health.setKept(kept.length)
+    if (waitedOut && health.refused(reason)) options.report?.({ refused: reason, kept: kept.length + journaled.length })
+    health.setKept(kept.length + journaled.length)
     if (retry === undefined) {
       retry = setTimeout(() => {
         retry = undefined
@@ -262,60 +373,139 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
   }
 
   const recovered = (written: number) => {
+    attempts = 0
+    health.setKept(0)
     if (health.recovered()) options.report?.({ kept: 0, recovered: written, dropped })
     dropped = 0
   }
 
-  const commit = (): void => {
-    if (queue.length === 0 && kept.length === 0) return
+  /** Takes the kept charges and the queued ones, oldest first: each is written against the balance the one before left. */
+  const takeWaiting = () => {
     const earlier = kept
-    const fresh = queue
+    const batch = earlier.length === 0 ? queue : earlier.concat(queue)
     kept = []
     queue = []
     keptFree = 0
-    // Each is written against the balance the one before left.
-    const batch = earlier.length === 0 ? fresh : earlier.concat(fresh)
-    for (const pending of batch) known.delete(pending.account)
-    const result = write(batch)
-    if ("charged" in result) {
-      batch.forEach((pending, i) => pending.resolve(result.charged[i]!))
-      attempts = 0
-      health.setKept(0)
-      recovered(earlier.length)
-      return
-    }
-    const refusal = storeRefusal(result.error)
-    if (refusal !== undefined) {
-      for (const pending of batch) keep(pending, refusal)
-      refusedNow(refusal)
-      return
-    }
-    // Not the store but one settle (its usage record, say) failed: each on its own, so it
-    // costs no other its charge.
-    let refused: string | undefined
+    return { batch, earlier: earlier.length }
+  }
+
+  /** Without a journal: the waiting charges in one transaction, durable once it commits. */
+  const commitToStore = (): void => {
+    if (queue.length === 0 && kept.length === 0) return
+    const { batch, earlier } = takeWaiting()
+    const refused = store(batch, keep)
+    if (refused !== undefined) return refusedNow(refused, kept.some((pending) => pending.told))
+    recovered(earlier)
+  }
+
+  const journal = options.journal
+  const defer = journal?.defer ?? ((write: () => void) => void setTimeout(write, DEFER_MS))
+  let nextSeq = 1
+  let writeScheduled = false
+  let torn = false
+
+  /** With a journal: the waiting charges in one append, durable once it returns; into the store later. */
+  const appendToJournal = (file: ChargeJournalShape): void => {
+    if (queue.length === 0 && kept.length === 0) return
+    const { batch } = takeWaiting()
+    let lines = ""
     for (const pending of batch) {
-      const alone = write([pending])
-      if ("charged" in alone) {
-        pending.resolve(alone.charged[0]!)
-        continue
-      }
-      const reason = storeRefusal(alone.error)
-      if (reason !== undefined) {
-        refused = reason
-        keep(pending, reason)
-        continue
-      }
-      // Its charge cannot be written, ever; its request's usage record still is, charging
-      // nothing, and its money is freed (it would otherwise stay held for good).
-      release(pending.hold)
-      pending.reject(alone.error)
-      try {
-        sql.transaction(() => pending.also(0n))
-      } catch {}
+      // A kept charge keeps its sequence: should its first append have reached the file after
+      // all, replay writes it once.
+      if (pending.seq === 0) pending.seq = nextSeq++
+      lines += encodeEntry(pending)
     }
-    if (refused !== undefined) return refusedNow(refused)
-    health.setKept(0)
-    recovered(earlier.length)
+    try {
+      // A failed append may have left a torn line: start on a line of its own, so the torn one
+      // stays unreadable alone instead of spoiling this batch's first entry.
+      file.append(torn ? `\n${lines}` : lines)
+      torn = false
+    } catch (error) {
+      torn = true
+      const reason = storeRefusal(error) ?? (error instanceof Error ? error.message : "the charge journal cannot be written")
+      for (const pending of batch) keep(pending, reason)
+      return refusedNow(reason, kept.some((pending) => pending.told))
+    }
+    for (const pending of batch) {
+      pending.resolve(pending.charged)
+      journaled.push(pending)
+    }
+    if (!writeScheduled && retry === undefined) {
+      writeScheduled = true
+      defer(() => {
+        writeScheduled = false
+        writeJournaled(file)
+      })
+    }
+  }
+
+  /** Writes the journaled charges into the store; then the journal holds nothing the store lacks. */
+  const writeJournaled = (file: ChargeJournalShape): void => {
+    if (journaled.length === 0) return
+    const batch = journaled
+    journaled = []
+    const back: Array<PendingSettle> = []
+    const refused = store(batch, (pending) => back.push(pending))
+    if (refused !== undefined) {
+      journaled = back
+      // The requests have their answers; a lock counts as the store refusing once waited out.
+      return refusedNow(refused, refused !== STORE_LOCKED || now() - back[0]!.since >= LOCK_GRACE_MS)
+    }
+    try {
+      file.clear()
+    } catch {
+      // Left as it is: what it holds is at or below the store's mark, so replay skips it.
+    }
+    if (kept.length === 0) recovered(batch.length)
+  }
+
+  /** What a turn's settles run: the journal's append, or without one the store's commit. */
+  const settleWaiting = (): void => (journal === undefined ? commitToStore() : appendToJournal(journal.file))
+
+  /** Everything waiting, into the store now: before a read that must see every settle. */
+  const commit = (): void => {
+    if (journal === undefined) return commitToStore()
+    appendToJournal(journal.file)
+    writeJournaled(journal.file)
+  }
+
+  if (journal !== undefined) {
+    // This process is the one writer of charges (it holds the serve lock): what the journal
+    // holds above the store's mark was delivered (or kept) and never written. A refusal here
+    // stops the start: the relay does not serve while charges it owes are unwritten.
+    const applied = readApplied()
+    const owed = decodeJournal(journal.file.read()).filter((entry) => entry.seq > applied)
+    if (owed.length > 0) {
+      const replay = journal.replay
+      const refused = store(owed.map((entry) => ({
+        ...entry,
+        hold: undefined,
+        also: (charged: bigint) => replay(entry.memo, charged),
+        resolve: () => {},
+        reject: () => {},
+        told: true,
+        since: now()
+      })), () => {})
+      if (refused !== undefined) throw new Error(`the charge journal cannot be written into the store: ${refused}`)
+    }
+    journal.file.clear()
+    nextSeq = Math.max(applied, owed.at(-1)?.seq ?? 0) + 1
+  }
+  /** What a key's budget says to holding `amount` more: nothing when it fits. */
+  const keyRefusal = (budget: KeyBudget, amount: bigint): KeyBudgetSpent | undefined => {
+    // A key's spend is read from the store every time: only keys with a limit pay for it.
+    const spent = keySpentStored(budget.key, budget.since)
+    const reserved = heldByKey(budget.key)
+    // A key at its limit is refused even a request that would cost nothing.
+    if (spent + reserved + amount <= budget.limit && spent + reserved < budget.limit) return undefined
+    // Charges journaled but not yet in the store are held at their whole amount, whatever their
+    // day and the key's limit: written first, they count as the store counts them (only a
+    // refusal pays for that), and the refusal tells spent from held by requests in flight.
+    if (journal !== undefined && journaled.length + queue.length > 0) {
+      commit()
+      if (journaled.length + queue.length === 0) return keyRefusal(budget, amount)
+    }
+    return { key: budget.key, limit: budget.limit, spent, reserved }
   }
 
   return {
@@ -345,13 +535,8 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
      */
     reserve(account: string, amount: bigint, budget?: KeyBudget): Reservation | Balance | KeyBudgetSpent {
       if (budget !== undefined) {
-        // A key's spend is read from the store every time: only keys with a limit pay for it.
-        const spent = keySpentStored(budget.key, budget.since)
-        const reserved = heldByKey(budget.key)
-        // A key at its limit is refused even a request that would cost nothing.
-        if (spent + reserved + amount > budget.limit || spent + reserved >= budget.limit) {
-          return { key: budget.key, limit: budget.limit, spent, reserved }
-        }
+        const refusal = keyRefusal(budget, amount)
+        if (refusal !== undefined) return refusal
       }
       const balance = admissionBalance(account)
       const reserved = heldBy(account)
@@ -374,7 +559,7 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
      * never takes the balance below zero, nor below what other requests hold: past that, it
      * stops at what is available.
      */
-    settle(account: string, reservation: Reservation | undefined, cost: bigint, requestId: string, also: (charged: bigint) => void, key?: KeyCharge): Settled {
+    settle(account: string, reservation: Reservation | undefined, cost: bigint, requestId: string, also: (charged: bigint) => void, key?: KeyCharge, memo?: unknown): Settled {
       release(reservation as Hold | undefined)
       let charged = capped(cost, admissionBalance(account) - heldBy(account))
       // Short of the cost on a balance read earlier: read it again before capping the charge.
@@ -389,9 +574,10 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
         adjust(hold, 1n)
       }
       const committed = new Promise<bigint>((resolve, reject) => {
-        // While charges are kept, the retry writes the new ones with them.
-        if (queue.length === 0 && retry === undefined) schedule(commit)
-        queue.push({ account, hold, cost, charged, requestId, key, also, resolve, reject, told: false, since: now() })
+        // While charges are kept, the retry writes the new ones with them. (With a journal, a
+        // retry of the store's write does not hold up the appends.)
+        if (queue.length === 0 && (journal === undefined ? retry === undefined : kept.length === 0)) schedule(settleWaiting)
+        queue.push({ seq: 0, memo, account, hold, cost, charged, requestId, key, also, resolve, reject, told: false, since: now() })
       })
       return { charged, committed }
     },
@@ -399,9 +585,9 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
     /** Writes the charges waiting now, instead of at the scheduled time: before a read. */
     commit,
 
-    /** Charges waiting to be written (kept after a refusal, or queued). */
+    /** Charges waiting to be written into the store (kept after a refusal, queued, or journaled). */
     get pending(): number {
-      return kept.length + queue.length
+      return kept.length + queue.length + journaled.length
     },
 
     /** Stops retrying on a timer (the relay is closing; a last `commit` may still write them). */

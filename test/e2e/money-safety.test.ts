@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, rmSync, statfsSync, unlinkSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, statfsSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, describe, it } from "node:test"
@@ -57,6 +57,9 @@ describe("the relay fails closed when the store refuses writes", () => {
     try {
       const { account, key } = await createAccount(relay, { name: "full-disk", credits: "10.00" })
       assert.equal((await chat(relay, key, { model: "gpt-4o-mini" })).status, 200)
+      // A read writes the charges waiting in the journal into the store first: with everything
+      // in the store, the journal is empty, and the next charge needs new room on the disk.
+      assert.equal((await usageOf(relay, account.id)).length, 1)
 
       const fill = () => {
         const { bavail, bsize } = statfsSync(volume)
@@ -120,7 +123,7 @@ describe("the relay fails closed when the store refuses writes", () => {
       const outsider = new Database(join(dataDir, "relay.db"))
       outsider.exec("BEGIN EXCLUSIVE")
       const lockedAt = performance.now()
-      // A stream already running carries on; its end waits for its charge.
+      // A stream already running carries on; its charge is durable once in the journal.
       const streamed = (async () => {
         const stream = await client.chat.completions.create({ model: "mock-slow", stream: true, messages: [{ role: "user", content: "go" }] })
         let chunks = 0
@@ -142,7 +145,7 @@ describe("the relay fails closed when the store refuses writes", () => {
       assert.ok(slow.length <= 2 && slow.every((probe) => probe.ms < 250), `every /healthz answered within 100 ms: ${JSON.stringify(slow)}`)
       assert.ok(probes.some((probe) => probe.status === 503), "once a charge has waited out the lock, /healthz says the store refuses writes")
       const outcome = await streamed
-      assert.ok("error" in outcome, "the stream's end was withheld while its charge could not be written")
+      assert.ok("chunks" in outcome, "the stream's charge is durable in the journal: the store's lock does not withhold its end")
 
       await eventually(async () => assert.equal((await probeHealth(relay)).status, 200), 10_000)
       const records = await eventually(async () => {
@@ -221,6 +224,7 @@ describe("no charge is lost to a crash", () => {
     const mock = new MockOpenAI({ "sk-crash": "ok" })
     const upstream = await mock.start()
     try {
+      let journalHeld = 0
       for (let trial = 0; trial < TRIALS; trial++) {
         const dataDir = mkdtempSync(join(tmpdir(), "relay-crash-"))
         const relay = await startRelay({ config: METERED_CONFIG, dataDir, env: { OPENAI_API_KEY: "sk-crash", OPENAI_BASE_URL: upstream } })
@@ -254,6 +258,9 @@ describe("no charge is lost to a crash", () => {
         }
         await Promise.all(Array.from({ length: CLIENTS }, (_, n) => worker(n)))
         await relay.stop()
+        if (readFileSync(join(dataDir, "relay.db.charges"), "utf8").length > 0) journalHeld++
+        // Started again, the relay writes what its journal holds and the store lacks.
+        await (await startRelay({ config: METERED_CONFIG, dataDir, env: { OPENAI_API_KEY: "sk-crash", OPENAI_BASE_URL: upstream } })).stop()
         const db = new Database(join(dataDir, "relay.db"), { readonly: true })
         try {
           const records = db.prepare("SELECT request_id, cost_nano FROM usage_records WHERE account_id = ?").all(account.id) as Array<{ request_id: string; cost_nano: number }>
@@ -267,16 +274,68 @@ describe("no charge is lost to a crash", () => {
           assert.deepEqual([...recorded].filter(([, n]) => n > 1), [], `trial ${trial}: no record doubled`)
           assert.deepEqual([...charged].filter(([, n]) => n > 1), [], `trial ${trial}: no charge doubled`)
           assert.ok(whole.size >= PER_TRIAL)
+          assertBalanced(db, account.id, 1_000_000_000_000n, trial)
         } finally {
           db.close()
           rmSync(dataDir, { recursive: true, force: true })
         }
       }
+      assert.ok(journalHeld > 0, "some kill left charges in the journal that the store did not have yet")
     } finally {
       await mock.stop()
     }
   })
+
+  it("kill -9 right after each of a few answers at concurrency 1: restarted, every answer delivered is charged once, the balance to the nano-USD", async () => {
+    const mock = new MockOpenAI({ "sk-crash": "ok" })
+    const env = { OPENAI_API_KEY: "sk-crash", OPENAI_BASE_URL: await mock.start() }
+    const dataDir = mkdtempSync(join(tmpdir(), "relay-crash-one-"))
+    const journalPath = join(dataDir, "relay.db.charges")
+    try {
+      let relay = await startRelay({ config: METERED_CONFIG, dataDir, env })
+      const { account, key } = await createAccount(relay, { name: "crash-one", credits: "5.00" })
+      const delivered: Array<string> = []
+      let journalHeld = 0
+      for (let round = 0; round < 5; round++) {
+        for (let n = 0; n < 3; n++) {
+          const response = await chat(relay, key, { model: "gpt-4o-mini", messages: [{ role: "user", content: `round ${round} answer ${n}` }] })
+          assert.equal(response.status, 200)
+          assert.ok(((await response.json()) as { usage?: unknown }).usage !== undefined)
+          delivered.push(response.headers.get("x-request-id")!)
+        }
+        // At once after the answer: its charge may be in the journal only.
+        relay.child.kill("SIGKILL")
+        await relay.stop()
+        if (existsSync(journalPath) && readFileSync(journalPath, "utf8").length > 0) journalHeld++
+        relay = await startRelay({ config: METERED_CONFIG, dataDir, env })
+      }
+      await relay.stop()
+      assert.ok(journalHeld > 0, "some kill came before the store had the last charge")
+      const db = new Database(join(dataDir, "relay.db"), { readonly: true })
+      try {
+        const charges = db.prepare("SELECT request_id FROM ledger WHERE account_id = ? AND kind = 'charge'").all(account.id) as Array<{ request_id: string }>
+        const records = db.prepare("SELECT request_id, cost_nano FROM usage_records WHERE account_id = ?").all(account.id) as Array<{ request_id: string; cost_nano: number }>
+        assert.deepEqual(charges.map((row) => row.request_id).sort(), [...delivered].sort(), "each answer delivered charged exactly once")
+        assert.deepEqual(records.map((row) => row.request_id).sort(), [...delivered].sort(), "each answer delivered recorded exactly once")
+        assert.ok(records.every((row) => row.cost_nano > 0))
+        assertBalanced(db, account.id, 5_000_000_000n)
+      } finally {
+        db.close()
+      }
+      assert.equal(readFileSync(journalPath, "utf8"), "", "a relay that stopped cleanly leaves its journal empty")
+    } finally {
+      await mock.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
 })
+
+/** The balance as stored is the credit less the sum of the usage records, to the nano-USD. */
+const assertBalanced = (db: Database.Database, accountId: string, credit: bigint, trial?: number) => {
+  const spent = (db.prepare("SELECT COALESCE(SUM(cost_nano), 0) AS spent FROM usage_records WHERE account_id = ?").safeIntegers(true).get(accountId) as { spent: bigint }).spent
+  const balance = (db.prepare("SELECT balance_nano FROM balances WHERE account_id = ?").safeIntegers(true).get(accountId) as { balance_nano: bigint }).balance_nano
+  assert.equal(balance, credit - spent, `${trial === undefined ? "" : `trial ${trial}: `}the balance is the credit less every recorded cost`)
+}
 
 describe("shutdown drains on every runtime", () => {
   it("after SIGTERM no new request is taken on any connection, in-flight ones finish and settle, none meets a closed store", async () => {

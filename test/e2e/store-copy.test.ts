@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { execFile } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, describe, it } from "node:test"
@@ -180,5 +180,15 @@ describe("relay store copy", () => {
     assert.match(wrong.stderr, /--to must be a postgres:\/\/ URL/)
     assert.equal(missing.code, 2)
     assert.match(missing.stderr, /--to URL is required/)
+    // A relay killed with charges in its journal: the store may lack them, so it is not copied.
+    const journal = join(dataDir, "relay.db.charges")
+    writeFileSync(journal, "{\"seq\":1}\n")
+    try {
+      const crashed = await copy("--to", url)
+      assert.equal(crashed.code, 1)
+      assert.match(crashed.stderr, /the charge journal beside the store holds charges/)
+    } finally {
+      unlinkSync(journal)
+    }
   })
 })

@@ -288,3 +288,30 @@ export const memoryAuditLog: Layer.Layer<AuditLog> = Layer.sync(AuditLog, () => 
       )
   })
 })
+
+/**
+ * A charge journal in memory, for the ledger's tests: `text` is what a file would hold (a test
+ * may tear it or put back what a crash left), and `refusing` makes each append throw as a full
+ * disk would, having written `partial` characters of it first.
+ */
+export const memoryChargeJournal = () => {
+  const journal = {
+    text: "",
+    refusing: undefined as string | undefined,
+    partial: 0,
+    appends: 0,
+    append: (text: string) => {
+      if (journal.refusing !== undefined) {
+        journal.text += text.slice(0, journal.partial)
+        throw new Error(journal.refusing)
+      }
+      journal.appends++
+      journal.text += text
+    },
+    read: () => journal.text,
+    clear: () => {
+      journal.text = ""
+    }
+  }
+  return journal
+}
