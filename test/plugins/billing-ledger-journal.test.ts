@@ -30,7 +30,14 @@ const journaled = (sql: SqlShape = openNodeStore(":memory:"), journal = memoryCh
   const records = () => sql.prepare("SELECT request_id, charged FROM recs ORDER BY rowid", { bigints: true }).all<{ request_id: string; charged: bigint }>()
     .map((row) => [row.request_id, row.charged])
   const applied = () => sql.prepare("SELECT applied_seq FROM charge_journal").get<{ applied_seq: number }>()!.applied_seq
-  return { sql, journal, health, ledger, settle, settled: run(turns), deferred: run(writes), charges, records, applied }
+  const settled = run(turns)
+  /** One request settled alone and its turn run: its charge's promise. */
+  const settleAlone = (account: string, cost: bigint, requestId: string) => {
+    const { committed } = settle(account, undefined, cost, requestId)
+    settled()
+    return committed
+  }
+  return { sql, journal, health, ledger, settle, settled, settleAlone, deferred: run(writes), charges, records, applied }
 }
 
 const settledYet = async (promise: Promise<unknown>) => {
@@ -112,12 +119,8 @@ describe("ledger with a charge journal", () => {
     const sql = openNodeStore(":memory:")
     const first = journaled(sql)
     first.ledger.credit("a", 100n, null)
-    const one = first.settle("a", undefined, 10n, "whole").committed
-    first.settled()
-    await one
-    const two = first.settle("a", undefined, 20n, "torn").committed
-    first.settled()
-    await two
+    await first.settleAlone("a", 10n, "whole")
+    await first.settleAlone("a", 20n, "torn")
     const [whole, torn] = first.journal.text.split("\n")
     first.journal.text = `${whole}\n${torn!.slice(0, torn!.length - 7)}`
     const second = journaled(sql, first.journal)
@@ -129,9 +132,7 @@ describe("ledger with a charge journal", () => {
     const sql = openNodeStore(":memory:")
     const first = journaled(sql)
     first.ledger.credit("a", 100n, null)
-    const charge = first.settle("a", undefined, 80n, "req").committed
-    first.settled()
-    assert.equal(await charge, 80n)
+    assert.equal(await first.settleAlone("a", 80n, "req"), 80n)
     // Another process's correction, written straight to the store before the relay restarts.
     makeLedger(sql).credit("a", -50n, "correction")
     const second = journaled(sql, first.journal)
