@@ -7,9 +7,11 @@ import type { IncomingMessage } from "node:http"
  */
 export const completeBody = (message: IncomingMessage): Uint8Array<ArrayBuffer> | undefined => {
   if (!message.complete || message.readableFlowing !== null) return undefined
-  // With nothing buffered, read() returns null; either way it lets the message end.
-  const whole = message.read() as Buffer | null
-  return whole === null ? new Uint8Array() : new Uint8Array(whole)
+  // Node's read() hands over all that is buffered at once, Deno's one chunk at a time: read
+  // until nothing is left. With nothing buffered it returns null; either way the message ends.
+  const parts: Array<Buffer> = []
+  for (let part = message.read() as Buffer | null; part !== null; part = message.read() as Buffer | null) parts.push(part)
+  return new Uint8Array(parts.length === 1 ? parts[0]! : Buffer.concat(parts))
 }
 
 /**

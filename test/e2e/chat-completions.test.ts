@@ -1,4 +1,5 @@
 import assert from "node:assert/strict"
+import { request } from "node:http"
 import { after, before, describe, it } from "node:test"
 import OpenAI from "openai"
 import { MockOpenAI, TOOL_CALLS } from "../helpers/mock-openai.ts"
@@ -38,6 +39,31 @@ describe("POST /v1/chat/completions through the openai provider", () => {
     assert.ok(seen.includes(`"seed":9223372036854775807`), seen)
     assert.ok(seen.includes(`"content":"caf\\u00e9 ok"`), seen)
     assert.deepEqual(mock.chats.at(-1)!.body.stream_options, { include_usage: true })
+  })
+
+  it("reads a body written in many pieces whole, and sends it upstream intact", async () => {
+    // An agent's first request (a long system prompt, its tools) spans many packets, which may
+    // all have arrived by the time the relay reads the body.
+    const content = Array.from({ length: 6_000 }, (_, i) => `word${i}`).join(" ")
+    const body = Buffer.from(JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content }] }))
+    const url = new URL(`${relay.baseURL}/chat/completions`)
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: "POST",
+        headers: { authorization: `Bearer ${relay.firstRunKey}`, "content-type": "application/json", "content-length": body.length }
+      }, (res) => {
+        res.resume()
+        res.on("end", () => resolve(res.statusCode ?? 0))
+      })
+      req.on("error", reject)
+      for (let at = 0; at < body.length; at += 4_096) req.write(body.subarray(at, at + 4_096))
+      req.end()
+    })
+    assert.equal(status, 200)
+    assert.equal((mock.chats.at(-1)!.body.messages as Array<{ content: string }>)[0]!.content, content)
   })
 
   it("answers a non-streaming completion with the upstream's body, sending the shared key upstream", async () => {

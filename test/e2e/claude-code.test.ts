@@ -1,5 +1,7 @@
 import assert from "node:assert/strict"
 import { spawn } from "node:child_process"
+import { createServer, type IncomingHttpHeaders, request } from "node:http"
+import type { AddressInfo } from "node:net"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -61,6 +63,34 @@ const runClaude = async (options: { baseUrl: string; apiKey: string; model: stri
 }
 
 /** The `anthropic-beta` values of a request. */
+/** A pass-through proxy to `target` that records each request's headers and body as sent. */
+const recordingProxy = (target: string) => {
+  const requests: Array<{ readonly headers: IncomingHttpHeaders; readonly body: string }> = []
+  const upstream = new URL(target)
+  const server = createServer((req, res) => {
+    const parts: Array<Buffer> = []
+    req.on("data", (part: Buffer) => parts.push(part))
+    req.on("end", () => {
+      const body = Buffer.concat(parts)
+      requests.push({ headers: req.headers, body: body.toString() })
+      const forward = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+      })
+      forward.on("error", () => res.destroy())
+      forward.end(body)
+    })
+  })
+  return {
+    requests,
+    start: () => new Promise<string>((listening) => server.listen(0, "127.0.0.1", () => listening(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))),
+    stop: () => new Promise<void>((closed) => {
+      server.close(() => closed())
+      server.closeAllConnections()
+    })
+  }
+}
+
 const betasOf = (headers: Record<string, unknown>): Array<string> => String(headers["anthropic-beta"] ?? "").split(",").filter((beta) => beta !== "")
 
 describe("Claude Code (the real CLI) through the relay", () => {
@@ -152,18 +182,17 @@ describe("Claude Code (the real CLI) through the relay", () => {
   }
 
   it("forwards every anthropic-beta value Claude Code sends to Claude unchanged", async () => {
-    // What Claude Code sends, seen by a mock it calls directly...
-    const direct = new MockAnthropic({ [ANTHROPIC_KEY]: "ok" })
-    const directUrl = await direct.start()
-    try {
-      await runClaude({ baseUrl: directUrl, apiKey: ANTHROPIC_KEY, model: "claude-sonnet-4-6", prompt: "Say marker-beta back.", cwd: workdir })
-    } finally {
-      await direct.stop()
-    }
-    const sent = direct.messages.find((r) => JSON.stringify(r.body.messages).includes("marker-beta"))!
-    // ...and what the relay forwards for the same run.
+    // Claude Code's betas vary from run to run (some hang on what it learns while it starts),
+    // so what it sends is read in the same run, on its way to the relay.
+    const seen = recordingProxy(relay.url)
+    const proxyUrl = await seen.start()
     const before = anthropic.messages.length
-    await runClaude({ baseUrl: relay.url, apiKey: key, model: "claude-sonnet-4-6", prompt: "Say marker-beta back.", cwd: workdir })
+    try {
+      await runClaude({ baseUrl: proxyUrl, apiKey: key, model: "claude-sonnet-4-6", prompt: "Say marker-beta back.", cwd: workdir })
+    } finally {
+      await seen.stop()
+    }
+    const sent = seen.requests.find((r) => r.body.includes("marker-beta"))!
     const forwarded = anthropic.messages.slice(before).find((r) => JSON.stringify(r.body.messages).includes("marker-beta"))!
     const betas = betasOf(sent.headers)
     for (const beta of ["claude-code-20250219", "interleaved-thinking-2025-05-14", "context-management-2025-06-27", "effort-2025-11-24"]) {
