@@ -8,9 +8,14 @@ import type { IncomingMessage } from "node:http"
 export const completeBody = (message: IncomingMessage): Uint8Array<ArrayBuffer> | undefined => {
   if (!message.complete || message.readableFlowing !== null) return undefined
   // Node's read() hands over all that is buffered at once, Deno's one chunk at a time: read
-  // until nothing is left. With nothing buffered it returns null; either way the message ends.
+  // while anything is buffered, and no further (a read past it would ask the connection for
+  // more). The read that empties a complete message ends it.
+  if (message.readableLength === 0) {
+    message.read()
+    return new Uint8Array()
+  }
   const parts: Array<Buffer> = []
-  for (let part = message.read() as Buffer | null; part !== null; part = message.read() as Buffer | null) parts.push(part)
+  for (let part: Buffer | null; message.readableLength > 0 && (part = message.read() as Buffer | null) !== null; ) parts.push(part)
   return new Uint8Array(parts.length === 1 ? parts[0]! : Buffer.concat(parts))
 }
 
