@@ -1,7 +1,7 @@
 import { denoCheckpointDriver, openDenoStore } from "./deno-store.ts"
 import { backgroundWriter } from "./log-out.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
-import { nodeServe } from "./node-serve.ts"
+import { nodeServeWith } from "./node-serve.ts"
 import { start } from "./start.ts"
 
 /** The part of Deno's namespace this entry point uses (the project is type-checked with Node's typings). */
@@ -20,7 +20,7 @@ await start({
   // outside the JS heap, and saturation throughput is about a tenth higher.
   http: nodeUpstreamHttp(),
   // Node's server too: Deno.serve holds more memory per open stream (see node-serve.ts).
-  serve: nodeServe,
+  serve: nodeServeWith({ readBodies: false }),
   // Deno leaves the stdout pipe it was given blocking: a log reader falling behind (thousands of
   // streams ending at once each write a line) would stop the event loop in write() for as long
   // as it lags. Its async write runs on another thread.

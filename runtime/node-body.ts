@@ -7,16 +7,9 @@ import type { IncomingMessage } from "node:http"
  */
 export const completeBody = (message: IncomingMessage): Uint8Array<ArrayBuffer> | undefined => {
   if (!message.complete || message.readableFlowing !== null) return undefined
-  // Node's read() hands over all that is buffered at once, Deno's one chunk at a time: read
-  // while anything is buffered, and no further (a read past it would ask the connection for
-  // more). The read that empties a complete message ends it.
-  if (message.readableLength === 0) {
-    message.read()
-    return new Uint8Array()
-  }
-  const parts: Array<Buffer> = []
-  for (let part: Buffer | null; message.readableLength > 0 && (part = message.read() as Buffer | null) !== null; ) parts.push(part)
-  return new Uint8Array(parts.length === 1 ? parts[0]! : Buffer.concat(parts))
+  // With nothing buffered, read() returns null; either way it lets the message end.
+  const whole = message.read() as Buffer | null
+  return whole === null ? new Uint8Array() : new Uint8Array(whole)
 }
 
 /**

@@ -1,5 +1,5 @@
 import { nodeUpstreamHttp } from "./node-http.ts"
-import { nodeServe } from "./node-serve.ts"
+import { nodeServeWith } from "./node-serve.ts"
 import { nodeCheckpointDriver, openNodeStore } from "./node-store.ts"
 import { onProcessSignal, type Platform, start } from "./start.ts"
 
@@ -13,7 +13,7 @@ export const startNode = (compiledConfig?: Platform["compiledConfig"]): Promise<
     openStore: openNodeStore,
     checkpointDriver: nodeCheckpointDriver,
     http: nodeUpstreamHttp(),
-    serve: nodeServe,
+    serve: nodeServeWith({ readBodies: true }),
     onSignal: onProcessSignal,
     compiledConfig
   })

@@ -20,12 +20,12 @@ const overCap = new WeakSet<Socket>()
  * from its ChunkReader by `writeChunks`; any other answer goes through the adapter as usual.
  * The response's close event tells the core of a client gone early, not the request's signal.
  */
-const respond = (handle: (request: Request) => Response | Promise<Response>) => async (request: Request, env: HttpBindings | Http2Bindings) => {
+const respond = (handle: (request: Request) => Response | Promise<Response>, readBodies: boolean) => async (request: Request, env: HttpBindings | Http2Bindings) => {
   const incoming = env.incoming as IncomingMessage
   const { socket } = incoming
   if (overCap.has(socket)) return capAnswer()
   setClientAddress(request, socket.remoteAddress)
-  readArrivedBodyWith(request, () => requestBody(incoming))
+  if (readBodies) readArrivedBodyWith(request, () => requestBody(incoming))
   // The server is HTTP/1.1: its responses are node:http ServerResponses.
   const outgoing = env.outgoing as ServerResponse
   watchClientWith(request, (gone) => whenClosedEarly(outgoing, gone))
@@ -42,13 +42,17 @@ const respond = (handle: (request: Request) => Response | Promise<Response>) => 
  * The server of Node, and of Deno: node:http through Hono's adapter. On Deno it holds an open
  * stream in less memory than Deno.serve (about 80 against 125 KiB per stream the first time
  * a thousand are open) and adds less latency.
+ *
+ * `readBodies` takes a request's body straight from node:http (Node); Deno's node:http hands a
+ * body over differently (a chunk per read, and a read past the buffered bytes disturbs a
+ * kept-alive connection), so there the Web Request reads it.
  */
-export const nodeServe: Platform["serve"] = (handle, hostname, port, limits) => {
+export const nodeServeWith = (options: { readonly readBodies: boolean }): Platform["serve"] => (handle, hostname, port, limits) => {
   // The adapter's Response is plain JavaScript, and `respond` writes streams from their readers.
   buildStreamBodiesOnDemand()
   return new Promise((listening, failed) => {
     const server = createAdaptorServer({
-      fetch: respond(handle),
+      fetch: respond(handle, options.readBodies),
       hostname,
       // The relay reads on and drops a body it refused (a 413 must reach a client that is still
       // writing); the adapter's own clean-up would cut such a body after half a second. A body
