@@ -93,6 +93,10 @@ export const clientRequestId = (sent: string | undefined): string | undefined =>
 
 const surfaceOf = (path: string): Surface => (/^(?:\/byok)?\/v1\/messages(?:\/|$)/.test(path) ? "anthropic" : "openai")
 
+/** An error in the caller's shape, carrying the request's id when it has one. */
+const errorAnswer = (id: string | undefined, error: RelayError, surface: Surface) =>
+  errorResponse(surface, error, new Headers(id ? { "x-request-id": id } : undefined))
+
 /** The relay's HTTP handler, for the runtime's server. */
 export interface RelayHttp {
   readonly fetch: (request: Request) => Response | Promise<Response>
@@ -124,7 +128,6 @@ export const createApp = (options: AppOptions): RelayHttp => {
   const gate = options.gate
   const throttle = new AuthThrottle(options.authFailuresPerMinute)
   const kit = routeKit(options, throttle)
-  const errorAnswer = (id: string, error: RelayError, surface: Surface) => errorResponse(surface, error, new Headers({ "x-request-id": id }))
 
   /**
    * What every request passes through, whichever way it is served: a stopping relay's refusal,
@@ -306,12 +309,7 @@ export const createApp = (options: AppOptions): RelayHttp => {
 const routeKit = (options: AppOptions, throttle: AuthThrottle): RouteKit => {
   // A door reaches a service no configured plugin provides only through Effect.serviceOption.
   const services = options.services as Context.Context<ManagementServices>
-  const errorResponseFor = (c: HonoContext, error: RelayError, surface: Surface = "openai") => {
-    const headers = new Headers()
-    const id = c.get("requestId") as string | undefined
-    if (id) headers.set("x-request-id", id)
-    return errorResponse(surface, error, headers)
-  }
+  const errorResponseFor = (c: HonoContext, error: RelayError, surface: Surface = "openai") => errorAnswer(c.get("requestId") as string | undefined, error, surface)
 
   const adminKey = options.adminKey
   const isAdminKey = (secret: string) => adminKey !== undefined && adminKey !== "" && secretsEqual(secret, adminKey)
