@@ -1,3 +1,4 @@
+import { installFairImmediates } from "./deno-immediates.ts"
 import { denoCheckpointDriver, openDenoStore } from "./deno-store.ts"
 import { backgroundWriter } from "./log-out.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
@@ -11,6 +12,10 @@ declare const Deno: {
   removeSignalListener(signal: "SIGTERM" | "SIGINT", handler: () => void): void
   readonly stdout: { write(bytes: Uint8Array): Promise<number> }
 }
+
+// Deno's event loop looks at its sockets only every sixty-odd immediates while they keep coming:
+// thousands of streams ending at once made a health check wait for seconds (see deno-immediates.ts).
+installFairImmediates()
 
 await start({
   runtime: `deno ${Deno.version.deno}`,
