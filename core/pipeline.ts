@@ -44,6 +44,8 @@ const CLIENT_CLOSED = 499
 
 const sequence = <C>(steps: ReadonlyArray<Step<C>>): Step<C> => {
   if (steps.length === 0) return () => Effect.void
+  // One plugin's step alone is that step: no loop around it on every request.
+  if (steps.length === 1) return steps[0]!
   return (ctx) => Effect.forEach(steps, (step) => step(ctx), { discard: true })
 }
 
