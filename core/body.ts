@@ -114,7 +114,13 @@ export const readBody = (
   if (owner !== undefined && !owner.budget.take(owner.key, taken)) return overBudget()
   // The HTTP parser holds a body to its declared length, so one of a moderate size can be read
   // whole; the server adapters read it this way without building a Web stream.
-  const whole = length !== undefined && length <= WHOLE_READ_MAX_BYTES ? arrived.get(request)?.() : undefined
+  let whole: ReturnType<ArrivedBody>
+  try {
+    whole = length !== undefined && length <= WHOLE_READ_MAX_BYTES ? arrived.get(request)?.() : undefined
+  } catch (error) {
+    owner?.budget.give(owner.key, taken)
+    throw error
+  }
   if (whole instanceof Uint8Array) {
     owner?.budget.give(owner.key, taken)
     return whole
