@@ -94,14 +94,15 @@ export const readArrivedBodyWith = (request: Request, read: ArrivedBody): void =
 /**
  * Reads a request body up to `maxBytes`, in the time its size allows (`pace`), within its
  * key's budget of bytes in flight (`owner`). A body over the limit gets its 413 at once and is
- * read on and dropped, up to a bound; one that stalls or trickles gets a 408.
+ * read on and dropped, up to a bound; one that stalls or trickles gets a 408. A body that has
+ * all arrived (a small one comes in the packet of its head) is answered without a promise.
  */
-export const readBody = async (
+export const readBody = (
   request: Request,
   maxBytes: number,
   pace: BodyPace = DEFAULT_BODY_PACE,
   owner?: BodyOwner
-): Promise<BodyResult> => {
+): BodyResult | Promise<BodyResult> => {
   const declared = request.headers.get("content-length")
   const length = declared === null ? undefined : Number(declared)
   if (length !== undefined && length > maxBytes) {
@@ -109,8 +110,34 @@ export const readBody = async (
     return tooLarge(maxBytes)
   }
   // A declared length is taken from the budget at once; a chunked body as its chunks arrive.
-  let taken = length ?? 0
+  const taken = length ?? 0
   if (owner !== undefined && !owner.budget.take(owner.key, taken)) return overBudget()
+  // The HTTP parser holds a body to its declared length, so one of a moderate size can be read
+  // whole; the server adapters read it this way without building a Web stream.
+  let whole: ReturnType<ArrivedBody>
+  try {
+    whole = length !== undefined && length <= WHOLE_READ_MAX_BYTES ? arrived.get(request)?.() : undefined
+  } catch (error) {
+    owner?.budget.give(owner.key, taken)
+    throw error
+  }
+  if (whole instanceof Uint8Array) {
+    owner?.budget.give(owner.key, taken)
+    return whole
+  }
+  return readArriving(request, maxBytes, pace, owner, length, taken, whole)
+}
+
+/** The rest of `readBody`: a body still arriving, `taken` bytes of its budget held until it has. */
+const readArriving = async (
+  request: Request,
+  maxBytes: number,
+  pace: BodyPace,
+  owner: BodyOwner | undefined,
+  length: number | undefined,
+  taken: number,
+  arriving: Promise<Uint8Array<ArrayBuffer>> | undefined
+): Promise<BodyResult> => {
   const take = owner === undefined ? () => true : (bytes: number) => {
     if (!owner.budget.take(owner.key, bytes)) return false
     taken += bytes
@@ -118,10 +145,8 @@ export const readBody = async (
   }
   try {
     if (length !== undefined && length <= WHOLE_READ_MAX_BYTES) {
-      // The HTTP parser holds the body to its declared length, so it can be read whole; the
-      // server adapters read it this way without building a Web stream.
-      const whole: Uint8Array<ArrayBuffer> | Promise<BodyResult> = arrived.get(request)?.() ?? request.arrayBuffer().then((buffer) => new Uint8Array(buffer))
-      return whole instanceof Uint8Array ? whole : await within(allowedMs(pace, length), whole, tooSlow)
+      const whole: Promise<BodyResult> = arriving ?? request.arrayBuffer().then((buffer) => new Uint8Array(buffer))
+      return await within(allowedMs(pace, length), whole, tooSlow)
     }
     // Only here is the body's Web stream asked for: on Node, Hono's adapter builds a whole
     // undici Request for it, which would cost a small request a third of its time.

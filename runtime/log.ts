@@ -1,3 +1,4 @@
+import { hostname } from "node:os"
 import pino, { type DestinationStream } from "pino"
 import { ConfigError } from "../config/index.ts"
 import type { LogShape } from "../core/index.ts"
@@ -43,13 +44,25 @@ export const logLevel = (value: string | undefined, fallback: string): string =>
  */
 export const relayLog = (level: string, destination: DestinationStream): RelayLog => {
   const redacted = pino({ level, redact: { paths: LOG_REDACT_PATHS, censor: "[redacted]" } }, destination)
-  const plain = pino({ level }, destination)
   return {
     debug: (fields, message) => redacted.debug(fields, message),
     info: (fields, message) => redacted.info(fields, message),
     warn: (fields, message) => redacted.warn(fields, message),
     error: (fields, message) => redacted.error(fields, message),
-    request: (fields) => plain.info(fields, "request"),
+    request: redacted.isLevelEnabled("info") ? requestLines(destination) : () => undefined,
     flush: () => redacted.flush()
+  }
+}
+
+/**
+ * The per-request line, as pino writes an info line (level, time, pid, hostname, the fields,
+ * the message), put together here: the line is written once per request, and pino's way
+ * through its serialisers and hooks costs a relayed request a few microseconds more.
+ */
+const requestLines = (destination: DestinationStream) => {
+  const origin = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},`
+  return (fields: Record<string, unknown>) => {
+    const json = JSON.stringify(fields)
+    destination.write(`{"level":${pino.levels.values.info},"time":${Date.now()}${origin}${json.length > 2 ? `${json.slice(1, -1)},` : ""}"msg":"request"}\n`)
   }
 }

@@ -49,13 +49,22 @@ const pump = async (reader: ChunkReader, outgoing: ServerResponse): Promise<void
   outgoing.on("close", onClose)
   outgoing.on("error", onClose)
   try {
-    const first = reader.read()
+    let first: Promise<Uint8Array | undefined> | undefined = reader.read()
     if ((await Promise.race([first, thisTurn()])) === SLOW) outgoing.flushHeaders()
     for (let chunk = await first; chunk !== undefined; chunk = await reader.read()) {
       // Destroyed before its close event has run (it comes a tick later, and the finally below
       // removes its listener): the client is gone all the same.
       if (outgoing.destroyed) return onClose()
-      if (!outgoing.write(chunk)) await drained(outgoing)
+      const room = outgoing.write(chunk)
+      // node:http holds a response's writes until its next tick (it corks the socket), which
+      // comes after every promise reaction queued meanwhile: for a stream the upstream sent in
+      // one piece, after its end was read and settled. The first bytes leave now; the rest of
+      // such a stream and its end still go out together.
+      if (first !== undefined) {
+        outgoing.socket?.uncork()
+        first = undefined
+      }
+      if (!room) await drained(outgoing)
     }
     if (!outgoing.destroyed) outgoing.end()
   } catch {

@@ -79,10 +79,10 @@ export const relayStream = (upstream: ChunkReader, pump: StreamPump, hooks: Pass
   }
   let cancelled = false
   /**
-   * The terminal event's bytes, kept back by a read that sent what preceded them, and the
-   * settle they wait for (begun at once, as the stream is whole).
+   * The terminal event's bytes, kept back by a read that sent what preceded them: the stream
+   * is whole, and the next read settles it while those bytes are on their way to the client.
    */
-  let held: { readonly bytes: Uint8Array; readonly settled: Promise<RelayError | undefined> } | undefined
+  let held: Uint8Array | undefined
   /** Refused a record, the client gets the failure event in place of the stream's end. */
   const refuse = (reason: unknown) => {
     closed = true
@@ -98,9 +98,9 @@ export const relayStream = (upstream: ChunkReader, pump: StreamPump, hooks: Pass
       if (closed) return undefined
       try {
         if (held !== undefined) {
-          const { bytes: terminal, settled } = held
+          const terminal = held
           held = undefined
-          const unrecorded = await settled
+          const unrecorded = await end({ kind: "complete" })
           if (cancelled) return undefined
           if (unrecorded !== undefined) return refuse(unrecorded)
           if (terminal.length > 0) return send(terminal)
@@ -123,7 +123,7 @@ export const relayStream = (upstream: ChunkReader, pump: StreamPump, hooks: Pass
             // What precedes the terminal event goes now (a stream the upstream sends in one
             // chunk has its first byte at once); the terminal event on the next read, settled.
             if (at > 0) {
-              held = { bytes: out!.subarray(at), settled: end({ kind: "complete" }) }
+              held = out!.subarray(at)
               return send(out!.subarray(0, at))
             }
             if (out !== undefined) send(out)

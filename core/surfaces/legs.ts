@@ -20,9 +20,13 @@ export type FailureEvent = Uint8Array | (() => Uint8Array)
 
 export type LegResult = Effect.Effect<{ readonly response: Response; readonly streaming: boolean }, RelayError>
 
+/**
+ * The answer's headers: the request's (its id, the plugins' rate-limit state) with `base` set
+ * over them. The request's own object, not a copy: the answer is the last use of them.
+ */
 export const withHeaders = (ctx: RequestContext, base: Record<string, string>): Headers => {
-  const headers = new Headers(ctx.responseHeaders)
-  for (const [name, value] of Object.entries(base)) headers.set(name, value)
+  const headers = ctx.responseHeaders
+  for (const name in base) headers.set(name, base[name]!)
   return headers
 }
 

@@ -100,6 +100,9 @@ const MAX_KEPT_FREE = 10_000
  */
 const DEFER_MS = 20
 
+/** Journaled charges written into the store in one transaction at most: a few milliseconds' work. */
+const WRITE_SLICE = 256
+
 // The money types are the Ledger port's own; named here too, as this is where they are made.
 export { type Balance, ChargeKept, type Reservation } from "../../core/index.ts"
 
@@ -434,22 +437,38 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
       writeScheduled = true
       defer(() => {
         writeScheduled = false
-        writeJournaled(file)
+        writeJournaled(file, WRITE_SLICE)
       })
     }
   }
 
-  /** Writes the journaled charges into the store; then the journal holds nothing the store lacks. */
-  const writeJournaled = (file: ChargeJournalShape): void => {
+  /**
+   * Writes the journaled charges into the store, at most `most` in one transaction: thousands
+   * of streams that end together would otherwise make one write that holds the event loop for
+   * tens of milliseconds. The rest follow in the loop's next turns, in order, so the store's
+   * journal mark only moves forward. Once all are written the journal holds nothing the store
+   * lacks.
+   */
+  const writeJournaled = (file: ChargeJournalShape, most = Infinity): void => {
     if (journaled.length === 0) return
-    const batch = journaled
-    journaled = []
+    const batch = journaled.length <= most ? journaled : journaled.slice(0, most)
+    journaled = batch === journaled ? [] : journaled.slice(batch.length)
     const back: Array<PendingSettle> = []
     const refused = store(batch, (pending) => back.push(pending))
     if (refused !== undefined) {
-      journaled = back
+      journaled = back.concat(journaled)
       // The requests have their answers; a lock counts as the store refusing once waited out.
       return refusedNow(refused, refused !== STORE_LOCKED || now() - back[0]!.since >= LOCK_GRACE_MS)
+    }
+    if (journaled.length > 0) {
+      if (!writeScheduled) {
+        writeScheduled = true
+        setImmediate(() => {
+          writeScheduled = false
+          writeJournaled(file, most)
+        })
+      }
+      return
     }
     try {
       file.clear()

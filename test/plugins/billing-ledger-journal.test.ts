@@ -88,6 +88,39 @@ describe("ledger with a charge journal", () => {
     assert.deepEqual(charges().map(([id]) => id), ["t1_a", "t1_b", "t2"])
   })
 
+  it("a burst of journaled charges goes into the store a few hundred per transaction, one turn of the loop each, in order", async () => {
+    const store = openNodeStore(":memory:")
+    const sizes: Array<number> = []
+    const written = () => store.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'ledger'").get<{ n: number }>()!.n === 0
+      ? 0
+      : store.prepare("SELECT COUNT(*) AS n FROM ledger WHERE kind = 'charge'").get<{ n: number }>()!.n
+    const { ledger, journal, settle, settled, deferred, charges, applied } = journaled({
+      ...store,
+      transaction: (fn) => {
+        const before = written()
+        const result = store.transaction(fn)
+        if (written() > before) sizes.push(written() - before)
+        return result
+      }
+    })
+    ledger.credit("a", 10_000n, null)
+    const committed = Array.from({ length: 600 }, (_, i) => settle("a", undefined, 1n, `r${i}`).committed)
+    settled()
+    await Promise.all(committed)
+    deferred()
+    // The first slice now; the rest in the next turns, the event loop free in between.
+    assert.equal(sizes.length, 1)
+    assert.ok(sizes[0]! < 600, `one transaction took ${sizes[0]} charges`)
+    assert.notEqual(journal.text, "", "kept until every charge in it is in the store")
+    for (let turn = 0; turn < 10 && charges().length < 600; turn++) await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(charges().length, 600)
+    assert.ok(sizes.every((size) => size <= sizes[0]!) && sizes.length >= 3, `transactions of ${sizes.join(", ")} charges`)
+    assert.deepEqual(charges().map(([id]) => id), Array.from({ length: 600 }, (_, i) => `r${i}`))
+    assert.equal(applied(), 600)
+    assert.equal(journal.text, "", "emptied once the last slice is in")
+    assert.deepEqual(ledger.balance("a"), { balance: 9_400n, reserved: 0n })
+  })
+
   it("after a crash between the append and the store's write, the next start writes each journaled charge once", async () => {
     const sql = openNodeStore(":memory:")
     const first = journaled(sql)
