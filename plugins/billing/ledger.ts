@@ -240,17 +240,59 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
   /** At most `wanted`: what the balance has beyond what others hold. */
   const capped = (wanted: bigint, available: bigint) => (wanted <= available ? wanted : available > 0n ? available : 0n)
 
-  /** One charge, inside the commit's transaction, against the balance as stored. */
-  const apply = ({ account, cost, charged: decided, requestId, key, also }: PendingSettle): bigint => {
+  /**
+   * What one transaction's charges move, summed: each account's balance and each key's spend
+   * per day are read from the store once and written once, however many charges of the batch
+   * touch them (a busy key's charges would otherwise make three more statements each).
+   */
+  class BatchSums {
+    private readonly balances = new Map<string, { balance: bigint; moved: bigint }>()
+    private readonly spends = new Map<string, { readonly key: string; readonly day: number; amount: bigint }>()
+
+    /** The account's balance as stored, less this batch's charges so far. */
+    balance(account: string): bigint {
+      let entry = this.balances.get(account)
+      if (entry === undefined) this.balances.set(account, entry = { balance: stored(account), moved: 0n })
+      return entry.balance
+    }
+
+    charge(account: string, amount: bigint): void {
+      const entry = this.balances.get(account)!
+      entry.balance -= amount
+      entry.moved -= amount
+    }
+
+    /** The key's spend since `since` as stored, with this batch's so far. */
+    keySpent(key: string, since: number): bigint {
+      let spent = keySpentStored(key, since)
+      for (const entry of this.spends.values()) if (entry.key === key && entry.day >= since) spent += entry.amount
+      return spent
+    }
+
+    spend(key: string, day: number, amount: bigint): void {
+      const name = `${day}:${key}`
+      const entry = this.spends.get(name)
+      if (entry === undefined) this.spends.set(name, { key, day, amount })
+      else entry.amount += amount
+    }
+
+    write(): void {
+      for (const [account, { moved }] of this.balances) if (moved !== 0n) addBalance.run(moved, account, moved)
+      for (const { key, day, amount } of this.spends.values()) addKeySpend.run(key, day, amount)
+    }
+  }
+
+  /** One charge, inside the commit's transaction, against the balance as stored and the batch's charges before it. */
+  const apply = ({ account, cost, charged: decided, requestId, key, also }: PendingSettle, sums: BatchSums): bigint => {
     // Only a correction written meanwhile by another process can leave less than was decided.
-    const charged = capped(decided, stored(account) - heldBy(account))
+    const charged = capped(decided, sums.balance(account) - heldBy(account))
     if (charged > 0n) {
       append.run(account, "charge", charged, requestId, charged < cost ? `capped from ${cost}` : null, now())
-      addBalance.run(-charged, account, -charged)
+      sums.charge(account, charged)
       if (key !== undefined) {
-        // Read inside the transaction: settles written before this one in it are counted.
-        const counted = key.limit === undefined ? charged : capped(charged, key.limit.amount - keySpentStored(key.id, key.limit.since))
-        if (counted > 0n) addKeySpend.run(key.id, key.day, counted)
+        // The charges of the batch before this one are counted.
+        const counted = key.limit === undefined ? charged : capped(charged, key.limit.amount - sums.keySpent(key.id, key.limit.since))
+        if (counted > 0n) sums.spend(key.id, key.day, counted)
       }
     }
     also(charged)
@@ -278,7 +320,9 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
     try {
       return {
         charged: sql.transaction(() => {
-          const charged = batch.map(apply)
+          const sums = new BatchSums()
+          const charged = batch.map((pending) => apply(pending, sums))
+          sums.write()
           markApplied(batch)
           return charged
         })

@@ -121,6 +121,31 @@ describe("ledger with a charge journal", () => {
     assert.deepEqual(ledger.balance("a"), { balance: 9_400n, reserved: 0n })
   })
 
+  it("charges written in one transaction move each balance and key spend by their sum, a key's limit counted across them", async () => {
+    const { sql, ledger, settled, deferred, charges } = journaled()
+    ledger.credit("a", 100n, null)
+    ledger.credit("b", 100n, null)
+    const limited = { id: "key_l", day: 20_000, limit: { amount: 5n, since: 19_990 } }
+    const open = { id: "key_o", day: 20_000, limit: undefined }
+    const settles = [
+      ledger.settle("a", undefined, 3n, "a1", () => undefined, limited),
+      ledger.settle("a", undefined, 3n, "a2", () => undefined, limited),
+      ledger.settle("b", undefined, 7n, "b1", () => undefined, open),
+      ledger.settle("a", undefined, 3n, "a3", () => undefined, limited),
+      ledger.settle("b", undefined, 4n, "b2", () => undefined, open)
+    ]
+    settled()
+    await Promise.all(settles.map((s) => s.committed))
+    deferred()
+    assert.deepEqual(charges(), [["a1", 3n], ["a2", 3n], ["b1", 7n], ["a3", 3n], ["b2", 4n]])
+    assert.deepEqual(ledger.balance("a"), { balance: 91n, reserved: 0n })
+    assert.deepEqual(ledger.balance("b"), { balance: 89n, reserved: 0n })
+    // What counts against the limited key stops at its limit, the batch's earlier charges counted.
+    assert.equal(ledger.keySpent("key_l", 19_990), 5n)
+    assert.equal(ledger.keySpent("key_o", 19_990), 11n)
+    assert.equal(sql.prepare("SELECT COUNT(*) AS n FROM key_spend").get<{ n: number }>()!.n, 2)
+  })
+
   it("after a crash between the append and the store's write, the next start writes each journaled charge once", async () => {
     const sql = openNodeStore(":memory:")
     const first = journaled(sql)
