@@ -39,10 +39,11 @@ let viaTimer = 0
 let runStarted = 0
 /** When the last immediate returned. */
 let lastRan = 0
-/** The handles of immediates that went through a timer, to clear them the same way. */
-const timerHandles = new WeakSet<object>()
-/** Handles still pending, to count a clear only once and not after the run. */
-const live = new WeakSet<object>()
+/**
+ * Handles still pending, each with whether it went through a timer: a clear is counted only
+ * once and not after the run, and clears the handle the way it was made.
+ */
+const live = new WeakMap<object, boolean>()
 
 const patchedSetImmediate = <TArgs extends Array<unknown>>(callback: (...args: TArgs) => void, ...args: TArgs): Handle => {
   const now = performance.now()
@@ -68,19 +69,20 @@ const patchedSetImmediate = <TArgs extends Array<unknown>>(callback: (...args: T
   if (yielding) {
     viaTimer++
     handle = setTimeout(run, 0)
-    timerHandles.add(handle)
   } else {
     handle = nativeSetImmediate(run)
   }
-  live.add(handle)
+  live.set(handle, yielding)
   return handle
 }
 
 const patchedClearImmediate = (handle: Handle | undefined): void => {
-  if (handle === undefined || !live.has(handle)) return
+  if (handle === undefined) return
+  const throughTimer = live.get(handle)
+  if (throughTimer === undefined) return
   live.delete(handle)
   pending--
-  if (timerHandles.has(handle)) {
+  if (throughTimer) {
     viaTimer--
     clearTimeout(handle as ReturnType<typeof setTimeout>)
   } else {

@@ -60,9 +60,10 @@ export const relayLog = (level: string, destination: DestinationStream): RelayLo
  * through its serialisers and hooks costs a relayed request a few microseconds more.
  */
 const requestLines = (destination: DestinationStream) => {
+  const level = `{"level":${pino.levels.values.info},"time":`
   const origin = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())},`
   return (fields: Record<string, unknown>) => {
     const json = JSON.stringify(fields)
-    destination.write(`{"level":${pino.levels.values.info},"time":${Date.now()}${origin}${json.length > 2 ? `${json.slice(1, -1)},` : ""}"msg":"request"}\n`)
+    destination.write(`${level}${Date.now()}${origin}${json.length > 2 ? `${json.slice(1, -1)},` : ""}"msg":"request"}\n`)
   }
 }

@@ -49,8 +49,9 @@ const pump = async (reader: ChunkReader, outgoing: ServerResponse): Promise<void
   outgoing.on("close", onClose)
   outgoing.on("error", onClose)
   try {
-    let first: Promise<Uint8Array | undefined> | undefined = reader.read()
+    const first = reader.read()
     if ((await Promise.race([first, thisTurn()])) === SLOW) outgoing.flushHeaders()
+    let uncorked = false
     for (let chunk = await first; chunk !== undefined; chunk = await reader.read()) {
       // Destroyed before its close event has run (it comes a tick later, and the finally below
       // removes its listener): the client is gone all the same.
@@ -60,9 +61,9 @@ const pump = async (reader: ChunkReader, outgoing: ServerResponse): Promise<void
       // comes after every promise reaction queued meanwhile: for a stream the upstream sent in
       // one piece, after its end was read and settled. The first bytes leave now; the rest of
       // such a stream and its end still go out together.
-      if (first !== undefined) {
+      if (!uncorked) {
         outgoing.socket?.uncork()
-        first = undefined
+        uncorked = true
       }
       if (!room) await drained(outgoing)
     }

@@ -163,9 +163,11 @@ export const start = async (platform: Platform): Promise<void> => {
   const sql = await startupStep(`the store ${config.storePath} could not be opened`, () => platform.openStore(config.storePath))
   const serveLock = await startupStep("the relay could not start", () => holdServeLock(platform.openStore, config.storePath))
   const storeHealth = new StoreHealthState()
-  // Opened once the serve lock is held: this process is then the one writer of charges. A
-  // store in memory outlives no crash, so its charges need no journal.
-  const chargeJournal = config.storePath === ":memory:"
+  // A store in memory outlives no crash and has no log: its charges need no journal, and
+  // nothing of it is checkpointed.
+  const onDisk = config.storePath !== ":memory:"
+  // Opened once the serve lock is held: this process is then the one writer of charges.
+  const chargeJournal = !onDisk
     ? undefined
     : await startupStep("the charge journal could not be opened", () => openChargeJournal(chargeJournalPath(config.storePath)))
   const relay = await startupStep("the relay could not be set up", () =>
@@ -174,8 +176,7 @@ export const start = async (platform: Platform): Promise<void> => {
   // hold up the event loop: a write it blocks fails at once and is tried again later (charges
   // are kept until then), instead of the driver waiting synchronously for the lock.
   sql.exec("PRAGMA busy_timeout = 0")
-  // A store in memory has no log to checkpoint.
-  const checkpoints = config.storePath === ":memory:" ? undefined : checkpointOffLoop(sql, config.storePath, platform.checkpointDriver, {
+  const checkpoints = !onDisk ? undefined : checkpointOffLoop(sql, config.storePath, platform.checkpointDriver, {
     onFallback: (reason) => log.warn({ reason }, "the store's log is checkpointed on the event loop again")
   })
 
