@@ -1,6 +1,6 @@
 import { installFairImmediates } from "./deno-immediates.ts"
 import { denoCheckpointDriver, openDenoStore } from "./deno-store.ts"
-import { backgroundWriter } from "./log-out.ts"
+import { fdWriter, withoutWaiting } from "./log-out.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
 import { nodeServeWith } from "./node-serve.ts"
 import { start } from "./start.ts"
@@ -10,7 +10,6 @@ declare const Deno: {
   readonly version: { readonly deno: string }
   addSignalListener(signal: "SIGTERM" | "SIGINT", handler: () => void): void
   removeSignalListener(signal: "SIGTERM" | "SIGINT", handler: () => void): void
-  readonly stdout: { write(bytes: Uint8Array): Promise<number> }
 }
 
 // Deno's event loop looks at its sockets only every sixty-odd immediates while they keep coming:
@@ -26,10 +25,11 @@ await start({
   http: nodeUpstreamHttp(),
   // Node's server too: Deno.serve holds more memory per open stream (see node-serve.ts).
   serve: nodeServeWith({ readBodies: false }),
-  // Deno leaves the stdout pipe it was given blocking: a log reader falling behind (thousands of
-  // streams ending at once each write a line) would stop the event loop in write() for as long
-  // as it lags. Its async write runs on another thread.
-  logOutput: backgroundWriter((bytes) => Deno.stdout.write(bytes)),
+  // Deno leaves the stdout pipe it was given blocking (see withoutWaiting). Writing it off the
+  // event loop instead (Deno's async write, or a thread) left the loop asleep for 15 to 20 s in
+  // one test run of ten, a request's log line and the next connection waiting; these
+  // synchronous writes never did (95 runs).
+  logOutput: fdWriter(withoutWaiting(1)),
   onSignal: (signal, handler) => {
     const once = () => {
       Deno.removeSignalListener(signal, once)

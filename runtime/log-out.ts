@@ -1,4 +1,4 @@
-import { writeSync } from "node:fs"
+import { constants, fstatSync, openSync, writeSync } from "node:fs"
 
 /** Writes what it can of `bytes` at once; 0 when the output takes nothing now (a full pipe). */
 export type TryWrite = (bytes: Uint8Array) => number
@@ -13,43 +13,19 @@ export const fdWriter = (fd: number): TryWrite => (bytes) => {
   }
 }
 
-/** What `backgroundWriter` gathers while a write is out, at most (bytes). */
-const GATHER_MAX = 64 * 1024
-
 /**
- * An output whose full pipe would block the thread that writes it (Deno leaves the stdout it
- * was given blocking, where Node and Bun make theirs non-blocking), written off the event loop:
- * `write` runs on another thread of the runtime and settles with how much it wrote. Lines handed
- * over while a write is out are gathered, up to `gatherMax` bytes, into the next one; past that
- * the output takes nothing and LogOut keeps them. `settled` resolves once all taken is written.
+ * `fd` as a descriptor whose writes never wait. Node and Bun make a stdout pipe non-blocking
+ * themselves; Deno leaves it blocking, so a log reader falling behind (thousands of streams
+ * ending at once each write a line) would stop the event loop in write() for as long as it
+ * lags. Reopening the pipe through Linux's /proc gives a descriptor of its own, non-blocking.
+ * What is no pipe (a file, a terminal), or a system without /proc, keeps `fd`.
  */
-export const backgroundWriter = (write: (bytes: Uint8Array) => Promise<number>, gatherMax = GATHER_MAX) => {
-  let gathered: Array<Uint8Array> = []
-  let gatheredBytes = 0
-  let writing: Promise<void> | undefined
-  const writeGathered = async () => {
-    while (gathered.length > 0) {
-      const bytes = Buffer.concat(gathered)
-      gathered = []
-      gatheredBytes = 0
-      try {
-        for (let rest: Uint8Array = bytes; rest.length > 0; ) rest = rest.subarray(await write(rest))
-      } catch {
-        // The output is gone (its reader closed it): these lines have nowhere to go.
-      }
-    }
-    // In the same step as the last look at `gathered`: a line handed over later starts a write.
-    writing = undefined
+export const withoutWaiting = (fd: number): number => {
+  try {
+    return fstatSync(fd).isFIFO() ? openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK) : fd
+  } catch {
+    return fd
   }
-  const tryWrite: TryWrite = (bytes) => {
-    const taken = bytes.subarray(0, Math.max(0, gatherMax - gatheredBytes))
-    if (taken.length === 0) return 0
-    gathered.push(taken)
-    gatheredBytes += taken.length
-    writing ??= writeGathered()
-    return taken.length
-  }
-  return { tryWrite, settled: async () => await writing }
 }
 
 /** How long lines wait before the output is tried again once it took nothing. */
@@ -72,9 +48,7 @@ export class LogOut {
 
   constructor(
     private readonly tryWrite: TryWrite,
-    private readonly maxWaiting: number,
-    /** Resolves once what the output took is written (an output that writes in the background). */
-    private readonly settled: () => Promise<void> = async () => undefined
+    private readonly maxWaiting: number
   ) {}
 
   write(line: string): boolean {
@@ -91,12 +65,10 @@ export class LogOut {
 
   /**
    * Writes everything waiting, retrying until the output takes it, and resolves once it is
-   * written: for a relay that stops. The event loop runs meanwhile, which an output that writes
-   * in the background needs to finish.
+   * written: for a relay that stops.
    */
   async flush(): Promise<void> {
     while (!this.writeWaiting()) await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
-    await this.settled()
   }
 
   /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
-import { backgroundWriter, LogOut } from "../../runtime/log-out.ts"
+import { LogOut } from "../../runtime/log-out.ts"
 
 /** An output that takes `room` bytes, then nothing until given more room. */
 const output = (room: number) => {
@@ -67,85 +67,5 @@ describe("the log output", () => {
     out.flushSync(50)
     assert.equal(state.taken, "")
     assert.ok(state.calls >= 1)
-  })
-})
-
-/** A write done elsewhere: it settles only when `finish` is called, taking at most `most` bytes. */
-const slowOutput = (most: number) => {
-  const state = { taken: "", writes: 0 }
-  const finishers: Array<() => void> = []
-  const write = (bytes: Uint8Array) =>
-    new Promise<number>((resolve) => {
-      state.writes++
-      finishers.push(() => {
-        const n = Math.min(most, bytes.length)
-        state.taken += Buffer.from(bytes.subarray(0, n)).toString()
-        resolve(n)
-      })
-    })
-  const finishAll = async () => {
-    while (finishers.length > 0) {
-      finishers.shift()!()
-      await sleep(0)
-    }
-  }
-  return { state, write, finishAll }
-}
-
-describe("an output written in the background", () => {
-  it("never holds the caller while a write is out: lines gather, in order, into the next write, and a short write is finished first", async () => {
-    const { state, write, finishAll } = slowOutput(4)
-    const { tryWrite, settled } = backgroundWriter(write, 1_000)
-    const out = new LogOut(tryWrite, 1_000, settled)
-    out.write("first\n")
-    // The turn's lines go out at its end: the first write is then out, and stays out.
-    await new Promise((resolve) => setImmediate(resolve))
-    out.write("second\n")
-    out.write("third\n")
-    await new Promise((resolve) => setImmediate(resolve))
-    assert.equal(state.writes, 1, "one write out; the lines after it wait for it")
-    await finishAll()
-    assert.equal(state.taken, "first\nsecond\nthird\n")
-    assert.ok(state.writes <= 6, `the lines that waited went out together (${state.writes} writes)`)
-  })
-
-  it("takes no more than its bound while a write is out, and flushing waits until everything is written", async () => {
-    const { state, write, finishAll } = slowOutput(1_000)
-    const { tryWrite, settled } = backgroundWriter(write, 10)
-    assert.equal(tryWrite(Buffer.from("0123456789")), 10, "the first write takes what it may")
-    assert.equal(tryWrite(Buffer.from("abcdefghij")), 10, "lines gather while it is out, up to the bound")
-    assert.equal(tryWrite(Buffer.from("x")), 0, "and no further")
-    const out = new LogOut(tryWrite, 1_000, settled)
-    out.write("\nlast\n")
-    const flushed = out.flush()
-    let done = false
-    void flushed.then(() => (done = true))
-    await sleep(30)
-    assert.equal(done, false, "nothing is written yet")
-    const finishing = (async () => {
-      while (!done) {
-        await finishAll()
-        await sleep(5)
-      }
-    })()
-    await flushed
-    await finishing
-    assert.equal(state.taken, "0123456789abcdefghij\nlast\n")
-  })
-
-  it("drops what it took when the output fails, and writes later lines", async () => {
-    let fail = true
-    const taken: Array<string> = []
-    const { tryWrite, settled } = backgroundWriter(async (bytes) => {
-      if (fail) throw new Error("EPIPE")
-      taken.push(Buffer.from(bytes).toString())
-      return bytes.length
-    })
-    tryWrite(Buffer.from("lost\n"))
-    await settled()
-    fail = false
-    tryWrite(Buffer.from("kept\n"))
-    await settled()
-    assert.deepEqual(taken, ["kept\n"])
   })
 })
