@@ -1,6 +1,6 @@
 import { installFairImmediates } from "./deno-immediates.ts"
 import { denoCheckpointDriver, openDenoStore } from "./deno-store.ts"
-import { fdWriter, withoutWaiting } from "./log-out.ts"
+import { streamWriter } from "./log-out.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
 import { nodeServeWith } from "./node-serve.ts"
 import { start } from "./start.ts"
@@ -25,11 +25,8 @@ await start({
   http: nodeUpstreamHttp(),
   // Node's server too: Deno.serve holds more memory per open stream (see node-serve.ts).
   serve: nodeServeWith({ readBodies: false }),
-  // Deno leaves the stdout pipe it was given blocking (see withoutWaiting). Writing it off the
-  // event loop instead (Deno's async write, or a thread) left the loop asleep for 15 to 20 s in
-  // one test run of ten, a request's log line and the next connection waiting; these
-  // synchronous writes never did (95 runs).
-  logOutput: fdWriter(withoutWaiting(1)),
+  // Deno leaves the stdout it was given blocking (see streamWriter).
+  logOutput: streamWriter(1),
   onSignal: (signal, handler) => {
     const once = () => {
       Deno.removeSignalListener(signal, once)

@@ -1,4 +1,5 @@
-import { constants, fstatSync, openSync, writeSync } from "node:fs"
+import { fstatSync, writeSync } from "node:fs"
+import { Socket } from "node:net"
 
 /** Writes what it can of `bytes` at once; 0 when the output takes nothing now (a full pipe). */
 export type TryWrite = (bytes: Uint8Array) => number
@@ -13,18 +14,39 @@ export const fdWriter = (fd: number): TryWrite => (bytes) => {
   }
 }
 
+/** What a stream output lets wait in its stream before it takes no more (bytes); LogOut keeps the rest. */
+const STREAM_WAITING_MAX = 64 * 1024
+
 /**
- * `fd` as a descriptor whose writes never wait. Node and Bun make a stdout pipe non-blocking
- * themselves; Deno leaves it blocking, so a log reader falling behind (thousands of streams
- * ending at once each write a line) would stop the event loop in write() for as long as it
- * lags. Reopening the pipe through Linux's /proc gives a descriptor of its own, non-blocking.
- * What is no pipe (a file, a terminal), or a system without /proc, keeps `fd`.
+ * Stdout (`fd` 1 or 2: Deno's node:net takes no other descriptor) as a node:net stream when it
+ * is a pipe or a socket, written without waiting by the event loop that serves the requests.
+ * For Deno, which leaves the stdout it was given blocking: a log reader falling behind would
+ * stop the event loop in write(). Its own async write (Deno.stdout.write), and a writer thread
+ * of the relay's, each left the loop asleep for 15 to 20 s in one test run of five to ten, a
+ * request's log line and the next connection waiting for another client to wake it; with this
+ * stream, none in 40 runs. Undefined for a file or a terminal, which never keep a write waiting.
  */
-export const withoutWaiting = (fd: number): number => {
-  try {
-    return fstatSync(fd).isFIFO() ? openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK) : fd
-  } catch {
-    return fd
+export const streamWriter = (fd: number): { readonly tryWrite: TryWrite; readonly settled: () => Promise<void> } | undefined => {
+  const stat = fstatSync(fd)
+  if (!stat.isFIFO() && !stat.isSocket()) return undefined
+  const stream = new Socket({ fd, readable: false, writable: true })
+  // Output that is gone (its reader closed it) takes lines and drops them: they have nowhere to go.
+  stream.on("error", () => undefined)
+  stream.unref()
+  return {
+    tryWrite: (bytes) => {
+      if (stream.destroyed) return bytes.length
+      if (stream.writableLength >= STREAM_WAITING_MAX) return 0
+      stream.write(bytes)
+      return bytes.length
+    },
+    settled: () =>
+      stream.destroyed || stream.writableLength === 0
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+          stream.once("drain", resolve)
+          stream.once("close", resolve)
+        })
   }
 }
 
@@ -48,7 +70,9 @@ export class LogOut {
 
   constructor(
     private readonly tryWrite: TryWrite,
-    private readonly maxWaiting: number
+    private readonly maxWaiting: number,
+    /** Resolves once what the output took is written (an output that writes in the background). */
+    private readonly settled: () => Promise<void> = async () => undefined
   ) {}
 
   write(line: string): boolean {
@@ -65,10 +89,12 @@ export class LogOut {
 
   /**
    * Writes everything waiting, retrying until the output takes it, and resolves once it is
-   * written: for a relay that stops.
+   * written: for a relay that stops. The event loop runs meanwhile, which an output that writes
+   * in the background needs to finish.
    */
   async flush(): Promise<void> {
     while (!this.writeWaiting()) await new Promise((resolve) => setTimeout(resolve, RETRY_MS))
+    await this.settled()
   }
 
   /**

@@ -60,7 +60,7 @@ export interface Platform {
    */
   readonly onSignal: (signal: ShutdownSignal, handler: () => void) => void
   /** Where log lines go when stdout cannot simply be written without waiting (see LogOut); stdout otherwise. */
-  readonly logOutput?: TryWrite
+  readonly logOutput?: { readonly tryWrite: TryWrite; readonly settled: () => Promise<void> }
   /**
    * Where a standalone executable lives: without `RELAY_CONFIG` and without a
    * `relay.config.ts` in the working directory, it reads the one beside itself.
@@ -152,7 +152,9 @@ export const start = async (platform: Platform): Promise<void> => {
   const level = await startupStep("LOG_LEVEL", () => logLevel(process.env.LOG_LEVEL, "info"))
   // A full stdout (a log reader falling behind) must not stop the event loop: lines then wait
   // in memory, up to LOG_WAITING_MAX, and are dropped past it (see LogOut).
-  const logOut = new LogOut(platform.logOutput ?? fdWriter(1), LOG_WAITING_MAX)
+  const logOut = platform.logOutput === undefined
+    ? new LogOut(fdWriter(1), LOG_WAITING_MAX)
+    : new LogOut(platform.logOutput.tryWrite, LOG_WAITING_MAX, platform.logOutput.settled)
   // Lines go out at the end of a turn: an exit in the middle of one (a second signal, say)
   // writes them first, waiting a moment at most for an output that takes nothing.
   process.on("exit", () => logOut.flushSync(EXIT_FLUSH_MS))

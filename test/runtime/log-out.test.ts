@@ -1,6 +1,10 @@
 import assert from "node:assert/strict"
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, openSync, readSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { describe, it } from "node:test"
-import { LogOut } from "../../runtime/log-out.ts"
+import { LogOut, streamWriter } from "../../runtime/log-out.ts"
 
 /** An output that takes `room` bytes, then nothing until given more room. */
 const output = (room: number) => {
@@ -67,5 +71,43 @@ describe("the log output", () => {
     out.flushSync(50)
     assert.equal(state.taken, "")
     assert.ok(state.calls >= 1)
+  })
+})
+
+describe("stdout as a stream (Deno's log output)", () => {
+  it("takes lines until a bounded amount waits for a reader that lags, refuses the rest at once, and writes all it took in order once read", async () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), "log-stream-")), "log.fifo")
+    execFileSync("mkfifo", [fifo])
+    // Opened blocking, as Deno hands a relay its stdout; nobody reads it yet.
+    const output = streamWriter(openSync(fifo, "r+"))!
+    const line = Buffer.alloc(1_024, "x")
+    let taken = 0
+    let refused = 0
+    for (let i = 0; i < 1_024; i++) {
+      const took = output.tryWrite(line)
+      taken += took
+      if (took === 0) refused++
+    }
+    assert.ok(taken >= 64 * 1_024 && taken <= 256 * 1_024, `a bounded amount taken: ${taken}`)
+    assert.equal(refused * line.length + taken, 1_024 * line.length, "the rest refused, not cut")
+    let settled = false
+    void output.settled().then(() => (settled = true))
+    await sleep(20)
+    assert.equal(settled, false, "what waits for the reader is not written yet")
+    const reader = openSync(fifo, "r")
+    const buffer = Buffer.alloc(taken)
+    for (let read = 0; read < taken; ) {
+      read += readSync(reader, buffer, read, taken - read, null)
+      // The event loop moves what waits into the pipe as the reader makes room.
+      await sleep(1)
+    }
+    assert.equal(buffer.toString(), "x".repeat(taken))
+    for (let waited = 0; !settled && waited < 2_000; waited += 10) await sleep(10)
+    assert.equal(settled, true, "settles once all it took is written")
+  })
+
+  it("is none for a file, which never keeps a write waiting", () => {
+    const file = openSync(join(mkdtempSync(join(tmpdir(), "log-file-")), "log"), "w")
+    assert.equal(streamWriter(file), undefined)
   })
 })
