@@ -1,4 +1,3 @@
-import { installFairImmediates } from "./deno-immediates.ts"
 import { denoCheckpointDriver, openDenoStore } from "./deno-store.ts"
 import { streamWriter } from "./log-out.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
@@ -11,10 +10,6 @@ declare const Deno: {
   addSignalListener(signal: "SIGTERM" | "SIGINT", handler: () => void): void
   removeSignalListener(signal: "SIGTERM" | "SIGINT", handler: () => void): void
 }
-
-// Deno's event loop looks at its sockets only every sixty-odd immediates while they keep coming:
-// thousands of streams ending at once made a health check wait for seconds (see deno-immediates.ts).
-installFairImmediates()
 
 await start({
   runtime: `deno ${Deno.version.deno}`,
