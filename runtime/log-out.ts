@@ -14,6 +14,12 @@ export const fdWriter = (fd: number): TryWrite => (bytes) => {
   }
 }
 
+/** An output that writes in the background: what it takes now, and when all it took is written. */
+export interface BackgroundOutput {
+  readonly tryWrite: TryWrite
+  readonly settled: () => Promise<void>
+}
+
 /** What a stream output lets wait in its stream before it takes no more (bytes); LogOut keeps the rest. */
 const STREAM_WAITING_MAX = 64 * 1024
 
@@ -26,7 +32,7 @@ const STREAM_WAITING_MAX = 64 * 1024
  * request's log line and the next connection waiting for another client to wake it; with this
  * stream, none in 40 runs. Undefined for a file or a terminal, which never keep a write waiting.
  */
-export const streamWriter = (fd: number): { readonly tryWrite: TryWrite; readonly settled: () => Promise<void> } | undefined => {
+export const streamWriter = (fd: number): BackgroundOutput | undefined => {
   const stat = fstatSync(fd)
   if (!stat.isFIFO() && !stat.isSocket()) return undefined
   const stream = new Socket({ fd, readable: false, writable: true })

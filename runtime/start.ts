@@ -7,7 +7,7 @@ import { chargeJournalPath, openChargeJournal } from "./charge-journal.ts"
 import { type CheckpointDriver, checkpointOffLoop } from "./checkpoints.ts"
 import { loadKeyring } from "./keyring.ts"
 import { logLevel, relayLog } from "./log.ts"
-import { fdWriter, LogOut, type TryWrite } from "./log-out.ts"
+import { type BackgroundOutput, fdWriter, LogOut } from "./log-out.ts"
 import { connectionsThatFit, openFileLimit } from "./open-files.ts"
 import { buildRelay, drainAndClose, type Relay } from "./relay.ts"
 import { holdServeLock } from "./serve-lock.ts"
@@ -60,7 +60,7 @@ export interface Platform {
    */
   readonly onSignal: (signal: ShutdownSignal, handler: () => void) => void
   /** Where log lines go when stdout cannot simply be written without waiting (see LogOut); stdout otherwise. */
-  readonly logOutput?: { readonly tryWrite: TryWrite; readonly settled: () => Promise<void> }
+  readonly logOutput?: BackgroundOutput
   /**
    * Where a standalone executable lives: without `RELAY_CONFIG` and without a
    * `relay.config.ts` in the working directory, it reads the one beside itself.
