@@ -27,10 +27,9 @@ const STREAM_WAITING_MAX = 64 * 1024
  * Stdout (`fd` 1 or 2: Deno's node:net takes no other descriptor) as a node:net stream when it
  * is a pipe or a socket, written without waiting by the event loop that serves the requests.
  * For Deno, which leaves the stdout it was given blocking: a log reader falling behind would
- * stop the event loop in write(). Its own async write (Deno.stdout.write), and a writer thread
- * of the relay's, each left the loop asleep for 15 to 20 s in one test run of five to ten, a
- * request's log line and the next connection waiting for another client to wake it; with this
- * stream, none in 40 runs. Undefined for a file or a terminal, which never keep a write waiting.
+ * stop the event loop in write(). A pipe could be reopened non-blocking, but a socket (what a
+ * test runner or journald hands over) cannot; a stream works for both, on the same thread as
+ * the lines it writes. Undefined for a file or a terminal, which never keep a write waiting.
  */
 export const streamWriter = (fd: number): BackgroundOutput | undefined => {
   const stat = fstatSync(fd)

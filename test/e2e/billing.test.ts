@@ -124,7 +124,7 @@ describe("prepaid balances and usage records", () => {
     await Promise.all(answers.map((r) => r.arrayBuffer()))
     await eventually(async () => {
       const balance = nanoOf((await balanceOf(relay, key)).balance!)
-      assert.ok(balance >= 0n)
+      assert.ok(balance >= 0n, `balance ${balance} below zero`)
       // mock-slow answers 100 words: 12 prompt tokens, 101 completion, no cached price for it.
       assert.equal(balance, credit - 5n * (12n * INPUT + 101n * OUTPUT))
     })

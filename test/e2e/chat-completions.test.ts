@@ -191,7 +191,7 @@ describe("POST /v1/chat/completions through the openai provider", () => {
       assert.equal(mine.length, 1)
       assert.equal(mine[0]!.aborted, true)
       assert.equal(mine[0]!.usage?.source, "estimated")
-      assert.ok(mine[0]!.usage!.completionTokens >= 3)
+      assert.ok(mine[0]!.usage!.completionTokens >= 3, "the tokens delivered before the abort are counted")
     })
   })
 

@@ -147,7 +147,7 @@ describe("three relay nodes when a store or a node fails", () => {
     }
     const load = Promise.all(cluster.nodes.map(worker))
     try {
-      await eventually(() => assert.ok(answered.length >= 30), 15_000)
+      await eventually(() => assert.ok(answered.length >= 30, "traffic flows"), 15_000)
       await cluster.postgres.down()
       const refusedBefore = statuses.filter((s) => s === 503).length
       for (const node of cluster.nodes) {
@@ -156,11 +156,11 @@ describe("three relay nodes when a store or a node fails", () => {
         assertUnavailable(viaMessages, "anthropic")
         assert.ok(viaChat.ms < WAIT_BOUND_MS && viaMessages.ms < WAIT_BOUND_MS, `waited ${viaChat.ms} and ${viaMessages.ms} ms on PostgreSQL`)
       }
-      await eventually(() => assert.ok(statuses.filter((s) => s === 503).length > refusedBefore + 3), 15_000)
+      await eventually(() => assert.ok(statuses.filter((s) => s === 503).length > refusedBefore + 3, "requests are refused with 503"), 15_000)
       await cluster.postgres.up()
       // Back by itself: every node serves again.
       const servedBefore = answered.length
-      await eventually(() => assert.ok(answered.length >= servedBefore + 30), 30_000)
+      await eventually(() => assert.ok(answered.length >= servedBefore + 30, "the nodes serve again"), 30_000)
     } finally {
       running = false
       await load
@@ -208,14 +208,14 @@ describe("three relay nodes when a store or a node fails", () => {
     const load = Promise.all(survivors.flatMap((node) => [worker(node), worker(node)]))
     let freedAfterMs: number
     try {
-      await eventually(() => assert.ok(served.length >= 20), 15_000)
+      await eventually(() => assert.ok(served.length >= 20, "traffic flows"), 15_000)
       victim.child.kill("SIGKILL")
       const killedAt = performance.now()
       assert.deepEqual(await Promise.all(held), ["cut", "cut", "cut", "cut"], "the killed node's own clients lose their connection")
       await eventually(async () => assert.equal((await booksOf(cluster.sql, doomed.account.id)).holds, 0), 30_000)
       freedAfterMs = performance.now() - killedAt
       const servedAtRelease = served.length
-      await eventually(() => assert.ok(served.length >= servedAtRelease + 20), 15_000)
+      await eventually(() => assert.ok(served.length >= servedAtRelease + 20, "the survivors go on serving"), 15_000)
     } finally {
       running = false
       await load

@@ -272,7 +272,7 @@ describe("a stream whose upstream goes quiet is cut after the provider's idle ti
     await eventually(() => assert.equal(mock.chats.at(-1)!.aborted, true))
     await eventually(async () => {
       const record = (await settles(relay)).find((s) => s.id === "idle-stream-1")
-      assert.ok(record !== undefined)
+      assert.ok(record !== undefined, "the stream settled")
       assert.equal(record.status, 200)
     })
   })

@@ -372,7 +372,7 @@ describe("shutdown drains on every runtime", () => {
       }
       const workers = Array.from({ length: 8 }, worker)
       // Traffic flows before the signal: a busy machine's first answers take more than a fixed wait.
-      await eventually(() => assert.ok(statuses.filter((status) => status === 200).length > 10))
+      await eventually(() => assert.ok(statuses.filter((status) => status === 200).length > 10, "traffic flows"))
       const exited = relay.stop("SIGTERM")
       await new Promise((resolve) => setTimeout(resolve, 500))
       stop = true

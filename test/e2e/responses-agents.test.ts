@@ -87,7 +87,7 @@ describe("the OpenAI Agents SDK through /v1/responses", () => {
         const records = ((await usage.json()) as { data: Array<{ surface: string; model: string; cost: string }> }).data
         const turns = records.filter((record) => record.model === model)
         assert.equal(turns.length, 2)
-        assert.ok(turns.every((record) => record.surface === "responses" && record.cost !== "0.000000000"))
+        assert.ok(turns.every((record) => record.surface === "responses" && record.cost !== "0.000000000"), "both turns are charged on the responses surface")
       })
     })
   }

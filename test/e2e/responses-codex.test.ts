@@ -141,7 +141,7 @@ describe("Codex CLI (codex exec) through /v1/responses", () => {
         const records = ((await usage.json()) as { data: Array<{ surface: string; model: string; status: number }> }).data
         const turns = records.filter((record) => record.model === model)
         assert.ok(turns.length >= 2, "one request for the tool call, one for the answer")
-        assert.ok(turns.every((record) => record.surface === "responses" && record.status === 200))
+        assert.ok(turns.every((record) => record.surface === "responses" && record.status === 200), "every turn is answered on the responses surface")
       })
     })
   }
