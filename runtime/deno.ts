@@ -3,6 +3,7 @@ import { streamWriter } from "./log-out.ts"
 import { nodeUpstreamHttp } from "./node-http.ts"
 import { nodeServeWith } from "./node-serve.ts"
 import { start } from "./start.ts"
+import { slicesThroughTimers } from "./turns.ts"
 
 /** The part of Deno's namespace this entry point uses (the project is type-checked with Node's typings). */
 declare const Deno: {
@@ -10,6 +11,9 @@ declare const Deno: {
   addSignalListener(signal: "SIGTERM" | "SIGINT", handler: () => void): void
   removeSignalListener(signal: "SIGTERM" | "SIGINT", handler: () => void): void
 }
+
+// A backlog of work (thousands of streams ending together) must not keep /healthz waiting.
+slicesThroughTimers()
 
 await start({
   runtime: `deno ${Deno.version.deno}`,

@@ -49,9 +49,28 @@ const afterSlice = () => {
   scheduled = false
 }
 
+/** Whether slices go through timers rather than immediates (see slicesThroughTimers). */
+let throughTimers = false
+
 const schedule = () => {
+  if (throughTimers) {
+    setTimeout(runSlice, 0)
+    setTimeout(afterSlice, 0)
+    return
+  }
   setImmediate(runSlice)
   setImmediate(afterSlice)
+}
+
+/**
+ * For Deno, whose event loop looks at its sockets only every sixty-odd immediates while they
+ * keep coming: there slices go through timers, and the loop looks at its sockets before each.
+ * At 9,900 streams ending together a health check then waited 0.23 to 0.47 s at worst, against
+ * 1.5 to 2.0 s. Only a busy relay's work runs in slices: a quiet one's requests never meet a
+ * timer (see roomNow); at saturation the timers' wait measured within the runs' noise.
+ */
+export const slicesThroughTimers = (): void => {
+  throughTimers = true
 }
 
 /**

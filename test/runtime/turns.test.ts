@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
-import { inTurn, isHealthCheck, turn } from "../../runtime/turns.ts"
+import { inTurn, isHealthCheck, slicesThroughTimers, turn } from "../../runtime/turns.ts"
 
 /** Holds the thread for `ms`, as a stream's settle and writes would. */
 const busy = (ms: number) => {
@@ -46,6 +46,16 @@ describe("work spread over turns of the event loop", () => {
       return () => resolve()
     }
     assert.deepEqual(await timerRunsBetweenSlices(job), ["timer", "last job"])
+  })
+
+  // Last: the switch holds for the rest of the process, as it does on Deno.
+  it("runs slices through timers in order, the loop's timers and sockets between them", async () => {
+    slicesThroughTimers()
+    const ran: Array<number> = []
+    for (let i = 0; i < 500; i++) inTurn(() => ran.push(i))
+    await turn()
+    assert.deepEqual(ran, Array.from({ length: 500 }, (_, i) => i))
+    assert.deepEqual(await timerRunsBetweenSlices(() => () => busy(1)), ["timer", "last job"])
   })
 
   it("knows the health check by its path alone", () => {
