@@ -152,9 +152,7 @@ export const start = async (platform: Platform): Promise<void> => {
   const level = await startupStep("LOG_LEVEL", () => logLevel(process.env.LOG_LEVEL, "info"))
   // A full stdout (a log reader falling behind) must not stop the event loop: lines then wait
   // in memory, up to LOG_WAITING_MAX, and are dropped past it (see LogOut).
-  const logOut = platform.logOutput === undefined
-    ? new LogOut(fdWriter(1), LOG_WAITING_MAX)
-    : new LogOut(platform.logOutput.tryWrite, LOG_WAITING_MAX, platform.logOutput.settled)
+  const logOut = new LogOut(platform.logOutput?.tryWrite ?? fdWriter(1), LOG_WAITING_MAX, platform.logOutput?.settled)
   // Lines go out at the end of a turn: an exit in the middle of one (a second signal, say)
   // writes them first, waiting a moment at most for an output that takes nothing.
   process.on("exit", () => logOut.flushSync(EXIT_FLUSH_MS))

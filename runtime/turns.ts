@@ -49,17 +49,12 @@ const afterSlice = () => {
   scheduled = false
 }
 
-/** Whether slices go through timers rather than immediates (see slicesThroughTimers). */
-let throughTimers = false
+/** How a slice is put on a later turn: an immediate, or a timer (see slicesThroughTimers). */
+let nextTurn: (slice: () => void) => void = setImmediate
 
 const schedule = () => {
-  if (throughTimers) {
-    setTimeout(runSlice, 0)
-    setTimeout(afterSlice, 0)
-    return
-  }
-  setImmediate(runSlice)
-  setImmediate(afterSlice)
+  nextTurn(runSlice)
+  nextTurn(afterSlice)
 }
 
 /**
@@ -70,7 +65,7 @@ const schedule = () => {
  * timer (see roomNow); at saturation the timers' wait measured within the runs' noise.
  */
 export const slicesThroughTimers = (): void => {
-  throughTimers = true
+  nextTurn = (slice) => setTimeout(slice, 0)
 }
 
 /**

@@ -48,7 +48,7 @@ describe("work spread over turns of the event loop", () => {
     assert.deepEqual(await timerRunsBetweenSlices(job), ["timer", "last job"])
   })
 
-  // Last: the switch holds for the rest of the process, as it does on Deno.
+  // After the other slicing tests: the switch holds for the rest of the process, as it does on Deno.
   it("runs slices through timers in order, the loop's timers and sockets between them", async () => {
     slicesThroughTimers()
     const ran: Array<number> = []
