@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import postgres from "postgres"
+import { answerWithin } from "./answer-deadline.ts"
 import type { PgMigrationSql } from "./migrate-pg.ts"
 import { SharedClient } from "./shared-client.ts"
 
@@ -81,13 +82,8 @@ export const PG_ANSWER_TIMEOUT_MS = 7_000
  * `answer`, or StoreUnreachable once `ms` pass without it. The statement may still complete
  * afterwards: what is written with this must be safe to write again (a settle names itself).
  */
-export const withinBound = <A>(answer: Promise<A>, ms = PG_ANSWER_TIMEOUT_MS): Promise<A> => {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnreachable("PostgreSQL did not answer in time")), ms)
-  })
-  return Promise.race([answer, late]).finally(() => clearTimeout(timer))
-}
+export const withinBound = <A>(answer: Promise<A>, ms = PG_ANSWER_TIMEOUT_MS): Promise<A> =>
+  answerWithin(answer, ms, () => new StoreUnreachable("PostgreSQL did not answer in time"))
 
 /**
  * A statement as an Effect of a port. The ports answer without a typed error, so a failure is

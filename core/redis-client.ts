@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import type { Redis } from "ioredis"
+import { answerWithin } from "./answer-deadline.ts"
 import { StoreUnreachable } from "./pg-client.ts"
 import type { LogShape } from "./services.ts"
 import { SharedClient } from "./shared-client.ts"
@@ -18,10 +19,12 @@ export interface RedisOptions {
   readonly commandTimeoutMs?: number
 }
 
+const boundOf = (options: RedisOptions) => options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS
+
 /**
  * A client on `url` whose every wait is bounded, reconnecting by itself; it says once when
  * Redis goes away (by the error's code: the message names the host) and once when it is back.
- * A command issued while Redis is away waits at most the command timeout.
+ * A request's command issued while Redis is away waits at most the command timeout (redisCall).
  */
 export const connectRedis = async (url: string, log: LogShape, options: RedisOptions = {}): Promise<Redis> => {
   // Loaded when a store first needs Redis: a relay of one node never does, and ioredis costs
@@ -29,7 +32,10 @@ export const connectRedis = async (url: string, log: LogShape, options: RedisOpt
   const { Redis } = await import("ioredis")
   const redis = new Redis(url, {
     connectTimeout: CONNECT_TIMEOUT_MS,
-    commandTimeout: options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS,
+    // A backstop for commands nobody bounds (fan-out, corrections): a request's command is
+    // bounded by redisCall, which does not blame Redis for the relay's own pauses, so this must
+    // not fire first.
+    commandTimeout: 2 * boundOf(options) + CONNECT_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
     // Reconnects at once, then backs off to a second: recovery needs no operator.
     retryStrategy: (times) => Math.min(times * 50, 1_000)
@@ -87,8 +93,14 @@ export const sharedRedis = (url: string, options: RedisOptions = {}) =>
     quit
   )
 
-/** A call to Redis as an Effect of a port: a failure is the store being unavailable, naming no host. */
-export const redisCall = <A>(run: () => Promise<A>): Effect.Effect<A> =>
-  Effect.orDie(Effect.tryPromise({ try: run, catch: () => new StoreUnreachable("Redis did not answer") }))
+/**
+ * A call to Redis as an Effect of a port, answered within the command bound of `options`: a
+ * failure is the store being unavailable, naming no host.
+ */
+export const redisCall = <A>(run: () => Promise<A>, options: RedisOptions): Effect.Effect<A> =>
+  Effect.orDie(Effect.tryPromise({
+    try: () => answerWithin(run(), boundOf(options), () => new StoreUnreachable("Redis did not answer")),
+    catch: () => new StoreUnreachable("Redis did not answer")
+  }))
 
 export type { Redis } from "ioredis"

@@ -122,7 +122,7 @@ export const redisRateWindows = (source: RedisSource, options: RedisOptions = {}
           const [error, answer] = answers![answers!.length - 1]!
           if (error !== null) throw error
           return answer as Array<number>
-        })
+        }, options)
       }
       const stateOf = (limits: Limits, count: number, untilFree: number, used: number): WindowState => ({
         requestsRemaining: Math.max(0, limits.rpm - count),
