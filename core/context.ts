@@ -59,6 +59,12 @@ export interface Caller {
   readonly key?: KeyRestrictions
 }
 
+/**
+ * Whether a caller may revoke its account's keys: only with a key of no restrictions, so that
+ * a restricted key (a CI job's, say) cannot revoke the key it was made beside, its parent.
+ */
+export const revokesKeys = (caller: Caller): boolean => caller.key === undefined || Object.values(caller.key).every((value) => value === null)
+
 /** A pool key that failed while a request failed over to the next one, named by its slot. */
 export interface KeyFailure {
   readonly provider: string

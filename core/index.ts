@@ -8,7 +8,7 @@ export { buildStreamBodiesOnDemand, type ChunkReader, concatChunks, ownReaderOf,
 export { type ClientWatch, watchClientWith } from "./client-gone.ts"
 export { clientAddress, setClientAddress } from "./client-address.ts"
 export { Catalog, ModelEntry, ModelPricing, type ProviderPatterns, type ResolvedModel } from "./catalog.ts"
-export { type Account, type AdmittedRequest, type Caller, type KeyFailure, type KeyRestrictions, NO_RESTRICTIONS, type Outcome, RequestContext, type ResolvedRequest, type SpendPeriod, StateKey, type Surface } from "./context.ts"
+export { type Account, type AdmittedRequest, type Caller, type KeyFailure, type KeyRestrictions, NO_RESTRICTIONS, type Outcome, RequestContext, type ResolvedRequest, revokesKeys, type SpendPeriod, StateKey, type Surface } from "./context.ts"
 export { dayOf, modelAllowed, periodStartDay, SPEND_PERIODS } from "./key-rules.ts"
 export type { Endpoint, EndpointLeg, Finish, Protocol, ResponseEnd } from "./endpoint.ts"
 export * from "./errors.ts"

@@ -57,6 +57,8 @@ export interface UserPageProps extends Common {
   readonly account: AccountSummary
   readonly keys: ReadonlyArray<ConsoleKey>
   readonly sessionKeyId: string
+  /** Whether the session's key may revoke keys (one of no restrictions): else no revoke buttons. */
+  readonly revokes: boolean
   readonly usage: UsageSection | undefined
   /** Undefined when no vault plugin is configured. */
   readonly byok: { readonly providers: ReadonlyArray<string>; readonly credentials: ReadonlyArray<CredentialInfo> } | undefined
@@ -72,7 +74,8 @@ export const UserPage = (props: UserPageProps) => (
 
     <section aria-labelledby="keys-title">
       <h2 id="keys-title">API keys</h2>
-      <KeysTable keys={props.keys} csrf={props.csrf} sessionKeyId={props.sessionKeyId} revokeAction={(key) => `/console/keys/${encodeURIComponent(key.id)}/revoke`}
+      <KeysTable keys={props.keys} csrf={props.csrf} sessionKeyId={props.sessionKeyId}
+        revokeAction={props.revokes ? (key) => `/console/keys/${encodeURIComponent(key.id)}/revoke` : undefined}
         editAction={(key) => `/console/keys/${encodeURIComponent(key.id)}`}
       />
       <CreateKeyForm action="/console/keys" csrf={props.csrf} narrowed />

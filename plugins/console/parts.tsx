@@ -91,11 +91,11 @@ const spendText = (key: ConsoleKey): string => {
   return `${spent ?? "?"} of ${displayUsd(key.spend_limit)} ${period}`
 }
 
-/** Keys with a revoke button for each active one; `revokeAction` is the form's target. */
+/** Keys with a revoke button for each active one; `revokeAction` is the form's target (none, no buttons). */
 export const KeysTable = (props: {
   keys: ReadonlyArray<ConsoleKey>
   csrf: string
-  revokeAction: (key: KeyInfo) => string
+  revokeAction: ((key: KeyInfo) => string) | undefined
   /** Where an active key's edit form posts. */
   editAction: (key: KeyInfo) => string
   /** The key this session signed in with, marked so nobody revokes it unawares. */
@@ -124,10 +124,12 @@ export const KeysTable = (props: {
               {key.revoked_at === null
                 ? (
                   <>
-                    <form class="inline" method="post" action={props.revokeAction(key)}>
-                      <CsrfField token={props.csrf} />
-                      <button type="submit" class="danger" aria-label={`Revoke key ${key.name ?? key.prefix}`}>Revoke</button>
-                    </form>
+                    {props.revokeAction === undefined ? null : (
+                      <form class="inline" method="post" action={props.revokeAction(key)}>
+                        <CsrfField token={props.csrf} />
+                        <button type="submit" class="danger" aria-label={`Revoke key ${key.name ?? key.prefix}`}>Revoke</button>
+                      </form>
+                    )}
                     <EditKeyForm keyInfo={key} action={props.editAction(key)} csrf={props.csrf} />
                   </>
                 )

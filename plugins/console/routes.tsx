@@ -25,6 +25,7 @@ import {
   parseUsd,
   type Principal,
   type RelayInfo,
+  revokesKeys,
   type RouteKit,
   secretsEqual,
   type Session,
@@ -41,6 +42,8 @@ const COOKIE = "relay_console"
 const SPEND_DAYS = 30
 const USAGE_ROWS = 50
 const AUDIT_ROWS = 20
+/** As the account API refuses it: a restricted key may not revoke the key it was made beside. */
+const RESTRICTED_REVOKE = "Only a key with no restrictions may revoke keys: sign in with one to revoke."
 const SESSION_ENDED: Flash = { error: "Your session ended: the API key it signed in with was revoked." }
 
 export interface ConsoleDeps {
@@ -306,6 +309,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
           account={await view(account)}
           keys={await keysOf(accounts, account.id)}
           sessionKeyId={visitor.caller.keyId}
+          revokes={revokesKeys(visitor.caller)}
           usage={await usageOf(account.id)}
           byok={await byokOf(account.id)}
         />
@@ -371,6 +375,7 @@ export const consoleRoutes = (app: Hono, deps: ConsoleDeps): void => {
   app.post(
     "/console/keys/:id/revoke",
     action(["user"], async (c, session, _form, visitor, accounts) => {
+      if (!revokesKeys(visitor.caller)) return done(c, session, { error: RESTRICTED_REVOKE }, "/console#keys-title")
       const revoked = await kit.run(accounts.revokeKey(param(c, "id"), visitor.caller.account.id))
       return done(c, session, revoked !== undefined ? { notice: "Key revoked." } : { error: "No such active key on your account." }, "/console#keys-title")
     })

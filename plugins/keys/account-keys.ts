@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import type { Hono } from "hono"
-import { AccountDirectory, type RouteKit, RouteNotFound } from "../../core/index.ts"
+import { AccountDirectory, revokesKeys, type RouteKit, RouteNotFound } from "../../core/index.ts"
 import { withSpend } from "./admin.ts"
 import { keyChanges } from "./restrictions.ts"
 
@@ -33,9 +33,7 @@ export const accountKeyRoutes = (app: Hono, kit: RouteKit): void => {
     const caller = await kit.authenticate(c)
     if (caller instanceof Error) return kit.errorResponse(c, caller)
     const id = c.req.param("id")
-    // A restricted key may not revoke the keys it was made beside (its parent, say).
-    const restricted = caller.key !== undefined && Object.values(caller.key).some((value) => value !== null)
-    if (restricted) return kit.errorResponse(c, new RouteNotFound({ message: `no active key ${id} this key may revoke` }))
+    if (!revokesKeys(caller)) return kit.errorResponse(c, new RouteNotFound({ message: `no active key ${id} this key may revoke` }))
     const revoked = await kit.run(AccountDirectory.use((directory) => directory.revokeKey(id, caller.account.id)))
     return revoked !== undefined ? c.body(null, 204) : kit.errorResponse(c, new RouteNotFound({ message: `no active key ${id}` }))
   })

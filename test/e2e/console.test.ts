@@ -110,6 +110,31 @@ describe("console over HTTP: sessions, CSRF, and what each party may do", () => 
     assert.equal((await visitor.get(`/console/accounts/${theirs.account.id}`)).status, 303)
   })
 
+  it("lets a restricted key revoke no key, as the account API does, and shows it no revoke button", async () => {
+    const { account, key: parent } = await createAccount(relay, { name: "console-restricted" })
+    const made = await fetch(`${relay.baseURL}/account/keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${parent}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "ci", models: ["echo-1"] })
+    })
+    assert.equal(made.status, 201)
+    const child = ((await made.json()) as { key: string }).key
+    const keys = ((await (await relay.admin("GET", `/admin/accounts/${account.id}/keys`)).json()) as { data: Array<{ id: string; name: string | null }> }).data
+    const parentId = keys.find((k) => k.name !== "ci")!.id
+    const revokeForm = new RegExp(`action="/console/keys/${parentId}/revoke"`)
+
+    const unrestricted = new ConsoleVisitor(relay.url)
+    await unrestricted.signIn(parent)
+    assert.match((await unrestricted.get("/console")).html, revokeForm, "a key of no restrictions sees revoke buttons")
+
+    const visitor = new ConsoleVisitor(relay.url)
+    await visitor.signIn(child)
+    assert.doesNotMatch((await visitor.get("/console")).html, /\/revoke"/, "no revoke button for a restricted key")
+    assert.equal((await visitor.post(`/console/keys/${parentId}/revoke`, {})).status, 303)
+    assert.match((await visitor.get("/console")).html, /Only a key with no restrictions may revoke keys/)
+    assert.equal((await chat(relay, parent, { model: "echo-1" })).status, 200, "the parent key still works")
+  })
+
   it("stores, lists and deletes BYOK credentials, showing only a hint", async () => {
     const { key } = await createAccount(relay, { name: "console-byok" })
     const visitor = new ConsoleVisitor(relay.url)
