@@ -36,10 +36,12 @@ export interface WindowState {
   readonly tokensRemaining: number
 }
 
-/** A reservation of tokens, handed back to `settle` with the real count. */
+/** An admission: its reservation of tokens, handed back to `settle` with the real count, or to `release`. */
 export interface TokenTicket {
   readonly second: number
   readonly tokens: number
+  /** The request's entry in its window, as the store names it: what `release` takes out. */
+  readonly request: string
 }
 
 export type Admission =
@@ -63,6 +65,11 @@ export interface RateWindowsShape {
   readonly peek: (account: string, limits: Limits, now: number) => Effect.Effect<WindowState>
   /** Replaces a reservation with the tokens really used. */
   readonly settle: (account: string, ticket: TokenTicket, actualTokens: number, now: number) => Effect.Effect<void>
+  /**
+   * Undoes an admission whose request was not served (a window checked after it refused): the
+   * request leaves the requests window and its tokens go back, as if it had not been admitted.
+   */
+  readonly release: (account: string, ticket: TokenTicket, now: number) => Effect.Effect<void>
 }
 
 export class RateWindows extends Context.Service<RateWindows, RateWindowsShape>()("relay/RateWindows") {}

@@ -179,8 +179,8 @@ export const limiter = (options: LimiterOptions = {}) =>
               Effect.flatMap(windows.admit(account.id, limits, needed, now), (admission) => {
                 if (!admission.admitted) {
                   setHeaders(ctx, limits, admission.state)
-                  // The key's window gives back the tokens it reserved for a request not served.
-                  const undo = key === undefined ? Effect.void : windows.settle(key.window, key.ticket, 0, now)
+                  // The key's window takes back the request it admitted, and its tokens: it was not served.
+                  const undo = key === undefined ? Effect.void : windows.release(key.window, key.ticket, now)
                   return Effect.andThen(undo, Effect.fail(refusal(admission.reason, limits, needed, admission.retryAfterSeconds)))
                 }
                 if (key === undefined) setHeaders(ctx, limits, admission.state)

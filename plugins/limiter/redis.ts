@@ -64,6 +64,7 @@ interface Scripts {
 interface PipelineScripts {
   relayAdmit(requests: string, tokens: string, now: number, rpm: number, tpm: number, wanted: number, mode: string, member: string): PipelineScripts
   relaySettle(tokens: string, second: number, delta: number, now: number): PipelineScripts
+  zrem(key: string, member: string): PipelineScripts
   exec(): Promise<Array<[Error | null, unknown]> | null>
 }
 
@@ -80,8 +81,8 @@ const seconds = (ms: number) => Math.ceil(ms / 1000)
  * call is one script, atomic. `now` is the caller's clock: the nodes' clocks must agree to
  * within a second.
  *
- * A settle's correction (the tokens really used in place of the reservation's) costs no round
- * trip of its own: it waits, at most CORRECTION_DELAY_MS, for this node's next admission or peek
+ * A settle's correction (the tokens really used in place of the reservation's), and a release
+ * (an admission undone), costs no round trip of its own: it waits, at most CORRECTION_DELAY_MS, for this node's next admission or peek
  * and goes in the same write, before it, so this node never looks at a window without its own
  * corrections; alone, once the delay passes with no admission.
  */
@@ -94,13 +95,18 @@ export const redisRateWindows = (source: RedisSource, options: RedisOptions = {}
       redis.defineCommand("relayAdmit", { numberOfKeys: 2, lua: ADMIT })
       redis.defineCommand("relaySettle", { numberOfKeys: 1, lua: SETTLE })
       const scripts = redis as unknown as Scripts
-      /** Corrections waiting for the next admission (or the delay): [tokens key, second, delta, now]. */
-      let corrections: Array<readonly [string, number, number, number]> = []
+      /** Corrections waiting for the next admission (or the delay), each queuing its commands on a pipeline. */
+      let corrections: Array<(pipeline: PipelineScripts) => void> = []
       let alone: ReturnType<typeof setTimeout> | undefined
+      const correct = (queue: (pipeline: PipelineScripts) => void) =>
+        Effect.sync(() => {
+          corrections.push(queue)
+          alone ??= setTimeout(sendCorrections, CORRECTION_DELAY_MS)
+        })
       /** The corrections waiting, queued on a fresh pipeline (a correction lost while Redis is away leaves the reservation counted). */
       const withCorrections = () => {
         const pipeline = redis.pipeline() as unknown as PipelineScripts
-        for (const [tokens, second, delta, now] of corrections) pipeline.relaySettle(tokens, second, delta, now)
+        for (const queue of corrections) queue(pipeline)
         corrections = []
         if (alone !== undefined) clearTimeout(alone)
         alone = undefined
@@ -113,10 +119,9 @@ export const redisRateWindows = (source: RedisSource, options: RedisOptions = {}
       }))
       // The braces keep an account's keys on one Redis Cluster node, so one script holds both.
       const keys = (account: string) => [`relay:rate:{${account}}:requests`, `relay:rate:{${account}}:tokens`] as const
-      const run = (account: string, limits: Limits, tokens: number, now: number, mode: "admit" | "peek") => {
+      const run = (account: string, limits: Limits, tokens: number, now: number, mode: "admit" | "peek", member = "") => {
         const [requests, counted] = keys(account)
         return call(async () => {
-          const member = `${now}:${randomBase62(12)}`
           if (corrections.length === 0) return scripts.relayAdmit(requests, counted, now, limits.rpm, limits.tpm, tokens, mode, member)
           const answers = await withCorrections().relayAdmit(requests, counted, now, limits.rpm, limits.tpm, tokens, mode, member).exec()
           const [error, answer] = answers![answers!.length - 1]!
@@ -130,21 +135,26 @@ export const redisRateWindows = (source: RedisSource, options: RedisOptions = {}
         tokensRemaining: Math.max(0, limits.tpm - used)
       })
       return RateWindows.of({
-        admit: (account, limits, tokens, now) =>
-          Effect.map(run(account, limits, tokens, now, "admit"), ([verdict, count, untilFree, used, wait]): Admission => {
-            if (verdict === 1) return { admitted: true, state: stateOf(limits, count!, untilFree!, used!), ticket: { second: Math.floor(now / 1000), tokens } }
+        admit: (account, limits, tokens, now) => {
+          // The request's entry in the window: unique, so that `release` takes out this one.
+          const member = `${now}:${randomBase62(12)}`
+          return Effect.map(run(account, limits, tokens, now, "admit", member), ([verdict, count, untilFree, used, wait]): Admission => {
+            if (verdict === 1) return { admitted: true, state: stateOf(limits, count!, untilFree!, used!), ticket: { second: Math.floor(now / 1000), tokens, request: member } }
             const state = { ...stateOf(limits, count!, untilFree!, used!), requestsRemaining: 0 }
             if (verdict === 2) return { admitted: false, state, reason: "rpm", retryAfterSeconds: Math.max(1, seconds(untilFree!)) }
             if (verdict === 3) return { admitted: false, state, reason: "tpm_exceeded_by_request", retryAfterSeconds: seconds(WINDOW_MS) }
             return { admitted: false, state, reason: "tpm", retryAfterSeconds: Math.max(1, seconds(wait!)) }
-          }),
+          })
+        },
         peek: (account, limits, now) =>
           Effect.map(run(account, limits, 0, now, "peek"), ([, count, untilFree, used]) => stateOf(limits, count!, untilFree!, used!)),
         settle: (account, ticket, actualTokens, now) =>
-          Effect.sync(() => {
-            corrections.push([keys(account)[1], ticket.second, actualTokens - ticket.tokens, now])
-            alone ??= setTimeout(sendCorrections, CORRECTION_DELAY_MS)
-          })
+          correct((pipeline) => pipeline.relaySettle(keys(account)[1], ticket.second, actualTokens - ticket.tokens, now)),
+        // Rides with the next admission as a correction does: a refusal waits on no round trip.
+        release: (account, ticket, now) => {
+          const [requests, counted] = keys(account)
+          return correct((pipeline) => pipeline.zrem(requests, ticket.request).relaySettle(counted, ticket.second, -ticket.tokens, now))
+        }
       })
     })
   )

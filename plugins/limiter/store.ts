@@ -50,7 +50,8 @@ export class MemoryRateWindows {
     }
     requests.tryAdd(now, limits.rpm)
     const second = window.add(now, tokens)
-    return { admitted: true, state: state(), ticket: { second, tokens } }
+    // The request's entry is its admission time: `release` takes out the newest one of that time.
+    return { admitted: true, state: state(), ticket: { second, tokens, request: String(now) } }
   }
 
   peek(account: string, limits: Limits, now: number): WindowState {
@@ -60,6 +61,13 @@ export class MemoryRateWindows {
 
   reconcile(account: string, ticket: TokenTicket, actualTokens: number, now: number): void {
     this.accounts.get(account)?.tokens.adjust(ticket.second, actualTokens - ticket.tokens, now)
+  }
+
+  release(account: string, ticket: TokenTicket, now: number): void {
+    const entry = this.accounts.get(account)
+    if (entry === undefined) return
+    entry.requests.remove(Number(ticket.request), now)
+    entry.tokens.adjust(ticket.second, -ticket.tokens, now)
   }
 
   /** Accounts idle for a whole window hold nothing worth keeping. */
@@ -74,6 +82,7 @@ export const memoryRateWindows: Layer.Layer<RateWindows> = Layer.sync(RateWindow
   return RateWindows.of({
     admit: (account, limits, tokens, now) => Effect.sync(() => windows.admit(account, limits, tokens, now)),
     peek: (account, limits, now) => Effect.sync(() => windows.peek(account, limits, now)),
-    settle: (account, ticket, actualTokens, now) => Effect.sync(() => windows.reconcile(account, ticket, actualTokens, now))
+    settle: (account, ticket, actualTokens, now) => Effect.sync(() => windows.reconcile(account, ticket, actualTokens, now)),
+    release: (account, ticket, now) => Effect.sync(() => windows.release(account, ticket, now))
   })
 })

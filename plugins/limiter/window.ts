@@ -44,6 +44,21 @@ export class RequestLog {
     return true
   }
 
+  /** Takes out the newest request made at `at` (one admitted and then not served); false when none is in the window. */
+  remove(at: number, now: number): boolean {
+    this.prune(now)
+    for (let i = this.count - 1; i >= 0; i--) {
+      if (this.times[(this.head + i) % this.times.length] !== at) continue
+      // The later entries move one place back, keeping their order.
+      for (let j = i; j < this.count - 1; j++) {
+        this.times[(this.head + j) % this.times.length] = this.times[(this.head + j + 1) % this.times.length]!
+      }
+      this.count--
+      return true
+    }
+    return false
+  }
+
   /** A longer ring, for more requests in the window; the entries keep their order. */
   private grow(capacity: number): void {
     const next = new Float64Array(capacity)

@@ -284,6 +284,22 @@ describe("key restrictions: spend limits, model lists, expiry, own limits, suspe
     assert.equal(answer.headers.get("x-ratelimit-limit"), "1000")
   })
 
+  it("counts no request against a key's own rpm when its account's window refuses it", async () => {
+    const account = await newAccount("rpm-undo")
+    assert.equal((await relay.admin("PATCH", `/admin/accounts/${account.id}`, { rpm: 3 })).status, 200)
+    const { key } = await newKey(account.id, { rpm: 2 })
+    const other = await newKey(account.id, {})
+    for (let i = 0; i < 2; i++) assert.equal((await chat(relay, other.key, { model: "echo-1", max_tokens: 20 })).status, 200)
+    // The account's third request of the minute, the key's first.
+    assert.equal((await chat(relay, key, { model: "echo-1", max_tokens: 20 })).status, 200)
+    // The key's window admits the key's second, then the account's refuses it: the key's window takes it back.
+    assert.equal((await chat(relay, key, { model: "echo-1", max_tokens: 20 })).status, 429)
+    assert.equal((await relay.admin("PATCH", `/admin/accounts/${account.id}`, { rpm: 10 })).status, 200)
+    const second = await chat(relay, key, { model: "echo-1", max_tokens: 20 })
+    assert.equal(second.status, 200, "the refused request was not counted against the key")
+    assert.equal(second.headers.get("x-ratelimit-remaining"), "0")
+  })
+
   it("lets a user make a key no wider than their own through the account API", async () => {
     const account = await newAccount("self-service")
     const parent = await newKey(account.id, { models: ["echo-cheap", "claude-*"], spend_limit: "20", spend_period: "month" })

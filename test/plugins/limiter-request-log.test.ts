@@ -211,3 +211,25 @@ describe("RequestLog properties", () => {
     )
   })
 })
+
+describe("RequestLog remove (an admission undone)", () => {
+  it("takes out the request made at that time, across the ring's wrap, and keeps the others in order", () => {
+    const log = new RequestLog()
+    // Sixteen requests a second apart fill the ring; the first four leave, four more wrap round.
+    for (let i = 0; i < 16; i++) assert.ok(log.tryAdd(T0 + i * 1_000, 16))
+    const later = T0 + WINDOW_MS + 3_500
+    for (let i = 0; i < 4; i++) assert.ok(log.tryAdd(later + i, 16))
+    assert.equal(log.size(later + 3), 16)
+    assert.equal(log.remove(later + 1, later + 3), true)
+    assert.equal(log.size(later + 3), 15)
+    assert.equal(log.remove(later + 1, later + 3), false, "once only")
+    assert.equal(log.remove(T0 + 6_000, later + 3), true)
+    assert.equal(log.size(later + 3), 14)
+    // The oldest is still the fifth request, and the rest leave in order.
+    assert.equal(log.msUntilFree(later + 3), T0 + 4_000 + WINDOW_MS - (later + 3))
+    assert.equal(log.size(T0 + 5_000 + WINDOW_MS), 12)
+    assert.equal(log.size(T0 + 7_000 + WINDOW_MS), 11)
+    assert.equal(log.size(later + WINDOW_MS), 2)
+    assert.equal(log.size(later + 3 + WINDOW_MS), 0)
+  })
+})

@@ -25,7 +25,7 @@ describe("MemoryRateWindows admission state", () => {
     const windows = new MemoryRateWindows()
     const first = admitted(windows.admit("a", LIMITS, 100, T0))
     assert.deepEqual(first.state, { requestsRemaining: 2, resetSeconds: 60, tokensRemaining: 900 })
-    assert.deepEqual(first.ticket, { second: S0, tokens: 100 })
+    assert.deepEqual(first.ticket, { second: S0, tokens: 100, request: String(T0) })
   })
 
   it("requestsRemaining goes down by one per request in a burst and never up", () => {
@@ -166,7 +166,7 @@ describe("MemoryRateWindows reconcile", () => {
 
   it("reconciling for an unknown account does nothing", () => {
     const windows = new MemoryRateWindows()
-    assert.doesNotThrow(() => windows.reconcile("nobody", { second: S0, tokens: 10 }, 5, T0))
+    assert.doesNotThrow(() => windows.reconcile("nobody", { second: S0, tokens: 10, request: String(T0) }, 5, T0))
     assert.equal(admitted(windows.admit("nobody", LIMITS, 0, T0)).state.tokensRemaining, 1_000)
   })
 })

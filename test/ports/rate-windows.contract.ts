@@ -48,6 +48,23 @@ export const rateWindowsContract = (make: () => Promise<RateWindowsShape>): Read
     }
   },
   {
+    name: "release undoes an admission: its request leaves the window and its tokens go back",
+    run: async () => {
+      const windows = await make()
+      const first = await run(windows.admit("a", limits, 100, T0))
+      const second = await run(windows.admit("a", limits, 800, T0))
+      assert.ok(first.admitted && second.admitted)
+      await run(windows.release("a", second.ticket, T0 + 10))
+      assert.deepEqual(await run(windows.peek("a", limits, T0 + 20)), { requestsRemaining: 2, resetSeconds: 60, tokensRemaining: 900 })
+      // The first request is still counted: two more fit in its minute, not three.
+      assert.equal((await run(windows.admit("a", limits, 10, T0 + 30))).admitted, true)
+      assert.equal((await run(windows.admit("a", limits, 10, T0 + 40))).admitted, true)
+      const refused = await run(windows.admit("a", limits, 10, T0 + 50))
+      assert.ok(!refused.admitted)
+      assert.equal(refused.reason, "rpm")
+    }
+  },
+  {
     name: "peek counts nothing, and accounts have their own windows",
     run: async () => {
       const windows = await make()
