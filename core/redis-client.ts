@@ -98,9 +98,8 @@ export const sharedRedis = (url: string, options: RedisOptions = {}) =>
  * failure is the store being unavailable, naming no host.
  */
 export const redisCall = <A>(run: () => Promise<A>, options: RedisOptions): Effect.Effect<A> =>
-  Effect.orDie(Effect.tryPromise({
-    try: () => answerWithin(run(), boundOf(options), () => new StoreUnreachable("Redis did not answer")),
-    catch: () => new StoreUnreachable("Redis did not answer")
-  }))
+  Effect.orDie(Effect.tryPromise({ try: () => answerWithin(run(), boundOf(options), unanswered), catch: unanswered }))
+
+const unanswered = () => new StoreUnreachable("Redis did not answer")
 
 export type { Redis } from "ioredis"

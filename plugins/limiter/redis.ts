@@ -82,9 +82,10 @@ const seconds = (ms: number) => Math.ceil(ms / 1000)
  * within a second.
  *
  * A settle's correction (the tokens really used in place of the reservation's), and a release
- * (an admission undone), costs no round trip of its own: it waits, at most CORRECTION_DELAY_MS, for this node's next admission or peek
- * and goes in the same write, before it, so this node never looks at a window without its own
- * corrections; alone, once the delay passes with no admission.
+ * (an admission undone), costs no round trip of its own: it waits, at most CORRECTION_DELAY_MS,
+ * for this node's next admission or peek and goes in the same write, before it, so this node
+ * never looks at a window without its own corrections; alone, once the delay passes with no
+ * admission.
  */
 export const redisRateWindows = (source: RedisSource, options: RedisOptions = {}): Layer.Layer<RateWindows, never, Log> =>
   Layer.effect(
