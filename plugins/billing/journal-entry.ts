@@ -17,6 +17,13 @@ export interface JournalEntry {
   readonly memo: unknown
 }
 
+/**
+ * The line a journal starts with (written with its first entries, so an emptied journal stays
+ * empty): the store its charges are for. A journal beside another store (a store file replaced
+ * or deleted under it) is then refused at start rather than applied to accounts it never knew.
+ */
+export const journalHeader = (store: string): string => `${JSON.stringify({ store })}\n`
+
 export const encodeEntry = (entry: JournalEntry): string =>
   `${JSON.stringify({
     seq: entry.seq,
@@ -34,7 +41,8 @@ export const encodeEntry = (entry: JournalEntry): string =>
 
 const INTEGER = /^-?\d+$/
 
-const decodeLine = (line: string): JournalEntry | undefined => {
+/** A line of the journal: an entry, the header naming its store, or neither (torn, or not the relay's). */
+const decodeLine = (line: string): JournalEntry | { readonly store: string } | undefined => {
   let raw: any
   try {
     raw = JSON.parse(line)
@@ -42,7 +50,8 @@ const decodeLine = (line: string): JournalEntry | undefined => {
     return undefined
   }
   if (typeof raw !== "object" || raw === null) return undefined
-  const { seq, account, cost, charged, requestId, key, memo } = raw
+  const { seq, account, cost, charged, requestId, key, memo, store } = raw
+  if (seq === undefined && typeof store === "string") return { store }
   if (!Number.isSafeInteger(seq) || seq <= 0 || typeof account !== "string" || typeof requestId !== "string") return undefined
   if (typeof cost !== "string" || !INTEGER.test(cost) || typeof charged !== "string" || !INTEGER.test(charged)) return undefined
   let keyCharge: KeyCharge | undefined
@@ -56,16 +65,20 @@ const decodeLine = (line: string): JournalEntry | undefined => {
 }
 
 /**
- * The entries of a journal's text, in sequence order, each sequence once. A line that does not
- * read whole (the last one, torn by a crash mid-write, or one a failed write left) is skipped:
- * its charge's answer was never released, as its append had not returned.
+ * A journal's text read: its entries in sequence order, each sequence once, and the stores its
+ * headers name (none in a journal written before headers were). A line that does not read whole
+ * (the last one, torn by a crash mid-write, or one a failed write left) is skipped: its charge's
+ * answer was never released, as its append had not returned.
  */
-export const decodeJournal = (text: string): Array<JournalEntry> => {
+export const decodeJournal = (text: string): { readonly entries: Array<JournalEntry>; readonly stores: ReadonlySet<string> } => {
   const bySeq = new Map<number, JournalEntry>()
+  const stores = new Set<string>()
   for (const line of text.split("\n")) {
     if (line === "") continue
-    const entry = decodeLine(line)
-    if (entry !== undefined && !bySeq.has(entry.seq)) bySeq.set(entry.seq, entry)
+    const read = decodeLine(line)
+    if (read === undefined) continue
+    if ("store" in read) stores.add(read.store)
+    else if (!bySeq.has(read.seq)) bySeq.set(read.seq, read)
   }
-  return [...bySeq.values()].sort((a, b) => a.seq - b.seq)
+  return { entries: [...bySeq.values()].sort((a, b) => a.seq - b.seq), stores }
 }

@@ -1,4 +1,4 @@
-import { decodeJournal, encodeEntry } from "./journal-entry.ts"
+import { decodeJournal, encodeEntry, journalHeader } from "./journal-entry.ts"
 import { type Balance, type ChargeJournalShape, ChargeKept, type KeyBudget, type KeyBudgetSpent, type KeyCharge, migrate, MONEY_LIMIT_NANO, type Reservation, type SqlShape, STORE_LOCKED, StoreHealthState, storeRefusal, withinMoneyLimit } from "../../core/index.ts"
 
 /**
@@ -34,8 +34,10 @@ import { type Balance, type ChargeJournalShape, ChargeKept, type KeyBudget, type
  * holds. Until then each charge stays held against its balance and key, as a kept one is, so
  * admission never counts its money twice. At start, what the journal holds above that mark is
  * written (exactly once, however often the relay crashed) and the journal emptied; it is
- * emptied again each time everything in it is in the store. A refused append fails closed as a
- * refused commit does; a refused deferred write keeps the charges held and journaled, retried,
+ * emptied again each time everything in it is in the store. Its first line names the store it
+ * is for: a journal that names another (the store file was replaced or deleted under it) stops
+ * the start, since its charges belong to accounts of that store. A refused append fails closed
+ * as a refused commit does; a refused deferred write keeps the charges held and journaled, retried,
  * and `health` says the store refuses writes.
  */
 const MIGRATIONS = [
@@ -72,7 +74,10 @@ const MIGRATIONS = [
      id INTEGER PRIMARY KEY CHECK (id = 1),
      applied_seq INTEGER NOT NULL
    );
-   INSERT INTO charge_journal (id, applied_seq) VALUES (1, 0)`
+   INSERT INTO charge_journal (id, applied_seq) VALUES (1, 0)`,
+  // The store's own name, which its charge journal's first line repeats.
+  `ALTER TABLE charge_journal ADD COLUMN store_id TEXT;
+   UPDATE charge_journal SET store_id = lower(hex(randomblob(16))) WHERE id = 1`
 ]
 
 /** How long admission trusts a balance it read, for writes by other processes. */
@@ -183,6 +188,7 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
   const readAppliedSeq = sql.prepare("SELECT applied_seq FROM charge_journal WHERE id = 1")
   const setAppliedSeq = sql.prepare("UPDATE charge_journal SET applied_seq = ? WHERE id = 1 AND applied_seq < ?")
   const readApplied = () => readAppliedSeq.get<{ applied_seq: number }>()!.applied_seq
+  const storeId = sql.prepare("SELECT store_id FROM charge_journal WHERE id = 1").get<{ store_id: string }>()!.store_id
   /** Inside a write's transaction: the store now holds the journal's entries up to the batch's last. */
   const markApplied = (batch: ReadonlyArray<PendingSettle>) => {
     const last = batch.at(-1)!.seq
@@ -450,12 +456,14 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
   let nextSeq = 1
   let writeScheduled = false
   let torn = false
+  /** The journal is empty (or its header's append failed): the next append starts with the header. */
+  let headed = false
 
   /** With a journal: the waiting charges in one append, durable once it returns; into the store later. */
   const appendToJournal = (file: ChargeJournalShape): void => {
     if (queue.length === 0 && kept.length === 0) return
     const { batch } = takeWaiting()
-    let lines = ""
+    let lines = headed ? "" : journalHeader(storeId)
     for (const pending of batch) {
       // A kept charge keeps its sequence: should its first append have reached the file after
       // all, replay writes it once.
@@ -467,6 +475,7 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
       // stays unreadable alone instead of spoiling this batch's first entry.
       file.append(torn ? `\n${lines}` : lines)
       torn = false
+      headed = true
     } catch (error) {
       torn = true
       const reason = storeRefusal(error) ?? (error instanceof Error ? error.message : "the charge journal cannot be written")
@@ -516,6 +525,7 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
     }
     try {
       file.clear()
+      headed = false
     } catch {
       // Left as it is: what it holds is at or below the store's mark, so replay skips it.
     }
@@ -537,7 +547,16 @@ export const makeLedger = (sql: SqlShape, options: LedgerOptions = {}) => {
     // holds above the store's mark was delivered (or kept) and never written. A refusal here
     // stops the start: the relay does not serve while charges it owes are unwritten.
     const applied = readApplied()
-    const owed = decodeJournal(journal.file.read()).filter((entry) => entry.seq > applied)
+    const { entries, stores } = decodeJournal(journal.file.read())
+    const foreign = [...stores].filter((store) => store !== storeId)
+    if (foreign.length > 0 && entries.length > 0) {
+      throw new Error(
+        `the charge journal beside the store holds ${entries.length} charge(s) of another store (${foreign.join(", ")}), not of this one (${storeId}): ` +
+          "the store file was replaced or deleted while charges waited in the journal. Put the journal back beside the store it names " +
+          "(a relay started there writes them), or move it away to start without them"
+      )
+    }
+    const owed = entries.filter((entry) => entry.seq > applied)
     if (owed.length > 0) {
       const replay = journal.replay
       const refused = store(owed.map((entry) => ({

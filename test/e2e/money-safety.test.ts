@@ -1,6 +1,6 @@
 import assert from "node:assert/strict"
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, rmSync, statfsSync, unlinkSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statfsSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { after, before, describe, it } from "node:test"
@@ -326,6 +326,68 @@ describe("no charge is lost to a crash", () => {
     } finally {
       await mock.stop()
       rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+
+  it("a charge journal moved beside another store stops that relay's start, saying why, and is written once back beside its own", async () => {
+    const mock = new MockOpenAI({ "sk-moved": "ok" })
+    const env = { OPENAI_API_KEY: "sk-moved", OPENAI_BASE_URL: await mock.start() }
+    const ownDir = mkdtempSync(join(tmpdir(), "relay-journal-own-"))
+    const otherDir = mkdtempSync(join(tmpdir(), "relay-journal-other-"))
+    const journalOf = (dir: string) => join(dir, "relay.db.charges")
+    const chargesIn = (dir: string, account?: string) => {
+      const db = new Database(join(dir, "relay.db"), { readonly: true })
+      try {
+        const rows = db.prepare(`SELECT request_id FROM ledger WHERE kind = 'charge'${account === undefined ? "" : " AND account_id = ?"}`)
+          .all(...(account === undefined ? [] : [account])) as Array<{ request_id: string }>
+        return rows.map((row) => row.request_id).sort()
+      } finally {
+        db.close()
+      }
+    }
+    try {
+      // Another relay's store, stopped cleanly.
+      const other = await startRelay({ config: METERED_CONFIG, dataDir: otherDir, env })
+      assert.equal(await other.stop(), 0)
+      // Killed at once after its answers, until a kill leaves charges in the journal only.
+      let relay = await startRelay({ config: METERED_CONFIG, dataDir: ownDir, env })
+      const { account, key } = await createAccount(relay, { name: "journal-own", credits: "5.00" })
+      const delivered: Array<string> = []
+      for (let round = 0; round < 20; round++) {
+        const response = await chat(relay, key, { model: "gpt-4o-mini", messages: [{ role: "user", content: `answer ${round}` }] })
+        assert.equal(response.status, 200)
+        await response.json()
+        delivered.push(response.headers.get("x-request-id")!)
+        relay.child.kill("SIGKILL")
+        await relay.stop()
+        if (readFileSync(journalOf(ownDir), "utf8").includes(delivered.at(-1)!)) break
+        relay = await startRelay({ config: METERED_CONFIG, dataDir: ownDir, env })
+      }
+      const journal = readFileSync(journalOf(ownDir), "utf8")
+      assert.ok(journal.includes(delivered.at(-1)!), "a kill left the last answer's charge in the journal only")
+      assert.ok(!chargesIn(ownDir).includes(delivered.at(-1)!))
+
+      // The operator moves the data directory's files about: the journal lands beside the other store.
+      renameSync(journalOf(ownDir), journalOf(otherDir))
+      const refusal = await startRelay({ config: METERED_CONFIG, dataDir: otherDir, env }).then(
+        async (started) => (await started.stop(), "the relay started beside another store's journal"),
+        (error: Error) => error.message
+      )
+      assert.match(refusal, /exited with 1 before listening/)
+      assert.match(refusal, /the charge journal beside the store holds \d+ charge\(s\) of another store \([0-9a-f]{32}\), not of this one \([0-9a-f]{32}\)/)
+      assert.doesNotMatch(refusal, /\n\s+at /, "a message, not a stack trace")
+      assert.deepEqual(chargesIn(otherDir), [], "the other store took none of the charges")
+      assert.equal(readFileSync(journalOf(otherDir), "utf8"), journal, "the journal is kept whole")
+
+      // Back beside its own store, the next start writes what it holds, once.
+      renameSync(journalOf(otherDir), journalOf(ownDir))
+      relay = await startRelay({ config: METERED_CONFIG, dataDir: ownDir, env })
+      assert.equal(await relay.stop(), 0)
+      assert.deepEqual(chargesIn(ownDir, account.id), [...delivered].sort(), "each answer delivered charged exactly once")
+    } finally {
+      await mock.stop()
+      rmSync(ownDir, { recursive: true, force: true })
+      rmSync(otherDir, { recursive: true, force: true })
     }
   })
 })

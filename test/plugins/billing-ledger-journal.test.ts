@@ -1,6 +1,7 @@
 import assert from "node:assert/strict"
 import { describe, it } from "node:test"
 import { type SqlShape, StoreHealthState } from "../../core/index.ts"
+import { journalHeader } from "../../plugins/billing/journal-entry.ts"
 import { ChargeKept, makeLedger, type Reservation } from "../../plugins/billing/ledger.ts"
 import { openNodeStore } from "../../runtime/node-store.ts"
 import { memoryChargeJournal } from "../ports/memory.ts"
@@ -29,7 +30,7 @@ const journaled = (sql: SqlShape = openNodeStore(":memory:"), journal = memoryCh
     .map((row) => [row.request_id, row.amount_nano])
   const records = () => sql.prepare("SELECT request_id, charged FROM recs ORDER BY rowid", { bigints: true }).all<{ request_id: string; charged: bigint }>()
     .map((row) => [row.request_id, row.charged])
-  const applied = () => sql.prepare("SELECT applied_seq FROM charge_journal").get<{ applied_seq: number }>()!.applied_seq
+  const applied = Object.assign(() => sql.prepare("SELECT applied_seq FROM charge_journal").get<{ applied_seq: number }>()!.applied_seq, { store: () => storeOf(sql) })
   const settled = run(turns)
   /** One request settled alone and its turn run: its charge's promise. */
   const settleAlone = (account: string, cost: bigint, requestId: string) => {
@@ -39,6 +40,9 @@ const journaled = (sql: SqlShape = openNodeStore(":memory:"), journal = memoryCh
   }
   return { sql, journal, health, ledger, settle, settled, settleAlone, deferred: run(writes), charges, records, applied }
 }
+
+/** The name a store's charge journal gives it. */
+const storeOf = (sql: SqlShape) => sql.prepare("SELECT store_id FROM charge_journal").get<{ store_id: string }>()!.store_id
 
 const settledYet = async (promise: Promise<unknown>) => {
   let done = false
@@ -56,6 +60,7 @@ describe("ledger with a charge journal", () => {
     assert.equal(await settledYet(committed), false, "not durable before the append")
     settled()
     assert.equal(journal.appends, 1)
+    assert.ok(journal.text.startsWith(journalHeader(applied.store())), "the journal's first line names its store")
     assert.equal(await committed, 30n)
     // In the journal, not in the store: the charge stays held, so nothing is admitted against it.
     assert.deepEqual(charges(), [])
@@ -152,7 +157,7 @@ describe("ledger with a charge journal", () => {
     first.ledger.credit("a", 100n, null)
     await Promise.all([first.settle("a", undefined, 30n, "req_1").committed, first.settle("a", undefined, 0n, "free").committed].map((c) => (first.settled(), c)))
     const left = first.journal.text
-    assert.equal(left.split("\n").filter(Boolean).length, 2)
+    assert.equal(left.split("\n").filter(Boolean).length, 3, "the header naming the store, and two entries")
     // The crash: the deferred write never runs. The next start finds the journal as it was.
     const second = journaled(sql, first.journal)
     assert.deepEqual(second.charges(), [["req_1", 30n]])
@@ -179,8 +184,8 @@ describe("ledger with a charge journal", () => {
     first.ledger.credit("a", 100n, null)
     await first.settleAlone("a", 10n, "whole")
     await first.settleAlone("a", 20n, "torn")
-    const [whole, torn] = first.journal.text.split("\n")
-    first.journal.text = `${whole}\n${torn!.slice(0, torn!.length - 7)}`
+    const [header, whole, torn] = first.journal.text.split("\n")
+    first.journal.text = `${header}\n${whole}\n${torn!.slice(0, torn!.length - 7)}`
     const second = journaled(sql, first.journal)
     assert.deepEqual(second.charges(), [["whole", 10n]])
     assert.deepEqual(second.ledger.balance("a"), { balance: 90n, reserved: 0n })
@@ -236,12 +241,13 @@ describe("ledger with a charge journal", () => {
     const first = journaled(sql)
     first.ledger.credit("a", 100n, null)
     first.journal.refusing = "the charge journal cannot be written: the disk is full"
-    first.journal.partial = 25
+    // The header and part of the entry reach the disk.
+    first.journal.partial = journalHeader(storeOf(sql)).length + 25
     const kept = first.settle("a", undefined, 40n, "kept").committed
     first.settled()
     first.ledger.stopRetrying()
     await assert.rejects(kept)
-    assert.ok(first.journal.text.length > 0 && !first.journal.text.includes("\n"), "a torn piece is left")
+    assert.equal(first.journal.text.split("\n").length, 2, "a torn piece is left after the header")
     // The disk has room again: the retry appends the kept charge and a new one, the store is
     // locked for its write, and the relay dies.
     first.journal.refusing = undefined
@@ -312,5 +318,44 @@ describe("ledger with a charge journal", () => {
     const refusing: SqlShape = { ...sql, transaction: () => { throw new Error("attempt to write a readonly database") } }
     assert.throws(() => journaled(refusing, first.journal), /read-only/)
     assert.equal(first.journal.text, text)
+  })
+  it("a journal that names another store stops the start, and neither that store nor the journal changes; beside its own store it is written", async () => {
+    const own = openNodeStore(":memory:")
+    const first = journaled(own)
+    first.ledger.credit("a", 100n, null)
+    assert.equal(await first.settleAlone("a", 30n, "req"), 30n)
+    const text = first.journal.text
+    // Another store, with an account of the same name: the journal's charges are not its own.
+    const other = openNodeStore(":memory:")
+    makeLedger(other).credit("a", 100n, null)
+    assert.notEqual(storeOf(other), storeOf(own), "each store has a name of its own")
+    assert.throws(() => journaled(other, first.journal), (error: Error) => {
+      assert.ok(error.message.includes(`1 charge(s) of another store (${storeOf(own)}), not of this one (${storeOf(other)})`), error.message)
+      return true
+    })
+    assert.equal(first.journal.text, text, "the journal is kept for its own store")
+    assert.deepEqual(makeLedger(other).balance("a"), { balance: 100n, reserved: 0n })
+    assert.equal(other.prepare("SELECT COUNT(*) AS n FROM ledger WHERE kind = 'charge'").get<{ n: number }>()!.n, 0)
+    const again = journaled(own, first.journal)
+    assert.deepEqual(again.charges(), [["req", 30n]])
+    assert.deepEqual(again.ledger.balance("a"), { balance: 70n, reserved: 0n })
+  })
+
+  it("a journal written before journals named their store is written as before", async () => {
+    const sql = openNodeStore(":memory:")
+    const first = journaled(sql)
+    first.ledger.credit("a", 100n, null)
+    await first.settleAlone("a", 30n, "req")
+    first.journal.text = first.journal.text.split("\n").slice(1).join("\n")
+    const second = journaled(sql, first.journal)
+    assert.deepEqual(second.charges(), [["req", 30n]])
+  })
+
+  it("a store made before stores were named gets a name of its own when it is opened", () => {
+    const sql = openNodeStore(":memory:")
+    makeLedger(sql)
+    sql.exec("ALTER TABLE charge_journal DROP COLUMN store_id; UPDATE schema_versions SET version = 4 WHERE owner = 'billing.ledger'")
+    makeLedger(sql)
+    assert.match(storeOf(sql), /^[0-9a-f]{32}$/)
   })
 })
