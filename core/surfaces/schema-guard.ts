@@ -17,10 +17,10 @@ const filtersOf = (checks: ReadonlyArray<Check>): Array<Extract<Check, { readonl
 const compile = (ast: SchemaAST.AST): Guard => {
   // A transformation decodes to another value; the guard answers for values as they are.
   if (ast.encoding !== undefined) throw new Unsupported()
+  // A struct's checks see the decoded struct, which has only its declared keys.
+  if (ast.checks !== undefined && ast._tag === "Objects") throw new Unsupported()
   const own = compileKind(ast)
   if (ast.checks === undefined) return own
-  // A struct's checks see the decoded struct, which has only its declared keys.
-  if (ast._tag === "Objects") throw new Unsupported()
   const filters = filtersOf(ast.checks)
   return (input) => {
     if (!own(input)) return false

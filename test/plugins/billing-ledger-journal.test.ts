@@ -30,7 +30,7 @@ const journaled = (sql: SqlShape = openNodeStore(":memory:"), journal = memoryCh
     .map((row) => [row.request_id, row.amount_nano])
   const records = () => sql.prepare("SELECT request_id, charged FROM recs ORDER BY rowid", { bigints: true }).all<{ request_id: string; charged: bigint }>()
     .map((row) => [row.request_id, row.charged])
-  const applied = Object.assign(() => sql.prepare("SELECT applied_seq FROM charge_journal").get<{ applied_seq: number }>()!.applied_seq, { store: () => storeOf(sql) })
+  const applied = () => sql.prepare("SELECT applied_seq FROM charge_journal").get<{ applied_seq: number }>()!.applied_seq
   const settled = run(turns)
   /** One request settled alone and its turn run: its charge's promise. */
   const settleAlone = (account: string, cost: bigint, requestId: string) => {
@@ -53,14 +53,14 @@ const settledYet = async (promise: Promise<unknown>) => {
 
 describe("ledger with a charge journal", () => {
   it("a charge is durable once appended: the settle resolves then, the store is written later, the money held until it is", async () => {
-    const { ledger, journal, settle, settled, deferred, charges, records, applied } = journaled()
+    const { sql, ledger, journal, settle, settled, deferred, charges, records, applied } = journaled()
     ledger.credit("a", 100n, null)
     const { charged, committed } = settle("a", ledger.reserve("a", 50n) as Reservation, 30n, "req_1")
     assert.equal(charged, 30n)
     assert.equal(await settledYet(committed), false, "not durable before the append")
     settled()
     assert.equal(journal.appends, 1)
-    assert.ok(journal.text.startsWith(journalHeader(applied.store())), "the journal's first line names its store")
+    assert.ok(journal.text.startsWith(journalHeader(storeOf(sql))), "the journal's first line names its store")
     assert.equal(await committed, 30n)
     // In the journal, not in the store: the charge stays held, so nothing is admitted against it.
     assert.deepEqual(charges(), [])
@@ -319,6 +319,7 @@ describe("ledger with a charge journal", () => {
     assert.throws(() => journaled(refusing, first.journal), /read-only/)
     assert.equal(first.journal.text, text)
   })
+
   it("a journal that names another store stops the start, and neither that store nor the journal changes; beside its own store it is written", async () => {
     const own = openNodeStore(":memory:")
     const first = journaled(own)
