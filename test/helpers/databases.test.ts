@@ -77,7 +77,10 @@ describe("throw-away PostgreSQL and Redis", () => {
       child.once("exit", (code) => reject(new Error(`the test process exited (${code}) before its servers ran`)))
     })
     assert.ok(running(pids.pg) && running(pids.redis))
+    // Reaped before the sweep: a killed process not yet reaped still answers as alive.
+    const exited = new Promise((resolve) => child.once("exit", resolve))
     child.kill("SIGKILL")
+    await exited
     await eventually(() => {
       assert.ok(!running(pids.pg), "postgres ended with its test process")
       assert.ok(!running(pids.redis), "redis ended with its test process")
